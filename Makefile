@@ -1,0 +1,44 @@
+# The two commands a newcomer runs are `make demo` and `make test`; everything else is optional.
+# Each target installs what it needs; nothing here assumes a manual setup step.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo $$HOME/.cargo/bin/cargo)
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: demo test test-rust lint fmt bench toolchain build-cli clean help
+
+help:
+	@echo "make demo   - run the Allowly demo end to end"
+	@echo "make test   - run every test (Rust core, CLI, conformance vectors)"
+	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
+	@echo "make lint   - rustfmt check + clippy with warnings as errors"
+
+toolchain:
+	@test -x "$(CARGO)" || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+	@$(CARGO) --version
+
+build-cli: toolchain
+	$(CARGO) build --locked -p allowly-cli
+
+demo: build-cli
+	ALLOWLY_BIN=target/debug/allowly scripts/demo.sh
+
+test: toolchain lint test-rust
+	@echo "make test: all suites passed"
+
+test-rust: toolchain
+	$(CARGO) test --locked --workspace
+
+lint: toolchain
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: toolchain
+	$(CARGO) bench --locked -p allowly-core --bench verify -- --warm-up-time 1 --measurement-time 3
+
+clean:
+	$(CARGO) clean

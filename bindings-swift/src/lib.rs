@@ -1,0 +1,3 @@
+//! Swift/Kotlin binding (filled by its own issue).
+//!
+//! Intentionally empty until its issue lands; see ARCHITECTURE.md.

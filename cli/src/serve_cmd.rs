@@ -1,0 +1,70 @@
+//! `allowly serve`: runs allowly-server (the library does the work; this only maps flags and exit codes).
+//!
+//! The master key is read from `ALLOWLY_MASTER_KEY` only — never from a flag — so it stays out of shell history
+//! and process listings. `--dev` generates one in a 0600 file next to the database instead.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+/// Flags of `allowly serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the ready file tells which).
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Database URL (`sqlite:PATH`). With `--dev` it defaults to `./.allowly/dev.db`.
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// Development mode: bootstrap a workspace and keys on first start and keep them re-readable across restarts.
+    #[arg(long)]
+    pub dev: bool,
+    /// Write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` here (mode 0600) once listening.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+}
+
+/// Runs the server until Ctrl-C / SIGTERM. Exit code 0 on a clean stop, 1 on a runtime failure, 2 on bad config.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let master_key = match std::env::var("ALLOWLY_MASTER_KEY") {
+        Ok(text) => match allowly_server::MasterKey::from_base64(&text) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("error: ALLOWLY_MASTER_KEY: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Err(_) => None,
+    };
+    if !args.dev && args.db.is_none() {
+        eprintln!("error: --db is required without --dev");
+        return ExitCode::from(2);
+    }
+    let cfg = allowly_server::ServeConfig {
+        listen: args.listen,
+        db_url: args.db,
+        dev: args.dev,
+        ready_file: args.ready_file,
+        master_key,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(allowly_server::run(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(allowly_server::ServeError::Config(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The async HTTP client of wire-v1.
+//!
+//! One [`Client`] per API key: it owns one connection pool (reqwest + rustls) and is cheap to clone (an `Arc` inside),
+//! so bindings keep a single instance and share it across tasks.
+//!
+//! Route families live in their own files (`authorizations`, `check`, `confirmations`, `budget`, `receipts`, `keys`);
+//! every one of them goes through `transport`, which owns authentication, idempotency keys, retries, error mapping and
+//! redaction. The safety property of the client — `check` fails closed when the server cannot answer — lives in
+//! `check.rs`.
+
+mod authorizations;
+mod budget;
+mod check;
+mod config;
+mod confirmations;
+mod keys;
+mod receipts;
+mod transport;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{
+    ClientConfig, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BASE_DELAY,
+    DEFAULT_TIMEOUT, FallbackMode,
+};
+pub use confirmations::ConfirmPrompt;
+pub use receipts::{FetchSignedOptions, MAX_RECEIPT_WAIT};
+
+use crate::error::Result;
+use transport::Transport;
+
+/// `allowly-core/<version>`: the start of the `User-Agent` and of a fallback's `engine_version`.
+pub const CORE_VERSION: &str = transport::CORE_USER_AGENT;
+
+/// The Allowly client. `Clone` shares the connection pool; `Send + Sync`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    transport: Transport,
+}
+
+impl Client {
+    /// Validates the configuration (key shape, `https://` unless `allow_insecure_http`) and builds the connection
+    /// pool. Needs no running async runtime.
+    pub fn new(config: ClientConfig) -> Result<Client> {
+        let base = config.validated_base_url()?;
+        let transport = Transport::new(&config, base)?;
+        Ok(Client { inner: Arc::new(Inner { config, transport }) })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The normalized base URL requests are sent to.
+    pub fn base_url(&self) -> &str {
+        self.inner.transport.base_url().as_str().trim_end_matches('/')
+    }
+
+    fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// The per-attempt timeout.
+    fn timeout(&self) -> Duration {
+        self.inner.transport.timeout()
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("base_url", &self.base_url()).field("config", &self.inner.config).finish()
+    }
+}
+
+/// Bindings move the client across threads and tasks.
+const _: fn() = || {
+    fn assert_shareable<T: Send + Sync + Clone + 'static>() {}
+    assert_shareable::<Client>();
+};

@@ -1,0 +1,205 @@
+//! The one error type of the whole core.
+//!
+//! Every binding maps these variants exactly once (Python exception classes, Node `Error` subclasses, a UniFFI error
+//! enum), so the variants follow what a caller must *decide* rather than where the failure came from: retry later
+//! (`RateLimited`, `Timeout`, `Network`, `Server`), fix the request (`Validation`, `Config`), fix credentials
+//! (`Authentication`, `PermissionDenied`), or stop trusting data (`Protocol`, `Verification`).
+//!
+//! No variant ever carries an API key or a pepper: messages are built from server error envelopes and from our own
+//! text, never from request headers or secrets.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A field-level validation problem, as sent by the server in `error.fields` or found locally before sending.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// What went wrong while verifying a receipt, a key document or a checkpoint.
+///
+/// Kinds are stable and coarse so callers can branch on them; the message names the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum VerificationErrorKind {
+    /// Not well-formed for the receipt format: bad JSON, duplicate member names, non-integer or unsafe numbers,
+    /// unpaired surrogates, too deep or too large (canonicalization rules §4.2).
+    Malformed,
+    /// A required field is missing, has the wrong type, an unknown field is present, or a kind/pairing rule fails.
+    Schema,
+    /// `schema_version` is not `"4"`.
+    UnsupportedVersion,
+    /// `issued_at` is not an exact UTC millisecond instant, not a calendar instant, or lies in the future.
+    Timestamp,
+    /// No key with the receipt's `key_id` in the key set.
+    UnknownKey,
+    /// The key exists but its half-open active window does not contain `issued_at`.
+    KeyOutsideWindow,
+    /// The key's fingerprint is not among the caller's trusted fingerprints.
+    UntrustedKey,
+    /// The receipt or the key document names another workspace than the expected one.
+    WorkspaceMismatch,
+    /// The Ed25519 signature does not verify over the canonical bytes.
+    SignatureMismatch,
+    /// The key document itself is invalid (§6): bad key bytes, fingerprint mismatch, duplicate key ids, bad windows.
+    KeyDocument,
+    /// A checkpoint's member set does not match its signed count, root or prior link (§3.7).
+    Checkpoint,
+}
+
+impl VerificationErrorKind {
+    /// Stable snake_case name, used as the error `code` in every language.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::Schema => "schema",
+            Self::UnsupportedVersion => "unsupported_version",
+            Self::Timestamp => "timestamp",
+            Self::UnknownKey => "unknown_key",
+            Self::KeyOutsideWindow => "key_outside_window",
+            Self::UntrustedKey => "untrusted_key",
+            Self::WorkspaceMismatch => "workspace_mismatch",
+            Self::SignatureMismatch => "signature_mismatch",
+            Self::KeyDocument => "key_document",
+            Self::Checkpoint => "checkpoint",
+        }
+    }
+
+    /// Every kind, so binding tests can prove each one is mapped.
+    pub const ALL: [VerificationErrorKind; 11] = [
+        Self::Malformed,
+        Self::Schema,
+        Self::UnsupportedVersion,
+        Self::Timestamp,
+        Self::UnknownKey,
+        Self::KeyOutsideWindow,
+        Self::UntrustedKey,
+        Self::WorkspaceMismatch,
+        Self::SignatureMismatch,
+        Self::KeyDocument,
+        Self::Checkpoint,
+    ];
+}
+
+impl fmt::Display for VerificationErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A receipt, key document or checkpoint failed verification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct VerificationError {
+    pub kind: VerificationErrorKind,
+    pub message: String,
+}
+
+impl VerificationError {
+    pub fn new(kind: VerificationErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+}
+
+/// The core's error. See the module docs for how variants are chosen.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// 401: the API key is missing, malformed or unknown.
+    #[error("authentication failed ({code}): {message}")]
+    Authentication { code: String, message: String },
+    /// 403: the key is valid but may not do this (e.g. a runtime key on a setup route).
+    #[error("permission denied ({code}): {message}")]
+    PermissionDenied { code: String, message: String },
+    /// 404: the authorization, confirmation or receipt does not exist (for this workspace).
+    #[error("not found ({code}): {message}")]
+    NotFound { code: String, message: String },
+    /// 409 (idempotency conflict, already settled) and 410 (confirmation expired): the state forbids this call.
+    #[error("conflict ({code}): {message}")]
+    Conflict { status: u16, code: String, message: String },
+    /// 400/413/422, or rejected locally before sending: the request is wrong; `fields` says where.
+    #[error("invalid request ({code}): {message}{}", fmt_fields(.fields))]
+    Validation { code: String, message: String, fields: Vec<FieldError> },
+    /// 429: slow down; `retry_after` comes from the `Retry-After` header when the server sent one.
+    #[error("rate limited ({code}): {message}")]
+    RateLimited { code: String, message: String, retry_after: Option<Duration> },
+    /// 5xx after retries were exhausted (never raised by `check`, which falls back instead).
+    #[error("server error {status} ({code}): {message}")]
+    Server { status: u16, code: String, message: String },
+    /// The call, or a wait such as `fetch_signed`, ran out of time.
+    #[error("timed out: {message}")]
+    Timeout { message: String },
+    /// The server could not be reached (DNS, connect, TLS, reset).
+    #[error("network error: {message}")]
+    Network { message: String },
+    /// The server answered something that does not follow wire-v1 (bad JSON, missing required field, bad status).
+    #[error("protocol error: {message}")]
+    Protocol { message: String },
+    /// The client was configured wrongly (e.g. plain HTTP without `allow_insecure_http`, an empty API key).
+    #[error("configuration error: {message}")]
+    Config { message: String },
+    /// A receipt, key document or checkpoint did not verify.
+    #[error("verification failed ({}): {}", .0.kind, .0.message)]
+    Verification(#[from] VerificationError),
+}
+
+fn fmt_fields(fields: &[FieldError]) -> String {
+    if fields.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+    format!(" [{}]", parts.join("; "))
+}
+
+impl Error {
+    /// The stable machine code: the server's `error.code` for HTTP errors, a fixed name otherwise.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::Authentication { code, .. }
+            | Error::PermissionDenied { code, .. }
+            | Error::NotFound { code, .. }
+            | Error::Conflict { code, .. }
+            | Error::Validation { code, .. }
+            | Error::RateLimited { code, .. }
+            | Error::Server { code, .. } => code,
+            Error::Timeout { .. } => "timeout",
+            Error::Network { .. } => "network_error",
+            Error::Protocol { .. } => "protocol_error",
+            Error::Config { .. } => "invalid_config",
+            Error::Verification(v) => v.kind.as_str(),
+        }
+    }
+
+    /// The HTTP status this error came from, if it came from an HTTP response.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Authentication { .. } => Some(401),
+            Error::PermissionDenied { .. } => Some(403),
+            Error::NotFound { .. } => Some(404),
+            Error::Conflict { status, .. } | Error::Server { status, .. } => Some(*status),
+            Error::Validation { code, .. } => match code.as_str() {
+                "malformed_json" => Some(400),
+                "payload_too_large" => Some(413),
+                "invalid_input" => None,
+                _ => Some(422),
+            },
+            Error::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// A validation error found locally, before anything was sent or stored.
+    pub fn invalid_input(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Error::Validation {
+            code: "invalid_input".into(),
+            message: message.clone(),
+            fields: vec![FieldError { field: field.into(), message }],
+        }
+    }
+}
+
+/// Short alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,18 @@
+//! allowly-core: the one place where Allowly SDK behaviour lives.
+//!
+//! Every language binding (Python, Node, Swift/Kotlin) and the `allowly` CLI are thin fronts over this crate:
+//!
+//! - [`model`]: serde types for every request and response of the wire contract (wire-v1);
+//! - [`client`]: the async HTTP client (retries, idempotency keys, fail-closed `check`, confirmation flow, receipt polling);
+//! - [`receipt`]: strict JSON, canonical bytes, key documents and the Allowly Receipt Format wire 4 verifier;
+//! - [`identifiers`]: `from_email` pseudonymous user ids;
+//! - [`error`]: the single error enum the bindings map to their own exception hierarchies.
+
+pub mod client;
+pub mod error;
+pub mod identifiers;
+pub mod model;
+pub mod receipt;
+
+pub use client::{Client, ClientConfig, FallbackMode};
+pub use error::{Error, FieldError, Result, VerificationError, VerificationErrorKind};

@@ -1,0 +1,345 @@
+//! Authorizations: what a user granted an agent (`POST /v1/authorizations`, `GET`, `DELETE /v1/authorizations/{id}`).
+//!
+//! Authorizations are immutable on the server: a change is a revoke plus a create (`replaces`), so the response types
+//! here carry both the new authorization and the receipt envelopes of that pair.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::receipt::ReceiptEnvelope;
+use super::{null_as_default, validate_id};
+use crate::error::{Error, Result};
+
+/// One granted scope: either a bare name (`"email.send"`) or a name with per-scope constraints.
+///
+/// Untagged because that is the wire shape: a list may mix strings and `{"name", "constraints"}` objects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ScopeGrant {
+    /// A scope granted without constraints.
+    Name(String),
+    /// A scope with constraints (daily limit, resource pattern, conditions).
+    Detailed {
+        name: String,
+        #[serde(default)]
+        constraints: ScopeConstraints,
+    },
+}
+
+impl ScopeGrant {
+    /// A scope with constraints.
+    pub fn with_constraints(name: impl Into<String>, constraints: ScopeConstraints) -> Self {
+        ScopeGrant::Detailed { name: name.into(), constraints }
+    }
+
+    /// The scope name, whichever form the grant has.
+    pub fn name(&self) -> &str {
+        match self {
+            ScopeGrant::Name(name) | ScopeGrant::Detailed { name, .. } => name,
+        }
+    }
+
+    /// The constraints, if the grant has any.
+    pub fn constraints(&self) -> Option<&ScopeConstraints> {
+        match self {
+            ScopeGrant::Name(_) => None,
+            ScopeGrant::Detailed { constraints, .. } => Some(constraints),
+        }
+    }
+}
+
+impl From<&str> for ScopeGrant {
+    fn from(name: &str) -> Self {
+        ScopeGrant::Name(name.to_owned())
+    }
+}
+
+impl From<String> for ScopeGrant {
+    fn from(name: String) -> Self {
+        ScopeGrant::Name(name)
+    }
+}
+
+/// Per-scope constraints, evaluated by the server on every check (wire-v1, "Constraints per scope").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScopeConstraints {
+    /// At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_day: Option<u32>,
+    /// Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_pattern: Option<String>,
+    /// Any matching condition turns an allow into confirm.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub confirm_when: Vec<Condition>,
+    /// Any matching condition turns the decision into deny `deny_condition_matched`.
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub deny_when: Vec<Condition>,
+    /// Hint shown to the user when this scope needs confirmation (`confirm_prompt_hint` in check results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_prompt: Option<String>,
+}
+
+/// One condition over a check's `context`: `{"field", "op", "value"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub field: String,
+    pub op: ConditionOp,
+    /// Compared value; ignored by `exists`, a list for `in`.
+    #[serde(default)]
+    pub value: Value,
+}
+
+impl Condition {
+    pub fn new(field: impl Into<String>, op: ConditionOp, value: impl Into<Value>) -> Self {
+        Condition { field: field.into(), op, value: value.into() }
+    }
+}
+
+/// Condition operators of wire-v1. The receipt format spells "not equal" `neq`; that spelling is accepted on read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionOp {
+    Eq,
+    #[serde(alias = "neq")]
+    Ne,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    In,
+    Exists,
+}
+
+impl ConditionOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionOp::Eq => "eq",
+            ConditionOp::Ne => "ne",
+            ConditionOp::Lt => "lt",
+            ConditionOp::Lte => "lte",
+            ConditionOp::Gt => "gt",
+            ConditionOp::Gte => "gte",
+            ConditionOp::In => "in",
+            ConditionOp::Exists => "exists",
+        }
+    }
+}
+
+impl fmt::Display for ConditionOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Body of `POST /v1/authorizations`.
+///
+/// Build it with [`CreateAuthorizationRequest::new`] and the `with_*` setters, or fill the public fields on top of
+/// `Default` (that is what the bindings do with keyword arguments).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateAuthorizationRequest {
+    /// Opaque user id; use `identifiers::from_email` rather than a raw email address.
+    pub user_id: String,
+    pub agent_id: String,
+    #[serde(alias = "actions")]
+    pub scopes: Vec<ScopeGrant>,
+    /// RFC 3339; the server defaults to 90 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Map<String, Value>>,
+    /// Authorization-wide spending cap in micros (> 0); budgeted checks then need `estimated_cost_micros`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_limit_micros: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires_confirm_for: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires_deny_for: Vec<String>,
+    /// An authorization this one supersedes; the server revokes it in the same transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+}
+
+impl CreateAuthorizationRequest {
+    pub fn new<S: Into<ScopeGrant>>(
+        user_id: impl Into<String>,
+        agent_id: impl Into<String>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        CreateAuthorizationRequest {
+            user_id: user_id.into(),
+            agent_id: agent_id.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
+    }
+
+    pub fn with_expires_at(mut self, expires_at: impl Into<String>) -> Self {
+        self.expires_at = Some(expires_at.into());
+        self
+    }
+
+    pub fn with_metadata(mut self, metadata: Map<String, Value>) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    pub fn with_budget_limit_micros(mut self, limit: i64) -> Self {
+        self.budget_limit_micros = Some(limit);
+        self
+    }
+
+    pub fn with_requires_confirm_for<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.requires_confirm_for = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub fn with_requires_deny_for<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.requires_deny_for = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub fn with_replaces(mut self, authorization_id: impl Into<String>) -> Self {
+        self.replaces = Some(authorization_id.into());
+        self
+    }
+
+    /// The checks that need no server: a request failing them would be a 422 anyway, and failing here sends nothing.
+    pub fn validate(&self) -> Result<()> {
+        if self.user_id.is_empty() {
+            return Err(Error::invalid_input("user_id", "user_id must not be empty"));
+        }
+        if self.agent_id.is_empty() {
+            return Err(Error::invalid_input("agent_id", "agent_id must not be empty"));
+        }
+        if self.scopes.is_empty() {
+            return Err(Error::invalid_input("scopes", "at least one scope is required"));
+        }
+        if self.scopes.iter().any(|s| s.name().is_empty()) {
+            return Err(Error::invalid_input("scopes", "scope names must not be empty"));
+        }
+        if let Some(limit) = self.budget_limit_micros {
+            if limit <= 0 {
+                return Err(Error::invalid_input("budget_limit_micros", "budget_limit_micros must be > 0"));
+            }
+        }
+        if let Some(replaces) = &self.replaces {
+            validate_id("replaces", replaces)?;
+        }
+        Ok(())
+    }
+}
+
+/// Lifecycle state reported by `GET /v1/authorizations/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorizationStatus {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl AuthorizationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorizationStatus::Active => "active",
+            AuthorizationStatus::Revoked => "revoked",
+            AuthorizationStatus::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for AuthorizationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An authorization as returned by create (201) and GET (200).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Authorization {
+    pub authorization_id: String,
+    pub user_id: String,
+    pub agent_id: String,
+    #[serde(alias = "actions")]
+    pub scopes: Vec<ScopeGrant>,
+    pub created_at: String,
+    pub expires_at: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub requires_confirm_for: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub requires_deny_for: Vec<String>,
+    /// Always empty until escalations exist; kept so the shape matches existing clients.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub requires_escalation_for: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub escalation_targets: Map<String, Value>,
+    #[serde(default)]
+    pub policy_id: Option<String>,
+    #[serde(default)]
+    pub budget_limit_micros: Option<i64>,
+    #[serde(default)]
+    pub budget_spent_micros: Option<i64>,
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
+    /// Only on GET; create returns an active authorization.
+    #[serde(default)]
+    pub status: Option<AuthorizationStatus>,
+    /// The `authorization.create` event receipt (pending at creation time).
+    #[serde(default)]
+    pub receipt: Option<ReceiptEnvelope>,
+    /// The predecessor revoked because of `replaces`.
+    #[serde(default)]
+    pub replaced_authorization_id: Option<String>,
+    /// The predecessor's `authorization.revoke` receipt when `replaces` was given.
+    #[serde(default)]
+    pub revocation_receipt: Option<ReceiptEnvelope>,
+}
+
+impl Authorization {
+    /// The granted scope names, in order.
+    pub fn scope_names(&self) -> impl Iterator<Item = &str> {
+        self.scopes.iter().map(ScopeGrant::name)
+    }
+}
+
+/// Body of `DELETE /v1/authorizations/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    /// Who revoked: `user`, `admin`, … (recorded in the revoke receipt).
+    pub revoked_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+impl RevokeRequest {
+    pub fn new(revoked_by: impl Into<String>) -> Self {
+        RevokeRequest { revoked_by: revoked_by.into(), notes: None }
+    }
+
+    pub fn with_notes(mut self, notes: impl Into<String>) -> Self {
+        self.notes = Some(notes.into());
+        self
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.revoked_by.is_empty() {
+            return Err(Error::invalid_input("revoked_by", "revoked_by must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+/// Response of a revoke. Revoking twice returns the first result, so this is safe to retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub authorization_id: String,
+    pub revoked_at: String,
+    /// The `authorization.revoke` event receipt.
+    pub receipt: ReceiptEnvelope,
+    /// Pending confirmations of this authorization that the revoke cancelled.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub revoked_confirmations: Vec<String>,
+}

@@ -1,0 +1,253 @@
+//! The check (`POST /v1/check`): one decision per requested scope, before every agent action.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::budget::BudgetInfo;
+use super::receipt::ReceiptEnvelope;
+use super::validate_id;
+use crate::error::{Error, Result};
+
+/// The most scopes one check may name (wire-v1).
+pub const MAX_SCOPES_PER_CHECK: usize = 32;
+
+/// Reason codes of check results (wire-v1 "Evaluation order"), plus the client-side fallback reasons.
+///
+/// Callers branch on these strings, so they are constants rather than an enum: a newer server may add reasons, and an
+/// unknown reason must still reach the caller instead of failing the parse.
+pub mod reason {
+    /// allow: the scope is granted and nothing else applied.
+    pub const SCOPE_GRANTED: &str = "scope_granted";
+    /// allow: an approval for this scope (and resource) was consumed.
+    pub const USER_CONFIRMED: &str = "user_confirmed";
+    /// confirm: the user must approve first (`confirm_nonce` is set).
+    pub const SCOPE_REQUIRES_USER_CONFIRMATION: &str = "scope_requires_user_confirmation";
+    /// deny: the user rejected this scope recently.
+    pub const USER_REJECTED: &str = "user_rejected";
+    pub const AUTHORIZATION_NOT_FOUND: &str = "authorization_not_found";
+    pub const AUTHORIZATION_REVOKED: &str = "authorization_revoked";
+    pub const AUTHORIZATION_EXPIRED: &str = "authorization_expired";
+    pub const SCOPE_NOT_IN_AUTHORIZATION: &str = "scope_not_in_authorization";
+    pub const DENY_CONDITION_MATCHED: &str = "deny_condition_matched";
+    pub const RESOURCE_NOT_PERMITTED: &str = "resource_not_permitted";
+    pub const RATE_LIMIT_EXCEEDED: &str = "rate_limit_exceeded";
+    pub const BUDGET_EXCEEDED: &str = "budget_exceeded";
+    /// Client-side deny: the server could not be reached (or failed with 5xx).
+    pub const FALLBACK_CLOSED_UNREACHABLE: &str = "fallback_closed_unreachable";
+    /// Client-side deny: the server did not answer within `check_timeout`.
+    pub const FALLBACK_CLOSED_TIMEOUT: &str = "fallback_closed_timeout";
+    /// Client-side allow for a scope configured fail-open: the server could not be reached.
+    pub const FALLBACK_OPEN_UNREACHABLE: &str = "fallback_open_unreachable";
+    /// Client-side allow for a scope configured fail-open: the server did not answer in time.
+    pub const FALLBACK_OPEN_TIMEOUT: &str = "fallback_open_timeout";
+}
+
+/// Body of `POST /v1/check`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckRequest {
+    pub authorization_id: String,
+    /// 1–32 unique, non-empty scope names.
+    #[serde(alias = "actions")]
+    pub scopes: Vec<String>,
+    /// The target of the action (an identifier, never its contents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Facts for `confirm_when` / `deny_when`; keys `budget` and `session_id` are reserved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Required by budgeted authorizations (one scope per check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_cost_micros: Option<i64>,
+    /// Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
+    #[serde(skip)]
+    pub wait: bool,
+}
+
+impl CheckRequest {
+    pub fn new<S: Into<String>>(authorization_id: impl Into<String>, scopes: impl IntoIterator<Item = S>) -> Self {
+        CheckRequest {
+            authorization_id: authorization_id.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
+    }
+
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    pub fn with_context(mut self, context: Map<String, Value>) -> Self {
+        self.context = Some(context);
+        self
+    }
+
+    pub fn with_session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
+    }
+
+    pub fn with_estimated_cost_micros(mut self, micros: i64) -> Self {
+        self.estimated_cost_micros = Some(micros);
+        self
+    }
+
+    pub fn with_wait(mut self, wait: bool) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Checks that need no server. A failing request is rejected before sending and never falls back.
+    pub fn validate(&self) -> Result<()> {
+        validate_id("authorization_id", &self.authorization_id)?;
+        if self.scopes.is_empty() {
+            return Err(Error::invalid_input("scopes", "at least one scope is required"));
+        }
+        if self.scopes.len() > MAX_SCOPES_PER_CHECK {
+            return Err(Error::invalid_input(
+                "scopes",
+                format!("at most {MAX_SCOPES_PER_CHECK} scopes per check, got {}", self.scopes.len()),
+            ));
+        }
+        let mut seen = HashSet::with_capacity(self.scopes.len());
+        for scope in &self.scopes {
+            if scope.is_empty() {
+                return Err(Error::invalid_input("scopes", "scope names must not be empty"));
+            }
+            if !seen.insert(scope.as_str()) {
+                return Err(Error::invalid_input("scopes", format!("duplicate scope `{scope}`")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The decision for one scope.
+///
+/// Deliberately closed: an unknown decision from a server fails the parse (a protocol error) instead of being
+/// mistaken for something a caller might treat as allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Allow,
+    Confirm,
+    Deny,
+    Escalate,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Confirm => "confirm",
+            Decision::Deny => "deny",
+            Decision::Escalate => "escalate",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result for one scope of a check.
+///
+/// `Debug` is written by hand so the single-use `confirm_nonce` never reaches a log line.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopeResult {
+    pub decision: Decision,
+    /// A code from [`reason`]; a string so new server reasons pass through.
+    pub reason: String,
+    /// The action receipt; `None` only for client-side fallbacks.
+    #[serde(default)]
+    pub receipt: Option<ReceiptEnvelope>,
+    /// On confirm: the single-use secret that approves or rejects this action. Treat like a password.
+    #[serde(default)]
+    pub confirm_nonce: Option<String>,
+    /// On confirm: the id to poll with `get_confirmation` (safe to log).
+    #[serde(default)]
+    pub confirmation_id: Option<String>,
+    #[serde(default)]
+    pub confirm_expires_at: Option<String>,
+    #[serde(default)]
+    pub confirm_prompt_hint: Option<String>,
+    /// Present when the authorization has a budget.
+    #[serde(default)]
+    pub budget: Option<BudgetInfo>,
+    /// `{matched_condition, field_value}` when conditions were evaluated.
+    #[serde(default)]
+    pub policy_eval: Option<Value>,
+    /// True only for results made up by the client because the server was unreachable or too slow.
+    #[serde(default)]
+    pub is_fallback: bool,
+}
+
+impl ScopeResult {
+    pub fn is_allowed(&self) -> bool {
+        self.decision == Decision::Allow
+    }
+}
+
+impl fmt::Debug for ScopeResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopeResult")
+            .field("decision", &self.decision)
+            .field("reason", &self.reason)
+            .field("receipt", &self.receipt)
+            .field("confirm_nonce", &self.confirm_nonce.as_ref().map(|_| "[redacted]"))
+            .field("confirmation_id", &self.confirmation_id)
+            .field("confirm_expires_at", &self.confirm_expires_at)
+            .field("confirm_prompt_hint", &self.confirm_prompt_hint)
+            .field("budget", &self.budget)
+            .field("policy_eval", &self.policy_eval)
+            .field("is_fallback", &self.is_fallback)
+            .finish()
+    }
+}
+
+/// Response of `POST /v1/check` (or the client's fail-closed fallback, see `is_fallback` on each result).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResponse {
+    /// `None` when the authorization was not found.
+    #[serde(default)]
+    pub authorization_id: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    #[serde(default)]
+    pub authorization_expires_at: Option<String>,
+    /// `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results.
+    pub engine_version: String,
+    /// Exactly one entry per requested scope.
+    pub results: BTreeMap<String, ScopeResult>,
+}
+
+impl CheckResponse {
+    /// The result for one scope.
+    pub fn result(&self, scope: &str) -> Option<&ScopeResult> {
+        self.results.get(scope)
+    }
+
+    /// True when the scope is present and its decision is allow.
+    pub fn is_allowed(&self, scope: &str) -> bool {
+        self.result(scope).is_some_and(ScopeResult::is_allowed)
+    }
+
+    /// True when every result is allow (and there is at least one).
+    pub fn all_allowed(&self) -> bool {
+        !self.results.is_empty() && self.results.values().all(ScopeResult::is_allowed)
+    }
+
+    /// True when any result was made up by the client (server unreachable or too slow).
+    pub fn is_fallback(&self) -> bool {
+        self.results.values().any(|r| r.is_fallback)
+    }
+}

@@ -1,0 +1,116 @@
+//! Confirmations: the user's answer to a `confirm` decision (`POST /v1/confirmations/{nonce}`) and its state
+//! (`GET /v1/confirmations/{confirmation_id}`).
+//!
+//! The nonce approves; the confirmation id only observes. That split lets a UI that never saw the nonce wait for a
+//! decision made elsewhere.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::receipt::ReceiptEnvelope;
+
+/// Body of `POST /v1/confirmations/{confirm_nonce}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApproveConfirmationRequest {
+    pub approved: bool,
+    /// How long the approval (or rejection) stays usable; the server clamps it to 60 s … 7 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+}
+
+/// The outcome recorded by an approve call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationDecision {
+    Approved,
+    DeniedByUser,
+}
+
+impl ConfirmationDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmationDecision::Approved => "approved",
+            ConfirmationDecision::DeniedByUser => "denied_by_user",
+        }
+    }
+}
+
+impl fmt::Display for ConfirmationDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Response of `POST /v1/confirmations/{confirm_nonce}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfirmationResolution {
+    pub decision: ConfirmationDecision,
+    pub confirmation_id: String,
+    /// `None` when the decision is `denied_by_user`.
+    #[serde(default)]
+    pub authorization_id: Option<String>,
+    /// Until when the approval can be consumed by a re-check; `None` when denied.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// The `confirmation.resolve` event receipt.
+    pub receipt: ReceiptEnvelope,
+}
+
+/// State of a confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationStatus {
+    /// Nobody answered yet.
+    Pending,
+    /// Approved; a re-check will consume it.
+    Approved,
+    DeniedByUser,
+    /// Nobody answered in time, or the approval's TTL ran out.
+    Expired,
+    /// Approved and already used by a check.
+    Consumed,
+}
+
+impl ConfirmationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmationStatus::Pending => "pending",
+            ConfirmationStatus::Approved => "approved",
+            ConfirmationStatus::DeniedByUser => "denied_by_user",
+            ConfirmationStatus::Expired => "expired",
+            ConfirmationStatus::Consumed => "consumed",
+        }
+    }
+
+    /// True once the confirmation no longer waits for an answer.
+    pub fn is_resolved(self) -> bool {
+        self != ConfirmationStatus::Pending
+    }
+}
+
+impl fmt::Display for ConfirmationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Response of `GET /v1/confirmations/{confirmation_id}`. Lenient: only the id and the status are required, and the
+/// nonce is never part of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub confirmation_id: String,
+    pub status: ConfirmationStatus,
+    #[serde(default)]
+    pub authorization_id: Option<String>,
+    #[serde(default, alias = "action")]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub resource: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub resolved_at: Option<String>,
+}

@@ -1,0 +1,65 @@
+//! Wire models: serde types for every request and response of the runtime routes of wire-v1
+//! (`../shared/design/wire-v1.md`).
+//!
+//! They are declared once here and every binding maps them, so no language re-declares the wire. Rules shared by all of
+//! them:
+//!
+//! - requests serialize the seed's name `scopes`; responses also accept `actions`, the name older servers echo back;
+//! - optional request fields are omitted when `None` rather than sent as `null`, so the body is the smallest one the
+//!   server accepts;
+//! - unknown response fields are ignored (the server may add fields within v1), but a missing required field is an
+//!   error: the client turns it into [`Error::Protocol`](crate::Error::Protocol) naming the route and the field;
+//! - list fields of responses accept `null` as empty, because a list that is absent and a list that is empty mean the
+//!   same thing to a caller;
+//! - a signed receipt keeps the exact bytes the server sent ([`SignedReceipt`]), because the offline verifier must run
+//!   its strict parser over what was signed, not over a re-serialization.
+
+pub mod authorization;
+pub mod budget;
+pub mod check;
+pub mod confirmation;
+pub mod error_envelope;
+pub mod receipt;
+
+pub use authorization::{
+    Authorization, AuthorizationStatus, Condition, ConditionOp, CreateAuthorizationRequest, Revocation, RevokeRequest,
+    ScopeConstraints, ScopeGrant,
+};
+pub use budget::{BudgetInfo, Settlement, SettlementRequest};
+pub use check::{CheckRequest, CheckResponse, Decision, MAX_SCOPES_PER_CHECK, ScopeResult, reason};
+pub use confirmation::{
+    ApproveConfirmationRequest, Confirmation, ConfirmationDecision, ConfirmationResolution, ConfirmationStatus,
+};
+pub use error_envelope::{ErrorBody, ErrorEnvelope};
+pub use receipt::{ReceiptEnvelope, ReceiptStatus, SignedReceipt};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{Error, Result};
+
+/// Deserializes `null` as the type's default, so `"fields": null` and a missing `fields` both read as empty.
+/// Use together with `#[serde(default)]`.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Local check of an identifier that goes into a URL path or a request body, before anything is sent.
+///
+/// `.` and `..` are rejected because a URL library drops them as path segments, which would silently address a
+/// different route.
+pub(crate) fn validate_id(field: &str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::invalid_input(field, format!("{field} must not be empty")));
+    }
+    if value == "." || value == ".." {
+        return Err(Error::invalid_input(field, format!("{field} must not be `.` or `..`")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid_input(field, format!("{field} must not contain control characters")));
+    }
+    Ok(())
+}

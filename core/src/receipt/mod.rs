@@ -1,0 +1,23 @@
+//! The Allowly Receipt Format, wire 4: strict JSON, canonical bytes, key documents, verification of single
+//! receipts, batches and daily checkpoints, and signing for the issuer.
+//!
+//! Verification is layered so that each layer refuses what the next one could misread: [`json`] keeps duplicate
+//! names, number spellings and unpaired surrogates visible; [`canonical`] turns a value into the one byte string
+//! that was signed or refuses it; [`verify`] applies the format's checks in their normative order.
+
+pub mod batch;
+pub mod canonical;
+pub mod checkpoint;
+pub mod json;
+pub mod keys;
+mod schema;
+pub mod sign;
+pub mod timestamp;
+pub mod verify;
+
+pub use batch::{verify_batch, verify_batch_json};
+pub use checkpoint::{merkle_root, verify_checkpoint};
+pub use json::Value;
+pub use keys::{KeySet, PublicKeyEntry, fingerprint, load_keys_from_json};
+pub use sign::{sign_payload, sign_receipt};
+pub use verify::{ReceiptKind, VerifiedReceipt, VerifyOptions, verify_receipt, verify_receipt_json};

@@ -1,0 +1,3 @@
+//! The Allowly MCP gate (filled by its own issue).
+//!
+//! Intentionally empty until its issue lands; see ARCHITECTURE.md.

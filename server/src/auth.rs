@@ -1,0 +1,60 @@
+//! Bearer API key authentication and the two key tiers.
+//!
+//! A presented key is checked for shape first (so garbage never reaches the database) and then looked up by its
+//! SHA-256. Failures are a flat 401 `invalid_api_key` that never repeats the presented text.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::store::api_keys::{self, Tier};
+
+/// The caller of a runtime route (a runtime or a setup key).
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub workspace_id: String,
+}
+
+/// The caller of a setup route (setup keys only; a runtime key is 403 `insufficient_key_tier`).
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub workspace_id: String,
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<(String, Tier), ApiError> {
+    let header =
+        parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::invalid_api_key)?;
+    let key = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or_else(ApiError::invalid_api_key)?;
+    if Tier::of_key_text(key).is_none() {
+        return Err(ApiError::invalid_api_key());
+    }
+    api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)
+}
+
+impl FromRequestParts<Arc<AppState>> for Runtime {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let (workspace_id, _tier) = authenticate(parts, state).await?;
+        Ok(Runtime { workspace_id })
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Setup {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        match authenticate(parts, state).await? {
+            (workspace_id, Tier::Setup) => Ok(Setup { workspace_id }),
+            (_, Tier::Runtime) => Err(ApiError::insufficient_tier()),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The wire-v1 error envelope: `{"error":{"code","message","fields":[{"field","message"}]}}`.
+//!
+//! Every failure a client can see goes through [`ApiError`], so no route can answer with axum's plain-text
+//! rejections. Messages are built from our own text and field names only — never from API keys, nonces or bodies.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// One field-level problem (`fields[]` of the envelope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// An error answered with the wire-v1 envelope.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), fields: Vec::new(), retry_after: None }
+    }
+
+    /// 422 with a single named field.
+    pub fn field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: format!("{field}: {message}"),
+            fields: vec![FieldError { field: field.to_string(), message }],
+            retry_after: None,
+        }
+    }
+
+    /// 422 `validation_error` with every problem found.
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let message = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
+        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_error", message, fields, retry_after: None }
+    }
+
+    pub fn malformed_json(detail: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_json", format!("request body is not valid JSON: {detail}"))
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than 64 KiB")
+    }
+
+    pub fn not_found(code: &'static str, what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn invalid_api_key() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "missing, malformed or unknown API key")
+    }
+
+    pub fn insufficient_tier() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "insufficient_key_tier", "this route needs a setup API key")
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        e.retry_after = Some(1);
+        e
+    }
+
+    /// An unexpected internal failure: logged with its cause, answered as 503 without details.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::unavailable("the server could not complete the request; retry later")
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        let fields: Vec<_> = self.fields.iter().map(|f| json!({"field": f.field, "message": f.message})).collect();
+        json!({"error": {"code": self.code, "message": self.message, "fields": fields}})
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::internal(format!("database: {e}"))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

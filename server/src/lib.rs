@@ -1,0 +1,140 @@
+//! allowly-server: the self-hostable server of the Allowly SDK suite.
+//!
+//! It serves the wire-v1 contract (`../shared/design/wire-v1.md`): authorizations, checks with the evaluation order
+//! in [`policy`], confirmations, budget settlements and receipts, over an embedded SQLite database ([`store`]).
+//! Every decision writes its receipt row in the decision's own transaction; the [`signer`] task signs rows
+//! asynchronously with allowly-core's signing code. The `allowly serve` command calls [`run`].
+
+pub mod auth;
+pub mod bootstrap;
+pub mod crypto;
+pub mod error;
+pub mod idempotency;
+pub mod parse;
+pub mod policy;
+pub mod routes;
+pub mod signer;
+pub mod store;
+pub mod util;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use bootstrap::ReadyInfo;
+pub use crypto::MasterKey;
+
+/// `engine_version` of every receipt and check response.
+pub const ENGINE_VERSION: &str = concat!("allowly-server/", env!("CARGO_PKG_VERSION"));
+
+/// Shared state of every route.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: store::Store,
+    pub signer: Arc<signer::SignerHandle>,
+    pub master: MasterKey,
+}
+
+/// What `allowly serve` passes in.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on; port 0 picks a free port (the ready file tells which).
+    pub listen: SocketAddr,
+    /// `sqlite:PATH`; `None` with `dev` means `./.allowly/dev.db`.
+    pub db_url: Option<String>,
+    /// Development mode: generated master key file and re-readable dev API keys next to the database.
+    pub dev: bool,
+    /// Where to write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` once listening.
+    pub ready_file: Option<PathBuf>,
+    /// The master key sealing signing keys; required unless `dev` (then read from or created in a 0600 file).
+    pub master_key: Option<MasterKey>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running server (used by `run` and by tests).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub info: Option<ReadyInfo>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    state: Arc<AppState>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, stops the signer and closes the database.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+        self.state.store.close().await;
+    }
+}
+
+/// Opens the database, bootstraps, binds and starts serving; returns once the socket listens and the ready file
+/// (if any) is written.
+pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
+    let boot = bootstrap::prepare(&cfg).await?;
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let signer = signer::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
+    let state = Arc::new(AppState { store: boot.store, signer, master: boot.master });
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = routes::router(state.clone());
+    let mut rx = shutdown_rx;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    let info = boot.keys.map(|k| ReadyInfo {
+        base_url: format!("http://{addr}"),
+        workspace_id: k.workspace_id,
+        runtime_api_key: k.runtime_api_key,
+        setup_api_key: k.setup_api_key,
+    });
+    if let (Some(path), Some(info)) = (&cfg.ready_file, &info) {
+        bootstrap::write_private_json(path, &info.to_json())?;
+    }
+    tracing::info!(%addr, "allowly-server listening");
+    Ok(Running { addr, info, shutdown, server, state })
+}
+
+/// Runs until Ctrl-C / SIGTERM.
+pub async fn run(cfg: ServeConfig) -> Result<(), ServeError> {
+    let running = start(cfg).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,213 @@
+//! Strict request parsing with field-named errors.
+//!
+//! wire-v1 wants unknown fields rejected *by name*, `null` treated as absent, and wrong types reported per field.
+//! serde's derive errors name neither the field nor all problems at once, so bodies are read into a JSON object
+//! and pulled apart here; every problem found is collected and answered together as one 422.
+
+use axum::body::Bytes;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldError};
+
+/// Hard cap on request bodies (wire-v1: 413 above 64 KiB).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Parses a body that must be a JSON object. An empty body is treated as `{}` when `empty_ok` (DELETE).
+pub fn object(body: &Bytes, empty_ok: bool) -> Result<Map<String, Value>, ApiError> {
+    if body.len() > MAX_BODY {
+        return Err(ApiError::payload_too_large());
+    }
+    if empty_ok && body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        // serde's message names a line/column, never echoes the body.
+        ApiError::malformed_json(format!("line {} column {}", e.line(), e.column()))
+    })?;
+    match value {
+        Value::Object(m) => Ok(m),
+        _ => Err(ApiError::field("validation_error", "body", "must be a JSON object")),
+    }
+}
+
+/// Pulls typed fields out of a request object, collecting problems.
+pub struct Fields {
+    map: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl Fields {
+    /// Rejects any member not in `allowed` (by name) and drops `null` members (null = absent).
+    pub fn new(map: Map<String, Value>, allowed: &[&str]) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        for key in map.keys() {
+            if !allowed.contains(&key.as_str()) {
+                errors.push(FieldError { field: key.clone(), message: "unknown field".into() });
+            }
+        }
+        if !errors.is_empty() {
+            let mut e = ApiError::validation(errors);
+            e.code = "unknown_field";
+            return Err(e);
+        }
+        let map = map.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        Ok(Self { map, errors: Vec::new() })
+    }
+
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError { field: field.into(), message: message.into() });
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    /// Removes and returns a raw value (already known non-null).
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.map.remove(name)
+    }
+
+    pub fn opt_str(&mut self, name: &str) -> Option<String> {
+        match self.map.remove(name) {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => {
+                self.error(name, "must be a string");
+                None
+            }
+        }
+    }
+
+    pub fn req_str(&mut self, name: &str) -> Option<String> {
+        if !self.has(name) {
+            self.error(name, "is required");
+            return None;
+        }
+        let s = self.opt_str(name)?;
+        if s.is_empty() {
+            self.error(name, "must not be empty");
+            return None;
+        }
+        Some(s)
+    }
+
+    pub fn opt_i64(&mut self, name: &str) -> Option<i64> {
+        match self.map.remove(name) {
+            None => None,
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(v) if v.unsigned_abs() <= MAX_SAFE_INT as u64 => Some(v),
+                _ => {
+                    self.error(name, "must be an integer in the safe range");
+                    None
+                }
+            },
+            Some(_) => {
+                self.error(name, "must be an integer");
+                None
+            }
+        }
+    }
+
+    pub fn opt_bool(&mut self, name: &str) -> Option<bool> {
+        match self.map.remove(name) {
+            None => None,
+            Some(Value::Bool(b)) => Some(b),
+            Some(_) => {
+                self.error(name, "must be a boolean");
+                None
+            }
+        }
+    }
+
+    pub fn opt_object(&mut self, name: &str) -> Option<Map<String, Value>> {
+        match self.map.remove(name) {
+            None => None,
+            Some(Value::Object(m)) => Some(m),
+            Some(_) => {
+                self.error(name, "must be an object");
+                None
+            }
+        }
+    }
+
+    /// A list of unique non-empty strings.
+    pub fn opt_str_list(&mut self, name: &str) -> Option<Vec<String>> {
+        let v = self.map.remove(name)?;
+        let Value::Array(items) = v else {
+            self.error(name, "must be a list of strings");
+            return None;
+        };
+        let mut out: Vec<String> = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Value::String(s) if !s.is_empty() => {
+                    if out.contains(&s) {
+                        self.error(name, format!("duplicate entry {s:?}"));
+                        return None;
+                    }
+                    out.push(s);
+                }
+                _ => {
+                    self.error(name, "must contain only non-empty strings");
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Ends parsing: every collected problem becomes one 422.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::validation(self.errors)) }
+    }
+}
+
+/// I-JSON safe integer bound (receipt format §4.2 rule 6).
+pub const MAX_SAFE_INT: i64 = (1 << 53) - 1;
+
+/// Checks that a value can appear in a receipt: no non-integer numbers, integers in the safe range.
+/// Returns the JSON path of the first offending value.
+pub fn receipt_safe(v: &Value, path: &str) -> Result<(), String> {
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) if i.unsigned_abs() <= MAX_SAFE_INT as u64 => Ok(()),
+            _ => Err(format!("{path}: numbers must be integers within ±(2^53-1)")),
+        },
+        Value::Array(items) => {
+            items.iter().enumerate().try_for_each(|(i, item)| receipt_safe(item, &format!("{path}[{i}]")))
+        }
+        Value::Object(m) => m.iter().try_for_each(|(k, item)| receipt_safe(item, &format!("{path}.{k}"))),
+        _ => Ok(()),
+    }
+}
+
+/// Serialized size of a JSON value (for the 4 KiB limits on `metadata` and `context`).
+pub fn json_size(v: &Value) -> usize {
+    serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_fields_are_named_and_nulls_are_absent() {
+        let Value::Object(m) = json!({"a": 1, "zzz": 2}) else { unreachable!() };
+        let err = Fields::new(m, &["a"]).err().expect("must fail");
+        assert_eq!(err.code, "unknown_field");
+        assert_eq!(err.fields[0].field, "zzz");
+
+        let Value::Object(m) = json!({"a": null}) else { unreachable!() };
+        let mut f = Fields::new(m, &["a"]).expect("ok");
+        assert!(f.opt_str("a").is_none());
+        f.finish().expect("no errors");
+    }
+
+    #[test]
+    fn floats_are_not_receipt_safe() {
+        assert!(receipt_safe(&json!({"a": [1, 2.5]}), "context").is_err());
+        assert!(receipt_safe(&json!({"a": [1, "x", true, null]}), "context").is_ok());
+        assert!(receipt_safe(&json!(9007199254740992_i64), "x").is_err());
+    }
+}

@@ -1,0 +1,360 @@
+//! `POST /v1/authorizations`, `GET /v1/authorizations/{id}`, `DELETE /v1/authorizations/{id}`.
+//!
+//! Authorizations are immutable (receipt format §3.3): a change is a create with `replaces`, which revokes the
+//! predecessor as `superseded` in the same transaction, and the two receipts point at each other.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::Body;
+use crate::AppState;
+use crate::auth::Runtime;
+use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{self, IdemKey};
+use crate::parse::{self, Fields};
+use crate::policy::parse_grants;
+use crate::store::authorizations::{self as db, AuthRow};
+use crate::store::receipts::{self, Draft, Kind, Lookup};
+use crate::store::{Tx, confirmations};
+use crate::{ENGINE_VERSION, util};
+
+const CREATE_FIELDS: &[&str] = &[
+    "user_id",
+    "agent_id",
+    "scopes",
+    "actions",
+    "expires_at",
+    "metadata",
+    "budget_limit_micros",
+    "requires_confirm_for",
+    "requires_deny_for",
+    "replaces",
+    // Sent by existing clients; accepted only with their empty values.
+    "requires_escalation_for",
+    "escalation_targets",
+    "policy_id",
+];
+const REVOKE_FIELDS: &[&str] = &["revoked_by", "notes", "superseded_by"];
+const DEFAULT_TTL_DAYS: i64 = 90;
+const MAX_META: usize = 4096;
+
+/// The authorization object of every response.
+fn auth_json(a: &AuthRow, receipt: Value, revocation_receipt: Value, status: Option<&str>) -> Value {
+    let mut o = json!({
+        "authorization_id": a.id,
+        "user_id": a.user_id,
+        "agent_id": a.agent_id,
+        "created_at": a.created_at,
+        "expires_at": a.expires_at,
+        "requires_confirm_for": a.requires_confirm_for,
+        "requires_deny_for": a.requires_deny_for,
+        "requires_escalation_for": [],
+        "escalation_targets": {},
+        "policy_id": null,
+        "budget_limit_micros": a.budget_limit,
+        "budget_spent_micros": a.budget_limit.map(|_| a.budget_spent + a.budget_reserved),
+        "metadata": a.metadata,
+        "receipt": receipt,
+        "replaced_authorization_id": a.replaced_authorization_id,
+        "revocation_receipt": revocation_receipt,
+    });
+    if let Value::Object(m) = &mut o {
+        m.insert(a.scope_field.clone(), a.scopes.clone());
+        if let Some(s) = status {
+            m.insert("status".into(), json!(s));
+            m.insert("revoked_at".into(), json!(a.revoked_at));
+        }
+    }
+    o
+}
+
+struct CreateReq {
+    row: AuthRow,
+    replaces: Option<String>,
+}
+
+fn parse_create(
+    body: &axum::body::Bytes,
+    workspace_id: &str,
+    now: time::OffsetDateTime,
+) -> Result<CreateReq, ApiError> {
+    let mut f = Fields::new(parse::object(body, false)?, CREATE_FIELDS)?;
+    let user_id = f.req_str("user_id");
+    let agent_id = f.req_str("agent_id");
+    let (scope_field, scopes) = match (f.take("scopes"), f.take("actions")) {
+        (Some(_), Some(_)) => {
+            f.error("actions", "send either scopes or actions, not both");
+            ("scopes", Value::Null)
+        }
+        (Some(s), None) => ("scopes", s),
+        (None, Some(a)) => ("actions", a),
+        (None, None) => {
+            f.error("scopes", "is required");
+            ("scopes", Value::Null)
+        }
+    };
+    let grants = if scopes.is_null() {
+        Vec::new()
+    } else {
+        match parse_grants(&scopes, scope_field) {
+            Ok(g) => g,
+            Err(errs) => {
+                errs.into_iter().for_each(|e| f.error(&e.field, e.message));
+                Vec::new()
+            }
+        }
+    };
+    let expires_at = match f.opt_str("expires_at") {
+        None => Some(now + time::Duration::days(DEFAULT_TTL_DAYS)),
+        Some(s) => match util::parse_ts(&s) {
+            Some(t) if t > now => Some(t),
+            Some(_) => {
+                f.error("expires_at", "must be in the future");
+                None
+            }
+            None => {
+                f.error("expires_at", "must be an RFC 3339 timestamp");
+                None
+            }
+        },
+    };
+    let metadata = f.opt_object("metadata").map(Value::Object).unwrap_or_else(|| json!({}));
+    if parse::json_size(&metadata) > MAX_META {
+        f.error("metadata", "must be at most 4 KiB");
+    }
+    let budget_limit = f.opt_i64("budget_limit_micros");
+    if budget_limit.is_some_and(|b| b <= 0) {
+        f.error("budget_limit_micros", "must be greater than 0");
+    }
+    let granted = |list: &[String]| list.iter().all(|s| grants.is_empty() || grants.iter().any(|g| &g.name == s));
+    let requires_confirm_for = f.opt_str_list("requires_confirm_for").unwrap_or_default();
+    if !granted(&requires_confirm_for) {
+        f.error("requires_confirm_for", "may only name granted scopes");
+    }
+    let requires_deny_for = f.opt_str_list("requires_deny_for").unwrap_or_default();
+    if !granted(&requires_deny_for) {
+        f.error("requires_deny_for", "may only name granted scopes");
+    }
+    if f.opt_str_list("requires_escalation_for").is_some_and(|l| !l.is_empty()) {
+        f.error("requires_escalation_for", "must be empty: escalations are not supported yet");
+    }
+    match f.take("escalation_targets") {
+        None => {}
+        Some(Value::Object(m)) if m.is_empty() => {}
+        Some(Value::Array(a)) if a.is_empty() => {}
+        Some(_) => f.error("escalation_targets", "must be empty: escalations are not supported yet"),
+    }
+    if f.has("policy_id") {
+        f.error("policy_id", "must be null: policies are not supported yet");
+    }
+    let replaces = f.opt_str("replaces");
+    f.finish()?;
+    let (Some(user_id), Some(agent_id), Some(expires_at)) = (user_id, agent_id, expires_at) else {
+        return Err(ApiError::validation(Vec::new()));
+    };
+    let id = util::new_id("auth");
+    Ok(CreateReq {
+        row: AuthRow {
+            id,
+            workspace_id: workspace_id.to_string(),
+            user_id,
+            agent_id,
+            scope_field: scope_field.to_string(),
+            scopes,
+            grants,
+            requires_confirm_for,
+            requires_deny_for,
+            metadata,
+            budget_limit,
+            budget_spent: 0,
+            budget_reserved: 0,
+            revoked: false,
+            created_at: util::fmt_ts(now),
+            expires_at: util::fmt_ts(expires_at),
+            revoked_at: None,
+            replaced_authorization_id: replaces.clone(),
+            create_receipt_id: util::new_id("rcp"),
+            revocation_receipt_id: None,
+            revoke_response: None,
+        },
+        replaces,
+    })
+}
+
+pub async fn create(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let now = util::now();
+    let req = parse_create(&body, &who.workspace_id, now)?;
+    let idem = IdemKey::from_request(&headers, "POST", "/v1/authorizations", &body)?;
+    let mut tx = s.store.begin().await?;
+    if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
+        return Ok(r);
+    }
+    let row = req.row;
+    let now_s = row.created_at.clone();
+    let mut revocation_receipt = Value::Null;
+    if let Some(pred_id) = &req.replaces {
+        let pred = db::get(&mut tx, &who.workspace_id, pred_id)
+            .await?
+            .ok_or_else(|| ApiError::field("authorization_not_found", "replaces", "no such authorization"))?;
+        if pred.revoked {
+            return Err(ApiError::field("validation_error", "replaces", "that authorization is already revoked"));
+        }
+        let (_, rid) = revoke_in_tx(&mut tx, &pred, "superseded", None, Some(&row.id), &now_s).await?;
+        revocation_receipt = receipts::pending_envelope(&rid);
+    }
+    let mut ctx = Map::new();
+    ctx.insert(row.scope_field.clone(), row.scopes.clone());
+    ctx.insert("expires_at".into(), json!(row.expires_at));
+    ctx.insert("requires_confirm_for".into(), json!(row.requires_confirm_for));
+    ctx.insert("requires_deny_for".into(), json!(row.requires_deny_for));
+    ctx.insert("requires_escalation_for".into(), json!([]));
+    if let Some(b) = row.budget_limit {
+        ctx.insert("budget_limit_micros".into(), json!(b));
+    }
+    if let Some(r) = &req.replaces {
+        ctx.insert("replaces".into(), json!(r));
+    }
+    let draft = Draft {
+        receipt_id: row.create_receipt_id.clone(),
+        workspace_id: who.workspace_id.clone(),
+        issued_at: now_s.clone(),
+        decision: "authorization_granted".into(),
+        reason: "authorization_creation_reported_by_client".into(),
+        user_id: row.user_id.clone(),
+        agent_id: row.agent_id.clone(),
+        kind: Kind::Event("authorization.create"),
+        resource: None,
+        context: ctx,
+        authorization_id: Some(row.id.clone()),
+        engine_version: ENGINE_VERSION.into(),
+        policy_eval: None,
+    };
+    db::insert(&mut tx, &row).await?;
+    receipts::insert(&mut tx, &draft).await?;
+    let out = auth_json(&row, receipts::pending_envelope(&row.create_receipt_id), revocation_receipt, None);
+    idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::CREATED, &out).await?;
+    tx.commit().await?;
+    s.signer.kick();
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Revokes `a` inside `tx`: receipt, confirmations, stored first response. Returns (response, receipt id).
+async fn revoke_in_tx(
+    tx: &mut Tx,
+    a: &AuthRow,
+    revoked_by: &str,
+    notes: Option<&str>,
+    superseded_by: Option<&str>,
+    now: &str,
+) -> Result<(Value, String), ApiError> {
+    let receipt_id = util::new_id("rcp");
+    let revoked_confirmations = confirmations::expire_for_authorization(tx, &a.id).await?;
+    let mut ctx = Map::new();
+    ctx.insert("revoked_by".into(), json!(revoked_by));
+    if let Some(n) = notes {
+        ctx.insert("notes".into(), json!(n));
+    }
+    if let Some(sb) = superseded_by {
+        ctx.insert("superseded_by".into(), json!(sb));
+    }
+    let draft = Draft {
+        receipt_id: receipt_id.clone(),
+        workspace_id: a.workspace_id.clone(),
+        issued_at: now.to_string(),
+        decision: "authorization_revoked".into(),
+        reason: "authorization_revocation_reported_by_client".into(),
+        user_id: a.user_id.clone(),
+        agent_id: a.agent_id.clone(),
+        kind: Kind::Event("authorization.revoke"),
+        resource: None,
+        context: ctx,
+        authorization_id: Some(a.id.clone()),
+        engine_version: ENGINE_VERSION.into(),
+        policy_eval: None,
+    };
+    receipts::insert(tx, &draft).await?;
+    let out = json!({
+        "authorization_id": a.id,
+        "revoked_at": now,
+        "receipt": receipts::pending_envelope(&receipt_id),
+        "revoked_confirmations": revoked_confirmations,
+    });
+    db::mark_revoked(tx, &a.id, now, &receipt_id, &out.to_string()).await?;
+    Ok((out, receipt_id))
+}
+
+pub async fn revoke(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let mut f = Fields::new(parse::object(&body, true)?, REVOKE_FIELDS)?;
+    let revoked_by = f.opt_str("revoked_by").unwrap_or_else(|| "user".into());
+    let notes = f.opt_str("notes");
+    let superseded_by = f.opt_str("superseded_by");
+    if revoked_by.is_empty() {
+        f.error("revoked_by", "must not be empty");
+    }
+    f.finish()?;
+    let idem = IdemKey::from_request(&headers, "DELETE", &format!("/v1/authorizations/{id}"), &body)?;
+    let mut tx = s.store.begin().await?;
+    if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
+        return Ok(r);
+    }
+    let a = db::get(&mut tx, &who.workspace_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("authorization_not_found", "authorization"))?;
+    let out = match &a.revoke_response {
+        // Revoking twice answers the first result and records nothing new.
+        Some(first) => serde_json::from_str(first).map_err(ApiError::internal)?,
+        None => {
+            let now = util::fmt_ts(util::now());
+            revoke_in_tx(&mut tx, &a, &revoked_by, notes.as_deref(), superseded_by.as_deref(), &now).await?.0
+        }
+    };
+    idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
+    tx.commit().await?;
+    s.signer.kick();
+    Ok(Json(out).into_response())
+}
+
+pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let mut conn = s.store.reader().acquire().await?;
+    let a = db::get(&mut conn, &who.workspace_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("authorization_not_found", "authorization"))?;
+    drop(conn);
+    let now = util::fmt_ts(util::now());
+    let status = match a.state(&now) {
+        crate::policy::AuthState::Active => "active",
+        crate::policy::AuthState::Revoked => "revoked",
+        crate::policy::AuthState::Expired => "expired",
+    };
+    let env = |rid: &str, l: Lookup| l.envelope(rid).unwrap_or(Value::Null);
+    let receipt =
+        env(&a.create_receipt_id, receipts::get(s.store.reader(), &who.workspace_id, &a.create_receipt_id).await?);
+    // The predecessor's revoke receipt, for an authorization created with `replaces`.
+    let revocation_receipt = match &a.replaced_authorization_id {
+        Some(pred) => {
+            let mut conn = s.store.reader().acquire().await?;
+            match db::get(&mut conn, &who.workspace_id, pred).await?.and_then(|p| p.revocation_receipt_id) {
+                Some(rid) => env(&rid, receipts::get(s.store.reader(), &who.workspace_id, &rid).await?),
+                None => Value::Null,
+            }
+        }
+        None => Value::Null,
+    };
+    Ok(Json(auth_json(&a, receipt, revocation_receipt, Some(status))))
+}

@@ -1,0 +1,287 @@
+//! `POST /v1/check[?wait=true]`: one decision and one receipt per requested scope, all in one write transaction.
+//!
+//! The evaluation order itself is [`crate::policy::evaluate`]; this module reads its inputs and applies its
+//! outcome inside the transaction: the per-day counter, the budget reservation, the confirmation lookup and
+//! single-use consumption, and the receipt rows. Because the transaction holds the write lock from its first read
+//! (`BEGIN IMMEDIATE`), concurrent checks cannot both see the last unit of budget or of `max_per_day`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::Body;
+use super::receipts::{query_params, wait_signed};
+use crate::AppState;
+use crate::auth::Runtime;
+use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{self, IdemKey};
+use crate::parse::{self, Fields};
+use crate::policy::{self, AuthView, CheckInput, Outcome};
+use crate::store::Tx;
+use crate::store::authorizations::{self as db, AuthRow};
+use crate::store::confirmations::{self, NewConfirmation};
+use crate::store::receipts::{self, Draft, Kind};
+use crate::{ENGINE_VERSION, util};
+
+const FIELDS: &[&str] =
+    &["authorization_id", "scopes", "actions", "resource", "context", "session_id", "estimated_cost_micros"];
+const MAX_SCOPES: usize = 32;
+const MAX_CONTEXT: usize = 4096;
+/// How long a confirm nonce can be resolved.
+const NONCE_TTL_MINUTES: i64 = 10;
+/// `wait=true` waits at most this long for the receipts to be signed.
+const CHECK_WAIT: Duration = Duration::from_secs(5);
+
+struct CheckReq {
+    authorization_id: String,
+    scopes: Vec<String>,
+    resource: Option<String>,
+    context: Map<String, Value>,
+    session_id: Option<String>,
+    estimate: Option<i64>,
+}
+
+fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError> {
+    let mut f = Fields::new(parse::object(body, false)?, FIELDS)?;
+    let authorization_id = f.req_str("authorization_id");
+    let (name, scopes) = match (f.has("scopes"), f.has("actions")) {
+        (true, true) => {
+            f.error("actions", "send either scopes or actions, not both");
+            ("scopes", None)
+        }
+        (false, true) => ("actions", f.opt_str_list("actions")),
+        (_, false) => ("scopes", f.opt_str_list("scopes")),
+    };
+    match &scopes {
+        None if !f.has(name) => f.error(name, "is required"),
+        Some(s) if s.is_empty() || s.len() > MAX_SCOPES => f.error(name, "must name 1 to 32 scopes"),
+        _ => {}
+    }
+    let resource = f.opt_str("resource");
+    let context = f.opt_object("context").unwrap_or_default();
+    for reserved in ["budget", "session_id"] {
+        if context.contains_key(reserved) {
+            f.error(&format!("context.{reserved}"), "is reserved");
+        }
+    }
+    let ctx_value = Value::Object(context.clone());
+    if parse::json_size(&ctx_value) > MAX_CONTEXT {
+        f.error("context", "must be at most 4 KiB");
+    }
+    // Context goes into the signed receipt verbatim, so it must obey the receipt format's number rules.
+    if let Err(m) = parse::receipt_safe(&ctx_value, "context") {
+        f.error("context", m);
+    }
+    let session_id = f.opt_str("session_id");
+    let estimate = f.opt_i64("estimated_cost_micros");
+    if estimate.is_some_and(|e| e < 0) {
+        f.error("estimated_cost_micros", "must not be negative");
+    }
+    f.finish()?;
+    match (authorization_id, scopes) {
+        (Some(authorization_id), Some(scopes)) => {
+            Ok(CheckReq { authorization_id, scopes, resource, context, session_id, estimate })
+        }
+        _ => Err(ApiError::validation(Vec::new())),
+    }
+}
+
+pub async fn check(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let wait = match query_params(q.as_deref()).get("wait").map(String::as_str) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") | Some("") => true,
+        Some(_) => return Err(ApiError::field("validation_error", "wait", "must be true or false")),
+    };
+    let req = parse_check(&body)?;
+    let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;
+    let mut tx = s.store.begin().await?;
+    let out = match idempotency::replay_value(&mut tx, &who.workspace_id, idem.as_ref()).await? {
+        // A replay answers the stored body (upgraded to signed receipts below when waiting).
+        Some((_, stored)) => stored,
+        None => {
+            let out = decide(&mut tx, &who.workspace_id, &req).await?;
+            idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
+            tx.commit().await?;
+            s.signer.kick();
+            out
+        }
+    };
+    let out = if wait { sign_wait(&s, &who.workspace_id, out).await? } else { out };
+    Ok((StatusCode::OK, Json(out)).into_response())
+}
+
+/// Replaces every pending receipt envelope by the signed one, waiting up to 5 s in total.
+async fn sign_wait(s: &AppState, ws: &str, mut out: Value) -> Result<Value, ApiError> {
+    let deadline = tokio::time::Instant::now() + CHECK_WAIT;
+    if let Some(results) = out.get_mut("results").and_then(Value::as_object_mut) {
+        for r in results.values_mut() {
+            let Some(id) = r.pointer("/receipt/receipt_id").and_then(Value::as_str).map(str::to_string) else {
+                continue;
+            };
+            if let Some(env) = wait_signed(s, ws, &id, deadline).await?.envelope(&id) {
+                r["receipt"] = env;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decides every scope inside `tx` and returns the response body.
+async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<Value, ApiError> {
+    let now_t = util::now();
+    let now = util::fmt_ts(now_t);
+    let day = util::utc_day(now_t);
+    let auth = db::get(tx, ws, &req.authorization_id).await?;
+    let mut results = Map::new();
+    for scope in &req.scopes {
+        let result = decide_scope(tx, ws, req, auth.as_ref(), scope, &now, &day, now_t).await?;
+        results.insert(scope.clone(), result);
+    }
+    Ok(json!({
+        "authorization_id": req.authorization_id,
+        "user_id": auth.as_ref().map(|a| a.user_id.clone()),
+        "agent_id": auth.as_ref().map(|a| a.agent_id.clone()),
+        "authorization_expires_at": auth.as_ref().map(|a| a.expires_at.clone()),
+        "engine_version": ENGINE_VERSION,
+        "results": results,
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn decide_scope(
+    tx: &mut Tx,
+    ws: &str,
+    req: &CheckReq,
+    auth: Option<&AuthRow>,
+    scope: &str,
+    now: &str,
+    day: &str,
+    now_t: time::OffsetDateTime,
+) -> Result<Value, ApiError> {
+    let today_count = match auth {
+        Some(a) => db::today_count(tx, &a.id, scope, day).await?,
+        None => 0,
+    };
+    let view = auth.map(|a| AuthView {
+        state: a.state(now),
+        grants: &a.grants,
+        requires_confirm_for: &a.requires_confirm_for,
+        requires_deny_for: &a.requires_deny_for,
+        budget: a.budget(),
+    });
+    let input = CheckInput {
+        scope,
+        resource: req.resource.as_deref(),
+        context: &req.context,
+        estimated_cost: req.estimate,
+        scope_count: req.scopes.len(),
+        today_count,
+    };
+    let eval = policy::evaluate(view.as_ref(), &input)?;
+    let receipt_id = util::new_id("rcp");
+    let mut ctx = req.context.clone();
+    if let Some(sid) = &req.session_id {
+        ctx.insert("session_id".into(), json!(sid));
+    }
+    let mut result = Map::new();
+    for k in ["confirm_nonce", "confirmation_id", "confirm_expires_at", "confirm_prompt_hint", "budget"] {
+        result.insert(k.into(), Value::Null);
+    }
+    let (decision, reason) = match (&eval.outcome, auth) {
+        (Outcome::Deny(r), _) => ("deny", *r),
+        (Outcome::Allow, _) => ("allow", "scope_granted"),
+        (Outcome::NeedsConfirm { prompt }, Some(a)) => {
+            match confirmations::matching_decision(tx, &a.id, scope, req.resource.as_deref(), now).await? {
+                Some(c) if c.status == "approved" && confirmations::consume(tx, &c.id, &receipt_id).await? => {
+                    ctx.insert("confirmation_id".into(), json!(c.id));
+                    ctx.insert("approved_resource".into(), json!(c.resource));
+                    ("allow", "user_confirmed")
+                }
+                Some(c) if c.status == "denied_by_user" => {
+                    ctx.insert("confirmation_id".into(), json!(c.id));
+                    ("deny", "user_rejected")
+                }
+                _ => {
+                    let nonce = util::random_token();
+                    let cnf_id = util::new_id("cnf");
+                    let expires = util::fmt_ts(now_t + time::Duration::minutes(NONCE_TTL_MINUTES));
+                    confirmations::create(
+                        tx,
+                        &NewConfirmation {
+                            id: &cnf_id,
+                            workspace_id: ws,
+                            authorization_id: &a.id,
+                            nonce_hash: &util::sha256_hex(nonce.as_bytes()),
+                            scope,
+                            resource: req.resource.as_deref(),
+                            now,
+                            nonce_expires_at: &expires,
+                            check_receipt_id: &receipt_id,
+                        },
+                    )
+                    .await?;
+                    ctx.insert("confirmation_id".into(), json!(cnf_id));
+                    let hint = prompt.clone().unwrap_or_else(|| match &req.resource {
+                        Some(r) => format!("Allow {} to {scope} on {r}?", a.agent_id),
+                        None => format!("Allow {} to {scope}?", a.agent_id),
+                    });
+                    result.insert("confirm_nonce".into(), json!(nonce));
+                    result.insert("confirmation_id".into(), json!(cnf_id));
+                    result.insert("confirm_expires_at".into(), json!(expires));
+                    result.insert("confirm_prompt_hint".into(), json!(hint));
+                    ("confirm", "scope_requires_user_confirmation")
+                }
+            }
+        }
+        (Outcome::NeedsConfirm { .. }, None) => ("deny", "authorization_not_found"),
+    };
+    if let (Some(a), Some(limit)) = (auth, auth.and_then(|a| a.budget_limit)) {
+        if let Some(before) = eval.spent_before {
+            let est = req.estimate.unwrap_or(0);
+            let after = if decision == "allow" { before + est } else { before };
+            let b = json!({"limit_micros": limit, "spent_micros": before, "estimated_cost_micros": est, "spent_after_micros": after});
+            ctx.insert("budget".into(), b.clone());
+            result.insert("budget".into(), b);
+            if decision == "allow" {
+                db::reserve(tx, &a.id, &receipt_id, req.resource.as_deref(), est).await?;
+            }
+        }
+    }
+    if decision == "allow" {
+        if let (Some(a), Some(_)) = (auth, eval.max_per_day) {
+            db::bump_count(tx, &a.id, scope, day).await?;
+        }
+    }
+    let draft = Draft {
+        receipt_id: receipt_id.clone(),
+        workspace_id: ws.to_string(),
+        issued_at: now.to_string(),
+        decision: decision.into(),
+        reason: reason.into(),
+        user_id: auth.map(|a| a.user_id.clone()).unwrap_or_default(),
+        agent_id: auth.map(|a| a.agent_id.clone()).unwrap_or_default(),
+        kind: Kind::Action(scope.to_string()),
+        resource: req.resource.clone(),
+        context: ctx,
+        authorization_id: auth.map(|a| a.id.clone()),
+        engine_version: ENGINE_VERSION.into(),
+        policy_eval: eval.policy_eval.clone(),
+    };
+    receipts::insert(tx, &draft).await?;
+    result.insert("decision".into(), json!(decision));
+    result.insert("reason".into(), json!(reason));
+    result.insert("receipt".into(), receipts::pending_envelope(&receipt_id));
+    result.insert("policy_eval".into(), eval.policy_eval.unwrap_or(Value::Null));
+    Ok(Value::Object(result))
+}

@@ -1,0 +1,136 @@
+//! `POST /v1/confirmations/{confirm_nonce}` (the user's decision) and `GET /v1/confirmations/{confirmation_id}`.
+//!
+//! The nonce is a bearer secret: only its hash is stored, it is never logged (spans carry the route template) and
+//! never returned by the GET. Exactly one resolution wins (conditional update in `store::confirmations`).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::Body;
+use crate::AppState;
+use crate::auth::Runtime;
+use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{self, IdemKey};
+use crate::parse::{self, Fields};
+use crate::store::authorizations as auth_db;
+use crate::store::confirmations::{self as db, Resolution};
+use crate::store::receipts::{self, Draft, Kind};
+use crate::{ENGINE_VERSION, util};
+
+const MIN_TTL: i64 = 60;
+const MAX_TTL: i64 = 7 * 24 * 3600;
+const DEFAULT_TTL: i64 = 300;
+
+pub async fn resolve(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    Path(nonce): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let mut f = Fields::new(parse::object(&body, false)?, &["approved", "ttl_seconds"])?;
+    let approved = f.opt_bool("approved");
+    if approved.is_none() && !f.has("approved") {
+        f.error("approved", "is required");
+    }
+    let ttl = f.opt_i64("ttl_seconds").unwrap_or(DEFAULT_TTL).clamp(MIN_TTL, MAX_TTL);
+    f.finish()?;
+    let approved = approved.ok_or_else(|| ApiError::field("validation_error", "approved", "is required"))?;
+    let nonce_hash = util::sha256_hex(nonce.as_bytes());
+    // The path is hashed into the fingerprint, so the nonce itself is never stored by idempotency either.
+    let idem = IdemKey::from_request(&headers, "POST", &format!("/v1/confirmations/{nonce_hash}"), &body)?;
+    let mut tx = s.store.begin().await?;
+    if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
+        return Ok(r);
+    }
+    let row = db::by_nonce(&mut tx, &who.workspace_id, &nonce_hash)
+        .await?
+        .ok_or_else(|| ApiError::not_found("confirmation_not_found", "confirmation"))?;
+    let now_t = util::now();
+    let now = util::fmt_ts(now_t);
+    let expires_at = util::fmt_ts(now_t + time::Duration::seconds(ttl));
+    let status = if approved { "approved" } else { "denied_by_user" };
+    let receipt_id = util::new_id("rcp");
+    let won = db::resolve(
+        &mut tx,
+        &Resolution {
+            id: &row.id,
+            status,
+            now: &now,
+            ttl_seconds: ttl,
+            decision_expires_at: &expires_at,
+            receipt_id: &receipt_id,
+        },
+    )
+    .await?;
+    if !won {
+        return Err(if row.effective_status(&now) == "expired" {
+            ApiError::new(StatusCode::GONE, "confirmation_expired", "this confirmation has expired")
+        } else {
+            ApiError::not_found("confirmation_not_found", "confirmation")
+        });
+    }
+    let auth = auth_db::get(&mut tx, &who.workspace_id, &row.authorization_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("confirmation without authorization"))?;
+    let mut ctx = Map::new();
+    ctx.insert("confirmation_id".into(), json!(row.id));
+    ctx.insert("scope".into(), json!(row.scope));
+    ctx.insert("check_receipt_id".into(), json!(row.check_receipt_id));
+    ctx.insert("ttl_seconds".into(), json!(ttl));
+    ctx.insert("decision_expires_at".into(), json!(expires_at));
+    let draft = Draft {
+        receipt_id: receipt_id.clone(),
+        workspace_id: who.workspace_id.clone(),
+        issued_at: now.clone(),
+        decision: if approved { "confirmation_approved" } else { "confirmation_rejected" }.into(),
+        reason: if approved { "user_approved" } else { "user_rejected" }.into(),
+        user_id: auth.user_id.clone(),
+        agent_id: auth.agent_id.clone(),
+        kind: Kind::Event("confirmation.resolve"),
+        resource: row.resource.clone(),
+        context: ctx,
+        authorization_id: Some(auth.id.clone()),
+        engine_version: ENGINE_VERSION.into(),
+        policy_eval: None,
+    };
+    receipts::insert(&mut tx, &draft).await?;
+    let out = json!({
+        "decision": status,
+        "confirmation_id": row.id,
+        "authorization_id": if approved { json!(auth.id) } else { Value::Null },
+        "expires_at": if approved { json!(expires_at) } else { Value::Null },
+        "receipt": receipts::pending_envelope(&receipt_id),
+    });
+    idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
+    tx.commit().await?;
+    s.signer.kick();
+    Ok(Json(out).into_response())
+}
+
+pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let mut conn = s.store.reader().acquire().await?;
+    let c = db::get(&mut conn, &who.workspace_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("confirmation_not_found", "confirmation"))?;
+    let now = util::fmt_ts(util::now());
+    Ok(Json(json!({
+        "confirmation_id": c.id,
+        "status": c.effective_status(&now),
+        "authorization_id": c.authorization_id,
+        "scope": c.scope,
+        "resource": c.resource,
+        "created_at": c.created_at,
+        "confirm_expires_at": c.nonce_expires_at,
+        "decided_at": c.decided_at,
+        "ttl_seconds": c.ttl_seconds,
+        "expires_at": c.decision_expires_at,
+        "check_receipt_id": c.check_receipt_id,
+        "receipt": c.resolve_receipt_id.as_deref().map(receipts::pending_envelope),
+    })))
+}

@@ -1,0 +1,99 @@
+//! `POST /v1/budget-settlements`: reconciles an allowed budgeted check's reservation with its actual cost.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, json};
+
+use super::Body;
+use crate::AppState;
+use crate::auth::Runtime;
+use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{self, IdemKey};
+use crate::parse::{self, Fields};
+use crate::store::authorizations as db;
+use crate::store::receipts::{self, Draft, Kind, Lookup};
+use crate::{ENGINE_VERSION, util};
+
+pub async fn settle(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let mut f = Fields::new(parse::object(&body, false)?, &["check_receipt_id", "actual_cost_micros"])?;
+    let check_receipt_id = f.req_str("check_receipt_id");
+    let actual = f.opt_i64("actual_cost_micros");
+    match actual {
+        None if !f.has("actual_cost_micros") => f.error("actual_cost_micros", "is required"),
+        Some(a) if a < 0 => f.error("actual_cost_micros", "must not be negative"),
+        _ => {}
+    }
+    f.finish()?;
+    let (Some(check_receipt_id), Some(actual)) = (check_receipt_id, actual) else {
+        return Err(ApiError::validation(Vec::new()));
+    };
+    let idem = IdemKey::from_request(&headers, "POST", "/v1/budget-settlements", &body)?;
+    let mut tx = s.store.begin().await?;
+    if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
+        return Ok(r);
+    }
+    if matches!(receipts::get(s.store.reader(), &who.workspace_id, &check_receipt_id).await?, Lookup::NotFound) {
+        return Err(ApiError::not_found("receipt_not_found", "check receipt"));
+    }
+    let res = db::reservation(&mut tx, &check_receipt_id).await?.ok_or_else(|| {
+        ApiError::field("not_budgeted", "check_receipt_id", "is not an allowed check of a budgeted authorization")
+    })?;
+    if res.settled {
+        return Err(ApiError::conflict("already_settled", "this check was already settled"));
+    }
+    let auth = db::get(&mut tx, &who.workspace_id, &res.authorization_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("reservation without authorization"))?;
+    let before = auth.budget_spent + auth.budget_reserved;
+    let after = before - res.estimated + actual;
+    let delta = actual - res.estimated;
+    let now = util::fmt_ts(util::now());
+    let receipt_id = util::new_id("rcp");
+    let mut ctx = Map::new();
+    ctx.insert("check_receipt_id".into(), json!(check_receipt_id));
+    ctx.insert("estimated_cost_micros".into(), json!(res.estimated));
+    ctx.insert("actual_cost_micros".into(), json!(actual));
+    ctx.insert("delta_micros".into(), json!(delta));
+    ctx.insert("spent_before_micros".into(), json!(before));
+    ctx.insert("spent_after_micros".into(), json!(after));
+    let draft = Draft {
+        receipt_id: receipt_id.clone(),
+        workspace_id: who.workspace_id.clone(),
+        issued_at: now.clone(),
+        decision: "budget_settled".into(),
+        reason: "budget_settlement_reported_by_client".into(),
+        user_id: auth.user_id.clone(),
+        agent_id: auth.agent_id.clone(),
+        kind: Kind::Event("budget.settle"),
+        resource: res.resource.clone(),
+        context: ctx,
+        authorization_id: Some(auth.id.clone()),
+        engine_version: ENGINE_VERSION.into(),
+        policy_eval: None,
+    };
+    db::settle(&mut tx, &check_receipt_id, &res, actual, &now, &receipt_id).await?;
+    receipts::insert(&mut tx, &draft).await?;
+    let out = json!({
+        "check_receipt_id": check_receipt_id,
+        "authorization_id": auth.id,
+        "estimated_cost_micros": res.estimated,
+        "actual_cost_micros": actual,
+        "delta_micros": delta,
+        "spent_before_micros": before,
+        "spent_after_micros": after,
+        "receipt": receipts::pending_envelope(&receipt_id),
+    });
+    idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
+    tx.commit().await?;
+    s.signer.kick();
+    Ok(Json(out).into_response())
+}

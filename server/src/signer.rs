@@ -1,0 +1,149 @@
+//! The signer task: turns pending receipt rows into signed receipts and wakes the requests waiting for them.
+//!
+//! Signing is off the decision path (a check commits its pending row and answers at once). The task signs in
+//! batches with the key whose active window contains each receipt's `issued_at` — not simply the newest key — so a
+//! receipt decided just before a rotation still verifies. Canonical bytes and the signature come from allowly-core,
+//! the same code the verifiers use, so the two cannot drift. On start the first pass signs whatever a previous
+//! process left pending.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+
+use crate::crypto::MasterKey;
+use crate::store::signing_keys::{self, ActiveKey};
+use crate::store::{Store, receipts};
+
+const BATCH: i64 = 256;
+/// Upper bound on how long a pending row can wait if a wake-up is ever missed.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// Shared between the task and the routes.
+#[derive(Debug)]
+pub struct SignerHandle {
+    kick: Notify,
+    keys_changed: AtomicBool,
+    running: AtomicBool,
+    signed: watch::Sender<u64>,
+}
+
+impl SignerHandle {
+    /// Tells the task that new pending rows were committed.
+    pub fn kick(&self) {
+        self.kick.notify_one();
+    }
+
+    /// Tells the task to reload keys (after a rotation).
+    pub fn keys_changed(&self) {
+        self.keys_changed.store(true, Ordering::SeqCst);
+        self.kick();
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// A receiver that changes after every signed batch; subscribe *before* reading a row to never miss a wake-up.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.signed.subscribe()
+    }
+}
+
+/// Starts the task; it stops when `shutdown` flips to true.
+pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool>) -> Arc<SignerHandle> {
+    let (signed, _) = watch::channel(0u64);
+    let handle = Arc::new(SignerHandle {
+        kick: Notify::new(),
+        keys_changed: AtomicBool::new(true),
+        running: AtomicBool::new(true),
+        signed,
+    });
+    let h = handle.clone();
+    tokio::spawn(async move {
+        let mut keys: Vec<ActiveKey> = Vec::new();
+        let mut failed: HashSet<String> = HashSet::new();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let did = match sign_batch(&store, &master, &h, &mut keys, &mut failed).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "receipt signing pass failed");
+                    0
+                }
+            };
+            if did > 0 {
+                h.signed.send_modify(|g| *g += 1);
+                continue;
+            }
+            tokio::select! {
+                _ = h.kick.notified() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        h.running.store(false, Ordering::SeqCst);
+    });
+    handle
+}
+
+/// Signs one batch; returns how many rows were signed.
+async fn sign_batch(
+    store: &Store,
+    master: &MasterKey,
+    h: &SignerHandle,
+    keys: &mut Vec<ActiveKey>,
+    failed: &mut HashSet<String>,
+) -> Result<usize, String> {
+    let rows = receipts::pending_batch(store.reader(), BATCH).await.map_err(|e| format!("database: {e}"))?;
+    let rows: Vec<_> = rows.into_iter().filter(|r| !failed.contains(&r.id)).collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    if h.keys_changed.swap(false, Ordering::SeqCst) || keys.is_empty() {
+        *keys = signing_keys::load_all(store.reader(), master).await?;
+    }
+    let mut signed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match sign_row(row, keys) {
+            Ok(s) => signed.push((row.id.clone(), s)),
+            Err(e) => {
+                // A row that cannot be signed must not block the queue; it stays pending for a later process.
+                tracing::error!(receipt_id = %row.id, error = %e, "cannot sign receipt");
+                failed.insert(row.id.clone());
+                h.keys_changed.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    if signed.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin().await.map_err(|e| format!("database: {e}"))?;
+    for (id, s) in &signed {
+        receipts::mark_signed(&mut tx, id, s).await.map_err(|e| format!("database: {e}"))?;
+    }
+    tx.commit().await.map_err(|e| format!("database: {e}"))?;
+    Ok(signed.len())
+}
+
+fn sign_row(row: &receipts::PendingRow, keys: &[ActiveKey]) -> Result<String, String> {
+    let key = keys
+        .iter()
+        .find(|k| {
+            k.workspace_id == row.workspace_id
+                && k.active_from.as_str() <= row.issued_at.as_str()
+                && k.active_until.as_deref().is_none_or(|u| row.issued_at.as_str() < u)
+        })
+        .ok_or_else(|| "no signing key is active at the receipt's issued_at".to_string())?;
+    let mut payload: Value = serde_json::from_str(&row.payload).map_err(|e| format!("stored payload: {e}"))?;
+    let Value::Object(m) = &mut payload else { return Err("stored payload is not an object".into()) };
+    m.insert("alg".into(), Value::String("Ed25519".into()));
+    m.insert("key_id".into(), Value::String(key.key_id.clone()));
+    let signed = allowly_core::receipt::sign::sign_receipt(&payload, &key.signing_key).map_err(|e| e.to_string())?;
+    Ok(signed.to_string())
+}

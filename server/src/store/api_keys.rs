@@ -1,0 +1,103 @@
+//! Workspaces and API keys. Keys are shown once at creation and stored only as SHA-256 hashes plus a short
+//! display prefix, so a database leak does not leak usable credentials.
+
+use sqlx::Row as _;
+
+use super::Tx;
+use crate::util;
+
+/// The two key tiers of wire-v1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Runtime,
+    Setup,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Runtime => "runtime",
+            Tier::Setup => "setup",
+        }
+    }
+
+    fn key_prefix(self) -> &'static str {
+        match self {
+            Tier::Runtime => "allowly_rt_",
+            Tier::Setup => "allowly_setup_",
+        }
+    }
+
+    /// The tier a well-formed key text claims (`allowly_rt_` / `allowly_setup_` + 32 base62), if any.
+    pub fn of_key_text(key: &str) -> Option<Tier> {
+        let (tier, rest) = if let Some(r) = key.strip_prefix("allowly_rt_") {
+            (Tier::Runtime, r)
+        } else {
+            (Tier::Setup, key.strip_prefix("allowly_setup_")?)
+        };
+        (rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(tier)
+    }
+}
+
+/// A freshly created key: the only moment its text exists outside the caller.
+pub struct NewApiKey {
+    pub id: String,
+    pub key: String,
+}
+
+impl std::fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewApiKey").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+pub async fn create_workspace(tx: &mut Tx, name: &str, now: &str) -> Result<String, sqlx::Error> {
+    let id = util::new_id("ws");
+    sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)")
+        .bind(&id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+pub async fn first_workspace(pool: &sqlx::SqlitePool) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM workspaces ORDER BY created_at, id LIMIT 1").fetch_optional(pool).await
+}
+
+pub async fn create(
+    tx: &mut Tx,
+    workspace_id: &str,
+    tier: Tier,
+    name: &str,
+    now: &str,
+) -> Result<NewApiKey, sqlx::Error> {
+    let key = format!("{}{}", tier.key_prefix(), util::random_base62(32));
+    let id = util::new_id("key");
+    sqlx::query(
+        "INSERT INTO api_keys (id, workspace_id, tier, name, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(workspace_id)
+    .bind(tier.as_str())
+    .bind(name)
+    .bind(&key[..tier.key_prefix().len() + 4])
+    .bind(util::sha256_hex(key.as_bytes()))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(NewApiKey { id, key })
+}
+
+/// Looks a presented key up by hash: `(workspace_id, tier)` of a live key.
+pub async fn authenticate(pool: &sqlx::SqlitePool, key: &str) -> Result<Option<(String, Tier)>, sqlx::Error> {
+    let row = sqlx::query("SELECT workspace_id, tier FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+        .bind(util::sha256_hex(key.as_bytes()))
+        .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let tier: String = row.try_get("tier")?;
+    let tier = if tier == "setup" { Tier::Setup } else { Tier::Runtime };
+    Ok(Some((row.try_get("workspace_id")?, tier)))
+}

@@ -1,0 +1,255 @@
+//! Authorization rows, their per-day allow counters and budget counters.
+
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row as _, SqliteConnection};
+
+use super::Tx;
+use crate::policy::{AuthState, Budget, Grant, parse_grants};
+
+/// One authorization as stored.
+#[derive(Debug, Clone)]
+pub struct AuthRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub user_id: String,
+    pub agent_id: String,
+    /// `scopes` or `actions`: the name the creating request used, echoed in responses.
+    pub scope_field: String,
+    /// The scope list exactly as validated from the request.
+    pub scopes: Value,
+    pub grants: Vec<Grant>,
+    pub requires_confirm_for: Vec<String>,
+    pub requires_deny_for: Vec<String>,
+    pub metadata: Value,
+    pub budget_limit: Option<i64>,
+    pub budget_spent: i64,
+    pub budget_reserved: i64,
+    pub revoked: bool,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub replaced_authorization_id: Option<String>,
+    pub create_receipt_id: String,
+    pub revocation_receipt_id: Option<String>,
+    pub revoke_response: Option<String>,
+}
+
+impl AuthRow {
+    /// `active|revoked|expired` at `now` (an exact-profile timestamp).
+    pub fn state(&self, now: &str) -> AuthState {
+        if self.revoked {
+            AuthState::Revoked
+        } else if self.expires_at.as_str() <= now {
+            AuthState::Expired
+        } else {
+            AuthState::Active
+        }
+    }
+
+    pub fn budget(&self) -> Option<Budget> {
+        self.budget_limit.map(|limit| Budget { limit, spent: self.budget_spent, reserved: self.budget_reserved })
+    }
+
+    fn from_row(r: &SqliteRow) -> Result<Self, sqlx::Error> {
+        let json = |col: &str| -> Result<Value, sqlx::Error> {
+            let s: String = r.try_get(col)?;
+            serde_json::from_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        };
+        let list = |col: &str| -> Result<Vec<String>, sqlx::Error> {
+            serde_json::from_value(json(col)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        };
+        let scopes = json("scopes")?;
+        let grants =
+            parse_grants(&scopes, "scopes").map_err(|_| sqlx::Error::Decode("stored scopes no longer parse".into()))?;
+        let status: String = r.try_get("status")?;
+        Ok(Self {
+            id: r.try_get("id")?,
+            workspace_id: r.try_get("workspace_id")?,
+            user_id: r.try_get("user_id")?,
+            agent_id: r.try_get("agent_id")?,
+            scope_field: r.try_get("scope_field")?,
+            scopes,
+            grants,
+            requires_confirm_for: list("requires_confirm_for")?,
+            requires_deny_for: list("requires_deny_for")?,
+            metadata: json("metadata")?,
+            budget_limit: r.try_get("budget_limit_micros")?,
+            budget_spent: r.try_get("budget_spent_micros")?,
+            budget_reserved: r.try_get("budget_reserved_micros")?,
+            revoked: status == "revoked",
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+            revoked_at: r.try_get("revoked_at")?,
+            replaced_authorization_id: r.try_get("replaced_authorization_id")?,
+            create_receipt_id: r.try_get("create_receipt_id")?,
+            revocation_receipt_id: r.try_get("revocation_receipt_id")?,
+            revoke_response: r.try_get("revoke_response")?,
+        })
+    }
+}
+
+/// Reads an authorization of `workspace_id` (another workspace's id is "not found").
+pub async fn get(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> Result<Option<AuthRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT * FROM authorizations WHERE id = ? AND workspace_id = ?")
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(AuthRow::from_row).transpose()
+}
+
+pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO authorizations (id, workspace_id, user_id, agent_id, scope_field, scopes, requires_confirm_for, \
+         requires_deny_for, metadata, budget_limit_micros, status, created_at, expires_at, \
+         replaced_authorization_id, create_receipt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+    )
+    .bind(&a.id)
+    .bind(&a.workspace_id)
+    .bind(&a.user_id)
+    .bind(&a.agent_id)
+    .bind(&a.scope_field)
+    .bind(a.scopes.to_string())
+    .bind(serde_json::to_string(&a.requires_confirm_for).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(&a.requires_deny_for).unwrap_or_else(|_| "[]".into()))
+    .bind(a.metadata.to_string())
+    .bind(a.budget_limit)
+    .bind(&a.created_at)
+    .bind(&a.expires_at)
+    .bind(&a.replaced_authorization_id)
+    .bind(&a.create_receipt_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Marks revoked and stores the response later revokes replay.
+pub async fn mark_revoked(
+    tx: &mut Tx,
+    id: &str,
+    revoked_at: &str,
+    receipt_id: &str,
+    response: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE authorizations SET status = 'revoked', revoked_at = ?, revocation_receipt_id = ?, revoke_response = ? \
+         WHERE id = ? AND status = 'active'",
+    )
+    .bind(revoked_at)
+    .bind(receipt_id)
+    .bind(response)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Allows recorded for (authorization, scope) on the UTC day.
+pub async fn today_count(tx: &mut Tx, auth_id: &str, scope: &str, day: &str) -> Result<i64, sqlx::Error> {
+    let n: Option<i64> =
+        sqlx::query_scalar("SELECT count FROM daily_counts WHERE authorization_id = ? AND scope = ? AND day = ?")
+            .bind(auth_id)
+            .bind(scope)
+            .bind(day)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(n.unwrap_or(0))
+}
+
+pub async fn bump_count(tx: &mut Tx, auth_id: &str, scope: &str, day: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO daily_counts (authorization_id, scope, day, count) VALUES (?, ?, ?, 1) \
+         ON CONFLICT (authorization_id, scope, day) DO UPDATE SET count = count + 1",
+    )
+    .bind(auth_id)
+    .bind(scope)
+    .bind(day)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Reserves an allowed check's estimate and records the reservation for settlement.
+pub async fn reserve(
+    tx: &mut Tx,
+    auth_id: &str,
+    check_receipt_id: &str,
+    resource: Option<&str>,
+    estimate: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE authorizations SET budget_reserved_micros = budget_reserved_micros + ? WHERE id = ?")
+        .bind(estimate)
+        .bind(auth_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO budget_reservations (check_receipt_id, authorization_id, resource, estimated_cost_micros) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(check_receipt_id)
+    .bind(auth_id)
+    .bind(resource)
+    .bind(estimate)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A reservation as stored.
+pub struct Reservation {
+    pub authorization_id: String,
+    pub resource: Option<String>,
+    pub estimated: i64,
+    pub settled: bool,
+}
+
+pub async fn reservation(tx: &mut Tx, check_receipt_id: &str) -> Result<Option<Reservation>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT authorization_id, resource, estimated_cost_micros, settled_at FROM budget_reservations \
+         WHERE check_receipt_id = ?",
+    )
+    .bind(check_receipt_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| {
+        Ok(Reservation {
+            authorization_id: r.try_get("authorization_id")?,
+            resource: r.try_get("resource")?,
+            estimated: r.try_get("estimated_cost_micros")?,
+            settled: r.try_get::<Option<String>, _>("settled_at")?.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Moves a reservation into spent at its actual cost.
+pub async fn settle(
+    tx: &mut Tx,
+    check_receipt_id: &str,
+    r: &Reservation,
+    actual: i64,
+    now: &str,
+    settle_receipt_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE authorizations SET budget_reserved_micros = budget_reserved_micros - ?, \
+         budget_spent_micros = budget_spent_micros + ? WHERE id = ?",
+    )
+    .bind(r.estimated)
+    .bind(actual)
+    .bind(&r.authorization_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE budget_reservations SET actual_cost_micros = ?, settled_at = ?, settle_receipt_id = ? \
+         WHERE check_receipt_id = ?",
+    )
+    .bind(actual)
+    .bind(now)
+    .bind(settle_receipt_id)
+    .bind(check_receipt_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

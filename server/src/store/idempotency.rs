@@ -1,0 +1,55 @@
+//! Stored responses for `Idempotency-Key` replay.
+//!
+//! The lookup and the save both run inside the request's write transaction, so two concurrent requests with the
+//! same key serialize: the second sees the first's stored response instead of executing again.
+
+use sqlx::Row as _;
+
+use super::Tx;
+use crate::util;
+
+pub enum Replay {
+    /// First use of this key.
+    Fresh,
+    /// Same key, same request: answer with the stored response.
+    Hit { status: u16, body: String },
+    /// Same key, different request.
+    Conflict,
+}
+
+pub async fn lookup(tx: &mut Tx, workspace_id: &str, key: &str, request_hash: &str) -> Result<Replay, sqlx::Error> {
+    let row = sqlx::query("SELECT request_hash, status, body FROM idempotency WHERE workspace_id = ? AND key = ?")
+        .bind(workspace_id)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(Replay::Fresh) };
+    let stored: String = row.try_get("request_hash")?;
+    if stored != request_hash {
+        return Ok(Replay::Conflict);
+    }
+    let status: i64 = row.try_get("status")?;
+    Ok(Replay::Hit { status: u16::try_from(status).unwrap_or(200), body: row.try_get("body")? })
+}
+
+pub async fn save(
+    tx: &mut Tx,
+    workspace_id: &str,
+    key: &str,
+    request_hash: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO idempotency (workspace_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(workspace_id)
+    .bind(key)
+    .bind(request_hash)
+    .bind(i64::from(status))
+    .bind(body)
+    .bind(util::fmt_ts(util::now()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

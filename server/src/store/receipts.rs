@@ -1,0 +1,186 @@
+//! The receipts table: the durable signing queue and the source of receipt envelopes.
+//!
+//! A receipt row is inserted `pending` in the same transaction as the decision or event it records, with its full
+//! payload except `alg`, `key_id` and `signature`, which the signer adds. So a receipt id returned to a client is
+//! never lost: if the process dies before signing, the row is still pending on restart and gets signed then.
+
+use serde_json::{Map, Value, json};
+use sqlx::Row as _;
+
+use super::Tx;
+use crate::util;
+
+/// Receipt format wire version this server emits.
+pub const SCHEMA_VERSION: &str = "4";
+
+/// Everything a receipt says, before signing.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub receipt_id: String,
+    pub workspace_id: String,
+    pub issued_at: String,
+    pub decision: String,
+    pub reason: String,
+    pub user_id: String,
+    pub agent_id: String,
+    /// `Kind::Action(scope)` or `Kind::Event(name)`.
+    pub kind: Kind,
+    pub resource: Option<String>,
+    pub context: Map<String, Value>,
+    pub authorization_id: Option<String>,
+    pub engine_version: String,
+    pub policy_eval: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Action(String),
+    Event(&'static str),
+}
+
+impl Draft {
+    /// The payload without `alg`, `key_id` and `signature`.
+    pub fn payload(&self) -> Value {
+        let mut p = json!({
+            "schema_version": SCHEMA_VERSION,
+            "receipt_id": self.receipt_id,
+            "workspace_id": self.workspace_id,
+            "issued_at": self.issued_at,
+            "decision": self.decision,
+            "reason": self.reason,
+            "user_id": self.user_id,
+            "agent_id": self.agent_id,
+            "resource": self.resource,
+            "context": Value::Object(self.context.clone()),
+            "authorization_id": self.authorization_id,
+            "engine_version": self.engine_version,
+        });
+        if let Value::Object(m) = &mut p {
+            match &self.kind {
+                Kind::Action(a) => {
+                    m.insert("action".into(), json!(a));
+                    if let Some(pe) = &self.policy_eval {
+                        m.insert("policy_eval".into(), pe.clone());
+                    }
+                }
+                Kind::Event(e) => {
+                    m.insert("event".into(), json!(e));
+                }
+            }
+        }
+        p
+    }
+}
+
+/// Inserts a pending receipt row in the caller's transaction.
+pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO receipts (id, workspace_id, status, issued_at, authorization_id, user_id, agent_id, decision, \
+         payload, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&d.receipt_id)
+    .bind(&d.workspace_id)
+    .bind(&d.issued_at)
+    .bind(&d.authorization_id)
+    .bind(&d.user_id)
+    .bind(&d.agent_id)
+    .bind(&d.decision)
+    .bind(d.payload().to_string())
+    .bind(util::fmt_ts(util::now()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The pending envelope returned with every decision and event.
+pub fn pending_envelope(receipt_id: &str) -> Value {
+    let ready = util::fmt_ts(util::now() + time::Duration::milliseconds(500));
+    json!({
+        "status": "pending",
+        "receipt_id": receipt_id,
+        "ready_at_estimate": ready,
+        "url": format!("/v1/receipts/{receipt_id}"),
+    })
+}
+
+/// A receipt's current state as the API shows it.
+pub enum Lookup {
+    NotFound,
+    Pending,
+    Signed(Value),
+}
+
+impl Lookup {
+    pub fn envelope(&self, receipt_id: &str) -> Option<Value> {
+        match self {
+            Lookup::NotFound => None,
+            Lookup::Pending => Some(pending_envelope(receipt_id)),
+            Lookup::Signed(r) => Some(json!({"status": "signed", "receipt": r})),
+        }
+    }
+}
+
+/// Reads a receipt of `workspace_id` (another workspace's receipt is "not found").
+pub async fn get(pool: &sqlx::SqlitePool, workspace_id: &str, receipt_id: &str) -> Result<Lookup, sqlx::Error> {
+    let row = sqlx::query("SELECT status, signed FROM receipts WHERE id = ? AND workspace_id = ?")
+        .bind(receipt_id)
+        .bind(workspace_id)
+        .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else { return Ok(Lookup::NotFound) };
+    let status: String = row.try_get("status")?;
+    let signed: Option<String> = row.try_get("signed")?;
+    match (status.as_str(), signed) {
+        ("signed", Some(s)) => match serde_json::from_str(&s) {
+            Ok(v) => Ok(Lookup::Signed(v)),
+            Err(e) => Err(sqlx::Error::Decode(Box::new(e))),
+        },
+        _ => Ok(Lookup::Pending),
+    }
+}
+
+/// One pending row for the signer.
+pub struct PendingRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub issued_at: String,
+    pub payload: String,
+}
+
+/// The oldest pending rows, up to `limit`.
+pub async fn pending_batch(pool: &sqlx::SqlitePool, limit: i64) -> Result<Vec<PendingRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, workspace_id, issued_at, payload FROM receipts WHERE status = 'pending' \
+         ORDER BY created_at, id LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingRow {
+                id: r.try_get("id")?,
+                workspace_id: r.try_get("workspace_id")?,
+                issued_at: r.try_get("issued_at")?,
+                payload: r.try_get("payload")?,
+            })
+        })
+        .collect()
+}
+
+/// Marks a row signed (only if still pending, so two signers never overwrite each other).
+pub async fn mark_signed(tx: &mut Tx, id: &str, signed: &str) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE receipts SET status = 'signed', signed = ?, signed_at = ? WHERE id = ? AND status = 'pending'",
+    )
+    .bind(signed)
+    .bind(util::fmt_ts(util::now()))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn count_pending(pool: &sqlx::SqlitePool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE status = 'pending'").fetch_one(pool).await
+}

@@ -1,0 +1,112 @@
+//! Workspace signing keys: creation (sealed at rest), rotation, the public key document (receipt format §6) and
+//! loading the unsealed keys the signer needs.
+
+use base64::Engine as _;
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+use sqlx::Row as _;
+
+use super::Tx;
+use crate::crypto::MasterKey;
+use crate::util;
+
+/// A key as the signer uses it. `Debug` does not print the private key.
+pub struct ActiveKey {
+    pub key_id: String,
+    pub workspace_id: String,
+    pub active_from: String,
+    pub active_until: Option<String>,
+    pub signing_key: SigningKey,
+}
+
+impl std::fmt::Debug for ActiveKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActiveKey").field("key_id", &self.key_id).finish_non_exhaustive()
+    }
+}
+
+/// Creates a new key for the workspace, active from `now`, closing the window of the currently active key at `now`.
+pub async fn create(tx: &mut Tx, master: &MasterKey, workspace_id: &str, now: &str) -> Result<String, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE workspace_id = ?")
+        .bind(workspace_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let key_id = format!("{workspace_id}/signing-keys/{}", n + 1);
+    let sk = SigningKey::generate(&mut rand::rngs::OsRng);
+    let (sealed, nonce) = master.seal(sk.as_bytes(), &key_id).map_err(sqlx::Error::Protocol)?;
+    sqlx::query("UPDATE signing_keys SET active_until = ? WHERE workspace_id = ? AND active_until IS NULL")
+        .bind(now)
+        .bind(workspace_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO signing_keys (key_id, workspace_id, public_key, sealed_private, seal_nonce, active_from, \
+         active_until, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+    )
+    .bind(&key_id)
+    .bind(workspace_id)
+    .bind(sk.verifying_key().as_bytes().to_vec())
+    .bind(sealed)
+    .bind(nonce)
+    .bind(now)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(key_id)
+}
+
+/// The key document of §6, or `None` for an unknown workspace.
+pub async fn key_document(pool: &sqlx::SqlitePool, workspace_id: &str) -> Result<Option<Value>, sqlx::Error> {
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM workspaces WHERE id = ?").bind(workspace_id).fetch_optional(pool).await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT key_id, public_key, active_from, active_until FROM signing_keys WHERE workspace_id = ? \
+         ORDER BY active_from DESC, key_id DESC",
+    )
+    .bind(workspace_id)
+    .fetch_all(pool)
+    .await?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for r in rows {
+        let pk: Vec<u8> = r.try_get("public_key")?;
+        keys.push(json!({
+            "key_id": r.try_get::<String, _>("key_id")?,
+            "alg": "Ed25519",
+            "public_key": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&pk),
+            "public_key_fingerprint": format!("sha256:{}", util::sha256_hex(&pk)),
+            "active_from": r.try_get::<String, _>("active_from")?,
+            "active_until": r.try_get::<Option<String>, _>("active_until")?,
+        }));
+    }
+    Ok(Some(json!({"workspace_id": workspace_id, "keys": keys})))
+}
+
+/// Every key of every workspace, unsealed (the signer caches them; there are few).
+pub async fn load_all(pool: &sqlx::SqlitePool, master: &MasterKey) -> Result<Vec<ActiveKey>, String> {
+    let rows = sqlx::query(
+        "SELECT key_id, workspace_id, sealed_private, seal_nonce, active_from, active_until FROM signing_keys",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(|e| format!("database: {e}"))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let get = |e: sqlx::Error| format!("database: {e}");
+        let key_id: String = r.try_get("key_id").map_err(get)?;
+        let sealed: Vec<u8> = r.try_get("sealed_private").map_err(get)?;
+        let nonce: Vec<u8> = r.try_get("seal_nonce").map_err(get)?;
+        let secret = master.open(&sealed, &nonce, &key_id)?;
+        let bytes: [u8; 32] = secret.try_into().map_err(|_| "sealed key has the wrong length".to_string())?;
+        out.push(ActiveKey {
+            workspace_id: r.try_get("workspace_id").map_err(get)?,
+            active_from: r.try_get("active_from").map_err(get)?,
+            active_until: r.try_get("active_until").map_err(get)?,
+            signing_key: SigningKey::from_bytes(&bytes),
+            key_id,
+        });
+    }
+    Ok(out)
+}
