@@ -1,14 +1,12 @@
 //! Workspace signing keys: creation (sealed at rest), rotation, the public key document (receipt format §6) and
 //! loading the unsealed keys the signer needs.
 
-use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Row as _;
 
 use super::Tx;
 use crate::crypto::MasterKey;
-use crate::util;
 
 /// A key as the signer uses it. `Debug` does not print the private key.
 pub struct ActiveKey {
@@ -69,19 +67,25 @@ pub async fn key_document(pool: &sqlx::SqlitePool, workspace_id: &str) -> Result
     .bind(workspace_id)
     .fetch_all(pool)
     .await?;
-    let mut keys = Vec::with_capacity(rows.len());
+    // Built through allowly-core's KeySet so the served document is exactly what the verifier loads (and a stored
+    // key that the verifier would refuse is an error here rather than a document clients cannot use).
+    let invalid = |e: allowly_core::VerificationError| sqlx::Error::Decode(Box::new(e));
+    let mut entries = Vec::with_capacity(rows.len());
     for r in rows {
         let pk: Vec<u8> = r.try_get("public_key")?;
-        keys.push(json!({
-            "key_id": r.try_get::<String, _>("key_id")?,
-            "alg": "Ed25519",
-            "public_key": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&pk),
-            "public_key_fingerprint": format!("sha256:{}", util::sha256_hex(&pk)),
-            "active_from": r.try_get::<String, _>("active_from")?,
-            "active_until": r.try_get::<Option<String>, _>("active_until")?,
-        }));
+        let pk: [u8; 32] =
+            pk.try_into().map_err(|_| sqlx::Error::Decode("stored public key is not 32 bytes".into()))?;
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let active_from: String = r.try_get("active_from")?;
+        let active_until: Option<String> = r.try_get("active_until")?;
+        let key_id: String = r.try_get("key_id")?;
+        entries.push(
+            allowly_core::receipt::PublicKeyEntry::new(key_id, vk, &active_from, active_until.as_deref())
+                .map_err(invalid)?,
+        );
     }
-    Ok(Some(json!({"workspace_id": workspace_id, "keys": keys})))
+    let doc = allowly_core::receipt::KeySet::from_entries(workspace_id, entries).map_err(invalid)?;
+    Ok(Some(doc.to_json()))
 }
 
 /// Every key of every workspace, unsealed (the signer caches them; there are few).
