@@ -66,7 +66,7 @@ pub fn verify(trust: &TrustArgs, file: &Path) -> ExitCode {
             continue;
         }
         match json::parse(text) {
-            Ok(v) => chunk.push((line_no, v)),
+            Ok(v) => chunk.push((line_no, into_receipt(v))),
             Err(e) => {
                 invalid += 1;
                 bar.suspend(|| eprintln!("line {line_no}: INVALID ({}): {}", e.kind, e.message));
@@ -93,8 +93,8 @@ fn flush(
     if chunk.is_empty() {
         return;
     }
-    let receipts: Vec<Value> = chunk.iter().map(|(_, v)| unwrap_envelope(v).clone()).collect();
-    for ((line_no, _), result) in chunk.iter().zip(verify_batch(&receipts, keys, options)) {
+    let (lines, receipts): (Vec<usize>, Vec<Value>) = chunk.drain(..).unzip();
+    for (line_no, result) in lines.into_iter().zip(verify_batch(&receipts, keys, options)) {
         match result {
             Ok(_) => *valid += 1,
             Err(e) => {
@@ -103,7 +103,17 @@ fn flush(
             }
         }
     }
-    chunk.clear();
+}
+
+/// The receipt of a line: the bare receipt, or the inner receipt of a signed envelope (moved out, not copied).
+fn into_receipt(value: Value) -> Value {
+    if std::ptr::eq(unwrap_envelope(&value), &value) {
+        return value;
+    }
+    match value {
+        Value::Object(mut obj) => obj.remove("receipt").expect("unwrap_envelope found a receipt member"),
+        other => other,
+    }
 }
 
 fn trim_line(line: &[u8]) -> &[u8] {

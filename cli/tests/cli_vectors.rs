@@ -218,3 +218,23 @@ fn pepper_is_never_accepted_as_an_argument() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ALLOWLY_PII_PEPPER"));
 }
+
+#[test]
+fn export_verify_accepts_signed_envelope_lines() {
+    let v = write_vectors();
+    let receipt = std::fs::read_to_string(&v.valid[0]).unwrap();
+    let export = v.dir.path().join("envelopes.jsonl");
+    std::fs::write(&export, format!("{{\"status\":\"signed\",\"receipt\":{receipt}}}\n{receipt}\n")).unwrap();
+    let args = [
+        os("export"),
+        os("verify"),
+        os("--keys"),
+        v.keys.as_os_str(),
+        os("--workspace-id"),
+        os("ws_test"),
+        export.as_os_str(),
+    ];
+    let out = run(&args, None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 receipts, 2 valid, 0 invalid"));
+}

@@ -69,23 +69,27 @@ pub async fn key_document(pool: &sqlx::SqlitePool, workspace_id: &str) -> Result
     .await?;
     // Built through allowly-core's KeySet so the served document is exactly what the verifier loads (and a stored
     // key that the verifier would refuse is an error here rather than a document clients cannot use).
-    let invalid = |e: allowly_core::VerificationError| sqlx::Error::Decode(Box::new(e));
     let mut entries = Vec::with_capacity(rows.len());
     for r in rows {
         let pk: Vec<u8> = r.try_get("public_key")?;
         let pk: [u8; 32] =
             pk.try_into().map_err(|_| sqlx::Error::Decode("stored public key is not 32 bytes".into()))?;
-        let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(decode_error)?;
         let active_from: String = r.try_get("active_from")?;
         let active_until: Option<String> = r.try_get("active_until")?;
         let key_id: String = r.try_get("key_id")?;
         entries.push(
             allowly_core::receipt::PublicKeyEntry::new(key_id, vk, &active_from, active_until.as_deref())
-                .map_err(invalid)?,
+                .map_err(decode_error)?,
         );
     }
-    let doc = allowly_core::receipt::KeySet::from_entries(workspace_id, entries).map_err(invalid)?;
+    let doc = allowly_core::receipt::KeySet::from_entries(workspace_id, entries).map_err(decode_error)?;
     Ok(Some(doc.to_json()))
+}
+
+/// A stored key that does not decode is corrupt data, reported as sqlx reports undecodable columns.
+fn decode_error(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
 }
 
 /// Every key of every workspace, unsealed (the signer caches them; there are few).
