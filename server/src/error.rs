@@ -14,6 +14,14 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        // Field names can come from the request (unknown query parameters); keep echoes short.
+        let field: String = field.chars().take(64).collect();
+        Self { field, message: message.into() }
+    }
+}
+
 /// An error answered with the wire-v1 envelope.
 #[derive(Debug, Clone)]
 pub struct ApiError {

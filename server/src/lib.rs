@@ -10,12 +10,16 @@ pub mod bootstrap;
 pub mod crypto;
 pub mod error;
 pub mod idempotency;
+pub mod metrics;
+pub mod openapi;
+pub mod openapi_schemas;
 pub mod parse;
 pub mod policy;
 pub mod routes;
 pub mod signer;
 pub mod store;
 pub mod util;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +37,8 @@ pub struct AppState {
     pub store: store::Store,
     pub signer: Arc<signer::SignerHandle>,
     pub master: MasterKey,
+    pub webhooks: Arc<webhooks::Dispatcher>,
+    pub metrics: metrics::Metrics,
 }
 
 /// What `allowly serve` passes in.
@@ -84,7 +90,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     let boot = bootstrap::prepare(&cfg).await?;
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let signer = signer::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
-    let state = Arc::new(AppState { store: boot.store, signer, master: boot.master });
+    let webhooks = webhooks::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
+    let state =
+        Arc::new(AppState { store: boot.store, signer, master: boot.master, webhooks, metrics: Default::default() });
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
     let app = routes::router(state.clone());

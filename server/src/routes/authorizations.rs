@@ -20,7 +20,7 @@ use crate::parse::{self, Fields};
 use crate::policy::parse_grants;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::receipts::{self, Draft, Kind, Lookup};
-use crate::store::{Tx, confirmations};
+use crate::store::{Tx, confirmations, webhooks};
 use crate::{ENGINE_VERSION, util};
 
 const CREATE_FIELDS: &[&str] = &[
@@ -245,6 +245,7 @@ pub async fn create(
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::CREATED, &out).await?;
     tx.commit().await?;
     s.signer.kick();
+    s.webhooks.kick();
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -283,6 +284,17 @@ async fn revoke_in_tx(
         policy_eval: None,
     };
     receipts::insert(tx, &draft).await?;
+    webhooks::enqueue(
+        tx,
+        &a.workspace_id,
+        webhooks::AUTHORIZATION_REVOKED,
+        json!({
+            "authorization_id": a.id, "user_id": a.user_id, "agent_id": a.agent_id,
+            "reason": "authorization_revoked", "receipt_id": receipt_id,
+            "revoked_confirmations": revoked_confirmations,
+        }),
+    )
+    .await?;
     let out = json!({
         "authorization_id": a.id,
         "revoked_at": now,
@@ -327,6 +339,7 @@ pub async fn revoke(
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
     tx.commit().await?;
     s.signer.kick();
+    s.webhooks.kick();
     Ok(Json(out).into_response())
 }
 

@@ -26,6 +26,7 @@ use crate::store::Tx;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
 use crate::store::receipts::{self, Draft, Kind};
+use crate::store::webhooks;
 use crate::{ENGINE_VERSION, util};
 
 const FIELDS: &[&str] =
@@ -114,6 +115,12 @@ pub async fn check(
             idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
             tx.commit().await?;
             s.signer.kick();
+            s.webhooks.kick();
+            if let Some(results) = out["results"].as_object() {
+                for r in results.values() {
+                    s.metrics.decision(r["decision"].as_str().unwrap_or(""), r["reason"].as_str().unwrap_or(""));
+                }
+            }
             out
         }
     };
@@ -229,6 +236,17 @@ async fn decide_scope(
                             nonce_expires_at: &expires,
                             check_receipt_id: &receipt_id,
                         },
+                    )
+                    .await?;
+                    webhooks::enqueue(
+                        tx,
+                        ws,
+                        webhooks::CONFIRMATION_CREATED,
+                        json!({
+                            "confirmation_id": cnf_id, "authorization_id": a.id, "user_id": a.user_id,
+                            "agent_id": a.agent_id, "scope": scope, "reason": "scope_requires_user_confirmation",
+                            "check_receipt_id": receipt_id, "confirm_expires_at": expires,
+                        }),
                     )
                     .await?;
                     ctx.insert("confirmation_id".into(), json!(cnf_id));

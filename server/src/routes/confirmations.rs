@@ -20,6 +20,7 @@ use crate::parse::{self, Fields};
 use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, Resolution};
 use crate::store::receipts::{self, Draft, Kind};
+use crate::store::webhooks;
 use crate::{ENGINE_VERSION, util};
 
 const MIN_TTL: i64 = 60;
@@ -100,6 +101,17 @@ pub async fn resolve(
         policy_eval: None,
     };
     receipts::insert(&mut tx, &draft).await?;
+    webhooks::enqueue(
+        &mut tx,
+        &who.workspace_id,
+        webhooks::CONFIRMATION_RESOLVED,
+        json!({
+            "confirmation_id": row.id, "authorization_id": auth.id, "user_id": auth.user_id,
+            "agent_id": auth.agent_id, "scope": row.scope, "decision": status, "reason": draft.reason,
+            "receipt_id": receipt_id,
+        }),
+    )
+    .await?;
     let out = json!({
         "decision": status,
         "confirmation_id": row.id,
@@ -110,6 +122,7 @@ pub async fn resolve(
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
     tx.commit().await?;
     s.signer.kick();
+    s.webhooks.kick();
     Ok(Json(out).into_response())
 }
 

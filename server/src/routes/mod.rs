@@ -1,11 +1,13 @@
 //! The HTTP surface: router, body extraction with the 64 KiB limit, and the small routes (health, key document,
-//! key rotation). Every rejection is the wire-v1 envelope — including unknown routes and wrong methods.
+//! key rotation, metrics, the OpenAPI document). Every rejection is the wire-v1 envelope — including unknown routes
+//! and wrong methods.
 
 mod authorizations;
 mod check;
 mod confirmations;
 mod receipts;
 mod settlements;
+mod setup;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +18,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, MatchedPath, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -46,30 +47,69 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
+/// Declares the route table once: it expands to [`ROUTES`] (read by the OpenAPI generator and its drift test) and to
+/// the function that registers the same routes on the router, so the two cannot disagree.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every served `(method, path template)`, in the order the OpenAPI document lists them.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn with_routes(r: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
+            r$(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+route_table! {
+    get "/healthz" => healthz;
+    get "/readyz" => readyz;
+    get "/metrics" => metrics_text;
+    get "/openapi.json" => openapi_json;
+    post "/v1/authorizations" => authorizations::create;
+    get "/v1/authorizations/{id}" => authorizations::get_one;
+    delete "/v1/authorizations/{id}" => authorizations::revoke;
+    post "/v1/check" => check::check;
+    post "/v1/confirmations/{id}" => confirmations::resolve;
+    get "/v1/confirmations/{id}" => confirmations::get_one;
+    post "/v1/budget-settlements" => settlements::settle;
+    get "/v1/receipts/export" => setup::export;
+    get "/v1/receipts/{id}" => receipts::get_one;
+    get "/v1/workspaces/{id}/keys" => key_document;
+    post "/v1/signing-keys/rotate" => rotate;
+    post "/v1/api-keys" => setup::create_api_key;
+    get "/v1/api-keys" => setup::list_api_keys;
+    delete "/v1/api-keys/{id}" => setup::revoke_api_key;
+    put "/v1/webhook" => setup::put_webhook;
+    get "/v1/webhook" => setup::get_webhook;
+    delete "/v1/webhook" => setup::delete_webhook;
+    get "/v1/audit" => setup::audit;
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     // Spans name the route template, never the concrete path: confirmation nonces travel in the path.
     let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
         let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
         tracing::info_span!("request", method = %req.method(), route = %route)
     });
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/v1/authorizations", post(authorizations::create))
-        .route("/v1/authorizations/{id}", get(authorizations::get_one).delete(authorizations::revoke))
-        .route("/v1/check", post(check::check))
-        .route("/v1/confirmations/{id}", post(confirmations::resolve).get(confirmations::get_one))
-        .route("/v1/budget-settlements", post(settlements::settle))
-        .route("/v1/receipts/{id}", get(receipts::get_one))
-        .route("/v1/workspaces/{id}/keys", get(key_document))
-        .route("/v1/signing-keys/rotate", post(rotate))
+    with_routes(Router::new())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(45)))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(trace)
         .with_state(state)
+}
+
+async fn metrics_text(State(s): State<Arc<AppState>>) -> Response {
+    let body = crate::metrics::render(&s).await;
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], body)
+        .into_response()
+}
+
+async fn openapi_json() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], crate::openapi::DOCUMENT).into_response()
 }
 
 async fn healthz() -> Json<serde_json::Value> {

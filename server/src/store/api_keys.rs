@@ -101,3 +101,76 @@ pub async fn authenticate(pool: &sqlx::SqlitePool, key: &str) -> Result<Option<(
     let tier = if tier == "setup" { Tier::Setup } else { Tier::Runtime };
     Ok(Some((row.try_get("workspace_id")?, tier)))
 }
+
+/// A key as listed: never its text or hash, only the display prefix.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub id: String,
+    pub tier: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+pub async fn list(pool: &super::Pool, workspace_id: &str) -> Result<Vec<KeyInfo>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, tier, name, prefix, created_at, revoked_at FROM api_keys WHERE workspace_id = $1 \
+         ORDER BY created_at, id",
+    )
+    .bind(workspace_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(KeyInfo {
+                id: r.try_get("id")?,
+                tier: r.try_get("tier")?,
+                name: r.try_get("name")?,
+                prefix: r.try_get("prefix")?,
+                created_at: r.try_get("created_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Why a revoke did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked(String),
+    AlreadyRevoked(String),
+    NotFound,
+    /// Revoking it would leave the workspace without a live setup key, i.e. locked out of its own administration.
+    LastSetupKey,
+}
+
+pub async fn revoke(tx: &mut Tx, workspace_id: &str, id: &str, now: &str) -> Result<RevokeOutcome, sqlx::Error> {
+    let row = sqlx::query("SELECT tier, revoked_at FROM api_keys WHERE id = $1 AND workspace_id = $2")
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(RevokeOutcome::NotFound) };
+    if let Some(at) = row.try_get::<Option<String>, _>("revoked_at")? {
+        return Ok(RevokeOutcome::AlreadyRevoked(at));
+    }
+    let tier: String = row.try_get("tier")?;
+    if tier == "setup" {
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM api_keys WHERE workspace_id = $1 AND tier = 'setup' AND revoked_at IS NULL",
+        )
+        .bind(workspace_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        if live <= 1 {
+            return Ok(RevokeOutcome::LastSetupKey);
+        }
+    }
+    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(RevokeOutcome::Revoked(now.to_string()))
+}

@@ -10,11 +10,13 @@
 //! `migrations/postgres/`), not in the routes.
 
 pub mod api_keys;
+pub mod audit;
 pub mod authorizations;
 pub mod confirmations;
 pub mod idempotency;
 pub mod receipts;
 pub mod signing_keys;
+pub mod webhooks;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -28,8 +30,14 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 /// A write transaction (`BEGIN IMMEDIATE`).
 pub type Tx = Transaction<'static, Sqlite>;
 
+/// The read pool type.
+pub type Pool = SqlitePool;
+
 /// Migrations are embedded so an installed binary needs no files next to it.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "setup", include_str!("../../migrations/sqlite/0002_setup.sql")),
+];
 
 #[derive(Clone)]
 pub struct Store {

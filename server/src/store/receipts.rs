@@ -76,7 +76,7 @@ impl Draft {
 pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO receipts (id, workspace_id, status, issued_at, authorization_id, user_id, agent_id, decision, \
-         payload, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+         payload, created_at, run_id) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&d.receipt_id)
     .bind(&d.workspace_id)
@@ -87,6 +87,7 @@ pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
     .bind(&d.decision)
     .bind(d.payload().to_string())
     .bind(util::fmt_ts(util::now()))
+    .bind(d.context.get("run_id").and_then(Value::as_str))
     .execute(&mut **tx)
     .await?;
     Ok(())
