@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR ?= never
 .PHONY: demo test test-rust lint fmt bench toolchain build-cli clean help
 
 help:
-	@echo "make demo   - run the Allowly demo end to end"
+	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
 	@echo "make test   - run every test (Rust core, CLI, conformance vectors)"
 	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
@@ -21,8 +21,9 @@ toolchain:
 build-cli: toolchain
 	$(CARGO) build --locked -p allowly-cli
 
-demo: build-cli
-	ALLOWLY_BIN=target/debug/allowly scripts/demo.sh
+# demo.sh builds the CLI and the walkthrough example itself, so it also runs on its own.
+demo: toolchain
+	CARGO="$(CARGO)" scripts/demo.sh
 
 test: toolchain lint test-rust
 	@echo "make test: all suites passed"

@@ -1,57 +1,93 @@
 #!/usr/bin/env bash
-# make demo (foundation stage): the offline half of the Allowly lifecycle with the `allowly` CLI —
-# derive a pseudonymous user id, verify signed receipts against a workspace key document, catch a tampered one,
-# and batch-verify an export. Once allowly-server lands, this grows into the full create → check → confirm →
-# approve → re-check → fetch signed → verify → revoke lifecycle against a real embedded server.
+# make demo: the whole Allowly lifecycle of seed 000 against a real server on this machine.
+#
+# It starts `allowly serve --dev` on a free port with a throwaway SQLite database, runs the Rust walkthrough
+# (cli/examples/walkthrough.rs, which drives allowly-core: create → check → confirm → approve → re-check → budget →
+# fetch signed receipts → verify offline → tamper → revoke → deny), then has the `allowly` CLI re-verify the same
+# receipts offline. The server is stopped and the temp dir removed however the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ALLOWLY="${ALLOWLY_BIN:-target/debug/allowly}"
-VECTORS=tests/conformance/receipt-format-v4/test-vectors.json
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+
+CARGO="${CARGO:-$(command -v cargo 2>/dev/null || echo "$HOME/.cargo/bin/cargo")}"
+TARGET="${CARGO_TARGET_DIR:-target}"
+READY_TIMEOUT_SECONDS="${ALLOWLY_DEMO_READY_TIMEOUT:-60}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-python3 - "$VECTORS" "$work" <<'PY'
-import json, sys, pathlib
-vectors = json.load(open(sys.argv[1], encoding="utf-8"))
-out = pathlib.Path(sys.argv[2])
-(out / "keys.json").write_text(json.dumps(vectors["public_keys"], indent=2))
-(out / "valid").mkdir(); (out / "invalid").mkdir()
-for v in vectors["should_verify"]:
-    (out / "valid" / f"{v['name']}.json").write_text(json.dumps(v["receipt"], indent=2, ensure_ascii=False))
-for v in vectors["should_reject"]:
-    (out / "invalid" / f"{v['name']}.json").write_text(json.dumps(v["receipt"], indent=2))
-with open(out / "export.jsonl", "w") as f:
-    for v in vectors["should_verify"]:
-        f.write(json.dumps(v["receipt"], ensure_ascii=False, separators=(",", ":")) + "\n")
-tampered = dict(vectors["should_verify"][0]["receipt"], decision="deny")
-(out / "tampered.json").write_text(json.dumps(tampered, indent=2))
-PY
+step "Build the allowly CLI and the walkthrough"
+"$CARGO" build --locked -p allowly-cli --bin allowly --example walkthrough
+bin_dir="$(cd "$TARGET/debug" && pwd)"
+ALLOWLY="$bin_dir/allowly"
+WALKTHROUGH="$bin_dir/examples/walkthrough"
 
-step "1. A pseudonymous user id (the pepper comes from the environment, never an argument)"
-ALLOWLY_PII_PEPPER="demo-pepper-change-me" "$ALLOWLY" id from-email "  Alice@Example.COM "
+work="$(mktemp -d)"
+server_pid=""
+stop_server() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    # A graceful stop lets the server close SQLite cleanly; give up waiting after 5 s.
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+}
+cleanup() {
+  stop_server
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-step "2. Verify signed receipts offline against the workspace key document"
-"$ALLOWLY" receipt verify --keys "$work/keys.json" --workspace-id ws_test "$work"/valid/*.json
+show_server_log() {
+  echo "---- server log ($work/server.log) ----" >&2
+  cat "$work/server.log" >&2 || true
+  echo "--------------------------------------" >&2
+}
 
-step "3. A tampered receipt is rejected (exit code 1, reason on stderr)"
-if "$ALLOWLY" receipt verify --keys "$work/keys.json" --workspace-id ws_test "$work/tampered.json"; then
-  echo "demo failed: a tampered receipt verified" >&2; exit 1
+step "Start allowly serve --dev (temporary SQLite database, free port)"
+"$ALLOWLY" serve --dev --db "sqlite://$work/demo.db" --listen 127.0.0.1:0 --ready-file "$work/ready.json" \
+  >"$work/server.log" 2>&1 &
+server_pid=$!
+deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
+until [[ -s "$work/ready.json" ]]; do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    wait "$server_pid" && status=0 || status=$?
+    server_pid=""
+    echo "demo failed: allowly serve exited (status $status) before it was ready" >&2
+    show_server_log
+    exit 1
+  fi
+  if ((SECONDS >= deadline)); then
+    echo "demo failed: allowly serve wrote no ready file within ${READY_TIMEOUT_SECONDS}s" >&2
+    show_server_log
+    exit 1
+  fi
+  sleep 0.1
+done
+workspace_id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["workspace_id"])' "$work/ready.json")"
+base_url="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["base_url"])' "$work/ready.json")"
+echo "listening on $base_url (pid $server_pid), workspace $workspace_id"
+
+step "The seed 000 lifecycle through allowly-core"
+if ! "$WALKTHROUGH" "$work/ready.json" --export "$work/export"; then
+  echo "demo failed: the walkthrough did not complete as documented" >&2
+  show_server_log
+  exit 1
 fi
 
-step "4. Every malformed receipt of the public vectors is rejected with its reason"
-rejected=0
-for f in "$work"/invalid/*.json; do
-  if "$ALLOWLY" receipt verify --keys "$work/keys.json" --workspace-id ws_test "$f" 2>>"$work/reasons.txt" >/dev/null; then
-    echo "demo failed: $f verified" >&2; exit 1
-  fi
-  rejected=$((rejected + 1))
-done
-head -n 5 "$work/reasons.txt"
-echo "… $rejected receipts rejected in all"
+step "Stop the server"
+stop_server
+echo "stopped; everything below runs offline"
 
-step "5. Batch-verify a whole export"
-"$ALLOWLY" export verify --keys "$work/keys.json" --workspace-id ws_test "$work/export.jsonl"
+step "The same receipts, re-verified offline by the allowly CLI"
+cd "$work/export"
+"$ALLOWLY" export verify --keys keys.json --workspace-id "$workspace_id" receipts.jsonl
+if "$ALLOWLY" receipt verify --keys keys.json --workspace-id "$workspace_id" tampered.json 2>tampered.err; then
+  echo "demo failed: the CLI accepted a tampered receipt" >&2
+  exit 1
+fi
+echo "exit 1 for the tampered copy: $(cat tampered.err)"
+cd - >/dev/null
 
-printf '\nDemo finished: identifiers, offline verification, tamper detection and export verification all worked.\n'
+printf '\nDemo finished: the full lifecycle ran against a real server, and every signed receipt verified offline.\n'
