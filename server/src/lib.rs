@@ -1,9 +1,10 @@
 //! allowly-server: the self-hostable server of the Allowly SDK suite.
 //!
 //! It serves the wire-v1 contract (`../shared/design/wire-v1.md`): authorizations, checks with the evaluation order
-//! in [`policy`], confirmations, budget settlements and receipts, over an embedded SQLite database ([`store`]).
+//! in [`policy`], confirmations, budget settlements and receipts, over SQLite or PostgreSQL ([`store`]).
 //! Every decision writes its receipt row in the decision's own transaction; the [`signer`] task signs rows
-//! asynchronously with allowly-core's signing code. The `allowly serve` command calls [`run`].
+//! asynchronously with allowly-core's signing code. The `allowly serve` command calls [`run`]; `allowly init` calls
+//! [`bootstrap::init`].
 
 pub mod auth;
 pub mod bootstrap;
@@ -40,7 +41,7 @@ pub struct AppState {
 pub struct ServeConfig {
     /// Address to listen on; port 0 picks a free port (the ready file tells which).
     pub listen: SocketAddr,
-    /// `sqlite:PATH`; `None` with `dev` means `./.allowly/dev.db`.
+    /// `sqlite:PATH` or `postgres://…`; `None` with `dev` means `./.allowly/dev.db`.
     pub db_url: Option<String>,
     /// Development mode: generated master key file and re-readable dev API keys next to the database.
     pub dev: bool,
@@ -70,6 +71,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The signer of this process (tests read its counters).
+    pub fn signer(&self) -> &signer::SignerHandle {
+        &self.state.signer
+    }
+
     /// Stops accepting, lets in-flight requests finish, stops the signer and closes the database.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
