@@ -51,7 +51,9 @@ if [ "$(id -u)" -eq 0 ]; then
     RUN=(runuser -u postgres --)
 fi
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/allowly-pg.XXXXXX")
+# As root the cluster's owner must be able to reach the directory, so it goes under /tmp rather than $TMPDIR.
+if [ "${#RUN[@]}" -gt 0 ]; then TMP_BASE=/tmp; else TMP_BASE=${TMPDIR:-/tmp}; fi
+DIR=$(mktemp -d "$TMP_BASE/allowly-pg.XXXXXX")
 PGDATA="$DIR/data"
 cleanup() {
     if [ -f "$PGDATA/postmaster.pid" ]; then

@@ -57,6 +57,7 @@ pub struct KnownKeys {
 pub struct Boot {
     pub store: Store,
     pub master: MasterKey,
+    pub workspace_id: String,
     pub keys: Option<KnownKeys>,
 }
 
@@ -142,15 +143,15 @@ pub async fn prepare(cfg: &ServeConfig) -> Result<Boot, ServeError> {
     };
     let store = Store::open(&url).await?;
     let dev_keys_file = db_path.as_ref().filter(|_| cfg.dev).map(|p| sidecar(p, ".dev-keys.json"));
-    let existing = match api_keys::first_workspace(store.reader()).await.map_err(StoreError::from)? {
-        Some(ws) => Some(ws),
+    let ws = match api_keys::first_workspace(store.reader()).await.map_err(StoreError::from)? {
+        Some(ws) => ws,
         None if cfg.dev || cfg.ready_file.is_some() => match bootstrap_workspace(&store, &master).await? {
             Bootstrap::Created(k) => {
                 write_dev_keys(dev_keys_file.as_deref(), &k)?;
-                return Ok(Boot { store, master, keys: Some(k) });
+                return Ok(Boot { store, master, workspace_id: k.workspace_id.clone(), keys: Some(k) });
             }
             // Another process sharing the database bootstrapped it first.
-            Bootstrap::Exists(ws) => Some(ws),
+            Bootstrap::Exists(ws) => ws,
         },
         None => {
             store.close().await;
@@ -161,7 +162,6 @@ pub async fn prepare(cfg: &ServeConfig) -> Result<Boot, ServeError> {
             ));
         }
     };
-    let ws = existing.unwrap_or_default();
     // A wrong master key would otherwise only show up as receipts that never get signed.
     let opened = signing_keys::load_all(&mut *store.reader().acquire().await.map_err(StoreError::from)?, &master).await;
     if let Err(e) = opened {
@@ -178,7 +178,7 @@ pub async fn prepare(cfg: &ServeConfig) -> Result<Boot, ServeError> {
     if let Some(k) = &keys {
         write_dev_keys(dev_keys_file.as_deref(), k)?;
     }
-    Ok(Boot { store, master, keys })
+    Ok(Boot { store, master, workspace_id: ws, keys })
 }
 
 /// `ALLOWLY_MASTER_KEY`, the master key of a production database. The error never contains the value.

@@ -45,7 +45,9 @@ pub struct ServeConfig {
     pub db_url: Option<String>,
     /// Development mode: generated master key file and re-readable dev API keys next to the database.
     pub dev: bool,
-    /// Where to write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` once listening.
+    /// Where to write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` once listening. The keys are
+    /// included only when this process knows them (`--dev`, or it just bootstrapped the database); otherwise the
+    /// file still tells that the server is up and where.
     pub ready_file: Option<PathBuf>,
     /// The master key sealing signing keys; required unless `dev` (then read from or created in a 0600 file).
     pub master_key: Option<MasterKey>,
@@ -108,8 +110,12 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         runtime_api_key: k.runtime_api_key,
         setup_api_key: k.setup_api_key,
     });
-    if let (Some(path), Some(info)) = (&cfg.ready_file, &info) {
-        bootstrap::write_private_json(path, &info.to_json())?;
+    if let Some(path) = &cfg.ready_file {
+        let doc = match &info {
+            Some(info) => info.to_json(),
+            None => serde_json::json!({"base_url": format!("http://{addr}"), "workspace_id": boot.workspace_id}),
+        };
+        bootstrap::write_private_json(path, &doc)?;
     }
     tracing::info!(%addr, "allowly-server listening");
     Ok(Running { addr, info, shutdown, server, state })
