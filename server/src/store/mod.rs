@@ -13,12 +13,13 @@
 //!   in Rust rather than spinning on `SQLITE_BUSY`; reads (auth lookups, receipt polling) use a separate pool.
 //! - **PostgreSQL** (READ COMMITTED, one pool, any number of server processes on one database): a decision first
 //!   locks the row it is about — the authorization ([`authorizations::get_locked`]), the budget reservation, the
-//!   workspace for key rotation — with `SELECT … FOR UPDATE`, so decisions on one authorization serialize while
-//!   others run in parallel, and every later statement sees what the previous lock holder committed. Single-use
-//!   transitions are conditional updates (`… WHERE status = 'pending'`), which PostgreSQL re-checks against the
-//!   committed row after waiting, so exactly one writer wins. Requests with the same `Idempotency-Key` serialize on
-//!   a transaction-scoped advisory lock ([`idempotency::lookup`]); the signer claims pending receipts with
-//!   `FOR UPDATE SKIP LOCKED` ([`receipts::claim_pending`]) so several processes sign disjoint batches.
+//!   confirmation — with `SELECT … FOR UPDATE`, so decisions on one authorization serialize while others run in
+//!   parallel, and every later statement sees what the previous lock holder committed. Single-use transitions are
+//!   conditional updates (`… WHERE status = 'pending'`), which PostgreSQL re-checks against the committed row after
+//!   waiting, so exactly one writer wins. Requests with the same `Idempotency-Key` serialize on a transaction-scoped
+//!   advisory lock ([`idempotency::lookup`]); key rotation and bootstrap take table locks
+//!   ([`signing_keys::lock_for_rotation`], [`api_keys::lock_for_bootstrap`]); the signer claims pending receipts with
+//!   `FOR UPDATE SKIP LOCKED` ([`receipts::pending_batch`]) so several processes sign disjoint batches.
 
 pub mod api_keys;
 pub mod authorizations;
@@ -226,5 +227,25 @@ mod tests {
     #[tokio::test]
     async fn in_memory_sqlite_is_refused() {
         assert!(matches!(Store::open("sqlite::memory:").await, Err(StoreError::InMemory)));
+    }
+
+    /// The settings `Any` cannot take from a URL reach every connection, and odd paths survive the URL round trip.
+    #[tokio::test]
+    async fn sqlite_connections_get_wal_and_their_pragmas() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a dir").join("x#y.db");
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let store = Store::open(&format!("sqlite:{}", path.display())).await.expect("open");
+        assert!(path.exists());
+        for pool in [&store.read, &store.write] {
+            let mut conn = pool.acquire().await.expect("conn");
+            let get = |p: &'static str| sqlx::query_scalar::<_, String>(p);
+            assert_eq!(get("PRAGMA journal_mode").fetch_one(&mut *conn).await.expect("journal"), "wal");
+            let int = |p: &'static str| sqlx::query_scalar::<_, i64>(p);
+            assert_eq!(int("PRAGMA synchronous").fetch_one(&mut *conn).await.expect("sync"), 1);
+            assert_eq!(int("PRAGMA foreign_keys").fetch_one(&mut *conn).await.expect("fk"), 1);
+            assert_eq!(int("PRAGMA busy_timeout").fetch_one(&mut *conn).await.expect("busy"), 15_000);
+        }
+        store.close().await;
     }
 }
