@@ -6,11 +6,12 @@ SHELL := /bin/bash
 CARGO ?= $(shell command -v cargo 2>/dev/null || echo $$HOME/.cargo/bin/cargo)
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test test-rust lint fmt bench toolchain build-cli clean help
+.PHONY: demo test test-rust test-sqlite lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
-	@echo "make test   - run every test (Rust core, CLI, conformance vectors)"
+	@echo "make test   - run every test (Rust core, CLI, conformance vectors; the server on SQLite and PostgreSQL)"
+	@echo "make test-sqlite - the Rust tests without PostgreSQL (its variants are skipped)"
 	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
 
@@ -28,8 +29,12 @@ demo: toolchain
 test: toolchain lint test-rust
 	@echo "make test: all suites passed"
 
+# The server suite runs on SQLite and on a throwaway PostgreSQL that the script installs (apt) and starts if needed.
 test-rust: toolchain
-	$(CARGO) test --locked --workspace
+	scripts/with-postgres.sh $(CARGO) test --locked --workspace
+
+test-sqlite: toolchain
+	env -u ALLOWLY_TEST_PG_URL -u ALLOWLY_TEST_REQUIRE_PG $(CARGO) test --locked --workspace
 
 lint: toolchain
 	$(CARGO) fmt --all -- --check

@@ -5,6 +5,7 @@
 
 mod export_cmd;
 mod id_cmd;
+mod init_cmd;
 mod inputs;
 mod receipt_cmd;
 mod serve_cmd;
@@ -17,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "allowly",
     version,
-    about = "Allowly: serve the API, verify signed receipts offline, derive identifiers"
+    about = "Allowly: initialise a database, serve the API, verify signed receipts offline, derive identifiers"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run the Allowly server (`--dev` bootstraps a local workspace and writes its keys to the ready file).
     Serve(serve_cmd::ServeArgs),
+    /// Bootstrap a production database once (needs ALLOWLY_MASTER_KEY) and print its workspace and API keys once.
+    Init(init_cmd::InitArgs),
     /// Work with single signed receipts.
     Receipt {
         #[command(subcommand)]
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Init(args) => init_cmd::run(args),
         Command::Receipt { command: ReceiptCommand::Verify { trust, receipts } } => {
             receipt_cmd::verify(&trust, &receipts)
         }

@@ -15,7 +15,8 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the ready file tells which).
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Database URL (`sqlite:PATH`). With `--dev` it defaults to `./.allowly/dev.db`.
+    /// Database URL (`sqlite:PATH` or `postgres://…`). With `--dev` it defaults to `./.allowly/dev.db`. Without
+    /// `--dev` the database must have been set up with `allowly init` (or pass `--ready-file` to bootstrap it here).
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
     /// Development mode: bootstrap a workspace and keys on first start and keep them re-readable across restarts.

@@ -1,16 +1,18 @@
-//! First-start bootstrap and the ready file.
+//! First-start bootstrap, `allowly init`, and the ready file.
 //!
-//! On an empty database the server creates a workspace, its first signing key, one runtime key and one setup key.
-//! API keys are stored hashed, so their text exists only at creation: in `--dev` it is kept in a 0600 file next to
-//! the database (`<db>.dev-keys.json`) so a restart can write the ready file again; the master key that seals the
-//! signing keys likewise lives in `<db>.master-key` (0600) in `--dev`, and comes from `ALLOWLY_MASTER_KEY` otherwise.
+//! Bootstrapping creates a workspace, its first signing key, one runtime key and one setup key. API keys are stored
+//! hashed, so their text exists only at creation. A production database is bootstrapped once by `allowly init`,
+//! which prints the keys. In `--dev` the server bootstraps on first start and keeps the keys in a 0600 file next to
+//! the SQLite database (`<db>.dev-keys.json`) so a restart can write the ready file again; the master key that seals
+//! the signing keys likewise lives in `<db>.master-key` (0600) in `--dev`, and comes from `ALLOWLY_MASTER_KEY`
+//! otherwise.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
 use crate::crypto::MasterKey;
-use crate::store::{Store, api_keys, signing_keys};
+use crate::store::{Dialect, Store, StoreError, api_keys, signing_keys};
 use crate::{ServeConfig, ServeError, util};
 
 /// Default database of `allowly serve --dev`.
@@ -45,7 +47,7 @@ impl ReadyInfo {
     }
 }
 
-/// Keys known in clear at start (freshly created, or re-read from the dev keys file).
+/// Keys known in clear at start (freshly created, or re-read from the dev keys file). No `Debug`: it holds API keys.
 pub struct KnownKeys {
     pub workspace_id: String,
     pub runtime_api_key: String,
@@ -55,6 +57,7 @@ pub struct KnownKeys {
 pub struct Boot {
     pub store: Store,
     pub master: MasterKey,
+    pub workspace_id: String,
     pub keys: Option<KnownKeys>,
 }
 
@@ -111,44 +114,123 @@ fn dev_master_key(db: &Path) -> Result<MasterKey, ServeError> {
     }
 }
 
+/// Creates the parent directory of a SQLite database file (a PostgreSQL database must already exist).
+fn sqlite_dir(url: &str) -> std::io::Result<Option<PathBuf>> {
+    let db_path = sqlite_path(url);
+    if let Some(dir) = db_path.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(db_path)
+}
+
 /// Opens the database and makes sure a workspace with a signing key exists.
+///
+/// An empty database is bootstrapped here only when the new API keys have somewhere to go (`--dev`, or a ready
+/// file); otherwise they would exist nowhere, the workspace would be unusable and `allowly init` would refuse it,
+/// so serving is refused instead.
 pub async fn prepare(cfg: &ServeConfig) -> Result<Boot, ServeError> {
     let url = match (&cfg.db_url, cfg.dev) {
         (Some(u), _) => u.clone(),
         (None, true) => Store::sqlite_url(Path::new(DEV_DB)),
         (None, false) => return Err(ServeError::Config("--db is required without --dev".into())),
     };
-    let db_path = sqlite_path(&url);
-    if let Some(dir) = db_path.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
+    Dialect::of_url(&url)?;
+    let db_path = sqlite_dir(&url)?;
     let master = match (&cfg.master_key, cfg.dev, &db_path) {
         (Some(k), _, _) => k.clone(),
         (None, true, Some(p)) => dev_master_key(p)?,
-        (None, _, _) => match std::env::var("ALLOWLY_MASTER_KEY") {
-            Ok(v) => MasterKey::from_base64(&v).map_err(|e| ServeError::Config(format!("ALLOWLY_MASTER_KEY: {e}")))?,
-            Err(_) => return Err(ServeError::Config("ALLOWLY_MASTER_KEY (32 bytes, base64) is required".into())),
-        },
+        (None, _, _) => master_key_from_env().map_err(ServeError::Config)?,
     };
     let store = Store::open(&url).await?;
     let dev_keys_file = db_path.as_ref().filter(|_| cfg.dev).map(|p| sidecar(p, ".dev-keys.json"));
-    let keys = match api_keys::first_workspace(store.reader()).await.map_err(crate::store::StoreError::from)? {
-        None => Some(create_workspace(&store, &master).await?),
-        Some(ws) => match &dev_keys_file {
-            Some(file) => match read_dev_keys(file, &ws) {
-                Some(k) => Some(k),
-                None => Some(new_api_keys(&store, &ws).await?),
-            },
-            None => None,
+    let ws = match api_keys::first_workspace(store.reader()).await.map_err(StoreError::from)? {
+        Some(ws) => ws,
+        None if cfg.dev || cfg.ready_file.is_some() => match bootstrap_workspace(&store, &master).await? {
+            Bootstrap::Created(k) => {
+                write_dev_keys(dev_keys_file.as_deref(), &k)?;
+                return Ok(Boot { store, master, workspace_id: k.workspace_id.clone(), keys: Some(k) });
+            }
+            // Another process sharing the database bootstrapped it first.
+            Bootstrap::Exists(ws) => ws,
         },
+        None => {
+            store.close().await;
+            return Err(ServeError::Config(
+                "the database has no workspace yet: run `allowly init --db URL` once (it prints the API keys), \
+                 or serve with --ready-file to receive them there"
+                    .into(),
+            ));
+        }
     };
-    if let (Some(file), Some(k)) = (&dev_keys_file, &keys) {
-        write_private_json(
+    // A wrong master key would otherwise only show up as receipts that never get signed.
+    let opened = signing_keys::load_all(&mut *store.reader().acquire().await.map_err(StoreError::from)?, &master).await;
+    if let Err(e) = opened {
+        store.close().await;
+        return Err(ServeError::Config(format!("the signing keys stored in this database: {e}")));
+    }
+    let keys = match &dev_keys_file {
+        Some(file) => match read_dev_keys(file, &ws) {
+            Some(k) => Some(k),
+            None => Some(new_api_keys(&store, &ws).await?),
+        },
+        None => None,
+    };
+    if let Some(k) = &keys {
+        write_dev_keys(dev_keys_file.as_deref(), k)?;
+    }
+    Ok(Boot { store, master, workspace_id: ws, keys })
+}
+
+/// `ALLOWLY_MASTER_KEY`, the master key of a production database. The error never contains the value.
+pub fn master_key_from_env() -> Result<MasterKey, String> {
+    match std::env::var("ALLOWLY_MASTER_KEY") {
+        Ok(v) => MasterKey::from_base64(&v).map_err(|e| format!("ALLOWLY_MASTER_KEY: {e}")),
+        Err(_) => Err("ALLOWLY_MASTER_KEY (32 bytes, base64) is required".into()),
+    }
+}
+
+fn write_dev_keys(file: Option<&Path>, k: &KnownKeys) -> std::io::Result<()> {
+    match file {
+        Some(file) => write_private_json(
             file,
             &json!({"workspace_id": k.workspace_id, "runtime_api_key": k.runtime_api_key, "setup_api_key": k.setup_api_key}),
-        )?;
+        ),
+        None => Ok(()),
     }
-    Ok(Boot { store, master, keys })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// Keys are shown once, at creation; a second init would mint a second workspace nobody asked for.
+    #[error(
+        "the database is already initialised (workspace {0}); init prints keys only once, when it creates the \
+         workspace"
+    )]
+    AlreadyInitialised(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `allowly init --db URL`: the first-start bootstrap for a production database, run once. Returns the new
+/// workspace and its runtime and setup keys — the only time their text exists — or refuses a database that already
+/// has a workspace.
+pub async fn init(url: &str, master: &MasterKey) -> Result<KnownKeys, InitError> {
+    Dialect::of_url(url)?;
+    sqlite_dir(url)?;
+    let store = Store::open(url).await?;
+    let res = bootstrap_workspace(&store, master).await;
+    store.close().await;
+    match res? {
+        Bootstrap::Created(k) => Ok(k),
+        Bootstrap::Exists(ws) => Err(InitError::AlreadyInitialised(ws)),
+    }
+}
+
+enum Bootstrap {
+    Created(KnownKeys),
+    Exists(String),
 }
 
 fn read_dev_keys(file: &Path, workspace_id: &str) -> Option<KnownKeys> {
@@ -162,31 +244,28 @@ fn read_dev_keys(file: &Path, workspace_id: &str) -> Option<KnownKeys> {
     })
 }
 
-async fn create_workspace(store: &Store, master: &MasterKey) -> Result<KnownKeys, ServeError> {
+/// Creates the workspace, its first signing key and one key of each tier, unless a workspace exists — decided in the
+/// same transaction, so two processes bootstrapping one database create one workspace.
+async fn bootstrap_workspace(store: &Store, master: &MasterKey) -> Result<Bootstrap, StoreError> {
     let now = util::fmt_ts(util::now());
-    let mut tx = store.begin().await.map_err(crate::store::StoreError::from)?;
-    let res: Result<KnownKeys, sqlx::Error> = async {
-        let ws = api_keys::create_workspace(&mut tx, "default", &now).await?;
-        signing_keys::create(&mut tx, master, &ws, &now).await?;
-        let rt = api_keys::create(&mut tx, &ws, api_keys::Tier::Runtime, "bootstrap runtime", &now).await?;
-        let setup = api_keys::create(&mut tx, &ws, api_keys::Tier::Setup, "bootstrap setup", &now).await?;
-        Ok(KnownKeys { workspace_id: ws, runtime_api_key: rt.key, setup_api_key: setup.key })
+    let mut tx = store.begin().await?;
+    api_keys::lock_for_bootstrap(&mut tx).await?;
+    if let Some(ws) = api_keys::first_workspace(&mut *tx).await? {
+        return Ok(Bootstrap::Exists(ws));
     }
-    .await;
-    let keys = res.map_err(crate::store::StoreError::from)?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
-    Ok(keys)
+    let ws = api_keys::create_workspace(&mut tx, "default", &now).await?;
+    signing_keys::create(&mut tx, master, &ws, &now).await?;
+    let rt = api_keys::create(&mut tx, &ws, api_keys::Tier::Runtime, "bootstrap runtime", &now).await?;
+    let setup = api_keys::create(&mut tx, &ws, api_keys::Tier::Setup, "bootstrap setup", &now).await?;
+    tx.commit().await?;
+    Ok(Bootstrap::Created(KnownKeys { workspace_id: ws, runtime_api_key: rt.key, setup_api_key: setup.key }))
 }
 
-async fn new_api_keys(store: &Store, ws: &str) -> Result<KnownKeys, ServeError> {
+async fn new_api_keys(store: &Store, ws: &str) -> Result<KnownKeys, StoreError> {
     let now = util::fmt_ts(util::now());
-    let mut tx = store.begin().await.map_err(crate::store::StoreError::from)?;
-    let rt = api_keys::create(&mut tx, ws, api_keys::Tier::Runtime, "dev runtime", &now)
-        .await
-        .map_err(crate::store::StoreError::from)?;
-    let setup = api_keys::create(&mut tx, ws, api_keys::Tier::Setup, "dev setup", &now)
-        .await
-        .map_err(crate::store::StoreError::from)?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    let mut tx = store.begin().await?;
+    let rt = api_keys::create(&mut tx, ws, api_keys::Tier::Runtime, "dev runtime", &now).await?;
+    let setup = api_keys::create(&mut tx, ws, api_keys::Tier::Setup, "dev setup", &now).await?;
+    tx.commit().await?;
     Ok(KnownKeys { workspace_id: ws.to_string(), runtime_api_key: rt.key, setup_api_key: setup.key })
 }

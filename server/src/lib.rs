@@ -1,9 +1,10 @@
 //! allowly-server: the self-hostable server of the Allowly SDK suite.
 //!
 //! It serves the wire-v1 contract (`../shared/design/wire-v1.md`): authorizations, checks with the evaluation order
-//! in [`policy`], confirmations, budget settlements and receipts, over an embedded SQLite database ([`store`]).
+//! in [`policy`], confirmations, budget settlements and receipts, over SQLite or PostgreSQL ([`store`]).
 //! Every decision writes its receipt row in the decision's own transaction; the [`signer`] task signs rows
-//! asynchronously with allowly-core's signing code. The `allowly serve` command calls [`run`].
+//! asynchronously with allowly-core's signing code. The `allowly serve` command calls [`run`]; `allowly init` calls
+//! [`bootstrap::init`].
 
 pub mod auth;
 pub mod bootstrap;
@@ -46,11 +47,13 @@ pub struct AppState {
 pub struct ServeConfig {
     /// Address to listen on; port 0 picks a free port (the ready file tells which).
     pub listen: SocketAddr,
-    /// `sqlite:PATH`; `None` with `dev` means `./.allowly/dev.db`.
+    /// `sqlite:PATH` or `postgres://…`; `None` with `dev` means `./.allowly/dev.db`.
     pub db_url: Option<String>,
     /// Development mode: generated master key file and re-readable dev API keys next to the database.
     pub dev: bool,
-    /// Where to write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` once listening.
+    /// Where to write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` once listening. The keys are
+    /// included only when this process knows them (`--dev`, or it just bootstrapped the database); otherwise the
+    /// file still tells that the server is up and where.
     pub ready_file: Option<PathBuf>,
     /// The master key sealing signing keys; required unless `dev` (then read from or created in a 0600 file).
     pub master_key: Option<MasterKey>,
@@ -76,6 +79,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The signer of this process (tests read its counters).
+    pub fn signer(&self) -> &signer::SignerHandle {
+        &self.state.signer
+    }
+
     /// Stops accepting, lets in-flight requests finish, stops the signer and closes the database.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
@@ -110,8 +118,12 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         runtime_api_key: k.runtime_api_key,
         setup_api_key: k.setup_api_key,
     });
-    if let (Some(path), Some(info)) = (&cfg.ready_file, &info) {
-        bootstrap::write_private_json(path, &info.to_json())?;
+    if let Some(path) = &cfg.ready_file {
+        let doc = match &info {
+            Some(info) => info.to_json(),
+            None => serde_json::json!({"base_url": format!("http://{addr}"), "workspace_id": boot.workspace_id}),
+        };
+        bootstrap::write_private_json(path, &doc)?;
     }
     tracing::info!(%addr, "allowly-server listening");
     Ok(Running { addr, info, shutdown, server, state })

@@ -4,11 +4,12 @@
 //! batches with the key whose active window contains each receipt's `issued_at` — not simply the newest key — so a
 //! receipt decided just before a rotation still verifies. Canonical bytes and the signature come from allowly-core,
 //! the same code the verifiers use, so the two cannot drift. On start the first pass signs whatever a previous
-//! process left pending.
+//! process left pending. Several processes may share a PostgreSQL database: each claims its batch with
+//! `FOR UPDATE SKIP LOCKED` (see `store::receipts::pending_batch`), so every receipt is signed by exactly one.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -16,7 +17,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::crypto::MasterKey;
 use crate::store::signing_keys::{self, ActiveKey};
-use crate::store::{Store, receipts};
+use crate::store::{Dialect, Store, receipts};
 
 const BATCH: i64 = 256;
 /// Upper bound on how long a pending row can wait if a wake-up is ever missed.
@@ -29,6 +30,10 @@ pub struct SignerHandle {
     keys_changed: AtomicBool,
     running: AtomicBool,
     signed: watch::Sender<u64>,
+    /// Rows this process marked signed.
+    rows_signed: AtomicU64,
+    /// Rows this process signed but found already signed by someone else (wasted work; zero when claims work).
+    rows_lost: AtomicU64,
 }
 
 impl SignerHandle {
@@ -51,6 +56,11 @@ impl SignerHandle {
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.signed.subscribe()
     }
+
+    /// `(signed, lost)`: rows this process signed, and rows it signed in vain because another signer got there first.
+    pub fn stats(&self) -> (u64, u64) {
+        (self.rows_signed.load(Ordering::SeqCst), self.rows_lost.load(Ordering::SeqCst))
+    }
 }
 
 /// Starts the task; it stops when `shutdown` flips to true.
@@ -61,6 +71,8 @@ pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool
         keys_changed: AtomicBool::new(true),
         running: AtomicBool::new(true),
         signed,
+        rows_signed: AtomicU64::new(0),
+        rows_lost: AtomicU64::new(0),
     });
     let h = handle.clone();
     tokio::spawn(async move {
@@ -100,13 +112,32 @@ async fn sign_batch(
     keys: &mut Vec<ActiveKey>,
     failed: &mut HashSet<String>,
 ) -> Result<usize, String> {
-    let rows = receipts::pending_batch(store.reader(), BATCH).await.map_err(|e| format!("database: {e}"))?;
+    let db = |e: sqlx::Error| format!("database: {e}");
+    // PostgreSQL: rows are claimed in the transaction that marks them signed. SQLite: they are read without the write
+    // lock (signing a batch takes a while, and decisions would wait for it), then marked in a short write
+    // transaction; `mark_signed` only changes rows still pending, so a second signer can waste work but not sign twice.
+    let mut claim = match store.dialect() {
+        Dialect::Postgres => Some(store.begin().await.map_err(db)?),
+        Dialect::Sqlite => None,
+    };
+    let mut pooled;
+    let conn: &mut sqlx::AnyConnection = match claim.as_mut() {
+        Some(tx) => tx,
+        None => {
+            pooled = store.reader().acquire().await.map_err(db)?;
+            &mut pooled
+        }
+    };
+    let rows = receipts::pending_batch(conn, BATCH).await.map_err(db)?;
     let rows: Vec<_> = rows.into_iter().filter(|r| !failed.contains(&r.id)).collect();
     if rows.is_empty() {
         return Ok(0);
     }
-    if h.keys_changed.swap(false, Ordering::SeqCst) || keys.is_empty() {
-        *keys = signing_keys::load_all(store.reader(), master).await?;
+    // Counted after the rows were read, so a key rotated (here or by another process) before any of these receipts
+    // was issued is already visible (see `signing_keys::lock_for_rotation`).
+    let key_count = signing_keys::count(conn).await.map_err(db)?;
+    if h.keys_changed.swap(false, Ordering::SeqCst) || keys.is_empty() || usize::try_from(key_count) != Ok(keys.len()) {
+        *keys = signing_keys::load_all(conn, master).await?;
     }
     let mut signed = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -123,11 +154,19 @@ async fn sign_batch(
     if signed.is_empty() {
         return Ok(0);
     }
-    let mut tx = store.begin().await.map_err(|e| format!("database: {e}"))?;
+    let mut tx = match claim {
+        Some(tx) => tx,
+        None => store.begin().await.map_err(db)?,
+    };
+    let mut won = 0u64;
     for (id, s) in &signed {
-        receipts::mark_signed(&mut tx, id, s).await.map_err(|e| format!("database: {e}"))?;
+        if receipts::mark_signed(&mut tx, id, s).await.map_err(db)? {
+            won += 1;
+        }
     }
-    tx.commit().await.map_err(|e| format!("database: {e}"))?;
+    tx.commit().await.map_err(db)?;
+    h.rows_signed.fetch_add(won, Ordering::SeqCst);
+    h.rows_lost.fetch_add(signed.len() as u64 - won, Ordering::SeqCst);
     Ok(signed.len())
 }
 

@@ -1,9 +1,10 @@
-//! Route-level tests over HTTP against the real server on SQLite: every route, every reason code of the
-//! evaluation order, error envelopes that store nothing, idempotent replay.
+//! Route-level tests over HTTP against the real server on SQLite and PostgreSQL: every route, every reason code of
+//! the evaluation order, error envelopes that store nothing, idempotent replay.
 
+#[macro_use]
 mod common;
 
-use common::{TestServer, tempdir};
+use common::{TestDb, TestServer};
 use serde_json::{Value, json};
 
 fn assert_envelope(v: &Value, code: &str) {
@@ -12,10 +13,8 @@ fn assert_envelope(v: &Value, code: &str) {
     assert!(v["error"]["fields"].is_array(), "{v}");
 }
 
-#[tokio::test]
-async fn seed_lifecycle_and_every_reason_code() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn seed_lifecycle_and_every_reason_code(db: TestDb) {
+    let s = TestServer::start(&db).await;
 
     // Create (with `actions`, the compatibility name: the response echoes it).
     let a = s
@@ -183,10 +182,8 @@ fn soon() -> String {
     t.format(&time::format_description::well_known::Rfc3339).expect("fmt")
 }
 
-#[tokio::test]
-async fn bad_input_is_an_envelope_and_stores_nothing() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn bad_input_is_an_envelope_and_stores_nothing(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let a = s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["s"]})).await;
     let id = a["authorization_id"].as_str().expect("id").to_string();
     let before = (s.count("receipts").await, s.count("authorizations").await, s.count("idempotency").await);
@@ -253,10 +250,8 @@ async fn bad_input_is_an_envelope_and_stores_nothing() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn idempotency_replays_and_conflicts() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn idempotency_replays_and_conflicts(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let body = json!({"user_id": "u", "agent_id": "a", "scopes": ["s"], "budget_limit_micros": 100});
     let (st1, a1) = s.send("POST", "/v1/authorizations", Some(&s.rt), Some(body.clone()), Some("k1")).await;
     let (st2, a2) = s.send("POST", "/v1/authorizations", Some(&s.rt), Some(body.clone()), Some("k1")).await;
@@ -298,3 +293,9 @@ async fn idempotency_replays_and_conflicts() {
     assert_eq!(c4["results"]["s"]["receipt"]["receipt"]["receipt_id"], c1["results"]["s"]["receipt"]["receipt_id"]);
     s.stop().await;
 }
+
+backend_tests!(
+    seed_lifecycle_and_every_reason_code,
+    bad_input_is_an_envelope_and_stores_nothing,
+    idempotency_replays_and_conflicts
+);

@@ -1,14 +1,17 @@
-//! Concurrency guarantees: one winner among concurrent approvals, no budget overspend, exact `max_per_day`.
+//! Concurrency guarantees, on SQLite and PostgreSQL: one winner among concurrent approvals, no budget overspend,
+//! exact `max_per_day`, one execution per `Idempotency-Key`; and on PostgreSQL the same across two server processes
+//! sharing one database, whose signers sign every receipt exactly once.
 
+#[macro_use]
 mod common;
 
-use common::{TestServer, tempdir};
-use serde_json::json;
+use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn hundred_concurrent_approvals_have_exactly_one_winner() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+use common::{TestDb, TestServer};
+use serde_json::{Value, json};
+
+async fn hundred_concurrent_approvals_have_exactly_one_winner(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let a =
         s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["pay"], "requires_confirm_for": ["pay"]})).await;
     let id = a["authorization_id"].as_str().expect("id").to_string();
@@ -30,10 +33,8 @@ async fn hundred_concurrent_approvals_have_exactly_one_winner() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_budgeted_checks_never_overspend() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn fifty_concurrent_budgeted_checks_never_overspend(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let a =
         s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["llm"], "budget_limit_micros": 1_000})).await;
     let id = a["authorization_id"].as_str().expect("id").to_string();
@@ -56,10 +57,8 @@ async fn fifty_concurrent_budgeted_checks_never_overspend() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn max_per_day_is_exact_under_concurrency() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn max_per_day_is_exact_under_concurrency(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let a = s
         .authorize(
             json!({"user_id": "u", "agent_id": "a", "scopes": [{"name": "send", "constraints": {"max_per_day": 7}}]}),
@@ -81,4 +80,78 @@ async fn max_per_day_is_exact_under_concurrency() {
     assert_eq!(reasons.iter().filter(|r| *r == "scope_granted").count(), 7, "{reasons:?}");
     assert_eq!(reasons.iter().filter(|r| *r == "rate_limit_exceeded").count(), 33);
     s.stop().await;
+}
+
+async fn concurrent_requests_with_one_idempotency_key_execute_once(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let a = s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["s"], "budget_limit_micros": 1_000})).await;
+    let body = json!({"authorization_id": a["authorization_id"], "scopes": ["s"], "estimated_cost_micros": 10});
+    let calls = (0..30).map(|_| {
+        let http = s.http.clone();
+        let url = format!("{}/v1/check", s.base);
+        let (key, body) = (s.rt.clone(), body.clone());
+        tokio::spawn(async move {
+            let r = http.post(url).bearer_auth(key).header("Idempotency-Key", "once").json(&body).send().await;
+            let r = r.expect("send");
+            (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+        })
+    });
+    let answers: Vec<(u16, Value)> =
+        futures::future::join_all(calls).await.into_iter().map(|r| r.expect("join")).collect();
+    assert!(answers.iter().all(|(st, v)| *st == 200 && *v == answers[0].1), "{answers:?}");
+    assert_eq!(s.count("budget_reservations").await, 1, "one reservation");
+    assert_eq!(s.count("receipts").await, 2, "the authorization's and one check's");
+    s.stop().await;
+}
+
+backend_tests!(multi_thread: hundred_concurrent_approvals_have_exactly_one_winner, fifty_concurrent_budgeted_checks_never_overspend, max_per_day_is_exact_under_concurrency, concurrent_requests_with_one_idempotency_key_execute_once);
+
+/// Two server processes (here: two servers with their own pools and signers) on one PostgreSQL database: limits
+/// hold across them, and the receipts both create are signed once each, by whichever signer claimed them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_share_one_postgres_database() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let a = TestServer::start(&db).await;
+    let b = TestServer::start(&db).await;
+    let auth = a
+        .authorize(json!({"user_id": "u", "agent_id": "ag", "budget_limit_micros": 1_000,
+            "scopes": ["llm", {"name": "send", "constraints": {"max_per_day": 9}}]}))
+        .await;
+    let id = auth["authorization_id"].as_str().expect("id").to_string();
+    let calls = (0..80).map(|i| {
+        let s = if i % 2 == 0 { &a } else { &b };
+        let (http, url, key) = (s.http.clone(), format!("{}/v1/check", s.base), s.rt.clone());
+        let body = if i % 4 < 2 {
+            json!({"authorization_id": id, "scopes": ["llm"], "estimated_cost_micros": 70})
+        } else {
+            json!({"authorization_id": id, "scopes": ["send"], "estimated_cost_micros": 0})
+        };
+        tokio::spawn(async move {
+            let v: Value =
+                http.post(url).bearer_auth(key).json(&body).send().await.expect("send").json().await.expect("json");
+            let (scope, r) = v["results"].as_object().and_then(|m| m.iter().next()).expect("one result");
+            (scope.clone(), r["decision"].as_str().expect("decision").to_string())
+        })
+    });
+    let results: Vec<(String, String)> =
+        futures::future::join_all(calls).await.into_iter().map(|r| r.expect("join")).collect();
+    let allowed = |scope: &str| results.iter().filter(|(s, d)| s == scope && d == "allow").count();
+    assert_eq!(allowed("llm"), 1_000 / 70, "{results:?}");
+    assert_eq!(allowed("send"), 9, "{results:?}");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while db.count("receipts WHERE status = 'pending'").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "receipts still pending");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let total = u64::try_from(db.count("receipts").await).expect("count");
+    assert_eq!(total, 81);
+    let ((signed_a, lost_a), (signed_b, lost_b)) = (a.signer_stats(), b.signer_stats());
+    assert_eq!(signed_a + signed_b, total, "every receipt signed once: a={signed_a} b={signed_b}");
+    assert_eq!(lost_a + lost_b, 0, "no signer signed a row another had claimed");
+    // A receipt decided on one server verifies against the key document of the other.
+    let create = b.signed(auth["receipt"]["receipt_id"].as_str().expect("create receipt id")).await;
+    b.verify(&create).await;
+    a.stop().await;
+    b.stop().await;
 }

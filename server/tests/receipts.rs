@@ -1,19 +1,18 @@
 //! Receipts: every kind gets signed and verifies with allowly-core against the served key document; restart
 //! signs leftovers; rotation keeps old receipts verifiable; dev restart re-reads its keys.
 
+#[macro_use]
 mod common;
 
-use common::{TestServer, db_path, tempdir};
+use common::{Backend, TestDb, TestServer};
 use serde_json::{Value, json};
 
 fn rid(v: &Value, ptr: &str) -> String {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or_else(|| panic!("no {ptr} in {v}")).to_string()
 }
 
-#[tokio::test]
-async fn every_receipt_kind_is_signed_and_verifies() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn every_receipt_kind_is_signed_and_verifies(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let resp = s.http.get(format!("{}/v1/workspaces/{}/keys", s.base, s.ws)).send().await.expect("keys");
     assert_eq!(resp.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("max-age=300"));
     let (st, _) = s.send("GET", "/v1/workspaces/ws_nope/keys", None, None, None).await;
@@ -84,10 +83,8 @@ async fn every_receipt_kind_is_signed_and_verifies() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn rotation_keeps_old_receipts_verifiable() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn rotation_keeps_old_receipts_verifiable(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let a = s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["r"]})).await;
     let old = s.signed(&rid(&a, "/receipt/receipt_id")).await;
     let (st, rot) = s.send("POST", "/v1/signing-keys/rotate", Some(&s.setup), None, None).await;
@@ -105,10 +102,8 @@ async fn rotation_keeps_old_receipts_verifiable() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn restart_signs_leftover_pending_receipts_and_keeps_dev_keys() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn restart_signs_leftover_pending_receipts_and_keeps_dev_keys(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let (ws, rt) = (s.ws.clone(), s.rt.clone());
     let a = s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["r"]})).await;
     let c = s.check(json!({"authorization_id": rid(&a, "/authorization_id"), "scopes": ["r"]})).await;
@@ -116,12 +111,11 @@ async fn restart_signs_leftover_pending_receipts_and_keeps_dev_keys() {
     s.stop().await;
 
     // Simulate a kill before signing: put every receipt back into the pending queue.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db_path(dir.path()).display())).await.expect("db");
-    sqlx::query("UPDATE receipts SET status = 'pending', signed = NULL").execute(&pool).await.expect("reset");
-    pool.close().await;
+    assert!(db.exec("UPDATE receipts SET status = 'pending', signed = NULL").await >= 2);
 
-    let s = TestServer::start(dir.path()).await;
-    assert_eq!((s.ws.as_str(), s.rt.as_str()), (ws.as_str(), rt.as_str()), "dev restart re-reads its keys");
+    let s = TestServer::start(&db).await;
+    // SQLite runs `--dev`, which re-reads its keys file; on PostgreSQL the keys `init` printed keep working.
+    assert_eq!((s.ws.as_str(), s.rt.as_str()), (ws.as_str(), rt.as_str()), "same workspace and keys after restart");
     let r = s.signed(&receipt_id).await;
     s.verify(&r).await;
     assert_eq!(s.count("receipts WHERE status = 'pending'").await, 0);
@@ -130,12 +124,18 @@ async fn restart_signs_leftover_pending_receipts_and_keeps_dev_keys() {
     let (st, _) = s.send("GET", "/healthz", None, None, None).await;
     assert_eq!(st, 200);
     #[cfg(unix)]
-    {
+    if db.backend == Backend::Sqlite {
         use std::os::unix::fs::PermissionsExt as _;
         for f in ["allowly.db.master-key", "allowly.db.dev-keys.json", "ready.json"] {
-            let mode = std::fs::metadata(dir.path().join(f)).expect(f).permissions().mode() & 0o777;
+            let mode = std::fs::metadata(db.dir.path().join(f)).expect(f).permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{f}");
         }
     }
     s.stop().await;
 }
+
+backend_tests!(
+    every_receipt_kind_is_signed_and_verifies,
+    rotation_keeps_old_receipts_verifiable,
+    restart_signs_leftover_pending_receipts_and_keeps_dev_keys
+);

@@ -1,5 +1,6 @@
 //! Setup routes over HTTP: API keys, webhooks (with a real receiving endpoint), audit, export, metrics, OpenAPI.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -7,21 +8,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{TestServer, tempdir};
+use common::{TestDb, TestServer};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::mpsc;
+
+backend_tests!(
+    api_keys_are_shown_once_listed_by_prefix_and_revocable,
+    webhooks_deliver_signed_events_without_context_values_and_retry,
+    audit_filters_paginates_and_export_streams_verifiable_receipts,
+    metrics_and_openapi_describe_the_running_server
+);
 
 fn assert_error(v: &Value, code: &str) {
     assert_eq!(v["error"]["code"], code, "{v}");
     assert!(v["error"]["message"].is_string(), "{v}");
 }
 
-#[tokio::test]
-async fn api_keys_are_shown_once_listed_by_prefix_and_revocable() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn api_keys_are_shown_once_listed_by_prefix_and_revocable(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let setup = s.setup.clone();
 
     // A runtime key cannot administer keys.
@@ -135,10 +141,8 @@ async fn next_event(rx: &mut mpsc::UnboundedReceiver<(axum::http::HeaderMap, Str
     verified_event(secret, &headers, &body)
 }
 
-#[tokio::test]
-async fn webhooks_deliver_signed_events_without_context_values_and_retry() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn webhooks_deliver_signed_events_without_context_values_and_retry(db: TestDb) {
+    let s = TestServer::start(&db).await;
     // The first delivery attempt fails: the event must still arrive (on the 5 s retry).
     let (url, mut rx) = receiver(1).await;
 
@@ -191,8 +195,17 @@ async fn webhooks_deliver_signed_events_without_context_values_and_retry() {
     assert_eq!(revoked["type"], "authorization.revoked");
     assert_eq!(revoked["data"]["authorization_id"], auth);
 
-    let metrics = s.http.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
+    // The receiver saw the third event before answering; the server records the delivery after the answer.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = s.http.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("allowly_webhook_deliveries{status=\"delivered\"} 3") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(metrics.contains("allowly_webhook_deliveries{status=\"delivered\"} 3"), "{metrics}");
+    assert!(metrics.contains("allowly_webhook_deliveries{status=\"pending\"} 0"), "{metrics}");
     let (st, _) = s.send("DELETE", "/v1/webhook", Some(&s.setup), None, None).await;
     assert_eq!(st, 200);
     let (st, v) = s.send("GET", "/v1/webhook", Some(&s.setup), None, None).await;
@@ -201,10 +214,8 @@ async fn webhooks_deliver_signed_events_without_context_values_and_retry() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn audit_filters_paginates_and_export_streams_verifiable_receipts() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn audit_filters_paginates_and_export_streams_verifiable_receipts(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let a = s.authorize(json!({"user_id": "u-audit", "agent_id": "bot", "scopes": ["a.read", "a.write"]})).await;
     let auth = a["authorization_id"].as_str().unwrap();
     let mut ids = Vec::new();
@@ -301,10 +312,8 @@ async fn audit_filters_paginates_and_export_streams_verifiable_receipts() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn metrics_and_openapi_describe_the_running_server() {
-    let dir = tempdir();
-    let s = TestServer::start(dir.path()).await;
+async fn metrics_and_openapi_describe_the_running_server(db: TestDb) {
+    let s = TestServer::start(&db).await;
     let a = s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["s"], "requires_confirm_for": ["s"]})).await;
     let (_, _, r) = s.decide(a["authorization_id"].as_str().unwrap(), "s", json!({})).await;
     let nonce = r["confirm_nonce"].as_str().unwrap().to_string();

@@ -1,5 +1,6 @@
--- allowly-server schema v1 (PostgreSQL; same shape as the SQLite schema, not yet wired to a store).
--- is time order. JSON columns hold serde_json text.
+-- allowly-server schema v1 (PostgreSQL; the same shape as the SQLite schema). Times are TEXT in the exact
+-- YYYY-MM-DDTHH:MM:SS.sssZ profile, so string order is time order. JSON columns hold serde_json text. Integers are
+-- BIGINT and blobs BYTEA: sqlx's Any driver, which runs the same queries on both backends, decodes those as i64 / bytes.
 
 CREATE TABLE workspaces (
     id          TEXT PRIMARY KEY,

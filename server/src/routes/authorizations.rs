@@ -203,7 +203,7 @@ pub async fn create(
     let now_s = row.created_at.clone();
     let mut revocation_receipt = Value::Null;
     if let Some(pred_id) = &req.replaces {
-        let pred = db::get(&mut tx, &who.workspace_id, pred_id)
+        let pred = db::get_locked(&mut tx, &who.workspace_id, pred_id)
             .await?
             .ok_or_else(|| ApiError::field("authorization_not_found", "replaces", "no such authorization"))?;
         if pred.revoked {
@@ -325,7 +325,7 @@ pub async fn revoke(
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
         return Ok(r);
     }
-    let a = db::get(&mut tx, &who.workspace_id, &id)
+    let a = db::get_locked(&mut tx, &who.workspace_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("authorization_not_found", "authorization"))?;
     let out = match &a.revoke_response {
@@ -361,8 +361,9 @@ pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Pat
     // The predecessor's revoke receipt, for an authorization created with `replaces`.
     let revocation_receipt = match &a.replaced_authorization_id {
         Some(pred) => {
-            let mut conn = s.store.reader().acquire().await?;
-            match db::get(&mut conn, &who.workspace_id, pred).await?.and_then(|p| p.revocation_receipt_id) {
+            // One connection at a time: on PostgreSQL the pool is shared with decisions.
+            let pred = db::get(&mut *s.store.reader().acquire().await?, &who.workspace_id, pred).await?;
+            match pred.and_then(|p| p.revocation_receipt_id) {
                 Some(rid) => env(&rid, receipts::get(s.store.reader(), &who.workspace_id, &rid).await?),
                 None => Value::Null,
             }

@@ -3,7 +3,8 @@
 //! The evaluation order itself is [`crate::policy::evaluate`]; this module reads its inputs and applies its
 //! outcome inside the transaction: the per-day counter, the budget reservation, the confirmation lookup and
 //! single-use consumption, and the receipt rows. Because the transaction holds the write lock from its first read
-//! (`BEGIN IMMEDIATE`), concurrent checks cannot both see the last unit of budget or of `max_per_day`.
+//! (`BEGIN IMMEDIATE` on SQLite; the authorization's row lock on PostgreSQL, see `store`), concurrent checks cannot
+//! both see the last unit of budget or of `max_per_day`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,7 +150,7 @@ async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<Value, ApiError
     let now_t = util::now();
     let now = util::fmt_ts(now_t);
     let day = util::utc_day(now_t);
-    let auth = db::get(tx, ws, &req.authorization_id).await?;
+    let auth = db::get_locked(tx, ws, &req.authorization_id).await?;
     let mut results = Map::new();
     for scope in &req.scopes {
         let result = decide_scope(tx, ws, req, auth.as_ref(), scope, &now, &day, now_t).await?;

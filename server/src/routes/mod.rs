@@ -153,6 +153,7 @@ async fn rotate(
     if let Some(r) = crate::idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
         return Ok(r);
     }
+    signing_keys::lock_for_rotation(&mut tx).await?;
     let now = util::fmt_ts(util::now());
     let key_id = signing_keys::create(&mut tx, &s.master, &who.workspace_id, &now).await?;
     let out = json!({"key_id": key_id, "active_from": now, "workspace_id": who.workspace_id});

@@ -41,7 +41,9 @@ pub async fn settle(
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
         return Ok(r);
     }
-    if matches!(receipts::get(s.store.reader(), &who.workspace_id, &check_receipt_id).await?, Lookup::NotFound) {
+    // Read through the transaction: on PostgreSQL the pool is shared, and a request holding one connection must not
+    // wait for a second.
+    if matches!(receipts::get(&mut *tx, &who.workspace_id, &check_receipt_id).await?, Lookup::NotFound) {
         return Err(ApiError::not_found("receipt_not_found", "check receipt"));
     }
     let res = db::reservation(&mut tx, &check_receipt_id).await?.ok_or_else(|| {
@@ -50,7 +52,7 @@ pub async fn settle(
     if res.settled {
         return Err(ApiError::conflict("already_settled", "this check was already settled"));
     }
-    let auth = db::get(&mut tx, &who.workspace_id, &res.authorization_id)
+    let auth = db::get_locked(&mut tx, &who.workspace_id, &res.authorization_id)
         .await?
         .ok_or_else(|| ApiError::internal("reservation without authorization"))?;
     let before = auth.budget_spent + auth.budget_reserved;

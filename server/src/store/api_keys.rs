@@ -1,9 +1,9 @@
 //! Workspaces and API keys. Keys are shown once at creation and stored only as SHA-256 hashes plus a short
 //! display prefix, so a database leak does not leak usable credentials.
 
-use sqlx::Row as _;
+use sqlx::{Any, Row as _};
 
-use super::Tx;
+use super::{Dialect, Tx};
 use crate::util;
 
 /// The two key tiers of wire-v1.
@@ -53,7 +53,7 @@ impl std::fmt::Debug for NewApiKey {
 
 pub async fn create_workspace(tx: &mut Tx, name: &str, now: &str) -> Result<String, sqlx::Error> {
     let id = util::new_id("ws");
-    sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(&id)
         .bind(name)
         .bind(now)
@@ -62,8 +62,18 @@ pub async fn create_workspace(tx: &mut Tx, name: &str, now: &str) -> Result<Stri
     Ok(id)
 }
 
-pub async fn first_workspace(pool: &sqlx::SqlitePool) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM workspaces ORDER BY created_at, id LIMIT 1").fetch_optional(pool).await
+pub async fn first_workspace<'e>(db: impl sqlx::Executor<'e, Database = Any>) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM workspaces ORDER BY created_at, id LIMIT 1").fetch_optional(db).await
+}
+
+/// Bootstrap (first start, `allowly init`) decides "is there a workspace yet?" and creates one in the same
+/// transaction. SQLite's `BEGIN IMMEDIATE` already excludes every other writer; on PostgreSQL two processes starting
+/// on an empty database would both see none, so the table is locked against concurrent inserts until commit.
+pub async fn lock_for_bootstrap(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    if Dialect::of(tx) == Dialect::Postgres {
+        sqlx::query("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE").execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 pub async fn create(
@@ -76,7 +86,8 @@ pub async fn create(
     let key = format!("{}{}", tier.key_prefix(), util::random_base62(32));
     let id = util::new_id("key");
     sqlx::query(
-        "INSERT INTO api_keys (id, workspace_id, tier, name, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_keys (id, workspace_id, tier, name, prefix, key_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(workspace_id)
@@ -91,8 +102,8 @@ pub async fn create(
 }
 
 /// Looks a presented key up by hash: `(workspace_id, tier)` of a live key.
-pub async fn authenticate(pool: &sqlx::SqlitePool, key: &str) -> Result<Option<(String, Tier)>, sqlx::Error> {
-    let row = sqlx::query("SELECT workspace_id, tier FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+pub async fn authenticate(pool: &sqlx::AnyPool, key: &str) -> Result<Option<(String, Tier)>, sqlx::Error> {
+    let row = sqlx::query("SELECT workspace_id, tier FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
         .bind(util::sha256_hex(key.as_bytes()))
         .fetch_optional(pool)
         .await?;

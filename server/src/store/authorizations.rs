@@ -1,10 +1,10 @@
 //! Authorization rows, their per-day allow counters and budget counters.
 
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row as _, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
 
-use super::Tx;
+use super::{Dialect, Tx};
 use crate::policy::{AuthState, Budget, Grant, parse_grants};
 
 /// One authorization as stored.
@@ -51,7 +51,7 @@ impl AuthRow {
         self.budget_limit.map(|limit| Budget { limit, spent: self.budget_spent, reserved: self.budget_reserved })
     }
 
-    fn from_row(r: &SqliteRow) -> Result<Self, sqlx::Error> {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
         let json = |col: &str| -> Result<Value, sqlx::Error> {
             let s: String = r.try_get(col)?;
             serde_json::from_str(&s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
@@ -90,8 +90,8 @@ impl AuthRow {
 }
 
 /// Reads an authorization of `workspace_id` (another workspace's id is "not found").
-pub async fn get(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> Result<Option<AuthRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT * FROM authorizations WHERE id = ? AND workspace_id = ?")
+pub async fn get(conn: &mut AnyConnection, workspace_id: &str, id: &str) -> Result<Option<AuthRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT * FROM authorizations WHERE id = $1 AND workspace_id = $2")
         .bind(id)
         .bind(workspace_id)
         .fetch_optional(conn)
@@ -99,11 +99,22 @@ pub async fn get(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> R
     row.as_ref().map(AuthRow::from_row).transpose()
 }
 
+/// Like [`get`], as the first read of a decision about this authorization: on PostgreSQL the row stays locked until
+/// the transaction ends, so concurrent decisions on it (checks, settlements, revokes) run one after another and
+/// each sees the counters the previous one committed. Other authorizations are not blocked.
+pub async fn get_locked(tx: &mut Tx, workspace_id: &str, id: &str) -> Result<Option<AuthRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT * FROM authorizations WHERE id = $1 AND workspace_id = $2{}", Dialect::of(tx).for_update());
+    let row = sqlx::query(&sql).bind(id).bind(workspace_id).fetch_optional(&mut **tx).await?;
+    row.as_ref().map(AuthRow::from_row).transpose()
+}
+
 pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO authorizations (id, workspace_id, user_id, agent_id, scope_field, scopes, requires_confirm_for, \
          requires_deny_for, metadata, budget_limit_micros, status, created_at, expires_at, \
-         replaced_authorization_id, create_receipt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+         replaced_authorization_id, create_receipt_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14)",
     )
     .bind(&a.id)
     .bind(&a.workspace_id)
@@ -133,8 +144,8 @@ pub async fn mark_revoked(
     response: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE authorizations SET status = 'revoked', revoked_at = ?, revocation_receipt_id = ?, revoke_response = ? \
-         WHERE id = ? AND status = 'active'",
+        "UPDATE authorizations SET status = 'revoked', revoked_at = $1, revocation_receipt_id = $2, \
+         revoke_response = $3 WHERE id = $4 AND status = 'active'",
     )
     .bind(revoked_at)
     .bind(receipt_id)
@@ -148,7 +159,7 @@ pub async fn mark_revoked(
 /// Allows recorded for (authorization, scope) on the UTC day.
 pub async fn today_count(tx: &mut Tx, auth_id: &str, scope: &str, day: &str) -> Result<i64, sqlx::Error> {
     let n: Option<i64> =
-        sqlx::query_scalar("SELECT count FROM daily_counts WHERE authorization_id = ? AND scope = ? AND day = ?")
+        sqlx::query_scalar("SELECT count FROM daily_counts WHERE authorization_id = $1 AND scope = $2 AND day = $3")
             .bind(auth_id)
             .bind(scope)
             .bind(day)
@@ -159,8 +170,8 @@ pub async fn today_count(tx: &mut Tx, auth_id: &str, scope: &str, day: &str) -> 
 
 pub async fn bump_count(tx: &mut Tx, auth_id: &str, scope: &str, day: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO daily_counts (authorization_id, scope, day, count) VALUES (?, ?, ?, 1) \
-         ON CONFLICT (authorization_id, scope, day) DO UPDATE SET count = count + 1",
+        "INSERT INTO daily_counts (authorization_id, scope, day, count) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (authorization_id, scope, day) DO UPDATE SET count = daily_counts.count + 1",
     )
     .bind(auth_id)
     .bind(scope)
@@ -178,14 +189,14 @@ pub async fn reserve(
     resource: Option<&str>,
     estimate: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE authorizations SET budget_reserved_micros = budget_reserved_micros + ? WHERE id = ?")
+    sqlx::query("UPDATE authorizations SET budget_reserved_micros = budget_reserved_micros + $1 WHERE id = $2")
         .bind(estimate)
         .bind(auth_id)
         .execute(&mut **tx)
         .await?;
     sqlx::query(
         "INSERT INTO budget_reservations (check_receipt_id, authorization_id, resource, estimated_cost_micros) \
-         VALUES (?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(check_receipt_id)
     .bind(auth_id)
@@ -204,14 +215,15 @@ pub struct Reservation {
     pub settled: bool,
 }
 
+/// The reservation of a check, locked for the settlement transaction (on PostgreSQL a concurrent settlement of the
+/// same check waits here and then sees it settled).
 pub async fn reservation(tx: &mut Tx, check_receipt_id: &str) -> Result<Option<Reservation>, sqlx::Error> {
-    let row = sqlx::query(
+    let sql = format!(
         "SELECT authorization_id, resource, estimated_cost_micros, settled_at FROM budget_reservations \
-         WHERE check_receipt_id = ?",
-    )
-    .bind(check_receipt_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+         WHERE check_receipt_id = $1{}",
+        Dialect::of(tx).for_update()
+    );
+    let row = sqlx::query(&sql).bind(check_receipt_id).fetch_optional(&mut **tx).await?;
     row.map(|r| {
         Ok(Reservation {
             authorization_id: r.try_get("authorization_id")?,
@@ -233,8 +245,8 @@ pub async fn settle(
     settle_receipt_id: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE authorizations SET budget_reserved_micros = budget_reserved_micros - ?, \
-         budget_spent_micros = budget_spent_micros + ? WHERE id = ?",
+        "UPDATE authorizations SET budget_reserved_micros = budget_reserved_micros - $1, \
+         budget_spent_micros = budget_spent_micros + $2 WHERE id = $3",
     )
     .bind(r.estimated)
     .bind(actual)
@@ -242,8 +254,8 @@ pub async fn settle(
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "UPDATE budget_reservations SET actual_cost_micros = ?, settled_at = ?, settle_receipt_id = ? \
-         WHERE check_receipt_id = ?",
+        "UPDATE budget_reservations SET actual_cost_micros = $1, settled_at = $2, settle_receipt_id = $3 \
+         WHERE check_receipt_id = $4",
     )
     .bind(actual)
     .bind(now)

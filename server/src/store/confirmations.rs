@@ -3,10 +3,10 @@
 //! Only the SHA-256 of a nonce is stored. Resolution is a conditional `UPDATE … WHERE status = 'pending'`, so of
 //! any number of concurrent approvals exactly one changes the row; consumption by a later check is conditional too.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row as _, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
 
-use super::Tx;
+use super::{Dialect, Tx};
 
 #[derive(Debug, Clone)]
 pub struct ConfRow {
@@ -26,7 +26,7 @@ pub struct ConfRow {
 }
 
 impl ConfRow {
-    fn from_row(r: &SqliteRow) -> Result<Self, sqlx::Error> {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: r.try_get("id")?,
             workspace_id: r.try_get("workspace_id")?,
@@ -69,7 +69,7 @@ pub struct NewConfirmation<'a> {
 pub async fn create(tx: &mut Tx, c: &NewConfirmation<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO confirmations (id, workspace_id, authorization_id, nonce_hash, scope, resource, status, \
-         created_at, nonce_expires_at, check_receipt_id) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+         created_at, nonce_expires_at, check_receipt_id) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)",
     )
     .bind(c.id)
     .bind(c.workspace_id)
@@ -96,15 +96,14 @@ pub async fn matching_decision(
     now: &str,
 ) -> Result<Option<ConfRow>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT * FROM confirmations WHERE authorization_id = ? AND scope = ? \
-         AND status IN ('approved', 'denied_by_user') AND decision_expires_at > ? \
-         AND (? IS NULL OR resource = ?) \
+        "SELECT * FROM confirmations WHERE authorization_id = $1 AND scope = $2 \
+         AND status IN ('approved', 'denied_by_user') AND decision_expires_at > $3 \
+         AND ($4 IS NULL OR resource = $4) \
          ORDER BY CASE status WHEN 'approved' THEN 0 ELSE 1 END, decided_at DESC LIMIT 1",
     )
     .bind(auth_id)
     .bind(scope)
     .bind(now)
-    .bind(resource)
     .bind(resource)
     .fetch_optional(&mut **tx)
     .await?;
@@ -114,7 +113,7 @@ pub async fn matching_decision(
 /// Consumes an approval (single use). False when another check consumed it first.
 pub async fn consume(tx: &mut Tx, id: &str, receipt_id: &str) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE confirmations SET status = 'consumed', consumed_receipt_id = ? WHERE id = ? AND status = 'approved'",
+        "UPDATE confirmations SET status = 'consumed', consumed_receipt_id = $1 WHERE id = $2 AND status = 'approved'",
     )
     .bind(receipt_id)
     .bind(id)
@@ -123,17 +122,19 @@ pub async fn consume(tx: &mut Tx, id: &str, receipt_id: &str) -> Result<bool, sq
     Ok(r.rows_affected() == 1)
 }
 
+/// The confirmation a nonce resolves, locked for the resolving transaction: on PostgreSQL concurrent resolutions of
+/// one nonce queue here and each sees the status the previous one committed, exactly as under SQLite's write lock.
 pub async fn by_nonce(tx: &mut Tx, workspace_id: &str, nonce_hash: &str) -> Result<Option<ConfRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT * FROM confirmations WHERE nonce_hash = ? AND workspace_id = ?")
-        .bind(nonce_hash)
-        .bind(workspace_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let sql = format!(
+        "SELECT * FROM confirmations WHERE nonce_hash = $1 AND workspace_id = $2{}",
+        Dialect::of(tx).for_update()
+    );
+    let row = sqlx::query(&sql).bind(nonce_hash).bind(workspace_id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(ConfRow::from_row).transpose()
 }
 
-pub async fn get(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> Result<Option<ConfRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT * FROM confirmations WHERE id = ? AND workspace_id = ?")
+pub async fn get(conn: &mut AnyConnection, workspace_id: &str, id: &str) -> Result<Option<ConfRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT * FROM confirmations WHERE id = $1 AND workspace_id = $2")
         .bind(id)
         .bind(workspace_id)
         .fetch_optional(conn)
@@ -153,8 +154,8 @@ pub struct Resolution<'a> {
 /// Records the user's decision if the nonce is still pending and unexpired. True for the one winner.
 pub async fn resolve(tx: &mut Tx, r: &Resolution<'_>) -> Result<bool, sqlx::Error> {
     let res = sqlx::query(
-        "UPDATE confirmations SET status = ?, decided_at = ?, ttl_seconds = ?, decision_expires_at = ?, \
-         resolve_receipt_id = ? WHERE id = ? AND status = 'pending' AND nonce_expires_at > ?",
+        "UPDATE confirmations SET status = $1, decided_at = $2, ttl_seconds = $3, decision_expires_at = $4, \
+         resolve_receipt_id = $5 WHERE id = $6 AND status = 'pending' AND nonce_expires_at > $2",
     )
     .bind(r.status)
     .bind(r.now)
@@ -162,7 +163,6 @@ pub async fn resolve(tx: &mut Tx, r: &Resolution<'_>) -> Result<bool, sqlx::Erro
     .bind(r.decision_expires_at)
     .bind(r.receipt_id)
     .bind(r.id)
-    .bind(r.now)
     .execute(&mut **tx)
     .await?;
     Ok(res.rows_affected() == 1)
@@ -171,13 +171,13 @@ pub async fn resolve(tx: &mut Tx, r: &Resolution<'_>) -> Result<bool, sqlx::Erro
 /// On revoke: every pending nonce and unused approval of the authorization stops working. Returns their ids.
 pub async fn expire_for_authorization(tx: &mut Tx, auth_id: &str) -> Result<Vec<String>, sqlx::Error> {
     let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM confirmations WHERE authorization_id = ? AND status IN ('pending', 'approved') ORDER BY id",
+        "SELECT id FROM confirmations WHERE authorization_id = $1 AND status IN ('pending', 'approved') ORDER BY id",
     )
     .bind(auth_id)
     .fetch_all(&mut **tx)
     .await?;
     sqlx::query(
-        "UPDATE confirmations SET status = 'expired' WHERE authorization_id = ? AND status IN ('pending', 'approved')",
+        "UPDATE confirmations SET status = 'expired' WHERE authorization_id = $1 AND status IN ('pending', 'approved')",
     )
     .bind(auth_id)
     .execute(&mut **tx)

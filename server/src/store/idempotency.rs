@@ -1,11 +1,12 @@
 //! Stored responses for `Idempotency-Key` replay.
 //!
 //! The lookup and the save both run inside the request's write transaction, so two concurrent requests with the
-//! same key serialize: the second sees the first's stored response instead of executing again.
+//! same key serialize: the second sees the first's stored response instead of executing again. SQLite's write lock
+//! gives that order by itself; on PostgreSQL the lookup first takes a transaction-scoped advisory lock on the key.
 
 use sqlx::Row as _;
 
-use super::Tx;
+use super::{Dialect, Tx};
 use crate::util;
 
 pub enum Replay {
@@ -18,7 +19,17 @@ pub enum Replay {
 }
 
 pub async fn lookup(tx: &mut Tx, workspace_id: &str, key: &str, request_hash: &str) -> Result<Replay, sqlx::Error> {
-    let row = sqlx::query("SELECT request_hash, status, body FROM idempotency WHERE workspace_id = ? AND key = ?")
+    if Dialect::of(tx) == Dialect::Postgres {
+        // Without this, two requests with one key could both find nothing, both execute, and one would then fail
+        // on the primary key. With it the second waits here until the first commits (or rolls back), then reads the
+        // stored response. The key text is hashed to the lock's bigint; a collision only serializes two requests.
+        // (Selected FROM the function because `Any` cannot decode its `void` result.)
+        sqlx::query("SELECT 1 FROM pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("{workspace_id} {key}"))
+            .execute(&mut **tx)
+            .await?;
+    }
+    let row = sqlx::query("SELECT request_hash, status, body FROM idempotency WHERE workspace_id = $1 AND key = $2")
         .bind(workspace_id)
         .bind(key)
         .fetch_optional(&mut **tx)
@@ -41,7 +52,8 @@ pub async fn save(
     body: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO idempotency (workspace_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO idempotency (workspace_id, key, request_hash, status, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(workspace_id)
     .bind(key)

@@ -1,13 +1,25 @@
 //! The database layer. Routes call the functions of these modules with domain values and never write SQL.
 //!
-//! SQLite (WAL) is the embedded default. Every decision runs in one write transaction opened with
-//! `BEGIN IMMEDIATE`, which takes SQLite's write lock up front: reads of counters (budget, `max_per_day`,
-//! pending confirmations) and the writes that depend on them can then never interleave with another writer, even
-//! across processes. Writes also go through a one-connection pool so in-process writers queue in Rust rather than
-//! spinning on `SQLITE_BUSY`; reads (auth lookups, receipt polling) use a separate pool.
+//! One set of queries serves SQLite (WAL, the embedded default) and PostgreSQL through sqlx's `Any` driver, so the
+//! two backends cannot drift apart: the SQL sticks to what both share (`$n` placeholders, BIGINT / TEXT / BLOB-or-
+//! BYTEA columns, `ON CONFLICT`, aggregates cast to BIGINT because `Any` cannot decode NUMERIC), and the few places
+//! that must differ ask [`Dialect`]. Both backends are exercised by the same test suite.
 //!
-//! The SQL sticks to what SQLite and PostgreSQL share; a PostgreSQL store plugs in here (migrations already under
-//! `migrations/postgres/`), not in the routes.
+//! Every decision runs in one write transaction whose reads of counters (budget, `max_per_day`, pending
+//! confirmations) no concurrent decision may invalidate before it commits. How that is guaranteed differs:
+//!
+//! - **SQLite**: the transaction opens with `BEGIN IMMEDIATE`, which takes the database write lock up front, so
+//!   decisions serialize even across processes. Writes go through a one-connection pool so in-process writers queue
+//!   in Rust rather than spinning on `SQLITE_BUSY`; reads (auth lookups, receipt polling) use a separate pool.
+//! - **PostgreSQL** (READ COMMITTED, one pool, any number of server processes on one database): a decision first
+//!   locks the row it is about — the authorization ([`authorizations::get_locked`]), the budget reservation, the
+//!   confirmation — with `SELECT … FOR UPDATE`, so decisions on one authorization serialize while others run in
+//!   parallel, and every later statement sees what the previous lock holder committed. Single-use transitions are
+//!   conditional updates (`… WHERE status = 'pending'`), which PostgreSQL re-checks against the committed row after
+//!   waiting, so exactly one writer wins. Requests with the same `Idempotency-Key` serialize on a transaction-scoped
+//!   advisory lock ([`idempotency::lookup`]); key rotation and bootstrap take table locks
+//!   ([`signing_keys::lock_for_rotation`], [`api_keys::lock_for_bootstrap`]); the signer claims pending receipts with
+//!   `FOR UPDATE SKIP LOCKED` ([`receipts::pending_batch`]) so several processes sign disjoint batches.
 
 pub mod api_keys;
 pub mod audit;
@@ -23,38 +35,84 @@ use std::path::Path;
 use std::str::FromStr as _;
 use std::time::Duration;
 
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions as _, Executor as _, Transaction};
 
-/// A write transaction (`BEGIN IMMEDIATE`).
-pub type Tx = Transaction<'static, Sqlite>;
+/// A decision transaction (`BEGIN IMMEDIATE` on SQLite; READ COMMITTED plus row locks on PostgreSQL).
+pub type Tx = Transaction<'static, Any>;
 
 /// The read pool type.
-pub type Pool = SqlitePool;
+pub type Pool = AnyPool;
 
 /// Migrations are embedded so an installed binary needs no files next to it.
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/sqlite/0002_setup.sql")),
 ];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "setup", include_str!("../../migrations/postgres/0002_setup.sql")),
+];
+
+/// PostgreSQL connections per server process; decisions hold one only for their transaction.
+const PG_POOL_SIZE: u32 = 16;
+
+/// The backend behind a store or connection, for the few SQL fragments that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The backend of a URL: `sqlite:` / `sqlite://`, `postgres://` / `postgresql://`.
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// The backend of an open connection (a transaction derefs to one).
+    pub fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name() == "PostgreSQL" { Dialect::Postgres } else { Dialect::Sqlite }
+    }
+
+    /// Appended to the `SELECT` that opens a decision. SQLite's `BEGIN IMMEDIATE` already holds the whole database,
+    /// and SQLite has no row locks; PostgreSQL needs the row lock to serialize decisions on that row.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Store {
-    write: SqlitePool,
-    read: SqlitePool,
+    write: AnyPool,
+    read: AnyPool,
+    dialect: Dialect,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Store(sqlite)")
+        // Never the URL: it may carry a password.
+        write!(f, "Store({:?})", self.dialect)
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("unsupported database URL (only sqlite: is supported by this build so far)")]
+    #[error("unsupported database URL: use sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…")]
     UnsupportedUrl,
+    #[error("in-memory SQLite is not supported (it would not survive a restart): use a file path")]
+    InMemory,
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migrations: {0}")]
@@ -64,29 +122,57 @@ pub enum StoreError {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` (`sqlite:PATH` or `sqlite://PATH`) and migrates it.
+    /// Opens the database at `url` and migrates it: `sqlite:PATH` / `sqlite://PATH` (created if missing) or
+    /// `postgres://…` / `postgresql://…` (the database must exist).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl);
+        sqlx::any::install_default_drivers();
+        match Dialect::of_url(url)? {
+            Dialect::Sqlite => Self::open_sqlite(url).await,
+            Dialect::Postgres => Self::open_postgres(url).await,
         }
-        let opts = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(15));
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
-            .await?;
-        migrator().run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
+    }
+
+    async fn open_sqlite(url: &str) -> Result<Self, StoreError> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::InMemory);
+        }
+        // Parsed natively first so the file is created if missing (`mode=rwc`); `Any` then connects by URL, and the
+        // settings a URL cannot carry are applied per connection in `after_connect`.
+        let native = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+        let opts = AnyConnectOptions::from_url(&native.to_url_lossy())?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(
+                |conn, _| {
+                    Box::pin(async move {
+                        for pragma in [
+                            "PRAGMA busy_timeout = 15000",
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA foreign_keys = ON",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                        Ok(())
+                    })
+                },
+            )
+        };
+        let write = pool(1).connect_with(opts.clone()).await?;
+        migrator(Dialect::Sqlite).run(&write).await?;
+        let read = pool(8).connect_with(opts).await?;
+        Ok(Self { write, read, dialect: Dialect::Sqlite })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        let opts = AnyConnectOptions::from_str(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(PG_POOL_SIZE)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts)
             .await?;
-        Ok(Self { write, read })
+        // The migrator takes an advisory lock, so processes starting together on one database migrate once.
+        migrator(Dialect::Postgres).run(&pool).await?;
+        Ok(Self { write: pool.clone(), read: pool, dialect: Dialect::Postgres })
     }
 
     /// `sqlite:` URL for a file path.
@@ -94,12 +180,20 @@ impl Store {
         format!("sqlite://{}", path.display())
     }
 
-    /// Starts a decision transaction holding the database write lock.
-    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        self.write.begin_with("BEGIN IMMEDIATE").await
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
-    pub fn reader(&self) -> &SqlitePool {
+    /// Starts a decision transaction: on SQLite it holds the database write lock; on PostgreSQL the decision takes
+    /// its row locks as it goes (see the module documentation).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.write.begin().await,
+        }
+    }
+
+    pub fn reader(&self) -> &AnyPool {
         &self.read
     }
 
@@ -114,10 +208,54 @@ impl Store {
     }
 }
 
-fn migrator() -> Migrator {
-    let migrations: Vec<Migration> = SQLITE_MIGRATIONS
+fn migrator(dialect: Dialect) -> Migrator {
+    let set = match dialect {
+        Dialect::Sqlite => SQLITE_MIGRATIONS,
+        Dialect::Postgres => POSTGRES_MIGRATIONS,
+    };
+    let migrations: Vec<Migration> = set
         .iter()
         .map(|(v, d, sql)| Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, Cow::Borrowed(*sql), false))
         .collect();
     Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_and_unknown_schemes_are_refused() {
+        assert_eq!(Dialect::of_url("sqlite:a.db").ok(), Some(Dialect::Sqlite));
+        assert_eq!(Dialect::of_url("sqlite:///tmp/a.db").ok(), Some(Dialect::Sqlite));
+        assert_eq!(Dialect::of_url("postgres://u@h/db").ok(), Some(Dialect::Postgres));
+        assert_eq!(Dialect::of_url("postgresql://u@h/db").ok(), Some(Dialect::Postgres));
+        let err = Dialect::of_url("mysql://user:hunter2@h/db").expect_err("mysql is refused");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn in_memory_sqlite_is_refused() {
+        assert!(matches!(Store::open("sqlite::memory:").await, Err(StoreError::InMemory)));
+    }
+
+    /// The settings `Any` cannot take from a URL reach every connection, and odd paths survive the URL round trip.
+    #[tokio::test]
+    async fn sqlite_connections_get_wal_and_their_pragmas() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a dir").join("x#y.db");
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let store = Store::open(&format!("sqlite:{}", path.display())).await.expect("open");
+        assert!(path.exists());
+        for pool in [&store.read, &store.write] {
+            let mut conn = pool.acquire().await.expect("conn");
+            let get = |p: &'static str| sqlx::query_scalar::<_, String>(p);
+            assert_eq!(get("PRAGMA journal_mode").fetch_one(&mut *conn).await.expect("journal"), "wal");
+            let int = |p: &'static str| sqlx::query_scalar::<_, i64>(p);
+            assert_eq!(int("PRAGMA synchronous").fetch_one(&mut *conn).await.expect("sync"), 1);
+            assert_eq!(int("PRAGMA foreign_keys").fetch_one(&mut *conn).await.expect("fk"), 1);
+            assert_eq!(int("PRAGMA busy_timeout").fetch_one(&mut *conn).await.expect("busy"), 15_000);
+        }
+        store.close().await;
+    }
 }

@@ -5,9 +5,9 @@
 //! never lost: if the process dies before signing, the row is still pending on restart and gets signed then.
 
 use serde_json::{Map, Value, json};
-use sqlx::Row as _;
+use sqlx::{Any, AnyConnection, Row as _};
 
-use super::Tx;
+use super::{Dialect, Tx};
 use crate::util;
 
 /// Receipt format wire version this server emits.
@@ -76,7 +76,7 @@ impl Draft {
 pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO receipts (id, workspace_id, status, issued_at, authorization_id, user_id, agent_id, decision, \
-         payload, created_at, run_id) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+         payload, created_at, run_id) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&d.receipt_id)
     .bind(&d.workspace_id)
@@ -122,11 +122,15 @@ impl Lookup {
 }
 
 /// Reads a receipt of `workspace_id` (another workspace's receipt is "not found").
-pub async fn get(pool: &sqlx::SqlitePool, workspace_id: &str, receipt_id: &str) -> Result<Lookup, sqlx::Error> {
-    let row = sqlx::query("SELECT status, signed FROM receipts WHERE id = ? AND workspace_id = ?")
+pub async fn get<'e>(
+    db: impl sqlx::Executor<'e, Database = Any>,
+    workspace_id: &str,
+    receipt_id: &str,
+) -> Result<Lookup, sqlx::Error> {
+    let row = sqlx::query("SELECT status, signed FROM receipts WHERE id = $1 AND workspace_id = $2")
         .bind(receipt_id)
         .bind(workspace_id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
     let Some(row) = row else { return Ok(Lookup::NotFound) };
     let status: String = row.try_get("status")?;
@@ -149,14 +153,21 @@ pub struct PendingRow {
 }
 
 /// The oldest pending rows, up to `limit`.
-pub async fn pending_batch(pool: &sqlx::SqlitePool, limit: i64) -> Result<Vec<PendingRow>, sqlx::Error> {
-    let rows = sqlx::query(
+///
+/// On PostgreSQL this is a claim, run in the transaction that will mark the rows signed: `FOR UPDATE SKIP LOCKED`
+/// keeps them locked until that commit and makes every other process's signer skip them instead of waiting, so
+/// signers sharing a database take disjoint batches and each receipt is signed once. On SQLite there is one writer
+/// at a time anyway, and [`mark_signed`] is conditional.
+pub async fn pending_batch(conn: &mut AnyConnection, limit: i64) -> Result<Vec<PendingRow>, sqlx::Error> {
+    let claim = match Dialect::of(conn) {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
         "SELECT id, workspace_id, issued_at, payload FROM receipts WHERE status = 'pending' \
-         ORDER BY created_at, id LIMIT ?",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+         ORDER BY created_at, id LIMIT $1{claim}"
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
             Ok(PendingRow {
@@ -172,7 +183,7 @@ pub async fn pending_batch(pool: &sqlx::SqlitePool, limit: i64) -> Result<Vec<Pe
 /// Marks a row signed (only if still pending, so two signers never overwrite each other).
 pub async fn mark_signed(tx: &mut Tx, id: &str, signed: &str) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE receipts SET status = 'signed', signed = ?, signed_at = ? WHERE id = ? AND status = 'pending'",
+        "UPDATE receipts SET status = 'signed', signed = $1, signed_at = $2 WHERE id = $3 AND status = 'pending'",
     )
     .bind(signed)
     .bind(util::fmt_ts(util::now()))
@@ -182,6 +193,6 @@ pub async fn mark_signed(tx: &mut Tx, id: &str, signed: &str) -> Result<bool, sq
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn count_pending(pool: &sqlx::SqlitePool) -> Result<i64, sqlx::Error> {
+pub async fn count_pending(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE status = 'pending'").fetch_one(pool).await
 }

@@ -3,9 +3,9 @@
 
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
-use sqlx::Row as _;
+use sqlx::{AnyConnection, Row as _};
 
-use super::Tx;
+use super::{Dialect, Tx};
 use crate::crypto::MasterKey;
 
 /// A key as the signer uses it. `Debug` does not print the private key.
@@ -23,23 +23,38 @@ impl std::fmt::Debug for ActiveKey {
     }
 }
 
+/// Orders a rotation against every decision: call before reading the clock for the rotation's `now`.
+///
+/// The signer picks a key by the window that contains a receipt's `issued_at`, so a receipt issued after a rotation's
+/// `now` must not reach a signer before the rotation is committed. SQLite's write lock orders them already. On
+/// PostgreSQL this locks the receipts table against inserts (and against other rotations, which would number their
+/// keys alike) until the rotation commits: a decision that read the clock earlier either committed before the lock
+/// or waits, so receipts issued after `now` commit after the new key, and the signer — which re-counts keys after
+/// claiming rows — loads it before signing them.
+pub async fn lock_for_rotation(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    if Dialect::of(tx) == Dialect::Postgres {
+        sqlx::query("LOCK TABLE receipts IN SHARE ROW EXCLUSIVE MODE").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Creates a new key for the workspace, active from `now`, closing the window of the currently active key at `now`.
 pub async fn create(tx: &mut Tx, master: &MasterKey, workspace_id: &str, now: &str) -> Result<String, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE workspace_id = ?")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE workspace_id = $1")
         .bind(workspace_id)
         .fetch_one(&mut **tx)
         .await?;
     let key_id = format!("{workspace_id}/signing-keys/{}", n + 1);
     let sk = SigningKey::generate(&mut rand::rngs::OsRng);
     let (sealed, nonce) = master.seal(sk.as_bytes(), &key_id).map_err(sqlx::Error::Protocol)?;
-    sqlx::query("UPDATE signing_keys SET active_until = ? WHERE workspace_id = ? AND active_until IS NULL")
+    sqlx::query("UPDATE signing_keys SET active_until = $1 WHERE workspace_id = $2 AND active_until IS NULL")
         .bind(now)
         .bind(workspace_id)
         .execute(&mut **tx)
         .await?;
     sqlx::query(
         "INSERT INTO signing_keys (key_id, workspace_id, public_key, sealed_private, seal_nonce, active_from, \
-         active_until, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+         active_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
     )
     .bind(&key_id)
     .bind(workspace_id)
@@ -54,14 +69,14 @@ pub async fn create(tx: &mut Tx, master: &MasterKey, workspace_id: &str, now: &s
 }
 
 /// The key document of §6, or `None` for an unknown workspace.
-pub async fn key_document(pool: &sqlx::SqlitePool, workspace_id: &str) -> Result<Option<Value>, sqlx::Error> {
+pub async fn key_document(pool: &sqlx::AnyPool, workspace_id: &str) -> Result<Option<Value>, sqlx::Error> {
     let exists: Option<String> =
-        sqlx::query_scalar("SELECT id FROM workspaces WHERE id = ?").bind(workspace_id).fetch_optional(pool).await?;
+        sqlx::query_scalar("SELECT id FROM workspaces WHERE id = $1").bind(workspace_id).fetch_optional(pool).await?;
     if exists.is_none() {
         return Ok(None);
     }
     let rows = sqlx::query(
-        "SELECT key_id, public_key, active_from, active_until FROM signing_keys WHERE workspace_id = ? \
+        "SELECT key_id, public_key, active_from, active_until FROM signing_keys WHERE workspace_id = $1 \
          ORDER BY active_from DESC, key_id DESC",
     )
     .bind(workspace_id)
@@ -92,12 +107,18 @@ fn decode_error(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Erro
     sqlx::Error::Decode(Box::new(e))
 }
 
+/// How many keys exist across workspaces: the signer reloads its cache when this changes (a rotation by this or
+/// another process).
+pub async fn count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(conn).await
+}
+
 /// Every key of every workspace, unsealed (the signer caches them; there are few).
-pub async fn load_all(pool: &sqlx::SqlitePool, master: &MasterKey) -> Result<Vec<ActiveKey>, String> {
+pub async fn load_all(conn: &mut AnyConnection, master: &MasterKey) -> Result<Vec<ActiveKey>, String> {
     let rows = sqlx::query(
         "SELECT key_id, workspace_id, sealed_private, seal_nonce, active_from, active_until FROM signing_keys",
     )
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .map_err(|e| format!("database: {e}"))?;
     let mut out = Vec::with_capacity(rows.len());

@@ -1,10 +1,151 @@
-//! Test harness: the real router on 127.0.0.1:0 over a real SQLite file in a temp dir, driven over HTTP.
+//! Test harness: the real router on 127.0.0.1:0, driven over HTTP, over a real database — a SQLite file in a temp
+//! dir, or a fresh PostgreSQL database.
+//!
+//! A scenario listed in [`backend_tests!`] runs once per backend, as `<name>::sqlite` and `<name>::postgres`.
+//! PostgreSQL comes from `ALLOWLY_TEST_PG_URL`, an admin URL: each test creates its own database there and drops it
+//! afterwards. Without that variable the PostgreSQL variants pass with a note on stderr, unless
+//! `ALLOWLY_TEST_REQUIRE_PG=1` — then they fail, so CI cannot silently test one backend (`scripts/with-postgres.sh`
+//! sets both).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use allowly_server::{Running, ServeConfig};
+use allowly_server::bootstrap::init;
+use allowly_server::{MasterKey, Running, ServeConfig};
 use serde_json::{Value, json};
+use sqlx::Connection as _;
+
+/// Turns each `async fn name(db: TestDb)` of the test file into two tests, `name::sqlite` and `name::postgres`.
+/// `multi_thread:` runs them on a 4-worker runtime (the concurrency tests need real parallelism).
+macro_rules! backend_tests {
+    (multi_thread: $($name:ident),+ $(,)?) => {
+        backend_tests!(@with #[tokio::test(flavor = "multi_thread", worker_threads = 4)] $($name),+);
+    };
+    (@with #[$attr:meta] $($name:ident),+) => {
+        $(
+            mod $name {
+                #[$attr]
+                async fn sqlite() {
+                    super::$name($crate::common::TestDb::sqlite()).await
+                }
+
+                #[$attr]
+                async fn postgres() {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
+                        super::$name(db).await
+                    }
+                }
+            }
+        )+
+    };
+    ($($name:ident),+ $(,)?) => {
+        backend_tests!(@with #[tokio::test] $($name),+);
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// API keys in clear, as bootstrap printed them.
+#[derive(Clone)]
+struct Keys {
+    ws: String,
+    rt: String,
+    setup: String,
+}
+
+/// One test's database; servers started on it (also one after another, or side by side) share its data.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    /// Holds the SQLite file and the ready file.
+    pub dir: tempfile::TempDir,
+    master: MasterKey,
+    /// PostgreSQL runs without `--dev`: `init` prints the keys once, and restarts reuse them from here.
+    keys: Mutex<Option<Keys>>,
+    /// (admin URL, database name) to drop at the end.
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempdir();
+        let url = format!("sqlite://{}", dir.path().join("allowly.db").display());
+        TestDb { backend: Backend::Sqlite, url, dir, master: MasterKey::generate(), keys: Mutex::new(None), pg: None }
+    }
+
+    /// A fresh database on the server named by `ALLOWLY_TEST_PG_URL`; `None` (skip) when it is unset, a panic when
+    /// it is unset but `ALLOWLY_TEST_REQUIRE_PG=1`.
+    pub async fn postgres() -> Option<TestDb> {
+        let Some(admin) = std::env::var("ALLOWLY_TEST_PG_URL").ok().filter(|u| !u.is_empty()) else {
+            assert!(
+                std::env::var("ALLOWLY_TEST_REQUIRE_PG").as_deref() != Ok("1"),
+                "ALLOWLY_TEST_REQUIRE_PG=1 but ALLOWLY_TEST_PG_URL is not set (run under scripts/with-postgres.sh)"
+            );
+            eprintln!("note: PostgreSQL variant skipped (set ALLOWLY_TEST_PG_URL, or use scripts/with-postgres.sh)");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let name = format!("allowly_t_{}", ulid::Ulid::new().to_string().to_lowercase());
+        let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connect to ALLOWLY_TEST_PG_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+        conn.close().await.expect("close admin connection");
+        let mut url = reqwest::Url::parse(&admin).expect("ALLOWLY_TEST_PG_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Some(TestDb {
+            backend: Backend::Postgres,
+            url: url.to_string(),
+            dir: tempdir(),
+            master: MasterKey::generate(),
+            keys: Mutex::new(None),
+            pg: Some((admin, name)),
+        })
+    }
+
+    /// Runs one statement straight on the database; returns the rows affected.
+    pub async fn exec(&self, sql: &str) -> u64 {
+        let mut conn = self.connect().await;
+        let n = sqlx::query(sql).execute(&mut conn).await.expect("exec").rows_affected();
+        conn.close().await.expect("close");
+        n
+    }
+
+    /// Counts rows straight from the database (to prove errors store nothing). `table` may carry a `WHERE`.
+    pub async fn count(&self, table: &str) -> i64 {
+        let mut conn = self.connect().await;
+        let n: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut conn).await.expect("count");
+        conn.close().await.expect("close");
+        n
+    }
+
+    async fn connect(&self) -> sqlx::AnyConnection {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self.url).await.expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg.take() else { return };
+        // Drop is synchronous and may run inside a runtime: drop the database from a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let mut conn = sqlx::AnyConnection::connect(&admin).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("note: could not drop a PostgreSQL test database");
+        }
+    }
+}
 
 pub struct TestServer {
     pub running: Option<Running>,
@@ -13,36 +154,56 @@ pub struct TestServer {
     pub rt: String,
     pub setup: String,
     pub http: reqwest::Client,
-    pub dir: PathBuf,
-}
-
-pub fn db_path(dir: &Path) -> PathBuf {
-    dir.join("allowly.db")
+    pub backend: Backend,
+    url: String,
 }
 
 impl TestServer {
-    pub async fn start(dir: &Path) -> TestServer {
-        let ready = dir.join("ready.json");
+    /// SQLite: `serve --dev` (bootstrap on first start, keys re-read on restart). PostgreSQL: `init` on first start,
+    /// then `serve` with the master key, as in production.
+    pub async fn start(db: &TestDb) -> TestServer {
+        let ready = db.dir.path().join("ready.json");
         let _ = std::fs::remove_file(&ready);
+        let (dev, ready_file, master_key) = match db.backend {
+            Backend::Sqlite => (true, Some(ready.clone()), None),
+            Backend::Postgres => {
+                let known = db.keys.lock().expect("keys").clone();
+                if known.is_none() {
+                    let k = init(&db.url, &db.master).await.expect("init");
+                    *db.keys.lock().expect("keys") =
+                        Some(Keys { ws: k.workspace_id, rt: k.runtime_api_key, setup: k.setup_api_key });
+                }
+                (false, None, Some(db.master.clone()))
+            }
+        };
         let running = allowly_server::start(ServeConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
-            db_url: Some(format!("sqlite://{}", db_path(dir).display())),
-            dev: true,
-            ready_file: Some(ready.clone()),
-            master_key: None,
+            db_url: Some(db.url.clone()),
+            dev,
+            ready_file,
+            master_key,
         })
         .await
         .expect("server starts");
-        let info: Value = serde_json::from_str(&std::fs::read_to_string(&ready).expect("ready file")).expect("json");
-        let s = |k: &str| info[k].as_str().expect(k).to_string();
+        let keys = match db.backend {
+            Backend::Sqlite => {
+                let info: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&ready).expect("ready file")).expect("json");
+                let s = |k: &str| info[k].as_str().expect(k).to_string();
+                assert_eq!(s("base_url"), format!("http://{}", running.addr));
+                Keys { ws: s("workspace_id"), rt: s("runtime_api_key"), setup: s("setup_api_key") }
+            }
+            Backend::Postgres => db.keys.lock().expect("keys").clone().expect("keys known after init"),
+        };
         TestServer {
-            base: s("base_url"),
-            ws: s("workspace_id"),
-            rt: s("runtime_api_key"),
-            setup: s("setup_api_key"),
+            base: format!("http://{}", running.addr),
+            ws: keys.ws,
+            rt: keys.rt,
+            setup: keys.setup,
             http: reqwest::Client::new(),
             running: Some(running),
-            dir: dir.to_path_buf(),
+            backend: db.backend,
+            url: db.url.clone(),
         }
     }
 
@@ -50,6 +211,11 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
+    }
+
+    /// `(signed, lost)` of this server's signer.
+    pub fn signer_stats(&self) -> (u64, u64) {
+        self.running.as_ref().expect("running").signer().stats()
     }
 
     pub async fn send(
@@ -125,13 +291,13 @@ impl TestServer {
         (r["decision"].as_str().expect("decision").into(), r["reason"].as_str().expect("reason").into(), r)
     }
 
-    /// Counts rows of a table straight from the database file (to prove errors store nothing).
+    /// Counts rows straight from the database (to prove errors store nothing). `table` may carry a `WHERE`.
     pub async fn count(&self, table: &str) -> i64 {
-        let url = format!("sqlite://{}", db_path(&self.dir).display());
-        let pool = sqlx::SqlitePool::connect(&url).await.expect("db");
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url).await.expect("db");
         let n: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&pool).await.expect("count");
-        pool.close().await;
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut conn).await.expect("count");
+        conn.close().await.expect("close");
         n
     }
 
