@@ -10,7 +10,8 @@ DURATION="${1:-10}"
 CONNECTIONS="${2:-64}"
 CARGO="${CARGO:-cargo}"
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; ${SUDO:-} apt-get install -y wrk >/dev/null; }
-"$CARGO" build --locked --release -q -p allowly-cli -p allowly-server --example check_to_signed
+"$CARGO" build --locked --release -q -p allowly-cli --bin allowly
+"$CARGO" build --locked --release -q -p allowly-server --example check_to_signed
 tmp="$(mktemp -d)"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
