@@ -6,6 +6,7 @@
 mod export_cmd;
 mod id_cmd;
 mod inputs;
+mod mcp;
 mod receipt_cmd;
 mod serve_cmd;
 
@@ -17,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "allowly",
     version,
-    about = "Allowly: serve the API, verify signed receipts offline, derive identifiers"
+    about = "Allowly: serve the API, verify signed receipts offline, derive identifiers, gate MCP servers"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -42,6 +43,11 @@ enum Command {
     Id {
         #[command(subcommand)]
         command: IdCommand,
+    },
+    /// Gate an MCP server's tool calls with Allowly (`proxy`), or authorize an agent for its tools (`authorize`).
+    Mcp {
+        #[command(subcommand)]
+        command: mcp::McpCommand,
     },
 }
 
@@ -103,5 +109,6 @@ fn main() -> ExitCode {
         }
         Command::Export { command: ExportCommand::Verify { trust, file } } => export_cmd::verify(&trust, &file),
         Command::Id { command: IdCommand::FromEmail { email } } => id_cmd::from_email(&email),
+        Command::Mcp { command } => mcp::run(command),
     }
 }
