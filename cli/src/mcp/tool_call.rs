@@ -47,7 +47,7 @@ impl Proxy {
         receipts.extend(outcome.receipt().map(receipt_id));
 
         if let Outcome::Confirm { nonce, prompt_hint, confirmation_id, scope, .. } = &outcome {
-            match self.ask_user(gate, &call, scope, prompt_hint.as_deref(), nonce, context, &mut receipts).await {
+            match ask_user(gate, &call, scope, prompt_hint.as_deref(), nonce, context, &mut receipts).await {
                 Asked::Answered(recheck) => outcome = recheck,
                 Asked::NotAnswered(why) => {
                     let mut text = format!("confirmation required by Allowly: {}", outcome.reason());
@@ -76,47 +76,48 @@ impl Proxy {
             }
         }
     }
+}
 
-    /// Asks the user through `elicitation/create`, records the answer and re-checks.
-    async fn ask_user(
-        &self,
-        gate: &Gate,
-        call: &CallContext<'_>,
-        scope: &str,
-        prompt_hint: Option<&str>,
-        nonce: &ConfirmNonce,
-        context: &RequestContext<RoleServer>,
-        receipts: &mut Vec<String>,
-    ) -> Asked {
-        if !context.peer.supported_elicitation_modes().contains(&ElicitationMode::Form) {
-            return Asked::NotAnswered("this MCP client cannot ask the user (no elicitation support)");
-        }
-        let mut message = format!("Allow the agent to run the tool `{}` (Allowly scope {scope})?", call.tool_name);
-        if let Some(hint) = prompt_hint {
-            message = format!("{hint}\n\n{message}");
-        }
-        let params = ElicitRequestParams::FormElicitationParams {
-            meta: None,
-            message,
-            requested_schema: ElicitationSchema::new(BTreeMap::new()),
-        };
-        let approved = match context.peer.create_elicitation(params).await {
-            Ok(answer) => match answer.action {
-                ElicitationAction::Accept => true,
-                ElicitationAction::Decline => false,
-                _ => return Asked::NotAnswered("the user dismissed the question"),
-            },
-            Err(error) => {
-                eprintln!("allowly mcp proxy: asking the user failed: {error}");
-                return Asked::NotAnswered("asking the user failed");
-            }
-        };
-        let resolved = gate.resolve_confirmation(call, nonce, approved).await;
-        receipts.extend(resolved.resolution_receipt.as_ref().map(receipt_id));
-        receipts.extend(resolved.outcome.receipt().map(receipt_id));
-        Asked::Answered(resolved.outcome)
+/// Asks the user through `elicitation/create`, records the answer and re-checks.
+async fn ask_user(
+    gate: &Gate,
+    call: &CallContext<'_>,
+    scope: &str,
+    prompt_hint: Option<&str>,
+    nonce: &ConfirmNonce,
+    context: &RequestContext<RoleServer>,
+    receipts: &mut Vec<String>,
+) -> Asked {
+    if !context.peer.supported_elicitation_modes().contains(&ElicitationMode::Form) {
+        return Asked::NotAnswered("this MCP client cannot ask the user (no elicitation support)");
     }
+    let mut message = format!("Allow the agent to run the tool `{}` (Allowly scope {scope})?", call.tool_name);
+    if let Some(hint) = prompt_hint {
+        message = format!("{hint}\n\n{message}");
+    }
+    let params = ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message,
+        requested_schema: ElicitationSchema::new(BTreeMap::new()),
+    };
+    let approved = match context.peer.create_elicitation(params).await {
+        Ok(answer) => match answer.action {
+            ElicitationAction::Accept => true,
+            ElicitationAction::Decline => false,
+            _ => return Asked::NotAnswered("the user dismissed the question"),
+        },
+        Err(error) => {
+            eprintln!("allowly mcp proxy: asking the user failed: {error}");
+            return Asked::NotAnswered("asking the user failed");
+        }
+    };
+    let resolved = gate.resolve_confirmation(call, nonce, approved).await;
+    receipts.extend(resolved.resolution_receipt.as_ref().map(receipt_id));
+    receipts.extend(resolved.outcome.receipt().map(receipt_id));
+    Asked::Answered(resolved.outcome)
+}
 
+impl Proxy {
     /// Forwards `tools/list`, remembers annotations and, with `--hide-ungranted`, drops tools whose scope the
     /// authorization does not grant (calls to them are denied either way; hiding only spares the model the attempt).
     pub(super) async fn list_tools(

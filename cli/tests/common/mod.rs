@@ -1,6 +1,9 @@
 //! The real `allowly serve --dev` binary on a temp SQLite file, killed when the guard drops so a failing assertion
 //! never leaves it running.
 
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
