@@ -7,6 +7,7 @@ mod export_cmd;
 mod id_cmd;
 mod init_cmd;
 mod inputs;
+mod mcp;
 mod receipt_cmd;
 mod serve_cmd;
 
@@ -18,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "allowly",
     version,
-    about = "Allowly: initialise a database, serve the API, verify signed receipts offline, derive identifiers"
+    about = "Allowly: initialise a database, serve the API, verify signed receipts offline, derive identifiers, gate MCP servers"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -45,6 +46,11 @@ enum Command {
     Id {
         #[command(subcommand)]
         command: IdCommand,
+    },
+    /// Gate an MCP server's tool calls with Allowly (`proxy`), or authorize an agent for its tools (`authorize`).
+    Mcp {
+        #[command(subcommand)]
+        command: mcp::McpCommand,
     },
 }
 
@@ -107,5 +113,6 @@ fn main() -> ExitCode {
         }
         Command::Export { command: ExportCommand::Verify { trust, file } } => export_cmd::verify(&trust, &file),
         Command::Id { command: IdCommand::FromEmail { email } } => id_cmd::from_email(&email),
+        Command::Mcp { command } => mcp::run(command),
     }
 }

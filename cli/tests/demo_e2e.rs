@@ -5,73 +5,13 @@
 #[allow(dead_code)] // the example's `main` and CLI parsing are not used here
 mod walkthrough;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
 use allowly_core::VerificationErrorKind;
 use allowly_core::identifiers::from_email;
 use allowly_core::model::{Decision, reason};
+use common::Server;
 use walkthrough::{DEMO_EMAIL, DEMO_PEPPER, SEND_PROMPT, WalkConfig};
-
-/// The server process; killed when the guard drops, so a failing assertion never leaves it running.
-struct Server {
-    child: Child,
-    ready: PathBuf,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let ready = dir.path().join("ready.json");
-        let log = dir.path().join("server.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_allowly"))
-            .arg("serve")
-            .arg("--dev")
-            .arg("--db")
-            .arg(format!("sqlite://{}", dir.path().join("demo.db").display()))
-            .args(["--listen", "127.0.0.1:0", "--ready-file"])
-            .arg(&ready)
-            .env_remove("ALLOWLY_MASTER_KEY")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn allowly serve");
-        let mut server = Server { child, ready, log, _dir: dir };
-        server.wait_ready(Duration::from_secs(60));
-        server
-    }
-
-    fn wait_ready(&mut self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while !is_nonempty(&self.ready) {
-            if let Some(status) = self.child.try_wait().expect("poll server") {
-                panic!("allowly serve exited with {status} before it was ready; log:\n{}", self.log_text());
-            }
-            assert!(Instant::now() < deadline, "no ready file within {timeout:?}; log:\n{}", self.log_text());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn is_nonempty(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_lifecycle_runs_as_documented_and_every_receipt_verifies() {

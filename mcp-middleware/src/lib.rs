@@ -1,3 +1,24 @@
-//! The Allowly MCP gate (filled by its own issue).
+//! allowly-mcp: the Allowly gate in front of an MCP server's tools.
 //!
-//! Intentionally empty until its issue lands; see ARCHITECTURE.md.
+//! Every `tools/call` becomes one `check` of the tool's scope against the caller's authorization, *before* the tool
+//! runs: [`Gate::on_tool_call`] answers [`Outcome::Allow`] (run it), [`Outcome::Deny`] (do not; tell the model why) or
+//! [`Outcome::Confirm`] (ask the user, then [`Gate::resolve_confirmation`], which records the answer and checks again).
+//!
+//! The crate depends on no MCP library: the MCP side (rmcp in `allowly mcp proxy`, or a server's own middleware) maps
+//! its request types to a [`CallContext`] and an [`Outcome`] to its result types. Decisions themselves come from
+//! allowly-core's `Client`, so the fail-closed fallback and the confirmation routes are the core's, not re-implemented
+//! here.
+//!
+//! Two rules are the gate's own:
+//! - **Fail closed.** No identity, no authorization, an unreachable server or a failed check all deny; only scopes
+//!   listed in [`FailMode::OpenFor`] are allowed during an outage.
+//! - **Arguments stay out of receipts.** Tool arguments are copied into the check's `context` only for fields the
+//!   operator names in [`GateConfig::context_fields`], since whatever goes into `context` ends up in a signed receipt.
+
+mod annotations;
+mod config;
+mod gate;
+
+pub use annotations::{GrantKind, ToolAnnotations};
+pub use config::{AuthorizationResolver, AuthorizationTable, FailMode, FixedAuthorization, GateConfig, ScopeMapping};
+pub use gate::{CallContext, ConfirmNonce, Gate, Outcome, Resolved};

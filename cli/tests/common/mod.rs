@@ -1,0 +1,74 @@
+//! The real `allowly serve --dev` binary on a temp SQLite file, killed when the guard drops so a failing assertion
+//! never leaves it running.
+
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    child: Child,
+    pub ready: PathBuf,
+    log: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ready = dir.path().join("ready.json");
+        let log = dir.path().join("server.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_allowly"))
+            .arg("serve")
+            .arg("--dev")
+            .arg("--db")
+            .arg(format!("sqlite://{}", dir.path().join("test.db").display()))
+            .args(["--listen", "127.0.0.1:0", "--ready-file"])
+            .arg(&ready)
+            .env_remove("ALLOWLY_MASTER_KEY")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn allowly serve");
+        let mut server = Server { child, ready, log, dir };
+        server.wait_ready(Duration::from_secs(60));
+        server
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !is_nonempty(&self.ready) {
+            if let Some(status) = self.child.try_wait().expect("poll server") {
+                panic!("allowly serve exited with {status} before it was ready; log:\n{}", self.log_text());
+            }
+            assert!(Instant::now() < deadline, "no ready file within {timeout:?}; log:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A field of the ready file (`base_url`, `workspace_id`, `runtime_api_key`, `setup_api_key`).
+    pub fn field(&self, name: &str) -> String {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&self.ready).expect("ready file")).expect("ready JSON");
+        doc[name].as_str().unwrap_or_else(|| panic!("ready file has no {name}")).to_owned()
+    }
+}
+
+fn is_nonempty(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
+}

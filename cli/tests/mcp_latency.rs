@@ -1,0 +1,69 @@
+//! Added latency of `allowly mcp proxy` per tool call: 1,000 `tools/call` straight to the fixture MCP server versus
+//! 1,000 through the proxy (which checks each with a local `allowly serve --dev` first). A measurement, not a test:
+//! ignored by default, and it asserts nothing about timings. Run it on a release build:
+//!
+//! `cargo test --release --locked -p allowly-cli --test mcp_latency -- --ignored --nocapture`
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use allowly_core::model::CreateAuthorizationRequest;
+use allowly_core::{Client, ClientConfig};
+use common::Server;
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::TokioChildProcess;
+
+const CALLS: usize = 1_000;
+
+async fn measure(cmd: tokio::process::Command) -> Vec<Duration> {
+    let session = ().serve(TokioChildProcess::new(cmd).expect("spawn")).await.expect("handshake");
+    let arguments = serde_json::json!({"note_id": "n1"}).as_object().cloned().unwrap();
+    let mut samples = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let params = CallToolRequestParams::new("read_note").with_arguments(arguments.clone());
+        let started = Instant::now();
+        let result = session.call_tool(params).await.expect("tools/call");
+        samples.push(started.elapsed());
+        assert_ne!(result.is_error, Some(true), "{result:?}");
+    }
+    session.cancel().await.unwrap();
+    samples.sort();
+    samples
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1)]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a latency measurement; run with --release -- --ignored --nocapture"]
+async fn proxy_overhead_per_tool_call() {
+    let server = Server::start();
+    let key = server.field("runtime_api_key");
+    let base_url = server.field("base_url");
+    let client = Client::new(ClientConfig::new(&key).with_base_url(&base_url).with_allow_insecure_http(true)).unwrap();
+    let auth = client
+        .create_authorization(&CreateAuthorizationRequest::new("user-1", "agent-1", ["read_note"]))
+        .await
+        .unwrap()
+        .authorization_id;
+
+    let direct = measure(tokio::process::Command::new(env!("CARGO_BIN_EXE_allowly-mcp-fixture"))).await;
+    let mut proxied = tokio::process::Command::new(env!("CARGO_BIN_EXE_allowly"));
+    proxied
+        .args(["mcp", "proxy", "--base-url", &base_url, "--authorization-id", &auth, "--"])
+        .arg(env!("CARGO_BIN_EXE_allowly-mcp-fixture"))
+        .env("ALLOWLY_API_KEY", &key);
+    let through = measure(proxied).await;
+
+    for (name, s) in [("direct", &direct), ("proxy", &through)] {
+        println!("{name:>6}: p50 {:?}  p99 {:?}  ({CALLS} calls)", percentile(s, 0.50), percentile(s, 0.99));
+    }
+    println!(
+        " added: p50 {:?}  p99 {:?}",
+        percentile(&through, 0.50).saturating_sub(percentile(&direct, 0.50)),
+        percentile(&through, 0.99).saturating_sub(percentile(&direct, 0.99))
+    );
+}
