@@ -5,13 +5,19 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= $(shell command -v cargo 2>/dev/null || echo $$HOME/.cargo/bin/cargo)
 export CARGO_TERM_COLOR ?= never
+PYTHON ?= python3
+# The Python binding's own virtualenv (gitignored): maturin, pytest and the editable `allowly` package live here.
+VENV := bindings-python/.venv
+VENV_PY := $(VENV)/bin/python
+PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23"
 
-.PHONY: demo test test-rust test-sqlite lint fmt bench toolchain build-cli clean help
+.PHONY: demo test test-rust test-sqlite test-python python-env python-build bench-python lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
-	@echo "make test   - run every test (Rust core, CLI, conformance vectors; the server on SQLite and PostgreSQL)"
+	@echo "make test   - run every test (Rust core, CLI, conformance vectors, the server on SQLite and PostgreSQL, Python binding)"
 	@echo "make test-sqlite - the Rust tests without PostgreSQL (its variants are skipped)"
+	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
 	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
 
@@ -22,12 +28,39 @@ toolchain:
 build-cli: toolchain
 	$(CARGO) build --locked -p allowly-cli
 
-# demo.sh builds the CLI and the walkthrough example itself, so it also runs on its own.
-demo: toolchain
-	CARGO="$(CARGO)" scripts/demo.sh
+# demo.sh builds the CLI itself; the Python walkthrough needs the allowly package installed first.
+demo: toolchain python-build
+	CARGO="$(CARGO)" DEMO_PYTHON="$(VENV_PY)" scripts/demo.sh
 
-test: toolchain lint test-rust
+test: toolchain lint test-rust test-python
 	@echo "make test: all suites passed"
+
+# A venv with the build and test tools. A fresh Debian has python3 without venv/ensurepip: install it via apt then.
+python-env:
+	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	  echo "installing python3-venv (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
+	fi
+	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	@$(VENV_PY) -c 'import maturin, pytest, pytest_asyncio' >/dev/null 2>&1 || \
+	  $(VENV_PY) -m pip install --disable-pip-version-check -q $(PY_TOOLS)
+
+# Debug build of the native module, installed editable into the venv (incremental: seconds when nothing changed),
+# plus the allowly CLI the tests and the demo start as `allowly serve --dev`.
+python-build: toolchain python-env
+	VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/maturin develop --locked -q -m bindings-python/Cargo.toml
+	$(CARGO) build --locked -p allowly-cli --bin allowly
+
+test-python: python-build
+	cd bindings-python && .venv/bin/python -m pytest -q
+
+# Checks/s from one asyncio process (release build of the package and the server; not part of make test).
+bench-python: toolchain python-env
+	VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/maturin develop --locked -q --release -m bindings-python/Cargo.toml
+	$(CARGO) build --locked --release -p allowly-cli --bin allowly
+	ALLOWLY_BIN=target/release/allowly $(VENV_PY) bench/python_checks.py
+
 
 # The server suite runs on SQLite and on a throwaway PostgreSQL that the script installs (apt) and starts if needed.
 test-rust: toolchain

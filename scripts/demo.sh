@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make demo: the whole Allowly lifecycle of seed 000 against a real server on this machine.
 #
-# It starts `allowly serve --dev` on a free port with a throwaway SQLite database, runs the Rust walkthrough
-# (cli/examples/walkthrough.rs, which drives allowly-core: create → check → confirm → approve → re-check → budget →
-# fetch signed receipts → verify offline → tamper → revoke → deny), then has the `allowly` CLI re-verify the same
-# receipts offline. The server is stopped and the temp dir removed however the script ends.
+# It starts `allowly serve --dev` on a free port with a throwaway SQLite database, runs the seed's walkthrough in
+# Python (bindings-python/examples/walkthrough.py through the `allowly` package: create → check → confirm → approve →
+# re-check → budget → settle → revoke → deny → fetch signed receipts → verify offline → tamper), then has the
+# `allowly` CLI re-verify the same receipts offline. The server is stopped and the temp dir removed however the script
+# ends. `make demo` installs the package first; the Rust walkthrough (cli/examples/walkthrough.rs) stays as a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,11 +15,16 @@ READY_TIMEOUT_SECONDS="${ALLOWLY_DEMO_READY_TIMEOUT:-60}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "Build the allowly CLI and the walkthrough"
-"$CARGO" build --locked -p allowly-cli --bin allowly --example walkthrough
+PYTHON="${DEMO_PYTHON:-bindings-python/.venv/bin/python}"
+if ! "$PYTHON" -c 'import allowly' 2>/dev/null; then
+  echo "demo needs the allowly Python package: run \`make demo\` (it builds and installs it into bindings-python/.venv)" >&2
+  exit 1
+fi
+
+step "Build the allowly CLI"
+"$CARGO" build --locked -p allowly-cli --bin allowly
 bin_dir="$(cd "$TARGET/debug" && pwd)"
 ALLOWLY="$bin_dir/allowly"
-WALKTHROUGH="$bin_dir/examples/walkthrough"
 
 work="$(mktemp -d)"
 server_pid=""
@@ -69,8 +75,8 @@ workspace_id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))
 base_url="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["base_url"])' "$work/ready.json")"
 echo "listening on $base_url (pid $server_pid), workspace $workspace_id"
 
-step "The seed 000 lifecycle through allowly-core"
-if ! "$WALKTHROUGH" "$work/ready.json" --export "$work/export"; then
+step "The seed 000 lifecycle in Python (the allowly package over allowly-core)"
+if ! "$PYTHON" bindings-python/examples/walkthrough.py "$work/ready.json" --export "$work/export"; then
   echo "demo failed: the walkthrough did not complete as documented" >&2
   show_server_log
   exit 1

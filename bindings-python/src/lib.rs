@@ -1,3 +1,41 @@
-//! Python binding (filled by its own issue).
+//! The native half of the `allowly` Python package (`allowly._native`).
 //!
-//! Intentionally empty until its issue lands; see ARCHITECTURE.md.
+//! Everything here maps allowly-core to Python — names, types, errors, async — and nothing else: no HTTP, JSON
+//! parsing of responses, hashing or verification happens in Python or in this crate. The pure-Python layer
+//! (`python/allowly/`) only arranges these calls into the seed's API (namespaces, `trace`, context managers).
+//!
+//! Files: `runtime.rs` is the one async policy (awaitable or blocking, the GIL released while waiting), `errors.rs`
+//! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call, `models.rs` and
+//! `verify.rs` the result classes and the offline verifier.
+
+mod client;
+mod convert;
+mod errors;
+mod models;
+mod runtime;
+mod verify;
+
+use pyo3::prelude::*;
+
+/// `allowly-python/<version>`, appended to core's `User-Agent` so the server can tell which binding called.
+pub(crate) const USER_AGENT: &str = concat!("allowly-python/", env!("CARGO_PKG_VERSION"));
+
+/// The pseudonymous `user_id` for an email (core's `identifiers::from_email`); raises `ValidationError` on an empty
+/// email or pepper, and never puts either in the message.
+#[pyfunction]
+#[pyo3(signature = (email, *, pepper))]
+fn from_email(py: Python<'_>, email: &str, pepper: &str) -> PyResult<String> {
+    allowly_core::identifiers::from_email(email, pepper).map_err(|e| errors::to_py_err(py, e))
+}
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(from_email, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_error_samples, m)?)?;
+    m.add_class::<client::NativeClient>()?;
+    models::register(m)?;
+    verify::register(m)?;
+    Ok(())
+}

@@ -102,6 +102,21 @@ impl CheckRequest {
         self
     }
 
+    /// Adds ambient trace values (a run id, the agent's own step id, …) to the context, so every check made inside one
+    /// traced run can be found by them in the audit trail. The caller's explicit context wins over the trace: a value
+    /// passed for this one check is more specific than one set for the whole run. Every binding's `trace` helper goes
+    /// through here, so the rule is the same in every language.
+    pub fn with_trace(mut self, trace: Map<String, Value>) -> Self {
+        if trace.is_empty() {
+            return self;
+        }
+        let context = self.context.get_or_insert_with(Map::new);
+        for (key, value) in trace {
+            context.entry(key).or_insert(value);
+        }
+        self
+    }
+
     /// Checks that need no server. A failing request is rejected before sending and never falls back.
     pub fn validate(&self) -> Result<()> {
         validate_id("authorization_id", &self.authorization_id)?;
@@ -249,5 +264,34 @@ impl CheckResponse {
     /// True when any result was made up by the client (server unreachable or too slow).
     pub fn is_fallback(&self) -> bool {
         self.results.values().any(|r| r.is_fallback)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().expect("an object")
+    }
+
+    #[test]
+    fn trace_values_join_the_context_and_explicit_context_wins() {
+        let request = CheckRequest::new("auth_1", ["email.send"])
+            .with_context(map(json!({"origin": "chat", "run_id": "explicit"})))
+            .with_trace(map(json!({"run_id": "run_7", "agent_step": 3})));
+        assert_eq!(request.context, Some(map(json!({"origin": "chat", "run_id": "explicit", "agent_step": 3}))));
+    }
+
+    #[test]
+    fn trace_without_context_creates_one_and_empty_trace_changes_nothing() {
+        let traced = CheckRequest::new("auth_1", ["a"]).with_trace(map(json!({"run_id": "run_7"})));
+        assert_eq!(traced.context, Some(map(json!({"run_id": "run_7"}))));
+        let untouched = CheckRequest::new("auth_1", ["a"]).with_trace(Map::new());
+        assert_eq!(untouched.context, None);
+        let body = serde_json::to_value(&untouched).expect("serializes");
+        assert!(body.get("context").is_none(), "no empty context is sent: {body}");
     }
 }

@@ -1,0 +1,50 @@
+"""Allowly for Python: ask before every agent action, get allow / confirm / deny, keep signed receipts.
+
+A thin front over the Rust allowly-core (``allowly._native``); see the package README for a quick start.
+"""
+
+from . import identifiers, verify
+from ._client import Allowly, SyncAllowly
+from ._native import (
+    Authorization,
+    Budget,
+    CheckResult,
+    Confirmation,
+    ConfirmationResolution,
+    FieldError,
+    KeySet,
+    Receipt,
+    Revocation,
+    ScopeResult,
+    Settlement,
+    SignedReceipt,
+    VerifiedReceipt,
+    __version__,
+)
+from .errors import *  # noqa: F403 - the exception hierarchy is part of the top-level API
+from .errors import __all__ as _errors_all
+from .trace import current_trace, trace
+
+__all__ = [
+    "Allowly",
+    "SyncAllowly",
+    "trace",
+    "current_trace",
+    "identifiers",
+    "verify",
+    "Authorization",
+    "Budget",
+    "CheckResult",
+    "Confirmation",
+    "ConfirmationResolution",
+    "FieldError",
+    "KeySet",
+    "Receipt",
+    "Revocation",
+    "ScopeResult",
+    "Settlement",
+    "SignedReceipt",
+    "VerifiedReceipt",
+    "__version__",
+    *_errors_all,
+]

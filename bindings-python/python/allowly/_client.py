@@ -1,0 +1,206 @@
+"""``Allowly`` (asyncio) and ``SyncAllowly`` (blocking): the seed's API over one native client.
+
+Both share every method: the native client was built either awaitable or blocking, and each method here only names
+the arguments and forwards them (plus the ambient ``trace`` for checks). Type stubs: ``_client.pyi``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+from . import _native
+from .trace import current_trace
+
+__all__ = ["Allowly", "SyncAllowly"]
+
+
+class AuthorizationsAPI:
+    """What a user granted an agent."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def create(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        scopes: Sequence[Any],
+        expires_at: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        budget_limit_micros: Optional[int] = None,
+        requires_confirm_for: Optional[Sequence[str]] = None,
+        requires_deny_for: Optional[Sequence[str]] = None,
+        replaces: Optional[str] = None,
+    ) -> Any:
+        return self._native.create_authorization(
+            user_id=user_id,
+            agent_id=agent_id,
+            scopes=list(scopes),
+            expires_at=expires_at,
+            metadata=metadata,
+            budget_limit_micros=budget_limit_micros,
+            requires_confirm_for=None if requires_confirm_for is None else list(requires_confirm_for),
+            requires_deny_for=None if requires_deny_for is None else list(requires_deny_for),
+            replaces=replaces,
+        )
+
+    def get(self, authorization_id: str) -> Any:
+        return self._native.get_authorization(authorization_id)
+
+    def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Any:
+        return self._native.revoke_authorization(authorization_id, revoked_by=revoked_by, notes=notes)
+
+
+class ConfirmationsAPI:
+    """The user's answer to a ``confirm`` decision."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def approve(self, confirm_nonce: str, *, approved: bool, ttl_seconds: Optional[float] = None) -> Any:
+        return self._native.approve_confirmation(confirm_nonce, approved=approved, ttl_seconds=ttl_seconds)
+
+    def get(self, confirmation_id: str) -> Any:
+        return self._native.get_confirmation(confirmation_id)
+
+    def wait(self, confirmation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0) -> Any:
+        return self._native.wait_for_confirmation(confirmation_id, timeout=timeout, poll_interval=poll_interval)
+
+
+class ReceiptsAPI:
+    """Receipts are signed asynchronously: ``get`` returns what is there, ``fetch_signed`` waits for the signature."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def get(self, receipt_id: str, *, wait: Optional[float] = None) -> Any:
+        return self._native.get_receipt(receipt_id, wait=wait)
+
+    def fetch_signed(self, receipt_id: str, *, poll_interval: float = 1.0, timeout: float = 30.0) -> Any:
+        return self._native.fetch_signed(receipt_id, poll_interval=poll_interval, timeout=timeout)
+
+
+class BudgetAPI:
+    """Settling a budgeted check replaces its estimate with what the action really cost."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def settle(self, *, check_receipt_id: str, actual_cost_micros: int) -> Any:
+        return self._native.settle_budget(check_receipt_id=check_receipt_id, actual_cost_micros=actual_cost_micros)
+
+
+class KeysAPI:
+    """The workspace's public keys, fetched once and cached by the caller; verification then needs no network."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def fetch(self, workspace_id: str) -> Any:
+        return self._native.workspace_keys(workspace_id)
+
+
+class _Client:
+    _BLOCKING = False
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+        check_timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_by_scope: Optional[Mapping[str, str]] = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self._native = _native.NativeClient(
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            check_timeout=check_timeout,
+            max_retries=max_retries,
+            fallback_by_scope=None if fallback_by_scope is None else dict(fallback_by_scope),
+            allow_insecure_http=allow_insecure_http,
+            blocking=self._BLOCKING,
+        )
+        self.authorizations = AuthorizationsAPI(self._native)
+        self.confirmations = ConfirmationsAPI(self._native)
+        self.receipts = ReceiptsAPI(self._native)
+        self.budget = BudgetAPI(self._native)
+        self.keys = KeysAPI(self._native)
+
+    def check(
+        self,
+        *,
+        authorization_id: str,
+        scopes: Sequence[str],
+        resource: Optional[str] = None,
+        context: Optional[Mapping[str, Any]] = None,
+        session_id: Optional[str] = None,
+        estimated_cost_micros: Optional[int] = None,
+        wait: bool = False,
+    ) -> Any:
+        return self._native.check(
+            authorization_id=authorization_id,
+            scopes=list(scopes),
+            resource=resource,
+            context=context,
+            session_id=session_id,
+            estimated_cost_micros=estimated_cost_micros,
+            wait=wait,
+            trace=current_trace() or None,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._native.base_url
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
+
+    def close(self) -> None:
+        self._native.close()
+
+    def __repr__(self) -> str:
+        state = ", closed" if self.closed else ""
+        return f"{type(self).__name__}(base_url={self.base_url!r}{state})"
+
+
+class Allowly(_Client):
+    """The asyncio client: every call returns an awaitable. ``async with Allowly(...)`` closes it on exit."""
+
+    _BLOCKING = False
+
+    async def aclose(self) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Allowly":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SyncAllowly(_Client):
+    """The blocking client for scripts and frameworks without an event loop; the GIL is released while it waits."""
+
+    _BLOCKING = True
+
+    def __enter__(self) -> "SyncAllowly":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,163 @@
+# Type stubs of _client.py. At run time both clients share one namespace class per route family (the native
+# client decides awaitable or blocking); here they are split so each client's methods have exact return types.
+# tests/test_stubs.py checks every signature below against the runtime objects.
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from ._native import (
+    Authorization,
+    CheckResult,
+    Confirmation,
+    ConfirmationResolution,
+    KeySet,
+    Receipt,
+    Revocation,
+    Settlement,
+    SignedReceipt,
+)
+
+__all__ = ["Allowly", "SyncAllowly"]
+
+class AsyncAuthorizationsAPI:
+    async def create(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        scopes: Sequence[Union[str, Mapping[str, Any]]],
+        expires_at: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        budget_limit_micros: Optional[int] = None,
+        requires_confirm_for: Optional[Sequence[str]] = None,
+        requires_deny_for: Optional[Sequence[str]] = None,
+        replaces: Optional[str] = None,
+    ) -> Authorization: ...
+    async def get(self, authorization_id: str) -> Authorization: ...
+    async def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Revocation: ...
+
+class AsyncConfirmationsAPI:
+    async def approve(
+        self, confirm_nonce: str, *, approved: bool, ttl_seconds: Optional[float] = None
+    ) -> ConfirmationResolution: ...
+    async def get(self, confirmation_id: str) -> Confirmation: ...
+    async def wait(
+        self, confirmation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> Confirmation: ...
+
+class AsyncReceiptsAPI:
+    async def get(self, receipt_id: str, *, wait: Optional[float] = None) -> Receipt: ...
+    async def fetch_signed(
+        self, receipt_id: str, *, poll_interval: float = 1.0, timeout: float = 30.0
+    ) -> SignedReceipt: ...
+
+class AsyncBudgetAPI:
+    async def settle(self, *, check_receipt_id: str, actual_cost_micros: int) -> Settlement: ...
+
+class AsyncKeysAPI:
+    async def fetch(self, workspace_id: str) -> KeySet: ...
+
+class SyncAuthorizationsAPI:
+    def create(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        scopes: Sequence[Union[str, Mapping[str, Any]]],
+        expires_at: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        budget_limit_micros: Optional[int] = None,
+        requires_confirm_for: Optional[Sequence[str]] = None,
+        requires_deny_for: Optional[Sequence[str]] = None,
+        replaces: Optional[str] = None,
+    ) -> Authorization: ...
+    def get(self, authorization_id: str) -> Authorization: ...
+    def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Revocation: ...
+
+class SyncConfirmationsAPI:
+    def approve(
+        self, confirm_nonce: str, *, approved: bool, ttl_seconds: Optional[float] = None
+    ) -> ConfirmationResolution: ...
+    def get(self, confirmation_id: str) -> Confirmation: ...
+    def wait(self, confirmation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0) -> Confirmation: ...
+
+class SyncReceiptsAPI:
+    def get(self, receipt_id: str, *, wait: Optional[float] = None) -> Receipt: ...
+    def fetch_signed(self, receipt_id: str, *, poll_interval: float = 1.0, timeout: float = 30.0) -> SignedReceipt: ...
+
+class SyncBudgetAPI:
+    def settle(self, *, check_receipt_id: str, actual_cost_micros: int) -> Settlement: ...
+
+class SyncKeysAPI:
+    def fetch(self, workspace_id: str) -> KeySet: ...
+
+class Allowly:
+    authorizations: AsyncAuthorizationsAPI
+    confirmations: AsyncConfirmationsAPI
+    receipts: AsyncReceiptsAPI
+    budget: AsyncBudgetAPI
+    keys: AsyncKeysAPI
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+        check_timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_by_scope: Optional[Mapping[str, str]] = None,
+        allow_insecure_http: bool = False,
+    ) -> None: ...
+    async def check(
+        self,
+        *,
+        authorization_id: str,
+        scopes: Sequence[str],
+        resource: Optional[str] = None,
+        context: Optional[Mapping[str, Any]] = None,
+        session_id: Optional[str] = None,
+        estimated_cost_micros: Optional[int] = None,
+        wait: bool = False,
+    ) -> CheckResult: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
+    async def __aenter__(self) -> "Allowly": ...
+    async def __aexit__(self, *exc: object) -> None: ...
+
+class SyncAllowly:
+    authorizations: SyncAuthorizationsAPI
+    confirmations: SyncConfirmationsAPI
+    receipts: SyncReceiptsAPI
+    budget: SyncBudgetAPI
+    keys: SyncKeysAPI
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+        check_timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_by_scope: Optional[Mapping[str, str]] = None,
+        allow_insecure_http: bool = False,
+    ) -> None: ...
+    def check(
+        self,
+        *,
+        authorization_id: str,
+        scopes: Sequence[str],
+        resource: Optional[str] = None,
+        context: Optional[Mapping[str, Any]] = None,
+        session_id: Optional[str] = None,
+        estimated_cost_micros: Optional[int] = None,
+        wait: bool = False,
+    ) -> CheckResult: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "SyncAllowly": ...
+    def __exit__(self, *exc: object) -> None: ...

@@ -1,0 +1,317 @@
+//! `NativeClient`: one method per core client call, each a conversion of arguments plus one call into
+//! `allowly_core::Client`, handed to [`run`] (awaitable or blocking, decided once at construction).
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use allowly_core::client::FetchSignedOptions;
+use allowly_core::model::{CheckRequest, CreateAuthorizationRequest, RevokeRequest, ScopeGrant, SettlementRequest};
+use allowly_core::{Client, ClientConfig, Error, FallbackMode};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::{optional_object, to_json};
+use crate::errors::to_py_err;
+use crate::models::{
+    PyAuthorization, PyCheckResult, PyConfirmation, PyConfirmationResolution, PyReceipt, PyRevocation, PySettlement,
+    PySignedReceipt,
+};
+use crate::runtime::run;
+use crate::verify::PyKeySet;
+
+/// The core client behind `Allowly` (awaitable methods) and `SyncAllowly` (blocking methods).
+///
+/// `close()` drops the connection pool; later calls raise `ConfigError` instead of silently reconnecting.
+#[pyclass(frozen, module = "allowly._native")]
+pub struct NativeClient {
+    client: Mutex<Option<Client>>,
+    blocking: bool,
+    base_url: String,
+}
+
+fn seconds(field: &str, value: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| Error::invalid_input(field, format!("{field} must be a non-negative number of seconds")))
+}
+
+fn fallback_mode(scope: &str, mode: &str) -> Result<FallbackMode, Error> {
+    match mode {
+        "closed" => Ok(FallbackMode::Closed),
+        "open" => Ok(FallbackMode::Open),
+        other => Err(Error::invalid_input(
+            "fallback_by_scope",
+            format!("fallback for `{scope}` must be \"open\" or \"closed\", not {other:?}"),
+        )),
+    }
+}
+
+impl NativeClient {
+    fn client(&self) -> Result<Client, Error> {
+        let guard = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.clone().ok_or_else(|| Error::Config { message: "this Allowly client is closed".into() })
+    }
+
+    /// Converts arguments (GIL held), then runs the core call.
+    fn call<T, F, Fut>(&self, py: Python<'_>, make: impl FnOnce(Client) -> Result<F, Error>) -> PyResult<Py<PyAny>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = allowly_core::Result<T>> + Send + 'static,
+        T: for<'py> IntoPyObject<'py> + Send + 'static,
+    {
+        let future = self.client().and_then(make).map_err(|e| to_py_err(py, e))?;
+        run(py, self.blocking, future())
+    }
+}
+
+#[pymethods]
+impl NativeClient {
+    #[new]
+    #[pyo3(signature = (api_key, *, base_url=None, timeout=None, check_timeout=None, max_retries=None,
+                        fallback_by_scope=None, allow_insecure_http=false, blocking=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        api_key: String,
+        base_url: Option<String>,
+        timeout: Option<f64>,
+        check_timeout: Option<f64>,
+        max_retries: Option<u32>,
+        fallback_by_scope: Option<std::collections::HashMap<String, String>>,
+        allow_insecure_http: bool,
+        blocking: bool,
+    ) -> PyResult<Self> {
+        let build = || -> Result<Client, Error> {
+            let mut config = ClientConfig::new(api_key)
+                .with_allow_insecure_http(allow_insecure_http)
+                .with_user_agent(crate::USER_AGENT);
+            if let Some(url) = base_url {
+                config = config.with_base_url(url);
+            }
+            if let Some(t) = timeout {
+                config = config.with_timeout(seconds("timeout", t)?);
+            }
+            if let Some(t) = check_timeout {
+                config = config.with_check_timeout(seconds("check_timeout", t)?);
+            }
+            if let Some(n) = max_retries {
+                config = config.with_max_retries(n);
+            }
+            for (scope, mode) in fallback_by_scope.unwrap_or_default() {
+                let mode = fallback_mode(&scope, &mode)?;
+                config = config.with_fallback(scope, mode);
+            }
+            // reqwest registers its connection pool with the runtime it is built on: build it on the shared one.
+            let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
+            Client::new(config)
+        };
+        let client = build().map_err(|e| to_py_err(py, e))?;
+        let base_url = client.base_url().to_owned();
+        Ok(NativeClient { client: Mutex::new(Some(client)), blocking, base_url })
+    }
+
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    #[getter]
+    fn blocking(&self) -> bool {
+        self.blocking
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.client.lock().unwrap_or_else(PoisonError::into_inner).is_none()
+    }
+
+    /// Drops the connection pool. Idempotent.
+    fn close(&self) {
+        self.client.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+
+    #[pyo3(signature = (*, user_id, agent_id, scopes, expires_at=None, metadata=None, budget_limit_micros=None,
+                        requires_confirm_for=None, requires_deny_for=None, replaces=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_authorization(
+        &self,
+        py: Python<'_>,
+        user_id: String,
+        agent_id: String,
+        scopes: Vec<Bound<'_, PyAny>>,
+        expires_at: Option<String>,
+        metadata: Option<Bound<'_, PyAny>>,
+        budget_limit_micros: Option<i64>,
+        requires_confirm_for: Option<Vec<String>>,
+        requires_deny_for: Option<Vec<String>>,
+        replaces: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let scopes = scopes
+                .iter()
+                .map(|s| {
+                    serde_json::from_value::<ScopeGrant>(to_json(s, "scopes")?).map_err(|e| {
+                        Error::invalid_input(
+                            "scopes",
+                            format!("a scope is a name or {{\"name\", \"constraints\"}}: {e}"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let request = CreateAuthorizationRequest {
+                user_id,
+                agent_id,
+                scopes,
+                expires_at,
+                metadata: optional_object(metadata.as_ref(), "metadata")?,
+                budget_limit_micros,
+                requires_confirm_for: requires_confirm_for.unwrap_or_default(),
+                requires_deny_for: requires_deny_for.unwrap_or_default(),
+                replaces,
+            };
+            Ok(move || async move { client.create_authorization(&request).await.map(PyAuthorization::from) })
+        })
+    }
+
+    fn get_authorization(&self, py: Python<'_>, authorization_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            Ok(move || async move { client.get_authorization(&authorization_id).await.map(PyAuthorization::from) })
+        })
+    }
+
+    #[pyo3(signature = (authorization_id, *, revoked_by, notes=None))]
+    fn revoke_authorization(
+        &self,
+        py: Python<'_>,
+        authorization_id: String,
+        revoked_by: String,
+        notes: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let request = RevokeRequest { revoked_by, notes };
+            Ok(
+                move || async move {
+                    client.revoke_authorization(&authorization_id, &request).await.map(PyRevocation::from)
+                },
+            )
+        })
+    }
+
+    /// `trace` is the ambient `allowly.trace(...)` values; core merges them into the context.
+    #[pyo3(signature = (*, authorization_id, scopes, resource=None, context=None, session_id=None,
+                        estimated_cost_micros=None, wait=false, trace=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        py: Python<'_>,
+        authorization_id: String,
+        scopes: Vec<String>,
+        resource: Option<String>,
+        context: Option<Bound<'_, PyAny>>,
+        session_id: Option<String>,
+        estimated_cost_micros: Option<i64>,
+        wait: bool,
+        trace: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let mut request = CheckRequest {
+                authorization_id,
+                scopes,
+                resource,
+                context: optional_object(context.as_ref(), "context")?,
+                session_id,
+                estimated_cost_micros,
+                wait,
+            };
+            if let Some(trace) = optional_object(trace.as_ref().map(|t| t.as_any()), "trace")? {
+                request = request.with_trace(trace);
+            }
+            Ok(move || async move { client.check(&request).await.map(PyCheckResult::from) })
+        })
+    }
+
+    #[pyo3(signature = (confirm_nonce, *, approved, ttl_seconds=None))]
+    fn approve_confirmation(
+        &self,
+        py: Python<'_>,
+        confirm_nonce: String,
+        approved: bool,
+        ttl_seconds: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let ttl = ttl_seconds.map(|t| seconds("ttl_seconds", t)).transpose()?;
+            Ok(move || async move {
+                client.approve_confirmation(&confirm_nonce, approved, ttl).await.map(PyConfirmationResolution::from)
+            })
+        })
+    }
+
+    fn get_confirmation(&self, py: Python<'_>, confirmation_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            Ok(move || async move { client.get_confirmation(&confirmation_id).await.map(PyConfirmation::from) })
+        })
+    }
+
+    #[pyo3(signature = (confirmation_id, *, timeout=60.0, poll_interval=1.0))]
+    fn wait_for_confirmation(
+        &self,
+        py: Python<'_>,
+        confirmation_id: String,
+        timeout: f64,
+        poll_interval: f64,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let (timeout, poll) = (seconds("timeout", timeout)?, seconds("poll_interval", poll_interval)?);
+            Ok(move || async move {
+                client.wait_for_confirmation(&confirmation_id, timeout, poll).await.map(PyConfirmation::from)
+            })
+        })
+    }
+
+    #[pyo3(signature = (*, check_receipt_id, actual_cost_micros))]
+    fn settle_budget(&self, py: Python<'_>, check_receipt_id: String, actual_cost_micros: i64) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let request = SettlementRequest { check_receipt_id, actual_cost_micros };
+            Ok(move || async move { client.settle_budget(&request).await.map(PySettlement::from) })
+        })
+    }
+
+    #[pyo3(signature = (receipt_id, *, wait=None))]
+    fn get_receipt(&self, py: Python<'_>, receipt_id: String, wait: Option<f64>) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let wait = wait.map(|w| seconds("wait", w)).transpose()?;
+            Ok(move || async move { client.get_receipt(&receipt_id, wait).await.map(PyReceipt::from) })
+        })
+    }
+
+    #[pyo3(signature = (receipt_id, *, poll_interval=1.0, timeout=30.0))]
+    fn fetch_signed(
+        &self,
+        py: Python<'_>,
+        receipt_id: String,
+        poll_interval: f64,
+        timeout: f64,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let options = FetchSignedOptions {
+                poll_interval: seconds("poll_interval", poll_interval)?,
+                timeout: seconds("timeout", timeout)?,
+            };
+            Ok(move || async move { client.fetch_signed(&receipt_id, options).await.map(PySignedReceipt::from) })
+        })
+    }
+
+    /// The workspace's key document, loaded strictly by core.
+    fn workspace_keys(&self, py: Python<'_>, workspace_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            Ok(move || async move {
+                let text = client.workspace_keys_json(&workspace_id).await?;
+                let keys = allowly_core::receipt::load_keys_from_json(text.as_bytes())?;
+                Ok(PyKeySet::from(keys))
+            })
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("NativeClient(base_url='{}', blocking={})", self.base_url, if self.blocking { "True" } else { "False" })
+    }
+}

@@ -1,0 +1,238 @@
+//! Offline verification: key documents, single receipts and batches, all by core's receipt module.
+//!
+//! Verification runs with the GIL released; only the conversion of a dict argument into core's lossless JSON value
+//! needs it.
+
+use std::time::Duration;
+
+use allowly_core::VerificationError;
+use allowly_core::receipt::{self, KeySet, ReceiptKind, VerifiedReceipt, VerifyOptions};
+use pyo3::prelude::*;
+
+use crate::convert::{Document, document};
+use crate::errors::{verification_err, verification_exception};
+use crate::models::{PyReceipt, PySignedReceipt};
+
+/// A validated key document: what receipts are verified against. Build it once and reuse it.
+#[pyclass(frozen, eq, module = "allowly", name = "KeySet")]
+#[derive(Clone, PartialEq)]
+pub struct PyKeySet {
+    inner: KeySet,
+}
+
+#[pymethods]
+impl PyKeySet {
+    #[getter]
+    fn workspace_id(&self) -> &str {
+        &self.inner.workspace_id
+    }
+    #[getter]
+    fn key_ids(&self) -> Vec<String> {
+        self.inner.iter().map(|k| k.key_id.clone()).collect()
+    }
+    /// `sha256:<hex>` of every key, for pinning with `trusted_fingerprints`.
+    #[getter]
+    fn fingerprints(&self) -> Vec<String> {
+        self.inner.fingerprints()
+    }
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(crate::convert::to_py(py, &self.inner.to_json())?.unbind())
+    }
+    fn __repr__(&self) -> String {
+        format!("KeySet(workspace_id='{}', key_ids={:?})", self.inner.workspace_id, self.key_ids())
+    }
+}
+
+impl From<KeySet> for PyKeySet {
+    fn from(inner: KeySet) -> Self {
+        PyKeySet { inner }
+    }
+}
+
+/// What a valid receipt attests.
+#[pyclass(frozen, eq, module = "allowly", name = "VerifiedReceipt")]
+#[derive(Clone, PartialEq)]
+pub struct PyVerifiedReceipt {
+    inner: VerifiedReceipt,
+}
+
+#[pymethods]
+impl PyVerifiedReceipt {
+    #[getter]
+    fn receipt_id(&self) -> &str {
+        &self.inner.receipt_id
+    }
+    #[getter]
+    fn workspace_id(&self) -> &str {
+        &self.inner.workspace_id
+    }
+    /// `"action"` (a check decision) or `"event"` (create, revoke, settle, confirmation, checkpoint).
+    #[getter]
+    fn kind(&self) -> &'static str {
+        kind_str(self.inner.kind)
+    }
+    /// The scope of an action receipt or the event name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+    #[getter]
+    fn decision(&self) -> &str {
+        &self.inner.decision
+    }
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.inner.reason
+    }
+    #[getter]
+    fn authorization_id(&self) -> Option<&str> {
+        self.inner.authorization_id.as_deref()
+    }
+    #[getter]
+    fn key_id(&self) -> &str {
+        &self.inner.key_id
+    }
+    #[getter]
+    fn issued_at(&self) -> &str {
+        &self.inner.issued_at
+    }
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let v = &self.inner;
+        let json = serde_json::json!({
+            "receipt_id": v.receipt_id, "workspace_id": v.workspace_id, "kind": kind_str(v.kind), "name": v.name,
+            "decision": v.decision, "reason": v.reason, "authorization_id": v.authorization_id, "key_id": v.key_id,
+            "issued_at": v.issued_at,
+        });
+        Ok(crate::convert::to_py(py, &json)?.unbind())
+    }
+    fn __repr__(&self) -> String {
+        let v = &self.inner;
+        format!(
+            "VerifiedReceipt(receipt_id='{}', name='{}', decision='{}', reason='{}')",
+            v.receipt_id, v.name, v.decision, v.reason
+        )
+    }
+}
+
+fn kind_str(kind: ReceiptKind) -> &'static str {
+    match kind {
+        ReceiptKind::Action => "action",
+        ReceiptKind::Event => "event",
+    }
+}
+
+/// A receipt argument: a `SignedReceipt` or a signed `Receipt` envelope (their exact bytes), JSON text, or a dict.
+fn receipt_document(obj: &Bound<'_, PyAny>) -> PyResult<Document> {
+    if let Ok(signed) = obj.cast::<PySignedReceipt>() {
+        return Ok(Document::Text(signed.get().inner.json().as_bytes().to_vec()));
+    }
+    if let Ok(envelope) = obj.cast::<PyReceipt>() {
+        return match envelope.get().inner.as_signed() {
+            Some(signed) => Ok(Document::Text(signed.json().as_bytes().to_vec())),
+            None => Err(pyo3::exceptions::PyValueError::new_err(
+                "this receipt is still pending: fetch it with receipts.fetch_signed() first",
+            )),
+        };
+    }
+    document(obj)
+}
+
+fn options(
+    expected_workspace_id: Option<String>,
+    trusted_fingerprints: Option<Vec<String>>,
+    max_future_skew: Option<f64>,
+) -> PyResult<VerifyOptions> {
+    let mut opts = VerifyOptions { expected_workspace_id, ..VerifyOptions::default() };
+    opts.trusted_fingerprints = trusted_fingerprints.unwrap_or_default();
+    if let Some(skew) = max_future_skew {
+        opts.max_future_skew = Duration::try_from_secs_f64(skew)
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err("max_future_skew must be a non-negative number"))?;
+    }
+    Ok(opts)
+}
+
+fn verify_document(doc: &Document, keys: &KeySet, opts: &VerifyOptions) -> Result<VerifiedReceipt, VerificationError> {
+    match doc {
+        Document::Text(bytes) => receipt::verify_receipt_json(bytes, keys, opts),
+        Document::Value(value) => receipt::verify_receipt(value, keys, opts),
+    }
+}
+
+/// Loads a key document (a dict such as `response.json()`, or its JSON text) strictly; raises `KeyDocumentError`.
+#[pyfunction]
+fn load_keys_from_json(py: Python<'_>, doc: &Bound<'_, PyAny>) -> PyResult<PyKeySet> {
+    let doc = document(doc)?;
+    let keys = py.detach(|| match &doc {
+        Document::Text(bytes) => receipt::load_keys_from_json(bytes),
+        Document::Value(value) => KeySet::from_value(value),
+    });
+    keys.map(PyKeySet::from).map_err(|e| verification_err(py, e))
+}
+
+/// Verifies one signed receipt offline; returns what it attests or raises a `VerificationError` subclass.
+#[pyfunction]
+#[pyo3(signature = (receipt, keys, *, expected_workspace_id=None, trusted_fingerprints=None, max_future_skew=None))]
+fn verify_receipt(
+    py: Python<'_>,
+    receipt: &Bound<'_, PyAny>,
+    keys: &PyKeySet,
+    expected_workspace_id: Option<String>,
+    trusted_fingerprints: Option<Vec<String>>,
+    max_future_skew: Option<f64>,
+) -> PyResult<PyVerifiedReceipt> {
+    let doc = receipt_document(receipt)?;
+    let opts = options(expected_workspace_id, trusted_fingerprints, max_future_skew)?;
+    let verified = py.detach(|| verify_document(&doc, &keys.inner, &opts));
+    verified.map(|inner| PyVerifiedReceipt { inner }).map_err(|e| verification_err(py, e))
+}
+
+/// Verifies many receipts on every core. Returns one entry per input, in order: a `VerifiedReceipt`, or the
+/// `VerificationError` (not raised) that receipt failed with.
+#[pyfunction]
+#[pyo3(signature = (receipts, keys, *, expected_workspace_id=None, trusted_fingerprints=None, max_future_skew=None))]
+fn verify_batch(
+    py: Python<'_>,
+    receipts: &Bound<'_, PyAny>,
+    keys: &PyKeySet,
+    expected_workspace_id: Option<String>,
+    trusted_fingerprints: Option<Vec<String>>,
+    max_future_skew: Option<f64>,
+) -> PyResult<Vec<Py<PyAny>>> {
+    let docs = receipts.try_iter()?.map(|r| receipt_document(&r?)).collect::<PyResult<Vec<_>>>()?;
+    let opts = options(expected_workspace_id, trusted_fingerprints, max_future_skew)?;
+    let results = py.detach(|| {
+        let mut values = Vec::with_capacity(docs.len());
+        let slots: Vec<Result<usize, VerificationError>> = docs
+            .into_iter()
+            .map(|doc| {
+                let value = match doc {
+                    Document::Text(bytes) => receipt::json::parse(&bytes)?,
+                    Document::Value(value) => value,
+                };
+                values.push(value);
+                Ok(values.len() - 1)
+            })
+            .collect();
+        let verdicts = receipt::verify_batch(&values, &keys.inner, &opts);
+        slots.into_iter().map(|slot| slot.and_then(|i| verdicts[i].clone())).collect::<Vec<_>>()
+    });
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(inner) => Ok(Py::new(py, PyVerifiedReceipt { inner })?.into_any()),
+            Err(e) => verification_exception(py, e),
+        })
+        .collect()
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyKeySet>()?;
+    m.add_class::<PyVerifiedReceipt>()?;
+    m.add_function(wrap_pyfunction!(load_keys_from_json, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_batch, m)?)?;
+    Ok(())
+}

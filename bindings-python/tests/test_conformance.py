@@ -1,0 +1,106 @@
+"""The shared conformance vectors (tests/conformance, read by every language) through the Python API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List
+
+import pytest
+
+import allowly
+from allowly.identifiers import from_email
+from allowly.verify import load_keys_from_json, verify_batch, verify_receipt
+
+from conftest import CONFORMANCE
+
+VECTORS: Dict[str, Any] = json.loads((CONFORMANCE / "receipt-format-v4" / "test-vectors.json").read_text())
+IDENTIFIERS: List[Dict[str, str]] = json.loads((CONFORMANCE / "identifiers" / "email-hmac-v1.json").read_text())
+KEYS = load_keys_from_json(VECTORS["public_keys"])
+
+
+def expected_class(name: str) -> type:
+    """The same kinds core's own conformance test expects (core/tests/receipt_conformance.rs)."""
+    if name in ("tampered_payload", "forged_signature", "key_id_swapped"):
+        return allowly.SignatureMismatchError
+    if name == "unknown_key_id":
+        return allowly.UnknownKeyError
+    if name == "future_version":
+        return allowly.UnsupportedVersionError
+    if name in ("integer_out_of_safe_range", "context_lone_surrogate", "context_deep_nesting"):
+        return allowly.MalformedReceiptError
+    if name.startswith("issued_at_"):
+        return allowly.TimestampError
+    if name in ("key_not_yet_active", "key_retired_at_issued_at"):
+        return allowly.KeyOutsideWindowError
+    return allowly.SchemaError
+
+
+def test_vector_counts() -> None:
+    assert (len(VECTORS["should_verify"]), len(VECTORS["should_reject"])) == (22, 39)
+    assert len(KEYS) == len(VECTORS["public_keys"]["keys"]) and KEYS.workspace_id == "ws_test"
+
+
+@pytest.mark.parametrize("vector", VECTORS["should_verify"], ids=lambda v: v["name"])
+def test_should_verify(vector: Dict[str, Any]) -> None:
+    receipt = vector["receipt"]
+    for form in (receipt, json.dumps(receipt), json.dumps(receipt).encode()):
+        verified = verify_receipt(form, KEYS, expected_workspace_id="ws_test")
+        assert verified.receipt_id == receipt["receipt_id"]
+        kind = "action" if vector["kind"] == "action" else "event"  # the vectors' kind names the event family
+        assert verified.kind == kind
+        assert verified.name == receipt[kind]
+        assert verified.decision == receipt["decision"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["should_reject"], ids=lambda v: v["name"])
+def test_should_reject(vector: Dict[str, Any]) -> None:
+    # A dict from json.loads and the JSON text itself must be rejected alike, for the same reason. (A str argument
+    # is JSON text, so the vector whose receipt *is* a string is only given as text.)
+    receipt = vector["receipt"]
+    forms = [json.dumps(receipt)] + ([] if isinstance(receipt, str) else [receipt])
+    for form in forms:
+        with pytest.raises(allowly.VerificationError) as info:
+            verify_receipt(form, KEYS, expected_workspace_id="ws_test")
+        assert type(info.value) is expected_class(vector["name"]), (vector["name"], info.value)
+        assert vector["expected_reason"] in info.value.message
+
+
+def test_batch_agrees_with_single() -> None:
+    vectors = VECTORS["should_verify"] + VECTORS["should_reject"]
+    verdicts = verify_batch([json.dumps(v["receipt"]) for v in vectors], KEYS, expected_workspace_id="ws_test")
+    assert len(verdicts) == len(vectors)
+    for vector, verdict in zip(vectors, verdicts):
+        if vector in VECTORS["should_verify"]:
+            assert isinstance(verdict, allowly.VerifiedReceipt), vector["name"]
+        else:
+            assert type(verdict) is expected_class(vector["name"]), vector["name"]
+
+
+def test_trust_options() -> None:
+    receipt = VECTORS["should_verify"][0]["receipt"]
+    with pytest.raises(allowly.WorkspaceMismatchError):
+        verify_receipt(receipt, KEYS, expected_workspace_id="ws_other")
+    with pytest.raises(allowly.UntrustedKeyError):
+        verify_receipt(receipt, KEYS, trusted_fingerprints=["sha256:" + "0" * 64])
+    verify_receipt(receipt, KEYS, trusted_fingerprints=KEYS.fingerprints)
+
+
+def test_bad_key_document() -> None:
+    doc = json.loads(json.dumps(VECTORS["public_keys"]))
+    doc["keys"][0]["public_key_fingerprint"] = "sha256:" + "0" * 64
+    with pytest.raises(allowly.KeyDocumentError):
+        load_keys_from_json(doc)
+    with pytest.raises(allowly.KeyDocumentError):
+        load_keys_from_json('{"workspace_id": "ws", "keys": [], "keys": []}')
+
+
+@pytest.mark.parametrize("vector", IDENTIFIERS, ids=lambda v: repr(v["email"]))
+def test_identifier_vectors(vector: Dict[str, str]) -> None:
+    if "user_id" in vector:
+        assert from_email(vector["email"], pepper=vector["pepper"]) == vector["user_id"]
+    else:
+        with pytest.raises(allowly.ValidationError) as info:
+            from_email(vector["email"], pepper=vector["pepper"])
+        assert vector["error"] in str(info.value)
+        if vector["pepper"]:
+            assert vector["pepper"] not in str(info.value)
