@@ -10,6 +10,8 @@ PYTHON ?= python3
 VENV := bindings-python/.venv
 VENV_PY := $(VENV)/bin/python
 PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23"
+# The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
+PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
 
 .PHONY: demo test test-rust test-sqlite test-python python-env python-build bench-python lint fmt bench toolchain build-cli clean help
 
@@ -45,6 +47,8 @@ python-env:
 	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	@$(VENV_PY) -c 'import maturin, pytest, pytest_asyncio' >/dev/null 2>&1 || \
 	  $(VENV_PY) -m pip install --disable-pip-version-check -q $(PY_TOOLS)
+	@$(VENV_PY) -c 'import fastmcp, mcp.server.mcpserver' >/dev/null 2>&1 || \
+	  $(VENV_PY) -m pip install --disable-pip-version-check -q $(PY_MCP)
 
 # Debug build of the native module, installed editable into the venv (incremental: seconds when nothing changed),
 # plus the allowly CLI the tests and the demo start as `allowly serve --dev`.

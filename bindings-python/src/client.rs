@@ -46,7 +46,7 @@ fn fallback_mode(scope: &str, mode: &str) -> Result<FallbackMode, Error> {
 }
 
 impl NativeClient {
-    fn client(&self) -> Result<Client, Error> {
+    pub(crate) fn client(&self) -> Result<Client, Error> {
         let guard = self.client.lock().unwrap_or_else(PoisonError::into_inner);
         guard.clone().ok_or_else(|| Error::Config { message: "this Allowly client is closed".into() })
     }

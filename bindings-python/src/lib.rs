@@ -6,11 +6,13 @@
 //!
 //! Files: `runtime.rs` is the one async policy (awaitable or blocking, the GIL released while waiting), `errors.rs`
 //! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call, `models.rs` and
-//! `verify.rs` the result classes and the offline verifier.
+//! `verify.rs` the result classes and the offline verifier, `mcp.rs`
+//! the MCP gate (`allowly_mcp::Gate`) for the `allowly.mcp` middleware.
 
 mod client;
 mod convert;
 mod errors;
+mod mcp;
 mod models;
 mod runtime;
 mod verify;
@@ -37,5 +39,6 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeClient>()?;
     models::register(m)?;
     verify::register(m)?;
+    mcp::register(m)?;
     Ok(())
 }

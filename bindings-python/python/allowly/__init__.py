@@ -48,3 +48,13 @@ __all__ = [
     "__version__",
     *_errors_all,
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The seed's `from allowly import AllowlyMCPMiddleware` (FastMCP); imported on first use, since FastMCP is an
+    # optional extra (`pip install 'allowly[fastmcp]'`).
+    if name == "AllowlyMCPMiddleware":
+        from .mcp.fastmcp import AllowlyMCPMiddleware
+
+        return AllowlyMCPMiddleware
+    raise AttributeError(f"module 'allowly' has no attribute {name!r}")

@@ -1,0 +1,28 @@
+"""MCP middleware: the Allowly gate (``allowly_mcp::Gate``, through the native module) in front of every tool call.
+
+- ``AllowlyMCPMiddleware`` — FastMCP 4.x (``mcp.add_middleware(...)``); ``pip install 'allowly[fastmcp]'``.
+- ``AllowlyMCPServerMiddleware`` — the official MCP SDK 2.x (``MCPServer(..., middleware=[...])``);
+  ``pip install 'allowly[mcp]'``.
+
+Each adapter is imported on first use, so installing one framework is enough.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._core import AllowlyGate
+
+__all__ = ["AllowlyGate", "AllowlyMCPMiddleware", "AllowlyMCPServerMiddleware"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AllowlyMCPMiddleware":
+        from .fastmcp import AllowlyMCPMiddleware
+
+        return AllowlyMCPMiddleware
+    if name == "AllowlyMCPServerMiddleware":
+        from .mcpserver import AllowlyMCPServerMiddleware
+
+        return AllowlyMCPServerMiddleware
+    raise AttributeError(f"module 'allowly.mcp' has no attribute {name!r}")
