@@ -24,9 +24,6 @@ from mcp import types as mt  # noqa: E402
 
 from allowly.mcp import AllowlyMCPMiddleware, AllowlyMCPServerMiddleware  # noqa: E402
 
-HINT = "Send this email on your behalf?"
-
-
 @pytest.fixture
 async def user(client: allowly.Allowly) -> Dict[str, str]:
     """A user whose authorization grants read_inbox outright, send_email with confirmation, and not delete_all."""
@@ -40,7 +37,9 @@ async def user(client: allowly.Allowly) -> Dict[str, str]:
     return {"user_id": user_id, "authorization_id": auth.authorization_id}
 
 
-def gate_options(server: Dict[str, str], user: Dict[str, str], signed_in: Optional[str], **extra: Any) -> Dict[str, Any]:
+def gate_options(
+    server: Dict[str, str], user: Dict[str, str], signed_in: Optional[str], **extra: Any
+) -> Dict[str, Any]:
     """The server's trusted context is `signed_in` (what its auth layer would say); the lookup is its database."""
     kwargs = client_kwargs(server)
     table = {user["user_id"]: user["authorization_id"]}
@@ -265,6 +264,22 @@ async def test_outcome_repr_and_meta_carry_no_secret(server, user) -> None:
         assert server["runtime_api_key"] not in text
         assert "nonce" not in text.lower()
     assert not hasattr(outcome, "nonce") and not hasattr(outcome, "confirm_nonce")
+    text = outcome.refusal("unsupported")
+    assert f"(confirmation {outcome.confirmation_id})" in text
+    if outcome.prompt_hint:
+        assert f"ask the user: {outcome.prompt_hint}" in text and outcome.prompt_hint in outcome.elicitation_message
+    assert outcome.refusal() == "denied by Allowly: scope_requires_user_confirmation still pending"
     resolved = await gate._native.resolve_confirmation(outcome, True)
     assert resolved.is_allowed and resolved.reason == "user_confirmed"
+    assert len(resolved.receipt_ids) == 3
+    with pytest.raises(allowly.ValidationError):
+        await gate._native.resolve_confirmation(resolved, True)  # only a confirm can be resolved
+    with pytest.raises(allowly.ValidationError):
+        resolved.refusal()
     await gate.close()
+
+
+def test_seed_import_and_extras_are_the_same_class() -> None:
+    assert allowly.AllowlyMCPMiddleware is AllowlyMCPMiddleware
+    with pytest.raises(ValueError):
+        AllowlyMCPMiddleware(api_key="k", authorization_id_fn=str, user_id_fn=str, user_id_from_arguments=True)

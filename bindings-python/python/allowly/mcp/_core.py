@@ -119,7 +119,9 @@ class AllowlyGate:
             run_id=run_id,
         )
 
-    async def confirm(self, outcome: "_native.GateOutcome", session: Any, request_id: Any) -> "tuple[_native.GateOutcome, Optional[str]]":
+    async def confirm(
+        self, outcome: "_native.GateOutcome", session: Any, request_id: Any
+    ) -> "tuple[_native.GateOutcome, Optional[str]]":
         """Asks the user through ``elicitation/create`` and re-checks. Returns the new outcome, or the unchanged
         confirm with why it could not be answered (``"unsupported"``, ``"dismissed"``, ``"failed"``)."""
         if not _can_elicit(session):
