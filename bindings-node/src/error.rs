@@ -101,3 +101,34 @@ pub fn error_kinds() -> Vec<String> {
 pub fn verification_error_codes() -> Vec<String> {
     VerificationErrorKind::ALL.iter().map(|k| k.as_str().to_owned()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn every_sample_kind_is_distinct_and_named() {
+        let kinds = error_kinds();
+        let unique: std::collections::BTreeSet<_> = kinds.iter().collect();
+        assert_eq!(unique.len(), kinds.len());
+        assert!(!kinds.iter().any(|k| k == "allowly"), "a core variant is not mapped: {kinds:?}");
+    }
+
+    #[test]
+    fn payload_carries_what_the_js_classes_expose() {
+        let error = Error::RateLimited {
+            code: "rate_limited".into(),
+            message: "slow down".into(),
+            retry_after: Some(Duration::from_millis(1500)),
+        };
+        let p = payload(&error);
+        assert_eq!(p["kind"], "rate_limited");
+        assert_eq!(p["status"], 429);
+        assert_eq!(p["retryAfter"], 1.5);
+        let v = payload(&Error::invalid_input("scopes", "at least one scope is required"));
+        assert_eq!(v["fields"][0]["field"], "scopes");
+        assert!(to_napi(error).reason.starts_with(PAYLOAD_PREFIX));
+    }
+}

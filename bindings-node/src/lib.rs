@@ -8,11 +8,10 @@
 //! The JS layer in `lib/` is the public API; the generated `native/index.d.ts` describes this crate's surface and is
 //! committed so a drift test can compare it with what the build generates.
 
-mod client;
-mod error;
-mod gate;
-mod model;
-mod receipt;
-
-pub use client::NativeClient;
-pub use gate::{GateOutcome, NativeGate};
+// Public so the exported functions are reachable from the crate root in every build (`cargo test` compiles the
+// crate without napi's registration, which would otherwise leave them unused).
+pub mod client;
+pub mod error;
+pub mod gate;
+pub mod model;
+pub mod receipt;

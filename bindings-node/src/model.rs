@@ -66,13 +66,9 @@ impl From<core::SignedReceipt> for SignedReceipt {
 impl From<core::ReceiptEnvelope> for ReceiptEnvelope {
     fn from(e: core::ReceiptEnvelope) -> Self {
         match e {
-            core::ReceiptEnvelope::Pending { receipt_id, ready_at_estimate, url } => ReceiptEnvelope {
-                status: ReceiptStatus::Pending,
-                receipt_id,
-                ready_at_estimate,
-                url,
-                json: None,
-            },
+            core::ReceiptEnvelope::Pending { receipt_id, ready_at_estimate, url } => {
+                ReceiptEnvelope { status: ReceiptStatus::Pending, receipt_id, ready_at_estimate, url, json: None }
+            }
             core::ReceiptEnvelope::Signed(signed) => ReceiptEnvelope {
                 status: ReceiptStatus::Signed,
                 receipt_id: signed.receipt_id().to_owned(),

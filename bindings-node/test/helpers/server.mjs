@@ -11,7 +11,9 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(repo, 'target')
 const binary = join(targetDir, 'debug', process.platform === 'win32' ? 'allowly.exe' : 'allowly')
 
+/** `ALLOWLY_BIN` picks another build (the benchmark uses a release one); otherwise the debug binary, built if missing. */
 export function allowlyBinary() {
+  if (process.env.ALLOWLY_BIN) return resolve(process.env.ALLOWLY_BIN)
   if (!existsSync(binary)) {
     const cargo = process.env.CARGO ?? 'cargo'
     const built = spawnSync(cargo, ['build', '--locked', '-p', 'allowly-cli'], { cwd: repo, stdio: 'inherit' })
