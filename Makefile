@@ -13,13 +13,14 @@ PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23"
 # The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
 PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
 
-.PHONY: demo test test-rust test-sqlite test-python python-env python-build bench-python lint fmt bench toolchain build-cli clean help
+.PHONY: demo test test-rust test-sqlite test-python test-node python-env python-build bench-python lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
 	@echo "make test   - run every test (Rust core, CLI, conformance vectors, the server on SQLite and PostgreSQL, Python binding)"
 	@echo "make test-sqlite - the Rust tests without PostgreSQL (its variants are skipped)"
 	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
+	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
 	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
 
@@ -34,7 +35,7 @@ build-cli: toolchain
 demo: toolchain python-build
 	CARGO="$(CARGO)" DEMO_PYTHON="$(VENV_PY)" scripts/demo.sh
 
-test: toolchain lint test-rust test-python
+test: toolchain lint test-rust test-python test-node
 	@echo "make test: all suites passed"
 
 # A venv with the build and test tools. A fresh Debian has python3 without venv/ensurepip: install it via apt then.
@@ -72,6 +73,17 @@ test-rust: toolchain
 
 test-sqlite: toolchain
 	env -u ALLOWLY_TEST_PG_URL -u ALLOWLY_TEST_REQUIRE_PG $(CARGO) test --locked --workspace
+
+# Installs Node 20+ if it is missing (scripts/ensure-node.sh) and the package's locked devDependencies, builds the
+# addon and the allowly binary the end-to-end tests start, then runs node --test and the type test.
+test-node: toolchain
+	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
+	$(CARGO) build --locked -p allowly-cli; \
+	cd bindings-node; \
+	if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi; \
+	npm run build; \
+	npm test; \
+	npm run typecheck
 
 lint: toolchain
 	$(CARGO) fmt --all -- --check

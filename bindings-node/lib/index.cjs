@@ -1,0 +1,164 @@
+'use strict'
+// The public API of @allowly/sdk (CommonJS; index.mjs re-exports it for ESM). Every method is one call into the
+// native binding (allowly-core): this file only shapes the seed's API (namespaces, option objects) and rethrows core
+// errors as their classes. No decision, HTTP or crypto logic lives here.
+
+const { inspect } = require('node:util')
+const native = require('../native/index.js')
+const errors = require('./errors.cjs')
+
+const { mapped } = errors
+
+class Authorizations {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  create(request) {
+    return mapped(() => this.#native.createAuthorization(request))
+  }
+  get(authorizationId) {
+    return mapped(() => this.#native.getAuthorization(authorizationId))
+  }
+  revoke(authorizationId, options) {
+    return mapped(() => this.#native.revokeAuthorization(authorizationId, options))
+  }
+}
+
+class Confirmations {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  approve(confirmNonce, options) {
+    return mapped(() => this.#native.approveConfirmation(confirmNonce, options))
+  }
+  get(confirmationId) {
+    return mapped(() => this.#native.getConfirmation(confirmationId))
+  }
+  waitFor(confirmationId, options) {
+    return mapped(() => this.#native.waitForConfirmation(confirmationId, options))
+  }
+}
+
+class Receipts {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  get(receiptId, options) {
+    return mapped(() => this.#native.getReceipt(receiptId, options?.waitMs))
+  }
+  fetchSigned(receiptId, options) {
+    return mapped(() => this.#native.fetchSigned(receiptId, options))
+  }
+}
+
+class Budget {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  settle(request) {
+    return mapped(() => this.#native.settleBudget(request))
+  }
+}
+
+class Keys {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  fetch(workspaceId) {
+    return mapped(() => this.#native.workspaceKeys(workspaceId))
+  }
+}
+
+/** The Allowly client. One per API key; share it (it holds one connection pool). The key is never readable back. */
+class Allowly {
+  #native
+  constructor(options) {
+    this.#native = mapped(() => new native.NativeClient(options))
+    this.authorizations = new Authorizations(this.#native)
+    this.confirmations = new Confirmations(this.#native)
+    this.receipts = new Receipts(this.#native)
+    this.budget = new Budget(this.#native)
+    this.keys = new Keys(this.#native)
+  }
+  get baseUrl() {
+    return this.#native.baseUrl
+  }
+  check(request) {
+    return mapped(() => this.#native.check(request))
+  }
+  /** For `@allowly/sdk/mcp`, which shares this client's connection pool with the gate. */
+  static nativeOf(allowly) {
+    return allowly.#native
+  }
+  [inspect.custom]() {
+    return `Allowly { baseUrl: ${inspect(this.baseUrl)} }`
+  }
+  toJSON() {
+    return { baseUrl: this.baseUrl }
+  }
+}
+
+/** Loads a workspace key document: its JSON text or bytes (checked strictly), or an already-parsed object. */
+function loadKeysFromJson(doc) {
+  const input = typeof doc === 'string' || doc instanceof Uint8Array ? toBuffer(doc) : JSON.stringify(doc)
+  return mapped(() => native.loadKeysFromJsonText(input))
+}
+
+function toBuffer(input) {
+  return typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+}
+
+/**
+ * The exact text to verify: a `SignedReceipt` / signed envelope carries the server's bytes in `json`; text and bytes
+ * are taken as they are; any other object is serialized (already parsed, so duplicates and number spellings are gone).
+ */
+function receiptText(receipt) {
+  if (typeof receipt === 'string' || receipt instanceof Uint8Array) return toBuffer(receipt)
+  if (receipt && typeof receipt === 'object' && receipt.status === 'signed' && typeof receipt.json === 'string') {
+    return receipt.json
+  }
+  if (receipt && typeof receipt === 'object' && receipt.status === 'pending') {
+    throw new errors.VerificationError(`receipt ${receipt.receiptId} is still pending; fetch it with receipts.fetchSigned`, {
+      code: 'schema',
+    })
+  }
+  return JSON.stringify(receipt) ?? 'null'
+}
+
+/** Verifies a signed receipt offline; throws `VerificationError` when it is not valid. */
+function verifyReceipt(receipt, keys, options) {
+  return mapped(() => native.verifyReceiptText(receiptText(receipt), keys, options))
+}
+
+const identifiers = Object.freeze({
+  /** `email_hmac:v1:…`, the same id every Allowly SDK derives for this email and pepper. */
+  fromEmail(email, options) {
+    return mapped(() => native.identifierFromEmail(email, options?.pepper ?? ''))
+  },
+})
+
+module.exports = {
+  Allowly,
+  identifiers,
+  verifyReceipt,
+  loadKeysFromJson,
+  KeySet: native.KeySet,
+  AllowlyError: errors.AllowlyError,
+  AuthenticationError: errors.AuthenticationError,
+  PermissionDeniedError: errors.PermissionDeniedError,
+  NotFoundError: errors.NotFoundError,
+  ConflictError: errors.ConflictError,
+  ValidationError: errors.ValidationError,
+  RateLimitError: errors.RateLimitError,
+  ServerError: errors.ServerError,
+  TimeoutError: errors.TimeoutError,
+  NetworkError: errors.NetworkError,
+  ProtocolError: errors.ProtocolError,
+  ConfigError: errors.ConfigError,
+  VerificationError: errors.VerificationError,
+}

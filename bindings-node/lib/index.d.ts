@@ -1,0 +1,170 @@
+// Public types of @allowly/sdk. Wire models come from the generated native/index.d.ts (napi-rs, drift-tested), so
+// they are declared once; this file only types the JS layer around them.
+
+import type {
+  ApproveOptions,
+  Authorization,
+  CheckRequest,
+  CheckResponse,
+  ClientOptions,
+  Confirmation,
+  ConfirmationResolution,
+  CreateAuthorizationRequest,
+  FetchSignedOpts,
+  KeySet,
+  ReceiptEnvelope,
+  Revocation,
+  RevokeOptions,
+  Settlement,
+  SettlementRequest,
+  SignedReceipt,
+  VerifiedReceipt,
+  VerifyReceiptOptions,
+  WaitOptions,
+} from '../native/index.js'
+
+export type {
+  ApproveOptions,
+  Authorization,
+  AuthorizationStatus,
+  BudgetInfo,
+  CheckRequest,
+  CheckResponse,
+  ClientOptions,
+  Condition,
+  ConditionOp,
+  Confirmation,
+  ConfirmationResolution,
+  CreateAuthorizationRequest,
+  Decision,
+  FetchSignedOpts as FetchSignedOptions,
+  Reason,
+  ReceiptEnvelope,
+  ReceiptStatus,
+  Revocation,
+  RevokeOptions,
+  ScopeConstraints,
+  ScopeGrant,
+  ScopeResult,
+  Settlement,
+  SettlementRequest,
+  SignedReceipt,
+  VerifiedReceipt,
+  VerifyReceiptOptions,
+  WaitOptions,
+} from '../native/index.js'
+export { KeySet } from '../native/index.js'
+
+export declare class Authorizations {
+  private constructor()
+  create(request: CreateAuthorizationRequest): Promise<Authorization>
+  get(authorizationId: string): Promise<Authorization>
+  /** Idempotent on the server; the revocation is receipted too. */
+  revoke(authorizationId: string, options: RevokeOptions): Promise<Revocation>
+}
+
+export declare class Confirmations {
+  private constructor()
+  /** Records the user's answer. A nonce works once (reuse: `NotFoundError`; expired: `ConflictError`). */
+  approve(confirmNonce: string, options: ApproveOptions): Promise<ConfirmationResolution>
+  get(confirmationId: string): Promise<Confirmation>
+  /** Polls until the confirmation is no longer pending (`TimeoutError` after `timeoutMs`, default 60 000). */
+  waitFor(confirmationId: string, options?: WaitOptions): Promise<Confirmation>
+}
+
+export declare class Receipts {
+  private constructor()
+  get(receiptId: string, options?: { waitMs?: number }): Promise<ReceiptEnvelope>
+  /** Polls (long-poll) until the receipt is signed; the result keeps the server's exact bytes for `verifyReceipt`. */
+  fetchSigned(receiptId: string, options?: FetchSignedOpts): Promise<SignedReceipt>
+}
+
+export declare class Budget {
+  private constructor()
+  settle(request: SettlementRequest): Promise<Settlement>
+}
+
+export declare class Keys {
+  private constructor()
+  /** The workspace's key document, parsed strictly from the server's bytes. */
+  fetch(workspaceId: string): Promise<KeySet>
+}
+
+/** The Allowly client. One per API key; share it. The key is never readable back or shown by `inspect`. */
+export declare class Allowly {
+  constructor(options: ClientOptions)
+  readonly baseUrl: string
+  readonly authorizations: Authorizations
+  readonly confirmations: Confirmations
+  readonly receipts: Receipts
+  readonly budget: Budget
+  readonly keys: Keys
+  /**
+   * Checks scopes before an action. Fails closed: when the server is unreachable, too slow or failing, the results
+   * are deny `fallback_closed_*` (allow only for scopes mapped `'open'` in `fallbackByScope`), never an error.
+   */
+  check(request: CheckRequest): Promise<CheckResponse>
+}
+
+/** A key document: its exact JSON text or bytes (checked strictly), or the object `JSON.parse` made of it. */
+export declare function loadKeysFromJson(doc: string | Uint8Array | object): KeySet
+
+/**
+ * Verifies a signed receipt offline (no network). Pass a `SignedReceipt` (or signed envelope) so the server's exact
+ * bytes are verified; raw JSON text or bytes work too. Throws `VerificationError` when the receipt is not valid.
+ */
+export declare function verifyReceipt(
+  receipt: SignedReceipt | ReceiptEnvelope | string | Uint8Array | object,
+  keys: KeySet,
+  options?: VerifyReceiptOptions,
+): VerifiedReceipt
+
+export declare const identifiers: {
+  /** `email_hmac:v1:…`: the same id every Allowly SDK derives for this email and pepper. */
+  fromEmail(email: string, options: { pepper: string }): string
+}
+
+export interface FieldError {
+  field: string
+  message: string
+}
+
+/** Base class of every error the SDK throws on purpose. */
+export declare class AllowlyError extends Error {
+  /** Stable machine code: the server's `error.code`, or a fixed name (`timeout`, `network_error`, …). */
+  readonly code: string
+  /** The HTTP status the error came from, if any. */
+  readonly status: number | null
+}
+export declare class AuthenticationError extends AllowlyError {}
+export declare class PermissionDeniedError extends AllowlyError {}
+export declare class NotFoundError extends AllowlyError {}
+export declare class ConflictError extends AllowlyError {}
+export declare class ValidationError extends AllowlyError {
+  readonly fields: FieldError[]
+}
+export declare class RateLimitError extends AllowlyError {
+  /** Seconds, from `Retry-After`; null when the server did not say. */
+  readonly retryAfter: number | null
+}
+export declare class ServerError extends AllowlyError {}
+export declare class TimeoutError extends AllowlyError {}
+export declare class NetworkError extends AllowlyError {}
+export declare class ProtocolError extends AllowlyError {}
+export declare class ConfigError extends AllowlyError {}
+export type VerificationErrorCode =
+  | 'malformed'
+  | 'schema'
+  | 'unsupported_version'
+  | 'timestamp'
+  | 'unknown_key'
+  | 'key_outside_window'
+  | 'untrusted_key'
+  | 'workspace_mismatch'
+  | 'signature_mismatch'
+  | 'key_document'
+  | 'checkpoint'
+export declare class VerificationError extends AllowlyError {
+  readonly code: VerificationErrorCode
+  readonly kind: VerificationErrorCode
+}

@@ -1,0 +1,24 @@
+// ESM entry of @allowly/sdk: the same objects as the CommonJS entry, so `instanceof` agrees across both.
+import sdk from './index.cjs'
+
+export const {
+  Allowly,
+  identifiers,
+  verifyReceipt,
+  loadKeysFromJson,
+  KeySet,
+  AllowlyError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  ValidationError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  NetworkError,
+  ProtocolError,
+  ConfigError,
+  VerificationError,
+} = sdk
+export default sdk

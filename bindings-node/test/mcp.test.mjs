@@ -1,0 +1,160 @@
+// @allowly/sdk/mcp with a real McpServer and a real MCP Client over InMemoryTransport, against allowly serve --dev:
+// allow runs the tool, deny and no-authorization never do, confirm asks the user through elicitation.
+
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import { CallToolRequestSchema, ElicitRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import { z } from 'zod'
+
+import { Allowly } from '@allowly/sdk'
+import { AllowlyMCPMiddleware } from '@allowly/sdk/mcp'
+import { startServer } from './helpers/server.mjs'
+
+let server
+let db
+before(async () => {
+  server = await startServer()
+  const allowly = new Allowly({ apiKey: server.runtimeApiKey, baseUrl: server.baseUrl, allowInsecureHttp: true })
+  const authorization = await allowly.authorizations.create({
+    userId: 'user-1',
+    agentId: 'my-email-agent',
+    scopes: ['read_inbox', { name: 'send_email', constraints: { confirmPrompt: 'Send this email?' } }],
+    requiresConfirmFor: ['send_email'],
+  })
+  // A second user, so the rejection recorded by one test does not turn the other's confirm into user_rejected.
+  const second = await allowly.authorizations.create({
+    userId: 'user-2',
+    agentId: 'my-email-agent',
+    scopes: [{ name: 'send_email', constraints: { confirmPrompt: 'Send this email?' } }],
+    requiresConfirmFor: ['send_email'],
+  })
+  db = new Map([
+    ['user-1', authorization.authorizationId],
+    ['user-2', second.authorizationId],
+  ])
+})
+after(() => server?.stop())
+
+/** The seed's MCP server (step 4): the middleware is attached before the tools are registered. */
+function seedServer(ran, { attachFirst = true } = {}) {
+  const mcp = new McpServer({ name: 'my-email-agent', version: '1.0' })
+  const allowly = new AllowlyMCPMiddleware({
+    apiKey: server.runtimeApiKey,
+    baseUrl: server.baseUrl,
+    allowInsecureHttp: true,
+    authorizationIdFn: async (userId) => db.get(userId),
+  })
+  if (attachFirst) allowly.attach(mcp.server)
+  mcp.tool('send_email', { user_id: z.string(), thread_id: z.string(), body: z.string() }, async ({ thread_id }) => {
+    ran.push(`send_email:${thread_id}`)
+    return { content: [{ type: 'text', text: `msg-${thread_id}` }] }
+  })
+  mcp.tool('read_inbox', { user_id: z.string() }, async () => {
+    ran.push('read_inbox')
+    return { content: [{ type: 'text', text: 'inbox' }] }
+  })
+  mcp.tool('delete_everything', { user_id: z.string() }, async () => {
+    ran.push('delete_everything')
+    return { content: [{ type: 'text', text: 'gone' }] }
+  })
+  if (!attachFirst) allowly.attach(mcp)
+  return mcp
+}
+
+async function connect(mcpServer, { elicitation } = {}) {
+  const client = new Client({ name: 'test-client', version: '1.0' }, { capabilities: elicitation ? { elicitation: { form: {} } } : {} })
+  const asked = []
+  if (elicitation) {
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params.message)
+      return { action: elicitation, content: {} }
+    })
+  }
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+  await Promise.all([mcpServer.connect(serverSide), client.connect(clientSide)])
+  return { client, asked }
+}
+
+const text = (result) => result.content.map((c) => c.text).join('')
+
+test('allow runs the tool; ungranted and unknown users are denied without running it', async () => {
+  const ran = []
+  const { client } = await connect(seedServer(ran))
+  const ok = await client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })
+  assert.equal(ok.isError, undefined)
+  assert.equal(text(ok), 'inbox')
+  assert.equal(ok._meta['allowly.ai/decision'], 'allow')
+  assert.equal(ok._meta['allowly.ai/receipt_ids'].length, 1)
+
+  const denied = await client.callTool({ name: 'delete_everything', arguments: { user_id: 'user-1' } })
+  assert.equal(denied.isError, true)
+  assert.match(text(denied), /denied by Allowly: scope_not_in_authorization \(scope delete_everything\)/)
+
+  const stranger = await client.callTool({ name: 'read_inbox', arguments: { user_id: 'someone-else' } })
+  assert.equal(stranger.isError, true)
+  assert.match(text(stranger), /authorization_not_found/)
+  assert.deepEqual(stranger._meta['allowly.ai/receipt_ids'], [], 'no request was made')
+  assert.deepEqual(ran, ['read_inbox'])
+  await client.close()
+})
+
+test('confirm asks the user through elicitation: accept runs the tool, decline does not', async () => {
+  const ran = []
+  const accepting = await connect(seedServer(ran), { elicitation: 'accept' })
+  const sent = await accepting.client.callTool({ name: 'send_email', arguments: { user_id: 'user-1', thread_id: 't1', body: 'hi' } })
+  assert.equal(text(sent), 'msg-t1')
+  assert.equal(sent._meta['allowly.ai/reason'], 'user_confirmed')
+  assert.equal(sent._meta['allowly.ai/receipt_ids'].length, 3, 'confirm, resolution and re-check receipts')
+  assert.equal(accepting.asked.length, 1)
+  assert.match(accepting.asked[0], /^Send this email\?\n\nAllow the agent to run the tool `send_email`/)
+
+  const declining = await connect(seedServer(ran), { elicitation: 'decline' })
+  const refused = await declining.client.callTool({ name: 'send_email', arguments: { user_id: 'user-1', thread_id: 't2', body: 'x' } })
+  assert.equal(refused.isError, true)
+  assert.match(text(refused), /denied by Allowly: user_rejected/)
+  assert.deepEqual(ran, ['send_email:t1'])
+  await accepting.client.close()
+  await declining.client.close()
+})
+
+test('confirm without elicitation support leaves the confirmation pending and does not run the tool', async () => {
+  const ran = []
+  // Attached after registration, to the McpServer itself: attach order does not matter.
+  const { client } = await connect(seedServer(ran, { attachFirst: false }))
+  const result = await client.callTool({ name: 'send_email', arguments: { user_id: 'user-2', thread_id: 't3', body: 'x' } })
+  assert.equal(result.isError, true)
+  assert.match(text(result), /confirmation required by Allowly: scope_requires_user_confirmation — ask the user: Send this email\? \(confirmation [^)]+\); this MCP client cannot ask the user/)
+  assert.deepEqual(ran, [])
+  await client.close()
+})
+
+test('a low-level Server is gated too; attaching twice or to something else fails clearly', async () => {
+  const ran = []
+  const low = new Server({ name: 'low', version: '1.0' }, { capabilities: { tools: {} } })
+  low.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }))
+  const middleware = new AllowlyMCPMiddleware({
+    apiKey: server.runtimeApiKey,
+    baseUrl: server.baseUrl,
+    allowInsecureHttp: true,
+    authorizationIdFn: (userId) => db.get(userId),
+    userIdFn: () => 'user-1',
+  })
+  middleware.attach(low)
+  low.setRequestHandler(CallToolRequestSchema, async (request) => {
+    ran.push(request.params.name)
+    return { content: [{ type: 'text', text: 'done' }] }
+  })
+  const { client } = await connect(low)
+  assert.equal(text(await client.callTool({ name: 'read_inbox', arguments: {} })), 'done')
+  assert.equal((await client.callTool({ name: 'nope', arguments: {} })).isError, true)
+  assert.deepEqual(ran, ['read_inbox'])
+  assert.throws(() => middleware.attach(low), /already has an Allowly middleware/)
+  assert.throws(() => middleware.attach({}), /expected an McpServer or Server/)
+  assert.throws(() => new AllowlyMCPMiddleware({ apiKey: 'k' }), /authorizationIdFn/)
+  await client.close()
+})

@@ -1,0 +1,23 @@
+// Type test for @allowly/sdk/mcp: the seed's step 4 as written.
+
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { AllowlyMCPMiddleware } from '@allowly/sdk/mcp'
+import { z } from 'zod'
+
+declare const db: { getAuthorizationId(userId: string): Promise<string | null> }
+declare const gmail: { send(args: { threadId: string; body: string }): Promise<{ messageId: string }> }
+
+const mcp = new McpServer({ name: 'my-email-agent', version: '1.0' })
+const allowly = new AllowlyMCPMiddleware({
+  apiKey: process.env.ALLOWLY_KEY!,
+  authorizationIdFn: (userId) => db.getAuthorizationId(userId),
+})
+allowly.attach(mcp.server)
+
+mcp.tool('send_email', { user_id: z.string(), thread_id: z.string(), body: z.string() }, async ({ thread_id, body }) => {
+  const result = await gmail.send({ threadId: thread_id, body })
+  return { content: [{ type: 'text', text: result.messageId }] }
+})
+
+// @ts-expect-error: authorizationIdFn is required
+new AllowlyMCPMiddleware({ apiKey: 'k' })

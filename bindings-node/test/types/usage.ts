@@ -1,0 +1,86 @@
+// Type test (`npm run typecheck`, tsc --noEmit): the seed's TypeScript against the published types, strict mode.
+// Lines marked @ts-expect-error must stay errors: they prove the types reject wrong calls.
+
+import {
+  Allowly,
+  AllowlyError,
+  identifiers,
+  loadKeysFromJson,
+  RateLimitError,
+  ValidationError,
+  VerificationError,
+  verifyReceipt,
+  type Decision,
+  type Reason,
+  type ScopeResult,
+} from '@allowly/sdk'
+
+declare const user: { email: string; allowlyAuthorizationId: string }
+declare function sendEmail(args: { threadId: string }): Promise<void>
+declare function askUser(hint: string | null | undefined): Promise<boolean>
+
+export async function walkthrough(workspaceId: string): Promise<void> {
+  const allowly = new Allowly({ apiKey: process.env.ALLOWLY_KEY!, timeoutMs: 5_000, fallbackByScope: { 'email.read': 'open' } })
+  const allowlyUserId: string = identifiers.fromEmail(user.email, { pepper: process.env.ALLOWLY_PII_PEPPER! })
+  const authorization = await allowly.authorizations.create({
+    userId: allowlyUserId,
+    agentId: 'my-email-agent',
+    scopes: ['email.read', { name: 'email.send', constraints: { maxPerDay: 10, confirmWhen: [{ field: 'amount', op: 'gt', value: 5 }] } }],
+    expiresAt: '2026-12-31T00:00:00Z',
+    metadata: { source: 'onboarding' },
+    budgetLimitMicros: 50_000_000,
+  })
+  const authorizationId: string = authorization.authorizationId
+
+  const result = await allowly.check({
+    authorizationId,
+    scopes: ['email.send'],
+    resource: 'gmail:thread:abc123',
+    context: { initiated_by: 'user', origin: 'chat' },
+    estimatedCostMicros: 24_000,
+  })
+  const scopeResult: ScopeResult = result.results['email.send']
+  const decision: Decision = scopeResult.decision
+  if (scopeResult.decision === 'allow') {
+    await sendEmail({ threadId: 'abc123' })
+  } else if (scopeResult.decision === 'confirm') {
+    const approved = await askUser(scopeResult.confirmPromptHint)
+    await allowly.confirmations.approve(scopeResult.confirmNonce!, { approved })
+  } else {
+    const reason: Reason = scopeResult.reason
+    switch (reason) {
+      case 'rate_limit_exceeded':
+      case 'authorization_revoked':
+      case 'authorization_expired':
+        throw new Error(`Authorization no longer valid: ${reason}`)
+    }
+  }
+
+  const keys = loadKeysFromJson(await fetch(`https://api.allowly.ai/v1/workspaces/${workspaceId}/keys`).then((r) => r.json()))
+  if (scopeResult.receipt?.status === 'pending') {
+    const signedReceipt = await allowly.receipts.fetchSigned(scopeResult.receipt.receiptId, { timeoutMs: 10_000 })
+    try {
+      const verified = verifyReceipt(signedReceipt, keys, { expectedWorkspaceId: workspaceId })
+      const kind: 'action' | 'event' = verified.kind
+      void kind
+    } catch (e) {
+      if (e instanceof VerificationError) throw new Error(`Invalid receipt (${e.kind}): ${e.message}`)
+      if (e instanceof ValidationError) console.log(e.fields.map((f) => f.field))
+      if (e instanceof RateLimitError) console.log(e.retryAfter ?? 0)
+      if (e instanceof AllowlyError) console.log(e.code, e.status)
+    }
+  }
+  const revoked = await allowly.authorizations.revoke(authorizationId, { revokedBy: 'user' })
+  const status: 'pending' | 'signed' = revoked.receipt.status
+  void decision
+  void status
+
+  // @ts-expect-error: scopes is a list of scope names, not a single string
+  await allowly.check({ authorizationId, scopes: 'email.send' })
+  // @ts-expect-error: decisions are a closed union; 'allowed' is not one of them
+  if (scopeResult.decision === 'allowed') return
+  // @ts-expect-error: revoke needs to say who revoked
+  await allowly.authorizations.revoke(authorizationId)
+  // @ts-expect-error: the pepper is required
+  identifiers.fromEmail(user.email)
+}
