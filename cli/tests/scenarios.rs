@@ -1,0 +1,374 @@
+//! The cross-language scenarios (`tests/scenarios/*.json`) through the Rust SDK: each step name maps to one call of
+//! allowly-core's public API; every expectation lives in the JSON. With `ALLOWLY_PARITY_DIR` set, the per-scenario
+//! outcome is written to `$ALLOWLY_PARITY_DIR/rust.json` for `make parity`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use allowly_core::client::FetchSignedOptions;
+use allowly_core::model::{CheckRequest, CreateAuthorizationRequest, RevokeRequest, SettlementRequest};
+use allowly_core::receipt::{KeySet, ReceiptKind, VerifyOptions, load_keys_from_json, verify_receipt_json};
+use allowly_core::{Client, ClientConfig, Error, FallbackMode};
+use serde_json::{Map, Value, json};
+
+const LANGUAGE: &str = "rust";
+
+enum Fail {
+    Sdk(Error),
+    Runner(String),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Sdk(e)
+    }
+}
+
+fn runner<E: std::fmt::Display>(e: E) -> Fail {
+    Fail::Runner(e.to_string())
+}
+
+struct Run {
+    env: Value,
+    runtime_key: String,
+    setup_key: String,
+    client: Client,
+    vars: Map<String, Value>,
+    keys: HashMap<String, KeySet>,
+}
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios")
+}
+
+fn client(env: &Value, key: &str, opts: Option<&Value>) -> Result<Client, Fail> {
+    let o = opts.cloned().unwrap_or_else(|| json!({}));
+    let base = o["base_url"].as_str().or(env["base_url"].as_str()).unwrap_or_default();
+    let mut c = ClientConfig::new(o["api_key"].as_str().unwrap_or(key))
+        .with_base_url(base)
+        .with_allow_insecure_http(true)
+        .with_retry_base_delay(Duration::from_millis(10));
+    if let Some(n) = o["max_retries"].as_u64() {
+        c = c.with_max_retries(n as u32);
+    }
+    if let Some(ms) = o["check_timeout_ms"].as_u64() {
+        c = c.with_check_timeout(Duration::from_millis(ms));
+    }
+    for (scope, mode) in o["fallback_by_scope"].as_object().into_iter().flatten() {
+        c = c.with_fallback(scope, if mode == "open" { FallbackMode::Open } else { FallbackMode::Closed });
+    }
+    Ok(Client::new(c)?)
+}
+
+/// `$name.a.b` with the longest key that exists at each level (scope names contain dots).
+fn lookup(vars: &Map<String, Value>, path: &str) -> Result<Value, Fail> {
+    let segs: Vec<&str> = path.split('.').collect();
+    let mut cur = vars.get(segs[0]).ok_or_else(|| Fail::Runner(format!("no variable ${}", segs[0])))?;
+    let mut i = 1;
+    'outer: while i < segs.len() {
+        for j in (i + 1..=segs.len()).rev() {
+            if let Some(next) = cur.get(segs[i..j].join(".")) {
+                cur = next;
+                i = j;
+                continue 'outer;
+            }
+        }
+        return Err(Fail::Runner(format!("${path}: nothing at `{}`", segs[i..].join("."))));
+    }
+    Ok(cur.clone())
+}
+
+fn resolve(vars: &Map<String, Value>, v: &Value) -> Result<Value, Fail> {
+    Ok(match v {
+        Value::String(s) if s.starts_with('$') => lookup(vars, &s[1..])?,
+        Value::Array(a) => Value::Array(a.iter().map(|x| resolve(vars, x)).collect::<Result<_, _>>()?),
+        Value::Object(o) if o.contains_key("$now_plus_ms") => Value::String(rfc3339_in(o["$now_plus_ms"].as_u64())),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, x)| Ok((k.clone(), resolve(vars, x)?))).collect::<Result<_, Fail>>()?)
+        }
+        other => other.clone(),
+    })
+}
+
+fn rfc3339_in(ms: Option<u64>) -> String {
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock") + Duration::from_millis(ms.unwrap_or(0));
+    let (days, secs) = ((t.as_secs() / 86_400) as i64, t.as_secs() % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let (d, m) = (doy - (153 * mp + 2) / 5 + 1, if mp < 10 { mp + 3 } else { mp - 9 });
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", secs / 3600, secs / 60 % 60, secs % 60, t.subsec_millis())
+}
+
+/// Subset match: objects key by key, arrays element by element, plus `$len`, `$present` and `$ne`.
+fn matches(exp: &Value, act: &Value, path: &str) -> Result<(), String> {
+    let fail = || Err(format!("{path}: expected {exp}, got {act}"));
+    match exp {
+        Value::Object(o) if o.contains_key("$len") => {
+            let n = act.as_array().map(Vec::len).or(act.as_str().map(str::len));
+            if n.map(|n| n as u64) == o["$len"].as_u64() { Ok(()) } else { fail() }
+        }
+        Value::Object(o) if o.contains_key("$present") => {
+            if o["$present"].as_bool() == Some(!act.is_null()) {
+                Ok(())
+            } else {
+                fail()
+            }
+        }
+        Value::Object(o) if o.contains_key("$ne") => {
+            if o["$ne"] != *act {
+                Ok(())
+            } else {
+                fail()
+            }
+        }
+        Value::Object(o) => {
+            o.iter().try_for_each(|(k, e)| matches(e, act.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}")))
+        }
+        Value::Array(a) => match act.as_array() {
+            Some(b) if a.len() == b.len() => {
+                a.iter().zip(b).enumerate().try_for_each(|(i, (e, x))| matches(e, x, &format!("{path}[{i}]")))
+            }
+            _ => fail(),
+        },
+        Value::Number(n) if act.as_f64() == n.as_f64() => Ok(()),
+        _ if exp == act => Ok(()),
+        _ => fail(),
+    }
+}
+
+fn error_json(e: &Error) -> Value {
+    let kind = match e {
+        Error::Authentication { .. } => "authentication",
+        Error::PermissionDenied { .. } => "permission_denied",
+        Error::NotFound { .. } => "not_found",
+        Error::Conflict { .. } => "conflict",
+        Error::Validation { .. } => "validation",
+        Error::RateLimited { .. } => "rate_limited",
+        Error::Server { .. } => "server",
+        Error::Timeout { .. } => "timeout",
+        Error::Network { .. } => "network",
+        Error::Protocol { .. } => "protocol",
+        Error::Config { .. } => "config",
+        Error::Verification(_) => "verification",
+        _ => "unknown",
+    };
+    let fields: Vec<&str> = match e {
+        Error::Validation { fields, .. } => fields.iter().map(|f| f.field.as_str()).collect(),
+        _ => vec![],
+    };
+    let retry_after = match e {
+        Error::RateLimited { retry_after, .. } => retry_after.map(|d| d.as_secs_f64()),
+        _ => None,
+    };
+    json!({"type": kind, "code": e.code(), "status": e.status(), "fields": fields, "retry_after": retry_after})
+}
+
+fn expect_error(exp: &Value, e: &Error) -> Result<(), String> {
+    let act = error_json(e);
+    let mut exp = exp.clone();
+    let want_fields = exp.as_object_mut().and_then(|o| o.remove("fields"));
+    matches(&exp, &act, "error").map_err(|m| format!("{m} ({e})"))?;
+    for f in want_fields.as_ref().and_then(Value::as_array).into_iter().flatten() {
+        if !act["fields"].as_array().is_some_and(|a| a.contains(f)) {
+            return Err(format!("error fields {} lack {f} ({e})", act["fields"]));
+        }
+    }
+    Ok(())
+}
+
+/// Macros rather than generic functions: this crate does not depend on serde itself, only on serde_json.
+macro_rules! to_json {
+    ($v:expr) => {
+        serde_json::to_value($v).map_err(runner)
+    };
+}
+
+macro_rules! from_json {
+    ($t:ty, $v:expr) => {
+        serde_json::from_value::<$t>($v.clone()).map_err(runner)?
+    };
+}
+
+impl Run {
+    async fn op(&mut self, step: &Value, args: &Value) -> Result<Value, Fail> {
+        let c = match step.get("client") {
+            Some(o) => client(&self.env, &self.runtime_key, Some(&resolve(&self.vars, o)?))?,
+            None => self.client.clone(),
+        };
+        let s = |k: &str| args[k].as_str().unwrap_or_default().to_owned();
+        match step["op"].as_str().unwrap_or_default() {
+            "create_authorization" => {
+                to_json!(&c.create_authorization(&from_json!(CreateAuthorizationRequest, args)).await?)
+            }
+            "get_authorization" => to_json!(&c.get_authorization(&s("authorization_id")).await?),
+            "revoke" => {
+                let mut req = RevokeRequest::new(s("revoked_by"));
+                req.notes = args["notes"].as_str().map(str::to_owned);
+                to_json!(&c.revoke_authorization(&s("authorization_id"), &req).await?)
+            }
+            "check" => to_json!(&c.check(&from_json!(CheckRequest, args)).await?),
+            "approve_confirmation" => {
+                let ttl = args["ttl_seconds"].as_u64().map(Duration::from_secs);
+                to_json!(&c.approve_confirmation(&s("confirm_nonce"), args["approved"] == true, ttl).await?)
+            }
+            "settle_budget" => to_json!(&c.settle_budget(&from_json!(SettlementRequest, args)).await?),
+            "fetch_signed" => {
+                let opts =
+                    FetchSignedOptions { poll_interval: Duration::from_millis(50), timeout: Duration::from_secs(30) };
+                let r = c.fetch_signed(&s("receipt_id"), opts).await?;
+                let parsed: Value = serde_json::from_str(r.json()).map_err(runner)?;
+                Ok(json!({"receipt_id": r.receipt_id(), "json": r.json(), "receipt": parsed}))
+            }
+            "fetch_keys" => {
+                let text = c.workspace_keys_json(&s("workspace_id")).await?;
+                let keys = load_keys_from_json(text.as_bytes()).map_err(Error::from)?;
+                let out = json!({"workspace_id": keys.workspace_id, "fingerprints": keys.fingerprints()});
+                self.keys.insert(step["save"].as_str().unwrap_or_default().to_owned(), keys);
+                Ok(out)
+            }
+            "verify_receipt" => {
+                let name = step["args"]["keys"].as_str().unwrap_or_default().trim_start_matches('$');
+                let keys = self.keys.get(name).ok_or_else(|| Fail::Runner(format!("no key set ${name}")))?;
+                let mut text = args["receipt"]["json"].as_str().unwrap_or_default().to_owned();
+                if let Some(t) = args.get("tamper") {
+                    let find = t["find"].as_str().unwrap_or_default();
+                    if !text.contains(find) {
+                        return Err(Fail::Runner(format!("tamper: {find} not in the receipt")));
+                    }
+                    text = text.replacen(find, t["replace"].as_str().unwrap_or_default(), 1);
+                }
+                let opts = VerifyOptions {
+                    expected_workspace_id: args["expected_workspace_id"].as_str().map(str::to_owned),
+                    ..Default::default()
+                };
+                let v = verify_receipt_json(text.as_bytes(), keys, &opts).map_err(Error::from)?;
+                let kind = if v.kind == ReceiptKind::Action { "action" } else { "event" };
+                Ok(json!({"receipt_id": v.receipt_id, "workspace_id": v.workspace_id, "kind": kind, "name": v.name,
+                    "decision": v.decision, "reason": v.reason, "authorization_id": v.authorization_id,
+                    "key_id": v.key_id, "issued_at": v.issued_at}))
+            }
+            "from_email" => Ok(json!({"user_id": allowly_core::identifiers::from_email(&s("email"), &s("pepper"))?})),
+            "rotate_signing_key" => {
+                let url = format!("{}/v1/signing-keys/rotate", self.env["base_url"].as_str().unwrap_or_default());
+                let resp =
+                    reqwest::Client::new().post(url).bearer_auth(&self.setup_key).send().await.map_err(runner)?;
+                let status = resp.status();
+                let body: Value = resp.json().await.map_err(runner)?;
+                if !status.is_success() {
+                    return Err(Fail::Runner(format!("rotate: {status} {body}")));
+                }
+                Ok(body)
+            }
+            "sleep" => {
+                tokio::time::sleep(Duration::from_millis(args["ms"].as_u64().unwrap_or(0))).await;
+                Ok(Value::Null)
+            }
+            other => Err(Fail::Runner(format!("unknown op {other}"))),
+        }
+    }
+
+    async fn step(&mut self, i: usize, step: &Value) -> Result<(), String> {
+        let at = |m: String| format!("step {i} ({}): {m}", step["op"]);
+        let args = resolve(&self.vars, step.get("args").unwrap_or(&json!({}))).map_err(|e| at(fail_text(e)))?;
+        let outcome = self.op(step, &args).await;
+        match (outcome, step.get("error")) {
+            (Ok(v), None) => {
+                if let Some(exp) = step.get("expect") {
+                    let exp = resolve(&self.vars, exp).map_err(|e| at(fail_text(e)))?;
+                    matches(&exp, &v, "result").map_err(at)?;
+                }
+                if let Some(name) = step["save"].as_str() {
+                    self.vars.insert(name.to_owned(), v);
+                }
+                Ok(())
+            }
+            (Ok(v), Some(e)) => Err(at(format!("expected error {e}, got {v}"))),
+            (Err(Fail::Sdk(err)), Some(e)) => {
+                expect_error(&resolve(&self.vars, e).map_err(|e| at(fail_text(e)))?, &err).map_err(at)
+            }
+            (Err(f), _) => Err(at(fail_text(f))),
+        }
+    }
+}
+
+fn fail_text(f: Fail) -> String {
+    match f {
+        Fail::Sdk(e) => format!("unexpected error {}: {e}", error_json(&e)),
+        Fail::Runner(m) => format!("runner: {m}"),
+    }
+}
+
+pub fn load_scenarios() -> Vec<Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
+        .expect("tests/scenarios")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("schema.json"))
+        .collect();
+    files.sort();
+    files.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("JSON")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_passes_through_the_rust_sdk() {
+    let server = common::Server::start();
+    let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind"); // never accepts: a peer that never answers
+    let env = json!({
+        "base_url": server.field("base_url"), "workspace_id": server.field("workspace_id"),
+        "dead_base_url": format!("http://127.0.0.1:{dead}"),
+        "silent_base_url": format!("http://{}", silent.local_addr().expect("addr")),
+    });
+    let (runtime_key, setup_key) = (server.field("runtime_api_key"), server.field("setup_api_key"));
+    let mut report = Map::new();
+    let mut failures = Vec::new();
+    for sc in load_scenarios() {
+        let name = sc["name"].as_str().expect("name").to_owned();
+        let skip = sc["skip"].as_str().or(sc["skip_languages"][LANGUAGE].as_str());
+        let result = if let Some(reason) = skip {
+            json!({"status": "skip", "reason": reason})
+        } else {
+            let client = client(&env, &runtime_key, None).unwrap_or_else(|_| panic!("client"));
+            let mut vars = Map::new();
+            vars.insert("env".into(), env.clone());
+            let mut run = Run {
+                env: env.clone(),
+                runtime_key: runtime_key.clone(),
+                setup_key: setup_key.clone(),
+                client,
+                vars,
+                keys: HashMap::new(),
+            };
+            let mut outcome = Ok(());
+            for (i, step) in sc["steps"].as_array().expect("steps").iter().enumerate() {
+                outcome = run.step(i, step).await;
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            match outcome {
+                Ok(()) => json!({"status": "pass"}),
+                Err(m) => {
+                    failures.push(format!("{name}: {m}"));
+                    json!({"status": "fail", "reason": m})
+                }
+            }
+        };
+        report.insert(name, result);
+    }
+    if let Ok(dir) = std::env::var("ALLOWLY_PARITY_DIR") {
+        std::fs::create_dir_all(&dir).expect("parity dir");
+        let doc = json!({"language": LANGUAGE, "results": report});
+        std::fs::write(Path::new(&dir).join("rust.json"), serde_json::to_string_pretty(&doc).expect("ser"))
+            .expect("write");
+    }
+    assert!(failures.is_empty(), "{} scenario(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
