@@ -9,11 +9,11 @@ PYTHON ?= python3
 # The Python binding's own virtualenv (gitignored): maturin, pytest and the editable `allowly` package live here.
 VENV := bindings-python/.venv
 VENV_PY := $(VENV)/bin/python
-PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23"
+PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23" "jsonschema>=4"
 # The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
 PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
 
-.PHONY: demo test test-rust test-sqlite test-python test-node python-env python-build bench-python lint fmt bench toolchain build-cli clean help
+.PHONY: demo test parity test-rust test-sqlite test-python test-node python-env python-build bench-python lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-sqlite - the Rust tests without PostgreSQL (its variants are skipped)"
 	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
 	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
+	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
 	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
 
@@ -46,7 +47,7 @@ python-env:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
 	fi
 	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
-	@$(VENV_PY) -c 'import maturin, pytest, pytest_asyncio' >/dev/null 2>&1 || \
+	@$(VENV_PY) -c 'import maturin, pytest, pytest_asyncio, jsonschema' >/dev/null 2>&1 || \
 	  $(VENV_PY) -m pip install --disable-pip-version-check -q $(PY_TOOLS)
 	@$(VENV_PY) -c 'import fastmcp, mcp.server.mcpserver' >/dev/null 2>&1 || \
 	  $(VENV_PY) -m pip install --disable-pip-version-check -q $(PY_MCP)
@@ -59,6 +60,13 @@ python-build: toolchain python-env
 
 test-python: python-build
 	cd bindings-python && .venv/bin/python -m pytest -q
+
+# The shared scenarios (tests/scenarios/*.json) in every language: builds what the three runners need (the Python
+# package, the Node addon, the CLI), runs each runner with ALLOWLY_PARITY_DIR, prints scenario x language.
+parity: toolchain python-build
+	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
+	(cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build); \
+	CARGO="$(CARGO)" $(PYTHON) scripts/parity.py
 
 # Checks/s from one asyncio process (release build of the package and the server; not part of make test).
 bench-python: toolchain python-env

@@ -206,6 +206,13 @@ class Run:
             self.vars[step["save"]] = result
 
 
+def test_scenario_files_match_the_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")  # installed by `make python-env`
+    schema = json.loads((SCENARIOS / "schema.json").read_text())
+    for path in FILES:
+        jsonschema.validate(json.loads(path.read_text()), schema)
+
+
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_scenario(path: Any, server: Dict[str, str], endpoints: Dict[str, str]) -> None:
     scenario = json.loads(path.read_text())
