@@ -2,16 +2,14 @@
 //! the scenarios together expect every check reason code of wire-v1. The validator below implements exactly the
 //! JSON Schema keywords the schema uses (and rejects any other, so the schema cannot silently outgrow it).
 
-use std::path::{Path, PathBuf};
+#[path = "common/scenario.rs"]
+mod scenario;
 
 use allowly_core::model::reason;
+use scenario::{read_json as read, scenario_files, scenarios_dir as dir};
 use serde_json::Value;
 
 const ANNOTATIONS: &[&str] = &["$schema", "$id", "$defs", "title", "description", "$comment"];
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios")
-}
 
 fn type_ok(t: &str, v: &Value) -> bool {
     match t {
@@ -105,20 +103,6 @@ fn validate(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mut Ve
             other => panic!("schema keyword {other} is not implemented by this validator"),
         }
     }
-}
-
-fn scenario_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir())
-        .expect("tests/scenarios")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("schema.json"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }
 
 #[test]

@@ -3,16 +3,19 @@
 //! outcome is written to `$ALLOWLY_PARITY_DIR/rust.json` for `make parity`.
 
 mod common;
+#[path = "common/scenario.rs"]
+mod scenario;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::time::Duration;
 
 use allowly_core::client::FetchSignedOptions;
 use allowly_core::model::{CheckRequest, CreateAuthorizationRequest, RevokeRequest, SettlementRequest};
 use allowly_core::receipt::{KeySet, ReceiptKind, VerifyOptions, load_keys_from_json, verify_receipt_json};
 use allowly_core::{Client, ClientConfig, Error, FallbackMode};
+use scenario::{load_scenarios, matches};
 use serde_json::{Map, Value, json};
 
 const LANGUAGE: &str = "rust";
@@ -41,10 +44,6 @@ struct Run {
     keys: HashMap<String, KeySet>,
 }
 
-fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios")
-}
-
 fn client(env: &Value, key: &str, opts: Option<&Value>) -> Result<Client, Fail> {
     let o = opts.cloned().unwrap_or_else(|| json!({}));
     let base = o["base_url"].as_str().or(env["base_url"].as_str()).unwrap_or_default();
@@ -64,85 +63,8 @@ fn client(env: &Value, key: &str, opts: Option<&Value>) -> Result<Client, Fail> 
     Ok(Client::new(c)?)
 }
 
-/// `$name.a.b` with the longest key that exists at each level (scope names contain dots).
-fn lookup(vars: &Map<String, Value>, path: &str) -> Result<Value, Fail> {
-    let segs: Vec<&str> = path.split('.').collect();
-    let mut cur = vars.get(segs[0]).ok_or_else(|| Fail::Runner(format!("no variable ${}", segs[0])))?;
-    let mut i = 1;
-    'outer: while i < segs.len() {
-        for j in (i + 1..=segs.len()).rev() {
-            if let Some(next) = cur.get(segs[i..j].join(".")) {
-                cur = next;
-                i = j;
-                continue 'outer;
-            }
-        }
-        return Err(Fail::Runner(format!("${path}: nothing at `{}`", segs[i..].join("."))));
-    }
-    Ok(cur.clone())
-}
-
 fn resolve(vars: &Map<String, Value>, v: &Value) -> Result<Value, Fail> {
-    Ok(match v {
-        Value::String(s) if s.starts_with('$') => lookup(vars, &s[1..])?,
-        Value::Array(a) => Value::Array(a.iter().map(|x| resolve(vars, x)).collect::<Result<_, _>>()?),
-        Value::Object(o) if o.contains_key("$now_plus_ms") => Value::String(rfc3339_in(o["$now_plus_ms"].as_u64())),
-        Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, x)| Ok((k.clone(), resolve(vars, x)?))).collect::<Result<_, Fail>>()?)
-        }
-        other => other.clone(),
-    })
-}
-
-fn rfc3339_in(ms: Option<u64>) -> String {
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock") + Duration::from_millis(ms.unwrap_or(0));
-    let (days, secs) = ((t.as_secs() / 86_400) as i64, t.as_secs() % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let (d, m) = (doy - (153 * mp + 2) / 5 + 1, if mp < 10 { mp + 3 } else { mp - 9 });
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", secs / 3600, secs / 60 % 60, secs % 60, t.subsec_millis())
-}
-
-/// Subset match: objects key by key, arrays element by element, plus `$len`, `$present` and `$ne`.
-fn matches(exp: &Value, act: &Value, path: &str) -> Result<(), String> {
-    let fail = || Err(format!("{path}: expected {exp}, got {act}"));
-    match exp {
-        Value::Object(o) if o.contains_key("$len") => {
-            let n = act.as_array().map(Vec::len).or(act.as_str().map(str::len));
-            if n.map(|n| n as u64) == o["$len"].as_u64() { Ok(()) } else { fail() }
-        }
-        Value::Object(o) if o.contains_key("$present") => {
-            if o["$present"].as_bool() == Some(!act.is_null()) {
-                Ok(())
-            } else {
-                fail()
-            }
-        }
-        Value::Object(o) if o.contains_key("$ne") => {
-            if o["$ne"] != *act {
-                Ok(())
-            } else {
-                fail()
-            }
-        }
-        Value::Object(o) => {
-            o.iter().try_for_each(|(k, e)| matches(e, act.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}")))
-        }
-        Value::Array(a) => match act.as_array() {
-            Some(b) if a.len() == b.len() => {
-                a.iter().zip(b).enumerate().try_for_each(|(i, (e, x))| matches(e, x, &format!("{path}[{i}]")))
-            }
-            _ => fail(),
-        },
-        Value::Number(n) if act.as_f64() == n.as_f64() => Ok(()),
-        _ if exp == act => Ok(()),
-        _ => fail(),
-    }
+    scenario::resolve(vars, v).map_err(Fail::Runner)
 }
 
 fn error_json(e: &Error) -> Value {
@@ -305,16 +227,6 @@ fn fail_text(f: Fail) -> String {
         Fail::Sdk(e) => format!("unexpected error {}: {e}", error_json(&e)),
         Fail::Runner(m) => format!("runner: {m}"),
     }
-}
-
-pub fn load_scenarios() -> Vec<Value> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
-        .expect("tests/scenarios")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("schema.json"))
-        .collect();
-    files.sort();
-    files.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("JSON")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
