@@ -21,6 +21,9 @@ async def test_results_are_comparable_dicts_and_safe_reprs(client: allowly.Allow
     assert as_dict["scopes"][1] == {"name": "b", "constraints": {"max_per_day": 5, "confirm_prompt": "OK?"}}
     assert as_dict["metadata"] == {"n": 1, "nested": {"list": [1, 2.5, None, True]}}
     assert as_dict["receipt"]["status"] == "pending"
+    # Let the create receipt get signed first: a pending envelope carries a fresh `ready_at_estimate` on every read,
+    # so two reads are only equal once the receipt has settled.
+    await client.receipts.fetch_signed(auth.receipt.receipt_id)
     fetched = await client.authorizations.get(auth.authorization_id)
     assert fetched == await client.authorizations.get(auth.authorization_id)
     assert fetched.status == "active" and auth.status is None
