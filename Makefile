@@ -97,7 +97,7 @@ test-kotlin: toolchain
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq maven default-jdk-headless >/dev/null; }
 	target_dir=$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'); \
 	cd bindings-swift/kotlin && rm -rf target/surefire-reports && \
-	$(MVN) -q -B test -Dallowly.native.dir="$$target_dir/debug"; \
+	$(MVN) -q -B -Dstyle.color=never test -Dallowly.native.dir="$$target_dir/debug"; \
 	awk -F'[ ,]+' '/^Tests run/ {r+=$$3; f+=$$5; e+=$$7; s+=$$9} END {print "kotlin: " r-f-e-s " passed, " f+e " failed, " s " skipped"}' target/surefire-reports/*.txt
 
 # Rewrites bindings-swift's committed generated sources (Swift, header, modulemap, Kotlin); the drift test checks them.
