@@ -13,7 +13,7 @@ PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23" "jsonschema>=4"
 # The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
 PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
 
-.PHONY: demo test parity test-rust test-sqlite test-python test-node python-env python-build bench-python lint fmt bench toolchain build-cli clean help
+.PHONY: demo test parity test-rust test-sqlite test-python test-node test-kotlin ffi-bindings python-env python-build bench-python lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
@@ -22,6 +22,8 @@ help:
 	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
 	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
 	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
+	@echo "make test-kotlin - the Kotlin/JVM binding (bindings-swift/kotlin): build liballowly_ffi + allowly, mvn test (JUnit 5)"
+	@echo "make ffi-bindings - regenerate the committed Swift/Kotlin sources of bindings-swift with the pinned uniffi-bindgen"
 	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
 
@@ -36,7 +38,7 @@ build-cli: toolchain
 demo: toolchain python-build
 	CARGO="$(CARGO)" DEMO_PYTHON="$(VENV_PY)" scripts/demo.sh
 
-test: toolchain lint test-rust test-python test-node
+test: toolchain lint test-rust test-python test-node test-kotlin
 	@echo "make test: all suites passed"
 
 # A venv with the build and test tools. A fresh Debian has python3 without venv/ensurepip: install it via apt then.
@@ -92,6 +94,23 @@ test-node: toolchain
 	npm run build; \
 	npm test; \
 	npm run typecheck
+
+# The Kotlin/JVM binding: the UniFFI library (liballowly_ffi) and the allowly binary the tests start, then Maven (JUnit 5)
+# with JNA pointed at cargo's debug folder. Needs a JDK 17+ and Maven; installs Maven with apt when it is missing.
+MVN ?= mvn
+test-kotlin: toolchain
+	$(CARGO) build --locked -p allowly-swift -p allowly-cli
+	@command -v $(MVN) >/dev/null 2>&1 || { \
+	  echo "installing maven and a JDK (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq maven default-jdk-headless >/dev/null; }
+	target_dir=$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'); \
+	cd bindings-swift/kotlin && rm -rf target/surefire-reports && \
+	$(MVN) -q -B -Dstyle.color=never test -Dallowly.native.dir="$$target_dir/debug"; \
+	awk -F'[ ,]+' '/^Tests run/ {r+=$$3; f+=$$5; e+=$$7; s+=$$9} END {print "kotlin: " r-f-e-s " passed, " f+e " failed, " s " skipped"}' target/surefire-reports/*.txt
+
+# Rewrites bindings-swift's committed generated sources (Swift, header, modulemap, Kotlin); the drift test checks them.
+ffi-bindings: toolchain
+	ALLOWLY_UPDATE_GENERATED=1 $(CARGO) test --locked -p allowly-swift --test generated_drift
 
 lint: toolchain
 	$(CARGO) fmt --all -- --check

@@ -1,0 +1,155 @@
+// The idiomatic Swift layer over the UniFFI-generated bindings (module AllowlyFFI, re-exported). Every method is one
+// call into the native client; behaviour (retries, fail-closed check, polling, verification) lives in allowly-core.
+import Foundation
+
+@_exported import AllowlyFFI
+
+/// The Allowly client. One instance per API key; share it (it owns one connection pool). The key is handed to the
+/// native client and never stored here, so no `description` or error message can show it.
+public final class Allowly: CustomStringConvertible, @unchecked Sendable {
+    private let native: NativeClient
+
+    /// Throws `AllowlyError.Config` for an invalid configuration (empty key, `http://` without
+    /// `allowInsecureHttp`, …). Sends nothing.
+    public init(apiKey: String, options: ClientOptions = ClientOptions()) throws {
+        native = try NativeClient(apiKey: apiKey, options: options)
+    }
+
+    /// The normalized base URL requests go to.
+    public var baseUrl: String { native.baseUrl() }
+
+    public var description: String { "Allowly(baseUrl: \(baseUrl))" }
+
+    public func createAuthorization(_ request: CreateAuthorizationRequest) async throws -> Authorization {
+        try await native.createAuthorization(request: request)
+    }
+
+    public func getAuthorization(_ authorizationId: String) async throws -> Authorization {
+        try await native.getAuthorization(authorizationId: authorizationId)
+    }
+
+    /// Idempotent on the server: revoking twice returns the first result.
+    public func revokeAuthorization(_ authorizationId: String, revokedBy: String, notes: String? = nil) async throws
+        -> Revocation
+    {
+        try await native.revokeAuthorization(authorizationId: authorizationId, revokedBy: revokedBy, notes: notes)
+    }
+
+    /// Fails closed: an unreachable or failing server yields deny `fallback_closed_*` results, not an error.
+    public func check(_ request: CheckRequest) async throws -> CheckResponse {
+        try await native.check(request: request)
+    }
+
+    /// Shorthand for a check of `scopes` on one authorization.
+    public func check(
+        authorizationId: String, scopes: [String], resource: String? = nil, contextJson: String? = nil
+    ) async throws -> CheckResponse {
+        try await native.check(
+            request: CheckRequest(
+                authorizationId: authorizationId, scopes: scopes, resource: resource, contextJson: contextJson))
+    }
+
+    /// Records the user's answer to a `confirm` decision (the nonce works once).
+    public func approve(_ nonce: ConfirmNonce, approved: Bool = true, ttl: TimeInterval? = nil) async throws
+        -> ConfirmationResolution
+    {
+        try await native.approveConfirmation(nonce: nonce, approved: approved, ttl: ttl)
+    }
+
+    public func getConfirmation(_ confirmationId: String) async throws -> Confirmation {
+        try await native.getConfirmation(confirmationId: confirmationId)
+    }
+
+    /// Polls until the user answered; `AllowlyError.Timeout` if nobody did within `timeout`.
+    public func waitForConfirmation(_ confirmationId: String, timeout: TimeInterval = 60, pollInterval: TimeInterval = 1)
+        async throws -> Confirmation
+    {
+        try await native.waitForConfirmation(
+            confirmationId: confirmationId, timeout: timeout, pollInterval: pollInterval)
+    }
+
+    /// Polls until the receipt is signed; the result's `json` is what `verifyReceiptJson` needs.
+    public func fetchSigned(_ receiptId: String, timeout: TimeInterval = 30, pollInterval: TimeInterval = 1)
+        async throws -> SignedReceipt
+    {
+        try await native.fetchSigned(receiptId: receiptId, pollInterval: pollInterval, timeout: timeout)
+    }
+
+    /// The workspace's key document, for `verifyReceiptJson`.
+    public func workspaceKeys(_ workspaceId: String) async throws -> KeySet {
+        try await native.workspaceKeys(workspaceId: workspaceId)
+    }
+
+    /// The confirm flow in one call: check; for every `confirm` scope, `ask` the user and approve or reject; then, if
+    /// anyone was asked, check again and return that.
+    public func checkWithConfirmation(
+        _ request: CheckRequest, ask: @escaping @Sendable (ConfirmPrompt) async -> Bool
+    ) async throws -> CheckResponse {
+        try await native.checkWithConfirmation(request: request, handler: ClosureConfirmHandler(ask))
+    }
+}
+
+/// Adapts a closure to the generated `ConfirmHandler` protocol.
+private final class ClosureConfirmHandler: ConfirmHandler, @unchecked Sendable {
+    private let ask: @Sendable (ConfirmPrompt) async -> Bool
+
+    init(_ ask: @escaping @Sendable (ConfirmPrompt) async -> Bool) {
+        self.ask = ask
+    }
+
+    func confirm(prompt: ConfirmPrompt) async -> Bool {
+        await ask(prompt)
+    }
+}
+
+/// What a check decided for one scope, as a type to `switch` over.
+public enum Decision: CustomStringConvertible {
+    case allow(reason: String, isFallback: Bool)
+    /// Ask the user, then `Allowly.approve(nonce)` and check again. The nonce's description is redacted.
+    case confirm(reason: String, nonce: ConfirmNonce?, confirmationId: String?, promptHint: String?)
+    case deny(reason: String, isFallback: Bool)
+    case escalate(reason: String)
+
+    /// The reason code (`scope_granted`, `scope_requires_user_confirmation`, `fallback_closed_*`, …).
+    public var reason: String {
+        switch self {
+        case .allow(let reason, _), .confirm(let reason, _, _, _), .deny(let reason, _), .escalate(let reason):
+            return reason
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .allow: return "allow(\(reason))"
+        case .confirm(_, _, let confirmationId, _): return "confirm(\(reason), \(confirmationId ?? "-"))"
+        case .deny: return "deny(\(reason))"
+        case .escalate: return "escalate(\(reason))"
+        }
+    }
+}
+
+extension ScopeResult {
+    /// This scope result as a `Decision`.
+    public var outcome: Decision {
+        switch decision {
+        case .allow: return .allow(reason: reason, isFallback: isFallback)
+        case .confirm:
+            return .confirm(
+                reason: reason, nonce: confirmNonce, confirmationId: confirmationId, promptHint: confirmPromptHint)
+        case .deny: return .deny(reason: reason, isFallback: isFallback)
+        case .escalate: return .escalate(reason: reason)
+        }
+    }
+}
+
+extension CheckResponse {
+    /// The decision for `scope`, or nil when it was not requested.
+    public func decision(_ scope: String) -> Decision? {
+        results[scope]?.outcome
+    }
+}
+
+extension VerificationErrorKind {
+    /// The stable code (`signature_mismatch`, …), as in every other language.
+    public var code: String { verificationErrorCode(kind: self) }
+}

@@ -1,0 +1,78 @@
+// The idiomatic Kotlin client over the UniFFI-generated bindings in allowly.kt (same package; this file is not named
+// Allowly.kt because that would clash with allowly.kt on case-insensitive file systems and in the JVM class name). Every method is one call
+// into the native client; behaviour (retries, fail-closed check, polling, verification) lives in allowly-core.
+package ai.allowly
+
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+import kotlin.time.toJavaDuration
+
+/**
+ * The Allowly client. One instance per API key; share it (it owns one connection pool). The key is handed to the
+ * native client and is never stored here, so neither [toString] nor any error message can show it.
+ */
+class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCloseable {
+    private val native = NativeClient(apiKey, options)
+
+    /** The normalized base URL requests go to. */
+    val baseUrl: String get() = native.baseUrl()
+
+    suspend fun createAuthorization(request: CreateAuthorizationRequest): Authorization =
+        native.createAuthorization(request)
+
+    suspend fun getAuthorization(authorizationId: String): Authorization = native.getAuthorization(authorizationId)
+
+    /** Idempotent on the server: revoking twice returns the first result. */
+    suspend fun revokeAuthorization(authorizationId: String, revokedBy: String, notes: String? = null): Revocation =
+        native.revokeAuthorization(authorizationId, revokedBy, notes)
+
+    /** Fails closed: an unreachable or failing server yields deny `fallback_closed_*` results, not an exception. */
+    suspend fun check(request: CheckRequest): CheckResponse = native.check(request)
+
+    /** Shorthand for a check of [scopes] on one authorization. */
+    suspend fun check(
+        authorizationId: String,
+        scopes: List<String>,
+        resource: String? = null,
+        contextJson: String? = null,
+    ): CheckResponse = native.check(CheckRequest(authorizationId, scopes, resource = resource, contextJson = contextJson))
+
+    /** Records the user's answer to a `confirm` decision (the nonce works once). */
+    suspend fun approve(nonce: ConfirmNonce, approved: Boolean = true, ttl: Duration? = null): ConfirmationResolution =
+        native.approveConfirmation(nonce, approved, ttl?.toJavaDuration())
+
+    suspend fun getConfirmation(confirmationId: String): Confirmation = native.getConfirmation(confirmationId)
+
+    /** Polls until the user answered; [AllowlyException.Timeout] if nobody did within [timeout]. */
+    suspend fun waitForConfirmation(
+        confirmationId: String,
+        timeout: Duration = 60.seconds,
+        pollInterval: Duration = 1.seconds,
+    ): Confirmation = native.waitForConfirmation(confirmationId, timeout.toJavaDuration(), pollInterval.toJavaDuration())
+
+    /** Polls until the receipt is signed; the result's `json` is what [verifyReceiptJson] needs. */
+    suspend fun fetchSigned(
+        receiptId: String,
+        timeout: Duration = 30.seconds,
+        pollInterval: Duration = 1.seconds,
+    ): SignedReceipt = native.fetchSigned(receiptId, pollInterval.toJavaDuration(), timeout.toJavaDuration())
+
+    /** The workspace's key document, for [verifyReceiptJson]. */
+    suspend fun workspaceKeys(workspaceId: String): KeySet = native.workspaceKeys(workspaceId)
+
+    /**
+     * The confirm flow in one call: check; for every `confirm` scope, [ask] the user and approve or reject; then, if
+     * anyone was asked, check again and return that.
+     */
+    suspend fun checkWithConfirmation(request: CheckRequest, ask: suspend (ConfirmPrompt) -> Boolean): CheckResponse =
+        native.checkWithConfirmation(
+            request,
+            object : ConfirmHandler {
+                override suspend fun confirm(prompt: ConfirmPrompt): Boolean = ask(prompt)
+            },
+        )
+
+    override fun close() = native.close()
+
+    override fun toString(): String = "Allowly(baseUrl=$baseUrl)"
+}

@@ -1,0 +1,194 @@
+//! `NativeClient`: one `allowly_core::Client` per foreign `Allowly` instance; every method is one core call.
+//!
+//! Async methods run on tokio (the runtime core's reqwest client needs; UniFFI's `tokio` feature drives them) and
+//! surface as `async` functions in Swift and `suspend` functions in Kotlin. The API key is a constructor argument,
+//! not a record field, so no generated `toString` / `description` can ever show it, and it is never readable back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use allowly_core::client::FetchSignedOptions;
+use allowly_core::model as core;
+use allowly_core::{Client, ClientConfig};
+
+use crate::error::Result;
+use crate::model::{
+    Authorization, CheckRequest, CheckResponse, ConfirmNonce, ConfirmPrompt, Confirmation, ConfirmationResolution,
+    CreateAuthorizationRequest, FallbackMode, ReceiptEnvelope, Revocation, SignedReceipt,
+};
+use crate::receipt::KeySet;
+
+/// Client options; every field has core's default when absent.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ClientOptions {
+    /// Defaults to `https://api.allowly.ai`.
+    #[uniffi(default = None)]
+    pub base_url: Option<String>,
+    /// Timeout of one HTTP attempt (default 10 s).
+    #[uniffi(default = None)]
+    pub timeout: Option<Duration>,
+    /// Deadline of a whole `check`, retries included; past it `check` falls back (default 5 s).
+    #[uniffi(default = None)]
+    pub check_timeout: Option<Duration>,
+    /// Extra attempts for transient failures (default 2).
+    #[uniffi(default = None)]
+    pub max_retries: Option<u32>,
+    /// What `check` answers per scope when the server cannot; unlisted scopes fail closed.
+    #[uniffi(default = None)]
+    pub fallback_by_scope: Option<HashMap<String, FallbackMode>>,
+    /// Allow `http://` base URLs (local development against `allowly serve --dev`).
+    #[uniffi(default = false)]
+    pub allow_insecure_http: bool,
+    /// Appended to the `User-Agent` after `allowly-core/<version> allowly-uniffi/<version>`.
+    #[uniffi(default = None)]
+    pub user_agent: Option<String>,
+    /// First retry backoff step (default 100 ms).
+    #[uniffi(default = None)]
+    pub retry_base_delay: Option<Duration>,
+}
+
+fn build_client(api_key: String, options: ClientOptions) -> allowly_core::Result<Client> {
+    let mut config = ClientConfig::new(api_key);
+    if let Some(base_url) = options.base_url {
+        config.base_url = base_url;
+    }
+    if let Some(t) = options.timeout {
+        config.timeout = t;
+    }
+    if let Some(t) = options.check_timeout {
+        config.check_timeout = t;
+    }
+    if let Some(n) = options.max_retries {
+        config.max_retries = n;
+    }
+    for (scope, mode) in options.fallback_by_scope.unwrap_or_default() {
+        config.fallback_by_scope.insert(scope, mode.into());
+    }
+    config.allow_insecure_http = options.allow_insecure_http;
+    let ours = concat!("allowly-uniffi/", env!("CARGO_PKG_VERSION"));
+    config.user_agent = Some(match options.user_agent {
+        Some(extra) => format!("{ours} {extra}"),
+        None => ours.to_owned(),
+    });
+    if let Some(d) = options.retry_base_delay {
+        config.retry_base_delay = d;
+    }
+    Client::new(config)
+}
+
+/// Asked by [`NativeClient::check_with_confirmation`] for every scope that needs the user's approval; answer `true`
+/// to approve, `false` to reject. Implemented in Swift / Kotlin (an `async` / `suspend` function).
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait ConfirmHandler: Send + Sync {
+    async fn confirm(&self, prompt: ConfirmPrompt) -> bool;
+}
+
+/// The native client behind Swift's and Kotlin's `Allowly` class.
+#[derive(uniffi::Object)]
+pub struct NativeClient {
+    client: Client,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl NativeClient {
+    /// Validates the configuration (key shape, `https://` unless `allow_insecure_http`); sends nothing.
+    #[uniffi::constructor]
+    pub fn new(api_key: String, options: ClientOptions) -> Result<Arc<Self>> {
+        Ok(Arc::new(NativeClient { client: build_client(api_key, options)? }))
+    }
+
+    /// The normalized base URL (never the key).
+    pub fn base_url(&self) -> String {
+        self.client.base_url().to_owned()
+    }
+
+    pub async fn create_authorization(&self, request: CreateAuthorizationRequest) -> Result<Authorization> {
+        Ok(self.client.create_authorization(&request.into_core()?).await?.into())
+    }
+
+    pub async fn get_authorization(&self, authorization_id: String) -> Result<Authorization> {
+        Ok(self.client.get_authorization(&authorization_id).await?.into())
+    }
+
+    /// Idempotent on the server: revoking twice returns the first result.
+    pub async fn revoke_authorization(
+        &self,
+        authorization_id: String,
+        revoked_by: String,
+        notes: Option<String>,
+    ) -> Result<Revocation> {
+        let request = core::RevokeRequest { revoked_by, notes };
+        Ok(self.client.revoke_authorization(&authorization_id, &request).await?.into())
+    }
+
+    /// Fails closed: an unreachable or failing server yields deny `fallback_closed_*` results, not an error.
+    pub async fn check(&self, request: CheckRequest) -> Result<CheckResponse> {
+        Ok(self.client.check(&request.into_core()?).await?.into())
+    }
+
+    /// Records the user's answer to a `confirm` decision; `ttl` is how long it stays usable (server: 60 s … 7 days).
+    pub async fn approve_confirmation(
+        &self,
+        nonce: Arc<ConfirmNonce>,
+        approved: bool,
+        ttl: Option<Duration>,
+    ) -> Result<ConfirmationResolution> {
+        Ok(self.client.approve_confirmation(&nonce.value, approved, ttl).await?.into())
+    }
+
+    pub async fn get_confirmation(&self, confirmation_id: String) -> Result<Confirmation> {
+        Ok(self.client.get_confirmation(&confirmation_id).await?.into())
+    }
+
+    /// Polls until the confirmation is no longer pending; `Timeout` if nobody answered in time.
+    pub async fn wait_for_confirmation(
+        &self,
+        confirmation_id: String,
+        timeout: Duration,
+        poll_interval: Duration,
+    ) -> Result<Confirmation> {
+        Ok(self.client.wait_for_confirmation(&confirmation_id, timeout, poll_interval).await?.into())
+    }
+
+    /// With `wait`, the server holds the request (at most 30 s) until the receipt is signed.
+    pub async fn get_receipt(&self, receipt_id: String, wait: Option<Duration>) -> Result<ReceiptEnvelope> {
+        Ok(self.client.get_receipt(&receipt_id, wait).await?.into())
+    }
+
+    /// Polls until the receipt is signed and returns its exact JSON text, ready for `verify_receipt_json`.
+    pub async fn fetch_signed(
+        &self,
+        receipt_id: String,
+        poll_interval: Duration,
+        timeout: Duration,
+    ) -> Result<SignedReceipt> {
+        let options = FetchSignedOptions { poll_interval, timeout };
+        Ok(self.client.fetch_signed(&receipt_id, options).await?.into())
+    }
+
+    /// The workspace's key document, loaded with the strict key-document parser.
+    pub async fn workspace_keys(&self, workspace_id: String) -> Result<Arc<KeySet>> {
+        let text = self.client.workspace_keys_json(&workspace_id).await?;
+        crate::receipt::load_keys_from_json(text)
+    }
+
+    /// Check; ask `handler` for every `confirm` scope and approve or reject its nonce; then, if anyone was asked,
+    /// check once more and return that (core's `check_with_confirmation`).
+    pub async fn check_with_confirmation(
+        &self,
+        request: CheckRequest,
+        handler: Arc<dyn ConfirmHandler>,
+    ) -> Result<CheckResponse> {
+        let request = request.into_core()?;
+        let response = self
+            .client
+            .check_with_confirmation(&request, |prompt| {
+                let handler = Arc::clone(&handler);
+                async move { handler.confirm(prompt.into()).await }
+            })
+            .await?;
+        Ok(response.into())
+    }
+}

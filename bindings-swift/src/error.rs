@@ -1,0 +1,185 @@
+//! The one mapping of `allowly_core::Error` to a UniFFI error enum (`AllowlyError` in Swift, `AllowlyException` in
+//! Kotlin), variant for variant. `detail` is core's `Display`, which never contains an API key, pepper or nonce.
+//! (The field is not called `message`: Kotlin exceptions already have one, built by UniFFI from the fields.)
+
+use allowly_core::{Error, VerificationError};
+
+use crate::model::FieldError;
+
+/// Mirrors `allowly_core::VerificationErrorKind` (its `ALL`); the code is [`verification_error_code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum VerificationErrorKind {
+    Malformed,
+    Schema,
+    UnsupportedVersion,
+    Timestamp,
+    UnknownKey,
+    KeyOutsideWindow,
+    UntrustedKey,
+    WorkspaceMismatch,
+    SignatureMismatch,
+    KeyDocument,
+    Checkpoint,
+}
+
+impl VerificationErrorKind {
+    /// `None` for a kind added to core after this binding was written (core's enum is non_exhaustive); the error
+    /// conversion then reports it as `Protocol`, and the foreign tests comparing `ALL` with this enum fail.
+    fn from_core(kind: allowly_core::VerificationErrorKind) -> Option<Self> {
+        use allowly_core::VerificationErrorKind as K;
+        Some(match kind {
+            K::Malformed => Self::Malformed,
+            K::Schema => Self::Schema,
+            K::UnsupportedVersion => Self::UnsupportedVersion,
+            K::Timestamp => Self::Timestamp,
+            K::UnknownKey => Self::UnknownKey,
+            K::KeyOutsideWindow => Self::KeyOutsideWindow,
+            K::UntrustedKey => Self::UntrustedKey,
+            K::WorkspaceMismatch => Self::WorkspaceMismatch,
+            K::SignatureMismatch => Self::SignatureMismatch,
+            K::KeyDocument => Self::KeyDocument,
+            K::Checkpoint => Self::Checkpoint,
+            _ => return None,
+        })
+    }
+
+    fn to_core(self) -> allowly_core::VerificationErrorKind {
+        use allowly_core::VerificationErrorKind as K;
+        match self {
+            Self::Malformed => K::Malformed,
+            Self::Schema => K::Schema,
+            Self::UnsupportedVersion => K::UnsupportedVersion,
+            Self::Timestamp => K::Timestamp,
+            Self::UnknownKey => K::UnknownKey,
+            Self::KeyOutsideWindow => K::KeyOutsideWindow,
+            Self::UntrustedKey => K::UntrustedKey,
+            Self::WorkspaceMismatch => K::WorkspaceMismatch,
+            Self::SignatureMismatch => K::SignatureMismatch,
+            Self::KeyDocument => K::KeyDocument,
+            Self::Checkpoint => K::Checkpoint,
+        }
+    }
+}
+
+/// The stable snake_case code of a verification kind (`signature_mismatch`, …), as in every other language.
+#[uniffi::export]
+pub fn verification_error_code(kind: VerificationErrorKind) -> String {
+    kind.to_core().as_str().to_owned()
+}
+
+/// Core's `VerificationErrorKind::ALL` as codes, so the foreign tests can prove every kind is mapped.
+#[uniffi::export]
+pub fn core_verification_error_codes() -> Vec<String> {
+    allowly_core::VerificationErrorKind::ALL.iter().map(|k| k.as_str().to_owned()).collect()
+}
+
+/// Every core error, as a UniFFI error. `code` is core's stable machine code (the server's `error.code` for HTTP
+/// errors); `status` the HTTP status where there was one.
+#[derive(Debug, Clone, thiserror::Error, uniffi::Error)]
+pub enum AllowlyError {
+    /// 401: the API key is missing, malformed or unknown.
+    #[error("{detail}")]
+    Authentication { code: String, detail: String },
+    /// 403: the key is valid but may not do this.
+    #[error("{detail}")]
+    PermissionDenied { code: String, detail: String },
+    /// 404: the authorization, confirmation or receipt does not exist (or a nonce was already used).
+    #[error("{detail}")]
+    NotFound { code: String, detail: String },
+    /// 409 / 410: the state forbids this call (idempotency conflict, already settled, confirmation expired).
+    #[error("{detail}")]
+    Conflict { status: u16, code: String, detail: String },
+    /// 400/413/422 or rejected locally: `fields` says where.
+    #[error("{detail}")]
+    Validation { code: String, detail: String, fields: Vec<FieldError> },
+    /// 429: retry after `retry_after_ms` when the server said.
+    #[error("{detail}")]
+    RateLimited { code: String, detail: String, retry_after_ms: Option<u64> },
+    /// 5xx after retries (never from `check`, which falls back instead).
+    #[error("{detail}")]
+    Server { status: u16, code: String, detail: String },
+    #[error("{detail}")]
+    Timeout { detail: String },
+    #[error("{detail}")]
+    Network { detail: String },
+    /// The server answered something that is not wire-v1.
+    #[error("{detail}")]
+    Protocol { detail: String },
+    /// The client or the call was configured wrongly (plain HTTP without `allow_insecure_http`, empty key, …).
+    #[error("{detail}")]
+    Config { detail: String },
+    /// A receipt or key document did not verify; `code` is the kind's stable code.
+    #[error("{detail}")]
+    Verification { kind: VerificationErrorKind, code: String, detail: String },
+}
+
+impl From<Error> for AllowlyError {
+    fn from(error: Error) -> Self {
+        let detail = error.to_string();
+        let code = error.code().to_owned();
+        match error {
+            Error::Authentication { .. } => Self::Authentication { code, detail },
+            Error::PermissionDenied { .. } => Self::PermissionDenied { code, detail },
+            Error::NotFound { .. } => Self::NotFound { code, detail },
+            Error::Conflict { status, .. } => Self::Conflict { status, code, detail },
+            Error::Validation { fields, .. } => {
+                Self::Validation { code, detail, fields: fields.into_iter().map(Into::into).collect() }
+            }
+            Error::RateLimited { retry_after, .. } => Self::RateLimited {
+                code,
+                detail,
+                retry_after_ms: retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            },
+            Error::Server { status, .. } => Self::Server { status, code, detail },
+            Error::Timeout { .. } => Self::Timeout { detail },
+            Error::Network { .. } => Self::Network { detail },
+            Error::Protocol { .. } => Self::Protocol { detail },
+            Error::Config { .. } => Self::Config { detail },
+            Error::Verification(v) => match VerificationErrorKind::from_core(v.kind) {
+                Some(kind) => Self::Verification { kind, code, detail },
+                None => Self::Protocol { detail },
+            },
+            // `Error` is non_exhaustive; a variant added later surfaces as Protocol until it is mapped here.
+            _ => Self::Protocol { detail },
+        }
+    }
+}
+
+impl From<VerificationError> for AllowlyError {
+    fn from(error: VerificationError) -> Self {
+        Error::Verification(error).into()
+    }
+}
+
+/// Local validation error (bad JSON text in a `*_json` field), built by core so it reads like every other.
+pub(crate) fn invalid_input(field: &str, message: impl Into<String>) -> AllowlyError {
+    Error::invalid_input(field, message).into()
+}
+
+pub type Result<T, E = AllowlyError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_verification_kind_is_mapped_and_round_trips() {
+        for kind in allowly_core::VerificationErrorKind::ALL {
+            let mapped = VerificationErrorKind::from_core(kind).expect("mapped");
+            assert_eq!(mapped.to_core(), kind);
+        }
+    }
+
+    #[test]
+    fn details_carry_codes_but_no_secrets() {
+        let e: AllowlyError = allowly_core::identifiers::from_email("a@b.c", "").unwrap_err().into();
+        match e {
+            AllowlyError::Validation { code, detail, fields } => {
+                assert_eq!(code, "invalid_input");
+                assert!(!detail.contains("a@b.c"));
+                assert_eq!(fields[0].field, "pepper");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

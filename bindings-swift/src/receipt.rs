@@ -1,0 +1,121 @@
+//! Offline verification, key documents and identifiers: synchronous, CPU-only calls into core.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use allowly_core::receipt as core;
+use time::OffsetDateTime;
+
+use crate::error::{AllowlyError, Result};
+
+/// A workspace's public keys, loaded from a key document. Opaque; pass it to `verify_receipt_json`.
+#[derive(Debug, uniffi::Object)]
+pub struct KeySet {
+    inner: core::KeySet,
+}
+
+#[uniffi::export]
+impl KeySet {
+    pub fn workspace_id(&self) -> String {
+        self.inner.to_json()["workspace_id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// `sha256:<hex>` fingerprints in document order (to pin with `trusted_fingerprints`).
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.inner.fingerprints()
+    }
+
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The key document as JSON text (public data only).
+    pub fn to_json(&self) -> String {
+        self.inner.to_json().to_string()
+    }
+}
+
+/// Loads a key document from its exact JSON text (the strict parser sees duplicates and number spellings).
+#[uniffi::export]
+pub fn load_keys_from_json(json: String) -> Result<Arc<KeySet>> {
+    Ok(Arc::new(KeySet { inner: core::load_keys_from_json(json.as_bytes())? }))
+}
+
+/// The caller's trust decisions and clock.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VerifyOptions {
+    /// The workspace you expect; both the receipt and the key document must name it.
+    #[uniffi(default = None)]
+    pub expected_workspace_id: Option<String>,
+    /// Fingerprints you trust; empty trusts every key in the key set.
+    #[uniffi(default = [])]
+    pub trusted_fingerprints: Vec<String>,
+    /// The instant treated as now; defaults to the system clock.
+    #[uniffi(default = None)]
+    pub now: Option<SystemTime>,
+    /// How far `issued_at` may lie ahead of now (default 5 minutes).
+    #[uniffi(default = None)]
+    pub max_future_skew: Option<Duration>,
+}
+
+impl From<VerifyOptions> for core::VerifyOptions {
+    fn from(o: VerifyOptions) -> Self {
+        let mut out = core::VerifyOptions {
+            expected_workspace_id: o.expected_workspace_id,
+            trusted_fingerprints: o.trusted_fingerprints,
+            now: o.now.map(OffsetDateTime::from),
+            ..Default::default()
+        };
+        if let Some(skew) = o.max_future_skew {
+            out.max_future_skew = skew;
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReceiptKind {
+    Action,
+    Event,
+}
+
+/// What a valid receipt attests.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VerifiedReceipt {
+    pub receipt_id: String,
+    pub workspace_id: String,
+    pub kind: ReceiptKind,
+    /// The `action` of an action receipt or the `event` of an event receipt.
+    pub name: String,
+    pub decision: String,
+    pub reason: String,
+    pub authorization_id: Option<String>,
+    pub key_id: String,
+    pub issued_at: String,
+}
+
+/// Verifies one receipt's exact JSON text; a `Verification` error (with its kind and code) if it is not valid.
+#[uniffi::export]
+pub fn verify_receipt_json(json: String, keys: Arc<KeySet>, options: VerifyOptions) -> Result<VerifiedReceipt> {
+    let v = core::verify_receipt_json(json.as_bytes(), &keys.inner, &options.into())?;
+    Ok(VerifiedReceipt {
+        receipt_id: v.receipt_id,
+        workspace_id: v.workspace_id,
+        kind: match v.kind {
+            core::ReceiptKind::Action => ReceiptKind::Action,
+            core::ReceiptKind::Event => ReceiptKind::Event,
+        },
+        name: v.name,
+        decision: v.decision,
+        reason: v.reason,
+        authorization_id: v.authorization_id,
+        key_id: v.key_id,
+        issued_at: v.issued_at,
+    })
+}
+
+/// `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language.
+#[uniffi::export]
+pub fn from_email(email: String, pepper: String) -> Result<String, AllowlyError> {
+    Ok(allowly_core::identifiers::from_email(&email, &pepper)?)
+}
