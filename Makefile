@@ -68,7 +68,7 @@ test-python: python-build
 parity: toolchain python-build
 	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
 	(cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build); \
-	CARGO="$(CARGO)" $(PYTHON) scripts/parity.py
+	CARGO="$(CARGO)" MAKE="$(MAKE)" $(PYTHON) scripts/parity.py
 
 # Checks/s from one asyncio process (release build of the package and the server; not part of make test).
 bench-python: toolchain python-env

@@ -1,0 +1,333 @@
+// The cross-language scenarios (tests/scenarios/*.json) through the Kotlin SDK: each step name maps to one public call
+// of the `Allowly` layer or the generated ai.allowly functions; every expectation lives in the JSON. Results are turned
+// into snake_case maps so the same expectations apply. With ALLOWLY_PARITY_DIR set, each scenario's outcome is written
+// to $ALLOWLY_PARITY_DIR/kotlin.json for `make parity`.
+package ai.allowly
+
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assumptions.assumeTrue
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.DynamicTest
+import org.junit.jupiter.api.TestFactory
+import org.junit.jupiter.api.TestInstance
+import java.io.File
+import java.net.ServerSocket
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.time.Duration
+import java.time.Instant
+import java.time.temporal.ChronoUnit
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
+
+private const val LANGUAGE = "kotlin"
+
+/** The scenario or the runner is wrong (not an SDK outcome). */
+class RunnerError(message: String) : Exception(message)
+
+/** A JSON value as plain Kotlin: Map, List, String, Long, Double, Boolean or null (numbers as Long when integral). */
+fun plain(n: JsonNode): Any? = when (val v = n.value) {
+    is Map<*, *> -> v.entries.associate { (k, x) -> k as String to plain(x as JsonNode) }
+    is List<*> -> v.map { plain(it as JsonNode) }
+    is String -> if (n.raw.startsWith("\"")) v else v.toLongOrNull() ?: v.toDouble()
+    else -> v
+}
+
+fun toJson(v: Any?): String = when (v) {
+    null -> "null"
+    is String -> buildString {
+        append('"')
+        for (c in v) when {
+            c == '"' -> append("\\\"")
+            c == '\\' -> append("\\\\")
+            c < ' ' -> append("\\u%04x".format(c.code))
+            else -> append(c)
+        }
+        append('"')
+    }
+    is Map<*, *> -> v.entries.joinToString(",", "{", "}") { (k, x) -> toJson(k.toString()) + ":" + toJson(x) }
+    is List<*> -> v.joinToString(",", "[", "]") { toJson(it) }
+    is Number, is Boolean -> v.toString()
+    else -> toJson(v.toString())
+}
+
+private fun parseJson(text: String): Any? = plain(JsonNode.parse(text))
+
+// Snake_case views of the SDK's results.
+private fun envelope(r: ReceiptEnvelope?): Map<String, Any?>? = r?.let {
+    mapOf("status" to it.status.name.lowercase(), "receipt_id" to it.receiptId, "ready_at_estimate" to it.readyAtEstimate,
+        "url" to it.url, "json" to it.json)
+}
+
+private fun authorization(a: Authorization) = mapOf(
+    "authorization_id" to a.authorizationId, "user_id" to a.userId, "agent_id" to a.agentId,
+    "scopes" to a.scopes.map { it.name }, "created_at" to a.createdAt, "expires_at" to a.expiresAt,
+    "requires_confirm_for" to a.requiresConfirmFor, "requires_deny_for" to a.requiresDenyFor, "policy_id" to a.policyId,
+    "budget_limit_micros" to a.budgetLimitMicros, "budget_spent_micros" to a.budgetSpentMicros,
+    "metadata" to a.metadataJson?.let(::parseJson), "status" to a.status?.name?.lowercase(),
+    "receipt" to envelope(a.receipt), "replaced_authorization_id" to a.replacedAuthorizationId,
+    "revocation_receipt" to envelope(a.revocationReceipt),
+)
+
+private fun scopeResult(r: ScopeResult) = mapOf(
+    "decision" to r.decision.name.lowercase(), "reason" to r.reason, "receipt" to envelope(r.receipt),
+    "confirm_nonce" to r.confirmNonce, // kept as the SDK's (redacted) type: approve_confirmation takes it back
+    "confirmation_id" to r.confirmationId, "confirm_expires_at" to r.confirmExpiresAt,
+    "confirm_prompt_hint" to r.confirmPromptHint, "is_fallback" to r.isFallback,
+    "budget" to r.budget?.let {
+        mapOf("limit_micros" to it.limitMicros, "spent_micros" to it.spentMicros,
+            "estimated_cost_micros" to it.estimatedCostMicros, "spent_after_micros" to it.spentAfterMicros)
+    },
+    "policy_eval" to r.policyEvalJson?.let(::parseJson),
+)
+
+private fun verified(v: VerifiedReceipt) = mapOf(
+    "receipt_id" to v.receiptId, "workspace_id" to v.workspaceId, "kind" to v.kind.name.lowercase(), "name" to v.name,
+    "decision" to v.decision, "reason" to v.reason, "authorization_id" to v.authorizationId, "key_id" to v.keyId,
+    "issued_at" to v.issuedAt,
+)
+
+/** The core Error variant's snake_case name, code, HTTP status (as core's `Error::status()` derives it), fields. */
+private fun errorJson(e: AllowlyException): Map<String, Any?> {
+    val (type, code, status) = when (e) {
+        is AllowlyException.Authentication -> Triple("authentication", e.code, 401L)
+        is AllowlyException.PermissionDenied -> Triple("permission_denied", e.code, 403L)
+        is AllowlyException.NotFound -> Triple("not_found", e.code, 404L)
+        is AllowlyException.Conflict -> Triple("conflict", e.code, e.status.toLong())
+        is AllowlyException.Validation -> Triple("validation", e.code,
+            mapOf("malformed_json" to 400L, "payload_too_large" to 413L, "invalid_input" to null)
+                .let { if (e.code in it) it[e.code] else 422L })
+        is AllowlyException.RateLimited -> Triple("rate_limited", e.code, 429L)
+        is AllowlyException.Server -> Triple("server", e.code, e.status.toLong())
+        is AllowlyException.Timeout -> Triple("timeout", "timeout", null)
+        is AllowlyException.Network -> Triple("network", "network_error", null)
+        is AllowlyException.Protocol -> Triple("protocol", "protocol_error", null)
+        is AllowlyException.Config -> Triple("config", "invalid_config", null)
+        is AllowlyException.Verification -> Triple("verification", e.code, null)
+    }
+    return mapOf("type" to type, "code" to code, "status" to status,
+        "fields" to ((e as? AllowlyException.Validation)?.fields?.map { it.field } ?: emptyList<String>()),
+        "retry_after" to (e as? AllowlyException.RateLimited)?.retryAfterMs?.let { it.toDouble() / 1000 })
+}
+
+/** `$name.a.b`, taking the longest existing key at each level (scope names contain dots). */
+private fun lookup(vars: Map<String, Any?>, path: String): Any? {
+    val segs = path.split(".")
+    if (segs[0] !in vars) throw RunnerError("no variable \$${segs[0]}")
+    var cur = vars[segs[0]]
+    var i = 1
+    while (i < segs.size) {
+        val j = (segs.size downTo i + 1).firstOrNull { (cur as? Map<*, *>)?.containsKey(segs.subList(i, it).joinToString(".")) == true }
+            ?: throw RunnerError("\$$path: nothing at ${segs.drop(i).joinToString(".")}")
+        cur = (cur as Map<*, *>)[segs.subList(i, j).joinToString(".")]
+        i = j
+    }
+    return cur
+}
+
+private fun resolve(vars: Map<String, Any?>, v: Any?): Any? = when {
+    v is String && v.startsWith("$") -> lookup(vars, v.substring(1))
+    v is List<*> -> v.map { resolve(vars, it) }
+    v is Map<*, *> && "\$now_plus_ms" in v ->
+        Instant.now().plusMillis(v["\$now_plus_ms"] as Long).truncatedTo(ChronoUnit.MILLIS).toString()
+    v is Map<*, *> -> v.entries.associate { (k, x) -> k as String to resolve(vars, x) }
+    else -> v
+}
+
+/** Subset match: objects key by key, arrays element by element, plus $len, $present and $ne. */
+private fun match(exp: Any?, act: Any?, path: String) {
+    fun fail(): Nothing = throw AssertionError("$path: expected ${toJson(exp)}, got ${toJson(act)}")
+    when {
+        exp is Map<*, *> && "\$len" in exp -> if (((act as? List<*>)?.size ?: (act as? String)?.length)?.toLong() != exp["\$len"]) fail()
+        exp is Map<*, *> && "\$present" in exp -> if ((act != null) != exp["\$present"]) fail()
+        exp is Map<*, *> && "\$ne" in exp -> if (act == exp["\$ne"]) fail()
+        exp is Map<*, *> -> {
+            if (act !is Map<*, *>) fail()
+            for ((k, e) in exp) match(e, act[k], "$path.$k")
+        }
+        exp is List<*> -> {
+            if (act !is List<*> || act.size != exp.size) fail()
+            exp.forEachIndexed { i, e -> match(e, act[i], "$path[$i]") }
+        }
+        exp != act -> fail()
+    }
+}
+
+private fun str(a: Map<String, Any?>, k: String) = a[k] as String?
+
+@Suppress("UNCHECKED_CAST")
+private fun strings(v: Any?): List<String> = (v as List<String>?) ?: emptyList()
+
+@Suppress("UNCHECKED_CAST")
+private fun scopeGrant(s: Any?): ScopeGrant {
+    if (s is String) return ScopeGrant(s)
+    val m = s as Map<String, Any?>
+    val c = m["constraints"] as Map<String, Any?>? ?: return ScopeGrant(m["name"] as String)
+    fun conds(k: String) = (c[k] as List<Map<String, Any?>>? ?: emptyList()).map {
+        Condition(it["field"] as String, ConditionOp.valueOf((it["op"] as String).uppercase()),
+            if ("value" in it) toJson(it["value"]) else null)
+    }
+    return ScopeGrant(m["name"] as String, ScopeConstraints(
+        maxPerDay = (c["max_per_day"] as Long?)?.toUInt(), resourcePattern = c["resource_pattern"] as String?,
+        confirmWhen = conds("confirm_when"), denyWhen = conds("deny_when"), confirmPrompt = c["confirm_prompt"] as String?,
+    ))
+}
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ScenariosTest {
+    private lateinit var server: DevServer
+    private lateinit var silent: ServerSocket
+    private lateinit var env: Map<String, Any?>
+    private val report = LinkedHashMap<String, Map<String, String>>()
+
+    @BeforeAll
+    fun start() {
+        server = DevServer.start()
+        val dead = ServerSocket(0).use { it.localPort } // bound, then released: nothing listens
+        silent = ServerSocket(0, 64) // listens, never accepts or answers
+        env = mapOf("base_url" to server.baseUrl, "workspace_id" to server.workspaceId,
+            "dead_base_url" to "http://127.0.0.1:$dead", "silent_base_url" to "http://127.0.0.1:${silent.localPort}")
+    }
+
+    @AfterAll
+    fun stop() {
+        silent.close()
+        server.close()
+        System.getenv("ALLOWLY_PARITY_DIR")?.takeIf { it.isNotEmpty() }?.let { dir ->
+            File(dir).mkdirs()
+            File(dir, "$LANGUAGE.json").writeText(toJson(mapOf("language" to LANGUAGE, "results" to report)))
+        }
+    }
+
+    @TestFactory
+    fun scenarios(): List<DynamicTest> {
+        val dir = File(System.getProperty("allowly.scenarios.dir") ?: error("allowly.scenarios.dir is not set"))
+        val files = dir.listFiles { f -> f.name.endsWith(".json") && f.name != "schema.json" }!!.sortedBy { it.name }
+        check(files.isNotEmpty()) { "no scenarios in $dir" }
+        return files.map { file ->
+            @Suppress("UNCHECKED_CAST")
+            val scenario = parseJson(file.readText()) as Map<String, Any?>
+            val name = scenario["name"] as String
+            val skip = scenario["skip"] as String? ?: (scenario["skip_languages"] as Map<*, *>?)?.get(LANGUAGE) as String?
+            DynamicTest.dynamicTest("scenario $name") {
+                if (skip != null) report[name] = mapOf("status" to "skip", "reason" to skip)
+                assumeTrue(skip == null, skip)
+                try {
+                    runBlocking { Run().use { run -> (scenario["steps"] as List<*>).forEachIndexed { i, s -> run.step(i, s as Map<*, *>) } } }
+                } catch (e: Throwable) {
+                    report[name] = mapOf("status" to "fail", "reason" to "${e::class.simpleName}: ${e.message}".lines()[0].take(300))
+                    throw e
+                }
+                report[name] = mapOf("status" to "pass")
+            }
+        }
+    }
+
+    private inner class Run : AutoCloseable {
+        val vars = mutableMapOf<String, Any?>("env" to env)
+        val keys = mutableMapOf<String, KeySet>()
+        val clients = mutableListOf<Allowly>()
+        val client = makeClient(emptyMap<String, Any?>())
+
+        fun makeClient(o: Map<*, *>): Allowly = Allowly(
+            o["api_key"] as String? ?: server.runtimeApiKey,
+            ClientOptions(
+                baseUrl = o["base_url"] as String? ?: server.baseUrl, allowInsecureHttp = true,
+                maxRetries = (o["max_retries"] as Long?)?.toUInt(),
+                checkTimeout = (o["check_timeout_ms"] as Long?)?.let { Duration.ofMillis(it) },
+                fallbackByScope = (o["fallback_by_scope"] as Map<*, *>?)
+                    ?.entries?.associate { (k, v) -> k as String to FallbackMode.valueOf((v as String).uppercase()) },
+            ),
+        ).also { clients += it }
+
+        override fun close() = clients.forEach { it.close() }
+
+        @Suppress("UNCHECKED_CAST")
+        suspend fun op(step: Map<*, *>, a: Map<String, Any?>): Any? {
+            val c = (step["client"] as Map<*, *>?)?.let { makeClient(resolve(vars, it) as Map<*, *>) } ?: client
+            return when (val op = step["op"]) {
+                "create_authorization" -> authorization(c.createAuthorization(CreateAuthorizationRequest(
+                    userId = a["user_id"] as String, agentId = a["agent_id"] as String,
+                    scopes = (a["scopes"] as List<Any?>).map(::scopeGrant), expiresAt = str(a, "expires_at"),
+                    metadataJson = if ("metadata" in a) toJson(a["metadata"]) else null,
+                    budgetLimitMicros = a["budget_limit_micros"] as Long?,
+                    requiresConfirmFor = strings(a["requires_confirm_for"]), requiresDenyFor = strings(a["requires_deny_for"]),
+                    replaces = str(a, "replaces"),
+                )))
+                "get_authorization" -> authorization(c.getAuthorization(a["authorization_id"] as String))
+                "revoke" -> c.revokeAuthorization(a["authorization_id"] as String, a["revoked_by"] as String, str(a, "notes")).let {
+                    mapOf("authorization_id" to it.authorizationId, "revoked_at" to it.revokedAt,
+                        "receipt" to envelope(it.receipt), "revoked_confirmations" to it.revokedConfirmations)
+                }
+                "check" -> c.check(CheckRequest(
+                    a["authorization_id"] as String, strings(a["scopes"]), resource = str(a, "resource"),
+                    contextJson = if ("context" in a) toJson(a["context"]) else null, sessionId = str(a, "session_id"),
+                    estimatedCostMicros = a["estimated_cost_micros"] as Long?,
+                )).let { r ->
+                    mapOf("authorization_id" to r.authorizationId, "user_id" to r.userId, "agent_id" to r.agentId,
+                        "authorization_expires_at" to r.authorizationExpiresAt, "engine_version" to r.engineVersion,
+                        "results" to r.results.mapValues { scopeResult(it.value) })
+                }
+                "approve_confirmation" -> c.approve(a["confirm_nonce"] as? ConfirmNonce ?: throw RunnerError("confirm_nonce is not a nonce"),
+                    a["approved"] as Boolean, (a["ttl_seconds"] as Long?)?.seconds).let {
+                    mapOf("decision" to it.decision, "confirmation_id" to it.confirmationId,
+                        "authorization_id" to it.authorizationId, "expires_at" to it.expiresAt, "receipt" to envelope(it.receipt))
+                }
+                "fetch_signed" -> c.fetchSigned(a["receipt_id"] as String, timeout = 30.seconds, pollInterval = 50.milliseconds).let {
+                    mapOf("receipt_id" to it.receiptId, "json" to it.json, "receipt" to parseJson(it.json))
+                }
+                "fetch_keys" -> c.workspaceKeys(a["workspace_id"] as String).let {
+                    keys[step["save"] as String] = it
+                    mapOf("workspace_id" to it.workspaceId(), "fingerprints" to it.fingerprints())
+                }
+                "verify_receipt" -> {
+                    val name = ((step["args"] as Map<*, *>)["keys"] as String).removePrefix("$")
+                    val keySet = keys[name] ?: throw RunnerError("no key set \$$name")
+                    var text = (a["receipt"] as Map<*, *>)["json"] as String
+                    (a["tamper"] as Map<*, *>?)?.let { t ->
+                        val find = t["find"] as String
+                        if (find !in text) throw RunnerError("tamper: $find not in the receipt")
+                        text = text.replaceFirst(find, t["replace"] as String)
+                    }
+                    verified(verifyReceiptJson(text, keySet, VerifyOptions(expectedWorkspaceId = str(a, "expected_workspace_id"))))
+                }
+                "from_email" -> mapOf("user_id" to fromEmail(a["email"] as String, a["pepper"] as String))
+                "rotate_signing_key" -> {
+                    val req = HttpRequest.newBuilder(URI("${server.baseUrl}/v1/signing-keys/rotate"))
+                        .header("Authorization", "Bearer ${server.setupApiKey}").POST(HttpRequest.BodyPublishers.noBody())
+                        .timeout(Duration.ofSeconds(10)).build()
+                    val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
+                    if (resp.statusCode() !in 200..299) throw RunnerError("rotate: ${resp.statusCode()} ${resp.body()}")
+                    parseJson(resp.body())
+                }
+                "sleep" -> delay(a["ms"] as Long).let { null }
+                else -> throw RunnerError("unknown op $op")
+            }
+        }
+
+        @Suppress("UNCHECKED_CAST")
+        suspend fun step(i: Int, step: Map<*, *>) {
+            val where = "step $i (${step["op"]})"
+            val args = resolve(vars, step["args"] ?: emptyMap<String, Any?>()) as Map<String, Any?>
+            val result = try {
+                op(step, args)
+            } catch (e: AllowlyException) {
+                val act = errorJson(e)
+                if (step["error"] == null) throw AssertionError("$where: unexpected error ${toJson(act)}: ${e.message}")
+                val exp = (resolve(vars, step["error"]) as Map<String, Any?>).toMutableMap()
+                val fields = strings(exp.remove("fields"))
+                match(exp, act, "$where error")
+                val missing = fields.filter { it !in (act["fields"] as List<*>) }
+                if (missing.isNotEmpty()) throw AssertionError("$where: error fields ${act["fields"]} lack $missing (${e.message})")
+                return
+            }
+            if (step["error"] != null) throw AssertionError("$where: expected error ${toJson(step["error"])}, got ${toJson(result)}")
+            step["expect"]?.let { match(resolve(vars, it), result, "$where result") }
+            (step["save"] as String?)?.let { vars[it] = result }
+        }
+    }
+}
