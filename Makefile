@@ -104,9 +104,10 @@ test-kotlin: toolchain
 	  echo "installing maven and a JDK (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq maven default-jdk-headless >/dev/null; }
 	target_dir=$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'); \
-	cd bindings-swift/kotlin && rm -rf target/surefire-reports && \
-	$(MVN) -q -B -Dstyle.color=never test -Dallowly.native.dir="$$target_dir/debug"; \
-	awk -F'[ ,]+' '/^Tests run/ {r+=$$3; f+=$$5; e+=$$7; s+=$$9} END {print "kotlin: " r-f-e-s " passed, " f+e " failed, " s " skipped"}' target/surefire-reports/*.txt
+	cd bindings-swift/kotlin && rm -rf target/surefire-reports && rc=0 && \
+	{ $(MVN) -q -B -Dstyle.color=never test -Dallowly.native.dir="$$target_dir/debug" || rc=$$?; } && \
+	{ awk -F'[ ,]+' '/^Tests run/ {r+=$$3; f+=$$5; e+=$$7; s+=$$9} END {print "kotlin: " r-f-e-s " passed, " f+e " failed, " s " skipped"}' target/surefire-reports/*.txt || true; } && \
+	exit $$rc
 
 # Rewrites bindings-swift's committed generated sources (Swift, header, modulemap, Kotlin); the drift test checks them.
 ffi-bindings: toolchain
