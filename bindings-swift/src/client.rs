@@ -15,7 +15,7 @@ use allowly_core::{Client, ClientConfig};
 use crate::error::Result;
 use crate::model::{
     Authorization, CheckRequest, CheckResponse, ConfirmNonce, ConfirmPrompt, Confirmation, ConfirmationResolution,
-    CreateAuthorizationRequest, FallbackMode, ReceiptEnvelope, Revocation, SignedReceipt,
+    CreateAuthorizationRequest, FallbackMode, ReceiptEnvelope, Revocation, Settlement, SignedReceipt,
 };
 use crate::receipt::KeySet;
 
@@ -150,6 +150,13 @@ impl NativeClient {
         poll_interval: Duration,
     ) -> Result<Confirmation> {
         Ok(self.client.wait_for_confirmation(&confirmation_id, timeout, poll_interval).await?.into())
+    }
+
+    /// Replaces an allowed budgeted check's estimate with the actual cost; settling the same check twice is
+    /// `Conflict` (`already_settled`).
+    pub async fn settle_budget(&self, check_receipt_id: String, actual_cost_micros: i64) -> Result<Settlement> {
+        let request = core::SettlementRequest::new(check_receipt_id, actual_cost_micros);
+        Ok(self.client.settle_budget(&request).await?.into())
     }
 
     /// With `wait`, the server holds the request (at most 30 s) until the receipt is signed.

@@ -363,6 +363,37 @@ impl From<core::Revocation> for Revocation {
     }
 }
 
+/// Result of `settle_budget`: the check's estimate replaced by the actual cost. Settling twice is `Conflict`
+/// (`already_settled`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Settlement {
+    pub check_receipt_id: String,
+    pub authorization_id: String,
+    pub estimated_cost_micros: i64,
+    pub actual_cost_micros: i64,
+    /// actual − estimated.
+    pub delta_micros: i64,
+    pub spent_before_micros: i64,
+    pub spent_after_micros: i64,
+    /// The `budget.settle` event receipt.
+    pub receipt: ReceiptEnvelope,
+}
+
+impl From<core::Settlement> for Settlement {
+    fn from(s: core::Settlement) -> Self {
+        Settlement {
+            check_receipt_id: s.check_receipt_id,
+            authorization_id: s.authorization_id,
+            estimated_cost_micros: s.estimated_cost_micros,
+            actual_cost_micros: s.actual_cost_micros,
+            delta_micros: s.delta_micros,
+            spent_before_micros: s.spent_before_micros,
+            spent_after_micros: s.spent_after_micros,
+            receipt: s.receipt.into(),
+        }
+    }
+}
+
 /// Arguments of `check`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CheckRequest {

@@ -68,6 +68,12 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
             confirmationId: confirmationId, timeout: timeout, pollInterval: pollInterval)
     }
 
+    /// Replaces an allowed budgeted check's estimate with `actualCostMicros` (the check's receipt id); settling the
+    /// same check twice throws `AllowlyError.Conflict` (`already_settled`).
+    public func settleBudget(_ checkReceiptId: String, actualCostMicros: Int64) async throws -> Settlement {
+        try await native.settleBudget(checkReceiptId: checkReceiptId, actualCostMicros: actualCostMicros)
+    }
+
     /// Polls until the receipt is signed; the result's `json` is what `verifyReceiptJson` needs.
     public func fetchSigned(_ receiptId: String, timeout: TimeInterval = 30, pollInterval: TimeInterval = 1)
         async throws -> SignedReceipt

@@ -1289,6 +1289,12 @@ public protocol NativeClientProtocol: AnyObject, Sendable {
     func revokeAuthorization(authorizationId: String, revokedBy: String, notes: String?) async throws  -> Revocation
     
     /**
+     * Replaces an allowed budgeted check's estimate with the actual cost; settling the same check twice is
+     * `Conflict` (`already_settled`).
+     */
+    func settleBudget(checkReceiptId: String, actualCostMicros: Int64) async throws  -> Settlement
+    
+    /**
      * Polls until the confirmation is no longer pending; `Timeout` if nobody answered in time.
      */
     func waitForConfirmation(confirmationId: String, timeout: TimeInterval, pollInterval: TimeInterval) async throws  -> Confirmation
@@ -1539,6 +1545,26 @@ open func revokeAuthorization(authorizationId: String, revokedBy: String, notes:
             completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeRevocation_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * Replaces an allowed budgeted check's estimate with the actual cost; settling the same check twice is
+     * `Conflict` (`already_settled`).
+     */
+open func settleBudget(checkReceiptId: String, actualCostMicros: Int64)async throws  -> Settlement  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_settle_budget(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(checkReceiptId),FfiConverterInt64.lower(actualCostMicros)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSettlement_lift,
             errorHandler: FfiConverterTypeAllowlyError_lift
         )
 }
@@ -2919,6 +2945,100 @@ public func FfiConverterTypeScopeResult_lift(_ buf: RustBuffer) throws -> ScopeR
 #endif
 public func FfiConverterTypeScopeResult_lower(_ value: ScopeResult) -> RustBuffer {
     return FfiConverterTypeScopeResult.lower(value)
+}
+
+
+/**
+ * Result of `settle_budget`: the check's estimate replaced by the actual cost. Settling twice is `Conflict`
+ * (`already_settled`).
+ */
+public struct Settlement: Equatable, Hashable {
+    public let checkReceiptId: String
+    public let authorizationId: String
+    public let estimatedCostMicros: Int64
+    public let actualCostMicros: Int64
+    /**
+     * actual − estimated.
+     */
+    public let deltaMicros: Int64
+    public let spentBeforeMicros: Int64
+    public let spentAfterMicros: Int64
+    /**
+     * The `budget.settle` event receipt.
+     */
+    public let receipt: ReceiptEnvelope
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(checkReceiptId: String, authorizationId: String, estimatedCostMicros: Int64, actualCostMicros: Int64, 
+        /**
+         * actual − estimated.
+         */deltaMicros: Int64, spentBeforeMicros: Int64, spentAfterMicros: Int64, 
+        /**
+         * The `budget.settle` event receipt.
+         */receipt: ReceiptEnvelope) {
+        self.checkReceiptId = checkReceiptId
+        self.authorizationId = authorizationId
+        self.estimatedCostMicros = estimatedCostMicros
+        self.actualCostMicros = actualCostMicros
+        self.deltaMicros = deltaMicros
+        self.spentBeforeMicros = spentBeforeMicros
+        self.spentAfterMicros = spentAfterMicros
+        self.receipt = receipt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Settlement: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSettlement: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Settlement {
+        return
+            try Settlement(
+                checkReceiptId: FfiConverterString.read(from: &buf), 
+                authorizationId: FfiConverterString.read(from: &buf), 
+                estimatedCostMicros: FfiConverterInt64.read(from: &buf), 
+                actualCostMicros: FfiConverterInt64.read(from: &buf), 
+                deltaMicros: FfiConverterInt64.read(from: &buf), 
+                spentBeforeMicros: FfiConverterInt64.read(from: &buf), 
+                spentAfterMicros: FfiConverterInt64.read(from: &buf), 
+                receipt: FfiConverterTypeReceiptEnvelope.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Settlement, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.checkReceiptId, into: &buf)
+        FfiConverterString.write(value.authorizationId, into: &buf)
+        FfiConverterInt64.write(value.estimatedCostMicros, into: &buf)
+        FfiConverterInt64.write(value.actualCostMicros, into: &buf)
+        FfiConverterInt64.write(value.deltaMicros, into: &buf)
+        FfiConverterInt64.write(value.spentBeforeMicros, into: &buf)
+        FfiConverterInt64.write(value.spentAfterMicros, into: &buf)
+        FfiConverterTypeReceiptEnvelope.write(value.receipt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSettlement_lift(_ buf: RustBuffer) throws -> Settlement {
+    return try FfiConverterTypeSettlement.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSettlement_lower(_ value: Settlement) -> RustBuffer {
+    return FfiConverterTypeSettlement.lower(value)
 }
 
 
@@ -4696,6 +4816,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() != 64739) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_settle_budget() != 15417) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_confirmation() != 407) {

@@ -50,6 +50,13 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
         pollInterval: Duration = 1.seconds,
     ): Confirmation = native.waitForConfirmation(confirmationId, timeout.toJavaDuration(), pollInterval.toJavaDuration())
 
+    /**
+     * Replaces an allowed budgeted check's estimate with [actualCostMicros] (the check's receipt id); settling the same
+     * check twice is [AllowlyException.Conflict] (`already_settled`).
+     */
+    suspend fun settleBudget(checkReceiptId: String, actualCostMicros: Long): Settlement =
+        native.settleBudget(checkReceiptId, actualCostMicros)
+
     /** Polls until the receipt is signed; the result's `json` is what [verifyReceiptJson] needs. */
     suspend fun fetchSigned(
         receiptId: String,

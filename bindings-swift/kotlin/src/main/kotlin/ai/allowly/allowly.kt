@@ -736,6 +736,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_settle_budget(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_confirmation(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_workspace_keys(
@@ -808,6 +810,8 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_method_nativeclient_get_receipt(`ptr`: Long,`receiptId`: RustBuffer.ByValue,`wait`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_revoke_authorization(`ptr`: Long,`authorizationId`: RustBuffer.ByValue,`revokedBy`: RustBuffer.ByValue,`notes`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_settle_budget(`ptr`: Long,`checkReceiptId`: RustBuffer.ByValue,`actualCostMicros`: Long,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_wait_for_confirmation(`ptr`: Long,`confirmationId`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,`pollInterval`: RustBuffer.ByValue,
     ): Long
@@ -1012,6 +1016,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() and 0xFFFF) != 64739) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_settle_budget() and 0xFFFF) != 15417) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_confirmation() and 0xFFFF) != 407) {
@@ -2721,6 +2728,12 @@ public interface NativeClientInterface {
     suspend fun `revokeAuthorization`(`authorizationId`: kotlin.String, `revokedBy`: kotlin.String, `notes`: kotlin.String?): Revocation
     
     /**
+     * Replaces an allowed budgeted check's estimate with the actual cost; settling the same check twice is
+     * `Conflict` (`already_settled`).
+     */
+    suspend fun `settleBudget`(`checkReceiptId`: kotlin.String, `actualCostMicros`: kotlin.Long): Settlement
+    
+    /**
      * Polls until the confirmation is no longer pending; `Timeout` if nobody answered in time.
      */
     suspend fun `waitForConfirmation`(`confirmationId`: kotlin.String, `timeout`: java.time.Duration, `pollInterval`: java.time.Duration): Confirmation
@@ -3086,6 +3099,33 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
         { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeRevocation.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Replaces an allowed budgeted check's estimate with the actual cost; settling the same check twice is
+     * `Conflict` (`already_settled`).
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `settleBudget`(`checkReceiptId`: kotlin.String, `actualCostMicros`: kotlin.Long) : Settlement {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_settle_budget(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`checkReceiptId`),
+        FfiConverterLong.lower(`actualCostMicros`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeSettlement.lift(it) },
         // Error FFI converter
         AllowlyException.ErrorHandler,
     )
@@ -4245,6 +4285,84 @@ public object FfiConverterTypeScopeResult: FfiConverterRustBuffer<ScopeResult> {
             FfiConverterOptionalTypeBudgetInfo.write(value.`budget`, buf)
             FfiConverterOptionalString.write(value.`policyEvalJson`, buf)
             FfiConverterBoolean.write(value.`isFallback`, buf)
+    }
+}
+
+
+
+/**
+ * Result of `settle_budget`: the check's estimate replaced by the actual cost. Settling twice is `Conflict`
+ * (`already_settled`).
+ */
+data class Settlement (
+    val `checkReceiptId`: kotlin.String
+    , 
+    val `authorizationId`: kotlin.String
+    , 
+    val `estimatedCostMicros`: kotlin.Long
+    , 
+    val `actualCostMicros`: kotlin.Long
+    , 
+    /**
+     * actual − estimated.
+     */
+    val `deltaMicros`: kotlin.Long
+    , 
+    val `spentBeforeMicros`: kotlin.Long
+    , 
+    val `spentAfterMicros`: kotlin.Long
+    , 
+    /**
+     * The `budget.settle` event receipt.
+     */
+    val `receipt`: ReceiptEnvelope
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSettlement: FfiConverterRustBuffer<Settlement> {
+    override fun read(buf: ByteBuffer): Settlement {
+        return Settlement(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterTypeReceiptEnvelope.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Settlement) = (
+            FfiConverterString.allocationSize(value.`checkReceiptId`) +
+            FfiConverterString.allocationSize(value.`authorizationId`) +
+            FfiConverterLong.allocationSize(value.`estimatedCostMicros`) +
+            FfiConverterLong.allocationSize(value.`actualCostMicros`) +
+            FfiConverterLong.allocationSize(value.`deltaMicros`) +
+            FfiConverterLong.allocationSize(value.`spentBeforeMicros`) +
+            FfiConverterLong.allocationSize(value.`spentAfterMicros`) +
+            FfiConverterTypeReceiptEnvelope.allocationSize(value.`receipt`)
+    )
+
+    override fun write(value: Settlement, buf: ByteBuffer) {
+            FfiConverterString.write(value.`checkReceiptId`, buf)
+            FfiConverterString.write(value.`authorizationId`, buf)
+            FfiConverterLong.write(value.`estimatedCostMicros`, buf)
+            FfiConverterLong.write(value.`actualCostMicros`, buf)
+            FfiConverterLong.write(value.`deltaMicros`, buf)
+            FfiConverterLong.write(value.`spentBeforeMicros`, buf)
+            FfiConverterLong.write(value.`spentAfterMicros`, buf)
+            FfiConverterTypeReceiptEnvelope.write(value.`receipt`, buf)
     }
 }
 

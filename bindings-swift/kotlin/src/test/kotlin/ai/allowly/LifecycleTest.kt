@@ -1,5 +1,6 @@
 // The seed lifecycle against a real `allowly serve --dev`: create → check → confirm → approve → re-check → fetch signed
-// → verify → revoke, through the idiomatic layer (suspend functions, sealed Decision).
+// → verify → revoke, through the idiomatic layer (suspend functions, sealed Decision); plus the confirm helper and
+// budget settlement.
 package ai.allowly
 
 import kotlinx.coroutines.runBlocking
@@ -94,6 +95,36 @@ class LifecycleTest {
         val afterRevoke = allowly.check(authorization.authorizationId, listOf("email.read")).decision("email.read")
         assertEquals(Decision.Deny("authorization_revoked"), afterRevoke)
         assertEquals(AuthorizationStatus.REVOKED, allowly.getAuthorization(authorization.authorizationId).status)
+    }
+
+    @Test
+    fun `settleBudget replaces the estimate and a second settle is a conflict`() = runBlocking {
+        val authorization = allowly.createAuthorization(
+            CreateAuthorizationRequest(
+                userId = fromEmail("Bob@Example.com", pepper),
+                agentId = "my-llm-agent",
+                scopes = listOf(ScopeGrant("llm.enrich")),
+                expiresAt = "2099-12-31T00:00:00Z",
+                budgetLimitMicros = 50_000,
+            ),
+        )
+        val check = allowly.check(
+            CheckRequest(authorization.authorizationId, listOf("llm.enrich"), estimatedCostMicros = 30_000),
+        )
+        assertTrue(check.decision("llm.enrich") is Decision.Allow, "budgeted check: ${check.decision("llm.enrich")}")
+        val receiptId = requireNotNull(check.results["llm.enrich"]?.receipt?.receiptId)
+
+        val settlement = allowly.settleBudget(receiptId, actualCostMicros = 10_000)
+        assertEquals(receiptId, settlement.checkReceiptId)
+        assertEquals(authorization.authorizationId, settlement.authorizationId)
+        assertEquals(30_000L, settlement.estimatedCostMicros)
+        assertEquals(10_000L, settlement.actualCostMicros)
+        assertEquals(-20_000L, settlement.deltaMicros)
+        assertEquals(10_000L, settlement.spentAfterMicros)
+        assertTrue(settlement.receipt.receiptId.isNotEmpty())
+
+        val again = runCatching { allowly.settleBudget(receiptId, actualCostMicros = 10_000) }.exceptionOrNull()
+        assertTrue(again is AllowlyException.Conflict && again.code == "already_settled", "second settle: $again")
     }
 
     @Test

@@ -277,6 +277,12 @@ class ScenariosTest {
                     mapOf("decision" to it.decision, "confirmation_id" to it.confirmationId,
                         "authorization_id" to it.authorizationId, "expires_at" to it.expiresAt, "receipt" to envelope(it.receipt))
                 }
+                "settle_budget" -> c.settleBudget(a["check_receipt_id"] as String, a["actual_cost_micros"] as Long).let {
+                    mapOf("check_receipt_id" to it.checkReceiptId, "authorization_id" to it.authorizationId,
+                        "estimated_cost_micros" to it.estimatedCostMicros, "actual_cost_micros" to it.actualCostMicros,
+                        "delta_micros" to it.deltaMicros, "spent_before_micros" to it.spentBeforeMicros,
+                        "spent_after_micros" to it.spentAfterMicros, "receipt" to envelope(it.receipt))
+                }
                 "fetch_signed" -> c.fetchSigned(a["receipt_id"] as String, timeout = 30.seconds, pollInterval = 50.milliseconds).let {
                     mapOf("receipt_id" to it.receiptId, "json" to it.json, "receipt" to parseJson(it.json))
                 }
