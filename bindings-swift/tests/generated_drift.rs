@@ -16,10 +16,22 @@ const FILES: [(&str, &str); 4] = [
     ("swift/AllowlyFFIC.modulemap", "Sources/AllowlyFFIC/include/module.modulemap"),
 ];
 
-/// `liballowly_ffi.{so,dylib}` / `allowly_ffi.dll`, built by cargo next to this test's `deps/` folder.
+/// `liballowly_ffi.{so,dylib}` / `allowly_ffi.dll` in this test's profile directory, built now.
+///
+/// `cargo test` links the crate into this test as an rlib and does not produce the cdylib, and a cdylib left over
+/// from an earlier build may be stale — either way the comparison would be against the wrong code. So the test asks
+/// cargo (the same one, same target directory, same profile) to build the library first.
 fn cdylib() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "--locked", "--quiet", "-p", "allowly-swift", "--lib"]);
+    if profile_dir.file_name().is_some_and(|p| p == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p allowly-swift failed");
     let name = format!("{}allowly_ffi{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
     let path = profile_dir.join(name);
     assert!(path.exists(), "{} was not built", path.display());
