@@ -79,22 +79,22 @@ pub fn core_verification_error_codes() -> Vec<String> {
 pub enum AllowlyError {
     /// 401: the API key is missing, malformed or unknown.
     #[error("{detail}")]
-    Authentication { code: String, detail: String },
+    Authentication { code: String, detail: String, status: Option<u16> },
     /// 403: the key is valid but may not do this.
     #[error("{detail}")]
-    PermissionDenied { code: String, detail: String },
+    PermissionDenied { code: String, detail: String, status: Option<u16> },
     /// 404: the authorization, confirmation or receipt does not exist (or a nonce was already used).
     #[error("{detail}")]
-    NotFound { code: String, detail: String },
+    NotFound { code: String, detail: String, status: Option<u16> },
     /// 409 / 410: the state forbids this call (idempotency conflict, already settled, confirmation expired).
     #[error("{detail}")]
     Conflict { status: u16, code: String, detail: String },
-    /// 400/413/422 or rejected locally: `fields` says where.
+    /// 400/413/422 or rejected locally (then `status` is null): `fields` says where.
     #[error("{detail}")]
-    Validation { code: String, detail: String, fields: Vec<FieldError> },
+    Validation { code: String, detail: String, fields: Vec<FieldError>, status: Option<u16> },
     /// 429: retry after `retry_after_ms` when the server said.
     #[error("{detail}")]
-    RateLimited { code: String, detail: String, retry_after_ms: Option<u64> },
+    RateLimited { code: String, detail: String, retry_after_ms: Option<u64>, status: Option<u16> },
     /// 5xx after retries (never from `check`, which falls back instead).
     #[error("{detail}")]
     Server { status: u16, code: String, detail: String },
@@ -117,18 +117,21 @@ impl From<Error> for AllowlyError {
     fn from(error: Error) -> Self {
         let detail = error.to_string();
         let code = error.code().to_owned();
+        // The HTTP status comes from core's one rule (`Error::status`), never re-derived in Swift or Kotlin.
+        let status = error.status();
         match error {
-            Error::Authentication { .. } => Self::Authentication { code, detail },
-            Error::PermissionDenied { .. } => Self::PermissionDenied { code, detail },
-            Error::NotFound { .. } => Self::NotFound { code, detail },
+            Error::Authentication { .. } => Self::Authentication { code, detail, status },
+            Error::PermissionDenied { .. } => Self::PermissionDenied { code, detail, status },
+            Error::NotFound { .. } => Self::NotFound { code, detail, status },
             Error::Conflict { status, .. } => Self::Conflict { status, code, detail },
             Error::Validation { fields, .. } => {
-                Self::Validation { code, detail, fields: fields.into_iter().map(Into::into).collect() }
+                Self::Validation { code, detail, fields: fields.into_iter().map(Into::into).collect(), status }
             }
             Error::RateLimited { retry_after, .. } => Self::RateLimited {
                 code,
                 detail,
                 retry_after_ms: retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                status,
             },
             Error::Server { status, .. } => Self::Server { status, code, detail },
             Error::Timeout { .. } => Self::Timeout { detail },
@@ -174,8 +177,9 @@ mod tests {
     fn details_carry_codes_but_no_secrets() {
         let e: AllowlyError = allowly_core::identifiers::from_email("a@b.c", "").unwrap_err().into();
         match e {
-            AllowlyError::Validation { code, detail, fields } => {
+            AllowlyError::Validation { code, detail, fields, status } => {
                 assert_eq!(code, "invalid_input");
+                assert_eq!(status, None, "rejected locally, so no HTTP status");
                 assert!(!detail.contains("a@b.c"));
                 assert_eq!(fields[0].field, "pepper");
             }

@@ -3291,17 +3291,17 @@ enum AllowlyError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * 401: the API key is missing, malformed or unknown.
      */
-    case Authentication(code: String, detail: String
+    case Authentication(code: String, detail: String, status: UInt16?
     )
     /**
      * 403: the key is valid but may not do this.
      */
-    case PermissionDenied(code: String, detail: String
+    case PermissionDenied(code: String, detail: String, status: UInt16?
     )
     /**
      * 404: the authorization, confirmation or receipt does not exist (or a nonce was already used).
      */
-    case NotFound(code: String, detail: String
+    case NotFound(code: String, detail: String, status: UInt16?
     )
     /**
      * 409 / 410: the state forbids this call (idempotency conflict, already settled, confirmation expired).
@@ -3309,14 +3309,14 @@ enum AllowlyError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Conflict(status: UInt16, code: String, detail: String
     )
     /**
-     * 400/413/422 or rejected locally: `fields` says where.
+     * 400/413/422 or rejected locally (then `status` is null): `fields` says where.
      */
-    case Validation(code: String, detail: String, fields: [FieldError]
+    case Validation(code: String, detail: String, fields: [FieldError], status: UInt16?
     )
     /**
      * 429: retry after `retry_after_ms` when the server said.
      */
-    case RateLimited(code: String, detail: String, retryAfterMs: UInt64?
+    case RateLimited(code: String, detail: String, retryAfterMs: UInt64?, status: UInt16?
     )
     /**
      * 5xx after retries (never from `check`, which falls back instead).
@@ -3373,15 +3373,18 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
         
         case 1: return .Authentication(
             code: try FfiConverterString.read(from: &buf), 
-            detail: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf), 
+            status: try FfiConverterOptionUInt16.read(from: &buf)
             )
         case 2: return .PermissionDenied(
             code: try FfiConverterString.read(from: &buf), 
-            detail: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf), 
+            status: try FfiConverterOptionUInt16.read(from: &buf)
             )
         case 3: return .NotFound(
             code: try FfiConverterString.read(from: &buf), 
-            detail: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf), 
+            status: try FfiConverterOptionUInt16.read(from: &buf)
             )
         case 4: return .Conflict(
             status: try FfiConverterUInt16.read(from: &buf), 
@@ -3391,12 +3394,14 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
         case 5: return .Validation(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf), 
-            fields: try FfiConverterSequenceTypeFieldError.read(from: &buf)
+            fields: try FfiConverterSequenceTypeFieldError.read(from: &buf), 
+            status: try FfiConverterOptionUInt16.read(from: &buf)
             )
         case 6: return .RateLimited(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf), 
-            retryAfterMs: try FfiConverterOptionUInt64.read(from: &buf)
+            retryAfterMs: try FfiConverterOptionUInt64.read(from: &buf), 
+            status: try FfiConverterOptionUInt16.read(from: &buf)
             )
         case 7: return .Server(
             status: try FfiConverterUInt16.read(from: &buf), 
@@ -3432,22 +3437,25 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
 
         
         
-        case let .Authentication(code,detail):
+        case let .Authentication(code,detail,status):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
+            FfiConverterOptionUInt16.write(status, into: &buf)
             
         
-        case let .PermissionDenied(code,detail):
+        case let .PermissionDenied(code,detail,status):
             writeInt(&buf, Int32(2))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
+            FfiConverterOptionUInt16.write(status, into: &buf)
             
         
-        case let .NotFound(code,detail):
+        case let .NotFound(code,detail,status):
             writeInt(&buf, Int32(3))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
+            FfiConverterOptionUInt16.write(status, into: &buf)
             
         
         case let .Conflict(status,code,detail):
@@ -3457,18 +3465,20 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Validation(code,detail,fields):
+        case let .Validation(code,detail,fields,status):
             writeInt(&buf, Int32(5))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             FfiConverterSequenceTypeFieldError.write(fields, into: &buf)
+            FfiConverterOptionUInt16.write(status, into: &buf)
             
         
-        case let .RateLimited(code,detail,retryAfterMs):
+        case let .RateLimited(code,detail,retryAfterMs,status):
             writeInt(&buf, Int32(6))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             FfiConverterOptionUInt64.write(retryAfterMs, into: &buf)
+            FfiConverterOptionUInt16.write(status, into: &buf)
             
         
         case let .Server(status,code,detail):
@@ -4119,6 +4129,30 @@ public func FfiConverterTypeVerificationErrorKind_lower(_ value: VerificationErr
     return FfiConverterTypeVerificationErrorKind.lower(value)
 }
 
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
+    typealias SwiftType = UInt16?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt16.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt16.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
 
 #if swift(>=5.8)
 @_documentation(visibility: private)

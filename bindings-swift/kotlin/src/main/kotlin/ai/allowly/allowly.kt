@@ -4566,10 +4566,12 @@ sealed class AllowlyException: kotlin.Exception() {
         
         val `code`: kotlin.String, 
         
-        val `detail`: kotlin.String
+        val `detail`: kotlin.String, 
+        
+        val `status`: kotlin.UShort?
         ) : AllowlyException() {
         override val message
-            get() = "code=${ `code` }, detail=${ `detail` }"
+            get() = "code=${ `code` }, detail=${ `detail` }, status=${ `status` }"
     }
     
     /**
@@ -4579,10 +4581,12 @@ sealed class AllowlyException: kotlin.Exception() {
         
         val `code`: kotlin.String, 
         
-        val `detail`: kotlin.String
+        val `detail`: kotlin.String, 
+        
+        val `status`: kotlin.UShort?
         ) : AllowlyException() {
         override val message
-            get() = "code=${ `code` }, detail=${ `detail` }"
+            get() = "code=${ `code` }, detail=${ `detail` }, status=${ `status` }"
     }
     
     /**
@@ -4592,10 +4596,12 @@ sealed class AllowlyException: kotlin.Exception() {
         
         val `code`: kotlin.String, 
         
-        val `detail`: kotlin.String
+        val `detail`: kotlin.String, 
+        
+        val `status`: kotlin.UShort?
         ) : AllowlyException() {
         override val message
-            get() = "code=${ `code` }, detail=${ `detail` }"
+            get() = "code=${ `code` }, detail=${ `detail` }, status=${ `status` }"
     }
     
     /**
@@ -4614,7 +4620,7 @@ sealed class AllowlyException: kotlin.Exception() {
     }
     
     /**
-     * 400/413/422 or rejected locally: `fields` says where.
+     * 400/413/422 or rejected locally (then `status` is null): `fields` says where.
      */
     class Validation(
         
@@ -4622,10 +4628,12 @@ sealed class AllowlyException: kotlin.Exception() {
         
         val `detail`: kotlin.String, 
         
-        val `fields`: List<FieldError>
+        val `fields`: List<FieldError>, 
+        
+        val `status`: kotlin.UShort?
         ) : AllowlyException() {
         override val message
-            get() = "code=${ `code` }, detail=${ `detail` }, fields=${ `fields` }"
+            get() = "code=${ `code` }, detail=${ `detail` }, fields=${ `fields` }, status=${ `status` }"
     }
     
     /**
@@ -4637,10 +4645,12 @@ sealed class AllowlyException: kotlin.Exception() {
         
         val `detail`: kotlin.String, 
         
-        val `retryAfterMs`: kotlin.ULong?
+        val `retryAfterMs`: kotlin.ULong?, 
+        
+        val `status`: kotlin.UShort?
         ) : AllowlyException() {
         override val message
-            get() = "code=${ `code` }, detail=${ `detail` }, retryAfterMs=${ `retryAfterMs` }"
+            get() = "code=${ `code` }, detail=${ `detail` }, retryAfterMs=${ `retryAfterMs` }, status=${ `status` }"
     }
     
     /**
@@ -4733,14 +4743,17 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
             1 -> AllowlyException.Authentication(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
+                FfiConverterOptionalUShort.read(buf),
                 )
             2 -> AllowlyException.PermissionDenied(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
+                FfiConverterOptionalUShort.read(buf),
                 )
             3 -> AllowlyException.NotFound(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
+                FfiConverterOptionalUShort.read(buf),
                 )
             4 -> AllowlyException.Conflict(
                 FfiConverterUShort.read(buf),
@@ -4751,11 +4764,13 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterSequenceTypeFieldError.read(buf),
+                FfiConverterOptionalUShort.read(buf),
                 )
             6 -> AllowlyException.RateLimited(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterOptionalULong.read(buf),
+                FfiConverterOptionalUShort.read(buf),
                 )
             7 -> AllowlyException.Server(
                 FfiConverterUShort.read(buf),
@@ -4790,18 +4805,21 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterOptionalUShort.allocationSize(value.`status`)
             )
             is AllowlyException.PermissionDenied -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterOptionalUShort.allocationSize(value.`status`)
             )
             is AllowlyException.NotFound -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterOptionalUShort.allocationSize(value.`status`)
             )
             is AllowlyException.Conflict -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4816,6 +4834,7 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
                 + FfiConverterSequenceTypeFieldError.allocationSize(value.`fields`)
+                + FfiConverterOptionalUShort.allocationSize(value.`status`)
             )
             is AllowlyException.RateLimited -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4823,6 +4842,7 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
                 + FfiConverterOptionalULong.allocationSize(value.`retryAfterMs`)
+                + FfiConverterOptionalUShort.allocationSize(value.`status`)
             )
             is AllowlyException.Server -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4867,18 +4887,21 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 buf.putInt(1)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
+                FfiConverterOptionalUShort.write(value.`status`, buf)
                 Unit
             }
             is AllowlyException.PermissionDenied -> {
                 buf.putInt(2)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
+                FfiConverterOptionalUShort.write(value.`status`, buf)
                 Unit
             }
             is AllowlyException.NotFound -> {
                 buf.putInt(3)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
+                FfiConverterOptionalUShort.write(value.`status`, buf)
                 Unit
             }
             is AllowlyException.Conflict -> {
@@ -4893,6 +4916,7 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 FfiConverterSequenceTypeFieldError.write(value.`fields`, buf)
+                FfiConverterOptionalUShort.write(value.`status`, buf)
                 Unit
             }
             is AllowlyException.RateLimited -> {
@@ -4900,6 +4924,7 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 FfiConverterOptionalULong.write(value.`retryAfterMs`, buf)
+                FfiConverterOptionalUShort.write(value.`status`, buf)
                 Unit
             }
             is AllowlyException.Server -> {
@@ -5205,6 +5230,38 @@ public object FfiConverterTypeVerificationErrorKind: FfiConverterRustBuffer<Veri
 }
 
 
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUShort: FfiConverterRustBuffer<kotlin.UShort?> {
+    override fun read(buf: ByteBuffer): kotlin.UShort? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUShort.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UShort?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUShort.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UShort?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUShort.write(value, buf)
+        }
+    }
+}
 
 
 

@@ -48,6 +48,7 @@ class ErrorsTest {
         val auth = runCatching { bad.getAuthorization("auth_missing") }.exceptionOrNull()
         assertTrue(auth is AllowlyException.Authentication, "unknown key: $auth")
         auth as AllowlyException.Authentication
+        assertEquals(401, auth.status?.toInt(), "the HTTP status rides on the error")
         assertFalse(auth.message.orEmpty().contains(unknownKey))
         assertFalse(auth.toString().contains(unknownKey))
         assertFalse(bad.toString().contains(unknownKey))
@@ -56,9 +57,11 @@ class ErrorsTest {
         server.client().use { allowly ->
             val missing = runCatching { allowly.getAuthorization("auth_does_not_exist") }.exceptionOrNull()
             assertTrue(missing is AllowlyException.NotFound, "missing authorization: $missing")
+            assertEquals(404, (missing as AllowlyException.NotFound).status?.toInt())
             val invalid = runCatching { allowly.check("auth_x", emptyList()) }.exceptionOrNull()
             assertTrue(invalid is AllowlyException.Validation, "no scopes: $invalid")
             assertEquals("invalid_input", (invalid as AllowlyException.Validation).code)
+            assertEquals(null, invalid.status, "rejected locally: no HTTP status")
             val badJson = runCatching { allowly.check("auth_x", listOf("a"), contextJson = "[1]") }.exceptionOrNull()
             assertTrue(badJson is AllowlyException.Validation, "context not an object: $badJson")
             val reused = runCatching { allowly.approve(ConfirmNonce("cn_never_issued"), true) }.exceptionOrNull()

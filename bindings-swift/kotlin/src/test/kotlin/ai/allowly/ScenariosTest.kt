@@ -91,17 +91,15 @@ private fun verified(v: VerifiedReceipt) = mapOf(
     "issued_at" to v.issuedAt,
 )
 
-/** The core Error variant's snake_case name, code, HTTP status (as core's `Error::status()` derives it), fields. */
+/** The core Error variant's snake_case name, code and HTTP status (carried by the error, from core's `Error::status()`). */
 private fun errorJson(e: AllowlyException): Map<String, Any?> {
     val (type, code, status) = when (e) {
-        is AllowlyException.Authentication -> Triple("authentication", e.code, 401L)
-        is AllowlyException.PermissionDenied -> Triple("permission_denied", e.code, 403L)
-        is AllowlyException.NotFound -> Triple("not_found", e.code, 404L)
+        is AllowlyException.Authentication -> Triple("authentication", e.code, e.status?.toLong())
+        is AllowlyException.PermissionDenied -> Triple("permission_denied", e.code, e.status?.toLong())
+        is AllowlyException.NotFound -> Triple("not_found", e.code, e.status?.toLong())
         is AllowlyException.Conflict -> Triple("conflict", e.code, e.status.toLong())
-        is AllowlyException.Validation -> Triple("validation", e.code,
-            mapOf("malformed_json" to 400L, "payload_too_large" to 413L, "invalid_input" to null)
-                .let { if (e.code in it) it[e.code] else 422L })
-        is AllowlyException.RateLimited -> Triple("rate_limited", e.code, 429L)
+        is AllowlyException.Validation -> Triple("validation", e.code, e.status?.toLong())
+        is AllowlyException.RateLimited -> Triple("rate_limited", e.code, e.status?.toLong())
         is AllowlyException.Server -> Triple("server", e.code, e.status.toLong())
         is AllowlyException.Timeout -> Triple("timeout", "timeout", null)
         is AllowlyException.Network -> Triple("network", "network_error", null)
