@@ -125,3 +125,10 @@ bench: toolchain
 
 clean:
 	$(CARGO) clean
+
+# --- rel-faults ---
+.PHONY: test-faults test-crash-restart
+# The client fault-injection test alone (it also runs in make test): a proxy that drops, delays, truncates and resets
+# connections between allowly-core's Client and the real allowly serve.
+test-faults: toolchain
+	$(CARGO) test --locked -p allowly-cli --test fault_injection -- --nocapture
