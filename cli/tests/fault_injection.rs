@@ -226,3 +226,61 @@ async fn faults_fail_closed_and_retries_apply_once() {
         assert!(injected.get(kind).copied().unwrap_or(0) > 0, "no {kind} fault was injected");
     }
 }
+
+/// The opposite race: the client's first attempt fails at once, but its request reaches the server only later —
+/// right behind the retry (a few ms), or after the retry was answered. The server sees the same Idempotency-Key
+/// twice, possibly concurrently, and must still apply the call once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_duplicates_apply_once() {
+    let server = Server::start();
+    let upstream: SocketAddr =
+        server.field("base_url").trim_start_matches("http://").trim_end_matches('/').parse().expect("server address");
+    let proxy = FaultProxy::start(upstream).await;
+    let client = client(&proxy, &server.field("runtime_api_key"));
+    let mut db = Db::open(&server).await;
+    let lateness = [0, 5, 10, 20, 200].map(Duration::from_millis);
+
+    for (i, late) in lateness.iter().enumerate() {
+        let agent = format!("agent_late_{i}");
+        proxy.plan([Fault::Late(*late)]);
+        let created = client
+            .create_authorization(&CreateAuthorizationRequest {
+                budget_limit_micros: Some(1_000_000),
+                requires_confirm_for: vec!["mail.send".into()],
+                ..CreateAuthorizationRequest::new("u_late", agent.as_str(), ["llm.call", "mail.send"])
+            })
+            .await
+            .expect("create retried after a dropped first attempt");
+        proxy.settle().await;
+        assert_one_key(&proxy.take_requests(), "POST", "/v1/authorizations", 2);
+        assert_eq!(db.count("SELECT COUNT(*) FROM authorizations WHERE agent_id = ?", &agent).await, 1, "{late:?}");
+        let auth = created.authorization_id;
+
+        let checked = client
+            .check(&CheckRequest::new(auth.as_str(), ["llm.call"]).with_estimated_cost_micros(300_000))
+            .await
+            .expect("budgeted check");
+        let check_receipt = checked.results["llm.call"].receipt.as_ref().expect("receipt").receipt_id().to_owned();
+        proxy.plan([Fault::Late(*late)]);
+        client.settle_budget(&SettlementRequest::new(check_receipt.as_str(), 120_000)).await.expect("settle");
+        proxy.settle().await;
+        assert_one_key(&proxy.take_requests(), "POST", "/v1/budget-settlements", 2);
+        let after = client.get_authorization(&auth).await.expect("get authorization");
+        assert_eq!(after.budget_spent_micros, Some(120_000), "{late:?}: settled once");
+
+        let confirm =
+            client.check(&CheckRequest::new(auth.as_str(), ["mail.send"]).with_estimated_cost_micros(1)).await;
+        let nonce = confirm.expect("confirm check").results["mail.send"].confirm_nonce.clone().expect("nonce");
+        proxy.take_requests();
+        proxy.plan([Fault::Late(*late)]);
+        let resolution = client.approve_confirmation(&nonce, true, None).await.expect("approve");
+        assert_eq!(resolution.decision, ConfirmationDecision::Approved);
+        proxy.settle().await;
+        assert_one_key(&proxy.take_requests(), "POST", "/v1/confirmations/", 2);
+        // create + budgeted check + settlement + confirm check + one resolve.
+        assert_eq!(db.count("SELECT COUNT(*) FROM receipts WHERE authorization_id = ?", &auth).await, 5, "{late:?}");
+    }
+    let injected = proxy.injected();
+    println!("late duplicates: {} faults injected {injected:?}", injected.values().sum::<u32>());
+    assert_eq!(injected.get("late").copied(), Some(3 * lateness.len() as u32));
+}

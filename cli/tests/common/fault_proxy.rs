@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +32,9 @@ pub enum Fault {
     Truncate,
     /// Forward the request, then reset the client's connection (SO_LINGER 0) instead of answering.
     Reset,
+    /// Close the client's connection at once, but deliver its request to the server this much later: a duplicate
+    /// that arrives after the client's retry already succeeded.
+    Late(Duration),
 }
 
 impl Fault {
@@ -41,6 +45,7 @@ impl Fault {
             Fault::Delay(_) => "delay",
             Fault::Truncate => "truncate",
             Fault::Reset => "reset",
+            Fault::Late(_) => "late",
         }
     }
 
@@ -69,6 +74,8 @@ impl Recorded {
 #[derive(Default)]
 struct State {
     plan: Mutex<VecDeque<Fault>>,
+    /// Connections still being handled (a late delivery keeps its count until the server answered it).
+    busy: std::sync::atomic::AtomicUsize,
     log: Mutex<Vec<Recorded>>,
     injected: Mutex<BTreeMap<&'static str, u32>>,
 }
@@ -95,9 +102,11 @@ impl FaultProxy {
             loop {
                 let Ok((client, _)) = listener.accept().await else { continue };
                 let state = shared.clone();
+                state.busy.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
                     // An error here is a connection the client already gave up on; the test sees the effect.
                     let _ = handle(client, upstream, &state).await;
+                    state.busy.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -116,6 +125,15 @@ impl FaultProxy {
     /// Faults still queued (a test asserts its plan was used up, so each fault really hit an attempt).
     pub fn pending(&self) -> usize {
         self.state.plan.lock().unwrap().len()
+    }
+
+    /// Waits until no connection is being handled, so every late delivery has reached the server.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.state.busy.load(Ordering::SeqCst) > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "proxy connections still busy after 10 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// The requests received since the last call.
@@ -137,6 +155,15 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, state: &State) -> s
         *state.injected.lock().unwrap().entry(fault.kind()).or_default() += 1;
     }
     if !fault.forwards() {
+        return Ok(());
+    }
+    if let Fault::Late(after) = fault {
+        drop(client);
+        tokio::time::sleep(after).await;
+        let mut server = TcpStream::connect(upstream).await?;
+        server.write_all(&close_after(&head)).await?;
+        server.write_all(&body).await?;
+        read_message(&mut server, false).await?;
         return Ok(());
     }
     let mut server = TcpStream::connect(upstream).await?;
@@ -162,7 +189,7 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, state: &State) -> s
             tokio::time::sleep(hold).await;
             drop(client);
         }
-        Fault::Drop => unreachable!("dropped before forwarding"),
+        Fault::Drop | Fault::Late(_) => unreachable!("handled before forwarding"),
     }
     Ok(())
 }
