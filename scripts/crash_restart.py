@@ -80,7 +80,7 @@ class Server:
         self.log_path = os.path.join(workdir, "server.log")
         self.proc = None
 
-    def start(self, timeout=60.0):
+    def spawn(self):
         if os.path.exists(self.ready):
             os.remove(self.ready)
         log = open(self.log_path, "ab")
@@ -89,6 +89,9 @@ class Server:
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env, start_new_session=True,
         )
         log.close()
+
+    def start(self, timeout=60.0):
+        self.spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -136,6 +139,7 @@ class Ledger:
         self.receipts = set()
         self.acknowledged = 0
         self.unacknowledged = 0
+        self.retried = 0  # logical requests answered only after retrying with their Idempotency-Key
         self.statuses = Counter()
         self.budget_allows = {}  # check receipt id -> (authorization id, estimate)
         self.settled = defaultdict(int)  # check receipt id -> 2xx settlements acknowledged
@@ -180,15 +184,31 @@ class Load:
         self.rng = random.Random(seed)
 
     def request(self, route, method, path, body=None):
-        """One acknowledged exchange, or None when the server was not there to answer."""
-        try:
-            status, doc, _ = self.api.call(method, path, self.key, body)
-        except (OSError, http.client.HTTPException, ValueError):
-            self.ledger.lost()
-            time.sleep(0.02)
-            return None, None
+        """One logical request, retried like the SDK does — same Idempotency-Key and body — until it is answered or
+        15 s pass, so a retry can land on the restarted server after the kill cut off its first attempt."""
+        key = str(uuid.uuid4())
+        deadline = time.monotonic() + 15
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                status, doc, _ = self.api.call(method, path, self.key, body, idempotency_key=key)
+                break
+            except (OSError, http.client.HTTPException, ValueError):
+                self.ledger.lost()
+                if self.stop.is_set() or time.monotonic() > deadline:
+                    return None, None
+                time.sleep(0.05)
         self.ledger.ack(route, status, doc)
+        if attempts > 1:
+            with self.ledger.lock:
+                self.ledger.retried += 1
         return status, doc
+
+    @staticmethod
+    def tagged(body):
+        """A check body with a unique `context.req`, so the audit trail shows how often each one was decided."""
+        return dict(body, context={"req": uuid.uuid4().hex})
 
     def pick(self, kind):
         with self.ledger.lock:
@@ -201,8 +221,8 @@ class Load:
             auth = self.pick("budget")
             estimate = self.rng.randrange(20_000, 120_000)
             status, doc = self.request("check", "POST", "/v1/check",
-                                       {"authorization_id": auth, "scopes": ["llm.call"],
-                                        "estimated_cost_micros": estimate})
+                                       self.tagged({"authorization_id": auth, "scopes": ["llm.call"],
+                                                    "estimated_cost_micros": estimate}))
             if status != 200:
                 continue
             result = doc["results"]["llm.call"]
@@ -237,7 +257,8 @@ class Load:
     def rate_worker(self):
         while not self.stop.is_set():
             auth = self.pick("rate")
-            status, doc = self.request("check", "POST", "/v1/check", {"authorization_id": auth, "scopes": ["api.call"]})
+            status, doc = self.request("check", "POST", "/v1/check",
+                                       self.tagged({"authorization_id": auth, "scopes": ["api.call"]}))
             if status == 200 and doc["results"]["api.call"]["decision"] == "allow":
                 with self.ledger.lock:
                     self.ledger.rate_allows[auth] += 1
@@ -247,7 +268,7 @@ class Load:
             auth = self.pick("confirm")
             resource = f"doc:{uuid.uuid4().hex[:12]}"
             check = {"authorization_id": auth, "scopes": ["mail.send"], "resource": resource}
-            status, doc = self.request("check", "POST", "/v1/check", check)
+            status, doc = self.request("check", "POST", "/v1/check", self.tagged(check))
             if status != 200 or doc["results"]["mail.send"]["decision"] != "confirm":
                 continue
             result = doc["results"]["mail.send"]
@@ -255,7 +276,7 @@ class Load:
             approved = self.rng.random() < 0.85
             self.resolve(nonce, confirmation_id, approved)
             if approved:
-                status, doc = self.request("check", "POST", "/v1/check", check)
+                status, doc = self.request("check", "POST", "/v1/check", self.tagged(check))
                 if status == 200:
                     r = doc["results"]["mail.send"]
                     if r["decision"] == "allow" and r["reason"] == "user_confirmed":
@@ -416,9 +437,20 @@ def verify(api, keys, workspace_id, ledger, auths, db):
 
     # Server truth: every receipt of every authorization, including decisions whose answer the kill cut off.
     audited = 0
-    for auth in auths["budget"]:
+    decided = Counter()  # context.req of a check body -> receipts of it (a retry must replay, not decide again)
+
+    def trail_of(auth):
+        nonlocal audited
         trail = audit_trail(api, keys["setup_api_key"], auth)
         audited += len(trail)
+        for r in trail:
+            req = (r.get("context") or {}).get("req")
+            if "action" in r and req:
+                decided[req] += 1
+        return trail
+
+    for auth in auths["budget"]:
+        trail = trail_of(auth)
         allows = {r["receipt_id"]: r for r in trail if r.get("action") == "llm.call" and r["decision"] == "allow"}
         settles = Counter(r["context"]["check_receipt_id"] for r in trail if r.get("event") == "budget.settle")
         actual = {r["context"]["check_receipt_id"]: r["context"]["actual_cost_micros"]
@@ -457,8 +489,7 @@ def verify(api, keys, workspace_id, ledger, auths, db):
         counts["max budget committed"] = max(counts["max budget committed"], committed)
 
     for auth in auths["rate"]:
-        trail = audit_trail(api, keys["setup_api_key"], auth)
-        audited += len(trail)
+        trail = trail_of(auth)
         per_day = Counter(r["issued_at"][:10] for r in trail if r.get("action") == "api.call" and r["decision"] == "allow")
         for day, n in per_day.items():
             if n > MAX_PER_DAY:
@@ -471,8 +502,7 @@ def verify(api, keys, workspace_id, ledger, auths, db):
         counts["rate allows (server)"] += sum(per_day.values())
 
     for auth in auths["confirm"]:
-        trail = audit_trail(api, keys["setup_api_key"], auth)
-        audited += len(trail)
+        trail = trail_of(auth)
         resolves = Counter(r["context"]["confirmation_id"] for r in trail if r.get("event") == "confirmation.resolve")
         approved = {r["context"]["confirmation_id"] for r in trail
                     if r.get("event") == "confirmation.resolve" and r["decision"] == "confirmation_approved"}
@@ -489,6 +519,10 @@ def verify(api, keys, workspace_id, ledger, auths, db):
         counts.setdefault("approvals consumed (server)", 0)
         counts["approvals consumed (server)"] += sum(consumed.values())
     counts["audit receipts checked"] = audited
+    counts["check requests decided (server)"] = len(decided)
+    twice = [req for req, n in decided.items() if n > 1]
+    if twice:
+        violations.append(f"{len(twice)} check requests were decided more than once (retry not replayed)")
 
     for cnf, n in ledger.approvals.items():
         if n > 1:
@@ -542,6 +576,7 @@ def main():
         threads = [threading.Thread(target=w, daemon=True) for w in workers]
         for t in threads:
             t.start()
+        startup_kills = unsigned_at_kills = 0
         for cycle in range(1, args.cycles + 1):
             with ledger.lock:
                 floor = ledger.acknowledged + MIN_LOAD_PER_CYCLE
@@ -552,21 +587,31 @@ def main():
             with ledger.lock:
                 before = ledger.acknowledged
             server.kill()
+            # Receipts the dead server committed but had not signed yet: the restarted signer must finish them.
+            unsigned = db.pending_receipts()
+            unsigned_at_kills += unsigned
             time.sleep(rng.uniform(0.0, 0.3))
+            if cycle % 3 == 0:
+                # Also die while starting up: opening the database, migrating, resuming the signer.
+                server.spawn()
+                time.sleep(rng.uniform(0.0, 0.15))
+                server.kill()
+                startup_kills += 1
             started = time.monotonic()
             server.start()
             ready_in = time.monotonic() - started
             create_authorizations(api, keys["runtime_api_key"], ledger, auths, cycle)
-            print(f"  cycle {cycle}: SIGKILL after {before} acknowledged requests, ready again in {ready_in:.2f} s",
-                  flush=True)
+            print(f"  cycle {cycle}: SIGKILL after {before} acknowledged requests with {unsigned} receipts unsigned, "
+                  f"ready again in {ready_in:.2f} s", flush=True)
         time.sleep(1.5)
         load.stop.set()
         for t in threads:
             t.join(timeout=30)
 
         violations, counts = verify(api, keys, workspace_id, ledger, auths, db)
-        print(f"crash-restart [{args.backend}]: cycles survived {args.cycles}, "
-              f"requests acknowledged {ledger.acknowledged}, unanswered (cut off or server down) {ledger.unacknowledged}")
+        print(f"crash-restart [{args.backend}]: cycles survived {args.cycles} (+{startup_kills} kills during startup), "
+              f"requests acknowledged {ledger.acknowledged} ({ledger.retried} only after retrying across a kill), "
+              f"attempts without an answer {ledger.unacknowledged}, receipts left unsigned by the kills {unsigned_at_kills}")
         for name, value in counts.items():
             print(f"  {name}: {value}")
         statuses = Counter()
