@@ -134,9 +134,11 @@ test-faults: toolchain
 	$(CARGO) test --locked -p allowly-cli --test fault_injection -- --nocapture
 
 # Crash-restart: concurrent load against allowly serve, SIGKILLed at random points and restarted on the same database
-# (6 cycles on SQLite, then 6 on a throwaway PostgreSQL); then every receipt a client was given must exist, be signed
-# and verify, and no budget, max_per_day, nonce or settlement may have been used beyond its limit. Not in make test.
+# (6 cycles on SQLite, then 6 on a throwaway PostgreSQL with one server and 6 with two servers sharing it, one of
+# them killed per cycle); then every receipt a client was given must exist, be signed and verify, and no budget,
+# max_per_day, nonce or settlement may have been used beyond its limit. Not in make test (about two minutes).
 test-crash-restart: python-build
 	target_dir=$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'); \
 	$(VENV_PY) scripts/crash_restart.py --backend sqlite --allowly "$$target_dir/debug/allowly"; \
-	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --allowly "$$target_dir/debug/allowly"
+	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --allowly "$$target_dir/debug/allowly"; \
+	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --servers 2 --allowly "$$target_dir/debug/allowly"

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Crash-restart check of `allowly serve`: concurrent load, SIGKILL at random points, restart on the same database.
 
-    crash_restart.py --backend sqlite|postgres [--cycles 6] [--allowly PATH]
+    crash_restart.py --backend sqlite|postgres [--cycles 6] [--servers N] [--allowly PATH] [--seed N]
 
 The promises under test are the ones a crash could break: a receipt id a client was given is never lost and ends up
 signed and verifiable; a budget is never overspent; `max_per_day` is never exceeded; a confirmation nonce and a budget
 settlement succeed at most once. A response the client received counts as acknowledged; a request cut off by the kill
 acknowledged nothing, but whatever the server committed for it is still held to the same limits (they are checked on
-the server's own audit trail, not only on what clients saw).
+the server's own audit trail, not only on what clients saw). Clients retry a cut-off request with its Idempotency-Key
+like the SDK does, so a retry that lands on the restarted server must be replayed, not decided again. With
+`--servers 2` (PostgreSQL) two processes share the database behind a random pick per request and each cycle kills one.
 
 Load goes over plain HTTP so "acknowledged" means exactly "a status line and body arrived"; receipts are verified with
 allowly-core's verifier through the Python SDK (`allowly.verify_batch`). `postgres` needs ALLOWLY_TEST_PG_URL (an
@@ -48,13 +50,14 @@ class SetupError(Exception):
 
 
 class Api:
-    """One HTTP exchange per call on a fresh connection; raises OSError / HTTPException when none completed."""
+    """One HTTP exchange per call on a fresh connection, to one of the servers picked at random (like a load balancer
+    would); raises OSError / HTTPException when none completed."""
 
-    def __init__(self, port):
-        self.port = port
+    def __init__(self, ports):
+        self.ports = ports
 
     def call(self, method, path, key, body=None, idempotency_key=None, timeout=TIMEOUT):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = http.client.HTTPConnection("127.0.0.1", random.choice(self.ports), timeout=timeout)
         try:
             headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
             data = None
@@ -74,10 +77,10 @@ class Api:
 class Server:
     """`allowly serve` on a fixed port; restarted on the same database after every SIGKILL."""
 
-    def __init__(self, binary, db_url, port, workdir, env):
+    def __init__(self, binary, db_url, port, workdir, env, index):
         self.binary, self.db_url, self.port, self.env = binary, db_url, port, env
-        self.ready = os.path.join(workdir, "ready.json")
-        self.log_path = os.path.join(workdir, "server.log")
+        self.ready = os.path.join(workdir, f"ready-{index}.json")
+        self.log_path = os.path.join(workdir, f"server-{index}.log")
         self.proc = None
 
     def spawn(self):
@@ -543,17 +546,23 @@ def main():
     parser.add_argument("--backend", choices=["sqlite", "postgres"], required=True)
     parser.add_argument("--cycles", type=int, default=6, help="SIGKILL + restart cycles (default 6)")
     parser.add_argument("--allowly", default=os.environ.get("ALLOWLY_BIN", "target/debug/allowly"))
+    parser.add_argument("--servers", type=int, default=1,
+                        help="server processes sharing the database (PostgreSQL only); each cycle kills one")
     parser.add_argument("--seed", type=int, default=None, help="random seed (printed; default: random)")
     args = parser.parse_args()
+    if args.servers > 1 and args.backend != "postgres":
+        parser.error("--servers > 1 needs --backend postgres (SQLite is one process's database)")
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
-    print(f"crash-restart [{args.backend}]: {args.cycles} cycles, seed {seed}", flush=True)
+    label = args.backend if args.servers == 1 else f"{args.backend} x{args.servers} servers"
+    print(f"crash-restart [{label}]: {args.cycles} cycles, seed {seed}", flush=True)
 
     workdir = tempfile.mkdtemp(prefix=f"allowly-crash-{args.backend}-")
     env = dict(os.environ)
     env["ALLOWLY_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
     env.setdefault("RUST_LOG", "warn")
-    db = server = None
+    db = None
+    servers = []
     keep = True
     try:
         db = Database(args.backend, workdir)
@@ -562,10 +571,10 @@ def main():
             raise SetupError(f"allowly init failed ({init.returncode}): {init.stderr.strip()}")
         keys = json.loads(init.stdout)
         workspace_id = keys["workspace_id"]
-        port = free_port()
-        server = Server(args.allowly, db.url, port, workdir, env)
-        server.start()
-        api = Api(port)
+        for i in range(args.servers):
+            servers.append(Server(args.allowly, db.url, free_port(), workdir, env, i))
+            servers[-1].start()
+        api = Api([s.port for s in servers])
         ledger = Ledger()
         auths = {"budget": [], "rate": [], "confirm": []}
         create_authorizations(api, keys["runtime_api_key"], ledger, auths, 0)
@@ -586,6 +595,7 @@ def main():
             time.sleep(rng.uniform(0.1, 1.5))
             with ledger.lock:
                 before = ledger.acknowledged
+            server = rng.choice(servers)
             server.kill()
             # Receipts the dead server committed but had not signed yet: the restarted signer must finish them.
             unsigned = db.pending_receipts()
@@ -601,7 +611,8 @@ def main():
             server.start()
             ready_in = time.monotonic() - started
             create_authorizations(api, keys["runtime_api_key"], ledger, auths, cycle)
-            print(f"  cycle {cycle}: SIGKILL after {before} acknowledged requests with {unsigned} receipts unsigned, "
+            which = f" server {servers.index(server)}" if len(servers) > 1 else ""
+            print(f"  cycle {cycle}: SIGKILL{which} after {before} acknowledged requests with {unsigned} receipts unsigned, "
                   f"ready again in {ready_in:.2f} s", flush=True)
         time.sleep(1.5)
         load.stop.set()
@@ -609,7 +620,7 @@ def main():
             t.join(timeout=30)
 
         violations, counts = verify(api, keys, workspace_id, ledger, auths, db)
-        print(f"crash-restart [{args.backend}]: cycles survived {args.cycles} (+{startup_kills} kills during startup), "
+        print(f"crash-restart [{label}]: cycles survived {args.cycles} (+{startup_kills} kills during startup), "
               f"requests acknowledged {ledger.acknowledged} ({ledger.retried} only after retrying across a kill), "
               f"attempts without an answer {ledger.unacknowledged}, receipts left unsigned by the kills {unsigned_at_kills}")
         for name, value in counts.items():
@@ -622,24 +633,25 @@ def main():
         if server_errors:
             violations.append(f"5xx answers under load: {server_errors}")
         if violations:
-            print(f"crash-restart [{args.backend}]: {len(violations)} VIOLATIONS", file=sys.stderr)
+            print(f"crash-restart [{label}]: {len(violations)} VIOLATIONS", file=sys.stderr)
             for v in violations[:50]:
                 print(f"  - {v}", file=sys.stderr)
-            print(f"server log tail:\n{server.log_tail()}", file=sys.stderr)
+            for server in servers:
+                print(f"server log tail ({server.log_path}):\n{server.log_tail()}", file=sys.stderr)
             return 1
-        print(f"crash-restart [{args.backend}]: OK")
+        print(f"crash-restart [{label}]: OK")
         keep = False
         return 0
     except SetupError as e:
-        print(f"crash-restart [{args.backend}]: setup failed: {e}", file=sys.stderr)
+        print(f"crash-restart [{label}]: setup failed: {e}", file=sys.stderr)
         return 2
     finally:
-        if server:
+        for server in servers:
             server.stop()
         if db:
             db.drop()
         if keep:
-            print(f"crash-restart [{args.backend}]: database and server log kept in {workdir}", file=sys.stderr)
+            print(f"crash-restart [{label}]: database and server log kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
