@@ -97,13 +97,19 @@ async fn faults_fail_closed_and_retries_apply_once() {
         .expect("create authorization through a clean proxy");
     proxy.take_requests();
     let both = CheckRequest::new(auth.authorization_id.as_str(), [OPEN_SCOPE, CLOSED_SCOPE]);
+    let receipts_of_auth = "SELECT COUNT(*) FROM receipts WHERE authorization_id = ?";
     for fault in [Fault::Drop, Fault::Reset, Fault::Truncate] {
+        let before = db.count(receipts_of_auth, &auth.authorization_id).await;
         proxy.plan([fault; 3]);
         let response = client.check(&both).await.unwrap_or_else(|e| panic!("{fault:?}: check raised {e}"));
         assert_eq!(proxy.pending(), 0, "{fault:?}: all three attempts hit the proxy");
         assert_fallback(&response.results[CLOSED_SCOPE], Decision::Deny, reason::FALLBACK_CLOSED_UNREACHABLE);
         assert_fallback(&response.results[OPEN_SCOPE], Decision::Allow, reason::FALLBACK_OPEN_UNREACHABLE);
         assert_one_key(&proxy.take_requests(), "POST", "/v1/check", 3);
+        // Dropped attempts never reached the server; delivered ones were decided once (one receipt per scope), however
+        // many times they arrived, even though the client never saw that decision.
+        let decided = db.count(receipts_of_auth, &auth.authorization_id).await - before;
+        assert_eq!(decided, if fault.forwards() { 2 } else { 0 }, "{fault:?}: receipts of three deliveries");
     }
     // A response held past the deadline: the check's whole budget is spent waiting, so it is a timeout fallback.
     let impatient = Client::new(client.config().clone().with_check_timeout(TIMEOUT)).expect("client");
@@ -114,8 +120,7 @@ async fn faults_fail_closed_and_retries_apply_once() {
     assert_one_key(&proxy.take_requests(), "POST", "/v1/check", 1);
 
     // Two lost answers, then the real one: the server's decision, made once though three attempts reached it.
-    let receipts_before =
-        db.count("SELECT COUNT(*) FROM receipts WHERE authorization_id = ?", &auth.authorization_id).await;
+    let receipts_before = db.count(receipts_of_auth, &auth.authorization_id).await;
     let one = CheckRequest::new(auth.authorization_id.as_str(), [CLOSED_SCOPE]);
     proxy.plan([Fault::Reset, Fault::Truncate]);
     let response = client.check(&one).await.expect("check after two lost answers");
@@ -125,8 +130,7 @@ async fn faults_fail_closed_and_retries_apply_once() {
     let attempts = proxy.take_requests();
     assert_one_key(&attempts, "POST", "/v1/check", 3);
     assert!(attempts.iter().all(|r| r.fault.forwards()), "all three attempts reached the server");
-    let receipts_after =
-        db.count("SELECT COUNT(*) FROM receipts WHERE authorization_id = ?", &auth.authorization_id).await;
+    let receipts_after = db.count(receipts_of_auth, &auth.authorization_id).await;
     assert_eq!(receipts_after - receipts_before, 1, "three deliveries of one check make one receipt");
 
     // --- create authorization: the first answer is lost after the server created it ---
