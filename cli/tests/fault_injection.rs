@@ -196,9 +196,22 @@ async fn faults_fail_closed_and_retries_apply_once() {
         .await
         .expect("create confirm authorization");
     let send = CheckRequest::new(confirming.authorization_id.as_str(), ["mail.send"]);
-    let first = client.check(&send).await.expect("check needing confirmation");
-    let nonce = first.results["mail.send"].confirm_nonce.clone().expect("confirm carries a nonce");
+    // The confirm answer itself is lost once: the retry's replay must carry the nonce (or the user could never
+    // approve), while the server's stored copy of that answer must not hold the secret in clear.
     proxy.take_requests();
+    proxy.plan([Fault::Truncate]);
+    let first = client.check(&send).await.expect("check needing confirmation");
+    assert_one_key(&proxy.take_requests(), "POST", "/v1/check", 2);
+    let nonce = first.results["mail.send"].confirm_nonce.clone().expect("the replayed confirm carries the nonce");
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM idempotency WHERE instr(body, ?) > 0", &nonce).await,
+        0,
+        "the confirm nonce is stored only hashed (confirmations) or sealed (idempotency), never in clear"
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM confirmations WHERE authorization_id = ?", &confirming.authorization_id).await,
+        1
+    );
     proxy.plan([Fault::Delay(HOLD)]);
     let resolution =
         client.approve_confirmation(&nonce, true, None).await.expect("approve retried after a held answer");

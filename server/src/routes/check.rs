@@ -13,12 +13,15 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value, json};
 
 use super::Body;
 use super::receipts::{query_params, wait_signed};
 use crate::AppState;
 use crate::auth::Runtime;
+use crate::crypto::MasterKey;
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
@@ -110,10 +113,11 @@ pub async fn check(
     let mut tx = s.store.begin().await?;
     let out = match idempotency::replay_value(&mut tx, &who.workspace_id, idem.as_ref()).await? {
         // A replay answers the stored body (upgraded to signed receipts below when waiting).
-        Some((_, stored)) => stored,
+        Some((_, stored)) => open_nonces(&s.master, stored)?,
         None => {
             let out = decide(&mut tx, &who.workspace_id, &req).await?;
-            idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
+            let stored = if idem.is_some() { seal_nonces(&s.master, &out)? } else { Value::Null };
+            idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &stored).await?;
             tx.commit().await?;
             s.signer.kick();
             s.webhooks.kick();
@@ -127,6 +131,45 @@ pub async fn check(
     };
     let out = if wait { sign_wait(&s, &who.workspace_id, out).await? } else { out };
     Ok((StatusCode::OK, Json(out)).into_response())
+}
+
+/// AAD of a sealed confirm nonce: binds it to its confirmation and keeps it apart from sealed signing keys.
+fn nonce_aad(confirmation_id: &str) -> String {
+    format!("confirm_nonce:{confirmation_id}")
+}
+
+/// The copy of a check's answer kept for idempotent replays. A confirm nonce is a single-use secret stored only as
+/// a hash (`confirmations.nonce_hash`), yet a retry whose first answer was lost needs it back; so the copy holds it
+/// sealed with the master key rather than in clear, where anyone reading the database could approve with it.
+fn seal_nonces(master: &MasterKey, out: &Value) -> Result<Value, ApiError> {
+    let mut stored = out.clone();
+    for r in stored.get_mut("results").and_then(Value::as_object_mut).into_iter().flat_map(|m| m.values_mut()) {
+        let (Some(nonce), Some(id)) = (r["confirm_nonce"].as_str(), r["confirmation_id"].as_str()) else { continue };
+        let (ciphertext, seal_nonce) = master.seal(nonce.as_bytes(), &nonce_aad(id)).map_err(ApiError::internal)?;
+        r["confirm_nonce"] = json!({"sealed": B64.encode(ciphertext), "seal_nonce": B64.encode(seal_nonce)});
+    }
+    Ok(stored)
+}
+
+/// Reverses [`seal_nonces`] on a stored answer (an answer stored before nonces were sealed passes unchanged).
+fn open_nonces(master: &MasterKey, mut stored: Value) -> Result<Value, ApiError> {
+    for r in stored.get_mut("results").and_then(Value::as_object_mut).into_iter().flat_map(|m| m.values_mut()) {
+        let (Some(sealed), Some(id)) = (r["confirm_nonce"].as_object(), r["confirmation_id"].as_str()) else {
+            continue;
+        };
+        let field = |name: &str| {
+            sealed
+                .get(name)
+                .and_then(Value::as_str)
+                .and_then(|t| B64.decode(t).ok())
+                .ok_or_else(|| ApiError::internal("stored check answer has a malformed sealed confirm nonce"))
+        };
+        let nonce =
+            master.open(&field("sealed")?, &field("seal_nonce")?, &nonce_aad(id)).map_err(ApiError::internal)?;
+        let nonce = String::from_utf8(nonce).map_err(ApiError::internal)?;
+        r["confirm_nonce"] = json!(nonce);
+    }
+    Ok(stored)
 }
 
 /// Replaces every pending receipt envelope by the signed one, waiting up to 5 s in total.
@@ -303,4 +346,28 @@ async fn decide_scope(
     result.insert("receipt".into(), receipts::pending_envelope(&receipt_id));
     result.insert("policy_eval".into(), eval.policy_eval.unwrap_or(Value::Null));
     Ok(Value::Object(result))
+}
+
+#[cfg(test)]
+mod sealed_nonce_tests {
+    use super::*;
+
+    #[test]
+    fn stored_answers_hold_nonces_sealed_to_their_confirmation() {
+        let master = MasterKey::generate();
+        let out = json!({"results": {
+            "mail.send": {"decision": "confirm", "confirm_nonce": "the-secret-nonce", "confirmation_id": "cnf_1"},
+            "docs.read": {"decision": "allow", "confirm_nonce": null, "confirmation_id": null},
+        }});
+        let stored = seal_nonces(&master, &out).expect("seal");
+        assert!(!stored.to_string().contains("the-secret-nonce"), "{stored}");
+        assert_eq!(open_nonces(&master, stored.clone()).expect("open"), out);
+        // Moved to another confirmation or opened with another master key, it does not open.
+        let mut moved = stored.clone();
+        moved["results"]["mail.send"]["confirmation_id"] = json!("cnf_2");
+        assert!(open_nonces(&master, moved).is_err());
+        assert!(open_nonces(&MasterKey::generate(), stored).is_err());
+        // A copy stored before nonces were sealed replays unchanged.
+        assert_eq!(open_nonces(&master, out.clone()).expect("legacy copy"), out);
+    }
 }
