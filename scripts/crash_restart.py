@@ -150,6 +150,7 @@ class Ledger:
         self.rate_allows = Counter()  # authorization id -> allows acknowledged
         self.approvals = defaultdict(int)  # confirmation id -> 2xx resolutions acknowledged (across keys)
         self.nonces = []  # (nonce, confirmation id) already resolved once: replayed later, must never work again
+        self.seen_nonces = set()  # every confirm nonce a client was given (none may sit in the database in clear)
         self.confirmed_allows = Counter()  # confirmation id -> user_confirmed allows acknowledged
         self.violations = []
 
@@ -276,6 +277,8 @@ class Load:
                 continue
             result = doc["results"]["mail.send"]
             nonce, confirmation_id = result["confirm_nonce"], result["confirmation_id"]
+            with self.ledger.lock:
+                self.ledger.seen_nonces.add(nonce)
             approved = self.rng.random() < 0.85
             self.resolve(nonce, confirmation_id, approved)
             if approved:
@@ -373,6 +376,16 @@ class Database:
             finally:
                 conn.close()
         return int(self.psql(self.url, sql))
+
+    def idempotency_bodies(self):
+        sql = "SELECT body FROM idempotency"
+        if self.backend == "sqlite":
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+            try:
+                return [row[0] for row in conn.execute(sql)]
+            finally:
+                conn.close()
+        return self.psql(self.url, sql).splitlines()
 
     def drop(self):
         if self.backend == "postgres":
@@ -536,6 +549,12 @@ def verify(api, keys, workspace_id, ledger, auths, db):
     for rid, n in ledger.settled.items():
         if n > 1:
             violations.append(f"clients got {n} successful settlements of {rid}")
+    # Stored answers kept for idempotent replays must not leak the secrets a client was handed.
+    stored = "\n".join(db.idempotency_bodies())
+    leaked = sum(1 for nonce in ledger.seen_nonces if nonce in stored)
+    if leaked:
+        violations.append(f"{leaked} confirm nonces are stored in clear in the idempotency table")
+    counts["nonces checked absent from the database"] = len(ledger.seen_nonces)
     counts["nonce replays refused"] = ledger.statuses[("approve", 404)] + ledger.statuses[("approve", 410)]
     counts["second settlements refused"] = ledger.statuses[("settle", 409)]
     return violations, counts
