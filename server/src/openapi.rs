@@ -271,7 +271,7 @@ fn describe(method: &str, path: &str) -> Option<Op> {
                 ("decision", "string"),
                 ("since", "date-time"),
                 ("until", "date-time"),
-                ("limit", "integer"),
+                ("limit", "audit-limit"),
                 ("cursor", "string"),
             ],
             (200, "AuditPage"),
@@ -318,6 +318,7 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
         let schema = match *ty {
             "date-time" => json!({"type": "string", "format": "date-time"}),
             "integer" => json!({"type": "integer", "minimum": 0}),
+            "audit-limit" => json!({"type": "integer", "minimum": 1, "maximum": 1000}),
             "boolean" => json!({"type": "boolean"}),
             _ => json!({"type": "string"}),
         };
