@@ -116,7 +116,8 @@ def run_schemathesis(base: str, info: dict, mode: str, log: Path, out: Path, env
         "SWEEP_LOG": str(log),
     })
     with open(out, "wb") as f:
-        rc = subprocess.run(cmd, env=henv, stdout=f, stderr=subprocess.STDOUT).returncode
+        # cwd: schemathesis keeps its example database in ./.schemathesis
+        rc = subprocess.run(cmd, env=henv, stdout=f, stderr=subprocess.STDOUT, cwd=out.parent).returncode
     text = out.read_text(errors="replace")
     # The run's own summary (its last lines) shows what failed, if anything.
     print(f"--- schemathesis ({mode} keys): exit {rc}; summary:")
