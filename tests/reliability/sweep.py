@@ -113,6 +113,7 @@ def run_schemathesis(base: str, info: dict, mode: str, log: Path, out: Path, env
         "SWEEP_RUNTIME_KEY": info["runtime_api_key"],
         "SWEEP_SETUP_KEY": info["setup_api_key"],
         "SWEEP_KEY_MODE": mode,
+        "SWEEP_WORKSPACE_ID": info["workspace_id"],
         "SWEEP_LOG": str(log),
     })
     with open(out, "wb") as f:
@@ -162,6 +163,7 @@ def main() -> int:
 
     records = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
     per_op: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    live_per_op: collections.Counter = collections.Counter()
     accepted_ids: set[str] = set()
     accepted_idem: set[str] = set()
     rejected_idem: set[str] = set()
@@ -169,6 +171,7 @@ def main() -> int:
     for r in records:
         st = r["status"]
         per_op[r["op"]][f"{st // 100}xx"] += 1
+        live_per_op[r["op"]] += bool(r.get("live"))
         if 200 <= st < 300:
             accepted_ids.update(r["ids"])
             accepted_ops.add(r["op"])
@@ -179,10 +182,11 @@ def main() -> int:
         if st >= 500:
             failures.append(f"{r['op']} answered {st}")
 
-    print(f"\ninputs tried per operation (both key modes; status classes):")
+    print("\ninputs tried per operation (both key modes; status classes; how many carried a live id):")
     for op in sorted(per_op, key=lambda o: (o.split()[1], o.split()[0])):
         c = per_op[op]
-        print(f"  {op:<34} {sum(c.values()):>5}   " + " ".join(f"{k}={c[k]}" for k in sorted(c)))
+        live = f"   live={live_per_op[op]}" if live_per_op[op] else ""
+        print(f"  {op:<34} {sum(c.values()):>5}   " + " ".join(f"{k}={c[k]}" for k in sorted(c)) + live)
     total = sum(sum(c.values()) for c in per_op.values())
     print(f"  {'TOTAL':<34} {total:>5}   over {len(per_op)} operations")
 

@@ -4,15 +4,20 @@
   document): the setup key on setup routes, the runtime key elsewhere — or, with SWEEP_KEY_MODE=setup, the setup key
   everywhere (setup keys are valid on every route).
 - `wire_v1_error_envelope`: every 4xx body is `{"error": {"code", "message", "fields": [{"field", "message"}]}}`.
+- Live ids: random ids only ever reach "not found", so every second request whose path or body names an object gets
+  an id (or confirmation nonce, or granted scope) an earlier ACCEPTED response returned, and goes through the real
+  state transitions (check on a live authorization, confirm, settle, revoke) with the rest of its generated input.
 - Every call is appended to SWEEP_LOG (one JSON line: operation, status, Idempotency-Key, and for 2xx answers the ids
   the body contains), so sweep.py can count inputs per operation and account for every new database row.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+from collections import defaultdict
 
 import schemathesis
 
@@ -20,10 +25,94 @@ RUNTIME_KEY = os.environ["SWEEP_RUNTIME_KEY"]
 SETUP_KEY = os.environ["SWEEP_SETUP_KEY"]
 KEY_MODE = os.environ.get("SWEEP_KEY_MODE", "tier")
 LOG_PATH = os.environ["SWEEP_LOG"]
+WORKSPACE_ID = os.environ.get("SWEEP_WORKSPACE_ID")
 
 # Ids the server mints: a short type prefix and a ULID, or a signing key id `ws_…/signing-keys/N`.
 ID_RE = re.compile(r"[a-z]+_[0-9A-HJKMNP-TV-Z]{26}(?:/signing-keys/\d+)?")
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+# What accepted responses returned, by id prefix; "nonce" holds confirm nonces. Key ids are taken only from keys the
+# sweep created, so it never revokes the two keys it authenticates with.
+KNOWN: dict[str, list[str]] = defaultdict(list)
+GRANTED: dict[str, list[str]] = {}
+_calls = itertools.count()
+LIVE_CASES: set[int] = set()
+
+
+def _was_live(case) -> bool:
+    if id(case) in LIVE_CASES:
+        LIVE_CASES.discard(id(case))
+        return True
+    return False
+PATH_IDS = {
+    ("GET", "/v1/authorizations/{id}"): "auth",
+    ("DELETE", "/v1/authorizations/{id}"): "auth",
+    ("GET", "/v1/receipts/{id}"): "rcp",
+    ("GET", "/v1/confirmations/{id}"): "cnf",
+    ("POST", "/v1/confirmations/{id}"): "nonce",
+    ("DELETE", "/v1/api-keys/{id}"): "key",
+    ("GET", "/v1/workspaces/{id}/keys"): "ws",
+}
+BODY_IDS = {
+    ("POST", "/v1/check"): ("authorization_id", "auth"),
+    ("POST", "/v1/budget-settlements"): ("check_receipt_id", "rcp"),
+    ("POST", "/v1/authorizations"): ("replaces", "auth"),
+}
+if WORKSPACE_ID:
+    KNOWN["ws"].append(WORKSPACE_ID)
+
+
+def _pick(kind: str, n: int) -> str | None:
+    values = KNOWN.get(kind)
+    return values[n % len(values)] if values else None
+
+
+def _use_live_ids(case) -> bool:
+    """Puts a live id into every second request that names one; True when it did."""
+    n = next(_calls)
+    if n % 2:
+        return False
+    op = (case.operation.method.upper(), case.operation.path)
+    if op in PATH_IDS and isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
+        live = _pick(PATH_IDS[op], n // 2)
+        if live:
+            case.path_parameters = {**case.path_parameters, "id": live}
+            return True
+    if op in BODY_IDS and isinstance(case.body, dict):
+        field, kind = BODY_IDS[op]
+        live = _pick(kind, n // 2)
+        if live is None or (field not in case.body and op[1] != "/v1/check"):
+            return False
+        body = {**case.body, field: live}
+        scopes = GRANTED.get(live)
+        if op[1] == "/v1/check" and scopes:
+            name = "actions" if "actions" in body and "scopes" not in body else "scopes"
+            body[name] = [scopes[(n // 2) % len(scopes)]]
+        case.body = body
+        return True
+    return False
+
+
+def _remember(case, body) -> None:
+    op = (case.operation.method.upper(), case.operation.path)
+    if not isinstance(body, dict):
+        return
+    if op == ("POST", "/v1/api-keys") and isinstance(body.get("id"), str):
+        KNOWN["key"].append(body["id"])
+    if op == ("POST", "/v1/authorizations") and isinstance(body.get("authorization_id"), str):
+        KNOWN["auth"].append(body["authorization_id"])
+        grants = body.get("scopes") or body.get("actions") or []
+        GRANTED[body["authorization_id"]] = [g["name"] if isinstance(g, dict) else g for g in grants]
+    found: set[str] = set()
+    _ids(body, found)
+    for i in found:
+        prefix = i.split("_", 1)[0]
+        if prefix in ("rcp", "cnf") and i not in KNOWN[prefix]:
+            KNOWN[prefix].append(i)
+    for result in (body.get("results") or {}).values() if isinstance(body.get("results"), dict) else ():
+        if isinstance(result, dict) and isinstance(result.get("confirm_nonce"), str):
+            KNOWN["nonce"].append(result["confirm_nonce"])
 
 
 def _tier(case) -> str | None:
@@ -32,6 +121,8 @@ def _tier(case) -> str | None:
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    if _use_live_ids(case):
+        LIVE_CASES.add(id(case))
     tier = _tier(case)
     if tier is None:
         return
@@ -58,9 +149,12 @@ def after_call(context, case, response):
         text = response.content.decode("utf-8", "replace")
         for line in text.splitlines() or [text]:  # the export route answers JSON Lines
             try:
-                _ids(json.loads(line), ids)
+                doc = json.loads(line)
             except ValueError:
                 ids.update(ID_RE.findall(line))
+                continue
+            _ids(doc, ids)
+            _remember(case, doc)
     request_headers = getattr(response.request, "headers", {}) or {}
     code = None
     if 400 <= status < 500:
@@ -76,6 +170,7 @@ def after_call(context, case, response):
         "mode": getattr(getattr(case, "meta", None), "generation", None) and str(case.meta.generation.mode),
         "path": response.request.path_url.split("?")[0] if 200 <= status < 300 else None,
         "idem": request_headers.get("Idempotency-Key"),
+        "live": _was_live(case),
         "ids": sorted(ids),
     }
     with open(LOG_PATH, "a", encoding="utf-8") as f:
