@@ -435,6 +435,22 @@ mod tests {
         assert!(DOCUMENT == committed, "the served document is the committed one (rebuild after regenerating)");
     }
 
+    /// The bad-input sweep (tests/reliability) generates "valid" inputs from this document; each constraint below was
+    /// missing, so the server rejected most of those inputs and the sweep never reached accepted requests.
+    #[test]
+    fn request_schemas_state_what_the_server_rejects() {
+        let doc = generate();
+        let schemas = &doc["components"]["schemas"];
+        let one_of = json!([{"required": ["scopes"]}, {"required": ["actions"]}]);
+        assert_eq!(schemas["AuthorizationCreate"]["oneOf"], one_of);
+        assert_eq!(schemas["CheckRequest"]["oneOf"], one_of);
+        assert_eq!(schemas["CheckRequest"]["properties"]["scopes"]["uniqueItems"], json!(true));
+        assert_eq!(schemas["Revoke"]["properties"]["revoked_by"]["minLength"], json!(1));
+        let audit = doc["paths"]["/v1/audit"]["get"]["parameters"].as_array().expect("audit parameters");
+        let limit = audit.iter().find(|p| p["name"] == "limit").expect("limit");
+        assert_eq!((limit["schema"]["minimum"].clone(), limit["schema"]["maximum"].clone()), (json!(1), json!(1000)));
+    }
+
     #[test]
     fn every_schema_reference_resolves() {
         let doc = generate();
