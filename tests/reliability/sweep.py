@@ -7,7 +7,7 @@ wire-v1 error envelope, or a new row cannot be traced to an ACCEPTED (2xx) reque
 been returned by a 2xx response, or — for tables keyed by something else — the row must reference such an id or an
 Idempotency-Key a 2xx request sent. Rows a 4xx request left would show up as unaccounted.
 
-  SWEEP_MAX_EXAMPLES (default 60) cases per operation and mode; SWEEP_SEED; ALLOWLY_BIN; SWEEP_OUT (keep the server
+  SWEEP_MAX_EXAMPLES (default 100) cases per operation and mode; SWEEP_SEED; ALLOWLY_BIN; SWEEP_OUT (keep the server
   log, schemathesis output and call log there; default: a temp dir removed at the end).
 """
 
@@ -94,8 +94,26 @@ def start_server(work: Path, env: dict) -> tuple[subprocess.Popen, dict, Path]:
     return proc, json.loads(ready.read_text()), db
 
 
+def seed_authorizations(base: str, key: str) -> dict[str, list[str]]:
+    """Live authorizations with a confirm rule, a budget and a daily limit, created before the first snapshot, so
+    that requests given their ids (sweep_hooks) reach confirmations, reservations and settlements. Returns
+    {authorization_id: granted scope names}."""
+    bodies = [
+        {"user_id": "sweep", "agent_id": "a", "scopes": ["pay", "read"], "requires_confirm_for": ["pay"]},
+        {"user_id": "sweep", "agent_id": "a", "scopes": ["llm"], "budget_limit_micros": 1_000_000},
+        {"user_id": "sweep", "agent_id": "a", "scopes": [{"name": "send", "constraints": {"max_per_day": 3}}]},
+    ]
+    out = {}
+    for b in bodies:
+        req = urllib.request.Request(f"{base}/v1/authorizations", data=json.dumps(b).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            out[json.load(r)["authorization_id"]] = [g if isinstance(g, str) else g["name"] for g in b["scopes"]]
+    return out
+
+
 def run_schemathesis(base: str, info: dict, mode: str, log: Path, out: Path, env: dict) -> int:
-    max_examples = os.environ.get("SWEEP_MAX_EXAMPLES", "60")
+    max_examples = os.environ.get("SWEEP_MAX_EXAMPLES", "100")
     seed = os.environ.get("SWEEP_SEED", "20261123")
     cmd = [
         str(SCHEMATHESIS), "run", f"{base}/openapi.json", "--url", base,
@@ -143,6 +161,10 @@ def main() -> int:
     if served != json.loads((REPO / "server" / "openapi.json").read_text()):
         proc.kill()
         sys.exit(f"{allowly_binary()} serves another OpenAPI document than server/openapi.json: rebuild it")
+    env["SWEEP_SEED_AUTHS"] = json.dumps(seed_authorizations(base, info["runtime_api_key"]))
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    env["SWEEP_PROTECTED_KEY_IDS"] = json.dumps([r[0] for r in conn.execute("SELECT id FROM api_keys")])
+    conn.close()
     calls = work / "calls.ndjson"
     calls.unlink(missing_ok=True)
     failures: list[str] = []
@@ -168,6 +190,7 @@ def main() -> int:
     accepted_idem: set[str] = set()
     rejected_idem: set[str] = set()
     accepted_ops: set[str] = set()
+    unauthenticated = 0
     for r in records:
         st = r["status"]
         per_op[r["op"]][f"{st // 100}xx"] += 1
@@ -181,6 +204,8 @@ def main() -> int:
             rejected_idem.add(r["idem"])
         if st >= 500:
             failures.append(f"{r['op']} answered {st}")
+        if r["code"] == "invalid_api_key":
+            unauthenticated += 1
 
     print("\ninputs tried per operation (both key modes; status classes; how many carried a live id):")
     for op in sorted(per_op, key=lambda o: (o.split()[1], o.split()[0])):
@@ -231,6 +256,9 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     else:
         print(f"kept: {work}")
+    if unauthenticated:
+        failures.append(f"{unauthenticated} requests got 401 although each carried a valid key: a key was revoked "
+                        "mid-run, so the rest of the sweep tested nothing")
     if total == 0:
         failures.append("no request was recorded (hooks not loaded?)")
     if failures:

@@ -26,6 +26,7 @@ SETUP_KEY = os.environ["SWEEP_SETUP_KEY"]
 KEY_MODE = os.environ.get("SWEEP_KEY_MODE", "tier")
 LOG_PATH = os.environ["SWEEP_LOG"]
 WORKSPACE_ID = os.environ.get("SWEEP_WORKSPACE_ID")
+PROTECTED_KEY_IDS = set(json.loads(os.environ.get("SWEEP_PROTECTED_KEY_IDS", "[]")))
 
 # Ids the server mints: a short type prefix and a ULID, or a signing key id `ws_…/signing-keys/N`.
 ID_RE = re.compile(r"[a-z]+_[0-9A-HJKMNP-TV-Z]{26}(?:/signing-keys/\d+)?")
@@ -37,6 +38,7 @@ CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 KNOWN: dict[str, list[str]] = defaultdict(list)
 GRANTED: dict[str, list[str]] = {}
 _calls = itertools.count()
+_live_seq = itertools.count()
 LIVE_CASES: set[int] = set()
 
 
@@ -61,6 +63,9 @@ BODY_IDS = {
 }
 if WORKSPACE_ID:
     KNOWN["ws"].append(WORKSPACE_ID)
+for _auth, _scopes in json.loads(os.environ.get("SWEEP_SEED_AUTHS", "{}")).items():
+    KNOWN["auth"].append(_auth)
+    GRANTED[_auth] = _scopes
 
 
 def _pick(kind: str, n: int) -> str | None:
@@ -71,9 +76,13 @@ def _pick(kind: str, n: int) -> str | None:
 def _use_live_ids(case) -> bool:
     """Puts a live id into every second request that names one; True when it did."""
     n = next(_calls)
+    op = (case.operation.method.upper(), case.operation.path)
+    if op == ("DELETE", "/v1/api-keys/{id}") and (case.path_parameters or {}).get("id") in PROTECTED_KEY_IDS:
+        # Schemathesis reuses ids from the key listing: never let it revoke the keys the sweep runs with.
+        case.path_parameters = {**case.path_parameters, "id": _pick("key", n) or "key_" + "0" * 26}
+        return True
     if n % 2:
         return False
-    op = (case.operation.method.upper(), case.operation.path)
     if op in PATH_IDS and isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
         live = _pick(PATH_IDS[op], n // 2)
         if live:
@@ -123,6 +132,11 @@ def _tier(case) -> str | None:
 def before_call(context, case, kwargs):
     if _use_live_ids(case):
         LIVE_CASES.add(id(case))
+        # Generated Idempotency-Keys repeat ("0", "00"...); with a substituted body that is a 409 every time.
+        headers = case.headers or {}
+        if isinstance(headers.get("Idempotency-Key"), str) and case.meta and \
+                str(case.meta.generation.mode) == "positive":
+            case.headers = {**headers, "Idempotency-Key": f"{headers['Idempotency-Key']}-live{next(_live_seq)}"}
     tier = _tier(case)
     if tier is None:
         return
