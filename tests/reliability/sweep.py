@@ -94,10 +94,10 @@ def start_server(work: Path, env: dict) -> tuple[subprocess.Popen, dict, Path]:
     return proc, json.loads(ready.read_text()), db
 
 
-def seed_authorizations(base: str, key: str) -> dict[str, list[str]]:
+def seed_authorizations(base: str, key: str) -> dict[str, dict]:
     """Live authorizations with a confirm rule, a budget and a daily limit, created before the first snapshot, so
     that requests given their ids (sweep_hooks) reach confirmations, reservations and settlements. Returns
-    {authorization_id: granted scope names}."""
+    {authorization_id: {"scopes": granted names, "budgeted": bool}}."""
     bodies = [
         {"user_id": "sweep", "agent_id": "a", "scopes": ["pay", "read"], "requires_confirm_for": ["pay"]},
         {"user_id": "sweep", "agent_id": "a", "scopes": ["llm"], "budget_limit_micros": 1_000_000},
@@ -108,7 +108,10 @@ def seed_authorizations(base: str, key: str) -> dict[str, list[str]]:
         req = urllib.request.Request(f"{base}/v1/authorizations", data=json.dumps(b).encode(), method="POST",
                                      headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
         with urllib.request.urlopen(req) as r:
-            out[json.load(r)["authorization_id"]] = [g if isinstance(g, str) else g["name"] for g in b["scopes"]]
+            out[json.load(r)["authorization_id"]] = {
+                "scopes": [g if isinstance(g, str) else g["name"] for g in b["scopes"]],
+                "budgeted": "budget_limit_micros" in b,
+            }
     return out
 
 

@@ -49,7 +49,7 @@ def _was_live(case) -> bool:
     return False
 PATH_IDS = {
     ("GET", "/v1/authorizations/{id}"): "auth",
-    ("DELETE", "/v1/authorizations/{id}"): "auth",
+    ("DELETE", "/v1/authorizations/{id}"): "auth_created",
     ("GET", "/v1/receipts/{id}"): "rcp",
     ("GET", "/v1/confirmations/{id}"): "cnf",
     ("POST", "/v1/confirmations/{id}"): "nonce",
@@ -58,14 +58,19 @@ PATH_IDS = {
 }
 BODY_IDS = {
     ("POST", "/v1/check"): ("authorization_id", "auth"),
-    ("POST", "/v1/budget-settlements"): ("check_receipt_id", "rcp"),
-    ("POST", "/v1/authorizations"): ("replaces", "auth"),
+    ("POST", "/v1/budget-settlements"): ("check_receipt_id", "budget_rcp"),
+    ("POST", "/v1/authorizations"): ("replaces", "auth_created"),
 }
 if WORKSPACE_ID:
     KNOWN["ws"].append(WORKSPACE_ID)
-for _auth, _scopes in json.loads(os.environ.get("SWEEP_SEED_AUTHS", "{}")).items():
+BUDGETED: set[str] = set()
+SEEDED: set[str] = set()
+for _auth, _seed in json.loads(os.environ.get("SWEEP_SEED_AUTHS", "{}")).items():
     KNOWN["auth"].append(_auth)
-    GRANTED[_auth] = _scopes
+    GRANTED[_auth] = _seed["scopes"]
+    SEEDED.add(_auth)
+    if _seed["budgeted"]:
+        BUDGETED.add(_auth)
 
 
 def _pick(kind: str, n: int) -> str | None:
@@ -80,6 +85,13 @@ def _use_live_ids(case) -> bool:
     if op == ("DELETE", "/v1/api-keys/{id}") and (case.path_parameters or {}).get("id") in PROTECTED_KEY_IDS:
         # Schemathesis reuses ids from the key listing: never let it revoke the keys the sweep runs with.
         case.path_parameters = {**case.path_parameters, "id": _pick("key", n) or "key_" + "0" * 26}
+        return True
+    # Nor revoke (or supersede) the seeded authorizations, which the confirm/budget flows depend on.
+    if op == ("DELETE", "/v1/authorizations/{id}") and (case.path_parameters or {}).get("id") in SEEDED:
+        case.path_parameters = {**case.path_parameters, "id": _pick("auth_created", n) or "auth_" + "0" * 26}
+        return True
+    if op == ("POST", "/v1/authorizations") and isinstance(case.body, dict) and str(case.body.get("replaces")) in SEEDED:
+        case.body = {**case.body, "replaces": _pick("auth_created", n) or "auth_" + "0" * 26}
         return True
     if n % 2:
         return False
@@ -98,6 +110,8 @@ def _use_live_ids(case) -> bool:
         if op[1] == "/v1/check" and scopes:
             name = "actions" if "actions" in body and "scopes" not in body else "scopes"
             body[name] = [scopes[(n // 2) % len(scopes)]]
+            if live in BUDGETED and not isinstance(body.get("estimated_cost_micros"), int):
+                body["estimated_cost_micros"] = 1 + n % 5000
         case.body = body
         return True
     return False
@@ -111,6 +125,7 @@ def _remember(case, body) -> None:
         KNOWN["key"].append(body["id"])
     if op == ("POST", "/v1/authorizations") and isinstance(body.get("authorization_id"), str):
         KNOWN["auth"].append(body["authorization_id"])
+        KNOWN["auth_created"].append(body["authorization_id"])
         grants = body.get("scopes") or body.get("actions") or []
         GRANTED[body["authorization_id"]] = [g["name"] if isinstance(g, dict) else g for g in grants]
     found: set[str] = set()
@@ -122,6 +137,10 @@ def _remember(case, body) -> None:
     for result in (body.get("results") or {}).values() if isinstance(body.get("results"), dict) else ():
         if isinstance(result, dict) and isinstance(result.get("confirm_nonce"), str):
             KNOWN["nonce"].append(result["confirm_nonce"])
+        if isinstance(result, dict) and result.get("decision") == "allow" and result.get("budget"):
+            found = set()
+            _ids(result.get("receipt"), found)  # pending envelope, or a signed receipt with ?wait=true
+            KNOWN["budget_rcp"].extend(sorted(i for i in found if i.startswith("rcp_")))
 
 
 def _tier(case) -> str | None:
