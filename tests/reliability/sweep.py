@@ -115,6 +115,59 @@ def seed_authorizations(base: str, key: str) -> dict[str, dict]:
     return out
 
 
+def raw_probes(base: str, info: dict, log: Path) -> None:
+    """Inputs schemathesis cannot build (its URLs and bodies are always well-formed): bytes that are not UTF-8 in a
+    path or body, nesting far past any limit, an oversized body, duplicate members, a lone surrogate, a wrong
+    content type. Recorded in the call log like schemathesis' calls, so the same checks apply."""
+    import http.client
+    import urllib.parse
+
+    u = urllib.parse.urlparse(base)
+    rt, setup = info["runtime_api_key"], info["setup_api_key"]
+    auth = '{"user_id": "u", "agent_id": "a", "scopes": ["x"]}'
+    deep = b'{"authorization_id": "a", "scopes": ["x"], "context": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001
+    cases = [
+        ("GET", "/v1/authorizations/{id}", "/v1/authorizations/%FF%FE", b"", rt, None),
+        ("DELETE", "/v1/authorizations/{id}", "/v1/authorizations/%C0%AF", b"{}", rt, "application/json"),
+        ("POST", "/v1/confirmations/{id}", "/v1/confirmations/%FF", b'{"approved": true}', rt, "application/json"),
+        ("GET", "/v1/receipts/{id}", "/v1/receipts/%80?wait_ms=10", b"", rt, None),
+        ("GET", "/v1/workspaces/{id}/keys", "/v1/workspaces/%FF/keys", b"", rt, None),
+        ("DELETE", "/v1/api-keys/{id}", "/v1/api-keys/%FF", b"", setup, None),
+        ("POST", "/v1/authorizations", "/v1/authorizations", b"\xff\xfe{\x00", rt, "application/json"),
+        ("POST", "/v1/check", "/v1/check", deep, rt, "application/json"),
+        ("POST", "/v1/authorizations", "/v1/authorizations", b"[" * 70000, rt, "application/json"),
+        ("POST", "/v1/authorizations", "/v1/authorizations",
+         b'{"user_id": "u", "user_id": "v", "agent_id": "a", "scopes": ["x"]}', rt, "application/json"),
+        ("POST", "/v1/authorizations", "/v1/authorizations",
+         b'{"user_id": "\\ud800", "agent_id": "a", "scopes": ["x"]}', rt, "application/json"),
+        ("POST", "/v1/authorizations", "/v1/authorizations", auth.encode(), rt, "text/plain"),
+        ("POST", "/v1/api-keys", "/v1/api-keys", b'{"tier": "runtime", "name": "\xff"}', setup, "application/json"),
+        ("PUT", "/v1/webhook", "/v1/webhook", b'{"url": "http://' + b"a" * 70000 + b'"}', setup, "application/json"),
+    ]
+    with open(log, "a", encoding="utf-8") as f:
+        for method, template, path, body, key, ctype in cases:
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=40)
+            headers = {"Authorization": f"Bearer {key}"}
+            if ctype:
+                headers["Content-Type"] = ctype
+            conn.request(method, path, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+            code = None
+            if resp.status >= 400:
+                try:
+                    err = json.loads(data)["error"]
+                    ok = isinstance(err["code"], str) and isinstance(err["message"], str) and isinstance(err["fields"], list)
+                    code = err["code"] if ok else "<not an envelope>"
+                except (ValueError, KeyError, TypeError):
+                    code = "<not an envelope>"
+            ids = sorted(set(ID_RE.findall(data.decode("utf-8", "replace")))) if resp.status < 300 else []
+            f.write(json.dumps({"op": f"{method} {template}", "status": resp.status, "code": code, "mode": "raw",
+                                "path": path if resp.status < 300 else None, "idem": None, "live": False,
+                                "ids": ids}) + "\n")
+
+
 def run_schemathesis(base: str, info: dict, mode: str, log: Path, out: Path, env: dict) -> int:
     max_examples = os.environ.get("SWEEP_MAX_EXAMPLES", "100")
     seed = os.environ.get("SWEEP_SEED", "20261123")
@@ -173,6 +226,7 @@ def main() -> int:
     failures: list[str] = []
     try:
         before = snapshot(db)
+        raw_probes(base, info, calls)
         for mode in ("tier", "setup"):
             rc = run_schemathesis(base, info, mode, calls, work / f"schemathesis-{mode}.txt", env)
             if rc != 0:
@@ -207,6 +261,8 @@ def main() -> int:
             rejected_idem.add(r["idem"])
         if st >= 500:
             failures.append(f"{r['op']} answered {st}")
+        if r["code"] == "<not an envelope>":
+            failures.append(f"{r['op']} ({r['mode']}) answered {st} without the wire-v1 envelope")
         if r["code"] == "invalid_api_key":
             unauthenticated += 1
 
