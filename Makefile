@@ -142,3 +142,30 @@ test-crash-restart: python-build
 	$(VENV_PY) scripts/crash_restart.py --backend sqlite --allowly "$$target_dir/debug/allowly"; \
 	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --allowly "$$target_dir/debug/allowly"; \
 	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --servers 2 --allowly "$$target_dir/debug/allowly"
+
+# --- rel-sweep ---
+# Issue 10 parts 4-5. test-sweep: schemathesis (own venv under tests/reliability) against a real `allowly serve --dev`;
+# test-security: server/tests/security.rs on SQLite and PostgreSQL; secrets-audit: the suites' captured output grepped
+# for keys, peppers and private keys (scripts/secrets_audit.sh).
+.PHONY: test-sweep test-security secrets-audit sweep-env
+SWEEP_VENV := tests/reliability/.venv
+SWEEP_TOOLS := "schemathesis==4.32.5" "pynacl>=1.5"
+
+sweep-env:
+	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	  echo "installing python3-venv (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
+	fi
+	@test -x $(SWEEP_VENV)/bin/python || $(PYTHON) -m venv $(SWEEP_VENV)
+	@$(SWEEP_VENV)/bin/python -c 'import schemathesis, nacl' >/dev/null 2>&1 || \
+	  $(SWEEP_VENV)/bin/python -m pip install --disable-pip-version-check -q $(SWEEP_TOOLS)
+
+test-sweep: toolchain sweep-env
+	$(CARGO) build --locked -p allowly-cli --bin allowly
+	$(SWEEP_VENV)/bin/python tests/reliability/sweep.py
+
+test-security: toolchain
+	scripts/with-postgres.sh $(CARGO) test --locked -p allowly-server --test security
+
+secrets-audit: toolchain sweep-env python-build
+	CARGO="$(CARGO)" AUDIT_PYTHON="$(abspath $(VENV_PY))" scripts/secrets_audit.sh

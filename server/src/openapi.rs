@@ -271,7 +271,7 @@ fn describe(method: &str, path: &str) -> Option<Op> {
                 ("decision", "string"),
                 ("since", "date-time"),
                 ("until", "date-time"),
-                ("limit", "integer"),
+                ("limit", "audit-limit"),
                 ("cursor", "string"),
             ],
             (200, "AuditPage"),
@@ -318,6 +318,7 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
         let schema = match *ty {
             "date-time" => json!({"type": "string", "format": "date-time"}),
             "integer" => json!({"type": "integer", "minimum": 0}),
+            "audit-limit" => json!({"type": "integer", "minimum": 1, "maximum": 1000}),
             "boolean" => json!({"type": "boolean"}),
             _ => json!({"type": "string"}),
         };
@@ -432,6 +433,22 @@ mod tests {
             "server/openapi.json is stale: run `ALLOWLY_UPDATE_OPENAPI=1 cargo test -p allowly-server openapi`"
         );
         assert!(DOCUMENT == committed, "the served document is the committed one (rebuild after regenerating)");
+    }
+
+    /// The bad-input sweep (tests/reliability) generates "valid" inputs from this document; each constraint below was
+    /// missing, so the server rejected most of those inputs and the sweep never reached accepted requests.
+    #[test]
+    fn request_schemas_state_what_the_server_rejects() {
+        let doc = generate();
+        let schemas = &doc["components"]["schemas"];
+        let one_of = json!([{"required": ["scopes"]}, {"required": ["actions"]}]);
+        assert_eq!(schemas["AuthorizationCreate"]["oneOf"], one_of);
+        assert_eq!(schemas["CheckRequest"]["oneOf"], one_of);
+        assert_eq!(schemas["CheckRequest"]["properties"]["scopes"]["uniqueItems"], json!(true));
+        assert_eq!(schemas["Revoke"]["properties"]["revoked_by"]["minLength"], json!(1));
+        let audit = doc["paths"]["/v1/audit"]["get"]["parameters"].as_array().expect("audit parameters");
+        let limit = audit.iter().find(|p| p["name"] == "limit").expect("limit");
+        assert_eq!((limit["schema"]["minimum"].clone(), limit["schema"]["maximum"].clone()), (json!(1), json!(1000)));
     }
 
     #[test]

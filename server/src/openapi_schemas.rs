@@ -13,6 +13,8 @@ fn nullable(t: &str) -> Value {
 
 pub fn schemas() -> Value {
     let string_list = json!({"type": "array", "items": {"type": "string"}});
+    // The server rejects a body with both names or neither; saying so lets generators produce accepted bodies.
+    let exactly_one_of_scopes_or_actions = json!([{"required": ["scopes"]}, {"required": ["actions"]}]);
     let condition = json!({
         "type": "object", "additionalProperties": false, "required": ["field", "op"],
         "properties": {
@@ -77,6 +79,7 @@ pub fn schemas() -> Value {
         "AuthorizationCreate": {
             "type": "object", "additionalProperties": false, "required": ["user_id", "agent_id"],
             "description": "`scopes` or `actions` (the name existing clients use) is required.",
+            "oneOf": exactly_one_of_scopes_or_actions.clone(),
             "properties": {
                 "user_id": {"type": "string", "minLength": 1}, "agent_id": {"type": "string", "minLength": 1},
                 "scopes": {"type": "array", "items": r("ScopeGrant"), "minItems": 1},
@@ -106,7 +109,7 @@ pub fn schemas() -> Value {
         },
         "Revoke": {
             "type": "object", "additionalProperties": false,
-            "properties": {"revoked_by": {"type": "string"}, "notes": nullable("string"),
+            "properties": {"revoked_by": {"type": "string", "minLength": 1}, "notes": nullable("string"),
                            "superseded_by": nullable("string")}
         },
         "Revocation": {
@@ -117,10 +120,13 @@ pub fn schemas() -> Value {
         "CheckRequest": {
             "type": "object", "additionalProperties": false, "required": ["authorization_id"],
             "description": "`scopes` or `actions` is required (1-32 unique names).",
+            "oneOf": exactly_one_of_scopes_or_actions,
             "properties": {
                 "authorization_id": {"type": "string"},
-                "scopes": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 32},
-                "actions": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 32},
+                "scopes": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 32,
+                           "uniqueItems": true},
+                "actions": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 32,
+                            "uniqueItems": true},
                 "resource": nullable("string"), "context": {"type": ["object", "null"]},
                 "session_id": nullable("string"), "estimated_cost_micros": {"type": ["integer", "null"], "minimum": 0}
             }

@@ -20,13 +20,75 @@ pub fn object(body: &Bytes, empty_ok: bool) -> Result<Map<String, Value>, ApiErr
     if empty_ok && body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        // serde's message names a line/column, never echoes the body.
-        ApiError::malformed_json(format!("line {} column {}", e.line(), e.column()))
+    let value = serde_json::from_slice::<UniqueMembers>(body).map_err(|e| {
+        // serde's message names a line/column, never echoes the body. The only data error the visitor raises is a
+        // repeated member name.
+        let what = if e.is_data() { "duplicate member name at " } else { "" };
+        ApiError::malformed_json(format!("{what}line {} column {}", e.line(), e.column()))
     })?;
-    match value {
+    match value.0 {
         Value::Object(m) => Ok(m),
         _ => Err(ApiError::field("validation_error", "body", "must be a JSON object")),
+    }
+}
+
+/// A JSON value whose objects never repeat a member name. serde_json would silently keep the last of duplicate members,
+/// while a proxy or another parser in front of the server may keep the first: the same bytes would then be two
+/// different requests (another `user_id`, another `scopes`) to the two of them. Such bodies are malformed.
+struct UniqueMembers(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor).map(UniqueMembers)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(UniqueMembers(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom("duplicate member name"));
+            }
+            let UniqueMembers(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
     }
 }
 

@@ -19,6 +19,17 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The secrets audit (scripts/secrets_audit.sh) scans every server log; the temp dir is about to go.
+        if let Some(keep) = std::env::var_os("ALLOWLY_TEST_LOG_DIR") {
+            let to = Path::new(&keep)
+                .join(format!("cli-{}", std::process::id()))
+                .join(self.dir.path().file_name().unwrap_or_default());
+            if std::fs::create_dir_all(&to).is_ok() {
+                for e in std::fs::read_dir(self.dir.path()).into_iter().flatten().flatten() {
+                    let _ = std::fs::copy(e.path(), to.join(e.file_name()));
+                }
+            }
+        }
     }
 }
 

@@ -97,9 +97,31 @@ pub fn router(state: Arc<AppState>) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(45)))
+        .layer(axum::middleware::map_response(envelope_bare_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(trace)
         .with_state(state)
+}
+
+/// Errors produced below our handlers — axum's extractor rejections (a path segment that is not UTF-8 was answered
+/// as `text/plain`) and the timeout layer's empty 408 — get the wire-v1 envelope too. The message is fixed: a
+/// rejection's own text can quote the path, and a confirmation nonce travels in the path.
+async fn envelope_bare_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let code = match status.as_u16() {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        500.. => "unavailable",
+        _ => "malformed_request",
+    };
+    ApiError::new(status, code, "the request could not be read").into_response()
 }
 
 async fn metrics_text(State(s): State<Arc<AppState>>) -> Response {
