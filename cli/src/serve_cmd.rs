@@ -29,6 +29,7 @@ pub struct ServeArgs {
 
 /// Runs the server until Ctrl-C / SIGTERM. Exit code 0 on a clean stop, 1 on a runtime failure, 2 on bad config.
 pub fn run(args: ServeArgs) -> ExitCode {
+    init_logging();
     let master_key = match std::env::var("ALLOWLY_MASTER_KEY") {
         Ok(text) => match allowly_server::MasterKey::from_base64(&text) {
             Ok(k) => Some(k),
@@ -68,4 +69,16 @@ pub fn run(args: ServeArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Sends the server's tracing events to stderr. Without a subscriber an internal error (a 500) would leave no trace
+/// for the operator. The default filter is `info` (startup, shutdown, failures: no per-request lines), so a parent
+/// that pipes stderr without reading it is not flooded; `RUST_LOG` overrides it. Events carry ids and error causes,
+/// never key material (the server redacts secrets before they reach any error type).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // try_init: a second call (tests running `run` twice in one process) keeps the first subscriber.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
