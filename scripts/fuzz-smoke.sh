@@ -12,13 +12,20 @@ SANITIZER=${FUZZ_SANITIZER:-none}
 LOGS=fuzz/artifacts/logs
 mkdir -p "$LOGS"
 
+# One build of every target (release, debug assertions on), then the binaries run directly: `cargo fuzz run` would
+# re-enter cargo (and its target-directory lock) once per target.
+(cd fuzz && "$CARGO" +nightly fuzz build -s "$SANITIZER") || exit 1
+bin_dir="$(cd fuzz && "$CARGO" +nightly metadata --format-version 1 --no-deps |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
+
 failed=0
 summary=()
 for t in $TARGETS; do
   mkdir -p "fuzz/corpus/$t"
   log="$LOGS/$t.log"
   echo "fuzz $t for ${SECONDS_PER_TARGET}s (log: $log)"
-  "$CARGO" +nightly fuzz run -s "$SANITIZER" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+  mkdir -p "fuzz/artifacts/$t"
+  "$bin_dir/$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -artifact_prefix="fuzz/artifacts/$t/" \
     -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -print_final_stats=1 >"$log" 2>&1
   rc=$?
   # libFuzzer prints "Done N runs in S second(s)" when time runs out and stat::number_of_executed_units always.
@@ -39,7 +46,7 @@ echo
 echo "fuzz-smoke summary (${SECONDS_PER_TARGET}s per target, sanitizer: $SANITIZER)"
 printf '%s\n' "${summary[@]}"
 if [ "$failed" -ne 0 ]; then
-  echo "fuzz-smoke: FAILED; reproduce with: cargo +nightly fuzz run <target> <artifact>; keep the input under fuzz/regressions/<target>/"
+  echo "fuzz-smoke: FAILED; reproduce with: (cd fuzz && cargo +nightly fuzz run -s $SANITIZER <target> ../<artifact>); keep the input under fuzz/regressions/<target>/"
   exit 1
 fi
 echo "fuzz-smoke: every target ran without a crash"

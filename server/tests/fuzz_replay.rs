@@ -62,3 +62,22 @@ fn bad_bodies_get_client_errors() {
         assert_eq!(err.status.as_u16(), status, "{route:?} {}", String::from_utf8_lossy(body));
     }
 }
+
+/// Found by `server_body`: an unknown member's name was echoed in full in the 422 (field and message). Request keys
+/// are echoed at most 64 characters, as `FieldError::new` promises, however the error is built.
+#[test]
+fn unknown_field_names_are_echoed_bounded() {
+    let key = "k".repeat(300);
+    for (route, body) in [
+        (Route::Settle, format!(r#"{{"check_receipt_id":"rcp_1","actual_cost_micros":1,"{key}":1}}"#)),
+        (
+            Route::CreateAuthorization,
+            format!(r#"{{"user_id":"u","agent_id":"a","scopes":[{{"name":"x","{key}":1}}]}}"#),
+        ),
+    ] {
+        let err = fuzzing::parse_body(route, body.as_bytes()).expect_err("unknown member");
+        fuzzing::assert_envelope(&err);
+        assert!(err.fields.iter().all(|f| f.field.chars().count() <= fuzzing::MAX_ECHOED_FIELD), "{:?}", err.fields);
+        assert!(!err.message.contains(&key[..65]), "message echoes the whole name");
+    }
+}
