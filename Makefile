@@ -169,3 +169,22 @@ test-security: toolchain
 
 secrets-audit: toolchain sweep-env python-build
 	CARGO="$(CARGO)" AUDIT_PYTHON="$(abspath $(VENV_PY))" scripts/secrets_audit.sh
+
+# --- rel-fuzz ---
+.PHONY: fuzz-smoke fuzz-seeds
+# Seconds each fuzz target runs in `make fuzz-smoke`.
+FUZZ_SECONDS ?= 60
+# libFuzzer reports panics and failed properties without a sanitizer; our crates have no `unsafe`, and AddressSanitizer
+# would halve the executions per second. FUZZ_SANITIZER=address brings it back.
+FUZZ_SANITIZER ?= none
+
+# Rewrites the committed seed corpora (fuzz/seeds/) from tests/conformance and tests/scenarios.
+fuzz-seeds:
+	$(PYTHON) scripts/fuzz_seeds.py
+
+# Every cargo-fuzz target for FUZZ_SECONDS, then executions per target; non-zero exit on any crash. Installs the
+# nightly toolchain and cargo-fuzz when missing.
+fuzz-smoke: toolchain
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	CARGO="$(CARGO)" FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_SANITIZER="$(FUZZ_SANITIZER)" scripts/fuzz-smoke.sh

@@ -10,6 +10,8 @@
 
 pub mod client;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identifiers;
 pub mod model;
 pub mod receipt;

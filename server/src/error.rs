@@ -39,18 +39,21 @@ impl ApiError {
 
     /// 422 with a single named field.
     pub fn field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
-        let message = message.into();
+        let f = FieldError::new(field, message);
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code,
-            message: format!("{field}: {message}"),
-            fields: vec![FieldError { field: field.to_string(), message }],
+            message: format!("{}: {}", f.field, f.message),
+            fields: vec![f],
             retry_after: None,
         }
     }
 
     /// 422 `validation_error` with every problem found.
     pub fn validation(fields: Vec<FieldError>) -> Self {
+        // Every 422 passes here, and field names can be request keys (unknown members, constraint names): bound the
+        // echo once for all of them (fuzz/regressions/server_body/unknown-field-name-echoed-in-full).
+        let fields: Vec<FieldError> = fields.into_iter().map(|f| FieldError::new(&f.field, f.message)).collect();
         let message = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
         Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_error", message, fields, retry_after: None }
     }

@@ -28,6 +28,8 @@ use std::sync::Arc;
 
 pub use bootstrap::ReadyInfo;
 pub use crypto::MasterKey;
+#[doc(hidden)]
+pub use routes::fuzzing;
 
 /// `engine_version` of every receipt and check response.
 pub const ENGINE_VERSION: &str = concat!("allowly-server/", env!("CARGO_PKG_VERSION"));

@@ -92,6 +92,11 @@ impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
     }
 }
 
+/// The body of a route that takes no fields: empty, or an object without members.
+pub fn no_fields(body: &Bytes) -> Result<(), ApiError> {
+    Fields::new(object(body, true)?, &[])?.finish()
+}
+
 /// Pulls typed fields out of a request object, collecting problems.
 pub struct Fields {
     map: Map<String, Value>,

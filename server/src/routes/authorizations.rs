@@ -73,12 +73,12 @@ fn auth_json(a: &AuthRow, receipt: Value, revocation_receipt: Value, status: Opt
     o
 }
 
-struct CreateReq {
-    row: AuthRow,
-    replaces: Option<String>,
+pub(super) struct CreateReq {
+    pub row: AuthRow,
+    pub replaces: Option<String>,
 }
 
-fn parse_create(
+pub(super) fn parse_create(
     body: &axum::body::Bytes,
     workspace_id: &str,
     now: time::OffsetDateTime,
@@ -305,14 +305,14 @@ async fn revoke_in_tx(
     Ok((out, receipt_id))
 }
 
-pub async fn revoke(
-    State(s): State<Arc<AppState>>,
-    who: Runtime,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Body(body): Body,
-) -> ApiResult<Response> {
-    let mut f = Fields::new(parse::object(&body, true)?, REVOKE_FIELDS)?;
+pub(super) struct RevokeReq {
+    pub revoked_by: String,
+    pub notes: Option<String>,
+    pub superseded_by: Option<String>,
+}
+
+pub(super) fn parse_revoke(body: &axum::body::Bytes) -> Result<RevokeReq, ApiError> {
+    let mut f = Fields::new(parse::object(body, true)?, REVOKE_FIELDS)?;
     let revoked_by = f.opt_str("revoked_by").unwrap_or_else(|| "user".into());
     let notes = f.opt_str("notes");
     let superseded_by = f.opt_str("superseded_by");
@@ -320,6 +320,17 @@ pub async fn revoke(
         f.error("revoked_by", "must not be empty");
     }
     f.finish()?;
+    Ok(RevokeReq { revoked_by, notes, superseded_by })
+}
+
+pub async fn revoke(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let RevokeReq { revoked_by, notes, superseded_by } = parse_revoke(&body)?;
     let idem = IdemKey::from_request(&headers, "DELETE", &format!("/v1/authorizations/{id}"), &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {

@@ -35,23 +35,23 @@ use crate::{ENGINE_VERSION, util};
 
 const FIELDS: &[&str] =
     &["authorization_id", "scopes", "actions", "resource", "context", "session_id", "estimated_cost_micros"];
-const MAX_SCOPES: usize = 32;
-const MAX_CONTEXT: usize = 4096;
+pub(super) const MAX_SCOPES: usize = 32;
+pub(super) const MAX_CONTEXT: usize = 4096;
 /// How long a confirm nonce can be resolved.
 const NONCE_TTL_MINUTES: i64 = 10;
 /// `wait=true` waits at most this long for the receipts to be signed.
 const CHECK_WAIT: Duration = Duration::from_secs(5);
 
-struct CheckReq {
-    authorization_id: String,
-    scopes: Vec<String>,
-    resource: Option<String>,
-    context: Map<String, Value>,
-    session_id: Option<String>,
-    estimate: Option<i64>,
+pub(super) struct CheckReq {
+    pub authorization_id: String,
+    pub scopes: Vec<String>,
+    pub resource: Option<String>,
+    pub context: Map<String, Value>,
+    pub session_id: Option<String>,
+    pub estimate: Option<i64>,
 }
 
-fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError> {
+pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError> {
     let mut f = Fields::new(parse::object(body, false)?, FIELDS)?;
     let authorization_id = f.req_str("authorization_id");
     let (name, scopes) = match (f.has("scopes"), f.has("actions")) {

@@ -23,9 +23,22 @@ use crate::store::receipts::{self, Draft, Kind};
 use crate::store::webhooks;
 use crate::{ENGINE_VERSION, util};
 
-const MIN_TTL: i64 = 60;
-const MAX_TTL: i64 = 7 * 24 * 3600;
+pub(super) const MIN_TTL: i64 = 60;
+pub(super) const MAX_TTL: i64 = 7 * 24 * 3600;
 const DEFAULT_TTL: i64 = 300;
+
+/// The body of a resolution: `(approved, ttl_seconds)`, the TTL clamped to what the server allows.
+pub(super) fn parse_resolve(body: &axum::body::Bytes) -> Result<(bool, i64), ApiError> {
+    let mut f = Fields::new(parse::object(body, false)?, &["approved", "ttl_seconds"])?;
+    let approved = f.opt_bool("approved");
+    if approved.is_none() && !f.has("approved") {
+        f.error("approved", "is required");
+    }
+    let ttl = f.opt_i64("ttl_seconds").unwrap_or(DEFAULT_TTL).clamp(MIN_TTL, MAX_TTL);
+    f.finish()?;
+    let approved = approved.ok_or_else(|| ApiError::field("validation_error", "approved", "is required"))?;
+    Ok((approved, ttl))
+}
 
 pub async fn resolve(
     State(s): State<Arc<AppState>>,
@@ -34,14 +47,7 @@ pub async fn resolve(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    let mut f = Fields::new(parse::object(&body, false)?, &["approved", "ttl_seconds"])?;
-    let approved = f.opt_bool("approved");
-    if approved.is_none() && !f.has("approved") {
-        f.error("approved", "is required");
-    }
-    let ttl = f.opt_i64("ttl_seconds").unwrap_or(DEFAULT_TTL).clamp(MIN_TTL, MAX_TTL);
-    f.finish()?;
-    let approved = approved.ok_or_else(|| ApiError::field("validation_error", "approved", "is required"))?;
+    let (approved, ttl) = parse_resolve(&body)?;
     let nonce_hash = util::sha256_hex(nonce.as_bytes());
     // The path is hashed into the fingerprint, so the nonce itself is never stored by idempotency either.
     let idem = IdemKey::from_request(&headers, "POST", &format!("/v1/confirmations/{nonce_hash}"), &body)?;

@@ -5,6 +5,8 @@
 mod authorizations;
 mod check;
 mod confirmations;
+#[doc(hidden)]
+pub mod fuzzing;
 mod receipts;
 mod settlements;
 mod setup;
@@ -167,9 +169,7 @@ async fn rotate(
     headers: axum::http::HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    if !body.iter().all(u8::is_ascii_whitespace) {
-        crate::parse::Fields::new(crate::parse::object(&body, true)?, &[])?.finish()?;
-    }
+    crate::parse::no_fields(&body)?;
     let idem = crate::idempotency::IdemKey::from_request(&headers, "POST", "/v1/signing-keys/rotate", &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = crate::idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {

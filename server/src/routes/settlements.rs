@@ -18,13 +18,9 @@ use crate::store::authorizations as db;
 use crate::store::receipts::{self, Draft, Kind, Lookup};
 use crate::{ENGINE_VERSION, util};
 
-pub async fn settle(
-    State(s): State<Arc<AppState>>,
-    who: Runtime,
-    headers: HeaderMap,
-    Body(body): Body,
-) -> ApiResult<Response> {
-    let mut f = Fields::new(parse::object(&body, false)?, &["check_receipt_id", "actual_cost_micros"])?;
+/// The body of a settlement: `(check_receipt_id, actual_cost_micros)`.
+pub(super) fn parse_settle(body: &axum::body::Bytes) -> Result<(String, i64), ApiError> {
+    let mut f = Fields::new(parse::object(body, false)?, &["check_receipt_id", "actual_cost_micros"])?;
     let check_receipt_id = f.req_str("check_receipt_id");
     let actual = f.opt_i64("actual_cost_micros");
     match actual {
@@ -36,6 +32,16 @@ pub async fn settle(
     let (Some(check_receipt_id), Some(actual)) = (check_receipt_id, actual) else {
         return Err(ApiError::validation(Vec::new()));
     };
+    Ok((check_receipt_id, actual))
+}
+
+pub async fn settle(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let (check_receipt_id, actual) = parse_settle(&body)?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/budget-settlements", &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {

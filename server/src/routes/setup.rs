@@ -31,7 +31,7 @@ use crate::util;
 const DEFAULT_AUDIT_LIMIT: i64 = 100;
 const MAX_AUDIT_LIMIT: i64 = 1000;
 const EXPORT_PAGE: i64 = 500;
-const MAX_NAME: usize = 200;
+pub(super) const MAX_NAME: usize = 200;
 const MAX_URL: usize = 2048;
 /// Events a webhook receives (all of them; there is no per-event subscription yet).
 pub const WEBHOOK_EVENTS: [&str; 3] =
@@ -44,14 +44,9 @@ fn key_json(k: &api_keys::KeyInfo) -> Value {
     })
 }
 
-/// `POST /v1/api-keys {tier, name}` → 201 with the key text, shown once.
-pub async fn create_api_key(
-    State(s): State<Arc<AppState>>,
-    who: Setup,
-    headers: HeaderMap,
-    Body(body): Body,
-) -> ApiResult<Response> {
-    let mut f = Fields::new(parse::object(&body, false)?, &["tier", "name"])?;
+/// The body of `POST /v1/api-keys`: `(tier, name)`.
+pub(super) fn parse_create_api_key(body: &axum::body::Bytes) -> Result<(Tier, String), ApiError> {
+    let mut f = Fields::new(parse::object(body, false)?, &["tier", "name"])?;
     let tier = match f.req_str("tier").as_deref() {
         Some("runtime") => Some(Tier::Runtime),
         Some("setup") => Some(Tier::Setup),
@@ -69,6 +64,17 @@ pub async fn create_api_key(
     let (Some(tier), Some(name)) = (tier, name) else {
         return Err(ApiError::internal("validated fields missing"));
     };
+    Ok((tier, name))
+}
+
+/// `POST /v1/api-keys {tier, name}` → 201 with the key text, shown once.
+pub async fn create_api_key(
+    State(s): State<Arc<AppState>>,
+    who: Setup,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let (tier, name) = parse_create_api_key(&body)?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/api-keys", &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
@@ -103,9 +109,7 @@ pub async fn revoke_api_key(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    if !body.iter().all(u8::is_ascii_whitespace) {
-        Fields::new(parse::object(&body, true)?, &[])?.finish()?;
-    }
+    parse::no_fields(&body)?;
     let idem = IdemKey::from_request(&headers, "DELETE", &format!("/v1/api-keys/{id}"), &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
@@ -143,9 +147,9 @@ fn check_webhook_url(raw: &str) -> Result<String, String> {
     Ok(u.to_string())
 }
 
-/// `PUT /v1/webhook {url}` → the signing secret, once. Replacing the endpoint rotates the secret.
-pub async fn put_webhook(State(s): State<Arc<AppState>>, who: Setup, Body(body): Body) -> ApiResult<Response> {
-    let mut f = Fields::new(parse::object(&body, false)?, &["url"])?;
+/// The body of `PUT /v1/webhook`: the endpoint URL, normalized.
+pub(super) fn parse_put_webhook(body: &axum::body::Bytes) -> Result<String, ApiError> {
+    let mut f = Fields::new(parse::object(body, false)?, &["url"])?;
     let url = f.req_str("url");
     let url = match url.as_deref().map(check_webhook_url) {
         Some(Ok(u)) => Some(u),
@@ -156,7 +160,12 @@ pub async fn put_webhook(State(s): State<Arc<AppState>>, who: Setup, Body(body):
         None => None,
     };
     f.finish()?;
-    let url = url.ok_or_else(|| ApiError::internal("validated field missing"))?;
+    url.ok_or_else(|| ApiError::internal("validated field missing"))
+}
+
+/// `PUT /v1/webhook {url}` → the signing secret, once. Replacing the endpoint rotates the secret.
+pub async fn put_webhook(State(s): State<Arc<AppState>>, who: Setup, Body(body): Body) -> ApiResult<Response> {
+    let url = parse_put_webhook(&body)?;
     let mut secret = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
     let now = util::fmt_ts(util::now());
