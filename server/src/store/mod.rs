@@ -141,9 +141,21 @@ impl Store {
         let native = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
         let opts = AnyConnectOptions::from_url(&native.to_url_lossy())?;
         let pool = |max: u32| {
-            AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(
-                |conn, _| {
+            // No ping before each acquire: the connection is a worker thread over a local file, not a socket that
+            // can go stale, and the ping was one more thread round trip on every request's path (a failing
+            // connection still fails its next statement, which returns the error to that request).
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(30))
+                .test_before_acquire(false)
+                .after_connect(|conn, _| {
                     Box::pin(async move {
+                        // synchronous = NORMAL in WAL mode: a commit appends to the WAL with write(2) and returns
+                        // without fsync; the WAL is fsynced at checkpoints. A committed decision therefore survives
+                        // the server process crashing or being SIGKILLed (the WAL is in the OS page cache and is
+                        // replayed on the next open); only an OS crash or power loss can drop the last commits. FULL
+                        // would fsync on every commit and cap the single writer at the disk's flush rate, which
+                        // this trade-off (the one SQLite recommends for WAL) avoids.
                         for pragma in [
                             "PRAGMA busy_timeout = 15000",
                             "PRAGMA journal_mode = WAL",
@@ -154,8 +166,7 @@ impl Store {
                         }
                         Ok(())
                     })
-                },
-            )
+                })
         };
         let write = pool(1).connect_with(opts.clone()).await?;
         migrator(Dialect::Sqlite).run(&write).await?;
