@@ -125,3 +125,10 @@ bench: toolchain
 
 clean:
 	$(CARGO) clean
+
+# --- bench-server ---
+.PHONY: bench-server
+# P5 (server checks/s and p99 at half that rate), P6 (check -> signed receipt, fetch_signed) and P7 (MCP proxy added
+# latency) into bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
+bench-server: toolchain
+	CARGO="$(CARGO)" bench/server/run.sh
