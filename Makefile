@@ -188,3 +188,10 @@ fuzz-smoke: toolchain
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 	CARGO="$(CARGO)" FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_SANITIZER="$(FUZZ_SANITIZER)" scripts/fuzz-smoke.sh
+
+# --- bench-server ---
+.PHONY: bench-server
+# P5 (server checks/s and p99 at half that rate), P6 (check -> signed receipt, fetch_signed) and P7 (MCP proxy added
+# latency) into bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
+bench-server: toolchain
+	CARGO="$(CARGO)" bench/server/run.sh

@@ -3,6 +3,10 @@
 //! ignored by default, and it asserts nothing about timings. Run it on a release build:
 //!
 //! `cargo test --release --locked -p allowly-cli --test mcp_latency -- --ignored --nocapture`
+//!
+//! With `ALLOWLY_BENCH_JSON=PATH` it also writes the figures there as JSON (milliseconds), which
+//! `bench/server/run.sh` turns into P7. Each session first makes `WARMUP` uncounted calls, so the child's start, the
+//! proxy's first check and connection set-up are not in the percentiles.
 
 mod common;
 
@@ -16,16 +20,19 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
 
 const CALLS: usize = 1_000;
+const WARMUP: usize = 100;
 
 async fn measure(cmd: tokio::process::Command) -> Vec<Duration> {
     let session = ().serve(TokioChildProcess::new(cmd).expect("spawn")).await.expect("handshake");
     let arguments = serde_json::json!({"note_id": "n1"}).as_object().cloned().unwrap();
     let mut samples = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
+    for i in 0..WARMUP + CALLS {
         let params = CallToolRequestParams::new("read_note").with_arguments(arguments.clone());
         let started = Instant::now();
         let result = session.call_tool(params).await.expect("tools/call");
-        samples.push(started.elapsed());
+        if i >= WARMUP {
+            samples.push(started.elapsed());
+        }
         assert_ne!(result.is_error, Some(true), "{result:?}");
     }
     session.cancel().await.unwrap();
@@ -61,9 +68,20 @@ async fn proxy_overhead_per_tool_call() {
     for (name, s) in [("direct", &direct), ("proxy", &through)] {
         println!("{name:>6}: p50 {:?}  p99 {:?}  ({CALLS} calls)", percentile(s, 0.50), percentile(s, 0.99));
     }
-    println!(
-        " added: p50 {:?}  p99 {:?}",
-        percentile(&through, 0.50).saturating_sub(percentile(&direct, 0.50)),
-        percentile(&through, 0.99).saturating_sub(percentile(&direct, 0.99))
-    );
+    let added = |p| percentile(&through, p).saturating_sub(percentile(&direct, p));
+    println!(" added: p50 {:?}  p99 {:?}", added(0.50), added(0.99));
+    if let Ok(path) = std::env::var("ALLOWLY_BENCH_JSON") {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let doc = serde_json::json!({
+            "calls": CALLS,
+            "warmup": WARMUP,
+            "direct_p50_ms": ms(percentile(&direct, 0.50)),
+            "direct_p99_ms": ms(percentile(&direct, 0.99)),
+            "proxy_p50_ms": ms(percentile(&through, 0.50)),
+            "proxy_p99_ms": ms(percentile(&through, 0.99)),
+            "added_p50_ms": ms(added(0.50)),
+            "added_p99_ms": ms(added(0.99)),
+        });
+        std::fs::write(&path, format!("{doc}\n")).expect("write ALLOWLY_BENCH_JSON");
+    }
 }

@@ -1,71 +1,216 @@
-//! Measures how long a client waits from sending a check until its receipt is signed, at a steady rate below
-//! saturation (signing is asynchronous, so this is the latency a `check?wait=true` caller or a receipt poller sees).
+//! Open-loop load generator for the server benchmarks (`bench/server/run.sh`, `bench/server_load.sh`).
 //!
-//! Run by `bench/server_load.sh`; reads ALLOWLY_BASE_URL, ALLOWLY_API_KEY, ALLOWLY_AUTH_ID and optionally
-//! ALLOWLY_SAMPLES (default 2000) and ALLOWLY_RATE (checks per second, default 500).
+//! Closed-loop tools (wrk) measure saturation but hide queueing: a slow response delays the next request. Here
+//! requests start on a fixed schedule whether or not earlier ones finished, and every latency is measured from the
+//! request's *scheduled* start, so a stalled server shows up in the percentiles instead of silently lowering the
+//! offered rate (coordinated omission).
+//!
+//! Modes (first argument), each printing one JSON object on stdout and a human summary on stderr:
+//! - `rate RATE SECONDS`: `POST /v1/check` only, at RATE checks/s (P5's p99 at half the saturation rate);
+//! - `signed RATE SAMPLES`: check, then long-poll `GET /v1/receipts/{id}` until signed (P6: check → signed);
+//! - `fetch RATE SAMPLES`: allowly-core's `Client::check`, then `Client::fetch_signed` on its receipt, timing how long
+//!   `fetch_signed` takes to return the signed bytes after the check answered (P6: what an SDK caller waits).
+//!
+//! Reads ALLOWLY_BASE_URL, ALLOWLY_API_KEY and ALLOWLY_AUTH_ID (an authorization granting `email.read`). Without
+//! arguments it runs `signed 500 2000`, the old behaviour of this example.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use allowly_core::client::FetchSignedOptions;
+use allowly_core::model::CheckRequest;
+use allowly_core::{Client, ClientConfig};
 use serde_json::{Value, json};
+use tokio::time::{Instant, MissedTickBehavior};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set"))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+/// Nearest-rank percentile of sorted samples, in milliseconds.
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1].as_secs_f64() * 1000.0
+}
+
+fn summary(mut samples: Vec<Duration>) -> Value {
+    samples.sort();
+    json!({
+        "n": samples.len(),
+        "p50_ms": pct(&samples, 0.50),
+        "p90_ms": pct(&samples, 0.90),
+        "p99_ms": pct(&samples, 0.99),
+        "p999_ms": pct(&samples, 0.999),
+        "max_ms": pct(&samples, 1.0),
+    })
+}
+
+struct Target {
+    base: String,
+    key: String,
+    auth: String,
+}
+
+/// Spawns `samples` tasks on a fixed schedule of `rate` per second; each gets its scheduled start instant.
+async fn open_loop<F, Fut, T>(rate: u64, samples: usize, job: F) -> (Vec<T>, usize, Duration)
+where
+    F: Fn(Instant) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut ticker = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate.max(1)));
+    // Burst: if the generator itself falls behind, it catches up, so the offered rate stays the asked one.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..samples {
+        let scheduled = ticker.tick().await;
+        tasks.spawn(job(scheduled));
+    }
+    let offered_for = started.elapsed();
+    let (mut ok, mut errors) = (Vec::with_capacity(samples), 0usize);
+    while let Some(r) = tasks.join_next().await {
+        match r.expect("task") {
+            Ok(v) => ok.push(v),
+            Err(e) => {
+                if errors == 0 {
+                    eprintln!("first error: {e}");
+                }
+                errors += 1;
+            }
+        }
+    }
+    (ok, errors, offered_for)
+}
+
+async fn post_check(http: &reqwest::Client, t: &Target) -> Result<Value, String> {
+    let body = json!({"authorization_id": t.auth, "scopes": ["email.read"]});
+    let resp = http
+        .post(format!("{}/v1/check", t.base))
+        .bearer_auth(&t.key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("check answered {}", resp.status()));
+    }
+    resp.json().await.map_err(|e| e.to_string())
+}
+
+/// Requests in flight at most in `rate` mode, like wrk2's fixed connection count: when the server stalls, later
+/// requests wait for a connection (and that wait counts, from their scheduled start) instead of the generator opening
+/// hundreds of new connections, which would measure connection set-up rather than the server.
+const CONNECTIONS: usize = 64;
+
+async fn rate_mode(t: std::sync::Arc<Target>, rate: u64, seconds: u64) -> Value {
+    let http = reqwest::Client::new();
+    let samples = (rate * seconds) as usize;
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTIONS));
+    let (lat, errors, offered_for) = open_loop(rate, samples, |scheduled| {
+        let (http, t, slots) = (http.clone(), t.clone(), slots.clone());
+        async move {
+            let _slot = slots.acquire_owned().await.map_err(|e| e.to_string())?;
+            post_check(&http, &t).await?;
+            Ok(scheduled.elapsed())
+        }
+    })
+    .await;
+    let s = summary(lat);
+    eprintln!("{samples} checks offered at {rate}/s: p50 {} ms p99 {} ms, {errors} errors", s["p50_ms"], s["p99_ms"]);
+    json!({"mode": "rate", "rate": rate, "seconds": seconds, "connections": CONNECTIONS,
+           "offered_for_s": offered_for.as_secs_f64(), "errors": errors, "latency": s})
+}
+
+async fn signed_mode(t: std::sync::Arc<Target>, rate: u64, samples: usize) -> Value {
+    let http = reqwest::Client::new();
+    let (pairs, errors, _) = open_loop(rate, samples, |scheduled| {
+        let (http, t) = (http.clone(), t.clone());
+        async move {
+            let v = post_check(&http, &t).await?;
+            let decided = scheduled.elapsed();
+            let id = v["results"]["email.read"]["receipt"]["receipt_id"].as_str().unwrap_or_default().to_string();
+            loop {
+                let r: Value = http
+                    .get(format!("{}/v1/receipts/{id}?wait_ms=10000", t.base))
+                    .bearer_auth(&t.key)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r["status"] == "signed" {
+                    return Ok((decided, scheduled.elapsed()));
+                }
+            }
+        }
+    })
+    .await;
+    let (decided, signed): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+    let (d, s) = (summary(decided), summary(signed));
+    eprintln!(
+        "{samples} checks at {rate}/s: check p50 {} ms p99 {} ms; check → signed p50 {} ms p99 {} ms; {errors} errors",
+        d["p50_ms"], d["p99_ms"], s["p50_ms"], s["p99_ms"]
+    );
+    json!({"mode": "signed", "rate": rate, "errors": errors, "check": d, "check_to_signed": s})
+}
+
+async fn fetch_mode(t: std::sync::Arc<Target>, rate: u64, samples: usize) -> Value {
+    let config = ClientConfig::new(&t.key).with_base_url(&t.base).with_allow_insecure_http(true);
+    let client = Client::new(config).expect("client");
+    let (pairs, errors, _) = open_loop(rate, samples, |scheduled| {
+        let (client, t) = (client.clone(), t.clone());
+        async move {
+            let resp = client.check(&CheckRequest::new(&t.auth, ["email.read"])).await.map_err(|e| e.to_string())?;
+            let checked = Instant::now();
+            let check_latency = checked - scheduled;
+            let result = resp.results.get("email.read").ok_or("no result for email.read")?;
+            if result.is_fallback {
+                return Err(format!("fallback decision: {}", result.reason));
+            }
+            let id = result.receipt.as_ref().ok_or("no receipt")?.receipt_id().to_string();
+            let signed = client.fetch_signed(&id, FetchSignedOptions::default()).await.map_err(|e| e.to_string())?;
+            if signed.receipt_id() != id {
+                return Err("fetch_signed returned another receipt".into());
+            }
+            Ok((check_latency, checked.elapsed(), scheduled.elapsed()))
+        }
+    })
+    .await;
+    let mut check = Vec::with_capacity(pairs.len());
+    let mut fetch = Vec::with_capacity(pairs.len());
+    let mut total = Vec::with_capacity(pairs.len());
+    for (c, f, t) in pairs {
+        check.push(c);
+        fetch.push(f);
+        total.push(t);
+    }
+    let (c, f, t) = (summary(check), summary(fetch), summary(total));
+    eprintln!(
+        "{samples} SDK checks at {rate}/s: check p50 {} ms; fetch_signed return p50 {} ms p99 {} ms; {errors} errors",
+        c["p50_ms"], f["p50_ms"], f["p99_ms"]
+    );
+    json!({"mode": "fetch", "rate": rate, "errors": errors, "check": c, "fetch_signed_return": f,
+           "check_to_signed": t})
 }
 
 #[tokio::main]
 async fn main() {
-    let base = env("ALLOWLY_BASE_URL");
-    let key = env("ALLOWLY_API_KEY");
-    let auth = env("ALLOWLY_AUTH_ID");
-    let samples: usize = std::env::var("ALLOWLY_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
-    let rate: u64 = std::env::var("ALLOWLY_RATE").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
-    let http = reqwest::Client::new();
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..samples {
-        ticker.tick().await;
-        let (http, base, key, auth) = (http.clone(), base.clone(), key.clone(), auth.clone());
-        tasks.spawn(async move {
-            let t0 = Instant::now();
-            let body = json!({"authorization_id": auth, "scopes": ["email.read"]});
-            let v: Value =
-                http.post(format!("{base}/v1/check")).bearer_auth(&key).json(&body).send().await?.json().await?;
-            let decided = t0.elapsed();
-            let id = v["results"]["email.read"]["receipt"]["receipt_id"].as_str().unwrap_or_default().to_string();
-            loop {
-                let r: Value = http
-                    .get(format!("{base}/v1/receipts/{id}?wait_ms=10000"))
-                    .bearer_auth(&key)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                if r["status"] == "signed" {
-                    break;
-                }
-            }
-            Ok::<_, reqwest::Error>((decided, t0.elapsed()))
-        });
-    }
-    let (mut decided, mut signed) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
-    while let Some(r) = tasks.join_next().await {
-        let (d, s) = r.expect("task").expect("http");
-        decided.push(d);
-        signed.push(s);
-    }
-    decided.sort();
-    signed.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{samples} checks at {rate}/s: check p50 {:.2} ms p99 {:.2} ms; check → signed p50 {:.2} ms p99 {:.2} ms",
-        ms(percentile(&decided, 0.5)),
-        ms(percentile(&decided, 0.99)),
-        ms(percentile(&signed, 0.5)),
-        ms(percentile(&signed, 0.99)),
-    );
+    let t = std::sync::Arc::new(Target {
+        base: env("ALLOWLY_BASE_URL"),
+        key: env("ALLOWLY_API_KEY"),
+        auth: env("ALLOWLY_AUTH_ID"),
+    });
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize, default: u64| args.get(i).map(|a| a.parse::<u64>().expect("a number")).unwrap_or(default);
+    let out = match args.first().map(String::as_str) {
+        Some("rate") => rate_mode(t, num(1, 1000), num(2, 10)).await,
+        Some("fetch") => fetch_mode(t, num(1, 200), num(2, 1000) as usize).await,
+        None | Some("signed") => signed_mode(t, num(1, 500), num(2, 2000) as usize).await,
+        Some(other) => panic!("unknown mode {other}: use rate, signed or fetch"),
+    };
+    println!("{out}");
 }

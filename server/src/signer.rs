@@ -115,7 +115,7 @@ async fn sign_batch(
     let db = |e: sqlx::Error| format!("database: {e}");
     // PostgreSQL: rows are claimed in the transaction that marks them signed. SQLite: they are read without the write
     // lock (signing a batch takes a while, and decisions would wait for it), then marked in a short write
-    // transaction; `mark_signed` only changes rows still pending, so a second signer can waste work but not sign twice.
+    // transaction; `mark_signed_batch` only changes rows still pending, so a second signer can waste work but not sign twice.
     let mut claim = match store.dialect() {
         Dialect::Postgres => Some(store.begin().await.map_err(db)?),
         Dialect::Sqlite => None,
@@ -158,12 +158,7 @@ async fn sign_batch(
         Some(tx) => tx,
         None => store.begin().await.map_err(db)?,
     };
-    let mut won = 0u64;
-    for (id, s) in &signed {
-        if receipts::mark_signed(&mut tx, id, s).await.map_err(db)? {
-            won += 1;
-        }
-    }
+    let won = receipts::mark_signed_batch(&mut tx, &signed).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
     h.rows_signed.fetch_add(won, Ordering::SeqCst);
     h.rows_lost.fetch_add(signed.len() as u64 - won, Ordering::SeqCst);

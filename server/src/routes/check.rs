@@ -120,11 +120,18 @@ pub async fn check(
             idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &stored).await?;
             tx.commit().await?;
             s.signer.kick();
-            s.webhooks.kick();
+            let mut confirms = false;
             if let Some(results) = out["results"].as_object() {
                 for r in results.values() {
-                    s.metrics.decision(r["decision"].as_str().unwrap_or(""), r["reason"].as_str().unwrap_or(""));
+                    let decision = r["decision"].as_str().unwrap_or("");
+                    confirms |= decision == "confirm";
+                    s.metrics.decision(decision, r["reason"].as_str().unwrap_or(""));
                 }
+            }
+            // A confirm is the only decision that enqueues a webhook event; waking the dispatcher after every check
+            // cost a database read per check for nothing.
+            if confirms {
+                s.webhooks.kick();
             }
             out
         }
@@ -220,9 +227,13 @@ async fn decide_scope(
     day: &str,
     now_t: time::OffsetDateTime,
 ) -> Result<Value, ApiError> {
+    // Only a grant with `max_per_day` reads the counter (see `policy::evaluate`), so the query runs only then: every
+    // statement is a round trip on the one write connection that all decisions queue for.
     let today_count = match auth {
-        Some(a) => db::today_count(tx, &a.id, scope, day).await?,
-        None => 0,
+        Some(a) if a.grants.iter().any(|g| g.name == scope && g.max_per_day.is_some()) => {
+            db::today_count(tx, &a.id, scope, day).await?
+        }
+        _ => 0,
     };
     let view = auth.map(|a| AuthView {
         state: a.state(now),
