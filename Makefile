@@ -26,6 +26,7 @@ help:
 	@echo "make ffi-bindings - regenerate the committed Swift/Kotlin sources of bindings-swift with the pinned uniffi-bindgen"
 	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
+	@echo "make test-reliability - fuzz-smoke, crash-restart (SQLite + PostgreSQL), fault injection, bad-input sweep, security tests, secrets audit"
 
 toolchain:
 	@test -x "$(CARGO)" || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
@@ -38,7 +39,9 @@ build-cli: toolchain
 demo: toolchain python-build
 	CARGO="$(CARGO)" DEMO_PYTHON="$(VENV_PY)" scripts/demo.sh
 
-test: toolchain lint test-rust test-python test-node test-kotlin
+# The fast part of issue 10 rides along: fault injection, the security tests and the fuzz replays are in test-rust;
+# test-sweep-fast is the bad-input sweep with 10 generated cases per operation and mode (about a minute).
+test: toolchain lint test-rust test-python test-node test-kotlin test-sweep-fast
 	@echo "make test: all suites passed"
 
 # A venv with the build and test tools. A fresh Debian has python3 without venv/ensurepip: install it via apt then.
@@ -195,3 +198,12 @@ fuzz-smoke: toolchain
 # latency) into bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
 bench-server: toolchain
 	CARGO="$(CARGO)" bench/server/run.sh
+
+# --- issue 10: everything at once ---
+.PHONY: test-reliability test-sweep-fast
+# Each part also runs alone (see README "Reliability and security"); this runs them all, slowest last but one.
+test-reliability: test-faults test-security test-sweep test-crash-restart fuzz-smoke secrets-audit
+	@echo "make test-reliability: every reliability and security check passed"
+
+test-sweep-fast:
+	SWEEP_MAX_EXAMPLES=10 $(MAKE) --no-print-directory test-sweep
