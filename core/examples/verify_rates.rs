@@ -81,7 +81,27 @@ fn main() {
         ba.push(rate(n, batch_all));
         bo.push(rate(n, batch_one));
     }
+    // Bare dalek batches of several sizes on one thread: what chunk size `verify_batch` should hand to dalek.
+    let by_size: serde_json::Map<String, serde_json::Value> = [16usize, 32, 64, 128, 256]
+        .iter()
+        .map(|&size| {
+            let batch = || {
+                raw.chunks(size)
+                    .map(|c| {
+                        let m: Vec<&[u8]> = c.iter().map(|(m, _, _)| m.as_slice()).collect();
+                        let s: Vec<Signature> = c.iter().map(|(_, s, _)| *s).collect();
+                        let k: Vec<VerifyingKey> = c.iter().map(|(_, _, k)| *k).collect();
+                        if ed25519_dalek::verify_batch(&m, &s, &k).is_ok() { c.len() } else { 0 }
+                    })
+                    .sum::<usize>()
+            };
+            let r: Vec<f64> = (0..runs).map(|_| rate(n, batch)).collect();
+            (size.to_string(), serde_json::json!({"median": median(&r), "runs": r}))
+        })
+        .collect();
     let out = serde_json::json!({
+        "dalek_batch_one_thread_per_s_by_chunk": by_size,
+        "batch_chunk": allowly_core::receipt::batch::BATCH_CHUNK,
         "receipts": n,
         "avg_canonical_payload_bytes": avg_payload,
         "rayon_threads": rayon::current_num_threads(),
