@@ -93,6 +93,7 @@ def step_p1(runs: int) -> dict:
             **common, "what": "Python verifications/s, one call per receipt: ours ÷ official (median of runs)",
             "ours_per_s": single["per_second"]["median"], "official_per_s": o,
             "ratio_per_cpu_second": single["per_cpu_second"]["median"] / off["per_cpu_second"]["median"],
+            "official_ed25519_only_per_s": off["ed25519_only_per_s"]["median"],
             "ours": single, "command": single_cmd}),
         "P1b": figure(round(b, 2), "x", "≥ 20", ratio_met(b, "≥ 20"), {
             **common, "what": "allowly.verify_batch over the whole export ÷ official per-receipt loop (it has no bulk "
