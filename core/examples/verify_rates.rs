@@ -101,7 +101,7 @@ fn main() {
         .collect();
     let out = serde_json::json!({
         "dalek_batch_one_thread_per_s_by_chunk": by_size,
-        "batch_chunk": allowly_core::receipt::batch::BATCH_CHUNK,
+        "batch_chunk": allowly_core::receipt::batch::chunk_size(n),
         "receipts": n,
         "avg_canonical_payload_bytes": avg_payload,
         "rayon_threads": rayon::current_num_threads(),
