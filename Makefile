@@ -24,7 +24,7 @@ help:
 	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
 	@echo "make test-kotlin - the Kotlin/JVM binding (bindings-swift/kotlin): build liballowly_ffi + allowly, mvn test (JUnit 5)"
 	@echo "make ffi-bindings - regenerate the committed Swift/Kotlin sources of bindings-swift with the pinned uniffi-bindgen"
-	@echo "make bench  - run the micro-benchmarks (release build; not part of make test)"
+	@echo "make bench  - every benchmark against the official tools, table + bench/results/latest.json (release builds; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
 	@echo "make test-reliability - fuzz-smoke, crash-restart (SQLite + PostgreSQL), fault injection, bad-input sweep, security tests, secrets audit"
 
@@ -123,8 +123,10 @@ lint: toolchain
 fmt:
 	$(CARGO) fmt --all
 
-bench: toolchain
-	$(CARGO) bench --locked -p allowly-core --bench verify -- --warm-up-time 1 --measurement-time 3
+# Every benchmark (P1-P8, bench/README.md): builds and installs what it needs (bench-prep), then bench/run.py prints the
+# table and writes bench/results/latest.json. The criterion micro-benchmarks alone are `make bench-core`.
+bench: toolchain bench-prep
+	$(PYTHON) bench/run.py
 
 clean:
 	$(CARGO) clean
@@ -207,3 +209,38 @@ test-reliability: test-faults test-security test-sweep test-crash-restart fuzz-s
 
 test-sweep-fast:
 	SWEEP_MAX_EXAMPLES=10 $(MAKE) --no-print-directory test-sweep
+
+# --- bench-client ---
+# bench/.venv holds the official packages (their import name is also `allowly`), bench/.venv-ours our release wheel;
+# both gitignored, each benchmark side runs in its own venv and process. Node comes from scripts/ensure-node.sh.
+BENCH_OFFICIAL := bench/.venv
+BENCH_OURS := bench/.venv-ours
+BENCH_OFFICIAL_PKGS := "allowly==0.3.1" "allowly-receipt-format==4.3.1" "httpx>=0.27,<1"
+.PHONY: bench-core bench-prep bench-venvs
+
+bench-core: toolchain
+	$(CARGO) bench --locked -p allowly-core --bench verify -- --warm-up-time 1 --measurement-time 3
+
+bench-venvs:
+	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	  echo "installing python3-venv (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
+	fi
+	@test -x $(BENCH_OFFICIAL)/bin/python || $(PYTHON) -m venv $(BENCH_OFFICIAL)
+	@$(BENCH_OFFICIAL)/bin/python -c 'import importlib.metadata as m; assert m.version("allowly") == "0.3.1" and m.version("allowly-receipt-format") == "4.3.1"; import httpx' >/dev/null 2>&1 || \
+	  $(BENCH_OFFICIAL)/bin/python -m pip install --disable-pip-version-check -q $(BENCH_OFFICIAL_PKGS)
+	@test -x $(BENCH_OURS)/bin/python || $(PYTHON) -m venv $(BENCH_OURS)
+	@$(BENCH_OURS)/bin/python -c 'import maturin' >/dev/null 2>&1 || \
+	  $(BENCH_OURS)/bin/python -m pip install --disable-pip-version-check -q "maturin>=1.9,<2"
+
+# Release builds of everything measured: the CLI (the dev server), the P2 example, our wheel (installed into
+# bench/.venv-ours) and the Node addon.
+bench-prep: toolchain bench-venvs
+	$(CARGO) build --locked --release -p allowly-cli --bin allowly
+	$(CARGO) build --locked --release -p allowly-core --example verify_rates
+	rm -rf bench/.work/wheels
+	$(BENCH_OURS)/bin/maturin build --release --locked -q -m bindings-python/Cargo.toml -o bench/.work/wheels
+	$(BENCH_OURS)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps bench/.work/wheels/allowly-*.whl
+	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
+	cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build:release

@@ -155,6 +155,24 @@ fn batch_agrees_with_single_verification() {
 }
 
 #[test]
+fn large_batches_use_large_chunks_and_still_agree_with_single() {
+    let keys = keys();
+    let receipts = all_vector_receipts();
+    // Enough receipts that every chunk is the largest size, each mixing valid and invalid signatures.
+    let copies = 4 * allowly_core::receipt::batch::BATCH_CHUNK_MAX * rayon::current_num_threads() / receipts.len() + 1;
+    let many: Vec<Value> = (0..copies).flat_map(|_| receipts.iter().cloned()).collect();
+    assert_eq!(allowly_core::receipt::batch::chunk_size(many.len()), allowly_core::receipt::batch::BATCH_CHUNK_MAX);
+    let batch = verify_batch(&many, &keys, &opts());
+    for (r, b) in many.iter().zip(&batch) {
+        assert_eq!(&verify_receipt(r, &keys, &opts()), b);
+    }
+    assert_eq!(batch.iter().filter(|r| r.is_ok()).count(), 22 * copies);
+    // A handful of receipts still gets the smallest chunk, never an empty one.
+    assert_eq!(allowly_core::receipt::batch::chunk_size(0), allowly_core::receipt::batch::BATCH_CHUNK);
+    assert_eq!(allowly_core::receipt::batch::chunk_size(10), allowly_core::receipt::batch::BATCH_CHUNK);
+}
+
+#[test]
 fn batch_json_agrees_with_single_json() {
     let keys = keys();
     let mut inputs: Vec<Vec<u8>> =
