@@ -104,7 +104,37 @@ async fn concurrent_requests_with_one_idempotency_key_execute_once(db: TestDb) {
     s.stop().await;
 }
 
-backend_tests!(multi_thread: hundred_concurrent_approvals_have_exactly_one_winner, fifty_concurrent_budgeted_checks_never_overspend, max_per_day_is_exact_under_concurrency, concurrent_requests_with_one_idempotency_key_execute_once);
+/// Clients that hang up mid-request must not leave the write connection inside a transaction. A dropped request used
+/// to cancel its handler between `BEGIN IMMEDIATE` and commit/rollback; after such a cancellation every later write
+/// failed with "attempted to call begin_with at non-zero transaction depth" (503) until the process restarted.
+async fn abandoned_requests_never_poison_the_write_connection(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let a = s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["mail"]})).await;
+    let id = a["authorization_id"].as_str().expect("id").to_string();
+    for round in 0..20u64 {
+        let calls = (0..40u64).map(|i| {
+            // A fresh client per request: dropping the future closes its connection, which cancels the handler.
+            let http = reqwest::Client::new();
+            let url = format!("{}/v1/check", s.base);
+            let key = s.rt.clone();
+            let body = json!({"authorization_id": id, "scopes": ["mail"]});
+            let cut = Duration::from_micros(100 + (round * 40 + i) * 37 % 3_000);
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(cut, http.post(url).bearer_auth(key).json(&body).send()).await;
+            })
+        });
+        futures::future::join_all(calls).await;
+    }
+    // Every abandoned handler has finished or rolled back: a normal check still writes its receipt.
+    for _ in 0..5 {
+        let (status, body) = s.post("/v1/check", json!({"authorization_id": id, "scopes": ["mail"]})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["results"]["mail"]["decision"], json!("allow"));
+    }
+    s.stop().await;
+}
+
+backend_tests!(multi_thread: abandoned_requests_never_poison_the_write_connection, hundred_concurrent_approvals_have_exactly_one_winner, fifty_concurrent_budgeted_checks_never_overspend, max_per_day_is_exact_under_concurrency, concurrent_requests_with_one_idempotency_key_execute_once);
 
 /// Two server processes (here: two servers with their own pools and signers) on one PostgreSQL database: limits
 /// hold across them, and the receipts both create are signed once each, by whichever signer claimed them.

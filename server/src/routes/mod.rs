@@ -98,11 +98,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(45)))
         .layer(axum::middleware::map_response(envelope_bare_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(trace)
         .with_state(state)
+}
+
+/// Runs the handler as its own task, so a client that hangs up (or the timeout layer) cannot cancel it halfway.
+/// A cancelled handler could stop between `BEGIN IMMEDIATE` and commit: sqlx then left the single SQLite write
+/// connection at a non-zero transaction depth and every later write failed until restart (found under load by
+/// `make bench`; `abandoned_requests_never_poison_the_write_connection` reproduces it). A decision the client never
+/// hears about is still receipted, exactly as if the answer had been lost on the way back.
+async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler task failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server could not complete the request; retry later",
+            )
+            .into_response()
+        }
+    }
 }
 
 /// Errors produced below our handlers — axum's extractor rejections (a path segment that is not UTF-8 was answered
