@@ -163,29 +163,15 @@ pub fn verify_mutate(fx: &Fixture, data: &[u8]) {
     same_verdict(&single, &from_text);
 }
 
-/// Top-level members a mutation picks from (the receipt's own plus a few unknown names).
-const NAMES: [&str; 20] = [
-    "schema_version",
-    "receipt_id",
-    "workspace_id",
-    "issued_at",
-    "decision",
-    "reason",
-    "user_id",
-    "agent_id",
-    "action",
-    "event",
-    "resource",
-    "context",
-    "authorization_id",
-    "engine_version",
-    "policy_eval",
-    "alg",
-    "key_id",
-    "signature",
-    "extra",
-    "__proto__",
-];
+/// Top-level members a mutation picks from: the format's own (one list, in `receipt::schema`) plus names it does
+/// not know, which a strict verifier must reject.
+const UNKNOWN_NAMES: [&str; 2] = ["extra", "__proto__"];
+
+fn member_name(i: usize) -> &'static str {
+    let known = crate::receipt::schema::FIELDS;
+    let i = i % (known.len() + UNKNOWN_NAMES.len());
+    known.get(i).copied().unwrap_or_else(|| UNKNOWN_NAMES[i - known.len()])
+}
 
 /// Values a mutation writes: each is something the format treats specially.
 fn palette(i: u8, rest: &[u8]) -> Value {
@@ -231,7 +217,7 @@ fn apply_op<'a>(receipt: &mut Value, ops: &'a [u8]) -> &'a [u8] {
     };
     let (op, rest) = (ops[0], &ops[1..]);
     let arg = |i: usize| rest.get(i).copied().unwrap_or(0);
-    let name = NAMES[arg(0) as usize % NAMES.len()];
+    let name = member_name(arg(0) as usize);
     match op % 7 {
         0 => {
             let len = (arg(2) % 8) as usize;

@@ -10,7 +10,7 @@ pub mod canonical;
 pub mod checkpoint;
 pub mod json;
 pub mod keys;
-mod schema;
+pub(crate) mod schema;
 pub mod sign;
 pub mod timestamp;
 pub mod verify;

@@ -27,8 +27,8 @@ const ACTION_DECISIONS: [&str; 4] = ["allow", "confirm", "deny", "escalate"];
 /// Events whose receipts never name a resource.
 const NULL_RESOURCE_EVENTS: [&str; 3] = ["authorization.create", "authorization.revoke", CHECKPOINT_EVENT];
 
-/// Top-level members, indexed by `slot`.
-const FIELDS: [&str; 18] = [
+/// Top-level members, indexed by `slot` (the fuzz targets mutate the same list).
+pub(crate) const FIELDS: [&str; 18] = [
     "schema_version",
     "receipt_id",
     "workspace_id",

@@ -112,18 +112,9 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// `make bench`; `abandoned_requests_never_poison_the_write_connection` reproduces it). A decision the client never
 /// hears about is still receipted, exactly as if the answer had been lost on the way back.
 async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    match tokio::spawn(next.run(req)).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            tracing::error!(error = %e, "request handler task failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the server could not complete the request; retry later",
-            )
-            .into_response()
-        }
-    }
+    tokio::spawn(next.run(req))
+        .await
+        .unwrap_or_else(|e| ApiError::internal(format!("request handler task: {e}")).into_response())
 }
 
 /// Errors produced below our handlers — axum's extractor rejections (a path segment that is not UTF-8 was answered
