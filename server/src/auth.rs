@@ -2,10 +2,15 @@
 //!
 //! A presented key is checked for shape first (so garbage never reaches the database) and then looked up by its
 //! SHA-256. Failures are a flat 401 `invalid_api_key` that never repeats the presented text.
+//!
+//! A request that asserts an agent identity (`X-Allowly-Agent-Token`, as the official 0.8.0 SDK sends it) is refused
+//! with 401 `agent_token_unverifiable`: this server cannot verify agent tokens yet, and answering as if the header had
+//! been checked would let a caller believe an identity was enforced when it was not.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderName;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -25,6 +30,9 @@ pub struct Setup {
     pub workspace_id: String,
 }
 
+/// The header a caller uses to assert which agent it is (an EdDSA JWT in the official SDK).
+pub const AGENT_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-allowly-agent-token");
+
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<(String, Tier), ApiError> {
     let header =
         parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::invalid_api_key)?;
@@ -36,7 +44,13 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(String, Tier),
     if Tier::of_key_text(key).is_none() {
         return Err(ApiError::invalid_api_key());
     }
-    api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)
+    let caller = api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)?;
+    // Checked after the key, so an unknown key is still a plain 401 `invalid_api_key`; before any handler runs, so a
+    // refused request stores nothing.
+    if parts.headers.contains_key(AGENT_TOKEN_HEADER) {
+        return Err(ApiError::agent_token_unverifiable());
+    }
+    Ok(caller)
 }
 
 impl FromRequestParts<Arc<AppState>> for Runtime {

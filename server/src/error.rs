@@ -78,6 +78,15 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "missing, malformed or unknown API key")
     }
 
+    /// The request carries `X-Allowly-Agent-Token`, which this server cannot verify: refused, never ignored.
+    pub fn agent_token_unverifiable() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "agent_token_unverifiable",
+            "this server does not verify agent tokens (X-Allowly-Agent-Token); send the request without one",
+        )
+    }
+
     pub fn insufficient_tier() -> Self {
         Self::new(StatusCode::FORBIDDEN, "insufficient_key_tier", "this route needs a setup API key")
     }

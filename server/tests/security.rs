@@ -24,7 +24,8 @@ backend_tests!(
     runtime_key_is_refused_on_every_setup_route,
     api_keys_are_stored_only_as_hashes,
     receipt_of_one_workspace_never_verifies_as_another,
-    another_workspace_cannot_touch_an_authorization
+    another_workspace_cannot_touch_an_authorization,
+    an_agent_token_the_server_cannot_verify_is_refused
 );
 
 /// Every row of every table, as text (SQLite blobs as hex, PostgreSQL `bytea` as its `\x…` text), keyed by table.
@@ -437,4 +438,58 @@ async fn another_workspace_cannot_touch_an_authorization(db: TestDb) {
     assert_eq!(st, 200);
     assert_eq!(v["results"]["pay"]["reason"], "user_confirmed", "{v}");
     t.stop().await;
+}
+
+/// The server cannot verify agent tokens yet, so a request carrying one must never be answered as if the asserted
+/// agent identity had been enforced (it used to be: the header was ignored and a check answered 200). On every
+/// authenticated route of the router's own table, with a key that is otherwise accepted, the request is refused with
+/// 401 `agent_token_unverifiable` and changes nothing; an unknown key stays `invalid_api_key`; public routes ignore it.
+async fn an_agent_token_the_server_cannot_verify_is_refused(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let (st, doc) = s.send("GET", "/openapi.json", None, None, None).await;
+    assert_eq!(st, 200);
+    let a = s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["x"]})).await;
+    let auth_id = a["authorization_id"].as_str().expect("id").to_string();
+    let token = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZ2VudCJ9.c2ln";
+    let with_token = |method: &str, path: &str, key: &str, body: Option<Value>| {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = s.http.request(m, format!("{}{path}", s.base)).bearer_auth(key);
+        rb = rb.header("X-Allowly-Agent-Token", token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        async move {
+            let resp = rb.send().await.expect("request");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.expect("JSON body"))
+        }
+    };
+
+    let mut refused = 0;
+    for (method, path) in allowly_server::routes::ROUTES {
+        let Some(tier) = declared_tier(&doc, method, path) else { continue };
+        let key = if tier == "setup" { &s.setup } else { &s.rt };
+        let body = match (*method, *path) {
+            ("post", "/v1/check") => Some(json!({"authorization_id": auth_id, "scopes": ["x"]})),
+            _ => valid_body(method, path),
+        };
+        let before = snapshot(&db.url).await;
+        let (st, v) = with_token(&method.to_uppercase(), &path.replace("{id}", "x_unknown"), key, body).await;
+        assert_eq!(st, 401, "{method} {path} with an agent token: {v}");
+        assert_error(&v, "agent_token_unverifiable");
+        assert!(!v.to_string().contains(token), "the token is echoed: {v}");
+        assert_eq!(snapshot(&db.url).await, before, "a refused {method} {path} changed the database");
+        refused += 1;
+    }
+    assert!(refused >= 15, "only {refused} authenticated routes in the table");
+
+    // The same check without the header is answered: the header alone is what is refused.
+    assert_eq!(s.decide(&auth_id, "x", json!({})).await.0, "allow");
+    // A bad key is reported as such first; public routes carry no identity and ignore the header.
+    let (st, v) = with_token("POST", "/v1/check", &format!("allowly_rt_{}", "A".repeat(32)), Some(json!({}))).await;
+    assert_eq!(st, 401);
+    assert_error(&v, "invalid_api_key");
+    let (st, _) = with_token("GET", "/healthz", &s.rt, None).await;
+    assert_eq!(st, 200);
+    s.stop().await;
 }
