@@ -10,12 +10,35 @@ const { mapped } = require('./errors.cjs')
 
 const ATTACHED = Symbol.for('allowly.mcp.attached')
 
-/** The caller's user id: an authenticated MCP identity when the transport has one, else the tool's `user_id`. */
-function defaultUserId({ arguments: args, extra }) {
+/**
+ * The caller's user id from the transport's authentication (`authInfo`), the only source trusted by default. Tool
+ * arguments are written by the model: reading the user from them would let a prompt act as another user, so that is
+ * the explicit `userIdFromArguments` opt-in (single-user servers only).
+ */
+function userIdFromTransport({ extra }) {
   const auth = extra?.authInfo
   const fromAuth = auth?.extra?.userId ?? auth?.clientId
-  if (typeof fromAuth === 'string' && fromAuth) return fromAuth
-  return typeof args?.user_id === 'string' ? args.user_id : undefined
+  return typeof fromAuth === 'string' && fromAuth ? fromAuth : undefined
+}
+
+function userIdFromArgument(name) {
+  return ({ arguments: args }) => (typeof args?.[name] === 'string' ? args[name] : undefined)
+}
+
+function userIdSource(userIdFn, userIdFromArguments) {
+  if (userIdFn !== undefined && userIdFromArguments) {
+    throw new TypeError('AllowlyMCPMiddleware: pass either userIdFn or userIdFromArguments, not both')
+  }
+  if (userIdFn !== undefined) {
+    if (typeof userIdFn !== 'function') throw new TypeError('AllowlyMCPMiddleware: userIdFn must be a function')
+    return userIdFn
+  }
+  if (userIdFromArguments === true) return userIdFromArgument('user_id')
+  if (typeof userIdFromArguments === 'string' && userIdFromArguments) return userIdFromArgument(userIdFromArguments)
+  if (userIdFromArguments !== undefined && userIdFromArguments !== false) {
+    throw new TypeError('AllowlyMCPMiddleware: userIdFromArguments must be a boolean or an argument name')
+  }
+  return userIdFromTransport
 }
 
 /** The low-level `Server` of an `McpServer` or of itself, and the McpServer when there is one (for annotations). */
@@ -49,10 +72,11 @@ class AllowlyMCPMiddleware {
   #options
 
   constructor(options) {
-    const { authorizationIdFn, userIdFn, scopeFn, client, ...rest } = options ?? {}
+    const { authorizationIdFn, userIdFn, userIdFromArguments, scopeFn, client, ...rest } = options ?? {}
     if (typeof authorizationIdFn !== 'function') {
       throw new TypeError('AllowlyMCPMiddleware: authorizationIdFn(userId) is required')
     }
+    const userIdOf = userIdSource(userIdFn, userIdFromArguments)
     const nativeClient = client
       ? Allowly.nativeOf(client)
       : mapped(
@@ -76,7 +100,7 @@ class AllowlyMCPMiddleware {
       resourceField: rest.resourceField,
       waitForSignedReceipts: rest.waitForSignedReceipts,
     })
-    this.#options = { authorizationIdFn, userIdFn: userIdFn ?? defaultUserId, scopeFn, elicit: rest.elicit ?? true }
+    this.#options = { authorizationIdFn, userIdFn: userIdOf, scopeFn, elicit: rest.elicit ?? true }
   }
 
   /**

@@ -13,8 +13,17 @@ export interface ToolCallInfo {
 export interface AllowlyMCPMiddlewareOptions extends Partial<Omit<ClientOptions, 'fallbackByScope'>> {
   /** The caller's authorization; `null`/`undefined` denies with `authorization_not_found` without asking Allowly. */
   authorizationIdFn: (userId: string) => string | null | undefined | Promise<string | null | undefined>
-  /** Who is calling. Default: the authenticated MCP identity (`authInfo`), else the tool's `user_id` argument. */
+  /**
+   * Who is calling, from trusted server context. Default: the authenticated MCP identity (`authInfo.extra.userId`,
+   * else `authInfo.clientId`); a call without one is denied (`authorization_not_found`). Never the tool's arguments
+   * unless `userIdFromArguments` says so.
+   */
   userIdFn?: (call: ToolCallInfo) => string | null | undefined | Promise<string | null | undefined>
+  /**
+   * Opt-in, for single-user servers only: read the user id from this tool argument (`true` = `user_id`). The model
+   * writes the arguments, so any caller can name any user. Exclusive with `userIdFn`.
+   */
+  userIdFromArguments?: boolean | string
   /** The scope of a call. Default: the tool name (or `scopeTemplate` / `scopeMap`). */
   scopeFn?: (toolName: string, args: Record<string, unknown>) => string | Promise<string>
   /** Share an existing client (and its connection pool) instead of `apiKey`/`baseUrl`. */

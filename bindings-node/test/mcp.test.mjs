@@ -1,5 +1,6 @@
 // @allowly/sdk/mcp with a real McpServer and a real MCP Client over InMemoryTransport, against allowly serve --dev:
-// allow runs the tool, deny and no-authorization never do, confirm asks the user through elicitation.
+// allow runs the tool, deny and no-authorization never do, confirm asks the user through elicitation. The caller is
+// the transport's authenticated identity (`authInfo`), never a tool argument the model wrote.
 
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -41,13 +42,14 @@ before(async () => {
 after(() => server?.stop())
 
 /** The seed's MCP server (step 4): the middleware is attached before the tools are registered. */
-function seedServer(ran, { attachFirst = true } = {}) {
+function seedServer(ran, { attachFirst = true, ...identity } = {}) {
   const mcp = new McpServer({ name: 'my-email-agent', version: '1.0' })
   const allowly = new AllowlyMCPMiddleware({
     apiKey: server.runtimeApiKey,
     baseUrl: server.baseUrl,
     allowInsecureHttp: true,
     authorizationIdFn: async (userId) => db.get(userId),
+    ...identity,
   })
   if (attachFirst) allowly.attach(mcp.server)
   mcp.tool('send_email', { user_id: z.string(), thread_id: z.string(), body: z.string() }, async ({ thread_id }) => {
@@ -66,7 +68,8 @@ function seedServer(ran, { attachFirst = true } = {}) {
   return mcp
 }
 
-async function connect(mcpServer, { elicitation } = {}) {
+/** An MCP client connected in memory; `user` is the identity its transport authenticated (`authInfo.clientId`). */
+async function connect(mcpServer, { elicitation, user } = {}) {
   const client = new Client({ name: 'test-client', version: '1.0' }, { capabilities: elicitation ? { elicitation: { form: {} } } : {} })
   const asked = []
   if (elicitation) {
@@ -76,6 +79,10 @@ async function connect(mcpServer, { elicitation } = {}) {
     })
   }
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+  if (user !== undefined) {
+    const send = clientSide.send.bind(clientSide)
+    clientSide.send = (message, options) => send(message, { ...options, authInfo: { token: 't', clientId: user, scopes: [] } })
+  }
   await Promise.all([mcpServer.connect(serverSide), client.connect(clientSide)])
   return { client, asked }
 }
@@ -84,7 +91,7 @@ const text = (result) => result.content.map((c) => c.text).join('')
 
 test('allow runs the tool; ungranted and unknown users are denied without running it', async () => {
   const ran = []
-  const { client } = await connect(seedServer(ran))
+  const { client } = await connect(seedServer(ran), { user: 'user-1' })
   const ok = await client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })
   assert.equal(ok.isError, undefined)
   assert.equal(text(ok), 'inbox')
@@ -95,17 +102,49 @@ test('allow runs the tool; ungranted and unknown users are denied without runnin
   assert.equal(denied.isError, true)
   assert.match(text(denied), /denied by Allowly: scope_not_in_authorization \(scope delete_everything\)/)
 
-  const stranger = await client.callTool({ name: 'read_inbox', arguments: { user_id: 'someone-else' } })
+  const other = await connect(seedServer(ran), { user: 'someone-else' })
+  const stranger = await other.client.callTool({ name: 'read_inbox', arguments: { user_id: 'someone-else' } })
   assert.equal(stranger.isError, true)
   assert.match(text(stranger), /authorization_not_found/)
   assert.deepEqual(stranger._meta['allowly.ai/receipt_ids'], [], 'no request was made')
   assert.deepEqual(ran, ['read_inbox'])
   await client.close()
+  await other.client.close()
+})
+
+// Used to run under the argument's user: the default read `arguments.user_id` when the transport had no identity,
+// so a call naming user-1 ran with user-1's authorization whoever sent it.
+test('a user_id tool argument never chooses whose authorization is used, unless opted in', async () => {
+  const ran = []
+  // No authenticated identity: denied, whatever the arguments say, and Allowly is not even asked.
+  const anonymous = await connect(seedServer(ran))
+  const forged = await anonymous.client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })
+  assert.equal(forged.isError, true)
+  assert.match(text(forged), /denied by Allowly: authorization_not_found/)
+  assert.deepEqual(forged._meta['allowly.ai/receipt_ids'], [], 'no request was made')
+  // Authenticated as user-2 (no read_inbox grant) while the model names user-1: user-2's authorization decides.
+  const impostor = await connect(seedServer(ran), { user: 'user-2' })
+  const denied = await impostor.client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })
+  assert.equal(denied.isError, true)
+  assert.match(text(denied), /scope_not_in_authorization/)
+  assert.equal(denied._meta['allowly.ai/receipt_ids'].length, 1)
+  assert.deepEqual(ran, [])
+  // The explicit opt-in (single-user servers) reads the named argument.
+  const optedIn = await connect(seedServer(ran, { userIdFromArguments: true }))
+  assert.equal(text(await optedIn.client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })), 'inbox')
+  const named = await connect(seedServer(ran, { userIdFromArguments: 'account' }))
+  const byName = await named.client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })
+  assert.match(text(byName), /authorization_not_found/, 'only the named argument is read')
+  assert.deepEqual(ran, ['read_inbox'])
+  const options = { apiKey: 'k', authorizationIdFn: () => null }
+  assert.throws(() => new AllowlyMCPMiddleware({ ...options, userIdFn: () => 'u', userIdFromArguments: true }), /not both/)
+  assert.throws(() => new AllowlyMCPMiddleware({ ...options, userIdFromArguments: 1 }), /boolean or an argument name/)
+  for (const c of [anonymous, impostor, optedIn, named]) await c.client.close()
 })
 
 test('confirm asks the user through elicitation: accept runs the tool, decline does not', async () => {
   const ran = []
-  const accepting = await connect(seedServer(ran), { elicitation: 'accept' })
+  const accepting = await connect(seedServer(ran), { elicitation: 'accept', user: 'user-1' })
   const sent = await accepting.client.callTool({ name: 'send_email', arguments: { user_id: 'user-1', thread_id: 't1', body: 'hi' } })
   assert.equal(text(sent), 'msg-t1')
   assert.equal(sent._meta['allowly.ai/reason'], 'user_confirmed')
@@ -113,7 +152,7 @@ test('confirm asks the user through elicitation: accept runs the tool, decline d
   assert.equal(accepting.asked.length, 1)
   assert.match(accepting.asked[0], /^Send this email\?\n\nAllow the agent to run the tool `send_email`/)
 
-  const declining = await connect(seedServer(ran), { elicitation: 'decline' })
+  const declining = await connect(seedServer(ran), { elicitation: 'decline', user: 'user-1' })
   const refused = await declining.client.callTool({ name: 'send_email', arguments: { user_id: 'user-1', thread_id: 't2', body: 'x' } })
   assert.equal(refused.isError, true)
   assert.match(text(refused), /denied by Allowly: user_rejected/)
@@ -125,7 +164,7 @@ test('confirm asks the user through elicitation: accept runs the tool, decline d
 test('confirm without elicitation support leaves the confirmation pending and does not run the tool', async () => {
   const ran = []
   // Attached after registration, to the McpServer itself: attach order does not matter.
-  const { client } = await connect(seedServer(ran, { attachFirst: false }))
+  const { client } = await connect(seedServer(ran, { attachFirst: false }), { user: 'user-2' })
   const result = await client.callTool({ name: 'send_email', arguments: { user_id: 'user-2', thread_id: 't3', body: 'x' } })
   assert.equal(result.isError, true)
   assert.match(text(result), /confirmation required by Allowly: scope_requires_user_confirmation — ask the user: Send this email\? \(confirmation [^)]+\); this MCP client cannot ask the user/)

@@ -21,3 +21,9 @@ mcp.tool('send_email', { user_id: z.string(), thread_id: z.string(), body: z.str
 
 // @ts-expect-error: authorizationIdFn is required
 new AllowlyMCPMiddleware({ apiKey: 'k' })
+
+// Identity from tool arguments is an explicit opt-in (single-user servers); the default is the transport's authInfo.
+new AllowlyMCPMiddleware({ apiKey: 'k', authorizationIdFn: () => null, userIdFromArguments: true })
+new AllowlyMCPMiddleware({ apiKey: 'k', authorizationIdFn: () => null, userIdFromArguments: 'account' })
+// @ts-expect-error: userIdFromArguments is a boolean or an argument name
+new AllowlyMCPMiddleware({ apiKey: 'k', authorizationIdFn: () => null, userIdFromArguments: 1 })
