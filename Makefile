@@ -13,13 +13,14 @@ PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23" "jsonschema>=4"
 # The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
 PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
 
-.PHONY: demo test parity test-rust test-sqlite test-python test-node test-kotlin ffi-bindings python-env python-build bench-python lint fmt bench toolchain build-cli clean help
+.PHONY: demo test parity test-rust test-sqlite test-python test-python-release test-node test-kotlin ffi-bindings python-env python-build bench-python lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
 	@echo "make test   - run every test (Rust core, CLI, conformance vectors, the server on SQLite and PostgreSQL, Python binding)"
 	@echo "make test-sqlite - the Rust tests without PostgreSQL (its variants are skipped)"
 	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
+	@echo "make test-python-release - the release wheel in its own venv: the examples 50 times each, every exit 0"
 	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
 	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
 	@echo "make test-kotlin - the Kotlin/JVM binding (bindings-swift/kotlin): build liballowly_ffi + allowly, mvn test (JUnit 5)"
@@ -41,7 +42,7 @@ demo: toolchain python-build
 
 # The fast part of issue 10 rides along: fault injection, the security tests and the fuzz replays are in test-rust;
 # test-sweep-fast is the bad-input sweep with 10 generated cases per operation and mode (about a minute).
-test: toolchain lint test-rust test-python test-node test-kotlin test-sweep-fast
+test: toolchain lint test-rust test-python test-python-release test-node test-kotlin test-sweep-fast
 	@echo "make test: all suites passed"
 
 # A venv with the build and test tools. A fresh Debian has python3 without venv/ensurepip: install it via apt then.
@@ -65,6 +66,16 @@ python-build: toolchain python-env
 
 test-python: python-build
 	cd bindings-python && .venv/bin/python -m pytest -q
+
+# The release wheel in a virtualenv of its own (what users install), then the examples run 50 times each with it and
+# every exit code must be 0: the release build once crashed at interpreter exit, the debug build never did.
+RELEASE_VENV := bindings-python/.venv-release
+test-python-release: python-build
+	rm -rf target/wheels-release
+	VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/maturin build --release --locked -q -m bindings-python/Cargo.toml -o target/wheels-release
+	@test -x $(RELEASE_VENV)/bin/python || $(PYTHON) -m venv $(RELEASE_VENV)
+	$(RELEASE_VENV)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps target/wheels-release/*.whl
+	cd bindings-python && ALLOWLY_RELEASE_PYTHON="$(abspath $(RELEASE_VENV))/bin/python" .venv/bin/python -m pytest -q -rs tests/test_release_exit.py
 
 # The shared scenarios (tests/scenarios/*.json) in every language: builds what the three runners need (the Python
 # package, the Node addon, the CLI), runs each runner with ALLOWLY_PARITY_DIR, prints scenario x language.

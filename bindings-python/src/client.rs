@@ -101,7 +101,7 @@ impl NativeClient {
                 config = config.with_fallback(scope, mode);
             }
             // reqwest registers its connection pool with the runtime it is built on: build it on the shared one.
-            let _guard = pyo3_async_runtimes::tokio::get_runtime().enter();
+            let _guard = crate::runtime::tokio_runtime().enter();
             Client::new(config)
         };
         let client = build().map_err(|e| to_py_err(py, e))?;

@@ -4,7 +4,8 @@
 //! parsing of responses, hashing or verification happens in Python or in this crate. The pure-Python layer
 //! (`python/allowly/`) only arranges these calls into the seed's API (namespaces, `trace`, context managers).
 //!
-//! Files: `runtime.rs` is the one async policy (awaitable or blocking, the GIL released while waiting), `errors.rs`
+//! Files: `runtime.rs` is the one async policy (awaitable or blocking, the GIL released while waiting, and no
+//! runtime thread in Python once the interpreter exits), `errors.rs`
 //! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call, `models.rs` and
 //! `verify.rs` the result classes and the offline verifier, `mcp.rs`
 //! the MCP gate (`allowly_mcp::Gate`) for the `allowly.mcp` middleware.
@@ -34,6 +35,7 @@ fn from_email(py: Python<'_>, email: &str, pepper: &str) -> PyResult<String> {
 #[pyo3(name = "_native")]
 fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    runtime::register(m)?;
     m.add_function(wrap_pyfunction!(from_email, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_samples, m)?)?;
     m.add_class::<client::NativeClient>()?;
