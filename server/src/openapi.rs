@@ -289,7 +289,9 @@ fn reference(name: &str) -> Value {
 fn error_response(status: u16) -> Value {
     let description = match status {
         400 => "Malformed JSON",
-        401 => "Missing or invalid API key (`invalid_api_key`), or an `X-Allowly-Agent-Token` this server cannot verify (`agent_token_unverifiable`)",
+        401 => {
+            "Missing or invalid API key (`invalid_api_key`), or an unverifiable agent token (`agent_token_unverifiable`)"
+        }
         403 => "Runtime key on a setup route (`insufficient_key_tier`)",
         404 => "Not found (`*_not_found`)",
         405 => "Method not allowed",
