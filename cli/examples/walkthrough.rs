@@ -1,11 +1,11 @@
-//! The seed 000 lifecycle, end to end, through allowly-core against a running `allowly serve --dev`.
+//! The walkthrough lifecycle, end to end, through allowly-core against a running `allowly serve --dev`.
 //!
-//! `make demo` runs this as a program; `cli/tests/demo_e2e.rs` includes the same file and calls [`run`], so the demo
-//! and its test cannot drift apart: what the README shows is what CI asserts.
+//! `cli/tests/demo_e2e.rs` includes this file and calls [`run`], so the Rust walkthrough and its test cannot drift
+//! apart. `make demo` runs the Python version (`bindings-python/examples/walkthrough.py`, same steps).
 //!
 //! Usage: `walkthrough [READY.json] [--export DIR]` (the ready file may also come from `ALLOWLY_READY_FILE`). With
 //! `--export`, the key document, every signed receipt (JSON Lines) and one tampered receipt are written to DIR, so
-//! `scripts/demo.sh` can show the `allowly` CLI reaching the same verdicts without any network.
+//! the `allowly` CLI can reach the same verdicts without any network.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! allowly-server: the self-hostable server of the Allowly SDK suite.
 //!
-//! It serves the wire-v1 contract (`../shared/design/wire-v1.md`): authorizations, checks with the evaluation order
+//! It serves the wire-v1 contract (`docs/wire-v1.md`): authorizations, checks with the evaluation order
 //! in [`policy`], confirmations, budget settlements and receipts, over SQLite or PostgreSQL ([`store`]).
 //! Every decision writes its receipt row in the decision's own transaction; the [`signer`] task signs rows
 //! asynchronously with allowly-core's signing code. The `allowly serve` command calls [`run`]; `allowly init` calls

@@ -1,5 +1,5 @@
 //! Wire models: serde types for every request and response of the runtime routes of wire-v1
-//! (`../shared/design/wire-v1.md`).
+//! (`docs/wire-v1.md` at the repository root).
 //!
 //! They are declared once here and every binding maps them, so no language re-declares the wire. Rules shared by all of
 //! them:
