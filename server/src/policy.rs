@@ -7,7 +7,7 @@
 use allowly_core::model::Reason;
 use serde_json::{Map, Value, json};
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, WireCode};
 use crate::parse::receipt_safe;
 
 /// Condition operators of `confirm_when` / `deny_when`.
@@ -333,13 +333,17 @@ pub fn evaluate(auth: Option<&AuthView<'_>>, input: &CheckInput<'_>) -> Result<E
     if let Some(b) = auth.budget {
         let Some(estimate) = input.estimated_cost else {
             return Err(ApiError::field(
-                "budget_estimate_required",
+                WireCode::BudgetEstimateRequired,
                 "estimated_cost_micros",
                 "is required for an authorization with a budget",
             ));
         };
         if input.scope_count != 1 {
-            return Err(ApiError::field("budget_single_scope", "scopes", "a budgeted check names exactly one scope"));
+            return Err(ApiError::field(
+                WireCode::BudgetSingleScope,
+                "scopes",
+                "a budgeted check names exactly one scope",
+            ));
         }
         eval.spent_before = Some(b.spent + b.reserved);
         if b.spent + b.reserved + estimate > b.limit {

@@ -100,7 +100,10 @@ fn deny_conditions_come_before_resource_rate_budget_and_confirm() {
 fn budget_needs_an_estimate_one_scope_and_room() {
     let mut f = Fixture::new(json!(["llm"]));
     f.budget = Some(Budget { limit: 100, spent: 40, reserved: 20 });
-    assert_eq!(f.eval("llm", None, json!({}), None, 0).err().map(|e| e.code), Some("budget_estimate_required"));
+    assert_eq!(
+        f.eval("llm", None, json!({}), None, 0).err().map(|e| e.code.as_str()),
+        Some("budget_estimate_required")
+    );
     assert_eq!(f.eval("llm", None, json!({}), Some(41), 0).expect("ok").outcome, Outcome::Deny(Reason::BudgetExceeded));
     let e = f.eval("llm", None, json!({}), Some(40), 0).expect("ok");
     assert_eq!((e.outcome, e.estimate, e.spent_before), (Outcome::Allow, Some(40), Some(60)));
@@ -120,7 +123,7 @@ fn budget_needs_an_estimate_one_scope_and_room() {
         scope_count: 2,
         today_count: 0,
     };
-    assert_eq!(evaluate(Some(&view), &two).err().map(|e| e.code), Some("budget_single_scope"));
+    assert_eq!(evaluate(Some(&view), &two).err().map(|e| e.code.as_str()), Some("budget_single_scope"));
 }
 
 #[test]

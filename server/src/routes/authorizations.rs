@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::Body;
 use crate::AppState;
 use crate::auth::Runtime;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::policy::parse_grants;
@@ -205,9 +205,13 @@ pub async fn create(
     if let Some(pred_id) = &req.replaces {
         let pred = db::get_locked(&mut tx, &who.workspace_id, pred_id)
             .await?
-            .ok_or_else(|| ApiError::field("authorization_not_found", "replaces", "no such authorization"))?;
+            .ok_or_else(|| ApiError::field(WireCode::AuthorizationNotFound, "replaces", "no such authorization"))?;
         if pred.revoked {
-            return Err(ApiError::field("validation_error", "replaces", "that authorization is already revoked"));
+            return Err(ApiError::field(
+                WireCode::ValidationError,
+                "replaces",
+                "that authorization is already revoked",
+            ));
         }
         let (_, rid) = revoke_in_tx(&mut tx, &pred, "superseded", None, Some(&row.id), &now_s).await?;
         revocation_receipt = receipts::pending_envelope(&rid);
@@ -338,7 +342,7 @@ pub async fn revoke(
     }
     let a = db::get_locked(&mut tx, &who.workspace_id, &id)
         .await?
-        .ok_or_else(|| ApiError::not_found("authorization_not_found", "authorization"))?;
+        .ok_or_else(|| ApiError::not_found(WireCode::AuthorizationNotFound, "authorization"))?;
     let out = match &a.revoke_response {
         // Revoking twice answers the first result and records nothing new.
         Some(first) => serde_json::from_str(first).map_err(ApiError::internal)?,
@@ -358,7 +362,7 @@ pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Pat
     let mut conn = s.store.reader().acquire().await?;
     let a = db::get(&mut conn, &who.workspace_id, &id)
         .await?
-        .ok_or_else(|| ApiError::not_found("authorization_not_found", "authorization"))?;
+        .ok_or_else(|| ApiError::not_found(WireCode::AuthorizationNotFound, "authorization"))?;
     drop(conn);
     let now = util::fmt_ts(util::now());
     let status = match a.state(&now) {

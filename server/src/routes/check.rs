@@ -25,7 +25,7 @@ use crate::AppState;
 use crate::auth::Runtime;
 use crate::crypto::MasterKey;
 use crate::decide::{self, Ask, ReceiptSite, StoredAnswer};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::policy::{self, AuthView, CheckInput, Outcome};
@@ -107,7 +107,7 @@ pub async fn check(
     let wait = match query_params(q.as_deref()).get("wait").map(String::as_str) {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") | Some("") => true,
-        Some(_) => return Err(ApiError::field("validation_error", "wait", "must be true or false")),
+        Some(_) => return Err(ApiError::field(WireCode::ValidationError, "wait", "must be true or false")),
     };
     let req = parse_check(&body)?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;

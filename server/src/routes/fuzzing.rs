@@ -118,7 +118,7 @@ pub const MAX_ECHOED_FIELD: usize = 64;
 pub fn assert_envelope(err: &ApiError) {
     assert!(err.status.is_client_error(), "a request body produced {} ({})", err.status, err.code);
     assert!(
-        !err.code.is_empty() && err.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+        !err.code.as_str().is_empty() && err.code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
         "error code {:?} is not snake_case",
         err.code
     );
