@@ -147,7 +147,7 @@ fn the_receipt_records_the_reasons_own_decision() {
         resource: None,
     };
     let draft = check_receipt(&site, Reason::UserRejected, Map::new(), None);
-    assert_eq!((draft.decision.as_str(), draft.reason.as_str()), ("deny", "user_rejected"));
+    assert_eq!((draft.decision(), draft.reason()), ("deny", "user_rejected"));
     assert_eq!((draft.user_id.as_str(), draft.authorization_id.as_deref()), ("u", Some("auth_1")));
     let unknown = ReceiptSite { auth: None, ..site };
     let draft = check_receipt(&unknown, Reason::AuthorizationNotFound, Map::new(), None);

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use allowly_core::model::Reason;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,7 +20,7 @@ use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::policy::parse_grants;
 use crate::store::authorizations::{self as db, AuthRow};
-use crate::store::receipts::{self, Draft, Kind, Lookup};
+use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
 use crate::store::{Tx, confirmations, webhooks};
 use crate::{ENGINE_VERSION, util};
 
@@ -232,11 +233,9 @@ pub async fn create(
         receipt_id: row.create_receipt_id.clone(),
         workspace_id: who.workspace_id.clone(),
         issued_at: now_s.clone(),
-        decision: "authorization_granted".into(),
-        reason: "authorization_creation_reported_by_client".into(),
         user_id: row.user_id.clone(),
         agent_id: row.agent_id.clone(),
-        kind: Kind::Event("authorization.create"),
+        kind: Kind::Event(Event::AuthorizationCreated),
         resource: None,
         context: ctx,
         authorization_id: Some(row.id.clone()),
@@ -276,11 +275,9 @@ async fn revoke_in_tx(
         receipt_id: receipt_id.clone(),
         workspace_id: a.workspace_id.clone(),
         issued_at: now.to_string(),
-        decision: "authorization_revoked".into(),
-        reason: "authorization_revocation_reported_by_client".into(),
         user_id: a.user_id.clone(),
         agent_id: a.agent_id.clone(),
-        kind: Kind::Event("authorization.revoke"),
+        kind: Kind::Event(Event::AuthorizationRevoked),
         resource: None,
         context: ctx,
         authorization_id: Some(a.id.clone()),
@@ -294,7 +291,7 @@ async fn revoke_in_tx(
         webhooks::AUTHORIZATION_REVOKED,
         json!({
             "authorization_id": a.id, "user_id": a.user_id, "agent_id": a.agent_id,
-            "reason": "authorization_revoked", "receipt_id": receipt_id,
+            "reason": Reason::AuthorizationRevoked.as_str(), "receipt_id": receipt_id,
             "revoked_confirmations": revoked_confirmations,
         }),
     )

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use allowly_core::model::{MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK, Reason};
+use allowly_core::model::{Decision, MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK, Reason};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -125,7 +125,7 @@ pub async fn check(
             if let Some(results) = out["results"].as_object() {
                 for r in results.values() {
                     let decision = r["decision"].as_str().unwrap_or("");
-                    confirms |= decision == "confirm";
+                    confirms |= decision == Decision::Confirm.as_str();
                     s.metrics.decision(decision, r["reason"].as_str().unwrap_or(""));
                 }
             }

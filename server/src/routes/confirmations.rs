@@ -19,7 +19,7 @@ use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, Resolution};
-use crate::store::receipts::{self, Draft, Kind};
+use crate::store::receipts::{self, Draft, Event, Kind};
 use crate::store::webhooks;
 use crate::{ENGINE_VERSION, util};
 
@@ -95,11 +95,9 @@ pub async fn resolve(
         receipt_id: receipt_id.clone(),
         workspace_id: who.workspace_id.clone(),
         issued_at: now.clone(),
-        decision: if approved { "confirmation_approved" } else { "confirmation_rejected" }.into(),
-        reason: if approved { "user_approved" } else { "user_rejected" }.into(),
         user_id: auth.user_id.clone(),
         agent_id: auth.agent_id.clone(),
-        kind: Kind::Event("confirmation.resolve"),
+        kind: Kind::Event(if approved { Event::ConfirmationApproved } else { Event::ConfirmationRejected }),
         resource: row.resource.clone(),
         context: ctx,
         authorization_id: Some(auth.id.clone()),
@@ -113,7 +111,7 @@ pub async fn resolve(
         webhooks::CONFIRMATION_RESOLVED,
         json!({
             "confirmation_id": row.id, "authorization_id": auth.id, "user_id": auth.user_id,
-            "agent_id": auth.agent_id, "scope": row.scope, "decision": status, "reason": draft.reason,
+            "agent_id": auth.agent_id, "scope": row.scope, "decision": status, "reason": draft.reason(),
             "receipt_id": receipt_id,
         }),
     )

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as db;
-use crate::store::receipts::{self, Draft, Kind, Lookup};
+use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
 use crate::{ENGINE_VERSION, util};
 
 /// The body of a settlement: `(check_receipt_id, actual_cost_micros)`.
@@ -81,11 +81,9 @@ pub async fn settle(
         receipt_id: receipt_id.clone(),
         workspace_id: who.workspace_id.clone(),
         issued_at: now.clone(),
-        decision: "budget_settled".into(),
-        reason: "budget_settlement_reported_by_client".into(),
         user_id: auth.user_id.clone(),
         agent_id: auth.agent_id.clone(),
-        kind: Kind::Event("budget.settle"),
+        kind: Kind::Event(Event::BudgetSettled),
         resource: res.resource.clone(),
         context: ctx,
         authorization_id: Some(auth.id.clone()),
