@@ -2,10 +2,14 @@
 //!
 //! Every failure a client can see goes through [`ApiError`], so no route can answer with axum's plain-text
 //! rejections. Messages are built from our own text and field names only — never from API keys, nonces or bodies.
+//! Codes come from the one table in `codes.rs` ([`WireCode`]), never from string literals at the call site.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+mod codes;
+pub use codes::WireCode;
 
 /// One field-level problem (`fields[]` of the envelope).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,19 +30,25 @@ impl FieldError {
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: WireCode,
     pub message: String,
     pub fields: Vec<FieldError>,
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error answered with the code's own status.
+    pub fn new(code: WireCode, message: impl Into<String>) -> Self {
+        Self::with_status(code.status(), code, message)
+    }
+
+    /// An error whose status was decided elsewhere (axum's rejections, which reach us as a bare status).
+    pub fn with_status(status: StatusCode, code: WireCode, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into(), fields: Vec::new(), retry_after: None }
     }
 
     /// 422 with a single named field.
-    pub fn field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+    pub fn field(code: WireCode, field: &str, message: impl Into<String>) -> Self {
         let f = FieldError::new(field, message);
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -55,44 +65,51 @@ impl ApiError {
         // echo once for all of them (fuzz/regressions/server_body/unknown-field-name-echoed-in-full).
         let fields: Vec<FieldError> = fields.into_iter().map(|f| FieldError::new(&f.field, f.message)).collect();
         let message = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
-        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_error", message, fields, retry_after: None }
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: WireCode::ValidationError,
+            message,
+            fields,
+            retry_after: None,
+        }
     }
 
     pub fn malformed_json(detail: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_json", format!("request body is not valid JSON: {detail}"))
+        Self::new(WireCode::MalformedJson, format!("request body is not valid JSON: {detail}"))
     }
 
     pub fn payload_too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than 64 KiB")
+        Self::new(WireCode::PayloadTooLarge, "request body is larger than 64 KiB")
     }
 
-    pub fn not_found(code: &'static str, what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
+    /// 404 whatever the code's usual status, so a wrong code cannot turn a missing thing into another status.
+    pub fn not_found(code: WireCode, what: &str) -> Self {
+        Self::with_status(StatusCode::NOT_FOUND, code, format!("{what} not found"))
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
+    /// 409 whatever the code's usual status.
+    pub fn conflict(code: WireCode, message: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::CONFLICT, code, message)
     }
 
     pub fn invalid_api_key() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "missing, malformed or unknown API key")
+        Self::new(WireCode::InvalidApiKey, "missing, malformed or unknown API key")
     }
 
     /// The request carries `X-Allowly-Agent-Token`, which this server cannot verify: refused, never ignored.
     pub fn agent_token_unverifiable() -> Self {
         Self::new(
-            StatusCode::UNAUTHORIZED,
-            "agent_token_unverifiable",
+            WireCode::AgentTokenUnverifiable,
             "this server does not verify agent tokens (X-Allowly-Agent-Token); send the request without one",
         )
     }
 
     pub fn insufficient_tier() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "insufficient_key_tier", "this route needs a setup API key")
+        Self::new(WireCode::InsufficientKeyTier, "this route needs a setup API key")
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        let mut e = Self::new(WireCode::Unavailable, message);
         e.retry_after = Some(1);
         e
     }
@@ -105,7 +122,7 @@ impl ApiError {
 
     pub fn body(&self) -> serde_json::Value {
         let fields: Vec<_> = self.fields.iter().map(|f| json!({"field": f.field, "message": f.message})).collect();
-        json!({"error": {"code": self.code, "message": self.message, "fields": fields}})
+        json!({"error": {"code": self.code.as_str(), "message": self.message, "fields": fields}})
     }
 }
 

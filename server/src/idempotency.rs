@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, WireCode};
 use crate::store::{Tx, idempotency as db};
 use crate::util;
 
@@ -36,7 +36,7 @@ impl IdemKey {
             .ok()
             .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
             .ok_or_else(|| {
-                ApiError::field("validation_error", "Idempotency-Key", "must be 1-255 visible ASCII characters")
+                ApiError::field(WireCode::ValidationError, "Idempotency-Key", "must be 1-255 visible ASCII characters")
             })?;
         let mut material = Vec::with_capacity(body.len() + path.len() + 16);
         material.extend_from_slice(method.as_bytes());
@@ -63,7 +63,7 @@ pub async fn replay_value(
     match db::lookup(tx, workspace_id, &idem.key, &idem.hash).await? {
         db::Replay::Fresh => Ok(None),
         db::Replay::Conflict => Err(ApiError::conflict(
-            "idempotency_conflict",
+            WireCode::IdempotencyConflict,
             "this Idempotency-Key was already used with a different request",
         )),
         db::Replay::Hit { status, body } => {

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod crypto;
+pub mod decide;
 pub mod error;
 pub mod idempotency;
 pub mod metrics;

@@ -7,7 +7,7 @@
 use axum::body::Bytes;
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, WireCode};
 
 /// Hard cap on request bodies (wire-v1: 413 above 64 KiB).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -28,7 +28,7 @@ pub fn object(body: &Bytes, empty_ok: bool) -> Result<Map<String, Value>, ApiErr
     })?;
     match value.0 {
         Value::Object(m) => Ok(m),
-        _ => Err(ApiError::field("validation_error", "body", "must be a JSON object")),
+        _ => Err(ApiError::field(WireCode::ValidationError, "body", "must be a JSON object")),
     }
 }
 
@@ -114,7 +114,7 @@ impl Fields {
         }
         if !errors.is_empty() {
             let mut e = ApiError::validation(errors);
-            e.code = "unknown_field";
+            e.code = WireCode::UnknownField;
             return Err(e);
         }
         let map = map.into_iter().filter(|(_, v)| !v.is_null()).collect();

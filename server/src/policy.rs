@@ -4,9 +4,10 @@
 //! and applies the outcome (count, reservation, confirmation lookup) in that same transaction, so this module can be
 //! unit-tested exhaustively and the order lives in exactly one place.
 
+use allowly_core::model::Reason;
 use serde_json::{Map, Value, json};
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, WireCode};
 use crate::parse::receipt_safe;
 
 /// Condition operators of `confirm_when` / `deny_when`.
@@ -261,8 +262,9 @@ pub struct CheckInput<'a> {
 /// The outcome before the confirmation lookup.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Deny(&'static str),
-    /// Confirmation required; the store decides confirm / user_confirmed / user_rejected from stored decisions.
+    Deny(Reason),
+    /// Confirmation required; [`crate::decide::final_reason`] picks confirm / user_confirmed / user_rejected from the
+    /// user's stored answer.
     NeedsConfirm {
         prompt: Option<String>,
     },
@@ -289,53 +291,63 @@ pub fn evaluate(auth: Option<&AuthView<'_>>, input: &CheckInput<'_>) -> Result<E
         spent_before: None,
         max_per_day: None,
     };
-    let Some(auth) = auth else { return Ok(deny("authorization_not_found")) };
+    let Some(auth) = auth else { return Ok(deny(Reason::AuthorizationNotFound)) };
     match auth.state {
-        AuthState::Revoked => return Ok(deny("authorization_revoked")),
-        AuthState::Expired => return Ok(deny("authorization_expired")),
+        AuthState::Revoked => return Ok(deny(Reason::AuthorizationRevoked)),
+        AuthState::Expired => return Ok(deny(Reason::AuthorizationExpired)),
         AuthState::Active => {}
     }
     let Some(grant) = auth.grants.iter().find(|g| g.name == input.scope) else {
-        return Ok(deny("scope_not_in_authorization"));
+        return Ok(deny(Reason::ScopeNotInAuthorization));
     };
-    let mut eval = deny("scope_granted");
-    eval.max_per_day = grant.max_per_day;
+    // Every later step either returns its deny / confirm or falls through to allow.
+    let mut eval = Evaluation {
+        outcome: Outcome::Allow,
+        policy_eval: None,
+        estimate: None,
+        spent_before: None,
+        max_per_day: grant.max_per_day,
+    };
     if grant.has_conditions() {
         eval.policy_eval = Some(nothing_matched());
     }
     if auth.requires_deny_for.iter().any(|s| s == input.scope) {
-        eval.outcome = Outcome::Deny("deny_condition_matched");
+        eval.outcome = Outcome::Deny(Reason::DenyConditionMatched);
         return Ok(eval);
     }
     if let Some(pe) = first_match(&grant.deny_when, input.context) {
         eval.policy_eval = Some(pe);
-        eval.outcome = Outcome::Deny("deny_condition_matched");
+        eval.outcome = Outcome::Deny(Reason::DenyConditionMatched);
         return Ok(eval);
     }
     if let Some(pattern) = &grant.resource_pattern {
         if !input.resource.is_some_and(|r| resource_matches(pattern, r)) {
-            eval.outcome = Outcome::Deny("resource_not_permitted");
+            eval.outcome = Outcome::Deny(Reason::ResourceNotPermitted);
             return Ok(eval);
         }
     }
     if grant.max_per_day.is_some_and(|max| input.today_count >= max) {
-        eval.outcome = Outcome::Deny("rate_limit_exceeded");
+        eval.outcome = Outcome::Deny(Reason::RateLimitExceeded);
         return Ok(eval);
     }
     if let Some(b) = auth.budget {
         let Some(estimate) = input.estimated_cost else {
             return Err(ApiError::field(
-                "budget_estimate_required",
+                WireCode::BudgetEstimateRequired,
                 "estimated_cost_micros",
                 "is required for an authorization with a budget",
             ));
         };
         if input.scope_count != 1 {
-            return Err(ApiError::field("budget_single_scope", "scopes", "a budgeted check names exactly one scope"));
+            return Err(ApiError::field(
+                WireCode::BudgetSingleScope,
+                "scopes",
+                "a budgeted check names exactly one scope",
+            ));
         }
         eval.spent_before = Some(b.spent + b.reserved);
         if b.spent + b.reserved + estimate > b.limit {
-            eval.outcome = Outcome::Deny("budget_exceeded");
+            eval.outcome = Outcome::Deny(Reason::BudgetExceeded);
             return Ok(eval);
         }
         eval.estimate = Some(estimate);

@@ -57,14 +57,14 @@ fn unknown_revoked_expired_and_ungranted_deny_in_order() {
         scope_count: 1,
         today_count: 0,
     };
-    assert_eq!(evaluate(None, &input).expect("ok").outcome, Outcome::Deny("authorization_not_found"));
+    assert_eq!(evaluate(None, &input).expect("ok").outcome, Outcome::Deny(Reason::AuthorizationNotFound));
     let mut f = Fixture::new(json!(["a"]));
     f.state = AuthState::Revoked;
-    assert_eq!(f.outcome("zzz"), Outcome::Deny("authorization_revoked"));
+    assert_eq!(f.outcome("zzz"), Outcome::Deny(Reason::AuthorizationRevoked));
     f.state = AuthState::Expired;
-    assert_eq!(f.outcome("a"), Outcome::Deny("authorization_expired"));
+    assert_eq!(f.outcome("a"), Outcome::Deny(Reason::AuthorizationExpired));
     f.state = AuthState::Active;
-    assert_eq!(f.outcome("b"), Outcome::Deny("scope_not_in_authorization"));
+    assert_eq!(f.outcome("b"), Outcome::Deny(Reason::ScopeNotInAuthorization));
     assert_eq!(f.outcome("a"), Outcome::Allow);
 }
 
@@ -77,22 +77,22 @@ fn deny_conditions_come_before_resource_rate_budget_and_confirm() {
     }}]));
     f.confirm = vec!["a".into()];
     let e = f.eval("a", Some("other:1"), json!({"risk": 90}), None, 5).expect("ok");
-    assert_eq!(e.outcome, Outcome::Deny("deny_condition_matched"));
+    assert_eq!(e.outcome, Outcome::Deny(Reason::DenyConditionMatched));
     assert_eq!(
         e.policy_eval,
         Some(json!({"matched_condition": {"field": "risk", "op": "gte", "value": 80}, "field_value": 90}))
     );
     let e = f.eval("a", Some("other:1"), json!({"risk": 10}), None, 5).expect("ok");
-    assert_eq!(e.outcome, Outcome::Deny("resource_not_permitted"));
+    assert_eq!(e.outcome, Outcome::Deny(Reason::ResourceNotPermitted));
     assert_eq!(e.policy_eval, Some(json!({"matched_condition": null, "field_value": null})));
     let e = f.eval("a", Some("doc:1"), json!({}), None, 1).expect("ok");
-    assert_eq!(e.outcome, Outcome::Deny("rate_limit_exceeded"));
+    assert_eq!(e.outcome, Outcome::Deny(Reason::RateLimitExceeded));
     let e = f.eval("a", Some("doc:1"), json!({}), None, 0).expect("ok");
     assert_eq!(e.outcome, Outcome::NeedsConfirm { prompt: None });
     f.deny = vec!["a".into()];
     assert_eq!(
         f.eval("a", Some("doc:1"), json!({}), None, 0).expect("ok").outcome,
-        Outcome::Deny("deny_condition_matched")
+        Outcome::Deny(Reason::DenyConditionMatched)
     );
 }
 
@@ -100,8 +100,11 @@ fn deny_conditions_come_before_resource_rate_budget_and_confirm() {
 fn budget_needs_an_estimate_one_scope_and_room() {
     let mut f = Fixture::new(json!(["llm"]));
     f.budget = Some(Budget { limit: 100, spent: 40, reserved: 20 });
-    assert_eq!(f.eval("llm", None, json!({}), None, 0).err().map(|e| e.code), Some("budget_estimate_required"));
-    assert_eq!(f.eval("llm", None, json!({}), Some(41), 0).expect("ok").outcome, Outcome::Deny("budget_exceeded"));
+    assert_eq!(
+        f.eval("llm", None, json!({}), None, 0).err().map(|e| e.code.as_str()),
+        Some("budget_estimate_required")
+    );
+    assert_eq!(f.eval("llm", None, json!({}), Some(41), 0).expect("ok").outcome, Outcome::Deny(Reason::BudgetExceeded));
     let e = f.eval("llm", None, json!({}), Some(40), 0).expect("ok");
     assert_eq!((e.outcome, e.estimate, e.spent_before), (Outcome::Allow, Some(40), Some(60)));
     let view = AuthView {
@@ -120,7 +123,7 @@ fn budget_needs_an_estimate_one_scope_and_room() {
         scope_count: 2,
         today_count: 0,
     };
-    assert_eq!(evaluate(Some(&view), &two).err().map(|e| e.code), Some("budget_single_scope"));
+    assert_eq!(evaluate(Some(&view), &two).err().map(|e| e.code.as_str()), Some("budget_single_scope"));
 }
 
 #[test]

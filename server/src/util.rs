@@ -1,4 +1,5 @@
-//! Small shared helpers: identifiers, the exact millisecond timestamp profile, hashing and random secrets.
+//! Small shared helpers: identifiers, the exact millisecond timestamp profile (formatted by core), hashing and random
+//! secrets.
 //!
 //! Timestamps are stored as `YYYY-MM-DDTHH:MM:SS.sssZ` strings everywhere (database, responses, receipts): the
 //! profile is fixed-width, so string comparison in SQL orders instants correctly and no conversion can drift.
@@ -14,20 +15,9 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", ulid::Ulid::new())
 }
 
-/// Formats an instant in the exact receipt profile (UTC, milliseconds, `Z`).
-pub fn fmt_ts(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
-}
+/// Formats an instant in the exact receipt profile (UTC, milliseconds, `Z`). It is core's formatter, the one the
+/// verifier's profile parser is tested against, so the server cannot store or sign a timestamp the verifier refuses.
+pub use allowly_core::receipt::timestamp::format_millis as fmt_ts;
 
 /// Now, truncated to milliseconds so that what we compare is exactly what we store.
 pub fn now() -> OffsetDateTime {

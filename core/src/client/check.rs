@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::transport::Call;
 use super::{CORE_VERSION, Client, FallbackMode};
 use crate::error::{Error, Result};
-use crate::model::{CheckRequest, CheckResponse, Decision, ScopeResult, reason};
+use crate::model::{CheckRequest, CheckResponse, Reason, ScopeResult};
 
 /// How long the server may hold a `?wait=true` check for signing; added to the check's budget.
 const CHECK_WAIT: Duration = Duration::from_secs(5);
@@ -107,15 +107,15 @@ impl Client {
 }
 
 fn fallback_result(mode: FallbackMode, cause: FallbackCause) -> ScopeResult {
-    let (decision, reason) = match (mode, cause) {
-        (FallbackMode::Closed, FallbackCause::Unreachable) => (Decision::Deny, reason::FALLBACK_CLOSED_UNREACHABLE),
-        (FallbackMode::Closed, FallbackCause::Timeout) => (Decision::Deny, reason::FALLBACK_CLOSED_TIMEOUT),
-        (FallbackMode::Open, FallbackCause::Unreachable) => (Decision::Allow, reason::FALLBACK_OPEN_UNREACHABLE),
-        (FallbackMode::Open, FallbackCause::Timeout) => (Decision::Allow, reason::FALLBACK_OPEN_TIMEOUT),
+    let reason = match (mode, cause) {
+        (FallbackMode::Closed, FallbackCause::Unreachable) => Reason::FallbackClosedUnreachable,
+        (FallbackMode::Closed, FallbackCause::Timeout) => Reason::FallbackClosedTimeout,
+        (FallbackMode::Open, FallbackCause::Unreachable) => Reason::FallbackOpenUnreachable,
+        (FallbackMode::Open, FallbackCause::Timeout) => Reason::FallbackOpenTimeout,
     };
     ScopeResult {
-        decision,
-        reason: reason.to_owned(),
+        decision: reason.decision(),
+        reason: reason.as_str().to_owned(),
         receipt: None,
         confirm_nonce: None,
         confirmation_id: None,

@@ -14,36 +14,12 @@ use crate::error::{Error, Result};
 /// The most scopes one check may name (wire-v1).
 pub const MAX_SCOPES_PER_CHECK: usize = 32;
 
-/// Reason codes of check results (wire-v1 "Evaluation order"), plus the client-side fallback reasons.
-///
-/// Callers branch on these strings, so they are constants rather than an enum: a newer server may add reasons, and an
-/// unknown reason must still reach the caller instead of failing the parse.
-pub mod reason {
-    /// allow: the scope is granted and nothing else applied.
-    pub const SCOPE_GRANTED: &str = "scope_granted";
-    /// allow: an approval for this scope (and resource) was consumed.
-    pub const USER_CONFIRMED: &str = "user_confirmed";
-    /// confirm: the user must approve first (`confirm_nonce` is set).
-    pub const SCOPE_REQUIRES_USER_CONFIRMATION: &str = "scope_requires_user_confirmation";
-    /// deny: the user rejected this scope recently.
-    pub const USER_REJECTED: &str = "user_rejected";
-    pub const AUTHORIZATION_NOT_FOUND: &str = "authorization_not_found";
-    pub const AUTHORIZATION_REVOKED: &str = "authorization_revoked";
-    pub const AUTHORIZATION_EXPIRED: &str = "authorization_expired";
-    pub const SCOPE_NOT_IN_AUTHORIZATION: &str = "scope_not_in_authorization";
-    pub const DENY_CONDITION_MATCHED: &str = "deny_condition_matched";
-    pub const RESOURCE_NOT_PERMITTED: &str = "resource_not_permitted";
-    pub const RATE_LIMIT_EXCEEDED: &str = "rate_limit_exceeded";
-    pub const BUDGET_EXCEEDED: &str = "budget_exceeded";
-    /// Client-side deny: the server could not be reached (or failed with 5xx).
-    pub const FALLBACK_CLOSED_UNREACHABLE: &str = "fallback_closed_unreachable";
-    /// Client-side deny: the server did not answer within `check_timeout`.
-    pub const FALLBACK_CLOSED_TIMEOUT: &str = "fallback_closed_timeout";
-    /// Client-side allow for a scope configured fail-open: the server could not be reached.
-    pub const FALLBACK_OPEN_UNREACHABLE: &str = "fallback_open_unreachable";
-    /// Client-side allow for a scope configured fail-open: the server did not answer in time.
-    pub const FALLBACK_OPEN_TIMEOUT: &str = "fallback_open_timeout";
-}
+/// The most bytes the serialized `context` of one check may take (wire-v1: "object ≤ 4 KiB").
+pub const MAX_CONTEXT_BYTES: usize = 4096;
+
+/// The reason codes, where they have always been reachable (`model::check::reason`).
+pub use super::reason;
+use super::reason::Reason;
 
 /// Body of `POST /v1/check`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -178,7 +154,7 @@ impl fmt::Display for Decision {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScopeResult {
     pub decision: Decision,
-    /// A code from [`reason`]; a string so new server reasons pass through.
+    /// A code from [`Reason`]; a string so new server reasons pass through (read it with [`ScopeResult::reason_code`]).
     pub reason: String,
     /// The action receipt; `None` only for client-side fallbacks.
     #[serde(default)]
@@ -207,6 +183,11 @@ pub struct ScopeResult {
 impl ScopeResult {
     pub fn is_allowed(&self) -> bool {
         self.decision == Decision::Allow
+    }
+
+    /// The reason as a [`Reason`]; `None` when a newer server sent one this version does not know.
+    pub fn reason_code(&self) -> Option<Reason> {
+        Reason::parse(&self.reason)
     }
 }
 

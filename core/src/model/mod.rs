@@ -19,6 +19,7 @@ pub mod budget;
 pub mod check;
 pub mod confirmation;
 pub mod error_envelope;
+pub mod reason;
 pub mod receipt;
 
 pub use authorization::{
@@ -26,11 +27,12 @@ pub use authorization::{
     ScopeConstraints, ScopeGrant,
 };
 pub use budget::{BudgetInfo, Settlement, SettlementRequest};
-pub use check::{CheckRequest, CheckResponse, Decision, MAX_SCOPES_PER_CHECK, ScopeResult, reason};
+pub use check::{CheckRequest, CheckResponse, Decision, MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK, ScopeResult};
 pub use confirmation::{
     ApproveConfirmationRequest, Confirmation, ConfirmationDecision, ConfirmationResolution, ConfirmationStatus,
 };
 pub use error_envelope::{ErrorBody, ErrorEnvelope};
+pub use reason::{Reason, UnknownReason};
 pub use receipt::{ReceiptEnvelope, ReceiptStatus, SignedReceipt};
 
 use serde::{Deserialize, Deserializer};

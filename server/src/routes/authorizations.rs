@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use allowly_core::model::Reason;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,12 +15,12 @@ use serde_json::{Map, Value, json};
 use super::Body;
 use crate::AppState;
 use crate::auth::Runtime;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::policy::parse_grants;
 use crate::store::authorizations::{self as db, AuthRow};
-use crate::store::receipts::{self, Draft, Kind, Lookup};
+use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
 use crate::store::{Tx, confirmations, webhooks};
 use crate::{ENGINE_VERSION, util};
 
@@ -205,9 +206,13 @@ pub async fn create(
     if let Some(pred_id) = &req.replaces {
         let pred = db::get_locked(&mut tx, &who.workspace_id, pred_id)
             .await?
-            .ok_or_else(|| ApiError::field("authorization_not_found", "replaces", "no such authorization"))?;
+            .ok_or_else(|| ApiError::field(WireCode::AuthorizationNotFound, "replaces", "no such authorization"))?;
         if pred.revoked {
-            return Err(ApiError::field("validation_error", "replaces", "that authorization is already revoked"));
+            return Err(ApiError::field(
+                WireCode::ValidationError,
+                "replaces",
+                "that authorization is already revoked",
+            ));
         }
         let (_, rid) = revoke_in_tx(&mut tx, &pred, "superseded", None, Some(&row.id), &now_s).await?;
         revocation_receipt = receipts::pending_envelope(&rid);
@@ -228,11 +233,9 @@ pub async fn create(
         receipt_id: row.create_receipt_id.clone(),
         workspace_id: who.workspace_id.clone(),
         issued_at: now_s.clone(),
-        decision: "authorization_granted".into(),
-        reason: "authorization_creation_reported_by_client".into(),
         user_id: row.user_id.clone(),
         agent_id: row.agent_id.clone(),
-        kind: Kind::Event("authorization.create"),
+        kind: Kind::Event(Event::AuthorizationCreated),
         resource: None,
         context: ctx,
         authorization_id: Some(row.id.clone()),
@@ -272,11 +275,9 @@ async fn revoke_in_tx(
         receipt_id: receipt_id.clone(),
         workspace_id: a.workspace_id.clone(),
         issued_at: now.to_string(),
-        decision: "authorization_revoked".into(),
-        reason: "authorization_revocation_reported_by_client".into(),
         user_id: a.user_id.clone(),
         agent_id: a.agent_id.clone(),
-        kind: Kind::Event("authorization.revoke"),
+        kind: Kind::Event(Event::AuthorizationRevoked),
         resource: None,
         context: ctx,
         authorization_id: Some(a.id.clone()),
@@ -290,7 +291,7 @@ async fn revoke_in_tx(
         webhooks::AUTHORIZATION_REVOKED,
         json!({
             "authorization_id": a.id, "user_id": a.user_id, "agent_id": a.agent_id,
-            "reason": "authorization_revoked", "receipt_id": receipt_id,
+            "reason": Reason::AuthorizationRevoked.as_str(), "receipt_id": receipt_id,
             "revoked_confirmations": revoked_confirmations,
         }),
     )
@@ -338,7 +339,7 @@ pub async fn revoke(
     }
     let a = db::get_locked(&mut tx, &who.workspace_id, &id)
         .await?
-        .ok_or_else(|| ApiError::not_found("authorization_not_found", "authorization"))?;
+        .ok_or_else(|| ApiError::not_found(WireCode::AuthorizationNotFound, "authorization"))?;
     let out = match &a.revoke_response {
         // Revoking twice answers the first result and records nothing new.
         Some(first) => serde_json::from_str(first).map_err(ApiError::internal)?,
@@ -358,7 +359,7 @@ pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Pat
     let mut conn = s.store.reader().acquire().await?;
     let a = db::get(&mut conn, &who.workspace_id, &id)
         .await?
-        .ok_or_else(|| ApiError::not_found("authorization_not_found", "authorization"))?;
+        .ok_or_else(|| ApiError::not_found(WireCode::AuthorizationNotFound, "authorization"))?;
     drop(conn);
     let now = util::fmt_ts(util::now());
     let status = match a.state(&now) {

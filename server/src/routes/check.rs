@@ -1,14 +1,16 @@
 //! `POST /v1/check[?wait=true]`: one decision and one receipt per requested scope, all in one write transaction.
 //!
-//! The evaluation order itself is [`crate::policy::evaluate`]; this module reads its inputs and applies its
-//! outcome inside the transaction: the per-day counter, the budget reservation, the confirmation lookup and
-//! single-use consumption, and the receipt rows. Because the transaction holds the write lock from its first read
+//! Every rule of the decision is pure and lives elsewhere: the evaluation order in [`crate::policy::evaluate`], what
+//! follows it (stored answers, counters, the result and receipt) in [`crate::decide`]. This module only loads their
+//! inputs and stores what they decide, inside the transaction: the per-day counter, the budget reservation, the
+//! confirmation lookup and single-use consumption, and the receipt rows. Because the transaction holds the write lock from its first read
 //! (`BEGIN IMMEDIATE` on SQLite; the authorization's row lock on PostgreSQL, see `store`), concurrent checks cannot
 //! both see the last unit of budget or of `max_per_day`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use allowly_core::model::{Decision, MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK, Reason};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,23 +24,20 @@ use super::receipts::{query_params, wait_signed};
 use crate::AppState;
 use crate::auth::Runtime;
 use crate::crypto::MasterKey;
-use crate::error::{ApiError, ApiResult};
+use crate::decide::{self, Ask, ReceiptSite, StoredAnswer};
+use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::policy::{self, AuthView, CheckInput, Outcome};
 use crate::store::Tx;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
-use crate::store::receipts::{self, Draft, Kind};
+use crate::store::receipts;
 use crate::store::webhooks;
 use crate::{ENGINE_VERSION, util};
 
 const FIELDS: &[&str] =
     &["authorization_id", "scopes", "actions", "resource", "context", "session_id", "estimated_cost_micros"];
-pub(super) const MAX_SCOPES: usize = 32;
-pub(super) const MAX_CONTEXT: usize = 4096;
-/// How long a confirm nonce can be resolved.
-const NONCE_TTL_MINUTES: i64 = 10;
 /// `wait=true` waits at most this long for the receipts to be signed.
 const CHECK_WAIT: Duration = Duration::from_secs(5);
 
@@ -64,7 +63,9 @@ pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError
     };
     match &scopes {
         None if !f.has(name) => f.error(name, "is required"),
-        Some(s) if s.is_empty() || s.len() > MAX_SCOPES => f.error(name, "must name 1 to 32 scopes"),
+        Some(s) if s.is_empty() || s.len() > MAX_SCOPES_PER_CHECK => {
+            f.error(name, format!("must name 1 to {MAX_SCOPES_PER_CHECK} scopes"))
+        }
         _ => {}
     }
     let resource = f.opt_str("resource");
@@ -75,7 +76,7 @@ pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError
         }
     }
     let ctx_value = Value::Object(context.clone());
-    if parse::json_size(&ctx_value) > MAX_CONTEXT {
+    if parse::json_size(&ctx_value) > MAX_CONTEXT_BYTES {
         f.error("context", "must be at most 4 KiB");
     }
     // Context goes into the signed receipt verbatim, so it must obey the receipt format's number rules.
@@ -106,7 +107,7 @@ pub async fn check(
     let wait = match query_params(q.as_deref()).get("wait").map(String::as_str) {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") | Some("") => true,
-        Some(_) => return Err(ApiError::field("validation_error", "wait", "must be true or false")),
+        Some(_) => return Err(ApiError::field(WireCode::ValidationError, "wait", "must be true or false")),
     };
     let req = parse_check(&body)?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;
@@ -124,7 +125,7 @@ pub async fn check(
             if let Some(results) = out["results"].as_object() {
                 for r in results.values() {
                     let decision = r["decision"].as_str().unwrap_or("");
-                    confirms |= decision == "confirm";
+                    confirms |= decision == Decision::Confirm.as_str();
                     s.metrics.decision(decision, r["reason"].as_str().unwrap_or(""));
                 }
             }
@@ -216,6 +217,7 @@ async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<Value, ApiError
     }))
 }
 
+/// One scope: read what the decision needs, let `policy` and `decide` decide, store what they say.
 #[allow(clippy::too_many_arguments)]
 async fn decide_scope(
     tx: &mut Tx,
@@ -227,12 +229,8 @@ async fn decide_scope(
     day: &str,
     now_t: time::OffsetDateTime,
 ) -> Result<Value, ApiError> {
-    // Only a grant with `max_per_day` reads the counter (see `policy::evaluate`), so the query runs only then: every
-    // statement is a round trip on the one write connection that all decisions queue for.
     let today_count = match auth {
-        Some(a) if a.grants.iter().any(|g| g.name == scope && g.max_per_day.is_some()) => {
-            db::today_count(tx, &a.id, scope, day).await?
-        }
+        Some(a) if decide::reads_today_count(&a.grants, scope) => db::today_count(tx, &a.id, scope, day).await?,
         _ => 0,
     };
     let view = auth.map(|a| AuthView {
@@ -252,111 +250,90 @@ async fn decide_scope(
     };
     let eval = policy::evaluate(view.as_ref(), &input)?;
     let receipt_id = util::new_id("rcp");
-    let mut ctx = req.context.clone();
-    if let Some(sid) = &req.session_id {
-        ctx.insert("session_id".into(), json!(sid));
-    }
-    let mut result = Map::new();
-    for k in ["confirm_nonce", "confirmation_id", "confirm_expires_at", "confirm_prompt_hint", "budget"] {
-        result.insert(k.into(), Value::Null);
-    }
-    let (decision, reason) = match (&eval.outcome, auth) {
-        (Outcome::Deny(r), _) => ("deny", *r),
-        (Outcome::Allow, _) => ("allow", "scope_granted"),
-        (Outcome::NeedsConfirm { prompt }, Some(a)) => {
-            match confirmations::matching_decision(tx, &a.id, scope, req.resource.as_deref(), now).await? {
-                Some(c) if c.status == "approved" && confirmations::consume(tx, &c.id, &receipt_id).await? => {
-                    ctx.insert("confirmation_id".into(), json!(c.id));
-                    ctx.insert("approved_resource".into(), json!(c.resource));
-                    ("allow", "user_confirmed")
-                }
-                Some(c) if c.status == "denied_by_user" => {
-                    ctx.insert("confirmation_id".into(), json!(c.id));
-                    ("deny", "user_rejected")
-                }
-                _ => {
-                    let nonce = util::random_token();
-                    let cnf_id = util::new_id("cnf");
-                    let expires = util::fmt_ts(now_t + time::Duration::minutes(NONCE_TTL_MINUTES));
-                    confirmations::create(
-                        tx,
-                        &NewConfirmation {
-                            id: &cnf_id,
-                            workspace_id: ws,
-                            authorization_id: &a.id,
-                            nonce_hash: &util::sha256_hex(nonce.as_bytes()),
-                            scope,
-                            resource: req.resource.as_deref(),
-                            now,
-                            nonce_expires_at: &expires,
-                            check_receipt_id: &receipt_id,
-                        },
-                    )
-                    .await?;
-                    webhooks::enqueue(
-                        tx,
-                        ws,
-                        webhooks::CONFIRMATION_CREATED,
-                        json!({
-                            "confirmation_id": cnf_id, "authorization_id": a.id, "user_id": a.user_id,
-                            "agent_id": a.agent_id, "scope": scope, "reason": "scope_requires_user_confirmation",
-                            "check_receipt_id": receipt_id, "confirm_expires_at": expires,
-                        }),
-                    )
-                    .await?;
-                    ctx.insert("confirmation_id".into(), json!(cnf_id));
-                    let hint = prompt.clone().unwrap_or_else(|| match &req.resource {
-                        Some(r) => format!("Allow {} to {scope} on {r}?", a.agent_id),
-                        None => format!("Allow {} to {scope}?", a.agent_id),
-                    });
-                    result.insert("confirm_nonce".into(), json!(nonce));
-                    result.insert("confirmation_id".into(), json!(cnf_id));
-                    result.insert("confirm_expires_at".into(), json!(expires));
-                    result.insert("confirm_prompt_hint".into(), json!(hint));
-                    ("confirm", "scope_requires_user_confirmation")
-                }
-            }
-        }
-        (Outcome::NeedsConfirm { .. }, None) => ("deny", "authorization_not_found"),
+    let resource = req.resource.as_deref();
+    let answer = match (&eval.outcome, auth) {
+        (Outcome::NeedsConfirm { .. }, Some(a)) => stored_answer(tx, a, scope, resource, now, &receipt_id).await?,
+        _ => StoredAnswer::None,
     };
-    if let (Some(a), Some(limit)) = (auth, auth.and_then(|a| a.budget_limit)) {
-        if let Some(before) = eval.spent_before {
-            let est = req.estimate.unwrap_or(0);
-            let after = if decision == "allow" { before + est } else { before };
-            let b = json!({"limit_micros": limit, "spent_micros": before, "estimated_cost_micros": est, "spent_after_micros": after});
-            ctx.insert("budget".into(), b.clone());
-            result.insert("budget".into(), b);
-            if decision == "allow" {
-                db::reserve(tx, &a.id, &receipt_id, req.resource.as_deref(), est).await?;
-            }
+    let reason = decide::final_reason(&eval.outcome, auth.is_some(), &answer);
+    let ask = match (&eval.outcome, auth) {
+        (Outcome::NeedsConfirm { prompt }, Some(a)) if reason == Reason::ScopeRequiresUserConfirmation => {
+            let hint = decide::prompt_hint(prompt.as_deref(), &a.agent_id, scope, resource);
+            Some(open_confirmation(tx, ws, a, scope, resource, now, now_t, &receipt_id, hint).await?)
         }
-    }
-    if decision == "allow" {
-        if let (Some(a), Some(_)) = (auth, eval.max_per_day) {
-            db::bump_count(tx, &a.id, scope, day).await?;
-        }
-    }
-    let draft = Draft {
-        receipt_id: receipt_id.clone(),
-        workspace_id: ws.to_string(),
-        issued_at: now.to_string(),
-        decision: decision.into(),
-        reason: reason.into(),
-        user_id: auth.map(|a| a.user_id.clone()).unwrap_or_default(),
-        agent_id: auth.map(|a| a.agent_id.clone()).unwrap_or_default(),
-        kind: Kind::Action(scope.to_string()),
-        resource: req.resource.clone(),
-        context: ctx,
-        authorization_id: auth.map(|a| a.id.clone()),
-        engine_version: ENGINE_VERSION.into(),
-        policy_eval: eval.policy_eval.clone(),
+        _ => None,
     };
-    receipts::insert(tx, &draft).await?;
-    result.insert("decision".into(), json!(decision));
-    result.insert("reason".into(), json!(reason));
-    result.insert("receipt".into(), receipts::pending_envelope(&receipt_id));
-    result.insert("policy_eval".into(), eval.policy_eval.unwrap_or(Value::Null));
-    Ok(Value::Object(result))
+    let decision = reason.decision();
+    let budget = decide::budget_block(auth.and_then(|a| a.budget_limit), eval.spent_before, req.estimate, decision);
+    let writes = decide::writes(decision, budget.as_ref(), req.estimate, eval.max_per_day);
+    if let (Some(a), Some(estimate)) = (auth, writes.reserve) {
+        db::reserve(tx, &a.id, &receipt_id, resource, estimate).await?;
+    }
+    if let (Some(a), true) = (auth, writes.bump_count) {
+        db::bump_count(tx, &a.id, scope, day).await?;
+    }
+    let context =
+        decide::receipt_context(&req.context, req.session_id.as_deref(), &answer, ask.as_ref(), budget.as_ref());
+    let site = ReceiptSite { receipt_id: &receipt_id, workspace_id: ws, now, auth, scope, resource };
+    receipts::insert(tx, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
+    Ok(decide::scope_result(reason, receipts::pending_envelope(&receipt_id), ask.as_ref(), budget, eval.policy_eval))
+}
+
+/// The user's answer matching this check; an approval is consumed here, by this check's receipt, or not at all.
+async fn stored_answer(
+    tx: &mut Tx,
+    auth: &AuthRow,
+    scope: &str,
+    resource: Option<&str>,
+    now: &str,
+    receipt_id: &str,
+) -> Result<StoredAnswer, ApiError> {
+    Ok(match confirmations::matching_decision(tx, &auth.id, scope, resource, now).await? {
+        Some(c) if c.status == "approved" && confirmations::consume(tx, &c.id, receipt_id).await? => {
+            StoredAnswer::Approved { confirmation_id: c.id, resource: c.resource }
+        }
+        Some(c) if c.status == "denied_by_user" => StoredAnswer::Rejected { confirmation_id: c.id },
+        _ => StoredAnswer::None,
+    })
+}
+
+/// Stores a new confirmation (its nonce only as a hash) and its `confirmation.created` event.
+#[allow(clippy::too_many_arguments)]
+async fn open_confirmation(
+    tx: &mut Tx,
+    ws: &str,
+    auth: &AuthRow,
+    scope: &str,
+    resource: Option<&str>,
+    now: &str,
+    now_t: time::OffsetDateTime,
+    receipt_id: &str,
+    prompt_hint: String,
+) -> Result<Ask, ApiError> {
+    let ask = Ask {
+        confirmation_id: util::new_id("cnf"),
+        nonce: util::random_token(),
+        expires_at: decide::nonce_expires_at(now_t),
+        prompt_hint,
+    };
+    confirmations::create(
+        tx,
+        &NewConfirmation {
+            id: &ask.confirmation_id,
+            workspace_id: ws,
+            authorization_id: &auth.id,
+            nonce_hash: &util::sha256_hex(ask.nonce.as_bytes()),
+            scope,
+            resource,
+            now,
+            nonce_expires_at: &ask.expires_at,
+            check_receipt_id: receipt_id,
+        },
+    )
+    .await?;
+    let event = decide::confirmation_created(auth, scope, &ask, receipt_id);
+    webhooks::enqueue(tx, ws, webhooks::CONFIRMATION_CREATED, event).await?;
+    Ok(ask)
 }
 
 #[cfg(test)]

@@ -14,12 +14,12 @@ use serde_json::{Map, Value, json};
 use super::Body;
 use crate::AppState;
 use crate::auth::Runtime;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, Resolution};
-use crate::store::receipts::{self, Draft, Kind};
+use crate::store::receipts::{self, Draft, Event, Kind};
 use crate::store::webhooks;
 use crate::{ENGINE_VERSION, util};
 
@@ -36,7 +36,7 @@ pub(super) fn parse_resolve(body: &axum::body::Bytes) -> Result<(bool, i64), Api
     }
     let ttl = f.opt_i64("ttl_seconds").unwrap_or(DEFAULT_TTL).clamp(MIN_TTL, MAX_TTL);
     f.finish()?;
-    let approved = approved.ok_or_else(|| ApiError::field("validation_error", "approved", "is required"))?;
+    let approved = approved.ok_or_else(|| ApiError::field(WireCode::ValidationError, "approved", "is required"))?;
     Ok((approved, ttl))
 }
 
@@ -57,7 +57,7 @@ pub async fn resolve(
     }
     let row = db::by_nonce(&mut tx, &who.workspace_id, &nonce_hash)
         .await?
-        .ok_or_else(|| ApiError::not_found("confirmation_not_found", "confirmation"))?;
+        .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
     let now_t = util::now();
     let now = util::fmt_ts(now_t);
     let expires_at = util::fmt_ts(now_t + time::Duration::seconds(ttl));
@@ -77,9 +77,9 @@ pub async fn resolve(
     .await?;
     if !won {
         return Err(if row.effective_status(&now) == "expired" {
-            ApiError::new(StatusCode::GONE, "confirmation_expired", "this confirmation has expired")
+            ApiError::new(WireCode::ConfirmationExpired, "this confirmation has expired")
         } else {
-            ApiError::not_found("confirmation_not_found", "confirmation")
+            ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation")
         });
     }
     let auth = auth_db::get(&mut tx, &who.workspace_id, &row.authorization_id)
@@ -95,11 +95,9 @@ pub async fn resolve(
         receipt_id: receipt_id.clone(),
         workspace_id: who.workspace_id.clone(),
         issued_at: now.clone(),
-        decision: if approved { "confirmation_approved" } else { "confirmation_rejected" }.into(),
-        reason: if approved { "user_approved" } else { "user_rejected" }.into(),
         user_id: auth.user_id.clone(),
         agent_id: auth.agent_id.clone(),
-        kind: Kind::Event("confirmation.resolve"),
+        kind: Kind::Event(if approved { Event::ConfirmationApproved } else { Event::ConfirmationRejected }),
         resource: row.resource.clone(),
         context: ctx,
         authorization_id: Some(auth.id.clone()),
@@ -113,7 +111,7 @@ pub async fn resolve(
         webhooks::CONFIRMATION_RESOLVED,
         json!({
             "confirmation_id": row.id, "authorization_id": auth.id, "user_id": auth.user_id,
-            "agent_id": auth.agent_id, "scope": row.scope, "decision": status, "reason": draft.reason,
+            "agent_id": auth.agent_id, "scope": row.scope, "decision": status, "reason": draft.reason(),
             "receipt_id": receipt_id,
         }),
     )
@@ -136,7 +134,7 @@ pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Pat
     let mut conn = s.store.reader().acquire().await?;
     let c = db::get(&mut conn, &who.workspace_id, &id)
         .await?
-        .ok_or_else(|| ApiError::not_found("confirmation_not_found", "confirmation"))?;
+        .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
     let now = util::fmt_ts(util::now());
     Ok(Json(json!({
         "confirmation_id": c.id,

@@ -5,6 +5,7 @@
 //! decide alone whether a body is acceptable, so a panic or a non-4xx error here is a 5xx or a dropped connection in
 //! production, and a body they accept with out-of-range values reaches the store.
 
+use allowly_core::model::{MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK};
 use axum::body::Bytes;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -54,13 +55,17 @@ pub fn parse_body(route: Route, body: &[u8]) -> Result<(), ApiError> {
         Route::Check => {
             let req = check::parse_check(&body)?;
             assert!(!req.authorization_id.is_empty(), "empty authorization_id accepted");
-            assert!((1..=check::MAX_SCOPES).contains(&req.scopes.len()), "scope count {} accepted", req.scopes.len());
+            assert!(
+                (1..=MAX_SCOPES_PER_CHECK).contains(&req.scopes.len()),
+                "scope count {} accepted",
+                req.scopes.len()
+            );
             assert!(req.scopes.iter().all(|s| !s.is_empty()), "empty scope accepted");
             for (i, s) in req.scopes.iter().enumerate() {
                 assert!(!req.scopes[..i].contains(s), "duplicate scope accepted");
             }
             let ctx = Value::Object(req.context.clone());
-            assert!(parse::json_size(&ctx) <= check::MAX_CONTEXT, "oversized context accepted");
+            assert!(parse::json_size(&ctx) <= MAX_CONTEXT_BYTES, "oversized context accepted");
             assert!(parse::receipt_safe(&ctx, "context").is_ok(), "context a receipt cannot carry accepted");
             assert!(!req.context.contains_key("budget") && !req.context.contains_key("session_id"));
             assert!(req.estimate.is_none_or(|e| (0..=MAX_SAFE_INT).contains(&e)), "estimate out of range");
@@ -113,7 +118,7 @@ pub const MAX_ECHOED_FIELD: usize = 64;
 pub fn assert_envelope(err: &ApiError) {
     assert!(err.status.is_client_error(), "a request body produced {} ({})", err.status, err.code);
     assert!(
-        !err.code.is_empty() && err.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+        !err.code.as_str().is_empty() && err.code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
         "error code {:?} is not snake_case",
         err.code
     );

@@ -26,7 +26,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 use crate::auth::Setup;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, WireCode};
 use crate::parse::MAX_BODY;
 use crate::store::signing_keys;
 use crate::util;
@@ -94,9 +94,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         tracing::info_span!("request", method = %req.method(), route = %route)
     });
     with_routes(Router::new())
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .fallback(|| async { ApiError::new(WireCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+            ApiError::new(WireCode::MethodNotAllowed, "method not allowed on this route")
         })
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(45)))
@@ -126,16 +126,7 @@ async fn envelope_bare_errors(resp: Response) -> Response {
     if json || !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let code = match status.as_u16() {
-        404 => "not_found",
-        405 => "method_not_allowed",
-        408 => "request_timeout",
-        413 => "payload_too_large",
-        415 => "unsupported_media_type",
-        500.. => "unavailable",
-        _ => "malformed_request",
-    };
-    ApiError::new(status, code, "the request could not be read").into_response()
+    ApiError::with_status(status, WireCode::for_bare_status(status), "the request could not be read").into_response()
 }
 
 async fn metrics_text(State(s): State<Arc<AppState>>) -> Response {
@@ -168,7 +159,7 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
 async fn key_document(State(s): State<Arc<AppState>>, Path(ws): Path<String>) -> ApiResult<Response> {
     let doc = signing_keys::key_document(s.store.reader(), &ws)
         .await?
-        .ok_or_else(|| ApiError::not_found("workspace_not_found", "workspace"))?;
+        .ok_or_else(|| ApiError::not_found(WireCode::WorkspaceNotFound, "workspace"))?;
     let mut resp = Json(doc).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
     Ok(resp)

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::AppState;
 use crate::auth::Runtime;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, WireCode};
 use crate::store::receipts::{self, Lookup};
 
 /// Longest `wait_ms` honoured.
@@ -65,10 +65,10 @@ pub async fn get_one(
         None => 0,
         Some(v) => v
             .parse::<u64>()
-            .map_err(|_| ApiError::field("validation_error", "wait_ms", "must be a non-negative integer"))?
+            .map_err(|_| ApiError::field(WireCode::ValidationError, "wait_ms", "must be a non-negative integer"))?
             .min(MAX_WAIT_MS),
     };
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
     let found = wait_signed(&s, &who.workspace_id, &id, deadline).await?;
-    found.envelope(&id).map(Json).ok_or_else(|| ApiError::not_found("receipt_not_found", "receipt"))
+    found.envelope(&id).map(Json).ok_or_else(|| ApiError::not_found(WireCode::ReceiptNotFound, "receipt"))
 }

@@ -11,11 +11,11 @@ use serde_json::{Map, json};
 use super::Body;
 use crate::AppState;
 use crate::auth::Runtime;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as db;
-use crate::store::receipts::{self, Draft, Kind, Lookup};
+use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
 use crate::{ENGINE_VERSION, util};
 
 /// The body of a settlement: `(check_receipt_id, actual_cost_micros)`.
@@ -50,13 +50,17 @@ pub async fn settle(
     // Read through the transaction: on PostgreSQL the pool is shared, and a request holding one connection must not
     // wait for a second.
     if matches!(receipts::get(&mut *tx, &who.workspace_id, &check_receipt_id).await?, Lookup::NotFound) {
-        return Err(ApiError::not_found("receipt_not_found", "check receipt"));
+        return Err(ApiError::not_found(WireCode::ReceiptNotFound, "check receipt"));
     }
     let res = db::reservation(&mut tx, &check_receipt_id).await?.ok_or_else(|| {
-        ApiError::field("not_budgeted", "check_receipt_id", "is not an allowed check of a budgeted authorization")
+        ApiError::field(
+            WireCode::NotBudgeted,
+            "check_receipt_id",
+            "is not an allowed check of a budgeted authorization",
+        )
     })?;
     if res.settled {
-        return Err(ApiError::conflict("already_settled", "this check was already settled"));
+        return Err(ApiError::conflict(WireCode::AlreadySettled, "this check was already settled"));
     }
     let auth = db::get_locked(&mut tx, &who.workspace_id, &res.authorization_id)
         .await?
@@ -77,11 +81,9 @@ pub async fn settle(
         receipt_id: receipt_id.clone(),
         workspace_id: who.workspace_id.clone(),
         issued_at: now.clone(),
-        decision: "budget_settled".into(),
-        reason: "budget_settlement_reported_by_client".into(),
         user_id: auth.user_id.clone(),
         agent_id: auth.agent_id.clone(),
-        kind: Kind::Event("budget.settle"),
+        kind: Kind::Event(Event::BudgetSettled),
         resource: res.resource.clone(),
         context: ctx,
         authorization_id: Some(auth.id.clone()),

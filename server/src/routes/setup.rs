@@ -20,7 +20,7 @@ use super::Body;
 use super::receipts::query_params;
 use crate::AppState;
 use crate::auth::Setup;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::api_keys::{self, RevokeOutcome, Tier};
@@ -118,10 +118,10 @@ pub async fn revoke_api_key(
     let now = util::fmt_ts(util::now());
     let revoked_at = match api_keys::revoke(&mut tx, &who.workspace_id, &id, &now).await? {
         RevokeOutcome::Revoked(at) | RevokeOutcome::AlreadyRevoked(at) => at,
-        RevokeOutcome::NotFound => return Err(ApiError::not_found("api_key_not_found", "API key")),
+        RevokeOutcome::NotFound => return Err(ApiError::not_found(WireCode::ApiKeyNotFound, "API key")),
         RevokeOutcome::LastSetupKey => {
             return Err(ApiError::conflict(
-                "last_setup_key",
+                WireCode::LastSetupKey,
                 "this is the workspace's last live setup key; create another setup key first",
             ));
         }
@@ -185,7 +185,7 @@ pub async fn put_webhook(State(s): State<Arc<AppState>>, who: Setup, Body(body):
 pub async fn get_webhook(State(s): State<Arc<AppState>>, who: Setup) -> ApiResult<Json<Value>> {
     let ep = webhooks::get(s.store.reader(), &who.workspace_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("webhook_not_found", "webhook"))?;
+        .ok_or_else(|| ApiError::not_found(WireCode::WebhookNotFound, "webhook"))?;
     Ok(Json(json!({"url": ep.url, "events": WEBHOOK_EVENTS, "created_at": ep.created_at, "updated_at": ep.updated_at})))
 }
 
@@ -194,7 +194,7 @@ pub async fn delete_webhook(State(s): State<Arc<AppState>>, who: Setup) -> ApiRe
     let mut tx = s.store.begin().await?;
     let existed = webhooks::delete(&mut tx, &who.workspace_id).await?;
     if !existed {
-        return Err(ApiError::not_found("webhook_not_found", "webhook"));
+        return Err(ApiError::not_found(WireCode::WebhookNotFound, "webhook"));
     }
     tx.commit().await?;
     Ok(Json(json!({"deleted": true})))

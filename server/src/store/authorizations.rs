@@ -8,7 +8,7 @@ use super::{Dialect, Tx};
 use crate::policy::{AuthState, Budget, Grant, parse_grants};
 
 /// One authorization as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AuthRow {
     pub id: String,
     pub workspace_id: String,

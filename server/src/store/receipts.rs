@@ -4,6 +4,7 @@
 //! payload except `alg`, `key_id` and `signature`, which the signer adds. So a receipt id returned to a client is
 //! never lost: if the process dies before signing, the row is still pending on restart and gets signed then.
 
+use allowly_core::model::Reason;
 use serde_json::{Map, Value, json};
 use sqlx::{Any, AnyConnection, Row as _};
 
@@ -19,11 +20,9 @@ pub struct Draft {
     pub receipt_id: String,
     pub workspace_id: String,
     pub issued_at: String,
-    pub decision: String,
-    pub reason: String,
     pub user_id: String,
     pub agent_id: String,
-    /// `Kind::Action(scope)` or `Kind::Event(name)`.
+    /// What the receipt records; its decision and reason follow from it.
     pub kind: Kind,
     pub resource: Option<String>,
     pub context: Map<String, Value>,
@@ -34,11 +33,74 @@ pub struct Draft {
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Action(String),
-    Event(&'static str),
+    /// A check's decision on one scope; the decision is the reason's own.
+    Action {
+        scope: String,
+        reason: Reason,
+    },
+    Event(Event),
+}
+
+/// The event receipts this server issues. The receipt format pairs each event with its decisions (core's verifier
+/// refuses any other pairing), so the event, decision and reason of each are declared here once, together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    AuthorizationCreated,
+    AuthorizationRevoked,
+    BudgetSettled,
+    ConfirmationApproved,
+    ConfirmationRejected,
+}
+
+impl Event {
+    /// The receipt's `event`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::AuthorizationCreated => "authorization.create",
+            Self::AuthorizationRevoked => "authorization.revoke",
+            Self::BudgetSettled => "budget.settle",
+            Self::ConfirmationApproved | Self::ConfirmationRejected => "confirmation.resolve",
+        }
+    }
+
+    pub const fn decision(self) -> &'static str {
+        match self {
+            Self::AuthorizationCreated => "authorization_granted",
+            Self::AuthorizationRevoked => "authorization_revoked",
+            Self::BudgetSettled => "budget_settled",
+            Self::ConfirmationApproved => "confirmation_approved",
+            Self::ConfirmationRejected => "confirmation_rejected",
+        }
+    }
+
+    pub const fn reason(self) -> &'static str {
+        match self {
+            Self::AuthorizationCreated => "authorization_creation_reported_by_client",
+            Self::AuthorizationRevoked => "authorization_revocation_reported_by_client",
+            Self::BudgetSettled => "budget_settlement_reported_by_client",
+            Self::ConfirmationApproved => "user_approved",
+            // The same word a later check's deny gives (`user_rejected`), spelled once.
+            Self::ConfirmationRejected => Reason::UserRejected.as_str(),
+        }
+    }
 }
 
 impl Draft {
+    /// The receipt's `decision` (also a column, for the audit filters).
+    pub fn decision(&self) -> &'static str {
+        match &self.kind {
+            Kind::Action { reason, .. } => reason.decision().as_str(),
+            Kind::Event(e) => e.decision(),
+        }
+    }
+
+    pub fn reason(&self) -> &'static str {
+        match &self.kind {
+            Kind::Action { reason, .. } => reason.as_str(),
+            Kind::Event(e) => e.reason(),
+        }
+    }
+
     /// The payload without `alg`, `key_id` and `signature`.
     pub fn payload(&self) -> Value {
         let mut p = json!({
@@ -46,8 +108,8 @@ impl Draft {
             "receipt_id": self.receipt_id,
             "workspace_id": self.workspace_id,
             "issued_at": self.issued_at,
-            "decision": self.decision,
-            "reason": self.reason,
+            "decision": self.decision(),
+            "reason": self.reason(),
             "user_id": self.user_id,
             "agent_id": self.agent_id,
             "resource": self.resource,
@@ -57,14 +119,14 @@ impl Draft {
         });
         if let Value::Object(m) = &mut p {
             match &self.kind {
-                Kind::Action(a) => {
-                    m.insert("action".into(), json!(a));
+                Kind::Action { scope, .. } => {
+                    m.insert("action".into(), json!(scope));
                     if let Some(pe) = &self.policy_eval {
                         m.insert("policy_eval".into(), pe.clone());
                     }
                 }
                 Kind::Event(e) => {
-                    m.insert("event".into(), json!(e));
+                    m.insert("event".into(), json!(e.name()));
                 }
             }
         }
@@ -84,7 +146,7 @@ pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
     .bind(&d.authorization_id)
     .bind(&d.user_id)
     .bind(&d.agent_id)
-    .bind(&d.decision)
+    .bind(d.decision())
     .bind(d.payload().to_string())
     .bind(util::fmt_ts(util::now()))
     .bind(d.context.get("run_id").and_then(Value::as_str))

@@ -1,0 +1,211 @@
+//! The rest of a check's decision for one scope, after [`crate::policy::evaluate`]: what the user's stored answer
+//! changes, which counters move, and what the result, the receipt and the `confirmation.created` event say.
+//!
+//! Pure, like the evaluation order, so `routes/check.rs` only loads, calls these and stores, and every rule of a
+//! decision is unit-tested without a database. Reasons stay [`Reason`] until a body or a receipt is built here, and
+//! each result's decision is the reason's own ([`Reason::decision`]), so a result cannot pair them wrongly.
+
+use allowly_core::model::{Decision, Reason};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::ENGINE_VERSION;
+use crate::policy::{Grant, Outcome};
+use crate::store::authorizations::AuthRow;
+use crate::store::receipts::{Draft, Kind};
+use crate::util;
+
+/// How long a confirm nonce can be resolved.
+const NONCE_TTL_MINUTES: i64 = 10;
+
+/// The user's answer to an earlier confirmation that matches this check (`confirmations::matching_decision`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredAnswer {
+    /// Nothing usable: no answer, or an approval another check consumed first.
+    None,
+    /// An approval, already consumed by this check (approvals are single use).
+    Approved { confirmation_id: String, resource: Option<String> },
+    /// A rejection still within its TTL.
+    Rejected { confirmation_id: String },
+}
+
+/// A confirmation this check opens: what the caller needs to ask the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub confirmation_id: String,
+    /// The single-use secret; only its hash is stored.
+    pub nonce: String,
+    pub expires_at: String,
+    pub prompt_hint: String,
+}
+
+/// The final reason for one scope. Only a confirmation-needing outcome looks at the stored answer.
+pub fn final_reason(outcome: &Outcome, authorization_found: bool, answer: &StoredAnswer) -> Reason {
+    match outcome {
+        Outcome::Deny(reason) => *reason,
+        Outcome::Allow => Reason::ScopeGranted,
+        // `evaluate` denies an unknown authorization before any confirmation, so this cannot happen; if it did, the
+        // safe answer is the one an unknown authorization gets.
+        Outcome::NeedsConfirm { .. } if !authorization_found => Reason::AuthorizationNotFound,
+        Outcome::NeedsConfirm { .. } => match answer {
+            StoredAnswer::Approved { .. } => Reason::UserConfirmed,
+            StoredAnswer::Rejected { .. } => Reason::UserRejected,
+            StoredAnswer::None => Reason::ScopeRequiresUserConfirmation,
+        },
+    }
+}
+
+/// Whether the per-day counter must be read: only a grant with `max_per_day` uses it, and every statement is a round
+/// trip on the one write connection all decisions queue for.
+pub fn reads_today_count(grants: &[Grant], scope: &str) -> bool {
+    grants.iter().any(|g| g.name == scope && g.max_per_day.is_some())
+}
+
+/// When a confirmation opened at `now` stops accepting its nonce.
+pub fn nonce_expires_at(now: OffsetDateTime) -> String {
+    util::fmt_ts(now + time::Duration::minutes(NONCE_TTL_MINUTES))
+}
+
+/// The text a client may show the user: the grant's `confirm_prompt`, else one naming agent, scope and resource.
+pub fn prompt_hint(prompt: Option<&str>, agent_id: &str, scope: &str, resource: Option<&str>) -> String {
+    match (prompt, resource) {
+        (Some(p), _) => p.to_string(),
+        (None, Some(r)) => format!("Allow {agent_id} to {scope} on {r}?"),
+        (None, None) => format!("Allow {agent_id} to {scope}?"),
+    }
+}
+
+/// `data` of the `confirmation.created` webhook event: ids, scope and reason only, never context values (wire-v1).
+pub fn confirmation_created(auth: &AuthRow, scope: &str, ask: &Ask, check_receipt_id: &str) -> Value {
+    json!({
+        "confirmation_id": ask.confirmation_id, "authorization_id": auth.id, "user_id": auth.user_id,
+        "agent_id": auth.agent_id, "scope": scope, "reason": Reason::ScopeRequiresUserConfirmation.as_str(),
+        "check_receipt_id": check_receipt_id, "confirm_expires_at": ask.expires_at,
+    })
+}
+
+/// The `budget` block of a budgeted authorization's result (and receipt context); `None` without a budget.
+/// `spent_before` is set by `evaluate` only once the budget step ran. Only an allow moves the spend.
+pub fn budget_block(
+    limit: Option<i64>,
+    spent_before: Option<i64>,
+    estimate: Option<i64>,
+    decision: Decision,
+) -> Option<Value> {
+    let (limit, before) = (limit?, spent_before?);
+    let est = estimate.unwrap_or(0);
+    let after = if decision == Decision::Allow { before + est } else { before };
+    Some(
+        json!({"limit_micros": limit, "spent_micros": before, "estimated_cost_micros": est, "spent_after_micros": after}),
+    )
+}
+
+/// Counter writes a decision makes, in the same transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Writes {
+    /// Reserve this estimate against the budget (an allowed budgeted check).
+    pub reserve: Option<i64>,
+    /// Count this allow against `max_per_day`.
+    pub bump_count: bool,
+}
+
+/// What an allow records: the budget reservation when a budget block was reported, the day's count when the grant
+/// has `max_per_day`. Nothing else writes counters, so a deny or confirm never uses up budget or quota.
+pub fn writes(decision: Decision, budget: Option<&Value>, estimate: Option<i64>, max_per_day: Option<i64>) -> Writes {
+    let allow = decision == Decision::Allow;
+    Writes {
+        reserve: (allow && budget.is_some()).then(|| estimate.unwrap_or(0)),
+        bump_count: allow && max_per_day.is_some(),
+    }
+}
+
+/// The receipt's `context`: the request's, plus what the audit trail needs to explain the decision (the session,
+/// the confirmation and approved resource, the budget block).
+pub fn receipt_context(
+    request: &Map<String, Value>,
+    session_id: Option<&str>,
+    answer: &StoredAnswer,
+    ask: Option<&Ask>,
+    budget: Option<&Value>,
+) -> Map<String, Value> {
+    let mut ctx = request.clone();
+    if let Some(sid) = session_id {
+        ctx.insert("session_id".into(), json!(sid));
+    }
+    match answer {
+        StoredAnswer::Approved { confirmation_id, resource } => {
+            ctx.insert("confirmation_id".into(), json!(confirmation_id));
+            ctx.insert("approved_resource".into(), json!(resource));
+        }
+        StoredAnswer::Rejected { confirmation_id } => {
+            ctx.insert("confirmation_id".into(), json!(confirmation_id));
+        }
+        StoredAnswer::None => {}
+    }
+    if let Some(ask) = ask {
+        ctx.insert("confirmation_id".into(), json!(ask.confirmation_id));
+    }
+    if let Some(b) = budget {
+        ctx.insert("budget".into(), b.clone());
+    }
+    ctx
+}
+
+/// Where one check's receipt is issued and what it is about (the same for every scope of the check).
+pub struct ReceiptSite<'a> {
+    pub receipt_id: &'a str,
+    pub workspace_id: &'a str,
+    pub now: &'a str,
+    pub auth: Option<&'a AuthRow>,
+    pub scope: &'a str,
+    pub resource: Option<&'a str>,
+}
+
+/// The action receipt of one scope's decision.
+pub fn check_receipt(
+    site: &ReceiptSite<'_>,
+    reason: Reason,
+    context: Map<String, Value>,
+    policy_eval: Option<Value>,
+) -> Draft {
+    let auth = site.auth;
+    Draft {
+        receipt_id: site.receipt_id.to_string(),
+        workspace_id: site.workspace_id.to_string(),
+        issued_at: site.now.to_string(),
+        user_id: auth.map(|a| a.user_id.clone()).unwrap_or_default(),
+        agent_id: auth.map(|a| a.agent_id.clone()).unwrap_or_default(),
+        kind: Kind::Action { scope: site.scope.to_string(), reason },
+        resource: site.resource.map(str::to_string),
+        context,
+        authorization_id: auth.map(|a| a.id.clone()),
+        engine_version: ENGINE_VERSION.into(),
+        policy_eval,
+    }
+}
+
+/// One entry of the response's `results`. Every member is always present (null when it does not apply), in this
+/// order, which is the order the wire has always had.
+pub fn scope_result(
+    reason: Reason,
+    receipt: Value,
+    ask: Option<&Ask>,
+    budget: Option<Value>,
+    policy_eval: Option<Value>,
+) -> Value {
+    let mut r = Map::new();
+    r.insert("confirm_nonce".into(), ask.map_or(Value::Null, |a| json!(a.nonce)));
+    r.insert("confirmation_id".into(), ask.map_or(Value::Null, |a| json!(a.confirmation_id)));
+    r.insert("confirm_expires_at".into(), ask.map_or(Value::Null, |a| json!(a.expires_at)));
+    r.insert("confirm_prompt_hint".into(), ask.map_or(Value::Null, |a| json!(a.prompt_hint)));
+    r.insert("budget".into(), budget.unwrap_or(Value::Null));
+    r.insert("decision".into(), json!(reason.decision().as_str()));
+    r.insert("reason".into(), json!(reason.as_str()));
+    r.insert("receipt".into(), receipt);
+    r.insert("policy_eval".into(), policy_eval.unwrap_or(Value::Null));
+    Value::Object(r)
+}
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;
