@@ -168,9 +168,10 @@ impl NativeClient {
         confirmation_id: String,
         options: Option<WaitOptions>,
     ) -> Result<Confirmation> {
+        let defaults = allowly_core::client::WaitOptions::DEFAULT;
         let options = options.unwrap_or(WaitOptions { timeout_ms: None, poll_interval_ms: None });
-        let timeout = ms(options.timeout_ms.unwrap_or(60_000));
-        let poll = ms(options.poll_interval_ms.unwrap_or(1_000));
+        let timeout = options.timeout_ms.map_or(defaults.timeout, ms);
+        let poll = options.poll_interval_ms.map_or(defaults.poll_interval, ms);
         self.client.wait_for_confirmation(&confirmation_id, timeout, poll).await.map(Into::into).napi()
     }
 

@@ -31,6 +31,14 @@ fn from_email(py: Python<'_>, email: &str, pepper: &str) -> PyResult<String> {
     allowly_core::identifiers::from_email(email, pepper).map_err(|e| errors::to_py_err(py, e))
 }
 
+/// Core's defaults in seconds, by parameter name (`allowly_core::client::DEFAULT_DURATIONS`): the Python signatures
+/// spell theirs as literals, and `tests/test_defaults.py` checks each literal against this table.
+#[pyfunction]
+#[pyo3(name = "_client_defaults")]
+fn client_defaults() -> std::collections::HashMap<&'static str, f64> {
+    allowly_core::client::DEFAULT_DURATIONS.iter().map(|(name, d)| (*name, d.as_secs_f64())).collect()
+}
+
 #[pymodule]
 #[pyo3(name = "_native")]
 fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -38,6 +46,7 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::register(m)?;
     m.add_function(wrap_pyfunction!(from_email, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(client_defaults, m)?)?;
     m.add_class::<client::NativeClient>()?;
     models::register(m)?;
     verify::register(m)?;

@@ -21,6 +21,25 @@ use crate::model::{
 /// Polling faster than this only loads the server.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 
+/// How [`Client::wait_for_confirmation`] waits when the caller names nothing: a human answers in seconds to minutes,
+/// so a minute, asking once a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    pub timeout: Duration,
+    pub poll_interval: Duration,
+}
+
+impl WaitOptions {
+    pub const DEFAULT: WaitOptions =
+        WaitOptions { timeout: Duration::from_secs(60), poll_interval: Duration::from_secs(1) };
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// What [`Client::check_with_confirmation`] hands the `ask` callback for one scope that needs the user's approval.
 ///
 /// It deliberately does not carry the nonce: the client approves or rejects with it, so the callback (often UI code)

@@ -25,11 +25,24 @@ pub use config::{
     ClientConfig, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BASE_DELAY,
     DEFAULT_TIMEOUT, FallbackMode,
 };
-pub use confirmations::ConfirmPrompt;
+pub use confirmations::{ConfirmPrompt, WaitOptions};
 pub use receipts::{FetchSignedOptions, MAX_RECEIPT_WAIT};
 
 use crate::error::Result;
 use transport::Transport;
+
+/// Every duration a caller gets by naming nothing, by the name the bindings' parameters carry. Python and Kotlin must
+/// spell a default in their signatures; a test in each checks those literals against this table, so a default is
+/// changed here and nowhere else.
+pub const DEFAULT_DURATIONS: &[(&str, Duration)] = &[
+    ("timeout", DEFAULT_TIMEOUT),
+    ("check_timeout", DEFAULT_CHECK_TIMEOUT),
+    ("retry_base_delay", DEFAULT_RETRY_BASE_DELAY),
+    ("wait_timeout", WaitOptions::DEFAULT.timeout),
+    ("wait_poll_interval", WaitOptions::DEFAULT.poll_interval),
+    ("fetch_signed_timeout", FetchSignedOptions::DEFAULT.timeout),
+    ("fetch_signed_poll_interval", FetchSignedOptions::DEFAULT.poll_interval),
+];
 
 /// `allowly-core/<version>`: the start of the `User-Agent` and of a fallback's `engine_version`.
 pub const CORE_VERSION: &str = transport::CORE_USER_AGENT;

@@ -28,9 +28,15 @@ pub struct FetchSignedOptions {
     pub timeout: Duration,
 }
 
+impl FetchSignedOptions {
+    /// What a caller gets by naming nothing: poll every second, for as long as the server's longest wait.
+    pub const DEFAULT: FetchSignedOptions =
+        FetchSignedOptions { poll_interval: Duration::from_secs(1), timeout: MAX_RECEIPT_WAIT };
+}
+
 impl Default for FetchSignedOptions {
     fn default() -> Self {
-        FetchSignedOptions { poll_interval: Duration::from_secs(1), timeout: Duration::from_secs(30) }
+        Self::DEFAULT
     }
 }
 
