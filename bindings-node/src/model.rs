@@ -510,3 +510,20 @@ impl From<core::Settlement> for Settlement {
         }
     }
 }
+
+#[cfg(test)]
+mod reason_union {
+    /// `dts-header.d.ts` spells the `Reason` union for TypeScript users (napi cannot generate a union from a Rust
+    /// enum it does not own); it must list exactly core's reasons, in core's order.
+    #[test]
+    fn the_typescript_reason_union_is_cores_reason_list() {
+        let header = include_str!("../dts-header.d.ts");
+        let start = header.find("export type Reason =").expect("the header declares Reason");
+        let union = &header[start..];
+        let union = &union[..union.find("\n\n").unwrap_or(union.len())];
+        let spelled: Vec<&str> =
+            union.lines().filter_map(|l| l.trim().strip_prefix("| '")?.strip_suffix('\'')).collect();
+        let core: Vec<&str> = allowly_core::model::Reason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(spelled, core, "update the Reason union in bindings-node/dts-header.d.ts (then npm run build)");
+    }
+}
