@@ -3,6 +3,8 @@
 // message carries a JSON payload; this file turns it into the class of its core variant, so callers can use
 // `instanceof` and branch the same way as in Rust and Python (retry, fix the request, fix credentials, stop trusting).
 
+const native = require('../native/index.js')
+
 const PAYLOAD_PREFIX = 'allowly-native-error:'
 
 /** Base class of every error the SDK raises on purpose. `code` is stable; `status` is the HTTP status if any. */
@@ -54,21 +56,26 @@ class VerificationError extends AllowlyError {
   }
 }
 
-/** One class per core variant (`errorKinds()` of the native layer lists them; a test checks both agree). */
-const CLASS_BY_KIND = {
-  authentication: AuthenticationError,
-  permission_denied: PermissionDeniedError,
-  not_found: NotFoundError,
-  conflict: ConflictError,
-  validation: ValidationError,
-  rate_limited: RateLimitError,
-  server: ServerError,
-  timeout: TimeoutError,
-  network: NetworkError,
-  protocol: ProtocolError,
-  config: ConfigError,
-  verification: VerificationError,
+const CLASSES = {
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  ValidationError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  NetworkError,
+  ProtocolError,
+  ConfigError,
+  VerificationError,
 }
+
+/** One class per core error kind, keyed by core's kind names (`errorClassNames()` of the native layer, built from
+ * core's `ErrorKind::ALL`), so no kind is named here; a test checks every kind has its own class. */
+const CLASS_BY_KIND = Object.fromEntries(
+  Object.entries(native.errorClassNames()).map(([kind, name]) => [kind, CLASSES[name] ?? AllowlyError]),
+)
 
 /** Rebuilds the SDK error from a native one; any other error is returned unchanged. */
 function fromNative(error) {
@@ -107,18 +114,7 @@ function mapped(fn) {
 
 module.exports = {
   AllowlyError,
-  AuthenticationError,
-  PermissionDeniedError,
-  NotFoundError,
-  ConflictError,
-  ValidationError,
-  RateLimitError,
-  ServerError,
-  TimeoutError,
-  NetworkError,
-  ProtocolError,
-  ConfigError,
-  VerificationError,
+  ...CLASSES,
   CLASS_BY_KIND,
   fromNative,
   mapped,

@@ -215,7 +215,13 @@ export interface CreateAuthorizationRequest {
 
 export type Decision = 'allow' | 'confirm' | 'deny' | 'escalate'
 
-/** Every kind [`kind`] can produce, so the JS test can prove each one has its own class. */
+/**
+ * The class of every kind in core's `ErrorKind::ALL` (core's `ErrorKind::class_name`), from which `lib/errors.cjs`
+ * builds `CLASS_BY_KIND`; a name it has no class for becomes the base class, which the JS test rejects.
+ */
+export declare function errorClassNames(): Record<string, string>
+
+/** Core's `ErrorKind::ALL`, the kinds a payload can carry, so the JS test can prove each one has its own class. */
 export declare function errorKinds(): Array<string>
 
 export interface FetchSignedOpts {

@@ -842,6 +842,7 @@ module.exports.NativeGate = nativeBinding.NativeGate
 module.exports.AuthorizationStatus = nativeBinding.AuthorizationStatus
 module.exports.ConditionOp = nativeBinding.ConditionOp
 module.exports.Decision = nativeBinding.Decision
+module.exports.errorClassNames = nativeBinding.errorClassNames
 module.exports.errorKinds = nativeBinding.errorKinds
 module.exports.identifierFromEmail = nativeBinding.identifierFromEmail
 module.exports.loadKeysFromJsonText = nativeBinding.loadKeysFromJsonText

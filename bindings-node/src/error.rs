@@ -5,37 +5,19 @@
 //! layer (`lib/errors.cjs`) rebuilds the matching subclass from it so `instanceof` works. Messages come from core's
 //! `Display`, which never contains an API key, pepper or nonce.
 
-use allowly_core::{Error, VerificationError, VerificationErrorKind};
+use std::collections::HashMap;
+
+use allowly_core::{Error, ErrorKind, VerificationError, VerificationErrorKind};
 use napi_derive::napi;
 use serde_json::{Value, json};
 
 /// Marks an error thrown by this crate; `lib/errors.cjs` matches on it.
 pub const PAYLOAD_PREFIX: &str = "allowly-native-error:";
 
-/// The JS-facing kind of each core variant, which `lib/errors.cjs` maps to one class each.
-fn kind(error: &Error) -> &'static str {
-    match error {
-        Error::Authentication { .. } => "authentication",
-        Error::PermissionDenied { .. } => "permission_denied",
-        Error::NotFound { .. } => "not_found",
-        Error::Conflict { .. } => "conflict",
-        Error::Validation { .. } => "validation",
-        Error::RateLimited { .. } => "rate_limited",
-        Error::Server { .. } => "server",
-        Error::Timeout { .. } => "timeout",
-        Error::Network { .. } => "network",
-        Error::Protocol { .. } => "protocol",
-        Error::Config { .. } => "config",
-        Error::Verification(_) => "verification",
-        // `Error` is non_exhaustive; a new variant shows up as the base class until it is mapped here.
-        _ => "allowly",
-    }
-}
-
 /// The JSON payload of one error.
 fn payload(error: &Error) -> Value {
     let mut payload = json!({
-        "kind": kind(error),
+        "kind": error.kind().as_str(),
         "code": error.code(),
         "status": error.status(),
         "message": error.to_string(),
@@ -76,24 +58,17 @@ impl<T> IntoNapi<T> for Result<T, VerificationError> {
     }
 }
 
-/// Every kind [`kind`] can produce, so the JS test can prove each one has its own class.
+/// Core's `ErrorKind::ALL`, the kinds a payload can carry, so the JS test can prove each one has its own class.
 #[napi]
 pub fn error_kinds() -> Vec<String> {
-    let samples = [
-        Error::Authentication { code: String::new(), message: String::new() },
-        Error::PermissionDenied { code: String::new(), message: String::new() },
-        Error::NotFound { code: String::new(), message: String::new() },
-        Error::Conflict { status: 409, code: String::new(), message: String::new() },
-        Error::Validation { code: String::new(), message: String::new(), fields: Vec::new() },
-        Error::RateLimited { code: String::new(), message: String::new(), retry_after: None },
-        Error::Server { status: 500, code: String::new(), message: String::new() },
-        Error::Timeout { message: String::new() },
-        Error::Network { message: String::new() },
-        Error::Protocol { message: String::new() },
-        Error::Config { message: String::new() },
-        Error::Verification(VerificationError::new(VerificationErrorKind::Schema, "")),
-    ];
-    samples.iter().map(|e| kind(e).to_owned()).collect()
+    ErrorKind::ALL.iter().map(|k| k.as_str().to_owned()).collect()
+}
+
+/// The class of every kind in core's `ErrorKind::ALL` (core's `ErrorKind::class_name`), from which `lib/errors.cjs`
+/// builds `CLASS_BY_KIND`; a name it has no class for becomes the base class, which the JS test rejects.
+#[napi]
+pub fn error_class_names() -> HashMap<String, String> {
+    ErrorKind::ALL.iter().map(|k| (k.as_str().to_owned(), k.class_name().to_owned())).collect()
 }
 
 /// Every `VerificationError` code (`VerificationErrorKind::ALL`), for the same test.
@@ -109,11 +84,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_sample_kind_is_distinct_and_named() {
-        let kinds = error_kinds();
-        let unique: std::collections::BTreeSet<_> = kinds.iter().collect();
-        assert_eq!(unique.len(), kinds.len());
-        assert!(!kinds.iter().any(|k| k == "allowly"), "a core variant is not mapped: {kinds:?}");
+    fn every_core_kind_is_its_payload_kind() {
+        assert_eq!(error_class_names().len(), ErrorKind::ALL.len());
+        for kind in ErrorKind::ALL {
+            assert_eq!(payload(&Error::example(kind))["kind"], kind.as_str());
+        }
     }
 
     #[test]

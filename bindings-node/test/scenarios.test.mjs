@@ -8,20 +8,20 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 import { after, before, test } from 'node:test'
 
 import * as sdk from '@allowly/sdk'
 import { startServer } from './helpers/server.mjs'
 
+const { CLASS_BY_KIND } = createRequire(import.meta.url)('../lib/errors.cjs')
+
 const LANGUAGE = 'node'
 const dir = resolvePath(dirname(fileURLToPath(import.meta.url)), '../../tests/scenarios')
 const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'schema.json').sort()
 const report = {}
-const ERROR_TYPES = {
-  AuthenticationError: 'authentication', PermissionDeniedError: 'permission_denied', NotFoundError: 'not_found',
-  ConflictError: 'conflict', ValidationError: 'validation', RateLimitError: 'rate_limited', ServerError: 'server',
-  TimeoutError: 'timeout', NetworkError: 'network', ProtocolError: 'protocol', ConfigError: 'config',
-}
+// Core's kind of each error class, from core's own list (lib/errors.cjs builds CLASS_BY_KIND from the native layer).
+const KIND_BY_CLASS = new Map(Object.entries(CLASS_BY_KIND).map(([kind, Class]) => [Class, kind]))
 // Values under these request keys are data (context keys, metadata, condition values), not field names.
 const OPAQUE = new Set(['context', 'metadata', 'value', 'fallback_by_scope'])
 
@@ -114,7 +114,7 @@ function match(exp, act, path) {
 }
 
 function errorJson(e) {
-  const type = e instanceof sdk.VerificationError ? 'verification' : (ERROR_TYPES[e.name] ?? 'unknown')
+  const type = KIND_BY_CLASS.get(e.constructor) ?? 'unknown'
   return { type, code: e.code, status: e.status ?? null, fields: (e.fields ?? []).map((f) => f.field), retry_after: e.retryAfter ?? null }
 }
 

@@ -47,6 +47,7 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(from_email, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_samples, m)?)?;
     m.add_function(wrap_pyfunction!(client_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
     m.add_class::<client::NativeClient>()?;
     models::register(m)?;
     verify::register(m)?;

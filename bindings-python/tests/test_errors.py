@@ -168,3 +168,16 @@ def test_every_core_error_maps_to_its_own_class() -> None:
     # Every public class is reachable from core: nothing in the hierarchy is dead.
     classes = {getattr(errors, n) for n in errors.__all__} - {allowly.AllowlyError, allowly.VerificationError}
     assert classes == set(EXPECTED.values())
+
+
+def test_every_core_kind_has_a_class_of_its_own() -> None:
+    """Walks core's kind list (not a copy of it): a kind added to core and not mapped lands on the base class."""
+    kinds = allowly._native._error_kinds()
+    classes = [cls for _, cls in kinds]
+    assert kinds and len(set(classes)) == len(kinds), kinds
+    samples = dict(allowly._native._error_samples())
+    for kind, cls in kinds:
+        assert issubclass(cls, allowly.AllowlyError) and cls is not allowly.AllowlyError, kind
+        assert cls.__name__ in errors.__all__ and getattr(allowly, cls.__name__) is cls, kind
+        if kind in samples:  # the verification kind is sampled once per verification kind instead
+            assert type(samples[kind]) is cls, (kind, type(samples[kind]))

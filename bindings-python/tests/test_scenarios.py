@@ -23,12 +23,8 @@ LANGUAGE = "python"
 SCENARIOS = REPO / "tests" / "scenarios"
 FILES = sorted(p for p in SCENARIOS.glob("*.json") if p.name != "schema.json")
 REPORT: Dict[str, Dict[str, str]] = {}
-ERROR_TYPES = {
-    "AuthenticationError": "authentication", "PermissionDeniedError": "permission_denied",
-    "NotFoundError": "not_found", "ConflictError": "conflict", "ValidationError": "validation",
-    "RateLimitError": "rate_limited", "ServerError": "server", "TimeoutError": "timeout",
-    "NetworkError": "network", "ProtocolError": "protocol", "ConfigError": "config",
-}
+# Core's kind of each exception class, from core's own list (a VerificationError subclass reports its base's kind).
+KIND_BY_CLASS = {cls: kind for kind, cls in allowly._native._error_kinds()}
 
 
 class RunnerError(Exception):
@@ -116,7 +112,7 @@ def match(exp: Any, act: Any, path: str = "result") -> None:
 
 
 def error_json(e: allowly.AllowlyError) -> Dict[str, Any]:
-    kind = "verification" if isinstance(e, allowly.VerificationError) else ERROR_TYPES.get(type(e).__name__, "unknown")
+    kind = next((KIND_BY_CLASS[c] for c in type(e).__mro__ if c in KIND_BY_CLASS), "unknown")
     fields = [f.field for f in getattr(e, "fields", [])]
     return {"type": kind, "code": e.code, "status": e.status, "fields": fields,
             "retry_after": getattr(e, "retry_after", None)}

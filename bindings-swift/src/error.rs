@@ -73,6 +73,13 @@ pub fn core_verification_error_codes() -> Vec<String> {
     allowly_core::VerificationErrorKind::ALL.iter().map(|k| k.as_str().to_owned()).collect()
 }
 
+/// Core's `ErrorKind::ALL` as names. Each variant of [`AllowlyError`] is named after one (`RateLimited` is
+/// `rate_limited`), so the foreign layers and tests derive a kind from the variant instead of spelling it.
+#[uniffi::export]
+pub fn core_error_kinds() -> Vec<String> {
+    allowly_core::ErrorKind::ALL.iter().map(|k| k.as_str().to_owned()).collect()
+}
+
 /// Every core error, as a UniFFI error. `code` is core's stable machine code (the server's `error.code` for HTTP
 /// errors); `status` the HTTP status where there was one.
 #[derive(Debug, Clone, thiserror::Error, uniffi::Error)]
@@ -98,16 +105,18 @@ pub enum AllowlyError {
     /// 5xx after retries (never from `check`, which falls back instead).
     #[error("{detail}")]
     Server { status: u16, code: String, detail: String },
+    /// The call, or a wait such as `wait_for_confirmation`, ran out of time.
     #[error("{detail}")]
-    Timeout { detail: String },
+    Timeout { code: String, detail: String },
+    /// The server could not be reached.
     #[error("{detail}")]
-    Network { detail: String },
+    Network { code: String, detail: String },
     /// The server answered something that is not wire-v1.
     #[error("{detail}")]
-    Protocol { detail: String },
+    Protocol { code: String, detail: String },
     /// The client or the call was configured wrongly (plain HTTP without `allow_insecure_http`, empty key, …).
     #[error("{detail}")]
-    Config { detail: String },
+    Config { code: String, detail: String },
     /// A receipt or key document did not verify; `code` is the kind's stable code.
     #[error("{detail}")]
     Verification { kind: VerificationErrorKind, code: String, detail: String },
@@ -134,16 +143,17 @@ impl From<Error> for AllowlyError {
                 status,
             },
             Error::Server { status, .. } => Self::Server { status, code, detail },
-            Error::Timeout { .. } => Self::Timeout { detail },
-            Error::Network { .. } => Self::Network { detail },
-            Error::Protocol { .. } => Self::Protocol { detail },
-            Error::Config { .. } => Self::Config { detail },
+            Error::Timeout { .. } => Self::Timeout { code, detail },
+            Error::Network { .. } => Self::Network { code, detail },
+            Error::Protocol { .. } => Self::Protocol { code, detail },
+            Error::Config { .. } => Self::Config { code, detail },
             Error::Verification(v) => match VerificationErrorKind::from_core(v.kind) {
                 Some(kind) => Self::Verification { kind, code, detail },
-                None => Self::Protocol { detail },
+                None => Self::Protocol { code, detail },
             },
-            // `Error` is non_exhaustive; a variant added later surfaces as Protocol until it is mapped here.
-            _ => Self::Protocol { detail },
+            // `Error` is non_exhaustive; a variant added later surfaces as Protocol until it is mapped here (the
+            // kind test below fails meanwhile).
+            _ => Self::Protocol { code, detail },
         }
     }
 }
@@ -170,6 +180,32 @@ mod tests {
         for kind in allowly_core::VerificationErrorKind::ALL {
             let mapped = VerificationErrorKind::from_core(kind).expect("mapped");
             assert_eq!(mapped.to_core(), kind);
+        }
+    }
+
+    /// The variant's name in snake_case, which the foreign layers read as core's kind.
+    fn variant_kind(error: &AllowlyError) -> String {
+        let debug = format!("{error:?}");
+        let name = debug.split([' ', '{', '(']).next().unwrap_or_default();
+        let mut out = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    /// Fails when a kind is added to core and not given a variant named after it.
+    #[test]
+    fn every_core_kind_has_a_variant_named_after_it_carrying_its_code() {
+        assert_eq!(core_error_kinds().len(), allowly_core::ErrorKind::ALL.len());
+        for kind in allowly_core::ErrorKind::ALL {
+            let core = Error::example(kind);
+            let mapped = AllowlyError::from(core.clone());
+            assert_eq!(variant_kind(&mapped), kind.as_str(), "{mapped:?}");
+            assert!(format!("{mapped:?}").contains(&format!("code: {:?}", core.code())), "{mapped:?}");
         }
     }
 

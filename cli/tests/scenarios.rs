@@ -68,21 +68,7 @@ fn resolve(vars: &Map<String, Value>, v: &Value) -> Result<Value, Fail> {
 }
 
 fn error_json(e: &Error) -> Value {
-    let kind = match e {
-        Error::Authentication { .. } => "authentication",
-        Error::PermissionDenied { .. } => "permission_denied",
-        Error::NotFound { .. } => "not_found",
-        Error::Conflict { .. } => "conflict",
-        Error::Validation { .. } => "validation",
-        Error::RateLimited { .. } => "rate_limited",
-        Error::Server { .. } => "server",
-        Error::Timeout { .. } => "timeout",
-        Error::Network { .. } => "network",
-        Error::Protocol { .. } => "protocol",
-        Error::Config { .. } => "config",
-        Error::Verification(_) => "verification",
-        _ => "unknown",
-    };
+    let kind = e.kind().as_str();
     let fields: Vec<&str> = match e {
         Error::Validation { fields, .. } => fields.iter().map(|f| f.field.as_str()).collect(),
         _ => vec![],

@@ -103,6 +103,89 @@ impl VerificationError {
     }
 }
 
+/// Which [`Error`] variant an error is: the one list of client error kinds.
+///
+/// Each binding names its exception classes, `Error` subclasses or UniFFI variants after these, and its tests walk
+/// [`ErrorKind::ALL`], so a kind added here fails every binding's test until that binding maps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    Authentication,
+    PermissionDenied,
+    NotFound,
+    Conflict,
+    Validation,
+    RateLimited,
+    Server,
+    Timeout,
+    Network,
+    Protocol,
+    Config,
+    Verification,
+}
+
+impl ErrorKind {
+    /// Stable snake_case name, the kind every binding reports (Node payloads, scenario outcomes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Authentication => "authentication",
+            Self::PermissionDenied => "permission_denied",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Validation => "validation",
+            Self::RateLimited => "rate_limited",
+            Self::Server => "server",
+            Self::Timeout => "timeout",
+            Self::Network => "network",
+            Self::Protocol => "protocol",
+            Self::Config => "config",
+            Self::Verification => "verification",
+        }
+    }
+
+    /// The exception class the Python and Node SDKs raise for this kind (`RateLimitError` for `rate_limited`): one
+    /// name in both, kept here so the two bindings cannot drift apart. Swift and Kotlin name variants after
+    /// [`Self::as_str`] instead.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            Self::Authentication => "AuthenticationError",
+            Self::PermissionDenied => "PermissionDeniedError",
+            Self::NotFound => "NotFoundError",
+            Self::Conflict => "ConflictError",
+            Self::Validation => "ValidationError",
+            Self::RateLimited => "RateLimitError",
+            Self::Server => "ServerError",
+            Self::Timeout => "TimeoutError",
+            Self::Network => "NetworkError",
+            Self::Protocol => "ProtocolError",
+            Self::Config => "ConfigError",
+            Self::Verification => "VerificationError",
+        }
+    }
+
+    /// Every kind, so binding tests can prove each one is mapped.
+    pub const ALL: [ErrorKind; 12] = [
+        Self::Authentication,
+        Self::PermissionDenied,
+        Self::NotFound,
+        Self::Conflict,
+        Self::Validation,
+        Self::RateLimited,
+        Self::Server,
+        Self::Timeout,
+        Self::Network,
+        Self::Protocol,
+        Self::Config,
+        Self::Verification,
+    ];
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The core's error. See the module docs for how variants are chosen.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -154,6 +237,54 @@ fn fmt_fields(fields: &[FieldError]) -> String {
 }
 
 impl Error {
+    /// Which variant this is, as the kind every binding names its classes after.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Authentication { .. } => ErrorKind::Authentication,
+            Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::Validation { .. } => ErrorKind::Validation,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::Server { .. } => ErrorKind::Server,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Network { .. } => ErrorKind::Network,
+            Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::Config { .. } => ErrorKind::Config,
+            Error::Verification(_) => ErrorKind::Verification,
+        }
+    }
+
+    /// One representative error of `kind`, with the attributes bindings expose (fields, `Retry-After`), so each
+    /// binding's test can build every kind through its real mapping without restating the list.
+    pub fn example(kind: ErrorKind) -> Self {
+        let message = "sample".to_owned();
+        match kind {
+            ErrorKind::Authentication => Error::Authentication { code: "invalid_api_key".into(), message },
+            ErrorKind::PermissionDenied => Error::PermissionDenied { code: "insufficient_key_tier".into(), message },
+            ErrorKind::NotFound => Error::NotFound { code: "receipt_not_found".into(), message },
+            ErrorKind::Conflict => Error::Conflict { status: 409, code: "already_settled".into(), message },
+            ErrorKind::Validation => Error::Validation {
+                code: "validation_failed".into(),
+                fields: vec![FieldError { field: "scopes".into(), message: message.clone() }],
+                message,
+            },
+            ErrorKind::RateLimited => Error::RateLimited {
+                code: "rate_limited".into(),
+                message,
+                retry_after: Some(Duration::from_millis(1500)),
+            },
+            ErrorKind::Server => Error::Server { status: 503, code: "unavailable".into(), message },
+            ErrorKind::Timeout => Error::Timeout { message },
+            ErrorKind::Network => Error::Network { message },
+            ErrorKind::Protocol => Error::Protocol { message },
+            ErrorKind::Config => Error::Config { message },
+            ErrorKind::Verification => {
+                Error::Verification(VerificationError::new(VerificationErrorKind::SignatureMismatch, message))
+            }
+        }
+    }
+
     /// The stable machine code: the server's `error.code` for HTTP errors, a fixed name otherwise.
     pub fn code(&self) -> &str {
         match self {
@@ -203,3 +334,19 @@ impl Error {
 
 /// Short alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_name_and_example() {
+        let names: std::collections::BTreeSet<_> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        let classes: std::collections::BTreeSet<_> = ErrorKind::ALL.iter().map(|k| k.class_name()).collect();
+        assert_eq!(classes.len(), ErrorKind::ALL.len());
+        for kind in ErrorKind::ALL {
+            assert_eq!(Error::example(kind).kind(), kind);
+        }
+    }
+}

@@ -17,4 +17,4 @@ pub mod model;
 pub mod receipt;
 
 pub use client::{Client, ClientConfig, FallbackMode};
-pub use error::{Error, FieldError, Result, VerificationError, VerificationErrorKind};
+pub use error::{Error, ErrorKind, FieldError, Result, VerificationError, VerificationErrorKind};

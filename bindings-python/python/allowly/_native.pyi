@@ -350,5 +350,6 @@ def verify_batch(
     max_future_skew: Optional[float] = None,
 ) -> List[Union[VerifiedReceipt, Any]]: ...
 def _error_samples() -> List[Tuple[str, Exception]]: ...
+def _error_kinds() -> List[Tuple[str, type]]: ...  # core's ErrorKind::ALL, each with its exception class
 def _close_python_gate() -> None: ...  # registered with atexit: no runtime thread enters Python after it
 def _client_defaults() -> Dict[str, float]: ...  # core's duration defaults in seconds, by parameter name

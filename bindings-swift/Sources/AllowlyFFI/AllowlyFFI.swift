@@ -3323,19 +3323,25 @@ enum AllowlyError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case Server(status: UInt16, code: String, detail: String
     )
-    case Timeout(detail: String
+    /**
+     * The call, or a wait such as `wait_for_confirmation`, ran out of time.
+     */
+    case Timeout(code: String, detail: String
     )
-    case Network(detail: String
+    /**
+     * The server could not be reached.
+     */
+    case Network(code: String, detail: String
     )
     /**
      * The server answered something that is not wire-v1.
      */
-    case Protocol(detail: String
+    case Protocol(code: String, detail: String
     )
     /**
      * The client or the call was configured wrongly (plain HTTP without `allow_insecure_http`, empty key, …).
      */
-    case Config(detail: String
+    case Config(code: String, detail: String
     )
     /**
      * A receipt or key document did not verify; `code` is the kind's stable code.
@@ -3409,15 +3415,19 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
             detail: try FfiConverterString.read(from: &buf)
             )
         case 8: return .Timeout(
+            code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 9: return .Network(
+            code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 10: return .Protocol(
+            code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 11: return .Config(
+            code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 12: return .Verification(
@@ -3488,23 +3498,27 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Timeout(detail):
+        case let .Timeout(code,detail):
             writeInt(&buf, Int32(8))
+            FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Network(detail):
+        case let .Network(code,detail):
             writeInt(&buf, Int32(9))
+            FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Protocol(detail):
+        case let .Protocol(code,detail):
             writeInt(&buf, Int32(10))
+            FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Config(detail):
+        case let .Config(code,detail):
             writeInt(&buf, Int32(11))
+            FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
@@ -4732,6 +4746,17 @@ public func uniffiForeignFutureHandleCountAllowly() -> Int {
     UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
 }
 /**
+ * Core's `ErrorKind::ALL` as names. Each variant of [`AllowlyError`] is named after one (`RateLimited` is
+ * `rate_limited`), so the foreign layers and tests derive a kind from the variant instead of spelling it.
+ */
+public func coreErrorKinds() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_core_error_kinds(uniffiCallStatus
+    )
+})
+}
+/**
  * Core's `VerificationErrorKind::ALL` as codes, so the foreign tests can prove every kind is mapped.
  */
 public func coreVerificationErrorCodes() -> [String]  {
@@ -4803,6 +4828,9 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_allowly_ffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_core_error_kinds() != 5363) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_func_core_verification_error_codes() != 12625) {
         return InitializationResult.apiChecksumMismatch

@@ -93,7 +93,7 @@ final class ErrorTests: XCTestCase {
 
     func testConfigErrorsAndRedaction() throws {
         XCTAssertThrowsError(try Allowly(apiKey: unknownKey, options: ClientOptions(baseUrl: "http://127.0.0.1:1"))) {
-            guard case AllowlyError.Config(let detail) = $0 else { return XCTFail("\($0)") }
+            guard case AllowlyError.Config(_, let detail) = $0 else { return XCTFail("\($0)") }
             XCTAssertFalse(detail.contains(self.unknownKey))
         }
         let client = try Allowly(apiKey: unknownKey)

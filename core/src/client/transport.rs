@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::config::ClientConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::ErrorEnvelope;
 
 /// The longest `Retry-After` the client honours; a server asking for more gets its answer as an error sooner.
@@ -289,9 +289,10 @@ impl Transport {
     /// Maps a non-2xx answer to the error enum, from the error envelope when there is one.
     fn status_error(&self, route: &str, reply: &Reply, secret: Option<&str>) -> Error {
         let status = reply.status;
+        let (kind, fallback_code) = status_kind(status);
         let (code, message, fields) = match serde_json::from_slice::<ErrorEnvelope>(&reply.body) {
             Ok(envelope) => (envelope.error.code, envelope.error.message, envelope.error.fields),
-            Err(_) => (default_code(status).to_owned(), format!("{route} returned HTTP {status}"), Vec::new()),
+            Err(_) => (fallback_code.to_owned(), format!("{route} returned HTTP {status}"), Vec::new()),
         };
         let code = self.redact(&code, secret);
         let message = self.redact(&message, secret);
@@ -302,16 +303,20 @@ impl Transport {
                 message: self.redact(&f.message, secret),
             })
             .collect();
-        match status {
-            400 | 413 | 422 => Error::Validation { code, message, fields },
-            401 => Error::Authentication { code, message },
-            403 => Error::PermissionDenied { code, message },
-            404 => Error::NotFound { code, message },
-            409 | 410 => Error::Conflict { status, code, message },
-            408 => Error::Timeout { message: format!("{route}: server answered 408 ({code}): {message}") },
-            429 => Error::RateLimited { code, message, retry_after: reply.retry_after },
-            500..=599 => Error::Server { status, code, message },
-            _ => Error::Protocol { message: format!("{route}: unexpected HTTP status {status}") },
+        match kind {
+            ErrorKind::Validation => Error::Validation { code, message, fields },
+            ErrorKind::Authentication => Error::Authentication { code, message },
+            ErrorKind::PermissionDenied => Error::PermissionDenied { code, message },
+            ErrorKind::NotFound => Error::NotFound { code, message },
+            ErrorKind::Conflict => Error::Conflict { status, code, message },
+            ErrorKind::Timeout => {
+                Error::Timeout { message: format!("{route}: server answered 408 ({code}): {message}") }
+            }
+            ErrorKind::RateLimited => Error::RateLimited { code, message, retry_after: reply.retry_after },
+            ErrorKind::Server => Error::Server { status, code, message },
+            ErrorKind::Protocol | ErrorKind::Network | ErrorKind::Config | ErrorKind::Verification => {
+                Error::Protocol { message: format!("{route}: unexpected HTTP status {status}") }
+            }
         }
     }
 
@@ -334,22 +339,23 @@ pub(crate) fn is_transient(error: &Error) -> bool {
     matches!(error, Error::Network { .. } | Error::Timeout { .. } | Error::Server { .. } | Error::RateLimited { .. })
 }
 
-/// The code used when a non-2xx body is not an error envelope (a proxy's HTML page, an empty 502).
-fn default_code(status: u16) -> &'static str {
+/// The one place a non-2xx status becomes an error kind, with the code used when the body is not an error envelope
+/// (a proxy's HTML page, an empty 502). A status the wire contract does not use is a protocol error.
+fn status_kind(status: u16) -> (ErrorKind, &'static str) {
     match status {
-        400 => "malformed_json",
-        401 => "invalid_api_key",
-        403 => "forbidden",
-        404 => "not_found",
-        408 => "request_timeout",
-        409 => "conflict",
-        410 => "gone",
-        413 => "payload_too_large",
-        422 => "validation_error",
-        429 => "rate_limited",
-        503 => "unavailable",
-        500..=599 => "server_error",
-        _ => "unexpected_status",
+        400 => (ErrorKind::Validation, "malformed_json"),
+        401 => (ErrorKind::Authentication, "invalid_api_key"),
+        403 => (ErrorKind::PermissionDenied, "forbidden"),
+        404 => (ErrorKind::NotFound, "not_found"),
+        408 => (ErrorKind::Timeout, "request_timeout"),
+        409 => (ErrorKind::Conflict, "conflict"),
+        410 => (ErrorKind::Conflict, "gone"),
+        413 => (ErrorKind::Validation, "payload_too_large"),
+        422 => (ErrorKind::Validation, "validation_error"),
+        429 => (ErrorKind::RateLimited, "rate_limited"),
+        503 => (ErrorKind::Server, "unavailable"),
+        500..=599 => (ErrorKind::Server, "server_error"),
+        _ => (ErrorKind::Protocol, "unexpected_status"),
     }
 }
 

@@ -704,6 +704,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_allowly_ffi_checksum_func_core_error_kinds(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_func_core_verification_error_codes(
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_verification_error_code(
@@ -841,6 +843,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_method_keyset_workspace_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_core_error_kinds(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_core_verification_error_codes(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_verification_error_code(`kind`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -970,6 +974,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_allowly_ffi_checksum_func_core_error_kinds() and 0xFFFF) != 5363) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_func_core_verification_error_codes() and 0xFFFF) != 12625) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -4668,20 +4675,30 @@ sealed class AllowlyException: kotlin.Exception() {
             get() = "status=${ `status` }, code=${ `code` }, detail=${ `detail` }"
     }
     
+    /**
+     * The call, or a wait such as `wait_for_confirmation`, ran out of time.
+     */
     class Timeout(
         
-        val `detail`: kotlin.String
-        ) : AllowlyException() {
-        override val message
-            get() = "detail=${ `detail` }"
-    }
-    
-    class Network(
+        val `code`: kotlin.String, 
         
         val `detail`: kotlin.String
         ) : AllowlyException() {
         override val message
-            get() = "detail=${ `detail` }"
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
+     * The server could not be reached.
+     */
+    class Network(
+        
+        val `code`: kotlin.String, 
+        
+        val `detail`: kotlin.String
+        ) : AllowlyException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
     }
     
     /**
@@ -4689,10 +4706,12 @@ sealed class AllowlyException: kotlin.Exception() {
      */
     class Protocol(
         
+        val `code`: kotlin.String, 
+        
         val `detail`: kotlin.String
         ) : AllowlyException() {
         override val message
-            get() = "detail=${ `detail` }"
+            get() = "code=${ `code` }, detail=${ `detail` }"
     }
     
     /**
@@ -4700,10 +4719,12 @@ sealed class AllowlyException: kotlin.Exception() {
      */
     class Config(
         
+        val `code`: kotlin.String, 
+        
         val `detail`: kotlin.String
         ) : AllowlyException() {
         override val message
-            get() = "detail=${ `detail` }"
+            get() = "code=${ `code` }, detail=${ `detail` }"
     }
     
     /**
@@ -4779,14 +4800,18 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 )
             8 -> AllowlyException.Timeout(
                 FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
                 )
             9 -> AllowlyException.Network(
+                FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
             10 -> AllowlyException.Protocol(
                 FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
                 )
             11 -> AllowlyException.Config(
+                FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
             12 -> AllowlyException.Verification(
@@ -4854,21 +4879,25 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
             is AllowlyException.Timeout -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is AllowlyException.Network -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is AllowlyException.Protocol -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is AllowlyException.Config -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is AllowlyException.Verification -> (
@@ -4936,21 +4965,25 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
             }
             is AllowlyException.Timeout -> {
                 buf.putInt(8)
+                FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is AllowlyException.Network -> {
                 buf.putInt(9)
+                FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is AllowlyException.Protocol -> {
                 buf.putInt(10)
+                FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is AllowlyException.Config -> {
                 buf.putInt(11)
+                FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
@@ -5843,6 +5876,20 @@ public object FfiConverterMapStringTypeFallbackMode: FfiConverterRustBuffer<Map<
 
 
 
+
+        /**
+         * Core's `ErrorKind::ALL` as names. Each variant of [`AllowlyError`] is named after one (`RateLimited` is
+         * `rate_limited`), so the foreign layers and tests derive a kind from the variant instead of spelling it.
+         */ fun `coreErrorKinds`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_core_error_kinds(
+    
+        _status)
+}
+    )
+    }
+    
 
         /**
          * Core's `VerificationErrorKind::ALL` as codes, so the foreign tests can prove every kind is mapped.

@@ -42,6 +42,15 @@ class ErrorsTest {
         assertEquals(coreVerificationErrorCodes(), VerificationErrorKind.entries.map { it.code })
     }
 
+    /** Fails when a kind is added to core and the UniFFI enum has no variant named after it. */
+    @Test
+    fun `every core error kind has the variant named after it`() {
+        val variants = AllowlyException::class.java.declaredClasses
+            .filter { AllowlyException::class.java.isAssignableFrom(it) }
+            .map(::errorKind)
+        assertEquals(coreErrorKinds().toSet(), variants.toSet())
+    }
+
     @Test
     fun `http errors arrive as their subclasses without the key`() = runBlocking {
         val bad = server.client(unknownKey)

@@ -91,23 +91,29 @@ private fun verified(v: VerifiedReceipt) = mapOf(
     "issued_at" to v.issuedAt,
 )
 
-/** The core Error variant's snake_case name, code and HTTP status (carried by the error, from core's `Error::status()`). */
+/**
+ * Core's kind of an error: each [AllowlyException] subclass is named after one (`RateLimited` is `rate_limited`), which
+ * ErrorsTest checks against `coreErrorKinds()`, so no kind is spelled here.
+ */
+fun errorKind(variant: Class<*>): String = variant.simpleName.replace(Regex("(?<=.)(?=[A-Z])"), "_").lowercase()
+
+/** The core Error kind, code and HTTP status (carried by the error, from core's `Error::code()` / `Error::status()`). */
 private fun errorJson(e: AllowlyException): Map<String, Any?> {
-    val (type, code, status) = when (e) {
-        is AllowlyException.Authentication -> Triple("authentication", e.code, e.status?.toLong())
-        is AllowlyException.PermissionDenied -> Triple("permission_denied", e.code, e.status?.toLong())
-        is AllowlyException.NotFound -> Triple("not_found", e.code, e.status?.toLong())
-        is AllowlyException.Conflict -> Triple("conflict", e.code, e.status.toLong())
-        is AllowlyException.Validation -> Triple("validation", e.code, e.status?.toLong())
-        is AllowlyException.RateLimited -> Triple("rate_limited", e.code, e.status?.toLong())
-        is AllowlyException.Server -> Triple("server", e.code, e.status.toLong())
-        is AllowlyException.Timeout -> Triple("timeout", "timeout", null)
-        is AllowlyException.Network -> Triple("network", "network_error", null)
-        is AllowlyException.Protocol -> Triple("protocol", "protocol_error", null)
-        is AllowlyException.Config -> Triple("config", "invalid_config", null)
-        is AllowlyException.Verification -> Triple("verification", e.code, null)
+    val (code, status) = when (e) {
+        is AllowlyException.Authentication -> e.code to e.status?.toLong()
+        is AllowlyException.PermissionDenied -> e.code to e.status?.toLong()
+        is AllowlyException.NotFound -> e.code to e.status?.toLong()
+        is AllowlyException.Conflict -> e.code to e.status.toLong()
+        is AllowlyException.Validation -> e.code to e.status?.toLong()
+        is AllowlyException.RateLimited -> e.code to e.status?.toLong()
+        is AllowlyException.Server -> e.code to e.status.toLong()
+        is AllowlyException.Timeout -> e.code to null
+        is AllowlyException.Network -> e.code to null
+        is AllowlyException.Protocol -> e.code to null
+        is AllowlyException.Config -> e.code to null
+        is AllowlyException.Verification -> e.code to null
     }
-    return mapOf("type" to type, "code" to code, "status" to status,
+    return mapOf("type" to errorKind(e.javaClass), "code" to code, "status" to status,
         "fields" to ((e as? AllowlyException.Validation)?.fields?.map { it.field } ?: emptyList<String>()),
         "retry_after" to (e as? AllowlyException.RateLimited)?.retryAfterMs?.let { it.toDouble() / 1000 })
 }
