@@ -19,6 +19,13 @@ use crate::model::{
 };
 use crate::receipt::KeySet;
 
+/// Core's duration defaults by parameter name (`allowly_core::client::DEFAULT_DURATIONS`): the Swift and Kotlin layers
+/// read their default arguments from here instead of spelling them.
+#[uniffi::export]
+pub fn client_default_durations() -> HashMap<String, Duration> {
+    allowly_core::client::DEFAULT_DURATIONS.iter().map(|(name, d)| ((*name).to_owned(), *d)).collect()
+}
+
 /// Client options; every field has core's default when absent.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ClientOptions {

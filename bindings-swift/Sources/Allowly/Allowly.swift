@@ -61,7 +61,10 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// Polls until the user answered; `AllowlyError.Timeout` if nobody did within `timeout`.
-    public func waitForConfirmation(_ confirmationId: String, timeout: TimeInterval = 60, pollInterval: TimeInterval = 1)
+    public func waitForConfirmation(
+        _ confirmationId: String, timeout: TimeInterval = AllowlyDefaults.waitTimeout,
+        pollInterval: TimeInterval = AllowlyDefaults.waitPollInterval
+    )
         async throws -> Confirmation
     {
         try await native.waitForConfirmation(
@@ -75,7 +78,10 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// Polls until the receipt is signed; the result's `json` is what `verifyReceiptJson` needs.
-    public func fetchSigned(_ receiptId: String, timeout: TimeInterval = 30, pollInterval: TimeInterval = 1)
+    public func fetchSigned(
+        _ receiptId: String, timeout: TimeInterval = AllowlyDefaults.fetchSignedTimeout,
+        pollInterval: TimeInterval = AllowlyDefaults.fetchSignedPollInterval
+    )
         async throws -> SignedReceipt
     {
         try await native.fetchSigned(receiptId: receiptId, pollInterval: pollInterval, timeout: timeout)
@@ -158,4 +164,16 @@ extension CheckResponse {
 extension VerificationErrorKind {
     /// The stable code (`signature_mismatch`, …), as in every other language.
     public var code: String { verificationErrorCode(kind: self) }
+}
+
+/// Core's duration defaults (`allowly_core::client::DEFAULT_DURATIONS`), read once from the native library, so no
+/// default is spelled in Swift. Public because Swift's default arguments of public functions may only name public
+/// declarations.
+public enum AllowlyDefaults {
+    static let all: [String: TimeInterval] = clientDefaultDurations()
+
+    public static var waitTimeout: TimeInterval { all["wait_timeout"]! }
+    public static var waitPollInterval: TimeInterval { all["wait_poll_interval"]! }
+    public static var fetchSignedTimeout: TimeInterval { all["fetch_signed_timeout"]! }
+    public static var fetchSignedPollInterval: TimeInterval { all["fetch_signed_poll_interval"]! }
 }

@@ -4559,6 +4559,32 @@ fileprivate struct FfiConverterSequenceTypeScopeGrant: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDictionaryStringDuration: FfiConverterRustBuffer {
+    public static func write(_ value: [String: TimeInterval], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterDuration.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: TimeInterval] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: TimeInterval]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterDuration.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringTypeScopeResult: FfiConverterRustBuffer {
     public static func write(_ value: [String: ScopeResult], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -4746,6 +4772,17 @@ public func uniffiForeignFutureHandleCountAllowly() -> Int {
     UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
 }
 /**
+ * Core's duration defaults by parameter name (`allowly_core::client::DEFAULT_DURATIONS`): the Swift and Kotlin layers
+ * read their default arguments from here instead of spelling them.
+ */
+public func clientDefaultDurations() -> [String: TimeInterval]  {
+    return try!  FfiConverterDictionaryStringDuration.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_client_default_durations(uniffiCallStatus
+    )
+})
+}
+/**
  * Core's `ErrorKind::ALL` as names. Each variant of [`AllowlyError`] is named after one (`RateLimited` is
  * `rate_limited`), so the foreign layers and tests derive a kind from the variant instead of spelling it.
  */
@@ -4828,6 +4865,9 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_allowly_ffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_client_default_durations() != 62405) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_func_core_error_kinds() != 5363) {
         return InitializationResult.apiChecksumMismatch

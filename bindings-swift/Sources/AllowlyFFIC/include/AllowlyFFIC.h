@@ -418,6 +418,12 @@ RustBuffer uniffi_allowly_ffi_fn_method_keyset_to_json(uint64_t ptr, RustCallSta
 RustBuffer uniffi_allowly_ffi_fn_method_keyset_workspace_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_CLIENT_DEFAULT_DURATIONS
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_CLIENT_DEFAULT_DURATIONS
+RustBuffer uniffi_allowly_ffi_fn_func_client_default_durations(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_CORE_ERROR_KINDS
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_CORE_ERROR_KINDS
 RustBuffer uniffi_allowly_ffi_fn_func_core_error_kinds(RustCallStatus *_Nonnull out_status
@@ -708,6 +714,12 @@ void ffi_allowly_ffi_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_ALLOWLY_FFI_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_ALLOWLY_FFI_RUST_FUTURE_COMPLETE_VOID
 void ffi_allowly_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_CLIENT_DEFAULT_DURATIONS
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_CLIENT_DEFAULT_DURATIONS
+uint16_t uniffi_allowly_ffi_checksum_func_client_default_durations(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_CORE_ERROR_KINDS

@@ -4,8 +4,16 @@
 package ai.allowly
 
 import kotlin.time.Duration
-import kotlin.time.Duration.Companion.seconds
 import kotlin.time.toJavaDuration
+import kotlin.time.toKotlinDuration
+
+/** Core's duration defaults (`allowly_core::client::DEFAULT_DURATIONS`), read once: no default is spelled here. */
+internal object CoreDefaults {
+    private val all: Map<String, java.time.Duration> by lazy { clientDefaultDurations() }
+
+    fun of(name: String): Duration =
+        (all[name] ?: error("allowly-core has no default named $name")).toKotlinDuration()
+}
 
 /**
  * The Allowly client. One instance per API key; share it (it owns one connection pool). The key is handed to the
@@ -46,8 +54,8 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
     /** Polls until the user answered; [AllowlyException.Timeout] if nobody did within [timeout]. */
     suspend fun waitForConfirmation(
         confirmationId: String,
-        timeout: Duration = 60.seconds,
-        pollInterval: Duration = 1.seconds,
+        timeout: Duration = CoreDefaults.of("wait_timeout"),
+        pollInterval: Duration = CoreDefaults.of("wait_poll_interval"),
     ): Confirmation = native.waitForConfirmation(confirmationId, timeout.toJavaDuration(), pollInterval.toJavaDuration())
 
     /**
@@ -60,8 +68,8 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
     /** Polls until the receipt is signed; the result's `json` is what [verifyReceiptJson] needs. */
     suspend fun fetchSigned(
         receiptId: String,
-        timeout: Duration = 30.seconds,
-        pollInterval: Duration = 1.seconds,
+        timeout: Duration = CoreDefaults.of("fetch_signed_timeout"),
+        pollInterval: Duration = CoreDefaults.of("fetch_signed_poll_interval"),
     ): SignedReceipt = native.fetchSigned(receiptId, pollInterval.toJavaDuration(), timeout.toJavaDuration())
 
     /** The workspace's key document, for [verifyReceiptJson]. */

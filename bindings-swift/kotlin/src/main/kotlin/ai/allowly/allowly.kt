@@ -704,6 +704,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_allowly_ffi_checksum_func_client_default_durations(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_func_core_error_kinds(
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_core_verification_error_codes(
@@ -843,6 +845,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_method_keyset_workspace_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_client_default_durations(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_core_error_kinds(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_core_verification_error_codes(uniffi_out_err: UniffiRustCallStatus, 
@@ -974,6 +978,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_allowly_ffi_checksum_func_client_default_durations() and 0xFFFF) != 62405) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_func_core_error_kinds() and 0xFFFF) != 5363) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -5798,6 +5805,45 @@ public object FfiConverterSequenceTypeScopeGrant: FfiConverterRustBuffer<List<Sc
 /**
  * @suppress
  */
+public object FfiConverterMapStringDuration: FfiConverterRustBuffer<Map<kotlin.String, java.time.Duration>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, java.time.Duration> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, java.time.Duration>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterDuration.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, java.time.Duration>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterDuration.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, java.time.Duration>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterDuration.write(v, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterMapStringTypeScopeResult: FfiConverterRustBuffer<Map<kotlin.String, ScopeResult>> {
     override fun read(buf: ByteBuffer): Map<kotlin.String, ScopeResult> {
         val len = buf.getInt()
@@ -5876,6 +5922,20 @@ public object FfiConverterMapStringTypeFallbackMode: FfiConverterRustBuffer<Map<
 
 
 
+
+        /**
+         * Core's duration defaults by parameter name (`allowly_core::client::DEFAULT_DURATIONS`): the Swift and Kotlin layers
+         * read their default arguments from here instead of spelling them.
+         */ fun `clientDefaultDurations`(): Map<kotlin.String, java.time.Duration> {
+            return FfiConverterMapStringDuration.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_client_default_durations(
+    
+        _status)
+}
+    )
+    }
+    
 
         /**
          * Core's `ErrorKind::ALL` as names. Each variant of [`AllowlyError`] is named after one (`RateLimited` is
