@@ -147,7 +147,7 @@ clean:
 # The client fault-injection test alone (it also runs in make test): a proxy that drops, delays, truncates and resets
 # connections between allowly-core's Client and the real allowly serve.
 test-faults: toolchain
-	$(CARGO) test --locked -p allowly-cli --test fault_injection -- --nocapture
+	$(CARGO) test --locked -p allowly-e2e --test fault_injection -- --nocapture
 
 # Crash-restart: concurrent load against allowly serve, SIGKILLed at random points and restarted on the same database
 # (6 cycles on SQLite, then 6 on a throwaway PostgreSQL with one server and 6 with two servers sharing it, one of

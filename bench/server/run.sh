@@ -6,7 +6,7 @@
 #       latency from each request's scheduled start; server/examples/check_to_signed.rs `rate`).
 #   P6  check → signed receipt p50/p99 (`signed`: raw check + long-poll), and how long allowly-core's
 #       `Client::fetch_signed` takes to return the signed bytes after its `check` answered (`fetch`).
-#   P7  added latency of `allowly mcp proxy` per tool call (cli/tests/mcp_latency.rs, ignored test, JSON output).
+#   P7  added latency of `allowly mcp proxy` per tool call (tests/e2e/tests/mcp_latency.rs, ignored test, JSON output).
 #
 # Every figure is the median of RUNS runs; every run's numbers, the machine (cores, CPU model) and the load average
 # before and after each figure are kept in "detail". The load generator runs on the same machine as the server, so
@@ -34,7 +34,7 @@ fi
 echo "== building (release)"
 "$CARGO" build --locked --release -q -p allowly-cli --bin allowly
 "$CARGO" build --locked --release -q -p allowly-server --example check_to_signed
-"$CARGO" test --locked --release -q --no-run -p allowly-cli --test mcp_latency
+"$CARGO" test --locked --release -q --no-run -p allowly-e2e --test mcp_latency
 target="$("$CARGO" metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
 tmp="$(mktemp -d)"
@@ -98,10 +98,10 @@ kill "$pid"; wait "$pid" 2>/dev/null || true
 pid=""
 
 # --- P7: MCP proxy added latency (starts its own server and MCP child) ---
-echo "== P7: cargo test --release -p allowly-cli --test mcp_latency -- --ignored ($RUNS runs)"
+echo "== P7: cargo test --release -p allowly-e2e --test mcp_latency -- --ignored ($RUNS runs)"
 note figure P7 event load_before load "$(loadavg)"
 for i in $(seq 1 "$RUNS"); do
-  ALLOWLY_BENCH_JSON="$tmp/p7.json" "$CARGO" test --locked --release -q -p allowly-cli --test mcp_latency \
+  ALLOWLY_BENCH_JSON="$tmp/p7.json" "$CARGO" test --locked --release -q -p allowly-e2e --test mcp_latency \
     -- --ignored --nocapture --test-threads 1 >"$tmp/p7.log" 2>&1 || { cat "$tmp/p7.log"; exit 1; }
   note figure P7 event run json "$(cat "$tmp/p7.json")"
 done

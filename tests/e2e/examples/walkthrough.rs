@@ -1,6 +1,6 @@
 //! The seed 000 lifecycle, end to end, through allowly-core against a running `allowly serve --dev`.
 //!
-//! `make demo` runs this as a program; `cli/tests/demo_e2e.rs` includes the same file and calls [`run`], so the demo
+//! `make demo` runs this as a program; `tests/e2e/tests/demo_e2e.rs` includes the same file and calls [`run`], so the demo
 //! and its test cannot drift apart: what the README shows is what CI asserts.
 //!
 //! Usage: `walkthrough [READY.json] [--export DIR]` (the ready file may also come from `ALLOWLY_READY_FILE`). With
