@@ -180,3 +180,30 @@ def dev_server(
         server.stop()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    """`python3 tests/support/devserver.py --binary PATH --workdir DIR`: for shell scripts (bench/server/run.sh).
+
+    Starts `allowly serve --dev` in DIR, waits until it is ready and exits, leaving the server running; prints
+    `PID BASE_URL` on stdout. The keys are in DIR/ready.json (mode 0600), never on a command line. Stopping the
+    server (kill PID) is the caller's job."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", default=None, help="the allowly binary (default: ALLOWLY_BIN, else target/debug)")
+    ap.add_argument("--workdir", required=True, help="ready file, log and SQLite file go here")
+    args = ap.parse_args()
+    server = DevServer(args.workdir, binary=args.binary)
+    try:
+        server.start()
+    except DevServerError as e:
+        server.stop()
+        sys.exit(str(e))
+    assert server.proc is not None
+    print(server.proc.pid, server.info["base_url"])
+
+
+if __name__ == "__main__":
+    main()
