@@ -27,6 +27,20 @@ pub fn allowly_bin() -> &'static Path {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut build = Command::new(cargo);
         build.args(["build", "--locked", "--quiet", "-p", "allowly-cli", "--bin", "allowly"]);
+        // Cargo gives this test the variables of its own package; passed on, they would make the inner build see
+        // another environment than a plain `cargo build` (ring's build script reruns on CARGO_MANIFEST_DIR), so the
+        // two would rebuild the binary's dependencies in turn.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            let package_var = ["CARGO_PKG_", "CARGO_BIN_EXE_"].iter().any(|p| name.starts_with(p))
+                || ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME", "CARGO_BIN_NAME"]
+                    .contains(&name.as_str())
+                || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR", "OUT_DIR"]
+                    .contains(&name.as_str());
+            if package_var {
+                build.env_remove(name);
+            }
+        }
         if profile_dir.file_name().is_some_and(|p| p == "release") {
             build.arg("--release");
         }
