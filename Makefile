@@ -13,7 +13,7 @@ PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23" "jsonschema>=4"
 # The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
 PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
 
-.PHONY: demo test parity test-rust test-sqlite test-python test-python-release test-node test-kotlin ffi-bindings python-env python-build bench-python lint fmt bench toolchain build-cli clean help
+.PHONY: demo test parity test-rust test-sqlite test-python test-python-release test-node test-kotlin ffi-bindings python-env python-build lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
@@ -29,21 +29,14 @@ help:
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
 	@echo "make test-reliability - fuzz-smoke, crash-restart (SQLite + PostgreSQL), fault injection, bad-input sweep, security tests, secrets audit"
 
+# ---------------------------------------------------------------- Setup: toolchain, Python venv, builds
+
 toolchain:
 	@test -x "$(CARGO)" || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
 	@$(CARGO) --version
 
 build-cli: toolchain
 	$(CARGO) build --locked -p allowly-cli
-
-# demo.sh builds the CLI itself; the Python walkthrough needs the allowly package installed first.
-demo: toolchain python-build
-	CARGO="$(CARGO)" DEMO_PYTHON="$(VENV_PY)" scripts/demo.sh
-
-# The fast part of issue 10 rides along: fault injection, the security tests and the fuzz replays are in test-rust;
-# test-sweep-fast is the bad-input sweep with 10 generated cases per operation and mode (about a minute).
-test: toolchain lint test-rust test-python test-python-release test-node test-kotlin test-sweep-fast
-	@echo "make test: all suites passed"
 
 # A venv with the build and test tools. A fresh Debian has python3 without venv/ensurepip: install it via apt then.
 python-env:
@@ -64,6 +57,28 @@ python-build: toolchain python-env
 	VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/maturin develop --locked -q -m bindings-python/Cargo.toml
 	$(CARGO) build --locked -p allowly-cli --bin allowly
 
+
+# ---------------------------------------------------------------- Demo and the full test run
+
+# demo.sh builds the CLI itself; the Python walkthrough needs the allowly package installed first.
+demo: toolchain python-build
+	CARGO="$(CARGO)" DEMO_PYTHON="$(VENV_PY)" scripts/demo.sh
+
+# The fast reliability checks ride along: fault injection, the security tests and the fuzz replays are in test-rust;
+# test-sweep-fast is the bad-input sweep with 10 generated cases per operation and mode (about a minute).
+test: toolchain lint test-rust test-python test-python-release test-node test-kotlin test-sweep-fast
+	@echo "make test: all suites passed"
+
+
+# ---------------------------------------------------------------- Tests per language
+
+# The server suite runs on SQLite and on a throwaway PostgreSQL that the script installs (apt) and starts if needed.
+test-rust: toolchain
+	scripts/with-postgres.sh $(CARGO) test --locked --workspace
+
+test-sqlite: toolchain
+	env -u ALLOWLY_TEST_PG_URL -u ALLOWLY_TEST_REQUIRE_PG $(CARGO) test --locked --workspace
+
 test-python: python-build
 	cd bindings-python && .venv/bin/python -m pytest -q
 
@@ -76,27 +91,6 @@ test-python-release: python-build
 	@test -x $(RELEASE_VENV)/bin/python || $(PYTHON) -m venv $(RELEASE_VENV)
 	$(RELEASE_VENV)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps target/wheels-release/*.whl
 	cd bindings-python && ALLOWLY_RELEASE_PYTHON="$(abspath $(RELEASE_VENV))/bin/python" .venv/bin/python -m pytest -q -rs tests/test_release_exit.py
-
-# The shared scenarios (tests/scenarios/*.json) in every language: builds what the three runners need (the Python
-# package, the Node addon, the CLI), runs each runner with ALLOWLY_PARITY_DIR, prints scenario x language.
-parity: toolchain python-build
-	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
-	(cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build); \
-	CARGO="$(CARGO)" MAKE="$(MAKE)" $(PYTHON) scripts/parity.py
-
-# Checks/s from one asyncio process (release build of the package and the server; not part of make test).
-bench-python: toolchain python-env
-	VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/maturin develop --locked -q --release -m bindings-python/Cargo.toml
-	$(CARGO) build --locked --release -p allowly-cli --bin allowly
-	ALLOWLY_BIN=target/release/allowly $(VENV_PY) bench/python_checks.py
-
-
-# The server suite runs on SQLite and on a throwaway PostgreSQL that the script installs (apt) and starts if needed.
-test-rust: toolchain
-	scripts/with-postgres.sh $(CARGO) test --locked --workspace
-
-test-sqlite: toolchain
-	env -u ALLOWLY_TEST_PG_URL -u ALLOWLY_TEST_REQUIRE_PG $(CARGO) test --locked --workspace
 
 # Installs Node 20+ if it is missing (scripts/ensure-node.sh) and the package's locked devDependencies, builds the
 # addon and the allowly binary the end-to-end tests start, then runs node --test and the type test.
@@ -123,6 +117,19 @@ test-kotlin: toolchain
 	{ awk -F'[ ,]+' '/^Tests run/ {r+=$$3; f+=$$5; e+=$$7; s+=$$9} END {print "kotlin: " r-f-e-s " passed, " f+e " failed, " s " skipped"}' target/surefire-reports/*.txt || true; } && \
 	exit $$rc
 
+
+# ---------------------------------------------------------------- Shared scenarios in every language (parity)
+
+# The shared scenarios (tests/scenarios/*.json) in every language: builds what the three runners need (the Python
+# package, the Node addon, the CLI), runs each runner with ALLOWLY_PARITY_DIR, prints scenario x language.
+parity: toolchain python-build
+	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
+	(cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build); \
+	CARGO="$(CARGO)" MAKE="$(MAKE)" $(PYTHON) scripts/parity.py
+
+
+# ---------------------------------------------------------------- Generated sources, lint, format, clean
+
 # Rewrites bindings-swift's committed generated sources (Swift, header, modulemap, Kotlin); the drift test checks them.
 ffi-bindings: toolchain
 	ALLOWLY_UPDATE_GENERATED=1 $(CARGO) test --locked -p allowly-swift --test generated_drift
@@ -134,20 +141,17 @@ lint: toolchain
 fmt:
 	$(CARGO) fmt --all
 
-# Every benchmark (P1-P8, bench/README.md): builds and installs what it needs (bench-prep), then bench/run.py prints the
-# table and writes bench/results/latest.json. The criterion micro-benchmarks alone are `make bench-core`.
-bench: toolchain bench-prep
-	$(PYTHON) bench/run.py
-
 clean:
 	$(CARGO) clean
 
-# --- rel-faults ---
+
+# ---------------------------------------------------------------- Reliability: fault injection, crash-restart
+
 .PHONY: test-faults test-crash-restart
 # The client fault-injection test alone (it also runs in make test): a proxy that drops, delays, truncates and resets
 # connections between allowly-core's Client and the real allowly serve.
 test-faults: toolchain
-	$(CARGO) test --locked -p allowly-cli --test fault_injection -- --nocapture
+	$(CARGO) test --locked -p allowly-e2e --test fault_injection -- --nocapture
 
 # Crash-restart: concurrent load against allowly serve, SIGKILLed at random points and restarted on the same database
 # (6 cycles on SQLite, then 6 on a throwaway PostgreSQL with one server and 6 with two servers sharing it, one of
@@ -159,8 +163,10 @@ test-crash-restart: python-build
 	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --allowly "$$target_dir/debug/allowly"; \
 	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --servers 2 --allowly "$$target_dir/debug/allowly"
 
-# --- rel-sweep ---
-# Issue 10 parts 4-5. test-sweep: schemathesis (own venv under tests/reliability) against a real `allowly serve --dev`;
+
+# ---------------------------------------------------------------- Reliability: bad-input sweep, security tests, secrets audit
+
+# test-sweep: schemathesis (own venv under tests/reliability) against a real `allowly serve --dev`;
 # test-security: server/tests/security.rs on SQLite and PostgreSQL; secrets-audit: the suites' captured output grepped
 # for keys, peppers and private keys (scripts/secrets_audit.sh).
 .PHONY: test-sweep test-security secrets-audit sweep-env
@@ -186,7 +192,9 @@ test-security: toolchain
 secrets-audit: toolchain sweep-env python-build
 	CARGO="$(CARGO)" AUDIT_PYTHON="$(abspath $(VENV_PY))" scripts/secrets_audit.sh
 
-# --- rel-fuzz ---
+
+# ---------------------------------------------------------------- Reliability: fuzzing
+
 .PHONY: fuzz-smoke fuzz-seeds
 # Seconds each fuzz target runs in `make fuzz-smoke`.
 FUZZ_SECONDS ?= 60
@@ -205,14 +213,9 @@ fuzz-smoke: toolchain
 	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 	CARGO="$(CARGO)" FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_SANITIZER="$(FUZZ_SANITIZER)" scripts/fuzz-smoke.sh
 
-# --- bench-server ---
-.PHONY: bench-server
-# P5 (server checks/s and p99 at half that rate), P6 (check -> signed receipt, fetch_signed) and P7 (MCP proxy added
-# latency) into bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
-bench-server: toolchain
-	CARGO="$(CARGO)" bench/server/run.sh
 
-# --- issue 10: everything at once ---
+# ---------------------------------------------------------------- Reliability: every check at once
+
 .PHONY: test-reliability test-sweep-fast
 # Each part also runs alone (see README "Reliability and security"); this runs them all, slowest last but one.
 test-reliability: test-faults test-security test-sweep test-crash-restart fuzz-smoke secrets-audit
@@ -221,7 +224,14 @@ test-reliability: test-faults test-security test-sweep test-crash-restart fuzz-s
 test-sweep-fast:
 	SWEEP_MAX_EXAMPLES=10 $(MAKE) --no-print-directory test-sweep
 
-# --- bench-client ---
+
+# ---------------------------------------------------------------- Benchmarks (bench/run.py; the server figures: bench/server/run.sh)
+
+# Every benchmark (P1-P8, bench/README.md): builds and installs what it needs (bench-prep), then bench/run.py prints the
+# table and writes bench/results/latest.json. The criterion micro-benchmarks alone are `make bench-core`.
+bench: toolchain bench-prep
+	$(PYTHON) bench/run.py
+
 # bench/.venv holds the official packages (their import name is also `allowly`), bench/.venv-ours our release wheel;
 # both gitignored, each benchmark side runs in its own venv and process. Node comes from scripts/ensure-node.sh.
 BENCH_OFFICIAL := bench/.venv
@@ -255,3 +265,9 @@ bench-prep: toolchain bench-venvs
 	$(BENCH_OURS)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps bench/.work/wheels/allowly-*.whl
 	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
 	cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build:release
+
+.PHONY: bench-server
+# P5 (server checks/s and p99 at half that rate), P6 (check -> signed receipt, fetch_signed) and P7 (MCP proxy added
+# latency) into bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
+bench-server: toolchain
+	CARGO="$(CARGO)" bench/server/run.sh

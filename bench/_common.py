@@ -1,8 +1,8 @@
 """Helpers every benchmark script shares (stdlib only, so it runs in either venv and under the system python).
 
 The official Python client and ours are both imported as `allowly`, so each side runs in its own venv and process;
-this module is the part they have in common: starting the real `allowly serve --dev`, the machine record, and the
-statistics every figure is reported with.
+this module is the part they have in common: starting the real `allowly serve --dev` (tests/support/devserver.py),
+the machine record, and the statistics every figure is reported with.
 """
 
 from __future__ import annotations
@@ -11,68 +11,38 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+import devserver  # noqa: E402  (tests/support/devserver.py: the one way to start the dev server)
 
 
 def target_dir() -> Path:
-    return Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    return devserver.target_dir()
 
 
 def allowly_binary() -> Path:
     """The release CLI (`make bench` builds it); ALLOWLY_BIN overrides."""
-    if os.environ.get("ALLOWLY_BIN"):
-        return Path(os.environ["ALLOWLY_BIN"])
-    return target_dir() / "release" / "allowly"
+    return devserver.allowly_binary("release")
 
 
 @contextmanager
-def dev_server(work: Path | None = None) -> Iterator[Dict[str, str]]:
-    """`allowly serve --dev` on a fresh SQLite file and a free loopback port; yields its ready file (base_url,
-    workspace_id, runtime_api_key, setup_api_key). Keys stay in memory: nothing here prints them."""
-    binary = allowly_binary()
-    if not binary.exists():
-        sys.exit(f"{binary} does not exist: cargo build --release -p allowly-cli --bin allowly")
-    with tempfile.TemporaryDirectory(prefix="allowly-bench-") as tmp:
-        base = Path(work or tmp)
-        ready = base / "ready.json"
-        if ready.exists():
-            ready.unlink()
-        log = open(base / "server.log", "wb")
-        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
-        env.pop("ALLOWLY_MASTER_KEY", None)
-        proc = subprocess.Popen(
-            [str(binary), "serve", "--dev", "--db", f"sqlite://{base / 'bench.db'}", "--listen", "127.0.0.1:0",
-             "--ready-file", str(ready)],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not (ready.exists() and ready.stat().st_size > 0):
-                if proc.poll() is not None:
-                    sys.exit(f"allowly serve exited with {proc.returncode}: {(base / 'server.log').read_text()}")
-                if time.monotonic() > deadline:
-                    sys.exit("allowly serve wrote no ready file in 60 s")
-                time.sleep(0.05)
-            time.sleep(0.05)
-            info = json.loads(ready.read_text())
-            info["pid"] = proc.pid
-            yield info
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+def dev_server() -> Iterator[Dict[str, object]]:
+    """`allowly serve --dev` (tests/support/devserver.py) on a fresh SQLite file and a free loopback port; yields its
+    ready file (base_url, workspace_id, runtime_api_key, setup_api_key) plus the server's pid. Keys stay in memory:
+    nothing here prints them."""
+    env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
+    env.pop("ALLOWLY_MASTER_KEY", None)
+    try:
+        with devserver.dev_server(binary=allowly_binary(), env=env) as server:
+            assert server.proc is not None
+            yield {**server.info, "pid": server.proc.pid}
+    except devserver.DevServerError as e:
+        sys.exit(str(e))
 
 
 def cpu_model() -> str:

@@ -24,8 +24,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -36,6 +34,10 @@ import urllib.parse
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+from devserver import DevServer, DevServerError, free_port  # noqa: E402  (tests/support/devserver.py)
 
 # Small enough that every cycle's fresh authorizations reach their limits even on a loaded machine.
 BUDGET_LIMIT = 800_000
@@ -72,66 +74,6 @@ class Api:
             return response.status, (json.loads(raw) if raw else None), raw
         finally:
             conn.close()
-
-
-class Server:
-    """`allowly serve` on a fixed port; restarted on the same database after every SIGKILL."""
-
-    def __init__(self, binary, db_url, port, workdir, env, index):
-        self.binary, self.db_url, self.port, self.env = binary, db_url, port, env
-        self.ready = os.path.join(workdir, f"ready-{index}.json")
-        self.log_path = os.path.join(workdir, f"server-{index}.log")
-        self.proc = None
-
-    def spawn(self):
-        if os.path.exists(self.ready):
-            os.remove(self.ready)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [self.binary, "serve", "--db", self.db_url, "--listen", f"127.0.0.1:{self.port}", "--ready-file", self.ready],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env, start_new_session=True,
-        )
-        log.close()
-
-    def start(self, timeout=60.0):
-        self.spawn()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SetupError(f"allowly serve exited with {self.proc.returncode}; log tail:\n{self.log_tail()}")
-            if os.path.exists(self.ready) and os.path.getsize(self.ready) > 0 and self._ready():
-                return
-            time.sleep(0.05)
-        raise SetupError(f"allowly serve not ready within {timeout}s; log tail:\n{self.log_tail()}")
-
-    def _ready(self):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/readyz")
-            ok = conn.getresponse().status == 200
-            conn.close()
-            return ok
-        except (OSError, http.client.HTTPException):
-            return False
-
-    def kill(self):
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self, lines=30):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return ""
 
 
 class Ledger:
@@ -335,12 +277,6 @@ def create_authorizations(api, key, ledger, auths, generation):
             raise SetupError("could not create an authorization")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Database:
     """Creates the database (PostgreSQL: a fresh one from the admin URL) and counts pending receipts in it."""
 
@@ -391,7 +327,7 @@ class Database:
         if self.backend == "postgres":
             try:
                 self.psql(self.admin, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-            except SetupError as e:
+            except (SetupError, DevServerError) as e:
                 print(f"warning: {e}", file=sys.stderr)
 
 
@@ -591,7 +527,8 @@ def main():
         keys = json.loads(init.stdout)
         workspace_id = keys["workspace_id"]
         for i in range(args.servers):
-            servers.append(Server(args.allowly, db.url, free_port(), workdir, env, i))
+            servers.append(DevServer(workdir, binary=args.allowly, db_url=db.url, dev=False, port=free_port(), env=env,
+                                     name=str(i)))
             servers[-1].start()
         api = Api([s.port for s in servers])
         ledger = Ledger()
@@ -661,7 +598,7 @@ def main():
         print(f"crash-restart [{label}]: OK")
         keep = False
         return 0
-    except SetupError as e:
+    except (SetupError, DevServerError) as e:
         print(f"crash-restart [{label}]: setup failed: {e}", file=sys.stderr)
         return 2
     finally:

@@ -5,7 +5,7 @@
 # Python (bindings-python/examples/walkthrough.py through the `allowly` package: create → check → confirm → approve →
 # re-check → budget → settle → revoke → deny → fetch signed receipts → verify offline → tamper), then has the
 # `allowly` CLI re-verify the same receipts offline. The server is stopped and the temp dir removed however the script
-# ends. `make demo` installs the package first; the Rust walkthrough (cli/examples/walkthrough.rs) stays as a test.
+# ends. `make demo` installs the package first; the Rust walkthrough (tests/e2e/examples/walkthrough.rs) stays as a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

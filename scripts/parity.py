@@ -3,7 +3,7 @@
 scenario × language (pass / fail / skip with its reason). Exits non-zero when a cell failed, a scenario is missing
 from a language's results, or a skip has no reason.
 
-Runners: cli/tests/scenarios.rs, bindings-python/tests/test_scenarios.py, bindings-node/test/scenarios.test.mjs and
+Runners: tests/e2e/tests/scenarios.rs, bindings-python/tests/test_scenarios.py, bindings-node/test/scenarios.test.mjs and
 bindings-swift/kotlin/src/test/kotlin/ai/allowly/ScenariosTest.kt (through `make test-kotlin`, which builds the native
 library and the CLI itself and runs the whole Kotlin suite; surefire's JVM inherits ALLOWLY_PARITY_DIR). The builds the
 others need are made by the Makefile target first. Only the standard library is used."""
@@ -23,7 +23,7 @@ CARGO = os.environ.get("CARGO", "cargo")
 MAKE = os.environ.get("MAKE", "make")
 VENV_PY = REPO / "bindings-python" / ".venv" / "bin" / "python"
 RUNNERS = {
-    "rust": (REPO, [CARGO, "test", "--locked", "-q", "-p", "allowly-cli", "--test", "scenarios"]),
+    "rust": (REPO, [CARGO, "test", "--locked", "-q", "-p", "allowly-e2e", "--test", "scenarios"]),
     "python": (REPO / "bindings-python", [str(VENV_PY), "-m", "pytest", "-q", "tests/test_scenarios.py"]),
     "node": (REPO / "bindings-node", ["node", "--test", "test/scenarios.test.mjs"]),
     "kotlin": (REPO, [MAKE, "--no-print-directory", "test-kotlin"]),

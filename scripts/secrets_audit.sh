@@ -4,7 +4,7 @@
 #   scripts/secrets_audit.sh            (make secrets-audit)
 #
 # Captured: `cargo test` (SQLite + PostgreSQL via scripts/with-postgres.sh) with --nocapture; the logs of the
-# `allowly serve` processes the CLI tests start (cli/tests/common copies them to ALLOWLY_TEST_LOG_DIR before its temp
+# `allowly serve` processes the end-to-end tests start (tests/e2e/tests/common copies them to ALLOWLY_TEST_LOG_DIR before its temp
 # dir goes); the Python suite with -s and its pytest temp dirs kept (conftest.py logs each server there); the
 # bad-input sweep (server log, schemathesis output). Servers run with RUST_LOG=debug.
 # Env: SECRETS_AUDIT_DIR (default: a new /tmp dir, kept for inspection), AUDIT_RUST_ARGS (default --workspace),

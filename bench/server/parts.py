@@ -111,7 +111,7 @@ def write(raw, out, a):
     p7 = {
         "P7": fig(added50, "ms", "≤ 1 (p50)", added50 <= 1, {
             **m, "load_average": loads(raw, "P7"),
-            "command": "ALLOWLY_BENCH_JSON=… cargo test --release --locked -p allowly-cli --test mcp_latency "
+            "command": "ALLOWLY_BENCH_JSON=… cargo test --release --locked -p allowly-e2e --test mcp_latency "
                        "-- --ignored --nocapture",
             "method": "1,000 tools/call (after 100 warm-up) straight to the fixture MCP server vs through "
                       "allowly mcp proxy (one check each against allowly serve --dev); added = proxied − direct",

@@ -6,7 +6,7 @@
 #       latency from each request's scheduled start; server/examples/check_to_signed.rs `rate`).
 #   P6  check → signed receipt p50/p99 (`signed`: raw check + long-poll), and how long allowly-core's
 #       `Client::fetch_signed` takes to return the signed bytes after its `check` answered (`fetch`).
-#   P7  added latency of `allowly mcp proxy` per tool call (cli/tests/mcp_latency.rs, ignored test, JSON output).
+#   P7  added latency of `allowly mcp proxy` per tool call (tests/e2e/tests/mcp_latency.rs, ignored test, JSON output).
 #
 # Every figure is the median of RUNS runs; every run's numbers, the machine (cores, CPU model) and the load average
 # before and after each figure are kept in "detail". The load generator runs on the same machine as the server, so
@@ -34,13 +34,19 @@ fi
 echo "== building (release)"
 "$CARGO" build --locked --release -q -p allowly-cli --bin allowly
 "$CARGO" build --locked --release -q -p allowly-server --example check_to_signed
-"$CARGO" test --locked --release -q --no-run -p allowly-cli --test mcp_latency
+"$CARGO" test --locked --release -q --no-run -p allowly-e2e --test mcp_latency
 target="$("$CARGO" metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
 tmp="$(mktemp -d)"
 pid=""
+# The server is not this shell's child (the helper that started it has exited), so poll instead of `wait`.
+stop_server() {
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+  kill -9 "$pid" 2>/dev/null || true
+}
 cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  if [ -n "$pid" ]; then stop_server; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -51,11 +57,9 @@ raw="$tmp/raw.jsonl"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 note() { python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' "$@" >>"$raw"; }
 
-RUST_LOG=warn "$tmp/allowly" serve --dev --db "sqlite://$tmp/bench.db" --listen 127.0.0.1:0 \
-  --ready-file "$tmp/ready.json" >"$tmp/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 400); do [ -s "$tmp/ready.json" ] && break; sleep 0.05; done
-[ -s "$tmp/ready.json" ] || { echo "server did not start"; cat "$tmp/server.log"; exit 1; }
+# The dev server, started the way every test starts it (tests/support/devserver.py); it stays up until `kill $pid`.
+read -r pid _ < <(RUST_LOG=warn python3 tests/support/devserver.py --binary "$tmp/allowly" --workdir "$tmp") || true
+[ -n "$pid" ] || { echo "server did not start"; exit 1; }
 read -r base key < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["base_url"], d["runtime_api_key"])' "$tmp/ready.json")
 auth="$(curl -fsS -X POST "$base/v1/authorizations" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   -d '{"user_id":"bench-user","agent_id":"bench-agent","scopes":["email.read"]}' \
@@ -94,14 +98,14 @@ for i in $(seq 1 "$RUNS"); do
   note figure P6 event fetch json "$("$tmp/check_to_signed" fetch "$FETCH_RATE" "$FETCH_SAMPLES")"
 done
 note figure P6 event load_after load "$(loadavg)"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+stop_server
 pid=""
 
 # --- P7: MCP proxy added latency (starts its own server and MCP child) ---
-echo "== P7: cargo test --release -p allowly-cli --test mcp_latency -- --ignored ($RUNS runs)"
+echo "== P7: cargo test --release -p allowly-e2e --test mcp_latency -- --ignored ($RUNS runs)"
 note figure P7 event load_before load "$(loadavg)"
 for i in $(seq 1 "$RUNS"); do
-  ALLOWLY_BENCH_JSON="$tmp/p7.json" "$CARGO" test --locked --release -q -p allowly-cli --test mcp_latency \
+  ALLOWLY_BENCH_JSON="$tmp/p7.json" "$CARGO" test --locked --release -q -p allowly-e2e --test mcp_latency \
     -- --ignored --nocapture --test-threads 1 >"$tmp/p7.log" 2>&1 || { cat "$tmp/p7.log"; exit 1; }
   note figure P7 event run json "$(cat "$tmp/p7.json")"
 done

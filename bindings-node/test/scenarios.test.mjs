@@ -144,7 +144,7 @@ class Run {
         return toWire(await c.confirmations.approve(a.confirm_nonce, { approved: a.approved, ttlSeconds: a.ttl_seconds }))
       case 'settle_budget': return toWire(await c.budget.settle(js))
       case 'fetch_signed': {
-        const r = await c.receipts.fetchSigned(a.receipt_id, { pollIntervalMs: 50, timeoutMs: 30_000 })
+        const r = await c.receipts.fetchSigned(a.receipt_id, { pollIntervalMs: a.poll_interval_ms, timeoutMs: a.timeout_ms })
         return { receipt_id: r.receiptId, json: r.json, receipt: JSON.parse(r.json) }
       }
       case 'fetch_keys': {

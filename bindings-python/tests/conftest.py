@@ -5,11 +5,9 @@ real server cannot be made to produce on demand (a silent peer, a 403/429 answer
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
+import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -20,50 +18,24 @@ import allowly
 
 REPO = Path(__file__).resolve().parents[2]
 CONFORMANCE = REPO / "tests" / "conformance"
-READY_TIMEOUT = float(os.environ.get("ALLOWLY_TEST_READY_TIMEOUT", "60"))
-
-
-def allowly_binary() -> Path:
-    """The CLI built by cargo (`make test-python` builds it first); ALLOWLY_BIN overrides."""
-    if os.environ.get("ALLOWLY_BIN"):
-        return Path(os.environ["ALLOWLY_BIN"])
-    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    return target / "debug" / "allowly"
+sys.path.insert(0, str(REPO / "tests" / "support"))
+from devserver import DevServer, DevServerError, allowly_binary  # noqa: E402  (tests/support/devserver.py)
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, str]]:
-    """`allowly serve --dev` on a free port; yields its ready file (base_url, workspace_id, runtime_api_key, …)."""
-    binary = allowly_binary()
-    if not binary.exists():
-        pytest.fail(f"{binary} does not exist: build it with `cargo build -p allowly-cli --bin allowly`")
-    work = tmp_path_factory.mktemp("allowly-serve")
-    ready = work / "ready.json"
-    log = open(work / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--dev", "--db", f"sqlite://{work / 'test.db'}", "--listen", "127.0.0.1:0",
-         "--ready-file", str(ready)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    """`allowly serve --dev` on a free port (tests/support/devserver.py); yields its ready file (base_url,
+    workspace_id, runtime_api_key, …). `make test-python` builds the binary first; ALLOWLY_BIN overrides it."""
+    dev = DevServer(tmp_path_factory.mktemp("allowly-serve"), binary=allowly_binary())
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not (ready.exists() and ready.stat().st_size > 0):
-            if proc.poll() is not None:
-                pytest.fail(f"allowly serve exited with {proc.returncode}: {(work / 'server.log').read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail("allowly serve wrote no ready file in time")
-            time.sleep(0.05)
-        time.sleep(0.05)  # the ready file is written in one go, but give a torn read no chance
-        yield json.loads(ready.read_text())
+        info = dev.start()
+    except DevServerError as e:
+        dev.stop()
+        pytest.fail(str(e))
+    try:
+        yield info
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        dev.stop(timeout=10)
 
 
 def client_kwargs(server: Dict[str, str]) -> Dict[str, object]:

@@ -152,7 +152,8 @@ class Run:
         if op == "settle_budget":
             return c.budget.settle(**a).to_dict()
         if op == "fetch_signed":
-            r = c.receipts.fetch_signed(a["receipt_id"], poll_interval=0.05, timeout=30.0)
+            r = c.receipts.fetch_signed(a["receipt_id"], poll_interval=a["poll_interval_ms"] / 1000,
+                                        timeout=a["timeout_ms"] / 1000)
             return {"receipt_id": r.receipt_id, "json": r.json, "receipt": json.loads(r.json)}
         if op == "fetch_keys":
             keys = c.keys.fetch(a["workspace_id"])

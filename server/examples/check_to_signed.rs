@@ -1,4 +1,4 @@
-//! Open-loop load generator for the server benchmarks (`bench/server/run.sh`, `bench/server_load.sh`).
+//! Open-loop load generator for the server benchmarks (`bench/server/run.sh`).
 //!
 //! Closed-loop tools (wrk) measure saturation but hide queueing: a slow response delays the next request. Here
 //! requests start on a fixed schedule whether or not earlier ones finished, and every latency is measured from the

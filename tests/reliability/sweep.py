@@ -22,12 +22,14 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+from devserver import DevServer, DevServerError  # noqa: E402  (tests/support/devserver.py)
+
 SCHEMATHESIS = HERE / ".venv" / "bin" / "schemathesis"
 ID_RE = re.compile(r"[a-z]+_[0-9A-HJKMNP-TV-Z]{26}(?:/signing-keys/\d+)?")
 
@@ -41,13 +43,6 @@ OWN_ID = {
     "receipts": "id",
     "budget_reservations": "check_receipt_id",
 }
-
-
-def allowly_binary() -> Path:
-    if os.environ.get("ALLOWLY_BIN"):
-        return Path(os.environ["ALLOWLY_BIN"])
-    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    return target / "debug" / "allowly"
 
 
 def snapshot(db: Path) -> dict[str, dict[tuple, dict]]:
@@ -68,30 +63,17 @@ def snapshot(db: Path) -> dict[str, dict[tuple, dict]]:
     return out
 
 
-def start_server(work: Path, env: dict) -> tuple[subprocess.Popen, dict, Path]:
-    binary = allowly_binary()
-    if not binary.exists():
-        sys.exit(f"{binary} does not exist: build it with `cargo build -p allowly-cli --bin allowly`")
-    db = work / "sweep.db"
-    ready = work / "ready.json"
-    for stale in work.glob("sweep.db*"):  # a kept SWEEP_OUT from an earlier run: start from an empty database
+def start_server(work: Path, env: dict) -> DevServer:
+    """`allowly serve --dev` on an empty SQLite file in `work` (tests/support/devserver.py)."""
+    server = DevServer(work, env=env)
+    for stale in work.glob(f"{server.db_path.name}*"):  # a kept SWEEP_OUT from an earlier run: start from empty
         stale.unlink()
-    ready.unlink(missing_ok=True)
-    log = open(work / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--dev", "--db", f"sqlite://{db}", "--listen", "127.0.0.1:0", "--ready-file", str(ready)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-    )
-    deadline = time.monotonic() + 60
-    while not (ready.exists() and ready.stat().st_size > 0):
-        if proc.poll() is not None:
-            sys.exit(f"allowly serve exited with {proc.returncode}: {(work / 'server.log').read_text()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            sys.exit("allowly serve wrote no ready file within 60 s")
-        time.sleep(0.05)
-    time.sleep(0.05)
-    return proc, json.loads(ready.read_text()), db
+    try:
+        server.start()
+    except DevServerError as e:
+        server.stop()
+        sys.exit(str(e))
+    return server
 
 
 def seed_authorizations(base: str, key: str) -> dict[str, dict]:
@@ -210,13 +192,14 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("RUST_LOG", "debug")
     env.pop("ALLOWLY_MASTER_KEY", None)
-    proc, info, db = start_server(work, env)
+    server = start_server(work, env)
+    info, db = server.info, server.db_path
     base = info["base_url"]
     with urllib.request.urlopen(f"{base}/openapi.json") as r:
         served = json.load(r)
     if served != json.loads((REPO / "server" / "openapi.json").read_text()):
-        proc.kill()
-        sys.exit(f"{allowly_binary()} serves another OpenAPI document than server/openapi.json: rebuild it")
+        server.kill()
+        sys.exit(f"{server.binary} serves another OpenAPI document than server/openapi.json: rebuild it")
     env["SWEEP_SEED_AUTHS"] = json.dumps(seed_authorizations(base, info["runtime_api_key"]))
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     env["SWEEP_PROTECTED_KEY_IDS"] = json.dumps([r[0] for r in conn.execute("SELECT id FROM api_keys")])
@@ -232,12 +215,7 @@ def main() -> int:
             if rc != 0:
                 failures.append(f"schemathesis ({mode} keys) exited {rc}: see its summary above")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
     after = snapshot(db)
 
     records = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []

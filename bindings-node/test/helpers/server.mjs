@@ -1,5 +1,5 @@
 // The real `allowly serve --dev` (target/debug/allowly, built with cargo if missing) on a temp SQLite file, the same
-// way the Rust tests start it (cli/tests/common/mod.rs). Stopped by `stop()` and on process exit.
+// way the Rust tests start it (tests/e2e/tests/common/mod.rs). Stopped by `stop()` and on process exit.
 
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs'

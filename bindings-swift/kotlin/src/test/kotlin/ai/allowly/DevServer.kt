@@ -1,4 +1,4 @@
-// The real `allowly serve --dev` on a temp SQLite file (as cli/tests/common/mod.rs starts it), stopped by close().
+// The real `allowly serve --dev` on a temp SQLite file (as tests/e2e/tests/common/mod.rs starts it), stopped by close().
 package ai.allowly
 
 import java.io.File

@@ -287,7 +287,8 @@ class ScenariosTest {
                         "delta_micros" to it.deltaMicros, "spent_before_micros" to it.spentBeforeMicros,
                         "spent_after_micros" to it.spentAfterMicros, "receipt" to envelope(it.receipt))
                 }
-                "fetch_signed" -> c.fetchSigned(a["receipt_id"] as String, timeout = 30.seconds, pollInterval = 50.milliseconds).let {
+                "fetch_signed" -> c.fetchSigned(a["receipt_id"] as String, timeout = (a["timeout_ms"] as Long).milliseconds,
+                    pollInterval = (a["poll_interval_ms"] as Long).milliseconds).let {
                     mapOf("receipt_id" to it.receiptId, "json" to it.json, "receipt" to parseJson(it.json))
                 }
                 "fetch_keys" -> c.workspaceKeys(a["workspace_id"] as String).let {

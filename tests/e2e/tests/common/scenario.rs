@@ -1,4 +1,4 @@
-//! JSON plumbing of the scenario runner (cli/tests/scenarios.rs) and of the schema test: listing
+//! JSON plumbing of the scenario runner (tests/e2e/tests/scenarios.rs) and of the schema test: listing
 //! `tests/scenarios/*.json`, `$var.path` substitution and the subset matcher. No SDK calls here.
 
 #![allow(dead_code)]
@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value};
 
 pub fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
 }
 
 /// `$name.a.b` with the longest key that exists at each level (scope names contain dots).

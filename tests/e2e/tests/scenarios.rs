@@ -130,8 +130,8 @@ impl Run {
             }
             "settle_budget" => to_json!(&c.settle_budget(&from_json!(SettlementRequest, args)).await?),
             "fetch_signed" => {
-                let opts =
-                    FetchSignedOptions { poll_interval: Duration::from_millis(50), timeout: Duration::from_secs(30) };
+                let ms = |k: &str| args[k].as_u64().map(Duration::from_millis).ok_or_else(|| runner(format!("no {k}")));
+                let opts = FetchSignedOptions { poll_interval: ms("poll_interval_ms")?, timeout: ms("timeout_ms")? };
                 let r = c.fetch_signed(&s("receipt_id"), opts).await?;
                 let parsed: Value = serde_json::from_str(r.json()).map_err(runner)?;
                 Ok(json!({"receipt_id": r.receipt_id(), "json": r.json(), "receipt": parsed}))

@@ -2,7 +2,7 @@
 //! 1,000 through the proxy (which checks each with a local `allowly serve --dev` first). A measurement, not a test:
 //! ignored by default, and it asserts nothing about timings. Run it on a release build:
 //!
-//! `cargo test --release --locked -p allowly-cli --test mcp_latency -- --ignored --nocapture`
+//! `cargo test --release --locked -p allowly-e2e --test mcp_latency -- --ignored --nocapture`
 //!
 //! With `ALLOWLY_BENCH_JSON=PATH` it also writes the figures there as JSON (milliseconds), which
 //! `bench/server/run.sh` turns into P7. Each session first makes `WARMUP` uncounted calls, so the child's start, the
@@ -58,7 +58,7 @@ async fn proxy_overhead_per_tool_call() {
         .authorization_id;
 
     let direct = measure(tokio::process::Command::new(env!("CARGO_BIN_EXE_allowly-mcp-fixture"))).await;
-    let mut proxied = tokio::process::Command::new(env!("CARGO_BIN_EXE_allowly"));
+    let mut proxied = tokio::process::Command::new(common::allowly_bin());
     proxied
         .args(["mcp", "proxy", "--base-url", &base_url, "--authorization-id", &auth, "--"])
         .arg(env!("CARGO_BIN_EXE_allowly-mcp-fixture"))

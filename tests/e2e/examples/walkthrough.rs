@@ -1,7 +1,7 @@
 //! The walkthrough lifecycle, end to end, through allowly-core against a running `allowly serve --dev`.
 //!
-//! `cli/tests/demo_e2e.rs` includes this file and calls [`run`], so the Rust walkthrough and its test cannot drift
-//! apart. `make demo` runs the Python version (`bindings-python/examples/walkthrough.py`, same steps).
+//! `tests/e2e/tests/demo_e2e.rs` includes this file and calls [`run`], so the Rust walkthrough and its test cannot
+//! drift apart. `make demo` runs the Python version (`bindings-python/examples/walkthrough.py`, same steps).
 //!
 //! Usage: `walkthrough [READY.json] [--export DIR]` (the ready file may also come from `ALLOWLY_READY_FILE`). With
 //! `--export`, the key document, every signed receipt (JSON Lines) and one tampered receipt are written to DIR, so

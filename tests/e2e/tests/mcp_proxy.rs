@@ -79,7 +79,7 @@ impl Env {
     }
 
     async fn connect(&self, client: TestClient, base_url: &str, auth: &str, extra: &[&str]) -> Session {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_allowly"));
+        let mut cmd = tokio::process::Command::new(common::allowly_bin());
         cmd.args(["mcp", "proxy", "--base-url", base_url, "--authorization-id", auth])
             .args(extra)
             .arg("--")
@@ -222,7 +222,7 @@ async fn an_unreachable_server_fails_closed_and_the_tool_never_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorize_grants_read_only_tools_and_confirms_the_rest() {
     let env = Env::start();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_allowly"))
+    let output = std::process::Command::new(common::allowly_bin())
         .args(["mcp", "authorize", "--base-url", &env.base_url, "--user-id", "user-2", "--agent-id", "agent-2"])
         .args(["--scope-template", "mcp.{server}.{tool}", "--"])
         .arg(env!("CARGO_BIN_EXE_allowly-mcp-fixture"))
