@@ -148,6 +148,26 @@ class Lifecycle:
                                 "budget_exceeded", estimated_cost_micros=ESTIMATE_OVER)
         assert over.budget is not None and over.budget.spent_micros == ACTUAL_COST, f"budget info {over.budget!r}"
 
+        # 3b. Scopes, requires_confirm_for and a budget on one authorization: the estimate is reserved only once the
+        # user's approval turns the confirm into an allow.
+        combined = await c.authorizations.create(
+            user_id=user_id, agent_id=BUDGET_AGENT, actions=["llm.enrich"], requires_confirm_for=["llm.enrich"],
+            expires_at=expires, budget_limit_micros=BUDGET_LIMIT,
+        )
+        assert (combined.requires_confirm_for, combined.budget_limit_micros) == (["llm.enrich"], BUDGET_LIMIT), (
+            f"confirm + budget authorization: {combined.requires_confirm_for!r}, {combined.budget_limit_micros!r}")
+        self.track("authorization.create (confirm + budget)", combined.receipt)
+        step(f"create authorization {combined.authorization_id} (llm.enrich, confirm, budget {BUDGET_LIMIT})")
+        ask = await self.check("check llm.enrich (confirm + budget)", combined.authorization_id, "llm.enrich", "confirm",
+                               "scope_requires_user_confirmation", estimated_cost_micros=ESTIMATE_FITS)
+        assert ask.budget is not None and ask.budget.spent_after_micros == 0, f"a confirm reserved budget: {ask.budget!r}"
+        approval = await c.confirmations.approve(ask.confirm_nonce, approved=True)
+        assert approval.decision == "approved", f"confirmation answered {approval.decision!r}"
+        step("confirmations.approve(nonce, approved=True) -> approved")
+        ok = await self.check("re-check llm.enrich (confirm + budget)", combined.authorization_id, "llm.enrich", "allow",
+                              "user_confirmed", estimated_cost_micros=ESTIMATE_FITS)
+        assert ok.budget is not None and ok.budget.spent_after_micros == ESTIMATE_FITS, f"budget info {ok.budget!r}"
+
         # 4. The user withdraws the email authorization; every later check on it is denied.
         revocation = await c.authorizations.revoke(email, revoked_by="user")
         assert revocation.authorization_id == email, f"revoked {revocation.authorization_id!r}"
