@@ -13,7 +13,7 @@ PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23" "jsonschema>=4"
 # The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
 PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
 
-.PHONY: demo test parity test-rust test-sqlite test-python test-python-release test-node test-kotlin ffi-bindings python-env python-build lint fmt bench toolchain build-cli clean help
+.PHONY: demo test parity test-rust test-sqlite test-python test-python-release test-oracles oracle-venvs test-node test-kotlin ffi-bindings python-env python-build lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-sqlite - the Rust tests without PostgreSQL (its variants are skipped)"
 	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
 	@echo "make test-python-release - the release wheel in its own venv: the examples 50 times each, every exit 0"
+	@echo "make test-oracles - the official PyPI packages (allowly 0.3.1 and 0.8.0, allowly-receipt-format 4.3.1) against our server and receipts"
 	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
 	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
 	@echo "make test-kotlin - the Kotlin/JVM binding (bindings-swift/kotlin): build liballowly_ffi + allowly, mvn test (JUnit 5)"
@@ -66,7 +67,7 @@ demo: toolchain python-build
 
 # The fast reliability checks ride along: fault injection, the security tests and the fuzz replays are in test-rust;
 # test-sweep-fast is the bad-input sweep with 10 generated cases per operation and mode (about a minute).
-test: toolchain lint test-rust test-python test-python-release test-node test-kotlin test-sweep-fast
+test: toolchain lint test-rust test-python test-python-release test-oracles test-node test-kotlin test-sweep-fast
 	@echo "make test: all suites passed"
 
 
@@ -91,6 +92,35 @@ test-python-release: python-build
 	@test -x $(RELEASE_VENV)/bin/python || $(PYTHON) -m venv $(RELEASE_VENV)
 	$(RELEASE_VENV)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps target/wheels-release/*.whl
 	cd bindings-python && ALLOWLY_RELEASE_PYTHON="$(abspath $(RELEASE_VENV))/bin/python" .venv/bin/python -m pytest -q -rs tests/test_release_exit.py
+
+# The official packages from PyPI as outside oracles (tests/oracle/README.md): the 0.3.1 SDK drives the walkthrough
+# lifecycle against allowly serve --dev and exports the signed receipts, the reference verifier 4.3.1 verifies them
+# (and rejects a tampered copy), the 0.8.0 SDK's agent tokens must be refused. They all import as `allowly` /
+# `allowly_receipt_format`, so each pinned version has its own venv (gitignored), created once and then reused.
+ORACLE_DIR := tests/oracle
+ORACLE_SDK_OLD := $(ORACLE_DIR)/.venv-sdk-0.3.1
+ORACLE_RF := $(ORACLE_DIR)/.venv-rf-4.3.1
+ORACLE_SDK_NEW := $(ORACLE_DIR)/.venv-sdk-0.8.0
+
+oracle-venvs:
+	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	  echo "installing python3-venv (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
+	fi
+	@for spec in "$(ORACLE_SDK_OLD) allowly 0.3.1" "$(ORACLE_RF) allowly-receipt-format 4.3.1" "$(ORACLE_SDK_NEW) allowly 0.8.0"; do \
+	  set -- $$spec; \
+	  test -x $$1/bin/python || $(PYTHON) -m venv $$1; \
+	  $$1/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('$$2') != '$$3')" >/dev/null 2>&1 || \
+	    { echo "installing $$2==$$3 into $$1"; $$1/bin/python -m pip install --disable-pip-version-check -q "$$2==$$3"; }; \
+	done
+
+test-oracles: toolchain oracle-venvs
+	$(CARGO) build --locked -p allowly-cli --bin allowly
+	export_dir=$$(mktemp -d -t allowly-oracle-XXXXXX); trap 'rm -rf "$$export_dir"' EXIT; \
+	$(ORACLE_SDK_OLD)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_3_1.py "$$export_dir"; \
+	$(ORACLE_RF)/bin/python $(ORACLE_DIR)/verify_rf_4_3_1.py "$$export_dir"; \
+	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/agent_token_sdk_0_8_0.py
+	@echo "make test-oracles: the official packages agree with our server and receipts"
 
 # Installs Node 20+ if it is missing (scripts/ensure-node.sh) and the package's locked devDependencies, builds the
 # addon and the allowly binary the end-to-end tests start, then runs node --test and the type test.
