@@ -43,6 +43,8 @@ mod tests {
         assert_sorted(&pending);
         assert_sorted(&ReceiptEnvelope::signed(json!({"b": 1, "a": 2})));
         assert_sorted(&Health { status: "ok" });
+        let error = crate::error::ApiError::validation(vec![crate::error::FieldError::new("f", "is required")]);
+        assert_sorted(&error.envelope());
         assert_sorted(&Readiness { database: true, signer: false, status: "unavailable" });
         assert_sorted(&KeyRotation { active_from: "t".into(), key_id: "k".into(), workspace_id: "w".into() });
         let key = ApiKeyRecord {
