@@ -14,7 +14,7 @@ use crate::policy::{Grant, Outcome};
 use crate::store::authorizations::AuthRow;
 use crate::store::receipts::{Draft, Kind};
 use crate::util;
-use crate::wire::{BudgetBlock, ReceiptEnvelope, ScopeResult};
+use crate::wire::{BudgetBlock, PolicyEval, ReceiptEnvelope, ScopeResult};
 
 /// How long a confirm nonce can be resolved.
 const NONCE_TTL_MINUTES: i64 = 10;
@@ -175,7 +175,7 @@ pub fn check_receipt(
     site: &ReceiptSite<'_>,
     reason: Reason,
     context: Map<String, Value>,
-    policy_eval: Option<Value>,
+    policy_eval: Option<PolicyEval>,
 ) -> Draft {
     let auth = site.auth;
     Draft {
@@ -199,7 +199,7 @@ pub fn scope_result(
     receipt: ReceiptEnvelope,
     ask: Option<&Ask>,
     budget: Option<BudgetBlock>,
-    policy_eval: Option<Value>,
+    policy_eval: Option<PolicyEval>,
 ) -> ScopeResult {
     ScopeResult {
         budget,

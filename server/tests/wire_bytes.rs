@@ -97,7 +97,8 @@ async fn every_route_answers_sorted_members_as_before(db: TestDb) {
     // Authorizations: created (scopes and the legacy actions), read back, replaced, revoked.
     let create = json!({
         "user_id": "u1", "agent_id": "a1", "metadata": {"b": 1, "a": [2]},
-        "scopes": ["mail.send", "docs.read", {"name": "cal.read", "constraints": {"max_per_day": 3}}],
+        "scopes": ["mail.send", "docs.read", {"name": "cal.read", "constraints": {"max_per_day": 3,
+            "deny_when": [{"field": "risk", "op": "gte", "value": 80}]}}],
         "requires_confirm_for": ["mail.send"],
     });
     let (st, t) = send(&s, "POST", "/v1/authorizations", &rt, Some(create.clone()), Some("a-1")).await;
@@ -182,7 +183,7 @@ async fn every_route_answers_sorted_members_as_before(db: TestDb) {
         "POST",
         "/v1/check?wait=true",
         &rt,
-        Some(json!({"authorization_id": auth_id, "scopes": ["cal.read"]})),
+        Some(json!({"authorization_id": auth_id, "scopes": ["cal.read"], "context": {"risk": 90}})),
         None,
     )
     .await;
@@ -190,6 +191,9 @@ async fn every_route_answers_sorted_members_as_before(db: TestDb) {
     let waited =
         body(&t, &["agent_id", "authorization_expires_at", "authorization_id", "engine_version", "results", "user_id"]);
     members(&waited["results"]["cal.read"]["receipt"], SIGNED);
+    let policy_eval = &waited["results"]["cal.read"]["policy_eval"];
+    members(policy_eval, &["field_value", "matched_condition"]);
+    members(&policy_eval["matched_condition"], &["field", "op", "value"]);
 
     // Confirmations: read, resolve (approved and rejected), replay.
     let confirmation_id = out["results"]["mail.send"]["confirmation_id"].as_str().unwrap().to_string();

@@ -10,7 +10,7 @@ use sqlx::{Any, AnyConnection, Row as _};
 
 use super::{Dialect, Tx};
 use crate::util;
-use crate::wire::ReceiptEnvelope;
+use crate::wire::{PolicyEval, ReceiptEnvelope};
 
 /// Receipt format wire version this server emits.
 pub const SCHEMA_VERSION: &str = "4";
@@ -29,7 +29,7 @@ pub struct Draft {
     pub context: Map<String, Value>,
     pub authorization_id: Option<String>,
     pub engine_version: String,
-    pub policy_eval: Option<Value>,
+    pub policy_eval: Option<PolicyEval>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,7 +123,7 @@ impl Draft {
                 Kind::Action { scope, .. } => {
                     m.insert("action".into(), json!(scope));
                     if let Some(pe) = &self.policy_eval {
-                        m.insert("policy_eval".into(), pe.clone());
+                        m.insert("policy_eval".into(), serde_json::to_value(pe).unwrap_or_default());
                     }
                 }
                 Kind::Event(e) => {

@@ -127,9 +127,24 @@ pub struct ScopeResult {
     pub confirm_prompt_hint: Option<String>,
     pub confirmation_id: Option<String>,
     pub decision: &'static str,
-    pub policy_eval: Option<Value>,
+    pub policy_eval: Option<PolicyEval>,
     pub reason: &'static str,
     pub receipt: ReceiptEnvelope,
+}
+
+/// `policy_eval` of a result and its receipt: the condition that decided, with the context value it saw (`null`s
+/// when a grant's conditions were evaluated and none matched).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyEval {
+    pub field_value: Value,
+    pub matched_condition: Option<MatchedCondition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchedCondition {
+    pub field: String,
+    pub op: String,
+    pub value: Value,
 }
 
 /// The `budget` block of a budgeted authorization's result; the receipt context records the same members.

@@ -43,6 +43,7 @@ mod tests {
         assert_sorted(&pending);
         assert_sorted(&ReceiptEnvelope::signed(json!({"b": 1, "a": 2})));
         assert_sorted(&Health { status: "ok" });
+        assert_sorted(&PolicyEval { field_value: serde_json::Value::Null, matched_condition: None });
         let error = crate::error::ApiError::validation(vec![crate::error::FieldError::new("f", "is required")]);
         assert_sorted(&error.envelope());
         assert_sorted(&Readiness { database: true, signer: false, status: "unavailable" });
@@ -145,7 +146,10 @@ mod tests {
             confirm_prompt_hint: Some("h".into()),
             confirmation_id: Some("c".into()),
             decision: "confirm",
-            policy_eval: Some(json!({"b": 1, "a": 2})),
+            policy_eval: Some(PolicyEval {
+                field_value: json!(3),
+                matched_condition: Some(MatchedCondition { field: "f".into(), op: "gte".into(), value: json!(2) }),
+            }),
             reason: "r",
             receipt: pending,
         };
