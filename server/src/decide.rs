@@ -14,7 +14,7 @@ use crate::policy::{Grant, Outcome};
 use crate::store::authorizations::AuthRow;
 use crate::store::receipts::{Draft, Kind};
 use crate::util;
-use crate::wire::{BudgetBlock, PolicyEval, ReceiptEnvelope, ScopeResult};
+use crate::wire::{BudgetBlock, ConfirmationCreated, PolicyEval, ReceiptEnvelope, ScopeResult};
 
 /// How long a confirm nonce can be resolved.
 const NONCE_TTL_MINUTES: i64 = 10;
@@ -77,12 +77,17 @@ pub fn prompt_hint(prompt: Option<&str>, agent_id: &str, scope: &str, resource: 
 }
 
 /// `data` of the `confirmation.created` webhook event: ids, scope and reason only, never context values (wire-v1).
-pub fn confirmation_created(auth: &AuthRow, scope: &str, ask: &Ask, check_receipt_id: &str) -> Value {
-    json!({
-        "confirmation_id": ask.confirmation_id, "authorization_id": auth.id, "user_id": auth.user_id,
-        "agent_id": auth.agent_id, "scope": scope, "reason": Reason::ScopeRequiresUserConfirmation.as_str(),
-        "check_receipt_id": check_receipt_id, "confirm_expires_at": ask.expires_at,
-    })
+pub fn confirmation_created(auth: &AuthRow, scope: &str, ask: &Ask, check_receipt_id: &str) -> ConfirmationCreated {
+    ConfirmationCreated {
+        agent_id: auth.agent_id.clone(),
+        authorization_id: auth.id.clone(),
+        check_receipt_id: check_receipt_id.to_string(),
+        confirm_expires_at: ask.expires_at.clone(),
+        confirmation_id: ask.confirmation_id.clone(),
+        reason: Reason::ScopeRequiresUserConfirmation.as_str(),
+        scope: scope.to_string(),
+        user_id: auth.user_id.clone(),
+    }
 }
 
 /// The `budget` block of a budgeted authorization's result (and receipt context); `None` without a budget.

@@ -159,7 +159,7 @@ fn the_receipt_records_the_reasons_own_decision() {
 
     let event = confirmation_created(&auth, "a", &ask(), "rcp_1");
     assert_eq!(
-        event,
+        serde_json::to_value(event).expect("json"),
         json!({"confirmation_id": "cnf_new", "authorization_id": "auth_1", "user_id": "u", "agent_id": "bot",
                "scope": "a", "reason": "scope_requires_user_confirmation", "check_receipt_id": "rcp_1",
                "confirm_expires_at": "2026-01-01T00:10:00.000Z"})

@@ -22,7 +22,7 @@ use crate::policy::parse_grants;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
 use crate::store::{Tx, confirmations, webhooks};
-use crate::wire::{AuthorizationBody, EmptyObject, ReceiptEnvelope, Revocation};
+use crate::wire::{AuthorizationBody, AuthorizationRevoked, EmptyObject, ReceiptEnvelope, Revocation};
 use crate::{ENGINE_VERSION, util};
 
 const CREATE_FIELDS: &[&str] = &[
@@ -292,11 +292,14 @@ async fn revoke_in_tx(
         tx,
         &a.workspace_id,
         webhooks::AUTHORIZATION_REVOKED,
-        json!({
-            "authorization_id": a.id, "user_id": a.user_id, "agent_id": a.agent_id,
-            "reason": Reason::AuthorizationRevoked.as_str(), "receipt_id": receipt_id,
-            "revoked_confirmations": revoked_confirmations,
-        }),
+        AuthorizationRevoked {
+            agent_id: a.agent_id.clone(),
+            authorization_id: a.id.clone(),
+            reason: Reason::AuthorizationRevoked.as_str(),
+            receipt_id: receipt_id.clone(),
+            revoked_confirmations: revoked_confirmations.clone(),
+            user_id: a.user_id.clone(),
+        },
     )
     .await?;
     let out = Revocation {

@@ -21,7 +21,7 @@ use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, Resolution};
 use crate::store::receipts::{self, Draft, Event, Kind};
 use crate::store::webhooks;
-use crate::wire::{Confirmation, ConfirmationResolution};
+use crate::wire::{Confirmation, ConfirmationResolution, ConfirmationResolved};
 use crate::{ENGINE_VERSION, util};
 
 pub(super) const MIN_TTL: i64 = 60;
@@ -110,11 +110,16 @@ pub async fn resolve(
         &mut tx,
         &who.workspace_id,
         webhooks::CONFIRMATION_RESOLVED,
-        json!({
-            "confirmation_id": row.id, "authorization_id": auth.id, "user_id": auth.user_id,
-            "agent_id": auth.agent_id, "scope": row.scope, "decision": status, "reason": draft.reason(),
-            "receipt_id": receipt_id,
-        }),
+        ConfirmationResolved {
+            agent_id: auth.agent_id.clone(),
+            authorization_id: auth.id.clone(),
+            confirmation_id: row.id.clone(),
+            decision: status,
+            reason: draft.reason(),
+            receipt_id: receipt_id.clone(),
+            scope: row.scope.clone(),
+            user_id: auth.user_id.clone(),
+        },
     )
     .await?;
     let out = ConfirmationResolution {

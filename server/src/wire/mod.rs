@@ -12,9 +12,11 @@
 
 mod decisions;
 mod setup;
+mod webhooks;
 
 pub use decisions::*;
 pub use setup::*;
+pub use webhooks::*;
 
 use serde::Serialize;
 
@@ -43,6 +45,36 @@ mod tests {
         assert_sorted(&pending);
         assert_sorted(&ReceiptEnvelope::signed(json!({"b": 1, "a": 2})));
         assert_sorted(&Health { status: "ok" });
+        let s = || "x".to_string();
+        let created = ConfirmationCreated {
+            agent_id: s(),
+            authorization_id: s(),
+            check_receipt_id: s(),
+            confirm_expires_at: s(),
+            confirmation_id: s(),
+            reason: "r",
+            scope: s(),
+            user_id: s(),
+        };
+        assert_sorted(&WebhookEvent { data: created, timestamp: "t", event_type: "confirmation.created" });
+        assert_sorted(&ConfirmationResolved {
+            agent_id: s(),
+            authorization_id: s(),
+            confirmation_id: s(),
+            decision: "approved",
+            reason: "r",
+            receipt_id: s(),
+            scope: s(),
+            user_id: s(),
+        });
+        assert_sorted(&AuthorizationRevoked {
+            agent_id: s(),
+            authorization_id: s(),
+            reason: "r",
+            receipt_id: s(),
+            revoked_confirmations: vec![s()],
+            user_id: s(),
+        });
         assert_sorted(&PolicyEval { field_value: serde_json::Value::Null, matched_condition: None });
         let error = crate::error::ApiError::validation(vec![crate::error::FieldError::new("f", "is required")]);
         assert_sorted(&error.envelope());
