@@ -14,6 +14,7 @@ use crate::policy::{Grant, Outcome};
 use crate::store::authorizations::AuthRow;
 use crate::store::receipts::{Draft, Kind};
 use crate::util;
+use crate::wire::{BudgetBlock, ConfirmationCreated, PolicyEval, ReceiptEnvelope, ScopeResult};
 
 /// How long a confirm nonce can be resolved.
 const NONCE_TTL_MINUTES: i64 = 10;
@@ -76,12 +77,17 @@ pub fn prompt_hint(prompt: Option<&str>, agent_id: &str, scope: &str, resource: 
 }
 
 /// `data` of the `confirmation.created` webhook event: ids, scope and reason only, never context values (wire-v1).
-pub fn confirmation_created(auth: &AuthRow, scope: &str, ask: &Ask, check_receipt_id: &str) -> Value {
-    json!({
-        "confirmation_id": ask.confirmation_id, "authorization_id": auth.id, "user_id": auth.user_id,
-        "agent_id": auth.agent_id, "scope": scope, "reason": Reason::ScopeRequiresUserConfirmation.as_str(),
-        "check_receipt_id": check_receipt_id, "confirm_expires_at": ask.expires_at,
-    })
+pub fn confirmation_created(auth: &AuthRow, scope: &str, ask: &Ask, check_receipt_id: &str) -> ConfirmationCreated {
+    ConfirmationCreated {
+        agent_id: auth.agent_id.clone(),
+        authorization_id: auth.id.clone(),
+        check_receipt_id: check_receipt_id.to_string(),
+        confirm_expires_at: ask.expires_at.clone(),
+        confirmation_id: ask.confirmation_id.clone(),
+        reason: Reason::ScopeRequiresUserConfirmation.as_str(),
+        scope: scope.to_string(),
+        user_id: auth.user_id.clone(),
+    }
 }
 
 /// The `budget` block of a budgeted authorization's result (and receipt context); `None` without a budget.
@@ -91,13 +97,16 @@ pub fn budget_block(
     spent_before: Option<i64>,
     estimate: Option<i64>,
     decision: Decision,
-) -> Option<Value> {
+) -> Option<BudgetBlock> {
     let (limit, before) = (limit?, spent_before?);
     let est = estimate.unwrap_or(0);
     let after = if decision == Decision::Allow { before + est } else { before };
-    Some(
-        json!({"limit_micros": limit, "spent_micros": before, "estimated_cost_micros": est, "spent_after_micros": after}),
-    )
+    Some(BudgetBlock {
+        estimated_cost_micros: est,
+        limit_micros: limit,
+        spent_after_micros: after,
+        spent_micros: before,
+    })
 }
 
 /// Counter writes a decision makes, in the same transaction.
@@ -111,7 +120,12 @@ pub struct Writes {
 
 /// What an allow records: the budget reservation when a budget block was reported, the day's count when the grant
 /// has `max_per_day`. Nothing else writes counters, so a deny or confirm never uses up budget or quota.
-pub fn writes(decision: Decision, budget: Option<&Value>, estimate: Option<i64>, max_per_day: Option<i64>) -> Writes {
+pub fn writes(
+    decision: Decision,
+    budget: Option<&BudgetBlock>,
+    estimate: Option<i64>,
+    max_per_day: Option<i64>,
+) -> Writes {
     let allow = decision == Decision::Allow;
     Writes {
         reserve: (allow && budget.is_some()).then(|| estimate.unwrap_or(0)),
@@ -120,7 +134,7 @@ pub fn writes(decision: Decision, budget: Option<&Value>, estimate: Option<i64>,
 }
 
 /// The receipt's `context`: the request's, plus what the audit trail needs to explain the decision (the session,
-/// the confirmation and approved resource, the budget block).
+/// the confirmation and approved resource, the budget block as the result shows it).
 pub fn receipt_context(
     request: &Map<String, Value>,
     session_id: Option<&str>,
@@ -166,7 +180,7 @@ pub fn check_receipt(
     site: &ReceiptSite<'_>,
     reason: Reason,
     context: Map<String, Value>,
-    policy_eval: Option<Value>,
+    policy_eval: Option<PolicyEval>,
 ) -> Draft {
     let auth = site.auth;
     Draft {
@@ -184,26 +198,25 @@ pub fn check_receipt(
     }
 }
 
-/// One entry of the response's `results`. Every member is always present (null when it does not apply), in this
-/// order, which is the order the wire has always had.
+/// One entry of the response's `results`: every member present, `null` when it does not apply.
 pub fn scope_result(
     reason: Reason,
-    receipt: Value,
+    receipt: ReceiptEnvelope,
     ask: Option<&Ask>,
-    budget: Option<Value>,
-    policy_eval: Option<Value>,
-) -> Value {
-    let mut r = Map::new();
-    r.insert("confirm_nonce".into(), ask.map_or(Value::Null, |a| json!(a.nonce)));
-    r.insert("confirmation_id".into(), ask.map_or(Value::Null, |a| json!(a.confirmation_id)));
-    r.insert("confirm_expires_at".into(), ask.map_or(Value::Null, |a| json!(a.expires_at)));
-    r.insert("confirm_prompt_hint".into(), ask.map_or(Value::Null, |a| json!(a.prompt_hint)));
-    r.insert("budget".into(), budget.unwrap_or(Value::Null));
-    r.insert("decision".into(), json!(reason.decision().as_str()));
-    r.insert("reason".into(), json!(reason.as_str()));
-    r.insert("receipt".into(), receipt);
-    r.insert("policy_eval".into(), policy_eval.unwrap_or(Value::Null));
-    Value::Object(r)
+    budget: Option<BudgetBlock>,
+    policy_eval: Option<PolicyEval>,
+) -> ScopeResult {
+    ScopeResult {
+        budget,
+        confirm_expires_at: ask.map(|a| a.expires_at.clone()),
+        confirm_nonce: ask.map(|a| a.nonce.clone()),
+        confirm_prompt_hint: ask.map(|a| a.prompt_hint.clone()),
+        confirmation_id: ask.map(|a| a.confirmation_id.clone()),
+        decision: reason.decision().as_str(),
+        policy_eval,
+        reason: reason.as_str(),
+        receipt,
+    }
 }
 
 #[cfg(test)]

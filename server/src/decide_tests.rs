@@ -64,11 +64,11 @@ fn nonces_expire_ten_minutes_after_the_check() {
 fn only_an_allow_moves_budget_and_quota() {
     let b = budget_block(Some(100), Some(60), Some(30), Decision::Allow).expect("budgeted");
     assert_eq!(
-        b,
+        serde_json::to_value(b).expect("json"),
         json!({"limit_micros": 100, "spent_micros": 60, "estimated_cost_micros": 30, "spent_after_micros": 90})
     );
     let denied = budget_block(Some(100), Some(60), Some(50), Decision::Deny).expect("budgeted");
-    assert_eq!(denied["spent_after_micros"], json!(60));
+    assert_eq!(denied.spent_after_micros, 60);
     // No budget, or the budget step never ran (an earlier deny): no block.
     assert_eq!(budget_block(None, Some(60), Some(1), Decision::Allow), None);
     assert_eq!(budget_block(Some(100), None, Some(1), Decision::Deny), None);
@@ -103,8 +103,10 @@ fn the_receipt_context_explains_the_decision() {
 
 #[test]
 fn results_always_carry_every_member_in_wire_order() {
-    let receipt = json!({"status": "pending", "receipt_id": "rcp_1"});
-    let allow = scope_result(Reason::ScopeGranted, receipt.clone(), None, None, None);
+    let envelope = ReceiptEnvelope::pending("rcp_1");
+    let receipt = serde_json::to_value(&envelope).expect("json");
+    let allow =
+        serde_json::to_value(scope_result(Reason::ScopeGranted, envelope.clone(), None, None, None)).expect("json");
     assert_eq!(
         allow,
         json!({"confirm_nonce": null, "confirmation_id": null, "confirm_expires_at": null,
@@ -127,7 +129,9 @@ fn results_always_carry_every_member_in_wire_order() {
     sorted.sort_unstable();
     let keys: Vec<&str> = allow.as_object().expect("object").keys().map(String::as_str).collect();
     assert!(keys == wire_order || keys == sorted, "{keys:?}");
-    let confirm = scope_result(Reason::ScopeRequiresUserConfirmation, receipt, Some(&ask()), None, None);
+    let confirm = scope_result(Reason::ScopeRequiresUserConfirmation, envelope, Some(&ask()), None, None);
+    crate::wire::assert_sorted(&confirm);
+    let confirm = serde_json::to_value(confirm).expect("json");
     assert_eq!(confirm["decision"], json!("confirm"));
     assert_eq!(confirm["confirm_nonce"], json!("nonce"));
     assert_eq!(confirm["confirmation_id"], json!("cnf_new"));
@@ -155,7 +159,7 @@ fn the_receipt_records_the_reasons_own_decision() {
 
     let event = confirmation_created(&auth, "a", &ask(), "rcp_1");
     assert_eq!(
-        event,
+        serde_json::to_value(event).expect("json"),
         json!({"confirmation_id": "cnf_new", "authorization_id": "auth_1", "user_id": "u", "agent_id": "bot",
                "scope": "a", "reason": "scope_requires_user_confirmation", "check_receipt_id": "rcp_1",
                "confirm_expires_at": "2026-01-01T00:10:00.000Z"})

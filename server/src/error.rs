@@ -6,7 +6,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 mod codes;
 pub use codes::WireCode;
@@ -120,15 +120,43 @@ impl ApiError {
         Self::unavailable("the server could not complete the request; retry later")
     }
 
-    pub fn body(&self) -> serde_json::Value {
-        let fields: Vec<_> = self.fields.iter().map(|f| json!({"field": f.field, "message": f.message})).collect();
-        json!({"error": {"code": self.code.as_str(), "message": self.message, "fields": fields}})
+    /// The envelope as it is answered.
+    pub fn envelope(&self) -> Envelope<'_> {
+        let fields = self.fields.iter().map(|f| FieldBody { field: &f.field, message: &f.message }).collect();
+        Envelope { error: ErrorBody { code: self.code.as_str(), fields, message: &self.message } }
     }
+
+    /// The envelope as JSON (the fuzz harness checks its shape).
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::to_value(self.envelope()).unwrap_or_default()
+    }
+}
+
+// The envelope's fields are declared in sorted order of their wire names, the order the `json!` envelope had
+// (serde_json runs without `preserve_order`; see `crate::wire`).
+
+/// `{"error": …}`.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a> {
+    pub error: ErrorBody<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    pub code: &'static str,
+    pub fields: Vec<FieldBody<'a>>,
+    pub message: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldBody<'a> {
+    pub field: &'a str,
+    pub message: &'a str,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut resp = (self.status, axum::Json(self.body())).into_response();
+        let mut resp = (self.status, axum::Json(self.envelope())).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);

@@ -75,15 +75,18 @@ pub async fn replay_value(
 }
 
 /// Saves a successful response under the key (same transaction as the side effects).
-pub async fn save(
+///
+/// The text stored is the body's own serialization; a replay reads it back as a `Value`, which answers the members
+/// sorted — the same bytes, because every response body declares its fields sorted (see [`crate::wire`]).
+pub async fn save<T: serde::Serialize>(
     tx: &mut Tx,
     workspace_id: &str,
     idem: Option<&IdemKey>,
     status: StatusCode,
-    body: &serde_json::Value,
+    body: &T,
 ) -> Result<(), ApiError> {
     if let Some(idem) = idem {
-        db::save(tx, workspace_id, &idem.key, &idem.hash, status.as_u16(), &body.to_string()).await?;
+        db::save(tx, workspace_id, &idem.key, &idem.hash, status.as_u16(), &crate::wire::to_text(body)).await?;
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ pub mod signer;
 pub mod store;
 pub mod util;
 pub mod webhooks;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

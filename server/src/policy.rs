@@ -5,10 +5,11 @@
 //! unit-tested exhaustively and the order lives in exactly one place.
 
 use allowly_core::model::Reason;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldError, WireCode};
 use crate::parse::receipt_safe;
+use crate::wire::{MatchedCondition, PolicyEval};
 
 /// Condition operators of `confirm_when` / `deny_when`.
 const OPS: &[&str] = &["eq", "ne", "lt", "lte", "gt", "gte", "in", "exists"];
@@ -211,15 +212,18 @@ fn condition_matches(c: &Condition, context: &Map<String, Value>) -> (bool, Valu
 }
 
 /// The first matching condition of an ORed list, as `policy_eval` wants it.
-fn first_match(conds: &[Condition], context: &Map<String, Value>) -> Option<Value> {
+fn first_match(conds: &[Condition], context: &Map<String, Value>) -> Option<PolicyEval> {
     conds.iter().find_map(|c| {
-        let (m, fv) = condition_matches(c, context);
-        m.then(|| json!({"matched_condition": {"field": c.field, "op": c.op, "value": c.value}, "field_value": fv}))
+        let (m, field_value) = condition_matches(c, context);
+        m.then(|| {
+            let matched = MatchedCondition { field: c.field.clone(), op: c.op.clone(), value: c.value.clone() };
+            PolicyEval { field_value, matched_condition: Some(matched) }
+        })
     })
 }
 
-fn nothing_matched() -> Value {
-    json!({"matched_condition": null, "field_value": null})
+fn nothing_matched() -> PolicyEval {
+    PolicyEval { field_value: Value::Null, matched_condition: None }
 }
 
 /// Authorization state as seen at decision time.
@@ -274,7 +278,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     pub outcome: Outcome,
-    pub policy_eval: Option<Value>,
+    pub policy_eval: Option<PolicyEval>,
     /// Amount to reserve if the final decision is allow (budgeted authorizations only).
     pub estimate: Option<i64>,
     /// `spent + reserved` before this check, for the response's `budget` block.

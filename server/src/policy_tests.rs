@@ -79,12 +79,12 @@ fn deny_conditions_come_before_resource_rate_budget_and_confirm() {
     let e = f.eval("a", Some("other:1"), json!({"risk": 90}), None, 5).expect("ok");
     assert_eq!(e.outcome, Outcome::Deny(Reason::DenyConditionMatched));
     assert_eq!(
-        e.policy_eval,
+        pe(&e),
         Some(json!({"matched_condition": {"field": "risk", "op": "gte", "value": 80}, "field_value": 90}))
     );
     let e = f.eval("a", Some("other:1"), json!({"risk": 10}), None, 5).expect("ok");
     assert_eq!(e.outcome, Outcome::Deny(Reason::ResourceNotPermitted));
-    assert_eq!(e.policy_eval, Some(json!({"matched_condition": null, "field_value": null})));
+    assert_eq!(pe(&e), Some(json!({"matched_condition": null, "field_value": null})));
     let e = f.eval("a", Some("doc:1"), json!({}), None, 1).expect("ok");
     assert_eq!(e.outcome, Outcome::Deny(Reason::RateLimitExceeded));
     let e = f.eval("a", Some("doc:1"), json!({}), None, 0).expect("ok");
@@ -135,12 +135,12 @@ fn confirm_when_routes_to_confirmation_with_policy_eval() {
     let e = f.eval("a", None, json!({"amount": 5, "vip": true}), None, 0).expect("ok");
     assert_eq!(e.outcome, Outcome::NeedsConfirm { prompt: Some("Pay?".into()) });
     assert_eq!(
-        e.policy_eval,
+        pe(&e),
         Some(json!({"matched_condition": {"field": "vip", "op": "eq", "value": true}, "field_value": true}))
     );
     let e = f.eval("a", None, json!({"amount": 5}), None, 0).expect("ok");
     assert_eq!(e.outcome, Outcome::Allow);
-    assert_eq!(e.policy_eval, Some(json!({"matched_condition": null, "field_value": null})));
+    assert_eq!(pe(&e), Some(json!({"matched_condition": null, "field_value": null})));
 }
 
 #[test]
@@ -182,4 +182,9 @@ fn grant_parsing_rejects_bad_constraints_by_path() {
     assert!(parse_grants(&json!(["a", "a"]), "scopes").is_err());
     assert!(parse_grants(&json!([]), "scopes").is_err());
     assert!(parse_grants(&json!("a"), "scopes").is_err());
+}
+
+/// `policy_eval` as the wire and the receipt show it.
+fn pe(e: &Evaluation) -> Option<Value> {
+    e.policy_eval.as_ref().map(|p| serde_json::to_value(p).expect("json"))
 }

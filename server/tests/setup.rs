@@ -132,7 +132,14 @@ fn verified_event(secret: &str, headers: &axum::http::HeaderMap, body: &str) -> 
     mac.update(format!("{id}.{ts}.{body}").as_bytes());
     let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
     assert_eq!(h("webhook-signature"), expected, "signature over id.timestamp.body");
-    serde_json::from_str(body).unwrap()
+    let event: Value = serde_json::from_str(body).unwrap();
+    // The payload's members are sorted at every level, as the `json!` payloads always were.
+    assert_eq!(event.to_string(), body);
+    event
+}
+
+fn member_names(v: &Value) -> Vec<&str> {
+    v.as_object().expect("object").keys().map(String::as_str).collect()
 }
 
 async fn next_event(rx: &mut mpsc::UnboundedReceiver<(axum::http::HeaderMap, String)>, secret: &str) -> Value {
@@ -179,6 +186,18 @@ async fn webhooks_deliver_signed_events_without_context_values_and_retry(db: Tes
     assert_eq!(created["type"], "confirmation.created");
     assert_eq!(created["data"]["confirmation_id"], r["confirmation_id"]);
     assert_eq!(created["data"]["scope"], "email.send");
+    assert_eq!(member_names(&created), ["data", "timestamp", "type"]);
+    let members = [
+        "agent_id",
+        "authorization_id",
+        "check_receipt_id",
+        "confirm_expires_at",
+        "confirmation_id",
+        "reason",
+        "scope",
+        "user_id",
+    ];
+    assert_eq!(member_names(&created["data"]), members);
     let text = created.to_string();
     assert!(!text.contains(marker) && !text.contains(r["confirm_nonce"].as_str().unwrap()), "{text}");
 
@@ -188,12 +207,17 @@ async fn webhooks_deliver_signed_events_without_context_values_and_retry(db: Tes
     let resolved = next_event(&mut rx, &secret).await;
     assert_eq!(resolved["type"], "confirmation.resolved");
     assert_eq!(resolved["data"]["decision"], "approved");
+    let members =
+        ["agent_id", "authorization_id", "confirmation_id", "decision", "reason", "receipt_id", "scope", "user_id"];
+    assert_eq!(member_names(&resolved["data"]), members);
 
     let (st, _) = s.send("DELETE", &format!("/v1/authorizations/{auth}"), Some(&s.rt), None, None).await;
     assert_eq!(st, 200);
     let revoked = next_event(&mut rx, &secret).await;
     assert_eq!(revoked["type"], "authorization.revoked");
     assert_eq!(revoked["data"]["authorization_id"], auth);
+    let members = ["agent_id", "authorization_id", "reason", "receipt_id", "revoked_confirmations", "user_id"];
+    assert_eq!(member_names(&revoked["data"]), members);
 
     // The receiver saw the third event before answering; the server records the delivery after the answer.
     let mut metrics = String::new();

@@ -22,6 +22,7 @@ use crate::policy::parse_grants;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
 use crate::store::{Tx, confirmations, webhooks};
+use crate::wire::{AuthorizationBody, AuthorizationRevoked, EmptyObject, ReceiptEnvelope, Revocation};
 use crate::{ENGINE_VERSION, util};
 
 const CREATE_FIELDS: &[&str] = &[
@@ -44,34 +45,36 @@ const REVOKE_FIELDS: &[&str] = &["revoked_by", "notes", "superseded_by"];
 const DEFAULT_TTL_DAYS: i64 = 90;
 const MAX_META: usize = 4096;
 
-/// The authorization object of every response.
-fn auth_json(a: &AuthRow, receipt: Value, revocation_receipt: Value, status: Option<&str>) -> Value {
-    let mut o = json!({
-        "authorization_id": a.id,
-        "user_id": a.user_id,
-        "agent_id": a.agent_id,
-        "created_at": a.created_at,
-        "expires_at": a.expires_at,
-        "requires_confirm_for": a.requires_confirm_for,
-        "requires_deny_for": a.requires_deny_for,
-        "requires_escalation_for": [],
-        "escalation_targets": {},
-        "policy_id": null,
-        "budget_limit_micros": a.budget_limit,
-        "budget_spent_micros": a.budget_limit.map(|_| a.budget_spent + a.budget_reserved),
-        "metadata": a.metadata,
-        "receipt": receipt,
-        "replaced_authorization_id": a.replaced_authorization_id,
-        "revocation_receipt": revocation_receipt,
-    });
-    if let Value::Object(m) = &mut o {
-        m.insert(a.scope_field.clone(), a.scopes.clone());
-        if let Some(s) = status {
-            m.insert("status".into(), json!(s));
-            m.insert("revoked_at".into(), json!(a.revoked_at));
-        }
+/// The authorization object of every response; `status` (with `revoked_at`) only when read back.
+fn auth_body(
+    a: &AuthRow,
+    receipt: Option<ReceiptEnvelope>,
+    revocation_receipt: Option<ReceiptEnvelope>,
+    status: Option<&'static str>,
+) -> AuthorizationBody {
+    AuthorizationBody {
+        actions: None,
+        agent_id: a.agent_id.clone(),
+        authorization_id: a.id.clone(),
+        budget_limit_micros: a.budget_limit,
+        budget_spent_micros: a.budget_limit.map(|_| a.budget_spent + a.budget_reserved),
+        created_at: a.created_at.clone(),
+        escalation_targets: EmptyObject {},
+        expires_at: a.expires_at.clone(),
+        metadata: a.metadata.clone(),
+        policy_id: None,
+        receipt,
+        replaced_authorization_id: a.replaced_authorization_id.clone(),
+        requires_confirm_for: a.requires_confirm_for.clone(),
+        requires_deny_for: a.requires_deny_for.clone(),
+        requires_escalation_for: [],
+        revocation_receipt,
+        revoked_at: status.map(|_| a.revoked_at.clone()),
+        scopes: None,
+        status,
+        user_id: a.user_id.clone(),
     }
-    o
+    .with_scopes(&a.scope_field, a.scopes.clone())
 }
 
 pub(super) struct CreateReq {
@@ -202,7 +205,7 @@ pub async fn create(
     }
     let row = req.row;
     let now_s = row.created_at.clone();
-    let mut revocation_receipt = Value::Null;
+    let mut revocation_receipt = None;
     if let Some(pred_id) = &req.replaces {
         let pred = db::get_locked(&mut tx, &who.workspace_id, pred_id)
             .await?
@@ -215,7 +218,7 @@ pub async fn create(
             ));
         }
         let (_, rid) = revoke_in_tx(&mut tx, &pred, "superseded", None, Some(&row.id), &now_s).await?;
-        revocation_receipt = receipts::pending_envelope(&rid);
+        revocation_receipt = Some(receipts::pending_envelope(&rid));
     }
     let mut ctx = Map::new();
     ctx.insert(row.scope_field.clone(), row.scopes.clone());
@@ -244,7 +247,7 @@ pub async fn create(
     };
     db::insert(&mut tx, &row).await?;
     receipts::insert(&mut tx, &draft).await?;
-    let out = auth_json(&row, receipts::pending_envelope(&row.create_receipt_id), revocation_receipt, None);
+    let out = auth_body(&row, Some(receipts::pending_envelope(&row.create_receipt_id)), revocation_receipt, None);
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::CREATED, &out).await?;
     tx.commit().await?;
     s.signer.kick();
@@ -260,7 +263,7 @@ async fn revoke_in_tx(
     notes: Option<&str>,
     superseded_by: Option<&str>,
     now: &str,
-) -> Result<(Value, String), ApiError> {
+) -> Result<(Revocation, String), ApiError> {
     let receipt_id = util::new_id("rcp");
     let revoked_confirmations = confirmations::expire_for_authorization(tx, &a.id).await?;
     let mut ctx = Map::new();
@@ -289,20 +292,23 @@ async fn revoke_in_tx(
         tx,
         &a.workspace_id,
         webhooks::AUTHORIZATION_REVOKED,
-        json!({
-            "authorization_id": a.id, "user_id": a.user_id, "agent_id": a.agent_id,
-            "reason": Reason::AuthorizationRevoked.as_str(), "receipt_id": receipt_id,
-            "revoked_confirmations": revoked_confirmations,
-        }),
+        AuthorizationRevoked {
+            agent_id: a.agent_id.clone(),
+            authorization_id: a.id.clone(),
+            reason: Reason::AuthorizationRevoked.as_str(),
+            receipt_id: receipt_id.clone(),
+            revoked_confirmations: revoked_confirmations.clone(),
+            user_id: a.user_id.clone(),
+        },
     )
     .await?;
-    let out = json!({
-        "authorization_id": a.id,
-        "revoked_at": now,
-        "receipt": receipts::pending_envelope(&receipt_id),
-        "revoked_confirmations": revoked_confirmations,
-    });
-    db::mark_revoked(tx, &a.id, now, &receipt_id, &out.to_string()).await?;
+    let out = Revocation {
+        authorization_id: a.id.clone(),
+        receipt: receipts::pending_envelope(&receipt_id),
+        revoked_at: now.to_string(),
+        revoked_confirmations,
+    };
+    db::mark_revoked(tx, &a.id, now, &receipt_id, &crate::wire::to_text(&out)).await?;
     Ok((out, receipt_id))
 }
 
@@ -341,21 +347,31 @@ pub async fn revoke(
         .await?
         .ok_or_else(|| ApiError::not_found(WireCode::AuthorizationNotFound, "authorization"))?;
     let out = match &a.revoke_response {
-        // Revoking twice answers the first result and records nothing new.
-        Some(first) => serde_json::from_str(first).map_err(ApiError::internal)?,
+        // Revoking twice answers the first result as stored (read back like every replay) and records nothing new.
+        Some(first) => {
+            let first: Value = serde_json::from_str(first).map_err(ApiError::internal)?;
+            idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &first).await?;
+            Json(first).into_response()
+        }
         None => {
             let now = util::fmt_ts(util::now());
-            revoke_in_tx(&mut tx, &a, &revoked_by, notes.as_deref(), superseded_by.as_deref(), &now).await?.0
+            let (out, _) =
+                revoke_in_tx(&mut tx, &a, &revoked_by, notes.as_deref(), superseded_by.as_deref(), &now).await?;
+            idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
+            Json(out).into_response()
         }
     };
-    idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
     tx.commit().await?;
     s.signer.kick();
     s.webhooks.kick();
-    Ok(Json(out).into_response())
+    Ok(out)
 }
 
-pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AuthorizationBody>> {
     let mut conn = s.store.reader().acquire().await?;
     let a = db::get(&mut conn, &who.workspace_id, &id)
         .await?
@@ -367,7 +383,7 @@ pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Pat
         crate::policy::AuthState::Revoked => "revoked",
         crate::policy::AuthState::Expired => "expired",
     };
-    let env = |rid: &str, l: Lookup| l.envelope(rid).unwrap_or(Value::Null);
+    let env = |rid: &str, l: Lookup| l.envelope(rid);
     let receipt =
         env(&a.create_receipt_id, receipts::get(s.store.reader(), &who.workspace_id, &a.create_receipt_id).await?);
     // The predecessor's revoke receipt, for an authorization created with `replaces`.
@@ -377,10 +393,10 @@ pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Pat
             let pred = db::get(&mut *s.store.reader().acquire().await?, &who.workspace_id, pred).await?;
             match pred.and_then(|p| p.revocation_receipt_id) {
                 Some(rid) => env(&rid, receipts::get(s.store.reader(), &who.workspace_id, &rid).await?),
-                None => Value::Null,
+                None => None,
             }
         }
-        None => Value::Null,
+        None => None,
     };
-    Ok(Json(auth_json(&a, receipt, revocation_receipt, Some(status))))
+    Ok(Json(auth_body(&a, receipt, revocation_receipt, Some(status))))
 }

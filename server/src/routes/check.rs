@@ -7,6 +7,7 @@
 //! (`BEGIN IMMEDIATE` on SQLite; the authorization's row lock on PostgreSQL, see `store`), concurrent checks cannot
 //! both see the last unit of budget or of `max_per_day`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
 use crate::store::receipts;
 use crate::store::webhooks;
+use crate::wire::{CheckBody, ScopeResult};
 use crate::{ENGINE_VERSION, util};
 
 const FIELDS: &[&str] =
@@ -116,29 +118,35 @@ pub async fn check(
         // A replay answers the stored body (upgraded to signed receipts below when waiting).
         Some((_, stored)) => open_nonces(&s.master, stored)?,
         None => {
-            let out = decide(&mut tx, &who.workspace_id, &req).await?;
-            let stored = if idem.is_some() { seal_nonces(&s.master, &out)? } else { Value::Null };
+            let body = decide(&mut tx, &who.workspace_id, &req).await?;
+            let stored = if idem.is_some() { seal_nonces(&s.master, &json_of(&body)?)? } else { Value::Null };
             idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &stored).await?;
             tx.commit().await?;
             s.signer.kick();
             let mut confirms = false;
-            if let Some(results) = out["results"].as_object() {
-                for r in results.values() {
-                    let decision = r["decision"].as_str().unwrap_or("");
-                    confirms |= decision == Decision::Confirm.as_str();
-                    s.metrics.decision(decision, r["reason"].as_str().unwrap_or(""));
-                }
+            for r in body.results.values() {
+                confirms |= r.decision == Decision::Confirm.as_str();
+                s.metrics.decision(r.decision, r.reason);
             }
             // A confirm is the only decision that enqueues a webhook event; waking the dispatcher after every check
             // cost a database read per check for nothing.
             if confirms {
                 s.webhooks.kick();
             }
-            out
+            if !wait {
+                return Ok((StatusCode::OK, Json(body)).into_response());
+            }
+            json_of(&body)?
         }
     };
+    // The sealed copy, a replay and the `wait` upgrade work on the answer as JSON; it serializes to the same bytes
+    // as the typed body, whose fields are sorted like a `Value`'s members (see `crate::wire`).
     let out = if wait { sign_wait(&s, &who.workspace_id, out).await? } else { out };
     Ok((StatusCode::OK, Json(out)).into_response())
+}
+
+fn json_of(body: &CheckBody) -> Result<Value, ApiError> {
+    serde_json::to_value(body).map_err(ApiError::internal)
 }
 
 /// AAD of a sealed confirm nonce: binds it to its confirmation and keeps it apart from sealed signing keys.
@@ -189,7 +197,7 @@ async fn sign_wait(s: &AppState, ws: &str, mut out: Value) -> Result<Value, ApiE
                 continue;
             };
             if let Some(env) = wait_signed(s, ws, &id, deadline).await?.envelope(&id) {
-                r["receipt"] = env;
+                r["receipt"] = serde_json::to_value(env).map_err(ApiError::internal)?;
             }
         }
     }
@@ -197,24 +205,24 @@ async fn sign_wait(s: &AppState, ws: &str, mut out: Value) -> Result<Value, ApiE
 }
 
 /// Decides every scope inside `tx` and returns the response body.
-async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<Value, ApiError> {
+async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<CheckBody, ApiError> {
     let now_t = util::now();
     let now = util::fmt_ts(now_t);
     let day = util::utc_day(now_t);
     let auth = db::get_locked(tx, ws, &req.authorization_id).await?;
-    let mut results = Map::new();
+    let mut results = BTreeMap::new();
     for scope in &req.scopes {
         let result = decide_scope(tx, ws, req, auth.as_ref(), scope, &now, &day, now_t).await?;
         results.insert(scope.clone(), result);
     }
-    Ok(json!({
-        "authorization_id": req.authorization_id,
-        "user_id": auth.as_ref().map(|a| a.user_id.clone()),
-        "agent_id": auth.as_ref().map(|a| a.agent_id.clone()),
-        "authorization_expires_at": auth.as_ref().map(|a| a.expires_at.clone()),
-        "engine_version": ENGINE_VERSION,
-        "results": results,
-    }))
+    Ok(CheckBody {
+        agent_id: auth.as_ref().map(|a| a.agent_id.clone()),
+        authorization_expires_at: auth.as_ref().map(|a| a.expires_at.clone()),
+        authorization_id: req.authorization_id.clone(),
+        engine_version: ENGINE_VERSION,
+        results,
+        user_id: auth.as_ref().map(|a| a.user_id.clone()),
+    })
 }
 
 /// One scope: read what the decision needs, let `policy` and `decide` decide, store what they say.
@@ -228,7 +236,7 @@ async fn decide_scope(
     now: &str,
     day: &str,
     now_t: time::OffsetDateTime,
-) -> Result<Value, ApiError> {
+) -> Result<ScopeResult, ApiError> {
     let today_count = match auth {
         Some(a) if decide::reads_today_count(&a.grants, scope) => db::today_count(tx, &a.id, scope, day).await?,
         _ => 0,
@@ -266,6 +274,7 @@ async fn decide_scope(
     let decision = reason.decision();
     let budget = decide::budget_block(auth.and_then(|a| a.budget_limit), eval.spent_before, req.estimate, decision);
     let writes = decide::writes(decision, budget.as_ref(), req.estimate, eval.max_per_day);
+    let budget_json = budget.map(|b| serde_json::to_value(b).map_err(ApiError::internal)).transpose()?;
     if let (Some(a), Some(estimate)) = (auth, writes.reserve) {
         db::reserve(tx, &a.id, &receipt_id, resource, estimate).await?;
     }
@@ -273,7 +282,7 @@ async fn decide_scope(
         db::bump_count(tx, &a.id, scope, day).await?;
     }
     let context =
-        decide::receipt_context(&req.context, req.session_id.as_deref(), &answer, ask.as_ref(), budget.as_ref());
+        decide::receipt_context(&req.context, req.session_id.as_deref(), &answer, ask.as_ref(), budget_json.as_ref());
     let site = ReceiptSite { receipt_id: &receipt_id, workspace_id: ws, now, auth, scope, resource };
     receipts::insert(tx, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
     Ok(decide::scope_result(reason, receipts::pending_envelope(&receipt_id), ask.as_ref(), budget, eval.policy_eval))

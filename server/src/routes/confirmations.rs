@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::Body;
 use crate::AppState;
@@ -21,6 +21,7 @@ use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, Resolution};
 use crate::store::receipts::{self, Draft, Event, Kind};
 use crate::store::webhooks;
+use crate::wire::{Confirmation, ConfirmationResolution, ConfirmationResolved};
 use crate::{ENGINE_VERSION, util};
 
 pub(super) const MIN_TTL: i64 = 60;
@@ -109,20 +110,25 @@ pub async fn resolve(
         &mut tx,
         &who.workspace_id,
         webhooks::CONFIRMATION_RESOLVED,
-        json!({
-            "confirmation_id": row.id, "authorization_id": auth.id, "user_id": auth.user_id,
-            "agent_id": auth.agent_id, "scope": row.scope, "decision": status, "reason": draft.reason(),
-            "receipt_id": receipt_id,
-        }),
+        ConfirmationResolved {
+            agent_id: auth.agent_id.clone(),
+            authorization_id: auth.id.clone(),
+            confirmation_id: row.id.clone(),
+            decision: status,
+            reason: draft.reason(),
+            receipt_id: receipt_id.clone(),
+            scope: row.scope.clone(),
+            user_id: auth.user_id.clone(),
+        },
     )
     .await?;
-    let out = json!({
-        "decision": status,
-        "confirmation_id": row.id,
-        "authorization_id": if approved { json!(auth.id) } else { Value::Null },
-        "expires_at": if approved { json!(expires_at) } else { Value::Null },
-        "receipt": receipts::pending_envelope(&receipt_id),
-    });
+    let out = ConfirmationResolution {
+        authorization_id: approved.then(|| auth.id.clone()),
+        confirmation_id: row.id.clone(),
+        decision: status,
+        expires_at: approved.then_some(expires_at),
+        receipt: receipts::pending_envelope(&receipt_id),
+    };
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
     tx.commit().await?;
     s.signer.kick();
@@ -130,24 +136,28 @@ pub async fn resolve(
     Ok(Json(out).into_response())
 }
 
-pub async fn get_one(State(s): State<Arc<AppState>>, who: Runtime, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Confirmation>> {
     let mut conn = s.store.reader().acquire().await?;
     let c = db::get(&mut conn, &who.workspace_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
     let now = util::fmt_ts(util::now());
-    Ok(Json(json!({
-        "confirmation_id": c.id,
-        "status": c.effective_status(&now),
-        "authorization_id": c.authorization_id,
-        "scope": c.scope,
-        "resource": c.resource,
-        "created_at": c.created_at,
-        "confirm_expires_at": c.nonce_expires_at,
-        "decided_at": c.decided_at,
-        "ttl_seconds": c.ttl_seconds,
-        "expires_at": c.decision_expires_at,
-        "check_receipt_id": c.check_receipt_id,
-        "receipt": c.resolve_receipt_id.as_deref().map(receipts::pending_envelope),
-    })))
+    Ok(Json(Confirmation {
+        status: c.effective_status(&now).to_string(),
+        receipt: c.resolve_receipt_id.as_deref().map(receipts::pending_envelope),
+        authorization_id: c.authorization_id,
+        check_receipt_id: c.check_receipt_id,
+        confirm_expires_at: c.nonce_expires_at,
+        confirmation_id: c.id,
+        created_at: c.created_at,
+        decided_at: c.decided_at,
+        expires_at: c.decision_expires_at,
+        resource: c.resource,
+        scope: c.scope,
+        ttl_seconds: c.ttl_seconds,
+    }))
 }

@@ -20,7 +20,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, MatchedPath, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -30,6 +29,7 @@ use crate::error::{ApiError, ApiResult, WireCode};
 use crate::parse::MAX_BODY;
 use crate::store::signing_keys;
 use crate::util;
+use crate::wire::{Health, KeyRotation, Readiness};
 
 pub use receipts::wait_signed;
 
@@ -139,15 +139,14 @@ async fn openapi_json() -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], crate::openapi::DOCUMENT).into_response()
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     let db = s.store.ping().await;
     let signer = s.signer.is_running();
-    let body =
-        Json(json!({"status": if db && signer { "ready" } else { "unavailable" }, "database": db, "signer": signer}));
+    let body = Json(Readiness { database: db, signer, status: if db && signer { "ready" } else { "unavailable" } });
     if db && signer {
         (StatusCode::OK, body).into_response()
     } else {
@@ -181,7 +180,7 @@ async fn rotate(
     signing_keys::lock_for_rotation(&mut tx).await?;
     let now = util::fmt_ts(util::now());
     let key_id = signing_keys::create(&mut tx, &s.master, &who.workspace_id, &now).await?;
-    let out = json!({"key_id": key_id, "active_from": now, "workspace_id": who.workspace_id});
+    let out = KeyRotation { active_from: now, key_id, workspace_id: who.workspace_id.clone() };
     crate::idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
     tx.commit().await?;
     s.signer.keys_changed();

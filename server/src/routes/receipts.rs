@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::AppState;
 use crate::auth::Runtime;
 use crate::error::{ApiError, ApiResult, WireCode};
 use crate::store::receipts::{self, Lookup};
+use crate::wire::ReceiptEnvelope;
 
 /// Longest `wait_ms` honoured.
 pub const MAX_WAIT_MS: u64 = 30_000;
@@ -59,7 +59,7 @@ pub async fn get_one(
     who: Runtime,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ReceiptEnvelope>> {
     let params = query_params(q.as_deref());
     let wait_ms = match params.get("wait_ms") {
         None => 0,

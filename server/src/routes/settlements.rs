@@ -16,6 +16,7 @@ use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as db;
 use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
+use crate::wire::Settlement;
 use crate::{ENGINE_VERSION, util};
 
 /// The body of a settlement: `(check_receipt_id, actual_cost_micros)`.
@@ -92,16 +93,16 @@ pub async fn settle(
     };
     db::settle(&mut tx, &check_receipt_id, &res, actual, &now, &receipt_id).await?;
     receipts::insert(&mut tx, &draft).await?;
-    let out = json!({
-        "check_receipt_id": check_receipt_id,
-        "authorization_id": auth.id,
-        "estimated_cost_micros": res.estimated,
-        "actual_cost_micros": actual,
-        "delta_micros": delta,
-        "spent_before_micros": before,
-        "spent_after_micros": after,
-        "receipt": receipts::pending_envelope(&receipt_id),
-    });
+    let out = Settlement {
+        actual_cost_micros: actual,
+        authorization_id: auth.id,
+        check_receipt_id,
+        delta_micros: delta,
+        estimated_cost_micros: res.estimated,
+        receipt: receipts::pending_envelope(&receipt_id),
+        spent_after_micros: after,
+        spent_before_micros: before,
+    };
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
     tx.commit().await?;
     s.signer.kick();

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 
 use super::Body;
 use super::receipts::query_params;
@@ -27,6 +26,9 @@ use crate::store::api_keys::{self, RevokeOutcome, Tier};
 use crate::store::audit::{self, AuditFilter};
 use crate::store::webhooks;
 use crate::util;
+use crate::wire::{
+    ApiKeyInfo, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, WebhookCreated, WebhookDeleted, WebhookEndpoint,
+};
 
 const DEFAULT_AUDIT_LIMIT: i64 = 100;
 const MAX_AUDIT_LIMIT: i64 = 1000;
@@ -37,11 +39,15 @@ const MAX_URL: usize = 2048;
 pub const WEBHOOK_EVENTS: [&str; 3] =
     [webhooks::CONFIRMATION_CREATED, webhooks::CONFIRMATION_RESOLVED, webhooks::AUTHORIZATION_REVOKED];
 
-fn key_json(k: &api_keys::KeyInfo) -> Value {
-    json!({
-        "id": k.id, "tier": k.tier, "name": k.name, "prefix": k.prefix,
-        "created_at": k.created_at, "revoked_at": k.revoked_at,
-    })
+fn key_info(k: api_keys::KeyInfo) -> ApiKeyInfo {
+    ApiKeyInfo {
+        created_at: k.created_at,
+        id: k.id,
+        name: k.name,
+        prefix: k.prefix,
+        revoked_at: k.revoked_at,
+        tier: k.tier,
+    }
 }
 
 /// The body of `POST /v1/api-keys`: `(tier, name)`.
@@ -82,23 +88,25 @@ pub async fn create_api_key(
     }
     let now = util::fmt_ts(util::now());
     let created = api_keys::create(&mut tx, &who.workspace_id, tier, &name, &now).await?;
-    let record = json!({
-        "id": created.id, "tier": tier.as_str(), "name": name, "prefix": &created.key[..created.key.len() - 28],
-        "created_at": now, "revoked_at": null,
-    });
-    let mut replay = record.clone();
-    replay["key"] = Value::Null;
+    let replay = ApiKeyRecord {
+        created_at: now,
+        id: created.id,
+        key: None,
+        name,
+        prefix: created.key[..created.key.len() - 28].to_string(),
+        revoked_at: None,
+        tier: tier.as_str().to_string(),
+    };
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::CREATED, &replay).await?;
     tx.commit().await?;
-    let mut out = record;
-    out["key"] = json!(created.key);
+    let out = ApiKeyRecord { key: Some(created.key), ..replay };
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 /// `GET /v1/api-keys`: every key of the workspace, prefixes only.
-pub async fn list_api_keys(State(s): State<Arc<AppState>>, who: Setup) -> ApiResult<Json<Value>> {
+pub async fn list_api_keys(State(s): State<Arc<AppState>>, who: Setup) -> ApiResult<Json<ApiKeyList>> {
     let keys = api_keys::list(s.store.reader(), &who.workspace_id).await?;
-    Ok(Json(json!({"data": keys.iter().map(key_json).collect::<Vec<_>>()})))
+    Ok(Json(ApiKeyList { data: keys.into_iter().map(key_info).collect() }))
 }
 
 /// `DELETE /v1/api-keys/{id}`: revoked at once; revoking twice answers the first `revoked_at`.
@@ -126,7 +134,7 @@ pub async fn revoke_api_key(
             ));
         }
     };
-    let out = json!({"id": id, "revoked_at": revoked_at});
+    let out = ApiKeyRevocation { id, revoked_at };
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
     tx.commit().await?;
     Ok(Json(out).into_response())
@@ -172,32 +180,37 @@ pub async fn put_webhook(State(s): State<Arc<AppState>>, who: Setup, Body(body):
     let mut tx = s.store.begin().await?;
     webhooks::put(&mut tx, &s.master, &who.workspace_id, &url, &secret, &now).await?;
     tx.commit().await?;
-    Ok(Json(json!({
-        "url": url,
-        "events": WEBHOOK_EVENTS,
-        "signing_secret": format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(secret)),
-        "created_at": now,
-    }))
+    Ok(Json(WebhookCreated {
+        created_at: now,
+        events: &WEBHOOK_EVENTS,
+        signing_secret: format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(secret)),
+        url,
+    })
     .into_response())
 }
 
 /// `GET /v1/webhook`: the endpoint without its secret.
-pub async fn get_webhook(State(s): State<Arc<AppState>>, who: Setup) -> ApiResult<Json<Value>> {
+pub async fn get_webhook(State(s): State<Arc<AppState>>, who: Setup) -> ApiResult<Json<WebhookEndpoint>> {
     let ep = webhooks::get(s.store.reader(), &who.workspace_id)
         .await?
         .ok_or_else(|| ApiError::not_found(WireCode::WebhookNotFound, "webhook"))?;
-    Ok(Json(json!({"url": ep.url, "events": WEBHOOK_EVENTS, "created_at": ep.created_at, "updated_at": ep.updated_at})))
+    Ok(Json(WebhookEndpoint {
+        created_at: ep.created_at,
+        events: &WEBHOOK_EVENTS,
+        updated_at: ep.updated_at,
+        url: ep.url,
+    }))
 }
 
 /// `DELETE /v1/webhook`: stops deliveries; queued events are dropped.
-pub async fn delete_webhook(State(s): State<Arc<AppState>>, who: Setup) -> ApiResult<Json<Value>> {
+pub async fn delete_webhook(State(s): State<Arc<AppState>>, who: Setup) -> ApiResult<Json<WebhookDeleted>> {
     let mut tx = s.store.begin().await?;
     let existed = webhooks::delete(&mut tx, &who.workspace_id).await?;
     if !existed {
         return Err(ApiError::not_found(WireCode::WebhookNotFound, "webhook"));
     }
     tx.commit().await?;
-    Ok(Json(json!({"deleted": true})))
+    Ok(Json(WebhookDeleted { deleted: true }))
 }
 
 /// Reads `name` as an RFC 3339 time and returns it in the stored profile.

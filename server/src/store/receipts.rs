@@ -10,6 +10,7 @@ use sqlx::{Any, AnyConnection, Row as _};
 
 use super::{Dialect, Tx};
 use crate::util;
+use crate::wire::{PolicyEval, ReceiptEnvelope};
 
 /// Receipt format wire version this server emits.
 pub const SCHEMA_VERSION: &str = "4";
@@ -28,7 +29,7 @@ pub struct Draft {
     pub context: Map<String, Value>,
     pub authorization_id: Option<String>,
     pub engine_version: String,
-    pub policy_eval: Option<Value>,
+    pub policy_eval: Option<PolicyEval>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +123,7 @@ impl Draft {
                 Kind::Action { scope, .. } => {
                     m.insert("action".into(), json!(scope));
                     if let Some(pe) = &self.policy_eval {
-                        m.insert("policy_eval".into(), pe.clone());
+                        m.insert("policy_eval".into(), serde_json::to_value(pe).unwrap_or_default());
                     }
                 }
                 Kind::Event(e) => {
@@ -156,14 +157,8 @@ pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
 }
 
 /// The pending envelope returned with every decision and event.
-pub fn pending_envelope(receipt_id: &str) -> Value {
-    let ready = util::fmt_ts(util::now() + time::Duration::milliseconds(500));
-    json!({
-        "status": "pending",
-        "receipt_id": receipt_id,
-        "ready_at_estimate": ready,
-        "url": format!("/v1/receipts/{receipt_id}"),
-    })
+pub fn pending_envelope(receipt_id: &str) -> ReceiptEnvelope {
+    ReceiptEnvelope::pending(receipt_id)
 }
 
 /// A receipt's current state as the API shows it.
@@ -174,11 +169,11 @@ pub enum Lookup {
 }
 
 impl Lookup {
-    pub fn envelope(&self, receipt_id: &str) -> Option<Value> {
+    pub fn envelope(&self, receipt_id: &str) -> Option<ReceiptEnvelope> {
         match self {
             Lookup::NotFound => None,
             Lookup::Pending => Some(pending_envelope(receipt_id)),
-            Lookup::Signed(r) => Some(json!({"status": "signed", "receipt": r})),
+            Lookup::Signed(r) => Some(ReceiptEnvelope::signed(r.clone())),
         }
     }
 }

@@ -6,7 +6,6 @@
 //! The delivery task leases due rows by moving `next_attempt_at` forward with a conditional update, so several server
 //! processes sharing a database never deliver the same attempt twice.
 
-use serde_json::Value;
 use sqlx::Row as _;
 
 use super::{Pool, Store, Tx};
@@ -106,10 +105,15 @@ pub async fn get(pool: &Pool, workspace_id: &str) -> Result<Option<Endpoint>, sq
 /// Enqueues `event_type` with `data` for the workspace's endpoint, if it has one. Returns whether a row was queued.
 ///
 /// `data` must hold ids, scope and reason only — never check context values (wire-v1).
-pub async fn enqueue(tx: &mut Tx, workspace_id: &str, event_type: &str, data: Value) -> Result<bool, sqlx::Error> {
+pub async fn enqueue<T: serde::Serialize>(
+    tx: &mut Tx,
+    workspace_id: &str,
+    event_type: &str,
+    data: T,
+) -> Result<bool, sqlx::Error> {
     let id = util::new_id("msg");
     let now = util::fmt_ts(util::now());
-    let payload = serde_json::json!({"type": event_type, "timestamp": now, "data": data}).to_string();
+    let payload = crate::wire::to_text(&crate::wire::WebhookEvent { data, timestamp: &now, event_type });
     let r = sqlx::query(
         "INSERT INTO webhook_deliveries (id, workspace_id, event_type, payload, status, attempts, next_attempt_at, \
          created_at) SELECT $1, workspace_id, $2, $3, 'pending', 0, $4, $4 FROM webhooks WHERE workspace_id = $5",

@@ -1,0 +1,198 @@
+//! Bodies of the decision routes: authorizations, checks, confirmations, settlements and receipt envelopes.
+//! Fields are declared in sorted order of their wire names (see the module above).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::util;
+
+/// A receipt as every decision and `GET /v1/receipts/{id}` show it: pending until the signer ran, then signed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ReceiptEnvelope {
+    Pending(PendingReceipt),
+    Signed(SignedReceipt),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingReceipt {
+    pub ready_at_estimate: String,
+    pub receipt_id: String,
+    pub status: &'static str,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignedReceipt {
+    /// The signed receipt as stored by the signer.
+    pub receipt: Value,
+    pub status: &'static str,
+}
+
+impl ReceiptEnvelope {
+    /// The envelope of a receipt row just written: the signer usually signs within half a second.
+    pub fn pending(receipt_id: &str) -> Self {
+        let ready = util::fmt_ts(util::now() + time::Duration::milliseconds(500));
+        Self::Pending(PendingReceipt {
+            ready_at_estimate: ready,
+            receipt_id: receipt_id.to_string(),
+            status: "pending",
+            url: format!("/v1/receipts/{receipt_id}"),
+        })
+    }
+
+    pub fn signed(receipt: Value) -> Self {
+        Self::Signed(SignedReceipt { receipt, status: "signed" })
+    }
+}
+
+/// `{}`: the one value `escalation_targets` can have until escalations exist.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EmptyObject {}
+
+/// The authorization of `POST /v1/authorizations` and `GET /v1/authorizations/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorizationBody {
+    /// The grants, under the name the creating request used (`actions` sorts first, `scopes` after `revoked_at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Value>,
+    pub agent_id: String,
+    pub authorization_id: String,
+    pub budget_limit_micros: Option<i64>,
+    pub budget_spent_micros: Option<i64>,
+    pub created_at: String,
+    pub escalation_targets: EmptyObject,
+    pub expires_at: String,
+    pub metadata: Value,
+    pub policy_id: Option<String>,
+    /// The `authorization.create` receipt; `null` only if its row is gone.
+    pub receipt: Option<ReceiptEnvelope>,
+    pub replaced_authorization_id: Option<String>,
+    pub requires_confirm_for: Vec<String>,
+    pub requires_deny_for: Vec<String>,
+    pub requires_escalation_for: [String; 0],
+    /// The predecessor's revoke receipt, for an authorization created with `replaces`.
+    pub revocation_receipt: Option<ReceiptEnvelope>,
+    /// Only a read answers `status` and `revoked_at` (then `null` until revoked); a create leaves both out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
+    pub user_id: String,
+}
+
+impl AuthorizationBody {
+    /// Puts the grants under `scopes` or `actions`, whichever the creating request used.
+    pub fn with_scopes(mut self, field: &str, grants: Value) -> Self {
+        if field == "actions" {
+            self.actions = Some(grants);
+        } else {
+            self.scopes = Some(grants);
+        }
+        self
+    }
+}
+
+/// `DELETE /v1/authorizations/{id}`; stored with the authorization and answered again to a second revoke.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revocation {
+    pub authorization_id: String,
+    pub receipt: ReceiptEnvelope,
+    pub revoked_at: String,
+    pub revoked_confirmations: Vec<String>,
+}
+
+/// `POST /v1/check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckBody {
+    pub agent_id: Option<String>,
+    pub authorization_expires_at: Option<String>,
+    pub authorization_id: String,
+    pub engine_version: &'static str,
+    /// By scope name; a `BTreeMap` answers them sorted, as the `Value` map did.
+    pub results: BTreeMap<String, ScopeResult>,
+    pub user_id: Option<String>,
+}
+
+/// One entry of a check's `results`. Every member is always present, `null` when it does not apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeResult {
+    pub budget: Option<BudgetBlock>,
+    pub confirm_expires_at: Option<String>,
+    pub confirm_nonce: Option<String>,
+    pub confirm_prompt_hint: Option<String>,
+    pub confirmation_id: Option<String>,
+    pub decision: &'static str,
+    pub policy_eval: Option<PolicyEval>,
+    pub reason: &'static str,
+    pub receipt: ReceiptEnvelope,
+}
+
+/// `policy_eval` of a result and its receipt: the condition that decided, with the context value it saw (`null`s
+/// when a grant's conditions were evaluated and none matched).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyEval {
+    pub field_value: Value,
+    pub matched_condition: Option<MatchedCondition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchedCondition {
+    pub field: String,
+    pub op: String,
+    pub value: Value,
+}
+
+/// The `budget` block of a budgeted authorization's result; the receipt context records the same members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BudgetBlock {
+    pub estimated_cost_micros: i64,
+    pub limit_micros: i64,
+    pub spent_after_micros: i64,
+    pub spent_micros: i64,
+}
+
+/// `POST /v1/confirmations/{nonce}`. Only an approval has an authorization and an expiry.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfirmationResolution {
+    pub authorization_id: Option<String>,
+    pub confirmation_id: String,
+    pub decision: &'static str,
+    pub expires_at: Option<String>,
+    pub receipt: ReceiptEnvelope,
+}
+
+/// `GET /v1/confirmations/{id}`: never the nonce.
+#[derive(Debug, Clone, Serialize)]
+pub struct Confirmation {
+    pub authorization_id: String,
+    pub check_receipt_id: String,
+    pub confirm_expires_at: String,
+    pub confirmation_id: String,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+    pub expires_at: Option<String>,
+    /// The resolution's receipt, once resolved.
+    pub receipt: Option<ReceiptEnvelope>,
+    pub resource: Option<String>,
+    pub scope: String,
+    pub status: String,
+    pub ttl_seconds: Option<i64>,
+}
+
+/// `POST /v1/budget-settlements`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settlement {
+    pub actual_cost_micros: i64,
+    pub authorization_id: String,
+    pub check_receipt_id: String,
+    pub delta_micros: i64,
+    pub estimated_cost_micros: i64,
+    pub receipt: ReceiptEnvelope,
+    pub spent_after_micros: i64,
+    pub spent_before_micros: i64,
+}

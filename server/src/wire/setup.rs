@@ -1,0 +1,99 @@
+//! Bodies of the setup and service routes: health, key rotation, API keys, the webhook endpoint.
+//! Fields are declared in sorted order of their wire names (see the module above).
+
+use serde::Serialize;
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// `GET /readyz` (200 when both are up, 503 otherwise).
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    pub database: bool,
+    pub signer: bool,
+    pub status: &'static str,
+}
+
+/// `POST /v1/signing-keys/rotate`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyRotation {
+    pub active_from: String,
+    pub key_id: String,
+    pub workspace_id: String,
+}
+
+/// `POST /v1/api-keys`: `key` holds the text in the first answer only; the stored replay has `null`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeyRecord {
+    pub created_at: String,
+    pub id: String,
+    pub key: Option<String>,
+    pub name: String,
+    pub prefix: String,
+    pub revoked_at: Option<String>,
+    pub tier: String,
+}
+
+/// One key of `GET /v1/api-keys`: prefixes only.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeyInfo {
+    pub created_at: String,
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub revoked_at: Option<String>,
+    pub tier: String,
+}
+
+impl From<&ApiKeyRecord> for ApiKeyInfo {
+    fn from(k: &ApiKeyRecord) -> Self {
+        Self {
+            created_at: k.created_at.clone(),
+            id: k.id.clone(),
+            name: k.name.clone(),
+            prefix: k.prefix.clone(),
+            revoked_at: k.revoked_at.clone(),
+            tier: k.tier.clone(),
+        }
+    }
+}
+
+/// `GET /v1/api-keys`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeyList {
+    pub data: Vec<ApiKeyInfo>,
+}
+
+/// `DELETE /v1/api-keys/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeyRevocation {
+    pub id: String,
+    pub revoked_at: String,
+}
+
+/// `PUT /v1/webhook`: the signing secret appears in this answer only.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookCreated {
+    pub created_at: String,
+    pub events: &'static [&'static str],
+    pub signing_secret: String,
+    pub url: String,
+}
+
+/// `GET /v1/webhook`: without the secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookEndpoint {
+    pub created_at: String,
+    pub events: &'static [&'static str],
+    pub updated_at: String,
+    pub url: String,
+}
+
+/// `DELETE /v1/webhook`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookDeleted {
+    pub deleted: bool,
+}

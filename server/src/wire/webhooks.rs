@@ -1,0 +1,52 @@
+//! Bodies of webhook events: the payload stored in `webhook_deliveries`, signed and sent by `crate::webhooks`.
+//! Fields are declared in sorted order of their wire names, like the response bodies (see the module above): the
+//! `json!` payloads these replaced went out sorted, and receivers may verify signatures over the exact bytes.
+//! `data` holds ids, scope and reason only — never check context values (wire-v1).
+
+use serde::Serialize;
+
+/// `{"data", "timestamp", "type"}`.
+#[derive(Debug, Serialize)]
+pub struct WebhookEvent<'a, T> {
+    pub data: T,
+    pub timestamp: &'a str,
+    #[serde(rename = "type")]
+    pub event_type: &'a str,
+}
+
+/// `confirmation.created`: a check asked for the user's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfirmationCreated {
+    pub agent_id: String,
+    pub authorization_id: String,
+    pub check_receipt_id: String,
+    pub confirm_expires_at: String,
+    pub confirmation_id: String,
+    pub reason: &'static str,
+    pub scope: String,
+    pub user_id: String,
+}
+
+/// `confirmation.resolved`: the user approved or rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfirmationResolved {
+    pub agent_id: String,
+    pub authorization_id: String,
+    pub confirmation_id: String,
+    pub decision: &'static str,
+    pub reason: &'static str,
+    pub receipt_id: String,
+    pub scope: String,
+    pub user_id: String,
+}
+
+/// `authorization.revoked`, with the pending confirmations the revoke cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthorizationRevoked {
+    pub agent_id: String,
+    pub authorization_id: String,
+    pub reason: &'static str,
+    pub receipt_id: String,
+    pub revoked_confirmations: Vec<String>,
+    pub user_id: String,
+}
