@@ -9,6 +9,7 @@ into its own virtualenv and points ALLOWLY_RELEASE_PYTHON at that interpreter; w
 from __future__ import annotations
 
 import collections
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -36,7 +37,7 @@ def test_examples_exit_zero_every_time_on_the_release_wheel(server: Dict[str, st
     native = Path(probe.stdout.strip())
     assert "site-packages" in native.parts, f"{python} does not run an installed wheel: {native}"
     ready = tmp_path / "ready.json"
-    ready.write_text(__import__("json").dumps(server))
+    ready.write_text(json.dumps(server))
     env = dict(os.environ, ALLOWLY_KEY=server["runtime_api_key"], ALLOWLY_BASE_URL=server["base_url"],
                ALLOWLY_PII_PEPPER="exit-test-pepper")
     commands = {
