@@ -13,7 +13,7 @@ PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23" "jsonschema>=4"
 # The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
 PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
 
-.PHONY: demo test parity test-rust test-sqlite test-python test-python-release test-oracles oracle-venvs test-node test-kotlin ffi-bindings python-env python-build lint fmt bench toolchain build-cli clean help
+.PHONY: demo test parity test-rust test-sqlite test-python test-python-release test-oracles oracle-venvs test-node test-kotlin models ffi-bindings python-env python-build lint fmt bench toolchain build-cli clean help
 
 help:
 	@echo "make demo   - run the Allowly lifecycle end to end against a local allowly serve --dev"
@@ -25,6 +25,7 @@ help:
 	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
 	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
 	@echo "make test-kotlin - the Kotlin/JVM binding (bindings-swift/kotlin): build liballowly_ffi + allowly, mvn test (JUnit 5)"
+	@echo "make models - after changing a core model: rewrite the binding model files (tools/modelgen), then the Swift/Kotlin sources and the Node index.d.ts"
 	@echo "make ffi-bindings - regenerate the committed Swift/Kotlin sources of bindings-swift with the pinned uniffi-bindgen"
 	@echo "make bench  - every benchmark against the official tools, table + bench/results/latest.json (release builds; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
@@ -159,6 +160,14 @@ parity: toolchain python-build
 
 
 # ---------------------------------------------------------------- Generated sources, lint, format, clean
+
+# After a change to a model in core/src/model: the binding model files (tools/modelgen: Node objects, UniFFI records,
+# Python getters and stub properties), then everything generated from them (Swift/Kotlin sources, Node index.d.ts).
+# Each has a drift test in make test.
+models: toolchain
+	$(CARGO) run --locked -q -p allowly-modelgen
+	$(MAKE) --no-print-directory ffi-bindings
+	cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
 
 # Rewrites bindings-swift's committed generated sources (Swift, header, modulemap, Kotlin); the drift test checks them.
 ffi-bindings: toolchain

@@ -89,6 +89,7 @@ export interface ApproveOptions {
   ttlSeconds?: number
 }
 
+/** An authorization as returned by create (201) and GET (200). */
 export interface Authorization {
   authorizationId: string
   userId: string
@@ -98,44 +99,55 @@ export interface Authorization {
   expiresAt: string
   requiresConfirmFor: Array<string>
   requiresDenyFor: Array<string>
+  /** Always empty until escalations exist; kept so the shape matches existing clients. */
+  requiresEscalationFor: Array<string>
+  escalationTargets: Record<string, any>
   policyId?: string
   budgetLimitMicros?: number
   budgetSpentMicros?: number
   metadata?: Record<string, any>
-  /** Only on `get`; a created authorization is active. */
+  /** Only on GET; create returns an active authorization. */
   status?: AuthorizationStatus
-  /** The `authorization.create` receipt (pending at creation time). */
+  /** The `authorization.create` event receipt (pending at creation time). */
   receipt?: ReceiptEnvelope
+  /** The predecessor revoked because of `replaces`. */
   replacedAuthorizationId?: string
+  /** The predecessor's `authorization.revoke` receipt when `replaces` was given. */
   revocationReceipt?: ReceiptEnvelope
 }
 
+/** Lifecycle state reported by `GET /v1/authorizations/{id}`. */
 export type AuthorizationStatus = 'active' | 'revoked' | 'expired'
 
+/** The budget state reported with each result of a budgeted check. */
 export interface BudgetInfo {
   limitMicros: number
+  /** Spent (and reserved) before this check. */
   spentMicros: number
   estimatedCostMicros?: number
+  /** Spend after this check's reservation (equal to `spent_micros` when not allowed). */
   spentAfterMicros?: number
 }
 
-/** Arguments of `check`. */
+/** Body of `POST /v1/check`. */
 export interface CheckRequest {
   authorizationId: string
-  /** 1–32 unique scope names. */
+  /** 1–32 unique, non-empty scope names. */
   scopes: Array<string>
   /** The target of the action (an identifier, never its contents). */
   resource?: string
-  /** Facts for `confirm_when` / `deny_when`; recorded in the signed receipt. */
+  /** Facts for `confirm_when` / `deny_when`; keys `budget` and `session_id` are reserved. */
   context?: Record<string, any>
   sessionId?: string
   /** Required by budgeted authorizations (one scope per check). */
   estimatedCostMicros?: number
-  /** Let the server wait up to 5 s so the returned receipts are already signed. */
+  /** Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body. */
   wait?: boolean
 }
 
+/** Response of `POST /v1/check` (or the client's fail-closed fallback, see `is_fallback` on each result). */
 export interface CheckResponse {
+  /** Absent when the authorization was not found. */
   authorizationId?: string
   userId?: string
   agentId?: string
@@ -175,8 +187,13 @@ export interface Condition {
   value?: any
 }
 
+/** Condition operators of wire-v1. The receipt format spells "not equal" `neq`; that spelling is accepted on read. */
 export type ConditionOp = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in' | 'exists'
 
+/**
+ * Response of `GET /v1/confirmations/{confirmation_id}`. Lenient: only the id and the status are required, and the
+ * nonce is never part of it.
+ */
 export interface Confirmation {
   confirmationId: string
   status: 'pending' | 'approved' | 'denied_by_user' | 'expired' | 'consumed'
@@ -188,24 +205,28 @@ export interface Confirmation {
   resolvedAt?: string
 }
 
+/** Response of `POST /v1/confirmations/{confirm_nonce}`. */
 export interface ConfirmationResolution {
   decision: 'approved' | 'denied_by_user'
   confirmationId: string
+  /** Absent when the decision is `denied_by_user`. */
   authorizationId?: string
+  /** Until when the approval can be consumed by a re-check; absent when denied. */
   expiresAt?: string
-  /** The `confirmation.resolve` receipt. */
+  /** The `confirmation.resolve` event receipt. */
   receipt: ReceiptEnvelope
 }
 
-/** Arguments of `authorizations.create`. */
+/** Body of `POST /v1/authorizations`. */
 export interface CreateAuthorizationRequest {
-  /** Opaque user id; use `identifiers.fromEmail` rather than a raw email address. */
+  /** Opaque user id; derive it with `from_email` rather than sending a raw email address. */
   userId: string
   agentId: string
   scopes: Array<string | ScopeGrant>
   /** RFC 3339; the server defaults to 90 days. */
   expiresAt?: string
   metadata?: Record<string, any>
+  /** Authorization-wide spending cap in micros (> 0); budgeted checks then need `estimated_cost_micros`. */
   budgetLimitMicros?: number
   requiresConfirmFor?: Array<string>
   requiresDenyFor?: Array<string>
@@ -213,6 +234,12 @@ export interface CreateAuthorizationRequest {
   replaces?: string
 }
 
+/**
+ * The decision for one scope.
+ *
+ * Deliberately closed: an unknown decision from a server fails the parse (a protocol error) instead of being
+ * mistaken for something a caller might treat as allow.
+ */
 export type Decision = 'allow' | 'confirm' | 'deny' | 'escalate'
 
 /**
@@ -268,13 +295,16 @@ export interface ReceiptEnvelope {
   json?: string
 }
 
+/** Whether an envelope holds a signed receipt yet. */
 export type ReceiptStatus = 'pending' | 'signed'
 
+/** Response of a revoke. Revoking twice returns the first result, so this is safe to retry. */
 export interface Revocation {
   authorizationId: string
   revokedAt: string
-  /** The `authorization.revoke` receipt. */
+  /** The `authorization.revoke` event receipt. */
   receipt: ReceiptEnvelope
+  /** Pending confirmations of this authorization that the revoke cancelled. */
   revokedConfirmations: Array<string>
 }
 
@@ -298,32 +328,38 @@ export interface ScopeGrant {
   constraints?: ScopeConstraints
 }
 
-/** The result for one scope. */
+/** The result for one scope of a check. */
 export interface ScopeResult {
   decision: Decision
+  /** A reason code (see `Reason`); a string, so a newer server's reasons pass through. */
   reason: Reason
-  /** The action receipt; absent only for client-side fallback results. */
+  /** The action receipt; absent only for client-side fallbacks. */
   receipt?: ReceiptEnvelope
-  /** On confirm: the single-use secret `confirmations.approve` takes. Treat like a password; never log it. */
+  /** On confirm: the single-use secret that approves or rejects this action. Treat like a password. */
   confirmNonce?: string
-  /** On confirm: safe to log; poll it with `confirmations.get`. */
+  /** On confirm: the id to poll with `get_confirmation` (safe to log). */
   confirmationId?: string
   confirmExpiresAt?: string
   confirmPromptHint?: string
+  /** Present when the authorization has a budget. */
   budget?: BudgetInfo
+  /** `{matched_condition, field_value}` when conditions were evaluated. */
   policyEval?: any
   /** True only for results made up by the client because the server was unreachable or too slow. */
   isFallback: boolean
 }
 
+/** Response of a settlement. Settling the same check twice is 409 `already_settled`. */
 export interface Settlement {
   checkReceiptId: string
   authorizationId: string
   estimatedCostMicros: number
   actualCostMicros: number
+  /** actual − estimated. */
   deltaMicros: number
   spentBeforeMicros: number
   spentAfterMicros: number
+  /** The `budget.settle` event receipt. */
   receipt: ReceiptEnvelope
 }
 

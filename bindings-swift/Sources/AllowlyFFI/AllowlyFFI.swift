@@ -1655,6 +1655,9 @@ public func FfiConverterTypeNativeClient_lower(_ value: NativeClient) -> UInt64 
 
 
 
+/**
+ * An authorization as returned by create (201) and GET (200).
+ */
 public struct Authorization: Equatable, Hashable {
     public let authorizationId: String
     public let userId: String
@@ -1664,30 +1667,50 @@ public struct Authorization: Equatable, Hashable {
     public let expiresAt: String
     public let requiresConfirmFor: [String]
     public let requiresDenyFor: [String]
+    /**
+     * Always empty until escalations exist; kept so the shape matches existing clients.
+     */
+    public let requiresEscalationFor: [String]
+    public let escalationTargetsJson: String
     public let policyId: String?
     public let budgetLimitMicros: Int64?
     public let budgetSpentMicros: Int64?
     public let metadataJson: String?
     /**
-     * Only on "get"; a created authorization is active.
+     * Only on GET; create returns an active authorization.
      */
     public let status: AuthorizationStatus?
     /**
-     * The `authorization.create` receipt (pending at creation time).
+     * The `authorization.create` event receipt (pending at creation time).
      */
     public let receipt: ReceiptEnvelope?
+    /**
+     * The predecessor revoked because of `replaces`.
+     */
     public let replacedAuthorizationId: String?
+    /**
+     * The predecessor's `authorization.revoke` receipt when `replaces` was given.
+     */
     public let revocationReceipt: ReceiptEnvelope?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(authorizationId: String, userId: String, agentId: String, scopes: [ScopeGrant], createdAt: String, expiresAt: String, requiresConfirmFor: [String], requiresDenyFor: [String], policyId: String?, budgetLimitMicros: Int64?, budgetSpentMicros: Int64?, metadataJson: String?, 
+    public init(authorizationId: String, userId: String, agentId: String, scopes: [ScopeGrant], createdAt: String, expiresAt: String, requiresConfirmFor: [String], requiresDenyFor: [String], 
         /**
-         * Only on "get"; a created authorization is active.
+         * Always empty until escalations exist; kept so the shape matches existing clients.
+         */requiresEscalationFor: [String], escalationTargetsJson: String, policyId: String?, budgetLimitMicros: Int64?, budgetSpentMicros: Int64?, metadataJson: String?, 
+        /**
+         * Only on GET; create returns an active authorization.
          */status: AuthorizationStatus?, 
         /**
-         * The `authorization.create` receipt (pending at creation time).
-         */receipt: ReceiptEnvelope?, replacedAuthorizationId: String?, revocationReceipt: ReceiptEnvelope?) {
+         * The `authorization.create` event receipt (pending at creation time).
+         */receipt: ReceiptEnvelope?, 
+        /**
+         * The predecessor revoked because of `replaces`.
+         */replacedAuthorizationId: String?, 
+        /**
+         * The predecessor's `authorization.revoke` receipt when `replaces` was given.
+         */revocationReceipt: ReceiptEnvelope?) {
         self.authorizationId = authorizationId
         self.userId = userId
         self.agentId = agentId
@@ -1696,6 +1719,8 @@ public struct Authorization: Equatable, Hashable {
         self.expiresAt = expiresAt
         self.requiresConfirmFor = requiresConfirmFor
         self.requiresDenyFor = requiresDenyFor
+        self.requiresEscalationFor = requiresEscalationFor
+        self.escalationTargetsJson = escalationTargetsJson
         self.policyId = policyId
         self.budgetLimitMicros = budgetLimitMicros
         self.budgetSpentMicros = budgetSpentMicros
@@ -1730,6 +1755,8 @@ public struct FfiConverterTypeAuthorization: FfiConverterRustBuffer {
                 expiresAt: FfiConverterString.read(from: &buf), 
                 requiresConfirmFor: FfiConverterSequenceString.read(from: &buf), 
                 requiresDenyFor: FfiConverterSequenceString.read(from: &buf), 
+                requiresEscalationFor: FfiConverterSequenceString.read(from: &buf), 
+                escalationTargetsJson: FfiConverterString.read(from: &buf), 
                 policyId: FfiConverterOptionString.read(from: &buf), 
                 budgetLimitMicros: FfiConverterOptionInt64.read(from: &buf), 
                 budgetSpentMicros: FfiConverterOptionInt64.read(from: &buf), 
@@ -1750,6 +1777,8 @@ public struct FfiConverterTypeAuthorization: FfiConverterRustBuffer {
         FfiConverterString.write(value.expiresAt, into: &buf)
         FfiConverterSequenceString.write(value.requiresConfirmFor, into: &buf)
         FfiConverterSequenceString.write(value.requiresDenyFor, into: &buf)
+        FfiConverterSequenceString.write(value.requiresEscalationFor, into: &buf)
+        FfiConverterString.write(value.escalationTargetsJson, into: &buf)
         FfiConverterOptionString.write(value.policyId, into: &buf)
         FfiConverterOptionInt64.write(value.budgetLimitMicros, into: &buf)
         FfiConverterOptionInt64.write(value.budgetSpentMicros, into: &buf)
@@ -1777,15 +1806,30 @@ public func FfiConverterTypeAuthorization_lower(_ value: Authorization) -> RustB
 }
 
 
+/**
+ * The budget state reported with each result of a budgeted check.
+ */
 public struct BudgetInfo: Equatable, Hashable {
     public let limitMicros: Int64
+    /**
+     * Spent (and reserved) before this check.
+     */
     public let spentMicros: Int64
     public let estimatedCostMicros: Int64?
+    /**
+     * Spend after this check's reservation (equal to `spent_micros` when not allowed).
+     */
     public let spentAfterMicros: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(limitMicros: Int64, spentMicros: Int64, estimatedCostMicros: Int64?, spentAfterMicros: Int64?) {
+    public init(limitMicros: Int64, 
+        /**
+         * Spent (and reserved) before this check.
+         */spentMicros: Int64, estimatedCostMicros: Int64?, 
+        /**
+         * Spend after this check's reservation (equal to `spent_micros` when not allowed).
+         */spentAfterMicros: Int64?) {
         self.limitMicros = limitMicros
         self.spentMicros = spentMicros
         self.estimatedCostMicros = estimatedCostMicros
@@ -1840,23 +1884,29 @@ public func FfiConverterTypeBudgetInfo_lower(_ value: BudgetInfo) -> RustBuffer 
 
 
 /**
- * Arguments of `check`.
+ * Body of `POST /v1/check`.
  */
 public struct CheckRequest: Equatable, Hashable {
     public let authorizationId: String
     /**
-     * 1–32 unique scope names.
+     * 1–32 unique, non-empty scope names.
      */
     public let scopes: [String]
+    /**
+     * The target of the action (an identifier, never its contents).
+     */
     public let resource: String?
     /**
-     * A JSON object of facts for `confirm_when` / `deny_when`.
+     * Facts for `confirm_when` / `deny_when`; keys `budget` and `session_id` are reserved.
      */
     public let contextJson: String?
     public let sessionId: String?
+    /**
+     * Required by budgeted authorizations (one scope per check).
+     */
     public let estimatedCostMicros: Int64?
     /**
-     * Let the server wait up to 5 s so the returned receipts are already signed.
+     * Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
      */
     public let wait: Bool
 
@@ -1864,13 +1914,19 @@ public struct CheckRequest: Equatable, Hashable {
     // declare one manually.
     public init(authorizationId: String, 
         /**
-         * 1–32 unique scope names.
-         */scopes: [String], resource: String? = nil, 
+         * 1–32 unique, non-empty scope names.
+         */scopes: [String], 
         /**
-         * A JSON object of facts for `confirm_when` / `deny_when`.
-         */contextJson: String? = nil, sessionId: String? = nil, estimatedCostMicros: Int64? = nil, 
+         * The target of the action (an identifier, never its contents).
+         */resource: String? = nil, 
         /**
-         * Let the server wait up to 5 s so the returned receipts are already signed.
+         * Facts for `confirm_when` / `deny_when`; keys `budget` and `session_id` are reserved.
+         */contextJson: String? = nil, sessionId: String? = nil, 
+        /**
+         * Required by budgeted authorizations (one scope per check).
+         */estimatedCostMicros: Int64? = nil, 
+        /**
+         * Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
          */wait: Bool = false) {
         self.authorizationId = authorizationId
         self.scopes = scopes
@@ -1934,7 +1990,13 @@ public func FfiConverterTypeCheckRequest_lower(_ value: CheckRequest) -> RustBuf
 }
 
 
+/**
+ * Response of `POST /v1/check` (or the client's fail-closed fallback, see `is_fallback` on each result).
+ */
 public struct CheckResponse {
+    /**
+     * Absent when the authorization was not found.
+     */
     public let authorizationId: String?
     public let userId: String?
     public let agentId: String?
@@ -1950,7 +2012,10 @@ public struct CheckResponse {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(authorizationId: String?, userId: String?, agentId: String?, authorizationExpiresAt: String?, 
+    public init(
+        /**
+         * Absent when the authorization was not found.
+         */authorizationId: String?, userId: String?, agentId: String?, authorizationExpiresAt: String?, 
         /**
          * `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results.
          */engineVersion: String, 
@@ -2207,17 +2272,29 @@ public func FfiConverterTypeCondition_lower(_ value: Condition) -> RustBuffer {
 
 
 /**
- * What the confirm-flow helper shows the user for one scope (never the nonce).
+ * What `Client::check_with_confirmation` hands the `ask` callback for one scope that needs the user's approval.
  */
 public struct ConfirmPrompt: Equatable, Hashable {
     public let scope: String
+    /**
+     * The scope's `confirm_prompt`, when the authorization set one.
+     */
     public let promptHint: String?
     public let confirmationId: String?
+    /**
+     * The resource of the checked request.
+     */
     public let resource: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(scope: String, promptHint: String?, confirmationId: String?, resource: String?) {
+    public init(scope: String, 
+        /**
+         * The scope's `confirm_prompt`, when the authorization set one.
+         */promptHint: String?, confirmationId: String?, 
+        /**
+         * The resource of the checked request.
+         */resource: String?) {
         self.scope = scope
         self.promptHint = promptHint
         self.confirmationId = confirmationId
@@ -2272,7 +2349,8 @@ public func FfiConverterTypeConfirmPrompt_lower(_ value: ConfirmPrompt) -> RustB
 
 
 /**
- * A confirmation's state (`status`: pending, approved, denied_by_user, expired, consumed).
+ * Response of `GET /v1/confirmations/{confirmation_id}`. Lenient: only the id and the status are required, and the
+ * nonce is never part of it.
  */
 public struct Confirmation: Equatable, Hashable {
     public let confirmationId: String
@@ -2353,23 +2431,35 @@ public func FfiConverterTypeConfirmation_lower(_ value: Confirmation) -> RustBuf
 
 
 /**
- * The user's recorded answer (`decision` is `approved` or `denied_by_user`).
+ * Response of `POST /v1/confirmations/{confirm_nonce}`.
  */
 public struct ConfirmationResolution: Equatable, Hashable {
     public let decision: String
     public let confirmationId: String
+    /**
+     * Absent when the decision is `denied_by_user`.
+     */
     public let authorizationId: String?
+    /**
+     * Until when the approval can be consumed by a re-check; absent when denied.
+     */
     public let expiresAt: String?
     /**
-     * The `confirmation.resolve` receipt.
+     * The `confirmation.resolve` event receipt.
      */
     public let receipt: ReceiptEnvelope
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(decision: String, confirmationId: String, authorizationId: String?, expiresAt: String?, 
+    public init(decision: String, confirmationId: String, 
         /**
-         * The `confirmation.resolve` receipt.
+         * Absent when the decision is `denied_by_user`.
+         */authorizationId: String?, 
+        /**
+         * Until when the approval can be consumed by a re-check; absent when denied.
+         */expiresAt: String?, 
+        /**
+         * The `confirmation.resolve` event receipt.
          */receipt: ReceiptEnvelope) {
         self.decision = decision
         self.confirmationId = confirmationId
@@ -2428,28 +2518,46 @@ public func FfiConverterTypeConfirmationResolution_lower(_ value: ConfirmationRe
 
 
 /**
- * Arguments of "create authorization". Use `from_email` for `user_id` rather than a raw address.
+ * Body of `POST /v1/authorizations`.
  */
 public struct CreateAuthorizationRequest: Equatable, Hashable {
+    /**
+     * Opaque user id; derive it with `from_email` rather than sending a raw email address.
+     */
     public let userId: String
     public let agentId: String
     public let scopes: [ScopeGrant]
-    public let expiresAt: String?
     /**
-     * A JSON object.
+     * RFC 3339; the server defaults to 90 days.
      */
+    public let expiresAt: String?
     public let metadataJson: String?
+    /**
+     * Authorization-wide spending cap in micros (> 0); budgeted checks then need `estimated_cost_micros`.
+     */
     public let budgetLimitMicros: Int64?
     public let requiresConfirmFor: [String]
     public let requiresDenyFor: [String]
+    /**
+     * An authorization this one supersedes; the server revokes it in the same transaction.
+     */
     public let replaces: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(userId: String, agentId: String, scopes: [ScopeGrant], expiresAt: String? = nil, 
+    public init(
         /**
-         * A JSON object.
-         */metadataJson: String? = nil, budgetLimitMicros: Int64? = nil, requiresConfirmFor: [String] = [], requiresDenyFor: [String] = [], replaces: String? = nil) {
+         * Opaque user id; derive it with `from_email` rather than sending a raw email address.
+         */userId: String, agentId: String, scopes: [ScopeGrant], 
+        /**
+         * RFC 3339; the server defaults to 90 days.
+         */expiresAt: String? = nil, metadataJson: String? = nil, 
+        /**
+         * Authorization-wide spending cap in micros (> 0); budgeted checks then need `estimated_cost_micros`.
+         */budgetLimitMicros: Int64? = nil, requiresConfirmFor: [String] = [], requiresDenyFor: [String] = [], 
+        /**
+         * An authorization this one supersedes; the server revokes it in the same transaction.
+         */replaces: String? = nil) {
         self.userId = userId
         self.agentId = agentId
         self.scopes = scopes
@@ -2644,21 +2752,30 @@ public func FfiConverterTypeReceiptEnvelope_lower(_ value: ReceiptEnvelope) -> R
 }
 
 
+/**
+ * Response of a revoke. Revoking twice returns the first result, so this is safe to retry.
+ */
 public struct Revocation: Equatable, Hashable {
     public let authorizationId: String
     public let revokedAt: String
     /**
-     * The `authorization.revoke` receipt.
+     * The `authorization.revoke` event receipt.
      */
     public let receipt: ReceiptEnvelope
+    /**
+     * Pending confirmations of this authorization that the revoke cancelled.
+     */
     public let revokedConfirmations: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(authorizationId: String, revokedAt: String, 
         /**
-         * The `authorization.revoke` receipt.
-         */receipt: ReceiptEnvelope, revokedConfirmations: [String]) {
+         * The `authorization.revoke` event receipt.
+         */receipt: ReceiptEnvelope, 
+        /**
+         * Pending confirmations of this authorization that the revoke cancelled.
+         */revokedConfirmations: [String]) {
         self.authorizationId = authorizationId
         self.revokedAt = revokedAt
         self.receipt = receipt
@@ -2836,26 +2953,35 @@ public func FfiConverterTypeScopeGrant_lower(_ value: ScopeGrant) -> RustBuffer 
 
 
 /**
- * The result for one scope.
+ * The result for one scope of a check.
  */
 public struct ScopeResult {
     public let decision: DecisionKind
+    /**
+     * A reason code (see `Reason`); a string, so a newer server's reasons pass through.
+     */
     public let reason: String
     /**
-     * The action receipt; absent only for client-side fallback results.
+     * The action receipt; absent only for client-side fallbacks.
      */
     public let receipt: ReceiptEnvelope?
     /**
-     * On confirm: pass it to `approve_confirmation`.
+     * On confirm: the single-use secret that approves or rejects this action. Treat like a password.
      */
     public let confirmNonce: ConfirmNonce?
     /**
-     * On confirm: safe to log; wait on it with `wait_for_confirmation`.
+     * On confirm: the id to poll with `get_confirmation` (safe to log).
      */
     public let confirmationId: String?
     public let confirmExpiresAt: String?
     public let confirmPromptHint: String?
+    /**
+     * Present when the authorization has a budget.
+     */
     public let budget: BudgetInfo?
+    /**
+     * `{matched_condition, field_value}` when conditions were evaluated.
+     */
     public let policyEvalJson: String?
     /**
      * True only for results made up by the client because the server was unreachable or too slow.
@@ -2864,16 +2990,25 @@ public struct ScopeResult {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(decision: DecisionKind, reason: String, 
+    public init(decision: DecisionKind, 
         /**
-         * The action receipt; absent only for client-side fallback results.
+         * A reason code (see `Reason`); a string, so a newer server's reasons pass through.
+         */reason: String, 
+        /**
+         * The action receipt; absent only for client-side fallbacks.
          */receipt: ReceiptEnvelope?, 
         /**
-         * On confirm: pass it to `approve_confirmation`.
+         * On confirm: the single-use secret that approves or rejects this action. Treat like a password.
          */confirmNonce: ConfirmNonce?, 
         /**
-         * On confirm: safe to log; wait on it with `wait_for_confirmation`.
-         */confirmationId: String?, confirmExpiresAt: String?, confirmPromptHint: String?, budget: BudgetInfo?, policyEvalJson: String?, 
+         * On confirm: the id to poll with `get_confirmation` (safe to log).
+         */confirmationId: String?, confirmExpiresAt: String?, confirmPromptHint: String?, 
+        /**
+         * Present when the authorization has a budget.
+         */budget: BudgetInfo?, 
+        /**
+         * `{matched_condition, field_value}` when conditions were evaluated.
+         */policyEvalJson: String?, 
         /**
          * True only for results made up by the client because the server was unreachable or too slow.
          */isFallback: Bool) {
@@ -2949,8 +3084,7 @@ public func FfiConverterTypeScopeResult_lower(_ value: ScopeResult) -> RustBuffe
 
 
 /**
- * Result of `settle_budget`: the check's estimate replaced by the actual cost. Settling twice is `Conflict`
- * (`already_settled`).
+ * Response of a settlement. Settling the same check twice is 409 `already_settled`.
  */
 public struct Settlement: Equatable, Hashable {
     public let checkReceiptId: String
@@ -3548,6 +3682,9 @@ public func FfiConverterTypeAllowlyError_lower(_ value: AllowlyError) -> RustBuf
 }
 
 
+/**
+ * Lifecycle state reported by `GET /v1/authorizations/{id}`.
+ */
 
 public enum AuthorizationStatus: Equatable, Hashable {
     
@@ -3621,6 +3758,9 @@ public func FfiConverterTypeAuthorizationStatus_lower(_ value: AuthorizationStat
 
 
 
+/**
+ * Condition operators of wire-v1. The receipt format spells "not equal" `neq`; that spelling is accepted on read.
+ */
 
 public enum ConditionOp: Equatable, Hashable {
     
@@ -3731,6 +3871,9 @@ public func FfiConverterTypeConditionOp_lower(_ value: ConditionOp) -> RustBuffe
 
 /**
  * The decision for one scope.
+ *
+ * Deliberately closed: an unknown decision from a server fails the parse (a protocol error) instead of being
+ * mistaken for something a caller might treat as allow.
  */
 
 public enum DecisionKind: Equatable, Hashable {
@@ -3947,6 +4090,9 @@ public func FfiConverterTypeReceiptKind_lower(_ value: ReceiptKind) -> RustBuffe
 
 
 
+/**
+ * Whether an envelope holds a signed receipt yet.
+ */
 
 public enum ReceiptStatus: Equatable, Hashable {
     
@@ -4887,43 +5033,43 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_func_verify_receipt_json() != 3876) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() != 32383) {
+    if (uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() != 24844) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation() != 23728) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation() != 50780) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_base_url() != 908) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_check() != 63742) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_check() != 53809) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_check_with_confirmation() != 1680) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_check_with_confirmation() != 517) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_create_authorization() != 34186) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_create_authorization() != 25727) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_fetch_signed() != 2942) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_authorization() != 2435) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_authorization() != 53497) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation() != 37445) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation() != 43356) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt() != 10056) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() != 64739) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() != 1148) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_settle_budget() != 15417) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_settle_budget() != 30657) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_confirmation() != 407) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_confirmation() != 52608) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_workspace_keys() != 47529) {

@@ -140,7 +140,7 @@ impl fmt::Display for ConditionOp {
 /// `Default` (that is what the bindings do with keyword arguments).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateAuthorizationRequest {
-    /// Opaque user id; use `identifiers::from_email` rather than a raw email address.
+    /// Opaque user id; derive it with `from_email` rather than sending a raw email address.
     pub user_id: String,
     pub agent_id: String,
     #[serde(alias = "actions")]

@@ -154,9 +154,9 @@ impl fmt::Display for Decision {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScopeResult {
     pub decision: Decision,
-    /// A code from [`Reason`]; a string so new server reasons pass through (read it with [`ScopeResult::reason_code`]).
+    /// A reason code (see [`Reason`]); a string, so a newer server's reasons pass through.
     pub reason: String,
-    /// The action receipt; `None` only for client-side fallbacks.
+    /// The action receipt; absent only for client-side fallbacks.
     #[serde(default)]
     pub receipt: Option<ReceiptEnvelope>,
     /// On confirm: the single-use secret that approves or rejects this action. Treat like a password.
@@ -211,7 +211,7 @@ impl fmt::Debug for ScopeResult {
 /// Response of `POST /v1/check` (or the client's fail-closed fallback, see `is_fallback` on each result).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResponse {
-    /// `None` when the authorization was not found.
+    /// Absent when the authorization was not found.
     #[serde(default)]
     pub authorization_id: Option<String>,
     #[serde(default)]

@@ -47,10 +47,10 @@ impl fmt::Display for ConfirmationDecision {
 pub struct ConfirmationResolution {
     pub decision: ConfirmationDecision,
     pub confirmation_id: String,
-    /// `None` when the decision is `denied_by_user`.
+    /// Absent when the decision is `denied_by_user`.
     #[serde(default)]
     pub authorization_id: Option<String>,
-    /// Until when the approval can be consumed by a re-check; `None` when denied.
+    /// Until when the approval can be consumed by a re-check; absent when denied.
     #[serde(default)]
     pub expires_at: Option<String>,
     /// The `confirmation.resolve` event receipt.

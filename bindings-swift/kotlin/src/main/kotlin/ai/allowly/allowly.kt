@@ -999,43 +999,43 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_func_verify_receipt_json() and 0xFFFF) != 3876) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() and 0xFFFF) != 32383) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() and 0xFFFF) != 24844) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation() and 0xFFFF) != 23728) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation() and 0xFFFF) != 50780) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_base_url() and 0xFFFF) != 908) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_check() and 0xFFFF) != 63742) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_check() and 0xFFFF) != 53809) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_check_with_confirmation() and 0xFFFF) != 1680) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_check_with_confirmation() and 0xFFFF) != 517) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_create_authorization() and 0xFFFF) != 34186) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_create_authorization() and 0xFFFF) != 25727) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_fetch_signed() and 0xFFFF) != 2942) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_authorization() and 0xFFFF) != 2435) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_authorization() and 0xFFFF) != 53497) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation() and 0xFFFF) != 37445) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation() and 0xFFFF) != 43356) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt() and 0xFFFF) != 10056) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() and 0xFFFF) != 64739) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() and 0xFFFF) != 1148) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_settle_budget() and 0xFFFF) != 15417) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_settle_budget() and 0xFFFF) != 30657) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_confirmation() and 0xFFFF) != 407) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_confirmation() and 0xFFFF) != 52608) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_workspace_keys() and 0xFFFF) != 47529) {
@@ -3237,6 +3237,9 @@ public object FfiConverterTypeNativeClient: FfiConverter<NativeClient, Long> {
 
 
 
+/**
+ * An authorization as returned by create (201) and GET (200).
+ */
 data class Authorization (
     val `authorizationId`: kotlin.String
     , 
@@ -3254,6 +3257,13 @@ data class Authorization (
     , 
     val `requiresDenyFor`: List<kotlin.String>
     , 
+    /**
+     * Always empty until escalations exist; kept so the shape matches existing clients.
+     */
+    val `requiresEscalationFor`: List<kotlin.String>
+    , 
+    val `escalationTargetsJson`: kotlin.String
+    , 
     val `policyId`: kotlin.String?
     , 
     val `budgetLimitMicros`: kotlin.Long?
@@ -3263,17 +3273,23 @@ data class Authorization (
     val `metadataJson`: kotlin.String?
     , 
     /**
-     * Only on "get"; a created authorization is active.
+     * Only on GET; create returns an active authorization.
      */
     val `status`: AuthorizationStatus?
     , 
     /**
-     * The `authorization.create` receipt (pending at creation time).
+     * The `authorization.create` event receipt (pending at creation time).
      */
     val `receipt`: ReceiptEnvelope?
     , 
+    /**
+     * The predecessor revoked because of `replaces`.
+     */
     val `replacedAuthorizationId`: kotlin.String?
     , 
+    /**
+     * The predecessor's `authorization.revoke` receipt when `replaces` was given.
+     */
     val `revocationReceipt`: ReceiptEnvelope?
     
 ){
@@ -3299,6 +3315,8 @@ public object FfiConverterTypeAuthorization: FfiConverterRustBuffer<Authorizatio
             FfiConverterString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalLong.read(buf),
             FfiConverterOptionalLong.read(buf),
@@ -3319,6 +3337,8 @@ public object FfiConverterTypeAuthorization: FfiConverterRustBuffer<Authorizatio
             FfiConverterString.allocationSize(value.`expiresAt`) +
             FfiConverterSequenceString.allocationSize(value.`requiresConfirmFor`) +
             FfiConverterSequenceString.allocationSize(value.`requiresDenyFor`) +
+            FfiConverterSequenceString.allocationSize(value.`requiresEscalationFor`) +
+            FfiConverterString.allocationSize(value.`escalationTargetsJson`) +
             FfiConverterOptionalString.allocationSize(value.`policyId`) +
             FfiConverterOptionalLong.allocationSize(value.`budgetLimitMicros`) +
             FfiConverterOptionalLong.allocationSize(value.`budgetSpentMicros`) +
@@ -3338,6 +3358,8 @@ public object FfiConverterTypeAuthorization: FfiConverterRustBuffer<Authorizatio
             FfiConverterString.write(value.`expiresAt`, buf)
             FfiConverterSequenceString.write(value.`requiresConfirmFor`, buf)
             FfiConverterSequenceString.write(value.`requiresDenyFor`, buf)
+            FfiConverterSequenceString.write(value.`requiresEscalationFor`, buf)
+            FfiConverterString.write(value.`escalationTargetsJson`, buf)
             FfiConverterOptionalString.write(value.`policyId`, buf)
             FfiConverterOptionalLong.write(value.`budgetLimitMicros`, buf)
             FfiConverterOptionalLong.write(value.`budgetSpentMicros`, buf)
@@ -3351,13 +3373,22 @@ public object FfiConverterTypeAuthorization: FfiConverterRustBuffer<Authorizatio
 
 
 
+/**
+ * The budget state reported with each result of a budgeted check.
+ */
 data class BudgetInfo (
     val `limitMicros`: kotlin.Long
     , 
+    /**
+     * Spent (and reserved) before this check.
+     */
     val `spentMicros`: kotlin.Long
     , 
     val `estimatedCostMicros`: kotlin.Long?
     , 
+    /**
+     * Spend after this check's reservation (equal to `spent_micros` when not allowed).
+     */
     val `spentAfterMicros`: kotlin.Long?
     
 ){
@@ -3400,29 +3431,35 @@ public object FfiConverterTypeBudgetInfo: FfiConverterRustBuffer<BudgetInfo> {
 
 
 /**
- * Arguments of `check`.
+ * Body of `POST /v1/check`.
  */
 data class CheckRequest (
     val `authorizationId`: kotlin.String
     , 
     /**
-     * 1–32 unique scope names.
+     * 1–32 unique, non-empty scope names.
      */
     val `scopes`: List<kotlin.String>
     , 
+    /**
+     * The target of the action (an identifier, never its contents).
+     */
     val `resource`: kotlin.String? = null 
     , 
     /**
-     * A JSON object of facts for `confirm_when` / `deny_when`.
+     * Facts for `confirm_when` / `deny_when`; keys `budget` and `session_id` are reserved.
      */
     val `contextJson`: kotlin.String? = null 
     , 
     val `sessionId`: kotlin.String? = null 
     , 
+    /**
+     * Required by budgeted authorizations (one scope per check).
+     */
     val `estimatedCostMicros`: kotlin.Long? = null 
     , 
     /**
-     * Let the server wait up to 5 s so the returned receipts are already signed.
+     * Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
      */
     val `wait`: kotlin.Boolean = false 
     
@@ -3474,7 +3511,13 @@ public object FfiConverterTypeCheckRequest: FfiConverterRustBuffer<CheckRequest>
 
 
 
+/**
+ * Response of `POST /v1/check` (or the client's fail-closed fallback, see `is_fallback` on each result).
+ */
 data class CheckResponse (
+    /**
+     * Absent when the authorization was not found.
+     */
     val `authorizationId`: kotlin.String?
     , 
     val `userId`: kotlin.String?
@@ -3693,15 +3736,21 @@ public object FfiConverterTypeCondition: FfiConverterRustBuffer<Condition> {
 
 
 /**
- * What the confirm-flow helper shows the user for one scope (never the nonce).
+ * What `Client::check_with_confirmation` hands the `ask` callback for one scope that needs the user's approval.
  */
 data class ConfirmPrompt (
     val `scope`: kotlin.String
     , 
+    /**
+     * The scope's `confirm_prompt`, when the authorization set one.
+     */
     val `promptHint`: kotlin.String?
     , 
     val `confirmationId`: kotlin.String?
     , 
+    /**
+     * The resource of the checked request.
+     */
     val `resource`: kotlin.String?
     
 ){
@@ -3744,7 +3793,8 @@ public object FfiConverterTypeConfirmPrompt: FfiConverterRustBuffer<ConfirmPromp
 
 
 /**
- * A confirmation's state (`status`: pending, approved, denied_by_user, expired, consumed).
+ * Response of `GET /v1/confirmations/{confirmation_id}`. Lenient: only the id and the status are required, and the
+ * nonce is never part of it.
  */
 data class Confirmation (
     val `confirmationId`: kotlin.String
@@ -3815,19 +3865,25 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
 
 
 /**
- * The user's recorded answer (`decision` is `approved` or `denied_by_user`).
+ * Response of `POST /v1/confirmations/{confirm_nonce}`.
  */
 data class ConfirmationResolution (
     val `decision`: kotlin.String
     , 
     val `confirmationId`: kotlin.String
     , 
+    /**
+     * Absent when the decision is `denied_by_user`.
+     */
     val `authorizationId`: kotlin.String?
     , 
+    /**
+     * Until when the approval can be consumed by a re-check; absent when denied.
+     */
     val `expiresAt`: kotlin.String?
     , 
     /**
-     * The `confirmation.resolve` receipt.
+     * The `confirmation.resolve` event receipt.
      */
     val `receipt`: ReceiptEnvelope
     
@@ -3874,28 +3930,37 @@ public object FfiConverterTypeConfirmationResolution: FfiConverterRustBuffer<Con
 
 
 /**
- * Arguments of "create authorization". Use `from_email` for `user_id` rather than a raw address.
+ * Body of `POST /v1/authorizations`.
  */
 data class CreateAuthorizationRequest (
+    /**
+     * Opaque user id; derive it with `from_email` rather than sending a raw email address.
+     */
     val `userId`: kotlin.String
     , 
     val `agentId`: kotlin.String
     , 
     val `scopes`: List<ScopeGrant>
     , 
+    /**
+     * RFC 3339; the server defaults to 90 days.
+     */
     val `expiresAt`: kotlin.String? = null 
     , 
-    /**
-     * A JSON object.
-     */
     val `metadataJson`: kotlin.String? = null 
     , 
+    /**
+     * Authorization-wide spending cap in micros (> 0); budgeted checks then need `estimated_cost_micros`.
+     */
     val `budgetLimitMicros`: kotlin.Long? = null 
     , 
     val `requiresConfirmFor`: List<kotlin.String> = listOf() 
     , 
     val `requiresDenyFor`: List<kotlin.String> = listOf() 
     , 
+    /**
+     * An authorization this one supersedes; the server revokes it in the same transaction.
+     */
     val `replaces`: kotlin.String? = null 
     
 ){
@@ -4049,16 +4114,22 @@ public object FfiConverterTypeReceiptEnvelope: FfiConverterRustBuffer<ReceiptEnv
 
 
 
+/**
+ * Response of a revoke. Revoking twice returns the first result, so this is safe to retry.
+ */
 data class Revocation (
     val `authorizationId`: kotlin.String
     , 
     val `revokedAt`: kotlin.String
     , 
     /**
-     * The `authorization.revoke` receipt.
+     * The `authorization.revoke` event receipt.
      */
     val `receipt`: ReceiptEnvelope
     , 
+    /**
+     * Pending confirmations of this authorization that the revoke cancelled.
+     */
     val `revokedConfirmations`: List<kotlin.String>
     
 ){
@@ -4195,25 +4266,28 @@ public object FfiConverterTypeScopeGrant: FfiConverterRustBuffer<ScopeGrant> {
 
 
 /**
- * The result for one scope.
+ * The result for one scope of a check.
  */
 data class ScopeResult (
     val `decision`: DecisionKind
     , 
+    /**
+     * A reason code (see `Reason`); a string, so a newer server's reasons pass through.
+     */
     val `reason`: kotlin.String
     , 
     /**
-     * The action receipt; absent only for client-side fallback results.
+     * The action receipt; absent only for client-side fallbacks.
      */
     val `receipt`: ReceiptEnvelope?
     , 
     /**
-     * On confirm: pass it to `approve_confirmation`.
+     * On confirm: the single-use secret that approves or rejects this action. Treat like a password.
      */
     val `confirmNonce`: ConfirmNonce?
     , 
     /**
-     * On confirm: safe to log; wait on it with `wait_for_confirmation`.
+     * On confirm: the id to poll with `get_confirmation` (safe to log).
      */
     val `confirmationId`: kotlin.String?
     , 
@@ -4221,8 +4295,14 @@ data class ScopeResult (
     , 
     val `confirmPromptHint`: kotlin.String?
     , 
+    /**
+     * Present when the authorization has a budget.
+     */
     val `budget`: BudgetInfo?
     , 
+    /**
+     * `{matched_condition, field_value}` when conditions were evaluated.
+     */
     val `policyEvalJson`: kotlin.String?
     , 
     /**
@@ -4305,8 +4385,7 @@ public object FfiConverterTypeScopeResult: FfiConverterRustBuffer<ScopeResult> {
 
 
 /**
- * Result of `settle_budget`: the check's estimate replaced by the actual cost. Settling twice is `Conflict`
- * (`already_settled`).
+ * Response of a settlement. Settling the same check twice is 409 `already_settled`.
  */
 data class Settlement (
     val `checkReceiptId`: kotlin.String
@@ -5008,6 +5087,9 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
 
 
 
+/**
+ * Lifecycle state reported by `GET /v1/authorizations/{id}`.
+ */
 
 enum class AuthorizationStatus {
     
@@ -5043,6 +5125,9 @@ public object FfiConverterTypeAuthorizationStatus: FfiConverterRustBuffer<Author
 
 
 
+/**
+ * Condition operators of wire-v1. The receipt format spells "not equal" `neq`; that spelling is accepted on read.
+ */
 
 enum class ConditionOp {
     
@@ -5085,6 +5170,9 @@ public object FfiConverterTypeConditionOp: FfiConverterRustBuffer<ConditionOp> {
 
 /**
  * The decision for one scope.
+ *
+ * Deliberately closed: an unknown decision from a server fails the parse (a protocol error) instead of being
+ * mistaken for something a caller might treat as allow.
  */
 
 enum class DecisionKind {
@@ -5193,6 +5281,9 @@ public object FfiConverterTypeReceiptKind: FfiConverterRustBuffer<ReceiptKind> {
 
 
 
+/**
+ * Whether an envelope holds a signed receipt yet.
+ */
 
 enum class ReceiptStatus {
     

@@ -4,8 +4,6 @@
 //! `PartialEq`. `__repr__` shows what identifies a result and never a secret (API keys never reach these types;
 //! the single-use `confirm_nonce` is shown as `<redacted>`).
 
-use std::collections::BTreeMap;
-
 use allowly_core::FieldError;
 use allowly_core::model::{
     Authorization, BudgetInfo, CheckResponse, Confirmation, ConfirmationResolution, ReceiptEnvelope, Revocation,
@@ -13,7 +11,12 @@ use allowly_core::model::{
 };
 use pyo3::prelude::*;
 
-use crate::convert::{serialize, to_py};
+use crate::convert::serialize;
+
+// The property getters of every wrapped model, one per core field (`make models`); this file keeps the classes,
+// their reprs and the members that are not fields.
+#[rustfmt::skip]
+mod generated;
 
 /// Declares the Python class wrapping one core model.
 macro_rules! wrapper {
@@ -64,14 +67,6 @@ fn q(s: &str) -> String {
 
 fn q_opt(s: Option<&str>) -> String {
     s.map(q).unwrap_or_else(|| "None".to_owned())
-}
-
-fn receipt(envelope: &Option<ReceiptEnvelope>) -> Option<PyReceipt> {
-    envelope.clone().map(PyReceipt::from)
-}
-
-fn dict_opt(py: Python<'_>, map: &Option<serde_json::Map<String, serde_json::Value>>) -> PyResult<Option<Py<PyAny>>> {
-    map.as_ref().map(|m| Ok(to_py(py, &serde_json::Value::Object(m.clone()))?.unbind())).transpose()
 }
 
 #[pymethods]
@@ -164,68 +159,6 @@ impl PySignedReceipt {
 
 #[pymethods]
 impl PyAuthorization {
-    #[getter]
-    fn authorization_id(&self) -> &str {
-        &self.inner.authorization_id
-    }
-    #[getter]
-    fn user_id(&self) -> &str {
-        &self.inner.user_id
-    }
-    #[getter]
-    fn agent_id(&self) -> &str {
-        &self.inner.agent_id
-    }
-    /// The granted scope names; `to_dict()["scopes"]` has their constraints.
-    #[getter]
-    fn scopes(&self) -> Vec<String> {
-        self.inner.scope_names().map(str::to_owned).collect()
-    }
-    #[getter]
-    fn created_at(&self) -> &str {
-        &self.inner.created_at
-    }
-    #[getter]
-    fn expires_at(&self) -> &str {
-        &self.inner.expires_at
-    }
-    #[getter]
-    fn requires_confirm_for(&self) -> Vec<String> {
-        self.inner.requires_confirm_for.clone()
-    }
-    #[getter]
-    fn requires_deny_for(&self) -> Vec<String> {
-        self.inner.requires_deny_for.clone()
-    }
-    #[getter]
-    fn budget_limit_micros(&self) -> Option<i64> {
-        self.inner.budget_limit_micros
-    }
-    #[getter]
-    fn budget_spent_micros(&self) -> Option<i64> {
-        self.inner.budget_spent_micros
-    }
-    #[getter]
-    fn metadata(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        dict_opt(py, &self.inner.metadata)
-    }
-    /// `"active"`, `"revoked"` or `"expired"` (only reads report it; a fresh authorization is active).
-    #[getter]
-    fn status(&self) -> Option<&'static str> {
-        self.inner.status.map(|s| s.as_str())
-    }
-    #[getter]
-    fn receipt(&self) -> Option<PyReceipt> {
-        receipt(&self.inner.receipt)
-    }
-    #[getter]
-    fn replaced_authorization_id(&self) -> Option<&str> {
-        self.inner.replaced_authorization_id.as_deref()
-    }
-    #[getter]
-    fn revocation_receipt(&self) -> Option<PyReceipt> {
-        receipt(&self.inner.revocation_receipt)
-    }
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         serialize(py, &self.inner)
     }
@@ -242,22 +175,6 @@ impl PyAuthorization {
 
 #[pymethods]
 impl PyRevocation {
-    #[getter]
-    fn authorization_id(&self) -> &str {
-        &self.inner.authorization_id
-    }
-    #[getter]
-    fn revoked_at(&self) -> &str {
-        &self.inner.revoked_at
-    }
-    #[getter]
-    fn receipt(&self) -> PyReceipt {
-        self.inner.receipt.clone().into()
-    }
-    #[getter]
-    fn revoked_confirmations(&self) -> Vec<String> {
-        self.inner.revoked_confirmations.clone()
-    }
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         serialize(py, &self.inner)
     }
@@ -272,31 +189,6 @@ impl PyRevocation {
 
 #[pymethods]
 impl PyCheckResult {
-    /// Exactly one entry per requested scope.
-    #[getter]
-    fn results(&self) -> BTreeMap<String, PyScopeResult> {
-        self.inner.results.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect()
-    }
-    #[getter]
-    fn authorization_id(&self) -> Option<&str> {
-        self.inner.authorization_id.as_deref()
-    }
-    #[getter]
-    fn user_id(&self) -> Option<&str> {
-        self.inner.user_id.as_deref()
-    }
-    #[getter]
-    fn agent_id(&self) -> Option<&str> {
-        self.inner.agent_id.as_deref()
-    }
-    #[getter]
-    fn authorization_expires_at(&self) -> Option<&str> {
-        self.inner.authorization_expires_at.as_deref()
-    }
-    #[getter]
-    fn engine_version(&self) -> &str {
-        &self.inner.engine_version
-    }
     /// True when any result was made up by the client because the server did not answer.
     #[getter]
     fn is_fallback(&self) -> bool {
@@ -342,49 +234,6 @@ fn scope_repr(r: &ScopeResult) -> String {
 
 #[pymethods]
 impl PyScopeResult {
-    /// `"allow"`, `"confirm"`, `"deny"` (or `"escalate"`).
-    #[getter]
-    fn decision(&self) -> &'static str {
-        self.inner.decision.as_str()
-    }
-    #[getter]
-    fn reason(&self) -> &str {
-        &self.inner.reason
-    }
-    /// `None` only for client-side fallback results.
-    #[getter]
-    fn receipt(&self) -> Option<PyReceipt> {
-        receipt(&self.inner.receipt)
-    }
-    /// On confirm: the single-use secret that approves this action. Treat it like a password.
-    #[getter]
-    fn confirm_nonce(&self) -> Option<&str> {
-        self.inner.confirm_nonce.as_deref()
-    }
-    #[getter]
-    fn confirmation_id(&self) -> Option<&str> {
-        self.inner.confirmation_id.as_deref()
-    }
-    #[getter]
-    fn confirm_expires_at(&self) -> Option<&str> {
-        self.inner.confirm_expires_at.as_deref()
-    }
-    #[getter]
-    fn confirm_prompt_hint(&self) -> Option<&str> {
-        self.inner.confirm_prompt_hint.as_deref()
-    }
-    #[getter]
-    fn budget(&self) -> Option<PyBudget> {
-        self.inner.budget.map(PyBudget::from)
-    }
-    #[getter]
-    fn policy_eval(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.inner.policy_eval.as_ref().map(|v| Ok(to_py(py, v)?.unbind())).transpose()
-    }
-    #[getter]
-    fn is_fallback(&self) -> bool {
-        self.inner.is_fallback
-    }
     #[getter]
     fn is_allowed(&self) -> bool {
         self.inner.is_allowed()
@@ -399,22 +248,6 @@ impl PyScopeResult {
 
 #[pymethods]
 impl PyBudget {
-    #[getter]
-    fn limit_micros(&self) -> i64 {
-        self.inner.limit_micros
-    }
-    #[getter]
-    fn spent_micros(&self) -> i64 {
-        self.inner.spent_micros
-    }
-    #[getter]
-    fn estimated_cost_micros(&self) -> Option<i64> {
-        self.inner.estimated_cost_micros
-    }
-    #[getter]
-    fn spent_after_micros(&self) -> Option<i64> {
-        self.inner.spent_after_micros
-    }
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         serialize(py, &self.inner)
     }
@@ -433,27 +266,6 @@ impl PyBudget {
 
 #[pymethods]
 impl PyConfirmationResolution {
-    /// `"approved"` or `"denied_by_user"`.
-    #[getter]
-    fn decision(&self) -> &'static str {
-        self.inner.decision.as_str()
-    }
-    #[getter]
-    fn confirmation_id(&self) -> &str {
-        &self.inner.confirmation_id
-    }
-    #[getter]
-    fn authorization_id(&self) -> Option<&str> {
-        self.inner.authorization_id.as_deref()
-    }
-    #[getter]
-    fn expires_at(&self) -> Option<&str> {
-        self.inner.expires_at.as_deref()
-    }
-    #[getter]
-    fn receipt(&self) -> PyReceipt {
-        self.inner.receipt.clone().into()
-    }
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         serialize(py, &self.inner)
     }
@@ -468,39 +280,6 @@ impl PyConfirmationResolution {
 
 #[pymethods]
 impl PyConfirmation {
-    #[getter]
-    fn confirmation_id(&self) -> &str {
-        &self.inner.confirmation_id
-    }
-    /// `"pending"`, `"approved"`, `"denied_by_user"`, `"expired"` or `"consumed"`.
-    #[getter]
-    fn status(&self) -> &'static str {
-        self.inner.status.as_str()
-    }
-    #[getter]
-    fn authorization_id(&self) -> Option<&str> {
-        self.inner.authorization_id.as_deref()
-    }
-    #[getter]
-    fn scope(&self) -> Option<&str> {
-        self.inner.scope.as_deref()
-    }
-    #[getter]
-    fn resource(&self) -> Option<&str> {
-        self.inner.resource.as_deref()
-    }
-    #[getter]
-    fn created_at(&self) -> Option<&str> {
-        self.inner.created_at.as_deref()
-    }
-    #[getter]
-    fn expires_at(&self) -> Option<&str> {
-        self.inner.expires_at.as_deref()
-    }
-    #[getter]
-    fn resolved_at(&self) -> Option<&str> {
-        self.inner.resolved_at.as_deref()
-    }
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         serialize(py, &self.inner)
     }
@@ -511,38 +290,6 @@ impl PyConfirmation {
 
 #[pymethods]
 impl PySettlement {
-    #[getter]
-    fn check_receipt_id(&self) -> &str {
-        &self.inner.check_receipt_id
-    }
-    #[getter]
-    fn authorization_id(&self) -> &str {
-        &self.inner.authorization_id
-    }
-    #[getter]
-    fn estimated_cost_micros(&self) -> i64 {
-        self.inner.estimated_cost_micros
-    }
-    #[getter]
-    fn actual_cost_micros(&self) -> i64 {
-        self.inner.actual_cost_micros
-    }
-    #[getter]
-    fn delta_micros(&self) -> i64 {
-        self.inner.delta_micros
-    }
-    #[getter]
-    fn spent_before_micros(&self) -> i64 {
-        self.inner.spent_before_micros
-    }
-    #[getter]
-    fn spent_after_micros(&self) -> i64 {
-        self.inner.spent_after_micros
-    }
-    #[getter]
-    fn receipt(&self) -> PyReceipt {
-        self.inner.receipt.clone().into()
-    }
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         serialize(py, &self.inner)
     }

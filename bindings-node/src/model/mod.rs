@@ -1,0 +1,167 @@
+//! JS shapes of the wire models: camelCase plain objects, converted from and to allowly-core's serde types.
+//!
+//! Each object mirrors one core type field for field; nothing is validated or defaulted here (core does that), so
+//! the conversions are total. Reason codes are strings in core (new server reasons must pass through) and typed as
+//! the `Reason` union in TypeScript via the d.ts header (`dts-header.d.ts`).
+
+use allowly_core::model as core;
+use napi::Either;
+use napi_derive::napi;
+use serde_json::Value;
+
+// Every object and enum that mirrors a core model field for field (`make models`, tools/modelgen); this file keeps
+// the shapes that are JavaScript's own (receipt envelopes, grants as `string | {name, constraints}`, option bags).
+#[rustfmt::skip]
+mod generated;
+pub use generated::*;
+
+/// A receipt as the server hands it out. A signed one keeps the exact JSON text the server sent in `json`, which is
+/// what `verifyReceipt` must see; `status`, `receiptId` and `json` are also all a `SignedReceipt` has.
+#[napi(object)]
+pub struct ReceiptEnvelope {
+    pub status: ReceiptStatus,
+    pub receipt_id: String,
+    pub ready_at_estimate: Option<String>,
+    pub url: Option<String>,
+    /// The signed receipt's exact JSON text (signed envelopes only).
+    pub json: Option<String>,
+}
+
+/// A signed receipt: its id and its exact JSON text. Pass it to `verifyReceipt` as is.
+#[napi(object)]
+pub struct SignedReceipt {
+    #[napi(ts_type = "'signed'")]
+    pub status: String,
+    pub receipt_id: String,
+    pub json: String,
+}
+
+impl From<core::SignedReceipt> for SignedReceipt {
+    fn from(r: core::SignedReceipt) -> Self {
+        SignedReceipt { status: "signed".into(), receipt_id: r.receipt_id().to_owned(), json: r.json().to_owned() }
+    }
+}
+
+impl From<core::ReceiptEnvelope> for ReceiptEnvelope {
+    fn from(e: core::ReceiptEnvelope) -> Self {
+        match e {
+            core::ReceiptEnvelope::Pending { receipt_id, ready_at_estimate, url } => {
+                ReceiptEnvelope { status: ReceiptStatus::Pending, receipt_id, ready_at_estimate, url, json: None }
+            }
+            core::ReceiptEnvelope::Signed(signed) => ReceiptEnvelope {
+                status: ReceiptStatus::Signed,
+                receipt_id: signed.receipt_id().to_owned(),
+                ready_at_estimate: None,
+                url: None,
+                json: Some(signed.json().to_owned()),
+            },
+        }
+    }
+}
+
+#[napi(object)]
+pub struct Condition {
+    pub field: String,
+    pub op: ConditionOp,
+    /// Compared value; ignored by `exists`, a list for `in`.
+    pub value: Option<Value>,
+}
+
+#[napi(object)]
+pub struct ScopeConstraints {
+    pub max_per_day: Option<u32>,
+    pub resource_pattern: Option<String>,
+    pub confirm_when: Option<Vec<Condition>>,
+    pub deny_when: Option<Vec<Condition>>,
+    pub confirm_prompt: Option<String>,
+}
+
+/// A scope with constraints; a bare string grants the scope without any.
+#[napi(object)]
+pub struct ScopeGrant {
+    pub name: String,
+    pub constraints: Option<ScopeConstraints>,
+}
+
+fn conditions_to_core(list: Option<Vec<Condition>>) -> Vec<core::Condition> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|c| core::Condition { field: c.field, op: c.op.into(), value: c.value.unwrap_or(Value::Null) })
+        .collect()
+}
+
+fn conditions_from_core(list: Vec<core::Condition>) -> Option<Vec<Condition>> {
+    (!list.is_empty()).then(|| {
+        list.into_iter().map(|c| Condition { field: c.field, op: c.op.into(), value: Some(c.value) }).collect()
+    })
+}
+
+fn grant_to_core(grant: Either<String, ScopeGrant>) -> core::ScopeGrant {
+    match grant {
+        Either::A(name) => core::ScopeGrant::Name(name),
+        Either::B(ScopeGrant { name, constraints: None }) => core::ScopeGrant::Name(name),
+        Either::B(ScopeGrant { name, constraints: Some(c) }) => core::ScopeGrant::with_constraints(
+            name,
+            core::ScopeConstraints {
+                max_per_day: c.max_per_day,
+                resource_pattern: c.resource_pattern,
+                confirm_when: conditions_to_core(c.confirm_when),
+                deny_when: conditions_to_core(c.deny_when),
+                confirm_prompt: c.confirm_prompt,
+            },
+        ),
+    }
+}
+
+fn grant_from_core(grant: core::ScopeGrant) -> Either<String, ScopeGrant> {
+    match grant {
+        core::ScopeGrant::Name(name) => Either::A(name),
+        core::ScopeGrant::Detailed { name, constraints: c } => Either::B(ScopeGrant {
+            name,
+            constraints: Some(ScopeConstraints {
+                max_per_day: c.max_per_day,
+                resource_pattern: c.resource_pattern,
+                confirm_when: conditions_from_core(c.confirm_when),
+                deny_when: conditions_from_core(c.deny_when),
+                confirm_prompt: c.confirm_prompt,
+            }),
+        }),
+    }
+}
+
+#[napi(object)]
+pub struct RevokeOptions {
+    /// Who revoked: `user`, `admin`, … (recorded in the revoke receipt).
+    pub revoked_by: String,
+    pub notes: Option<String>,
+}
+
+#[napi(object)]
+pub struct ApproveOptions {
+    pub approved: bool,
+    /// How long the answer stays usable (the server clamps it to 60 s … 7 days).
+    pub ttl_seconds: Option<u32>,
+}
+
+#[napi(object)]
+pub struct SettlementRequest {
+    pub check_receipt_id: String,
+    pub actual_cost_micros: i64,
+}
+
+#[cfg(test)]
+mod reason_union {
+    /// `dts-header.d.ts` spells the `Reason` union for TypeScript users (napi cannot generate a union from a Rust
+    /// enum it does not own); it must list exactly core's reasons, in core's order.
+    #[test]
+    fn the_typescript_reason_union_is_cores_reason_list() {
+        let header = include_str!("../../dts-header.d.ts");
+        let start = header.find("export type Reason =").expect("the header declares Reason");
+        let union = &header[start..];
+        let union = &union[..union.find("\n\n").unwrap_or(union.len())];
+        let spelled: Vec<&str> =
+            union.lines().filter_map(|l| l.trim().strip_prefix("| '")?.strip_suffix('\'')).collect();
+        let core: Vec<&str> = allowly_core::model::Reason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(spelled, core, "update the Reason union in bindings-node/dts-header.d.ts (then npm run build)");
+    }
+}

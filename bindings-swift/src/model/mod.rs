@@ -1,0 +1,222 @@
+//! UniFFI shapes of the wire models, converted from and to allowly-core's serde types field for field.
+//!
+//! Nothing is validated or defaulted here (core does that). Free-form JSON (`metadata`, `context`, a condition's
+//! `value`, `policy_eval`) crosses the boundary as JSON text in `*_json` fields, since UniFFI has no JSON type.
+//! The single-use confirmation nonce is an opaque [`ConfirmNonce`] object, so no generated `toString` /
+//! `description` of a record can print it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use allowly_core::model as core;
+use serde_json::{Map, Value};
+
+use crate::error::{Result, invalid_input};
+
+// Every record and enum that mirrors a core model field for field (`make models`, tools/modelgen); this file keeps
+// the shapes that are Swift/Kotlin's own (receipt envelopes, grants, the opaque nonce) and the JSON-text helpers.
+#[rustfmt::skip]
+mod generated;
+pub use generated::*;
+
+fn parse_object(field: &str, text: Option<String>) -> Result<Option<Map<String, Value>>> {
+    text.map(|t| match serde_json::from_str::<Value>(&t) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid_input(field, format!("{field} must be a JSON object"))),
+        Err(e) => Err(invalid_input(field, format!("{field} is not valid JSON: {e}"))),
+    })
+    .transpose()
+}
+
+fn to_json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("a serde_json value always serializes")
+}
+
+/// A field-level validation problem.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl From<allowly_core::FieldError> for FieldError {
+    fn from(f: allowly_core::FieldError) -> Self {
+        FieldError { field: f.field, message: f.message }
+    }
+}
+
+/// What `check` answers for a scope when the server cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FallbackMode {
+    Closed,
+    Open,
+}
+
+impl From<FallbackMode> for allowly_core::FallbackMode {
+    fn from(m: FallbackMode) -> Self {
+        match m {
+            FallbackMode::Closed => allowly_core::FallbackMode::Closed,
+            FallbackMode::Open => allowly_core::FallbackMode::Open,
+        }
+    }
+}
+
+/// A receipt as the server hands it out; a signed one keeps the exact JSON text in `json` (what the verifier needs).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReceiptEnvelope {
+    pub status: ReceiptStatus,
+    pub receipt_id: String,
+    pub ready_at_estimate: Option<String>,
+    pub url: Option<String>,
+    pub json: Option<String>,
+}
+
+impl From<core::ReceiptEnvelope> for ReceiptEnvelope {
+    fn from(e: core::ReceiptEnvelope) -> Self {
+        match e {
+            core::ReceiptEnvelope::Pending { receipt_id, ready_at_estimate, url } => {
+                ReceiptEnvelope { status: ReceiptStatus::Pending, receipt_id, ready_at_estimate, url, json: None }
+            }
+            core::ReceiptEnvelope::Signed(s) => ReceiptEnvelope {
+                status: ReceiptStatus::Signed,
+                receipt_id: s.receipt_id().to_owned(),
+                ready_at_estimate: None,
+                url: None,
+                json: Some(s.json().to_owned()),
+            },
+        }
+    }
+}
+
+/// A signed receipt: its id and its exact JSON text, ready for `verify_receipt_json`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignedReceipt {
+    pub receipt_id: String,
+    pub json: String,
+}
+
+impl From<core::SignedReceipt> for SignedReceipt {
+    fn from(s: core::SignedReceipt) -> Self {
+        SignedReceipt { receipt_id: s.receipt_id().to_owned(), json: s.json().to_owned() }
+    }
+}
+
+/// One condition over a check's `context`; `value_json` is the compared JSON value (a list for `in`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Condition {
+    pub field: String,
+    pub op: ConditionOp,
+    #[uniffi(default = None)]
+    pub value_json: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct ScopeConstraints {
+    #[uniffi(default = None)]
+    pub max_per_day: Option<u32>,
+    #[uniffi(default = None)]
+    pub resource_pattern: Option<String>,
+    #[uniffi(default = [])]
+    pub confirm_when: Vec<Condition>,
+    #[uniffi(default = [])]
+    pub deny_when: Vec<Condition>,
+    #[uniffi(default = None)]
+    pub confirm_prompt: Option<String>,
+}
+
+/// A granted scope; without constraints it is sent as the bare name.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ScopeGrant {
+    pub name: String,
+    #[uniffi(default = None)]
+    pub constraints: Option<ScopeConstraints>,
+}
+
+fn conditions_to_core(list: Vec<Condition>) -> Result<Vec<core::Condition>> {
+    list.into_iter()
+        .map(|c| {
+            let value = match c.value_json {
+                None => Value::Null,
+                Some(t) => serde_json::from_str(&t)
+                    .map_err(|e| invalid_input("value_json", format!("condition value is not valid JSON: {e}")))?,
+            };
+            Ok(core::Condition { field: c.field, op: c.op.into(), value })
+        })
+        .collect()
+}
+
+fn conditions_from_core(list: Vec<core::Condition>) -> Vec<Condition> {
+    list.into_iter()
+        .map(|c| Condition { field: c.field, op: c.op.into(), value_json: Some(to_json_text(&c.value)) })
+        .collect()
+}
+
+impl ScopeGrant {
+    fn into_core(self) -> Result<core::ScopeGrant> {
+        Ok(match self.constraints {
+            None => core::ScopeGrant::Name(self.name),
+            Some(c) => core::ScopeGrant::with_constraints(
+                self.name,
+                core::ScopeConstraints {
+                    max_per_day: c.max_per_day,
+                    resource_pattern: c.resource_pattern,
+                    confirm_when: conditions_to_core(c.confirm_when)?,
+                    deny_when: conditions_to_core(c.deny_when)?,
+                    confirm_prompt: c.confirm_prompt,
+                },
+            ),
+        })
+    }
+}
+
+impl From<core::ScopeGrant> for ScopeGrant {
+    fn from(g: core::ScopeGrant) -> Self {
+        match g {
+            core::ScopeGrant::Name(name) => ScopeGrant { name, constraints: None },
+            core::ScopeGrant::Detailed { name, constraints: c } => ScopeGrant {
+                name,
+                constraints: Some(ScopeConstraints {
+                    max_per_day: c.max_per_day,
+                    resource_pattern: c.resource_pattern,
+                    confirm_when: conditions_from_core(c.confirm_when),
+                    deny_when: conditions_from_core(c.deny_when),
+                    confirm_prompt: c.confirm_prompt,
+                }),
+            },
+        }
+    }
+}
+
+/// The single-use secret that approves or rejects a `confirm` decision. Opaque on purpose: its text form is
+/// `ConfirmNonce(<redacted>)`; [`ConfirmNonce::reveal`] is only for handing it to your own approval backend.
+#[derive(PartialEq, Eq, uniffi::Object)]
+#[uniffi::export(Display, Debug)]
+pub struct ConfirmNonce {
+    pub(crate) value: String,
+}
+
+impl fmt::Display for ConfirmNonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConfirmNonce(<redacted>)")
+    }
+}
+
+impl fmt::Debug for ConfirmNonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[uniffi::export]
+impl ConfirmNonce {
+    /// Wraps a nonce received from elsewhere (e.g. your approval backend).
+    #[uniffi::constructor]
+    pub fn new(value: String) -> Arc<Self> {
+        Arc::new(ConfirmNonce { value })
+    }
+
+    /// The secret itself. Treat like a password: never log it.
+    pub fn reveal(&self) -> String {
+        self.value.clone()
+    }
+}

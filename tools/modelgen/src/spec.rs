@@ -1,0 +1,181 @@
+//! Which core types each binding shows, under which name, and the few fields whose shape is language-specific.
+//!
+//! Everything not listed here follows the type rules of the binding's renderer, so a new field of a listed core type
+//! needs no entry: it appears in every binding when `make models` runs.
+
+/// Direction of a record: a response read from core, or a request built by the caller and handed to core.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Out,
+    In,
+}
+
+pub struct Record {
+    /// The core type, as `allowly_core::<path>`.
+    pub core: &'static str,
+    pub path: &'static str,
+    pub dir: Dir,
+    pub node: Option<&'static str>,
+    pub swift: Option<&'static str>,
+    /// The Python wrapper struct (its class is declared by hand in `models/mod.rs`) and its Python class name.
+    pub python: Option<(&'static str, &'static str)>,
+}
+
+const fn out(core: &'static str, node: bool, swift: bool, python: Option<(&'static str, &'static str)>) -> Record {
+    Record {
+        core,
+        path: "model",
+        dir: Dir::Out,
+        node: if node { Some(core) } else { None },
+        swift: if swift { Some(core) } else { None },
+        python,
+    }
+}
+
+pub const RECORDS: &[Record] = &[
+    out("BudgetInfo", true, true, Some(("PyBudget", "Budget"))),
+    out("ScopeResult", true, true, Some(("PyScopeResult", "ScopeResult"))),
+    out("CheckResponse", true, true, Some(("PyCheckResult", "CheckResult"))),
+    out("Authorization", true, true, Some(("PyAuthorization", "Authorization"))),
+    out("Revocation", true, true, Some(("PyRevocation", "Revocation"))),
+    out("Settlement", true, true, Some(("PySettlement", "Settlement"))),
+    out("ConfirmationResolution", true, true, Some(("PyConfirmationResolution", "ConfirmationResolution"))),
+    out("Confirmation", true, true, Some(("PyConfirmation", "Confirmation"))),
+    Record {
+        core: "ConfirmPrompt",
+        path: "client",
+        dir: Dir::Out,
+        node: None,
+        swift: Some("ConfirmPrompt"),
+        python: None,
+    },
+    Record {
+        core: "CheckRequest",
+        path: "model",
+        dir: Dir::In,
+        node: Some("CheckRequest"),
+        swift: Some("CheckRequest"),
+        python: None,
+    },
+    Record {
+        core: "CreateAuthorizationRequest",
+        path: "model",
+        dir: Dir::In,
+        node: Some("CreateAuthorizationRequest"),
+        swift: Some("CreateAuthorizationRequest"),
+        python: None,
+    },
+];
+
+/// Unit enums a binding shows as its own enum. Every other core unit enum reaches a binding as its wire string.
+pub struct Enum {
+    pub core: &'static str,
+    pub node: Option<&'static str>,
+    pub swift: Option<&'static str>,
+}
+
+pub const ENUMS: &[Enum] = &[
+    Enum { core: "Decision", node: Some("Decision"), swift: Some("DecisionKind") },
+    Enum { core: "ReceiptStatus", node: Some("ReceiptStatus"), swift: Some("ReceiptStatus") },
+    Enum { core: "ConditionOp", node: Some("ConditionOp"), swift: Some("ConditionOp") },
+    Enum { core: "AuthorizationStatus", node: Some("AuthorizationStatus"), swift: Some("AuthorizationStatus") },
+];
+
+/// Core types mapped by hand in every binding (their shape differs by language): `(core, node, swift, python)`.
+/// A field of such a type converts with `Into` (Node, Swift) or becomes the Python wrapper.
+pub const HAND_MAPPED: &[(&str, &str, &str, (&str, &str))] = &[
+    ("ReceiptEnvelope", "ReceiptEnvelope", "ReceiptEnvelope", ("PyReceipt", "Receipt")),
+    ("SignedReceipt", "SignedReceipt", "SignedReceipt", ("PySignedReceipt", "SignedReceipt")),
+    ("ScopeGrant", "", "ScopeGrant", ("", "")),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    Node,
+    Swift,
+    Python,
+}
+
+/// A field whose binding shape is chosen by hand.
+pub struct Custom {
+    pub binding: Binding,
+    pub record: &'static str,
+    pub field: &'static str,
+    /// The binding's field type (Python: the getter's return type).
+    pub ty: &'static str,
+    /// Conversion. Out records: from the core value `v` (Python: from `&self.inner`). In records: from the binding
+    /// value `v`; Swift's may use `?`.
+    pub expr: &'static str,
+    /// TypeScript type (Node) or stub annotation (Python), when the default would be wrong.
+    pub annotation: Option<&'static str>,
+}
+
+pub const CUSTOM: &[Custom] = &[
+    // A grant is a bare string or `{name, constraints}` in JavaScript, as on the wire.
+    Custom {
+        binding: Binding::Node,
+        record: "Authorization",
+        field: "scopes",
+        ty: "Vec<Either<String, ScopeGrant>>",
+        expr: "v.into_iter().map(grant_from_core).collect()",
+        annotation: None,
+    },
+    Custom {
+        binding: Binding::Node,
+        record: "CreateAuthorizationRequest",
+        field: "scopes",
+        ty: "Vec<Either<String, ScopeGrant>>",
+        expr: "v.into_iter().map(grant_to_core).collect()",
+        annotation: None,
+    },
+    // Conditions carry JSON text in Swift/Kotlin, which may not parse.
+    Custom {
+        binding: Binding::Swift,
+        record: "CreateAuthorizationRequest",
+        field: "scopes",
+        ty: "Vec<ScopeGrant>",
+        expr: "v.into_iter().map(ScopeGrant::into_core).collect::<Result<_>>()?",
+        annotation: None,
+    },
+    // The nonce is an opaque object in Swift/Kotlin, so no generated `description` / `toString` prints it.
+    Custom {
+        binding: Binding::Swift,
+        record: "ScopeResult",
+        field: "confirm_nonce",
+        ty: "Option<Arc<ConfirmNonce>>",
+        expr: "v.map(|value| Arc::new(ConfirmNonce { value }))",
+        annotation: None,
+    },
+    // Reason codes are strings in core (a newer server's reason passes through) and the `Reason` union in TypeScript.
+    Custom {
+        binding: Binding::Node,
+        record: "ScopeResult",
+        field: "reason",
+        ty: "String",
+        expr: "v",
+        annotation: Some("Reason"),
+    },
+    // Python lists the granted names; `to_dict()["scopes"]` has their constraints.
+    Custom {
+        binding: Binding::Python,
+        record: "Authorization",
+        field: "scopes",
+        ty: "Vec<String>",
+        expr: "self.inner.scope_names().map(str::to_owned).collect()",
+        annotation: Some("List[str]"),
+    },
+];
+
+pub fn custom(binding: Binding, record: &str, field: &str) -> Option<&'static Custom> {
+    CUSTOM.iter().find(|c| c.binding == binding && c.record == record && c.field == field)
+}
+
+/// The core source files read, relative to the repository root.
+pub const CORE_FILES: &[&str] = &[
+    "core/src/model/authorization.rs",
+    "core/src/model/budget.rs",
+    "core/src/model/check.rs",
+    "core/src/model/confirmation.rs",
+    "core/src/model/receipt.rs",
+    "core/src/client/confirmations.rs",
+];

@@ -1,0 +1,130 @@
+//! UniFFI shapes for Swift and Kotlin: `uniffi::Record` structs and `uniffi::Enum`s with their conversions.
+//!
+//! UniFFI has no JSON type, so free-form JSON crosses as JSON text in a field named `<field>_json`; a request's JSON
+//! text is parsed on the way into core and a parse failure is a `Validation` error naming that field.
+
+use crate::node::{enum_from, field_init, substitute};
+use crate::parse::{Model, Ty};
+use crate::spec::{self, Binding, Dir};
+use crate::{HEADER, Kind, conv_out, doc_lines, kind, summary};
+
+pub fn render(model: &Model) -> String {
+    let mut out = String::from(HEADER);
+    out.push_str(
+        "//! UniFFI shapes of allowly-core's models (see tools/modelgen). Hand-mapped types and helpers are in `super`.\n\n\
+         use std::collections::HashMap;\n\
+         use std::sync::Arc;\n\n\
+         #[allow(unused_imports)]\n\
+         use super::*;\n",
+    );
+    for e in spec::ENUMS {
+        let Some(name) = e.swift else { continue };
+        let core = model.unit_enum(e.core).unwrap_or_else(|| panic!("core has no unit enum `{}`", e.core));
+        out.push('\n');
+        out.push_str(&doc_lines(&core.doc, ""));
+        out.push_str(&format!("#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]\npub enum {name} {{\n"));
+        for (v, _) in &core.variants {
+            out.push_str(&format!("    {v},\n"));
+        }
+        out.push_str("}\n");
+        let path = format!("allowly_core::model::{}", e.core);
+        out.push_str(&enum_from(&path, name, &core.variants.iter().map(|v| v.0.clone()).collect::<Vec<_>>()));
+    }
+    for r in spec::RECORDS {
+        let Some(name) = r.swift else { continue };
+        let s = model.strukt(r.core);
+        let path = format!("allowly_core::{}::{}", r.path, r.core);
+        out.push('\n');
+        out.push_str(&doc_lines(summary(&s.doc), ""));
+        out.push_str(&format!("#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]\npub struct {name} {{\n"));
+        for f in &s.fields {
+            let custom = spec::custom(Binding::Swift, r.core, &f.name);
+            out.push_str(&doc_lines(&f.doc, "    "));
+            if r.dir == Dir::In {
+                match &f.ty {
+                    Ty::Opt(_) => out.push_str("    #[uniffi(default = None)]\n"),
+                    Ty::Vec(_) if f.has_default => out.push_str("    #[uniffi(default = [])]\n"),
+                    Ty::Bool if f.has_default => out.push_str("    #[uniffi(default = false)]\n"),
+                    _ => {}
+                }
+            }
+            let ty = custom.map(|c| c.ty.to_owned()).unwrap_or_else(|| rust_ty(model, &f.ty));
+            out.push_str(&format!("    pub {}: {ty},\n", field_name(&f.name, &f.ty)));
+        }
+        out.push_str("}\n\n");
+        match r.dir {
+            Dir::Out => {
+                out.push_str(&format!(
+                    "impl From<{path}> for {name} {{\n    fn from(v: {path}) -> Self {{\n        {name} {{\n"
+                ));
+                for f in &s.fields {
+                    let value = format!("v.{}", f.name);
+                    let expr = match spec::custom(Binding::Swift, r.core, &f.name) {
+                        Some(c) => substitute(c.expr, &value),
+                        None => conv_out(model, Binding::Swift, &f.ty, &value),
+                    };
+                    out.push_str(&field_init(&field_name(&f.name, &f.ty), &expr));
+                }
+                out.push_str("        }\n    }\n}\n");
+            }
+            Dir::In => {
+                out.push_str(&format!(
+                    "impl {name} {{\n    pub(crate) fn into_core(self) -> Result<{path}> {{\n        let v = self;\n        Ok({path} {{\n"
+                ));
+                for f in &s.fields {
+                    let binding_name = field_name(&f.name, &f.ty);
+                    let value = format!("v.{binding_name}");
+                    let expr = match spec::custom(Binding::Swift, r.core, &f.name) {
+                        Some(c) => substitute(c.expr, &value),
+                        None => conv_in(model, &f.ty, &binding_name, &value),
+                    };
+                    out.push_str(&field_init(&f.name, &expr));
+                }
+                out.push_str("        })\n    }\n}\n");
+            }
+        }
+    }
+    out
+}
+
+fn is_json(ty: &Ty) -> bool {
+    match ty {
+        Ty::Json | Ty::JsonObject => true,
+        Ty::Opt(t) => is_json(t),
+        _ => false,
+    }
+}
+
+fn field_name(name: &str, ty: &Ty) -> String {
+    if is_json(ty) { format!("{name}_json") } else { name.to_owned() }
+}
+
+fn rust_ty(model: &Model, ty: &Ty) -> String {
+    match ty {
+        Ty::Str | Ty::Json | Ty::JsonObject => "String".into(),
+        Ty::Int(n) => n.clone(),
+        Ty::Bool => "bool".into(),
+        Ty::Opt(t) => format!("Option<{}>", rust_ty(model, t)),
+        Ty::Vec(t) => format!("Vec<{}>", rust_ty(model, t)),
+        Ty::Map(t) => format!("HashMap<String, {}>", rust_ty(model, t)),
+        Ty::Named(n) => match kind(model, Binding::Swift, n) {
+            Kind::Enum(b) | Kind::Record(b) => b.to_owned(),
+            Kind::Stringly(_) => "String".into(),
+        },
+    }
+}
+
+fn conv_in(model: &Model, ty: &Ty, binding_name: &str, e: &str) -> String {
+    match ty {
+        Ty::Opt(t) if **t == Ty::JsonObject => format!("parse_object(\"{binding_name}\", {e})?"),
+        Ty::Opt(t) if **t == Ty::Json => format!("parse_value(\"{binding_name}\", {e})?"),
+        Ty::Json | Ty::JsonObject | Ty::Map(_) => panic!("request field `{binding_name}` needs a custom Swift shape"),
+        Ty::Named(n) => match kind(model, Binding::Swift, n) {
+            Kind::Stringly(_) => panic!("a request field of a stringly enum needs a custom shape"),
+            _ => format!("{e}.into()"),
+        },
+        Ty::Opt(t) if matches!(**t, Ty::Named(_)) => format!("{e}.map(Into::into)"),
+        Ty::Vec(t) if matches!(**t, Ty::Named(_)) => format!("{e}.into_iter().map(Into::into).collect()"),
+        _ => e.to_owned(),
+    }
+}
