@@ -202,9 +202,10 @@ pub enum Error {
     /// 409 (idempotency conflict, already settled) and 410 (confirmation expired): the state forbids this call.
     #[error("conflict ({code}): {message}")]
     Conflict { status: u16, code: String, message: String },
-    /// 400/413/422, or rejected locally before sending: the request is wrong; `fields` says where.
+    /// 400/413/422, or rejected locally before sending: the request is wrong; `fields` says where. `status` is the
+    /// HTTP status the server answered, `None` when the request was rejected locally and never sent.
     #[error("invalid request ({code}): {message}{}", fmt_fields(.fields))]
-    Validation { code: String, message: String, fields: Vec<FieldError> },
+    Validation { code: String, message: String, fields: Vec<FieldError>, status: Option<u16> },
     /// 429: slow down; `retry_after` comes from the `Retry-After` header when the server sent one.
     #[error("rate limited ({code}): {message}")]
     RateLimited { code: String, message: String, retry_after: Option<Duration> },
@@ -268,6 +269,7 @@ impl Error {
                 code: "validation_failed".into(),
                 fields: vec![FieldError { field: "scopes".into(), message: message.clone() }],
                 message,
+                status: Some(422),
             },
             ErrorKind::RateLimited => Error::RateLimited {
                 code: "rate_limited".into(),
@@ -310,12 +312,7 @@ impl Error {
             Error::PermissionDenied { .. } => Some(403),
             Error::NotFound { .. } => Some(404),
             Error::Conflict { status, .. } | Error::Server { status, .. } => Some(*status),
-            Error::Validation { code, .. } => match code.as_str() {
-                "malformed_json" => Some(400),
-                "payload_too_large" => Some(413),
-                "invalid_input" => None,
-                _ => Some(422),
-            },
+            Error::Validation { status, .. } => *status,
             Error::RateLimited { .. } => Some(429),
             _ => None,
         }
@@ -328,6 +325,7 @@ impl Error {
             code: "invalid_input".into(),
             message: message.clone(),
             fields: vec![FieldError { field: field.into(), message }],
+            status: None,
         }
     }
 }
@@ -338,6 +336,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_rejected_locally_has_no_status() {
+        let error = Error::invalid_input("scopes", "at least one scope is required");
+        assert_eq!(error.kind(), ErrorKind::Validation);
+        assert_eq!(error.status(), None, "nothing was sent, so no HTTP status");
+    }
 
     #[test]
     fn every_kind_has_its_own_name_and_example() {

@@ -104,8 +104,10 @@ async fn retry_after_beyond_the_check_deadline_stops_at_once() {
 
 #[tokio::test]
 async fn client_errors_are_never_retried_and_map_to_typed_errors() {
-    let cases: [(u16, &str); 9] = [
+    let cases: [(u16, &str); 10] = [
         (400, "malformed_json"),
+        // A 400 with another code keeps its status (it used to be guessed from the code as 422).
+        (400, "validation_error"),
         (401, "invalid_api_key"),
         (403, "insufficient_key_tier"),
         (404, "authorization_not_found"),

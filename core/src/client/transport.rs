@@ -304,7 +304,7 @@ impl Transport {
             })
             .collect();
         match kind {
-            ErrorKind::Validation => Error::Validation { code, message, fields },
+            ErrorKind::Validation => Error::Validation { code, message, fields, status: Some(status) },
             ErrorKind::Authentication => Error::Authentication { code, message },
             ErrorKind::PermissionDenied => Error::PermissionDenied { code, message },
             ErrorKind::NotFound => Error::NotFound { code, message },
