@@ -397,7 +397,7 @@ export interface ToolHints {
 /** Every `VerificationError` code (`VerificationErrorKind::ALL`), for the same test. */
 export declare function verificationErrorCodes(): Array<string>
 
-/** What a valid receipt attests. */
+/** What a valid receipt attests, for callers that do not want to walk the JSON again. */
 export interface VerifiedReceipt {
   receiptId: string
   workspaceId: string

@@ -7,6 +7,7 @@ use napi_derive::napi;
 use time::OffsetDateTime;
 
 use crate::error::{IntoNapi, to_napi};
+use crate::model::VerifiedReceipt;
 
 /// A workspace's public keys, loaded from a key document. Opaque; pass it to `verifyReceipt`.
 #[napi]
@@ -92,22 +93,6 @@ fn config_error(message: String) -> napi::Error {
     to_napi(allowly_core::Error::Config { message })
 }
 
-/// What a valid receipt attests.
-#[napi(object)]
-pub struct VerifiedReceipt {
-    pub receipt_id: String,
-    pub workspace_id: String,
-    #[napi(ts_type = "'action' | 'event'")]
-    pub kind: String,
-    /// The `action` of an action receipt or the `event` of an event receipt.
-    pub name: String,
-    pub decision: String,
-    pub reason: String,
-    pub authorization_id: Option<String>,
-    pub key_id: String,
-    pub issued_at: String,
-}
-
 /// Verifies one receipt's exact JSON text; throws a `VerificationError` (code = its kind) if it is not valid.
 #[napi]
 pub fn verify_receipt_text(
@@ -121,20 +106,7 @@ pub fn verify_receipt_text(
         Either::B(buffer) => buffer,
     };
     let v = core::verify_receipt_json(bytes, &keys.inner, &options).napi()?;
-    Ok(VerifiedReceipt {
-        receipt_id: v.receipt_id,
-        workspace_id: v.workspace_id,
-        kind: match v.kind {
-            core::ReceiptKind::Action => "action".into(),
-            core::ReceiptKind::Event => "event".into(),
-        },
-        name: v.name,
-        decision: v.decision,
-        reason: v.reason,
-        authorization_id: v.authorization_id,
-        key_id: v.key_id,
-        issued_at: v.issued_at,
-    })
+    Ok(v.into())
 }
 
 /// `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language.

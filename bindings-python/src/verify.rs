@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use allowly_core::VerificationError;
-use allowly_core::receipt::{self, KeySet, ReceiptKind, VerifiedReceipt, VerifyOptions};
+use allowly_core::receipt::{self, KeySet, VerifiedReceipt, VerifyOptions};
 use pyo3::prelude::*;
 
 use crate::convert::{Document, document};
@@ -56,57 +56,13 @@ impl From<KeySet> for PyKeySet {
 #[pyclass(frozen, eq, module = "allowly", name = "VerifiedReceipt")]
 #[derive(Clone, PartialEq)]
 pub struct PyVerifiedReceipt {
-    inner: VerifiedReceipt,
+    pub(crate) inner: VerifiedReceipt,
 }
 
 #[pymethods]
 impl PyVerifiedReceipt {
-    #[getter]
-    fn receipt_id(&self) -> &str {
-        &self.inner.receipt_id
-    }
-    #[getter]
-    fn workspace_id(&self) -> &str {
-        &self.inner.workspace_id
-    }
-    /// `"action"` (a check decision) or `"event"` (create, revoke, settle, confirmation, checkpoint).
-    #[getter]
-    fn kind(&self) -> &'static str {
-        kind_str(self.inner.kind)
-    }
-    /// The scope of an action receipt or the event name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.inner.name
-    }
-    #[getter]
-    fn decision(&self) -> &str {
-        &self.inner.decision
-    }
-    #[getter]
-    fn reason(&self) -> &str {
-        &self.inner.reason
-    }
-    #[getter]
-    fn authorization_id(&self) -> Option<&str> {
-        self.inner.authorization_id.as_deref()
-    }
-    #[getter]
-    fn key_id(&self) -> &str {
-        &self.inner.key_id
-    }
-    #[getter]
-    fn issued_at(&self) -> &str {
-        &self.inner.issued_at
-    }
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let v = &self.inner;
-        let json = serde_json::json!({
-            "receipt_id": v.receipt_id, "workspace_id": v.workspace_id, "kind": kind_str(v.kind), "name": v.name,
-            "decision": v.decision, "reason": v.reason, "authorization_id": v.authorization_id, "key_id": v.key_id,
-            "issued_at": v.issued_at,
-        });
-        Ok(crate::convert::to_py(py, &json)?.unbind())
+        crate::convert::serialize(py, &self.inner)
     }
     fn __repr__(&self) -> String {
         let v = &self.inner;
@@ -114,13 +70,6 @@ impl PyVerifiedReceipt {
             "VerifiedReceipt(receipt_id='{}', name='{}', decision='{}', reason='{}')",
             v.receipt_id, v.name, v.decision, v.reason
         )
-    }
-}
-
-fn kind_str(kind: ReceiptKind) -> &'static str {
-    match kind {
-        ReceiptKind::Action => "action",
-        ReceiptKind::Event => "event",
     }
 }
 

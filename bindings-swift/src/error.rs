@@ -4,67 +4,12 @@
 
 use allowly_core::{Error, VerificationError};
 
-use crate::model::FieldError;
-
-/// Mirrors `allowly_core::VerificationErrorKind` (its `ALL`); the code is [`verification_error_code`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum VerificationErrorKind {
-    Malformed,
-    Schema,
-    UnsupportedVersion,
-    Timestamp,
-    UnknownKey,
-    KeyOutsideWindow,
-    UntrustedKey,
-    WorkspaceMismatch,
-    SignatureMismatch,
-    KeyDocument,
-    Checkpoint,
-}
-
-impl VerificationErrorKind {
-    /// `None` for a kind added to core after this binding was written (core's enum is non_exhaustive); the error
-    /// conversion then reports it as `Protocol`, and the foreign tests comparing `ALL` with this enum fail.
-    fn from_core(kind: allowly_core::VerificationErrorKind) -> Option<Self> {
-        use allowly_core::VerificationErrorKind as K;
-        Some(match kind {
-            K::Malformed => Self::Malformed,
-            K::Schema => Self::Schema,
-            K::UnsupportedVersion => Self::UnsupportedVersion,
-            K::Timestamp => Self::Timestamp,
-            K::UnknownKey => Self::UnknownKey,
-            K::KeyOutsideWindow => Self::KeyOutsideWindow,
-            K::UntrustedKey => Self::UntrustedKey,
-            K::WorkspaceMismatch => Self::WorkspaceMismatch,
-            K::SignatureMismatch => Self::SignatureMismatch,
-            K::KeyDocument => Self::KeyDocument,
-            K::Checkpoint => Self::Checkpoint,
-            _ => return None,
-        })
-    }
-
-    fn to_core(self) -> allowly_core::VerificationErrorKind {
-        use allowly_core::VerificationErrorKind as K;
-        match self {
-            Self::Malformed => K::Malformed,
-            Self::Schema => K::Schema,
-            Self::UnsupportedVersion => K::UnsupportedVersion,
-            Self::Timestamp => K::Timestamp,
-            Self::UnknownKey => K::UnknownKey,
-            Self::KeyOutsideWindow => K::KeyOutsideWindow,
-            Self::UntrustedKey => K::UntrustedKey,
-            Self::WorkspaceMismatch => K::WorkspaceMismatch,
-            Self::SignatureMismatch => K::SignatureMismatch,
-            Self::KeyDocument => K::KeyDocument,
-            Self::Checkpoint => K::Checkpoint,
-        }
-    }
-}
+use crate::model::{FieldError, VerificationErrorKind};
 
 /// The stable snake_case code of a verification kind (`signature_mismatch`, …), as in every other language.
 #[uniffi::export]
 pub fn verification_error_code(kind: VerificationErrorKind) -> String {
-    kind.to_core().as_str().to_owned()
+    allowly_core::VerificationErrorKind::from(kind).as_str().to_owned()
 }
 
 /// Core's `VerificationErrorKind::ALL` as codes, so the foreign tests can prove every kind is mapped.
@@ -147,7 +92,7 @@ impl From<Error> for AllowlyError {
             Error::Network { .. } => Self::Network { code, detail },
             Error::Protocol { .. } => Self::Protocol { code, detail },
             Error::Config { .. } => Self::Config { code, detail },
-            Error::Verification(v) => match VerificationErrorKind::from_core(v.kind) {
+            Error::Verification(v) => match VerificationErrorKind::try_from(v.kind).ok() {
                 Some(kind) => Self::Verification { kind, code, detail },
                 None => Self::Protocol { code, detail },
             },
@@ -178,8 +123,8 @@ mod tests {
     #[test]
     fn every_core_verification_kind_is_mapped_and_round_trips() {
         for kind in allowly_core::VerificationErrorKind::ALL {
-            let mapped = VerificationErrorKind::from_core(kind).expect("mapped");
-            assert_eq!(mapped.to_core(), kind);
+            let mapped = VerificationErrorKind::try_from(kind).expect("mapped");
+            assert_eq!(allowly_core::VerificationErrorKind::from(mapped), kind);
         }
     }
 

@@ -7,6 +7,7 @@ use allowly_core::receipt as core;
 use time::OffsetDateTime;
 
 use crate::error::{AllowlyError, Result};
+use crate::model::VerifiedReceipt;
 
 /// A workspace's public keys, loaded from a key document. Opaque; pass it to `verify_receipt_json`.
 #[derive(Debug, uniffi::Object)]
@@ -73,45 +74,11 @@ impl From<VerifyOptions> for core::VerifyOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum ReceiptKind {
-    Action,
-    Event,
-}
-
-/// What a valid receipt attests.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct VerifiedReceipt {
-    pub receipt_id: String,
-    pub workspace_id: String,
-    pub kind: ReceiptKind,
-    /// The `action` of an action receipt or the `event` of an event receipt.
-    pub name: String,
-    pub decision: String,
-    pub reason: String,
-    pub authorization_id: Option<String>,
-    pub key_id: String,
-    pub issued_at: String,
-}
-
 /// Verifies one receipt's exact JSON text; a `Verification` error (with its kind and code) if it is not valid.
 #[uniffi::export]
 pub fn verify_receipt_json(json: String, keys: Arc<KeySet>, options: VerifyOptions) -> Result<VerifiedReceipt> {
     let v = core::verify_receipt_json(json.as_bytes(), &keys.inner, &options.into())?;
-    Ok(VerifiedReceipt {
-        receipt_id: v.receipt_id,
-        workspace_id: v.workspace_id,
-        kind: match v.kind {
-            core::ReceiptKind::Action => ReceiptKind::Action,
-            core::ReceiptKind::Event => ReceiptKind::Event,
-        },
-        name: v.name,
-        decision: v.decision,
-        reason: v.reason,
-        authorization_id: v.authorization_id,
-        key_id: v.key_id,
-        issued_at: v.issued_at,
-    })
+    Ok(v.into())
 }
 
 /// `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language.

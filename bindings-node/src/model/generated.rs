@@ -391,6 +391,38 @@ impl From<allowly_core::model::Confirmation> for Confirmation {
     }
 }
 
+/// What a valid receipt attests, for callers that do not want to walk the JSON again.
+#[napi(object)]
+pub struct VerifiedReceipt {
+    pub receipt_id: String,
+    pub workspace_id: String,
+    #[napi(ts_type = "'action' | 'event'")]
+    pub kind: String,
+    /// The `action` of an action receipt or the `event` of an event receipt.
+    pub name: String,
+    pub decision: String,
+    pub reason: String,
+    pub authorization_id: Option<String>,
+    pub key_id: String,
+    pub issued_at: String,
+}
+
+impl From<allowly_core::receipt::VerifiedReceipt> for VerifiedReceipt {
+    fn from(v: allowly_core::receipt::VerifiedReceipt) -> Self {
+        VerifiedReceipt {
+            receipt_id: v.receipt_id,
+            workspace_id: v.workspace_id,
+            kind: v.kind.as_str().to_owned(),
+            name: v.name,
+            decision: v.decision,
+            reason: v.reason,
+            authorization_id: v.authorization_id,
+            key_id: v.key_id,
+            issued_at: v.issued_at,
+        }
+    }
+}
+
 /// Body of `POST /v1/check`.
 #[napi(object)]
 pub struct CheckRequest {

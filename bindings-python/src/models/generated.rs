@@ -376,3 +376,52 @@ impl PyConfirmation {
         self.inner.resolved_at.as_deref()
     }
 }
+
+#[pymethods]
+impl crate::verify::PyVerifiedReceipt {
+    #[getter]
+    pub(crate) fn receipt_id(&self) -> &str {
+        &self.inner.receipt_id
+    }
+
+    #[getter]
+    pub(crate) fn workspace_id(&self) -> &str {
+        &self.inner.workspace_id
+    }
+
+    #[getter]
+    pub(crate) fn kind(&self) -> &'static str {
+        self.inner.kind.as_str()
+    }
+
+    /// The `action` of an action receipt or the `event` of an event receipt.
+    #[getter]
+    pub(crate) fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    #[getter]
+    pub(crate) fn decision(&self) -> &str {
+        &self.inner.decision
+    }
+
+    #[getter]
+    pub(crate) fn reason(&self) -> &str {
+        &self.inner.reason
+    }
+
+    #[getter]
+    pub(crate) fn authorization_id(&self) -> Option<&str> {
+        self.inner.authorization_id.as_deref()
+    }
+
+    #[getter]
+    pub(crate) fn key_id(&self) -> &str {
+        &self.inner.key_id
+    }
+
+    #[getter]
+    pub(crate) fn issued_at(&self) -> &str {
+        &self.inner.issued_at
+    }
+}

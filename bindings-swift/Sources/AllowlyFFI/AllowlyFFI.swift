@@ -3234,7 +3234,7 @@ public func FfiConverterTypeSignedReceipt_lower(_ value: SignedReceipt) -> RustB
 
 
 /**
- * What a valid receipt attests.
+ * What a valid receipt attests, for callers that do not want to walk the JSON again.
  */
 public struct VerifiedReceipt: Equatable, Hashable {
     public let receiptId: String
@@ -4024,6 +4024,9 @@ public func FfiConverterTypeFallbackMode_lower(_ value: FallbackMode) -> RustBuf
 
 
 
+/**
+ * Whether a receipt records a decision or an event.
+ */
 
 public enum ReceiptKind: Equatable, Hashable {
     
@@ -4160,7 +4163,9 @@ public func FfiConverterTypeReceiptStatus_lower(_ value: ReceiptStatus) -> RustB
 
 
 /**
- * Mirrors `allowly_core::VerificationErrorKind` (its `ALL`); the code is [`verification_error_code`].
+ * What went wrong while verifying a receipt, a key document or a checkpoint.
+ *
+ * Kinds are stable and coarse so callers can branch on them; the message names the field.
  */
 
 public enum VerificationErrorKind: Equatable, Hashable {
@@ -5021,7 +5026,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_func_core_verification_error_codes() != 12625) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_func_verification_error_code() != 21241) {
+    if (uniffi_allowly_ffi_checksum_func_verification_error_code() != 17036) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_func_from_email() != 53893) {
@@ -5030,7 +5035,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_func_load_keys_from_json() != 12125) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_func_verify_receipt_json() != 3876) {
+    if (uniffi_allowly_ffi_checksum_func_verify_receipt_json() != 60640) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() != 24844) {

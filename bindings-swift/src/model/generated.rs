@@ -138,6 +138,88 @@ impl From<AuthorizationStatus> for allowly_core::model::AuthorizationStatus {
     }
 }
 
+/// Whether a receipt records a decision or an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReceiptKind {
+    Action,
+    Event,
+}
+
+impl From<allowly_core::receipt::ReceiptKind> for ReceiptKind {
+    fn from(v: allowly_core::receipt::ReceiptKind) -> Self {
+        match v {
+            allowly_core::receipt::ReceiptKind::Action => ReceiptKind::Action,
+            allowly_core::receipt::ReceiptKind::Event => ReceiptKind::Event,
+        }
+    }
+}
+
+impl From<ReceiptKind> for allowly_core::receipt::ReceiptKind {
+    fn from(v: ReceiptKind) -> Self {
+        match v {
+            ReceiptKind::Action => allowly_core::receipt::ReceiptKind::Action,
+            ReceiptKind::Event => allowly_core::receipt::ReceiptKind::Event,
+        }
+    }
+}
+
+/// What went wrong while verifying a receipt, a key document or a checkpoint.
+///
+/// Kinds are stable and coarse so callers can branch on them; the message names the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum VerificationErrorKind {
+    Malformed,
+    Schema,
+    UnsupportedVersion,
+    Timestamp,
+    UnknownKey,
+    KeyOutsideWindow,
+    UntrustedKey,
+    WorkspaceMismatch,
+    SignatureMismatch,
+    KeyDocument,
+    Checkpoint,
+}
+
+impl TryFrom<allowly_core::VerificationErrorKind> for VerificationErrorKind {
+    type Error = allowly_core::VerificationErrorKind;
+
+    fn try_from(v: allowly_core::VerificationErrorKind) -> std::result::Result<Self, Self::Error> {
+        Ok(match v {
+            allowly_core::VerificationErrorKind::Malformed => VerificationErrorKind::Malformed,
+            allowly_core::VerificationErrorKind::Schema => VerificationErrorKind::Schema,
+            allowly_core::VerificationErrorKind::UnsupportedVersion => VerificationErrorKind::UnsupportedVersion,
+            allowly_core::VerificationErrorKind::Timestamp => VerificationErrorKind::Timestamp,
+            allowly_core::VerificationErrorKind::UnknownKey => VerificationErrorKind::UnknownKey,
+            allowly_core::VerificationErrorKind::KeyOutsideWindow => VerificationErrorKind::KeyOutsideWindow,
+            allowly_core::VerificationErrorKind::UntrustedKey => VerificationErrorKind::UntrustedKey,
+            allowly_core::VerificationErrorKind::WorkspaceMismatch => VerificationErrorKind::WorkspaceMismatch,
+            allowly_core::VerificationErrorKind::SignatureMismatch => VerificationErrorKind::SignatureMismatch,
+            allowly_core::VerificationErrorKind::KeyDocument => VerificationErrorKind::KeyDocument,
+            allowly_core::VerificationErrorKind::Checkpoint => VerificationErrorKind::Checkpoint,
+            other => return Err(other),
+        })
+    }
+}
+
+impl From<VerificationErrorKind> for allowly_core::VerificationErrorKind {
+    fn from(v: VerificationErrorKind) -> Self {
+        match v {
+            VerificationErrorKind::Malformed => allowly_core::VerificationErrorKind::Malformed,
+            VerificationErrorKind::Schema => allowly_core::VerificationErrorKind::Schema,
+            VerificationErrorKind::UnsupportedVersion => allowly_core::VerificationErrorKind::UnsupportedVersion,
+            VerificationErrorKind::Timestamp => allowly_core::VerificationErrorKind::Timestamp,
+            VerificationErrorKind::UnknownKey => allowly_core::VerificationErrorKind::UnknownKey,
+            VerificationErrorKind::KeyOutsideWindow => allowly_core::VerificationErrorKind::KeyOutsideWindow,
+            VerificationErrorKind::UntrustedKey => allowly_core::VerificationErrorKind::UntrustedKey,
+            VerificationErrorKind::WorkspaceMismatch => allowly_core::VerificationErrorKind::WorkspaceMismatch,
+            VerificationErrorKind::SignatureMismatch => allowly_core::VerificationErrorKind::SignatureMismatch,
+            VerificationErrorKind::KeyDocument => allowly_core::VerificationErrorKind::KeyDocument,
+            VerificationErrorKind::Checkpoint => allowly_core::VerificationErrorKind::Checkpoint,
+        }
+    }
+}
+
 /// The budget state reported with each result of a budgeted check.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct BudgetInfo {
@@ -403,6 +485,37 @@ impl From<allowly_core::client::ConfirmPrompt> for ConfirmPrompt {
             prompt_hint: v.prompt_hint,
             confirmation_id: v.confirmation_id,
             resource: v.resource,
+        }
+    }
+}
+
+/// What a valid receipt attests, for callers that do not want to walk the JSON again.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VerifiedReceipt {
+    pub receipt_id: String,
+    pub workspace_id: String,
+    pub kind: ReceiptKind,
+    /// The `action` of an action receipt or the `event` of an event receipt.
+    pub name: String,
+    pub decision: String,
+    pub reason: String,
+    pub authorization_id: Option<String>,
+    pub key_id: String,
+    pub issued_at: String,
+}
+
+impl From<allowly_core::receipt::VerifiedReceipt> for VerifiedReceipt {
+    fn from(v: allowly_core::receipt::VerifiedReceipt) -> Self {
+        VerifiedReceipt {
+            receipt_id: v.receipt_id,
+            workspace_id: v.workspace_id,
+            kind: v.kind.into(),
+            name: v.name,
+            decision: v.decision,
+            reason: v.reason,
+            authorization_id: v.authorization_id,
+            key_id: v.key_id,
+            issued_at: v.issued_at,
         }
     }
 }

@@ -59,14 +59,27 @@ impl VerifyOptions {
 }
 
 /// Whether a receipt records a decision or an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
+    /// A check decision.
     Action,
+    /// Create, revoke, settle, confirmation or checkpoint.
     Event,
 }
 
+impl ReceiptKind {
+    /// `"action"` or `"event"`, in every language.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiptKind::Action => "action",
+            ReceiptKind::Event => "event",
+        }
+    }
+}
+
 /// What a valid receipt attests, for callers that do not want to walk the JSON again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct VerifiedReceipt {
     pub receipt_id: String,
     pub workspace_id: String,

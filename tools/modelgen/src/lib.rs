@@ -63,6 +63,11 @@ pub(crate) fn summary(doc: &[String]) -> &[String] {
     &doc[..end]
 }
 
+/// The path of a core type in a binding crate.
+pub(crate) fn core_path(module: &str, name: &str) -> String {
+    if module.is_empty() { format!("allowly_core::{name}") } else { format!("allowly_core::{module}::{name}") }
+}
+
 /// `[`X`]` and `[`X`](path)` → `` `X` ``.
 pub(crate) fn plain_doc(line: &str) -> String {
     let mut out = String::new();
@@ -135,6 +140,7 @@ pub(crate) fn is_plain(ty: &Ty, json_is_plain: bool) -> bool {
         Ty::Json | Ty::JsonObject => json_is_plain,
         Ty::Opt(t) | Ty::Vec(t) => is_plain(t, json_is_plain),
         Ty::Map(_) | Ty::Named(_) => false,
+        Ty::Unsupported(why) => panic!("unsupported field type: {why}"),
     }
 }
 
@@ -154,7 +160,7 @@ pub(crate) fn conv_out(model: &Model, binding: spec::Binding, ty: &Ty, e: &str) 
         Ty::Opt(t) => format!("{e}.map({})", closure(model, binding, t)),
         Ty::Vec(t) => format!("{e}.into_iter().map({}).collect()", closure(model, binding, t)),
         Ty::Map(t) => format!("{e}.into_iter().map(|(k, v)| (k, {})).collect()", conv_out(model, binding, t, "v")),
-        Ty::Str | Ty::Int(_) | Ty::Bool => unreachable!("plain"),
+        Ty::Str | Ty::Int(_) | Ty::Bool | Ty::Unsupported(_) => unreachable!("plain or rejected by is_plain"),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::parse::{Model, Ty};
 use crate::spec::{self, Binding, Dir};
-use crate::{HEADER, Kind, conv_out, doc_lines, kind, summary};
+use crate::{HEADER, Kind, conv_out, core_path, doc_lines, kind, summary};
 
 pub fn render(model: &Model) -> String {
     let mut out = String::from(HEADER);
@@ -26,13 +26,18 @@ pub fn render(model: &Model) -> String {
             out.push_str(&format!("    {v},\n"));
         }
         out.push_str("}\n");
-        let path = format!("allowly_core::model::{}", e.core);
-        out.push_str(&enum_from(&path, name, &core.variants.iter().map(|v| v.0.clone()).collect::<Vec<_>>()));
+        let path = core_path(e.path, e.core);
+        out.push_str(&enum_from(
+            &path,
+            name,
+            &core.variants.iter().map(|v| v.0.clone()).collect::<Vec<_>>(),
+            core.non_exhaustive,
+        ));
     }
     for r in spec::RECORDS {
         let Some(name) = r.node else { continue };
         let s = model.strukt(r.core);
-        let path = format!("allowly_core::{}::{}", r.path, r.core);
+        let path = core_path(r.path, r.core);
         out.push('\n');
         out.push_str(&doc_lines(summary(&s.doc), ""));
         out.push_str(&format!("#[napi(object)]\npub struct {name} {{\n"));
@@ -110,13 +115,24 @@ pub(crate) fn field_init(name: &str, expr: &str) -> String {
     if expr == name { format!("            {name},\n") } else { format!("            {name}: {expr},\n") }
 }
 
-pub(crate) fn enum_from(core_path: &str, name: &str, variants: &[String]) -> String {
-    let mut out =
-        format!("\nimpl From<{core_path}> for {name} {{\n    fn from(v: {core_path}) -> Self {{\n        match v {{\n");
+/// Conversions both ways. From a `#[non_exhaustive]` core enum it is `TryFrom` (the unknown kind is handed back): a
+/// kind added to core after this file was generated has no binding variant until `make models` runs.
+pub(crate) fn enum_from(core_path: &str, name: &str, variants: &[String], non_exhaustive: bool) -> String {
+    let mut out = if non_exhaustive {
+        format!(
+            "\nimpl TryFrom<{core_path}> for {name} {{\n    type Error = {core_path};\n\n    fn try_from(v: {core_path}) -> std::result::Result<Self, Self::Error> {{\n        Ok(match v {{\n"
+        )
+    } else {
+        format!("\nimpl From<{core_path}> for {name} {{\n    fn from(v: {core_path}) -> Self {{\n        match v {{\n")
+    };
     for v in variants {
         out.push_str(&format!("            {core_path}::{v} => {name}::{v},\n"));
     }
-    out.push_str("        }\n    }\n}\n");
+    if non_exhaustive {
+        out.push_str("            other => return Err(other),\n        })\n    }\n}\n");
+    } else {
+        out.push_str("        }\n    }\n}\n");
+    }
     out.push_str(&format!(
         "\nimpl From<{name}> for {core_path} {{\n    fn from(v: {name}) -> Self {{\n        match v {{\n"
     ));
@@ -141,6 +157,7 @@ fn rust_ty(model: &Model, ty: &Ty) -> String {
             Kind::Enum(b) | Kind::Record(b) => b.to_owned(),
             Kind::Stringly(_) => "String".into(),
         },
+        Ty::Unsupported(why) => panic!("unsupported field type: {why}"),
     }
 }
 

@@ -24,6 +24,8 @@ pub enum Ty {
     Map(Box<Ty>),
     /// Another core type: a struct, a unit enum or a hand-mapped type (`ReceiptEnvelope`, `ScopeGrant`).
     Named(String),
+    /// A type no renderer knows; an error only if a listed record has such a field.
+    Unsupported(String),
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +47,8 @@ pub struct Struct {
 #[derive(Debug, Clone)]
 pub struct UnitEnum {
     pub name: String,
+    /// `#[non_exhaustive]`: another crate's conversion from it needs a fallback.
+    pub non_exhaustive: bool,
     pub doc: Vec<String>,
     /// `(Rust ident, wire name)`; the wire name follows `rename_all = "snake_case"`.
     pub variants: Vec<(String, String)>,
@@ -73,7 +77,8 @@ impl Model {
                                 continue;
                             }
                             let name = f.ident.as_ref().expect("named field").to_string();
-                            let ty = ty_of(&f.ty).map_err(|e| format!("{}: {}.{name}: {e}", file, s.ident))?;
+                            let ty = ty_of(&f.ty)
+                                .unwrap_or_else(|e| Ty::Unsupported(format!("{file}: {}.{name}: {e}", s.ident)));
                             fields.push(Field {
                                 name,
                                 ty,
@@ -89,7 +94,13 @@ impl Model {
                         }
                         let variants =
                             e.variants.iter().map(|v| (v.ident.to_string(), snake(&v.ident.to_string()))).collect();
-                        model.enums.push(UnitEnum { name: e.ident.to_string(), doc: doc_of(&e.attrs), variants });
+                        let non_exhaustive = e.attrs.iter().any(|a| a.path().is_ident("non_exhaustive"));
+                        model.enums.push(UnitEnum {
+                            name: e.ident.to_string(),
+                            non_exhaustive,
+                            doc: doc_of(&e.attrs),
+                            variants,
+                        });
                     }
                     _ => {}
                 }

@@ -98,6 +98,7 @@ fn getter(model: &Model, ty: &Ty, e: &str) -> (String, String, bool) {
             Kind::Record(w) => (w.to_owned(), format!("{e}.clone().into()"), false),
             _ => ("&'static str".into(), format!("{e}.as_str()"), false),
         },
+        Ty::Unsupported(why) => panic!("unsupported field type: {why}"),
     }
 }
 
@@ -123,6 +124,7 @@ fn annotation(model: &Model, ty: &Ty) -> String {
             Kind::Record(_) => python_class(n),
             _ => "str".into(),
         },
+        Ty::Unsupported(why) => panic!("unsupported field type: {why}"),
     }
 }
 

@@ -11,7 +11,7 @@ pub enum Dir {
 }
 
 pub struct Record {
-    /// The core type, as `allowly_core::<path>`.
+    /// The core type, as `allowly_core::<path>::<core>`.
     pub core: &'static str,
     pub path: &'static str,
     pub dir: Dir,
@@ -50,6 +50,14 @@ pub const RECORDS: &[Record] = &[
         python: None,
     },
     Record {
+        core: "VerifiedReceipt",
+        path: "receipt",
+        dir: Dir::Out,
+        node: Some("VerifiedReceipt"),
+        swift: Some("VerifiedReceipt"),
+        python: Some(("crate::verify::PyVerifiedReceipt", "VerifiedReceipt")),
+    },
+    Record {
         core: "CheckRequest",
         path: "model",
         dir: Dir::In,
@@ -70,15 +78,24 @@ pub const RECORDS: &[Record] = &[
 /// Unit enums a binding shows as its own enum. Every other core unit enum reaches a binding as its wire string.
 pub struct Enum {
     pub core: &'static str,
+    /// The module under `allowly_core` (`""` for the crate root).
+    pub path: &'static str,
     pub node: Option<&'static str>,
     pub swift: Option<&'static str>,
 }
 
 pub const ENUMS: &[Enum] = &[
-    Enum { core: "Decision", node: Some("Decision"), swift: Some("DecisionKind") },
-    Enum { core: "ReceiptStatus", node: Some("ReceiptStatus"), swift: Some("ReceiptStatus") },
-    Enum { core: "ConditionOp", node: Some("ConditionOp"), swift: Some("ConditionOp") },
-    Enum { core: "AuthorizationStatus", node: Some("AuthorizationStatus"), swift: Some("AuthorizationStatus") },
+    Enum { core: "Decision", path: "model", node: Some("Decision"), swift: Some("DecisionKind") },
+    Enum { core: "ReceiptStatus", path: "model", node: Some("ReceiptStatus"), swift: Some("ReceiptStatus") },
+    Enum { core: "ConditionOp", path: "model", node: Some("ConditionOp"), swift: Some("ConditionOp") },
+    Enum {
+        core: "AuthorizationStatus",
+        path: "model",
+        node: Some("AuthorizationStatus"),
+        swift: Some("AuthorizationStatus"),
+    },
+    Enum { core: "ReceiptKind", path: "receipt", node: None, swift: Some("ReceiptKind") },
+    Enum { core: "VerificationErrorKind", path: "", node: None, swift: Some("VerificationErrorKind") },
 ];
 
 /// Core types mapped by hand in every binding (their shape differs by language): `(core, node, swift, python)`.
@@ -178,4 +195,6 @@ pub const CORE_FILES: &[&str] = &[
     "core/src/model/confirmation.rs",
     "core/src/model/receipt.rs",
     "core/src/client/confirmations.rs",
+    "core/src/receipt/verify.rs",
+    "core/src/error.rs",
 ];

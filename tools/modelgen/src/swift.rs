@@ -6,7 +6,7 @@
 use crate::node::{enum_from, field_init, substitute};
 use crate::parse::{Model, Ty};
 use crate::spec::{self, Binding, Dir};
-use crate::{HEADER, Kind, conv_out, doc_lines, kind, summary};
+use crate::{HEADER, Kind, conv_out, core_path, doc_lines, kind, summary};
 
 pub fn render(model: &Model) -> String {
     let mut out = String::from(HEADER);
@@ -27,13 +27,18 @@ pub fn render(model: &Model) -> String {
             out.push_str(&format!("    {v},\n"));
         }
         out.push_str("}\n");
-        let path = format!("allowly_core::model::{}", e.core);
-        out.push_str(&enum_from(&path, name, &core.variants.iter().map(|v| v.0.clone()).collect::<Vec<_>>()));
+        let path = core_path(e.path, e.core);
+        out.push_str(&enum_from(
+            &path,
+            name,
+            &core.variants.iter().map(|v| v.0.clone()).collect::<Vec<_>>(),
+            core.non_exhaustive,
+        ));
     }
     for r in spec::RECORDS {
         let Some(name) = r.swift else { continue };
         let s = model.strukt(r.core);
-        let path = format!("allowly_core::{}::{}", r.path, r.core);
+        let path = core_path(r.path, r.core);
         out.push('\n');
         out.push_str(&doc_lines(summary(&s.doc), ""));
         out.push_str(&format!("#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]\npub struct {name} {{\n"));
@@ -111,6 +116,7 @@ fn rust_ty(model: &Model, ty: &Ty) -> String {
             Kind::Enum(b) | Kind::Record(b) => b.to_owned(),
             Kind::Stringly(_) => "String".into(),
         },
+        Ty::Unsupported(why) => panic!("unsupported field type: {why}"),
     }
 }
 

@@ -987,7 +987,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_func_core_verification_error_codes() and 0xFFFF) != 12625) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_func_verification_error_code() and 0xFFFF) != 21241) {
+    if ((lib.uniffi_allowly_ffi_checksum_func_verification_error_code() and 0xFFFF) != 17036) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_func_from_email() and 0xFFFF) != 53893) {
@@ -996,7 +996,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_func_load_keys_from_json() and 0xFFFF) != 12125) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_func_verify_receipt_json() and 0xFFFF) != 3876) {
+    if ((lib.uniffi_allowly_ffi_checksum_func_verify_receipt_json() and 0xFFFF) != 60640) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() and 0xFFFF) != 24844) {
@@ -4503,7 +4503,7 @@ public object FfiConverterTypeSignedReceipt: FfiConverterRustBuffer<SignedReceip
 
 
 /**
- * What a valid receipt attests.
+ * What a valid receipt attests, for callers that do not want to walk the JSON again.
  */
 data class VerifiedReceipt (
     val `receiptId`: kotlin.String
@@ -5247,6 +5247,9 @@ public object FfiConverterTypeFallbackMode: FfiConverterRustBuffer<FallbackMode>
 
 
 
+/**
+ * Whether a receipt records a decision or an event.
+ */
 
 enum class ReceiptKind {
     
@@ -5319,7 +5322,9 @@ public object FfiConverterTypeReceiptStatus: FfiConverterRustBuffer<ReceiptStatu
 
 
 /**
- * Mirrors `allowly_core::VerificationErrorKind` (its `ALL`); the code is [`verification_error_code`].
+ * What went wrong while verifying a receipt, a key document or a checkpoint.
+ *
+ * Kinds are stable and coarse so callers can branch on them; the message names the field.
  */
 
 enum class VerificationErrorKind {
