@@ -16,12 +16,14 @@ use crate::error::{Error, Result};
 ///
 /// Untagged because that is the wire shape: a list may mix strings and `{"name", "constraints"}` objects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum ScopeGrant {
     /// A scope granted without constraints.
     Name(String),
     /// A scope with constraints (daily limit, resource pattern, conditions).
     Detailed {
+        #[cfg_attr(feature = "openapi", schema(min_length = 1))]
         name: String,
         #[serde(default)]
         constraints: ScopeConstraints,
@@ -64,9 +66,11 @@ impl From<String> for ScopeGrant {
 
 /// Per-scope constraints, evaluated by the server on every check (wire-v1, "Constraints per scope").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeConstraints {
     /// At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub max_per_day: Option<u32>,
     /// Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,6 +88,7 @@ pub struct ScopeConstraints {
 
 /// One condition over a check's `context`: `{"field", "op", "value"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
     pub field: String,
     pub op: ConditionOp,
@@ -100,6 +105,7 @@ impl Condition {
 
 /// Condition operators of wire-v1. The receipt format spells "not equal" `neq`; that spelling is accepted on read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionOp {
     Eq,
@@ -139,19 +145,29 @@ impl fmt::Display for ConditionOp {
 /// Build it with [`CreateAuthorizationRequest::new`] and the `with_*` setters, or fill the public fields on top of
 /// `Default` (that is what the bindings do with keyword arguments).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "Body of `POST /v1/authorizations` (`actions` is accepted for `scopes`).")
+)]
 pub struct CreateAuthorizationRequest {
     /// Opaque user id; use `identifiers::from_email` rather than a raw email address.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub agent_id: String,
     #[serde(alias = "actions")]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub scopes: Vec<ScopeGrant>,
     /// RFC 3339; the server defaults to 90 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
     /// Authorization-wide spending cap in micros (> 0); budgeted checks then need `estimated_cost_micros`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub budget_limit_micros: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires_confirm_for: Vec<String>,
@@ -307,8 +323,10 @@ impl Authorization {
 
 /// Body of `DELETE /v1/authorizations/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeRequest {
     /// Who revoked: `user`, `admin`, … (recorded in the revoke receipt).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub revoked_by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,

@@ -1,4 +1,6 @@
-//! The typed bodies of every JSON response.
+//! The typed bodies of every JSON response, and the request bodies only the server reads (`requests.rs`).
+//!
+//! Each derives `utoipa::ToSchema`: the OpenAPI document's schemas are derived from these types (`crate::openapi`).
 //!
 //! **Field order is wire order.** serde_json is built without `preserve_order`, so the `json!` objects these types
 //! replaced went out with their members sorted by name (byte order), and an idempotent replay — the stored text read
@@ -11,10 +13,14 @@
 //! and read more than the server writes (aliases, defaults), so they are not reused for serializing here.
 
 mod decisions;
+mod keys;
+mod requests;
 mod setup;
 mod webhooks;
 
 pub use decisions::*;
+pub use keys::*;
+pub use requests::*;
 pub use setup::*;
 pub use webhooks::*;
 
