@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 #[serde(untagged)]
 pub enum ScopeGrant {
     /// A scope granted without constraints.
+    #[cfg_attr(feature = "openapi", schema(value_type = ScopeName))]
     Name(String),
     /// A scope with constraints (daily limit, resource pattern, conditions).
     Detailed {
@@ -29,6 +30,25 @@ pub enum ScopeGrant {
         constraints: ScopeConstraints,
     },
 }
+
+/// The schema of a bare scope name: a non-empty string. utoipa cannot put `minLength` on the unnamed field of
+/// [`ScopeGrant::Name`], so the variant names this type's schema instead.
+#[cfg(feature = "openapi")]
+struct ScopeName;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ScopeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .min_length(Some(1))
+            .description(Some("A scope name granted without constraints."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ScopeName {}
 
 impl ScopeGrant {
     /// A scope with constraints.
@@ -74,6 +94,7 @@ pub struct ScopeConstraints {
     pub max_per_day: Option<u32>,
     /// Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub resource_pattern: Option<String>,
     /// Any matching condition turns an allow into confirm.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
@@ -90,6 +111,7 @@ pub struct ScopeConstraints {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub field: String,
     pub op: ConditionOp,
     /// Compared value; ignored by `exists`, a list for `in`.
@@ -161,7 +183,6 @@ pub struct CreateAuthorizationRequest {
     pub scopes: Vec<ScopeGrant>,
     /// RFC 3339; the server defaults to 90 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
