@@ -83,6 +83,8 @@ pub struct Op {
 }
 
 impl Op {
+    /// Until [`Op::ok`] or [`Op::ok_other`] names the body, the success is an untyped 200 JSON object; the test table
+    /// in `openapi/tests.rs` states every route's success type, so a forgotten one fails there.
     fn new(id: &'static str, summary: &'static str, tag: &'static str, auth: Auth) -> Self {
         let success = Success::Other { media_type: "application/json", json_type: "object" };
         Op { id, summary, tag, auth, body: None, query: &[], status: 200, success, errors: &[], idempotent: false }

@@ -111,6 +111,17 @@ mod tests {
             url: "u".into(),
         });
         assert_sorted(&WebhookDeleted { deleted: true });
+        let key = PublicKey {
+            active_from: "t".into(),
+            active_until: None,
+            alg: "Ed25519",
+            key_id: "k".into(),
+            public_key: "p".into(),
+            public_key_fingerprint: "f".into(),
+        };
+        assert_sorted(&KeyDocument { keys: vec![key], workspace_id: "w".into() });
+        let receipt = serde_json::value::RawValue::from_string(r#"{"a":1}"#.into()).expect("raw");
+        assert_sorted(&AuditPage { data: vec![receipt], next_cursor: None });
         assert_sorted(&Revocation {
             authorization_id: "a".into(),
             receipt: pending.clone(),
