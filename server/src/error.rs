@@ -136,19 +136,19 @@ impl ApiError {
 // (serde_json runs without `preserve_order`; see `crate::wire`).
 
 /// `{"error": …}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Envelope<'a> {
     pub error: ErrorBody<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody<'a> {
     pub code: &'static str,
     pub fields: Vec<FieldBody<'a>>,
     pub message: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldBody<'a> {
     pub field: &'a str,
     pub message: &'a str,

@@ -14,7 +14,6 @@ pub mod error;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
-pub mod openapi_schemas;
 pub mod parse;
 pub mod policy;
 pub mod routes;

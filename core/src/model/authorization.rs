@@ -16,17 +16,39 @@ use crate::error::{Error, Result};
 ///
 /// Untagged because that is the wire shape: a list may mix strings and `{"name", "constraints"}` objects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum ScopeGrant {
     /// A scope granted without constraints.
+    #[cfg_attr(feature = "openapi", schema(value_type = ScopeName))]
     Name(String),
     /// A scope with constraints (daily limit, resource pattern, conditions).
     Detailed {
+        #[cfg_attr(feature = "openapi", schema(min_length = 1))]
         name: String,
         #[serde(default)]
         constraints: ScopeConstraints,
     },
 }
+
+/// The schema of a bare scope name: a non-empty string. utoipa cannot put `minLength` on the unnamed field of
+/// [`ScopeGrant::Name`], so the variant names this type's schema instead.
+#[cfg(feature = "openapi")]
+struct ScopeName;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ScopeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .min_length(Some(1))
+            .description(Some("A scope name granted without constraints."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ScopeName {}
 
 impl ScopeGrant {
     /// A scope with constraints.
@@ -64,12 +86,15 @@ impl From<String> for ScopeGrant {
 
 /// Per-scope constraints, evaluated by the server on every check (wire-v1, "Constraints per scope").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeConstraints {
     /// At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub max_per_day: Option<u32>,
     /// Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub resource_pattern: Option<String>,
     /// Any matching condition turns an allow into confirm.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
@@ -84,7 +109,9 @@ pub struct ScopeConstraints {
 
 /// One condition over a check's `context`: `{"field", "op", "value"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub field: String,
     pub op: ConditionOp,
     /// Compared value; ignored by `exists`, a list for `in`.
@@ -100,6 +127,7 @@ impl Condition {
 
 /// Condition operators of wire-v1. The receipt format spells "not equal" `neq`; that spelling is accepted on read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionOp {
     Eq,
@@ -139,11 +167,19 @@ impl fmt::Display for ConditionOp {
 /// Build it with [`CreateAuthorizationRequest::new`] and the `with_*` setters, or fill the public fields on top of
 /// `Default` (that is what the bindings do with keyword arguments).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "Body of `POST /v1/authorizations` (`actions` is accepted for `scopes`).")
+)]
 pub struct CreateAuthorizationRequest {
     /// Opaque user id; derive it with `from_email` rather than sending a raw email address.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub agent_id: String,
     #[serde(alias = "actions")]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub scopes: Vec<ScopeGrant>,
     /// RFC 3339; the server defaults to 90 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +188,7 @@ pub struct CreateAuthorizationRequest {
     pub metadata: Option<Map<String, Value>>,
     /// Authorization-wide spending cap in micros (> 0); budgeted checks then need `estimated_cost_micros`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub budget_limit_micros: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires_confirm_for: Vec<String>,
@@ -307,8 +344,10 @@ impl Authorization {
 
 /// Body of `DELETE /v1/authorizations/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeRequest {
     /// Who revoked: `user`, `admin`, … (recorded in the revoke receipt).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub revoked_by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,

@@ -24,9 +24,12 @@ pub struct BudgetInfo {
 
 /// Body of `POST /v1/budget-settlements`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettlementRequest {
     /// The receipt id of the allowed budgeted check.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub check_receipt_id: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub actual_cost_micros: i64,
 }
 

@@ -23,10 +23,14 @@ use super::reason::Reason;
 
 /// Body of `POST /v1/check`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = "Body of `POST /v1/check` (`actions` is accepted for `scopes`)."))]
 pub struct CheckRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub authorization_id: String,
     /// 1–32 unique, non-empty scope names.
     #[serde(alias = "actions")]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeSet<String>, min_items = 1, max_items = 32))]
     pub scopes: Vec<String>,
     /// The target of the action (an identifier, never its contents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,6 +42,7 @@ pub struct CheckRequest {
     pub session_id: Option<String>,
     /// Required by budgeted authorizations (one scope per check).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub estimated_cost_micros: Option<i64>,
     /// Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
     #[serde(skip)]

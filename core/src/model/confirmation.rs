@@ -12,6 +12,7 @@ use super::receipt::ReceiptEnvelope;
 
 /// Body of `POST /v1/confirmations/{confirm_nonce}`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApproveConfirmationRequest {
     pub approved: bool,
     /// How long the approval (or rejection) stays usable; the server clamps it to 60 s … 7 days.

@@ -99,11 +99,11 @@ pub fn parse_body(route: Route, body: &[u8]) -> Result<(), ApiError> {
             assert!((0..=MAX_SAFE_INT).contains(&actual), "actual cost {actual} accepted");
         }
         Route::CreateApiKey => {
-            let (_, name) = setup::parse_create_api_key(&body)?;
+            let name = setup::parse_create_api_key(&body)?.name;
             assert!(!name.trim().is_empty() && name.chars().count() <= setup::MAX_NAME, "bad key name accepted");
         }
         Route::PutWebhook => {
-            let url = setup::parse_put_webhook(&body)?;
+            let url = setup::parse_put_webhook(&body)?.url;
             assert!(url.starts_with("http://") || url.starts_with("https://"), "non-http webhook accepted");
         }
         Route::NoFields => parse::no_fields(&body)?,

@@ -26,10 +26,16 @@ use tower_http::trace::TraceLayer;
 use crate::AppState;
 use crate::auth::Setup;
 use crate::error::{ApiError, ApiResult, WireCode};
+use crate::openapi::operation::{Op, Query};
 use crate::parse::MAX_BODY;
 use crate::store::signing_keys;
 use crate::util;
-use crate::wire::{Health, KeyRotation, Readiness};
+use crate::wire::{
+    ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, CheckBody, Confirmation,
+    ConfirmationResolution, Health, KeyDocument, KeyRotation, Readiness, ReceiptEnvelope, Revocation, Settlement,
+    WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
+};
+use allowly_core::model;
 
 pub use receipts::wait_signed;
 
@@ -49,12 +55,18 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
-/// Declares the route table once: it expands to [`ROUTES`] (read by the OpenAPI generator and its drift test) and to
-/// the function that registers the same routes on the router, so the two cannot disagree.
+/// Declares the route table once: each route with its handler and its OpenAPI operation. It expands to [`ROUTES`],
+/// to [`operations`] (read by the OpenAPI generator) and to the function that registers the same routes on the router,
+/// so a route cannot be served undocumented or documented unserved.
 macro_rules! route_table {
-    ($($method:ident $path:literal => $handler:path;)*) => {
+    ($($method:ident $path:literal => $handler:path, $op:expr;)*) => {
         /// Every served `(method, path template)`, in the order the OpenAPI document lists them.
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// Every route's OpenAPI operation, in the order of [`ROUTES`]. Bodies are named by type (`crate::openapi`).
+        pub fn operations() -> Vec<(&'static str, &'static str, Op)> {
+            vec![$((stringify!($method), $path, $op)),*]
+        }
 
         fn with_routes(r: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
             r$(.route($path, axum::routing::$method($handler)))*
@@ -63,28 +75,98 @@ macro_rules! route_table {
 }
 
 route_table! {
-    get "/healthz" => healthz;
-    get "/readyz" => readyz;
-    get "/metrics" => metrics_text;
-    get "/openapi.json" => openapi_json;
-    post "/v1/authorizations" => authorizations::create;
-    get "/v1/authorizations/{id}" => authorizations::get_one;
-    delete "/v1/authorizations/{id}" => authorizations::revoke;
-    post "/v1/check" => check::check;
-    post "/v1/confirmations/{id}" => confirmations::resolve;
-    get "/v1/confirmations/{id}" => confirmations::get_one;
-    post "/v1/budget-settlements" => settlements::settle;
-    get "/v1/receipts/export" => setup::export;
-    get "/v1/receipts/{id}" => receipts::get_one;
-    get "/v1/workspaces/{id}/keys" => key_document;
-    post "/v1/signing-keys/rotate" => rotate;
-    post "/v1/api-keys" => setup::create_api_key;
-    get "/v1/api-keys" => setup::list_api_keys;
-    delete "/v1/api-keys/{id}" => setup::revoke_api_key;
-    put "/v1/webhook" => setup::put_webhook;
-    get "/v1/webhook" => setup::get_webhook;
-    delete "/v1/webhook" => setup::delete_webhook;
-    get "/v1/audit" => setup::audit;
+    get "/healthz" => healthz, Op::public("healthz", "health", "Process is up").ok::<Health>(200);
+    get "/readyz" => readyz,
+        Op::public("readyz", "health", "Database reachable and signer running").ok::<Readiness>(200).errors(&[503]);
+    get "/metrics" => metrics_text,
+        Op::public("metrics", "health", "Prometheus metrics").ok_other("text/plain", "string");
+    get "/openapi.json" => openapi_json,
+        Op::public("openapi", "health", "This document").ok_other("application/json", "object");
+    post "/v1/authorizations" => authorizations::create,
+        Op::runtime("createAuthorization", "Create an authorization (optionally replacing another)")
+            .body::<model::CreateAuthorizationRequest>()
+            .ok::<AuthorizationBody>(201)
+            .errors(&[404, 409, 422])
+            .idempotent();
+    get "/v1/authorizations/{id}" => authorizations::get_one,
+        Op::runtime("getAuthorization", "Read an authorization").ok::<AuthorizationBody>(200).errors(&[404]);
+    delete "/v1/authorizations/{id}" => authorizations::revoke,
+        Op::runtime("revokeAuthorization", "Revoke an authorization (idempotent)")
+            .optional_body::<model::RevokeRequest>()
+            .ok::<Revocation>(200)
+            .errors(&[404, 422])
+            .idempotent();
+    post "/v1/check" => check::check,
+        Op::runtime("check", "Decide allow / confirm / deny for each scope")
+            .body::<model::CheckRequest>()
+            .query(&[("wait", Query::Boolean)])
+            .ok::<CheckBody>(200)
+            .errors(&[422])
+            .idempotent();
+    post "/v1/confirmations/{id}" => confirmations::resolve,
+        Op::runtime("resolveConfirmation", "Approve or reject with a single-use confirm nonce (the path parameter)")
+            .body::<model::ApproveConfirmationRequest>()
+            .ok::<ConfirmationResolution>(200)
+            .errors(&[404, 410, 422])
+            .idempotent();
+    get "/v1/confirmations/{id}" => confirmations::get_one,
+        Op::runtime("getConfirmation", "Read a confirmation by id").ok::<Confirmation>(200).errors(&[404]);
+    post "/v1/budget-settlements" => settlements::settle,
+        Op::runtime("settleBudget", "Settle the actual cost of an allowed budgeted check")
+            .body::<model::SettlementRequest>()
+            .ok::<Settlement>(200)
+            .errors(&[404, 409, 422])
+            .idempotent();
+    get "/v1/receipts/export" => setup::export,
+        Op::setup("exportReceipts", "Signed receipts as JSON Lines, oldest first")
+            .query(&[("since", Query::DateTime), ("until", Query::DateTime)])
+            .ok_other("application/x-ndjson", "string")
+            .errors(&[422]);
+    get "/v1/receipts/{id}" => receipts::get_one,
+        Op::runtime("getReceipt", "A receipt envelope, optionally long-polling until signed")
+            .query(&[("wait_ms", Query::Count)])
+            .ok::<ReceiptEnvelope>(200)
+            .errors(&[404, 422]);
+    get "/v1/workspaces/{id}/keys" => key_document,
+        Op::public("getKeyDocument", "public", "The workspace's public key document")
+            .ok::<KeyDocument>(200)
+            .errors(&[404]);
+    post "/v1/signing-keys/rotate" => rotate,
+        Op::setup("rotateSigningKey", "Rotate the receipt signing key").ok::<KeyRotation>(200).idempotent();
+    post "/v1/api-keys" => setup::create_api_key,
+        Op::setup("createApiKey", "Create an API key (its text is shown once)")
+            .body::<ApiKeyCreate>()
+            .ok::<ApiKeyRecord>(201)
+            .errors(&[422])
+            .idempotent();
+    get "/v1/api-keys" => setup::list_api_keys,
+        Op::setup("listApiKeys", "List API keys (prefixes only)").ok::<ApiKeyList>(200);
+    delete "/v1/api-keys/{id}" => setup::revoke_api_key,
+        Op::setup("revokeApiKey", "Revoke an API key").ok::<ApiKeyRevocation>(200).errors(&[404, 409]).idempotent();
+    put "/v1/webhook" => setup::put_webhook,
+        Op::setup("putWebhook", "Set the webhook endpoint (returns a new signing secret once)")
+            .body::<WebhookPut>()
+            .ok::<WebhookCreated>(200)
+            .errors(&[422]);
+    get "/v1/webhook" => setup::get_webhook,
+        Op::setup("getWebhook", "Read the webhook endpoint").ok::<WebhookEndpoint>(200).errors(&[404]);
+    delete "/v1/webhook" => setup::delete_webhook,
+        Op::setup("deleteWebhook", "Remove the webhook endpoint").ok::<WebhookDeleted>(200).errors(&[404]);
+    get "/v1/audit" => setup::audit,
+        Op::setup("audit", "Signed receipts matching filters, newest first")
+            .query(&[
+                ("user_id", Query::String),
+                ("agent_id", Query::String),
+                ("authorization_id", Query::String),
+                ("run_id", Query::String),
+                ("decision", Query::String),
+                ("since", Query::DateTime),
+                ("until", Query::DateTime),
+                ("limit", Query::Range(1, setup::MAX_AUDIT_LIMIT)),
+                ("cursor", Query::String),
+            ])
+            .ok::<AuditPage>(200)
+            .errors(&[422]);
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -27,11 +27,12 @@ use crate::store::audit::{self, AuditFilter};
 use crate::store::webhooks;
 use crate::util;
 use crate::wire::{
-    ApiKeyInfo, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, WebhookCreated, WebhookDeleted, WebhookEndpoint,
+    ApiKeyCreate, ApiKeyInfo, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, WebhookCreated, WebhookDeleted,
+    WebhookEndpoint, WebhookPut,
 };
 
 const DEFAULT_AUDIT_LIMIT: i64 = 100;
-const MAX_AUDIT_LIMIT: i64 = 1000;
+pub(super) const MAX_AUDIT_LIMIT: i64 = 1000;
 const EXPORT_PAGE: i64 = 500;
 pub(super) const MAX_NAME: usize = 200;
 const MAX_URL: usize = 2048;
@@ -50,8 +51,8 @@ fn key_info(k: api_keys::KeyInfo) -> ApiKeyInfo {
     }
 }
 
-/// The body of `POST /v1/api-keys`: `(tier, name)`.
-pub(super) fn parse_create_api_key(body: &axum::body::Bytes) -> Result<(Tier, String), ApiError> {
+/// The body of `POST /v1/api-keys`.
+pub(super) fn parse_create_api_key(body: &axum::body::Bytes) -> Result<ApiKeyCreate, ApiError> {
     let mut f = Fields::new(parse::object(body, false)?, &["tier", "name"])?;
     let tier = match f.req_str("tier").as_deref() {
         Some("runtime") => Some(Tier::Runtime),
@@ -70,7 +71,7 @@ pub(super) fn parse_create_api_key(body: &axum::body::Bytes) -> Result<(Tier, St
     let (Some(tier), Some(name)) = (tier, name) else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    Ok((tier, name))
+    Ok(ApiKeyCreate { tier, name })
 }
 
 /// `POST /v1/api-keys {tier, name}` → 201 with the key text, shown once.
@@ -80,7 +81,7 @@ pub async fn create_api_key(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    let (tier, name) = parse_create_api_key(&body)?;
+    let ApiKeyCreate { tier, name } = parse_create_api_key(&body)?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/api-keys", &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
@@ -156,7 +157,7 @@ fn check_webhook_url(raw: &str) -> Result<String, String> {
 }
 
 /// The body of `PUT /v1/webhook`: the endpoint URL, normalized.
-pub(super) fn parse_put_webhook(body: &axum::body::Bytes) -> Result<String, ApiError> {
+pub(super) fn parse_put_webhook(body: &axum::body::Bytes) -> Result<WebhookPut, ApiError> {
     let mut f = Fields::new(parse::object(body, false)?, &["url"])?;
     let url = f.req_str("url");
     let url = match url.as_deref().map(check_webhook_url) {
@@ -168,12 +169,12 @@ pub(super) fn parse_put_webhook(body: &axum::body::Bytes) -> Result<String, ApiE
         None => None,
     };
     f.finish()?;
-    url.ok_or_else(|| ApiError::internal("validated field missing"))
+    url.map(|url| WebhookPut { url }).ok_or_else(|| ApiError::internal("validated field missing"))
 }
 
 /// `PUT /v1/webhook {url}` → the signing secret, once. Replacing the endpoint rotates the secret.
 pub async fn put_webhook(State(s): State<Arc<AppState>>, who: Setup, Body(body): Body) -> ApiResult<Response> {
-    let url = parse_put_webhook(&body)?;
+    let WebhookPut { url } = parse_put_webhook(&body)?;
     let mut secret = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
     let now = util::fmt_ts(util::now());
@@ -245,12 +246,6 @@ fn decode_cursor(c: &str) -> Option<(String, String)> {
     let (at, id) = std::str::from_utf8(&raw).ok()?.split_once('|')?;
     util::parse_ts(at)?;
     Some((at.to_string(), id.to_string()))
-}
-
-#[derive(serde::Serialize)]
-pub struct AuditPage {
-    data: Vec<Box<RawValue>>,
-    next_cursor: Option<String>,
 }
 
 /// `GET /v1/audit?…`: signed receipts, newest first, with an opaque `next_cursor` while more remain.

@@ -7,7 +7,8 @@ use super::{Dialect, Tx};
 use crate::util;
 
 /// The two key tiers of wire-v1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum Tier {
     Runtime,
     Setup,

@@ -1,8 +1,8 @@
 //! Workspace signing keys: creation (sealed at rest), rotation, the public key document (receipt format §6) and
 //! loading the unsealed keys the signer needs.
 
+use crate::wire::KeyDocument;
 use ed25519_dalek::SigningKey;
-use serde_json::Value;
 use sqlx::{AnyConnection, Row as _};
 
 use super::{Dialect, Tx};
@@ -69,7 +69,7 @@ pub async fn create(tx: &mut Tx, master: &MasterKey, workspace_id: &str, now: &s
 }
 
 /// The key document of §6, or `None` for an unknown workspace.
-pub async fn key_document(pool: &sqlx::AnyPool, workspace_id: &str) -> Result<Option<Value>, sqlx::Error> {
+pub async fn key_document(pool: &sqlx::AnyPool, workspace_id: &str) -> Result<Option<KeyDocument>, sqlx::Error> {
     let exists: Option<String> =
         sqlx::query_scalar("SELECT id FROM workspaces WHERE id = $1").bind(workspace_id).fetch_optional(pool).await?;
     if exists.is_none() {
@@ -99,7 +99,7 @@ pub async fn key_document(pool: &sqlx::AnyPool, workspace_id: &str) -> Result<Op
         );
     }
     let doc = allowly_core::receipt::KeySet::from_entries(workspace_id, entries).map_err(decode_error)?;
-    Ok(Some(doc.to_json()))
+    Ok(Some(KeyDocument::from(&doc)))
 }
 
 /// A stored key that does not decode is corrupt data, reported as sqlx reports undecodable columns.

@@ -5,18 +5,19 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::util;
 
 /// A receipt as every decision and `GET /v1/receipts/{id}` show it: pending until the signer ran, then signed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ReceiptEnvelope {
     Pending(PendingReceipt),
     Signed(SignedReceipt),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PendingReceipt {
     pub ready_at_estimate: String,
     pub receipt_id: String,
@@ -24,9 +25,11 @@ pub struct PendingReceipt {
     pub url: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SignedReceipt {
-    /// The signed receipt as stored by the signer.
+    /// The signed receipt as stored by the signer (Allowly Receipt Format wire 4; verify it with the workspace's key
+    /// document).
+    #[schema(value_type = Object)]
     pub receipt: Value,
     pub status: &'static str,
 }
@@ -49,13 +52,14 @@ impl ReceiptEnvelope {
 }
 
 /// `{}`: the one value `escalation_targets` can have until escalations exist.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct EmptyObject {}
 
 /// The authorization of `POST /v1/authorizations` and `GET /v1/authorizations/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuthorizationBody {
-    /// The grants, under the name the creating request used (`actions` sorts first, `scopes` after `revoked_at`).
+    // The grants, under the name the creating request used (`actions` sorts first, `scopes` after `revoked_at`).
+    /// The grants, when the creating request named them `actions`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actions: Option<Value>,
     pub agent_id: String,
@@ -72,12 +76,14 @@ pub struct AuthorizationBody {
     pub replaced_authorization_id: Option<String>,
     pub requires_confirm_for: Vec<String>,
     pub requires_deny_for: Vec<String>,
+    #[schema(max_items = 0)]
     pub requires_escalation_for: [String; 0],
     /// The predecessor's revoke receipt, for an authorization created with `replaces`.
     pub revocation_receipt: Option<ReceiptEnvelope>,
     /// Only a read answers `status` and `revoked_at` (then `null` until revoked); a create leaves both out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<Option<String>>,
+    /// The grants, when the creating request named them `scopes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,7 +104,7 @@ impl AuthorizationBody {
 }
 
 /// `DELETE /v1/authorizations/{id}`; stored with the authorization and answered again to a second revoke.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Revocation {
     pub authorization_id: String,
     pub receipt: ReceiptEnvelope,
@@ -107,19 +113,20 @@ pub struct Revocation {
 }
 
 /// `POST /v1/check`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CheckBody {
     pub agent_id: Option<String>,
     pub authorization_expires_at: Option<String>,
     pub authorization_id: String,
     pub engine_version: &'static str,
-    /// By scope name; a `BTreeMap` answers them sorted, as the `Value` map did.
+    // A `BTreeMap` answers them sorted by scope name, as the `Value` map did.
+    /// One result per requested scope, by scope name.
     pub results: BTreeMap<String, ScopeResult>,
     pub user_id: Option<String>,
 }
 
 /// One entry of a check's `results`. Every member is always present, `null` when it does not apply.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ScopeResult {
     pub budget: Option<BudgetBlock>,
     pub confirm_expires_at: Option<String>,
@@ -134,13 +141,13 @@ pub struct ScopeResult {
 
 /// `policy_eval` of a result and its receipt: the condition that decided, with the context value it saw (`null`s
 /// when a grant's conditions were evaluated and none matched).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PolicyEval {
     pub field_value: Value,
     pub matched_condition: Option<MatchedCondition>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MatchedCondition {
     pub field: String,
     pub op: String,
@@ -148,7 +155,7 @@ pub struct MatchedCondition {
 }
 
 /// The `budget` block of a budgeted authorization's result; the receipt context records the same members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct BudgetBlock {
     pub estimated_cost_micros: i64,
     pub limit_micros: i64,
@@ -157,7 +164,7 @@ pub struct BudgetBlock {
 }
 
 /// `POST /v1/confirmations/{nonce}`. Only an approval has an authorization and an expiry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConfirmationResolution {
     pub authorization_id: Option<String>,
     pub confirmation_id: String,
@@ -167,7 +174,7 @@ pub struct ConfirmationResolution {
 }
 
 /// `GET /v1/confirmations/{id}`: never the nonce.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Confirmation {
     pub authorization_id: String,
     pub check_receipt_id: String,
@@ -185,7 +192,7 @@ pub struct Confirmation {
 }
 
 /// `POST /v1/budget-settlements`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Settlement {
     pub actual_cost_micros: i64,
     pub authorization_id: String,

@@ -1,4 +1,6 @@
-//! The typed bodies of every JSON response.
+//! The typed bodies of every JSON response, and the request bodies only the server reads (`requests.rs`).
+//!
+//! Each derives `utoipa::ToSchema`: the OpenAPI document's schemas are derived from these types (`crate::openapi`).
 //!
 //! **Field order is wire order.** serde_json is built without `preserve_order`, so the `json!` objects these types
 //! replaced went out with their members sorted by name (byte order), and an idempotent replay — the stored text read
@@ -11,10 +13,14 @@
 //! and read more than the server writes (aliases, defaults), so they are not reused for serializing here.
 
 mod decisions;
+mod keys;
+mod requests;
 mod setup;
 mod webhooks;
 
 pub use decisions::*;
+pub use keys::*;
+pub use requests::*;
 pub use setup::*;
 pub use webhooks::*;
 
@@ -105,6 +111,17 @@ mod tests {
             url: "u".into(),
         });
         assert_sorted(&WebhookDeleted { deleted: true });
+        let key = PublicKey {
+            active_from: "t".into(),
+            active_until: None,
+            alg: "Ed25519",
+            key_id: "k".into(),
+            public_key: "p".into(),
+            public_key_fingerprint: "f".into(),
+        };
+        assert_sorted(&KeyDocument { keys: vec![key], workspace_id: "w".into() });
+        let receipt = serde_json::value::RawValue::from_string(r#"{"a":1}"#.into()).expect("raw");
+        assert_sorted(&AuditPage { data: vec![receipt], next_cursor: None });
         assert_sorted(&Revocation {
             authorization_id: "a".into(),
             receipt: pending.clone(),

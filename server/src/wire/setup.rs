@@ -1,16 +1,18 @@
-//! Bodies of the setup and service routes: health, key rotation, API keys, the webhook endpoint.
+//! Bodies of the setup and service routes: health, key rotation, API keys, the webhook endpoint, the audit query.
 //! Fields are declared in sorted order of their wire names (see the module above).
 
 use serde::Serialize;
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
 /// `GET /healthz`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {
     pub status: &'static str,
 }
 
 /// `GET /readyz` (200 when both are up, 503 otherwise).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Readiness {
     pub database: bool,
     pub signer: bool,
@@ -18,7 +20,7 @@ pub struct Readiness {
 }
 
 /// `POST /v1/signing-keys/rotate`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KeyRotation {
     pub active_from: String,
     pub key_id: String,
@@ -26,7 +28,7 @@ pub struct KeyRotation {
 }
 
 /// `POST /v1/api-keys`: `key` holds the text in the first answer only; the stored replay has `null`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKeyRecord {
     pub created_at: String,
     pub id: String,
@@ -38,7 +40,7 @@ pub struct ApiKeyRecord {
 }
 
 /// One key of `GET /v1/api-keys`: prefixes only.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKeyInfo {
     pub created_at: String,
     pub id: String,
@@ -62,20 +64,20 @@ impl From<&ApiKeyRecord> for ApiKeyInfo {
 }
 
 /// `GET /v1/api-keys`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKeyList {
     pub data: Vec<ApiKeyInfo>,
 }
 
 /// `DELETE /v1/api-keys/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKeyRevocation {
     pub id: String,
     pub revoked_at: String,
 }
 
 /// `PUT /v1/webhook`: the signing secret appears in this answer only.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookCreated {
     pub created_at: String,
     pub events: &'static [&'static str],
@@ -84,7 +86,7 @@ pub struct WebhookCreated {
 }
 
 /// `GET /v1/webhook`: without the secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookEndpoint {
     pub created_at: String,
     pub events: &'static [&'static str],
@@ -93,7 +95,17 @@ pub struct WebhookEndpoint {
 }
 
 /// `DELETE /v1/webhook`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookDeleted {
     pub deleted: bool,
+}
+
+/// `GET /v1/audit`: a page of signed receipts, each exactly as the signer stored it (never re-serialized).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Signed receipts (Allowly Receipt Format wire 4), newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub data: Vec<Box<RawValue>>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
 }
