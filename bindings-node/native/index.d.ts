@@ -180,6 +180,7 @@ export interface ClientOptions {
   retryBaseDelayMs?: number
 }
 
+/** One condition over a check's `context`: `{"field", "op", "value"}`. */
 export interface Condition {
   field: string
   op: ConditionOp
@@ -308,17 +309,24 @@ export interface Revocation {
   revokedConfirmations: Array<string>
 }
 
+/** Body of `DELETE /v1/authorizations/{id}`. */
 export interface RevokeOptions {
   /** Who revoked: `user`, `admin`, … (recorded in the revoke receipt). */
   revokedBy: string
   notes?: string
 }
 
+/** Per-scope constraints, evaluated by the server on every check (wire-v1, "Constraints per scope"). */
 export interface ScopeConstraints {
+  /** At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`. */
   maxPerDay?: number
+  /** Glob over `:`-separated resource ids (`*` one segment, `**` any suffix). */
   resourcePattern?: string
+  /** Any matching condition turns an allow into confirm. */
   confirmWhen?: Array<Condition>
+  /** Any matching condition turns the decision into deny `deny_condition_matched`. */
   denyWhen?: Array<Condition>
+  /** Hint shown to the user when this scope needs confirmation (`confirm_prompt_hint` in check results). */
   confirmPrompt?: string
 }
 
@@ -363,7 +371,9 @@ export interface Settlement {
   receipt: ReceiptEnvelope
 }
 
+/** Body of `POST /v1/budget-settlements`. */
 export interface SettlementRequest {
+  /** The receipt id of the allowed budgeted check. */
   checkReceiptId: string
   actualCostMicros: number
 }

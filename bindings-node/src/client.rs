@@ -136,7 +136,7 @@ impl NativeClient {
 
     #[napi]
     pub async fn revoke_authorization(&self, authorization_id: String, options: RevokeOptions) -> Result<Revocation> {
-        let request = core::RevokeRequest { revoked_by: options.revoked_by, notes: options.notes };
+        let request: core::RevokeRequest = options.into();
         self.client.revoke_authorization(&authorization_id, &request).await.map(Into::into).napi()
     }
 
@@ -197,7 +197,7 @@ impl NativeClient {
 
     #[napi]
     pub async fn settle_budget(&self, request: SettlementRequest) -> Result<Settlement> {
-        let request = core::SettlementRequest::new(request.check_receipt_id, request.actual_cost_micros);
+        let request: core::SettlementRequest = request.into();
         self.client.settle_budget(&request).await.map(Into::into).napi()
     }
 

@@ -454,6 +454,108 @@ impl From<CheckRequest> for allowly_core::model::CheckRequest {
     }
 }
 
+/// One condition over a check's `context`: `{"field", "op", "value"}`.
+#[napi(object)]
+pub struct Condition {
+    pub field: String,
+    pub op: ConditionOp,
+    /// Compared value; ignored by `exists`, a list for `in`.
+    pub value: Option<Value>,
+}
+
+impl From<allowly_core::model::Condition> for Condition {
+    fn from(v: allowly_core::model::Condition) -> Self {
+        Condition {
+            field: v.field,
+            op: v.op.into(),
+            value: Some(v.value),
+        }
+    }
+}
+
+impl From<Condition> for allowly_core::model::Condition {
+    fn from(v: Condition) -> Self {
+        allowly_core::model::Condition {
+            field: v.field,
+            op: v.op.into(),
+            value: v.value.unwrap_or_default(),
+        }
+    }
+}
+
+/// Per-scope constraints, evaluated by the server on every check (wire-v1, "Constraints per scope").
+#[napi(object)]
+pub struct ScopeConstraints {
+    /// At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`.
+    pub max_per_day: Option<u32>,
+    /// Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
+    pub resource_pattern: Option<String>,
+    /// Any matching condition turns an allow into confirm.
+    pub confirm_when: Option<Vec<Condition>>,
+    /// Any matching condition turns the decision into deny `deny_condition_matched`.
+    pub deny_when: Option<Vec<Condition>>,
+    /// Hint shown to the user when this scope needs confirmation (`confirm_prompt_hint` in check results).
+    pub confirm_prompt: Option<String>,
+}
+
+impl From<allowly_core::model::ScopeConstraints> for ScopeConstraints {
+    fn from(v: allowly_core::model::ScopeConstraints) -> Self {
+        ScopeConstraints {
+            max_per_day: v.max_per_day,
+            resource_pattern: v.resource_pattern,
+            confirm_when: (!v.confirm_when.is_empty()).then(|| v.confirm_when.into_iter().map(Into::into).collect()),
+            deny_when: (!v.deny_when.is_empty()).then(|| v.deny_when.into_iter().map(Into::into).collect()),
+            confirm_prompt: v.confirm_prompt,
+        }
+    }
+}
+
+impl From<ScopeConstraints> for allowly_core::model::ScopeConstraints {
+    fn from(v: ScopeConstraints) -> Self {
+        allowly_core::model::ScopeConstraints {
+            max_per_day: v.max_per_day,
+            resource_pattern: v.resource_pattern,
+            confirm_when: v.confirm_when.unwrap_or_default().into_iter().map(Into::into).collect(),
+            deny_when: v.deny_when.unwrap_or_default().into_iter().map(Into::into).collect(),
+            confirm_prompt: v.confirm_prompt,
+        }
+    }
+}
+
+/// Body of `DELETE /v1/authorizations/{id}`.
+#[napi(object)]
+pub struct RevokeOptions {
+    /// Who revoked: `user`, `admin`, … (recorded in the revoke receipt).
+    pub revoked_by: String,
+    pub notes: Option<String>,
+}
+
+impl From<RevokeOptions> for allowly_core::model::RevokeRequest {
+    fn from(v: RevokeOptions) -> Self {
+        allowly_core::model::RevokeRequest {
+            revoked_by: v.revoked_by,
+            notes: v.notes,
+        }
+    }
+}
+
+/// Body of `POST /v1/budget-settlements`.
+#[napi(object)]
+pub struct SettlementRequest {
+    /// The receipt id of the allowed budgeted check.
+    pub check_receipt_id: String,
+    pub actual_cost_micros: i64,
+}
+
+impl From<SettlementRequest> for allowly_core::model::SettlementRequest {
+    fn from(v: SettlementRequest) -> Self {
+        allowly_core::model::SettlementRequest {
+            check_receipt_id: v.check_receipt_id,
+            actual_cost_micros: v.actual_cost_micros,
+        }
+    }
+}
+
 /// Body of `POST /v1/authorizations`.
 #[napi(object)]
 pub struct CreateAuthorizationRequest {

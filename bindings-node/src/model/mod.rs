@@ -7,7 +7,6 @@
 use allowly_core::model as core;
 use napi::Either;
 use napi_derive::napi;
-use serde_json::Value;
 
 // Every object and enum that mirrors a core model field for field (`make models`, tools/modelgen); this file keeps
 // the shapes that are JavaScript's own (receipt envelopes, grants as `string | {name, constraints}`, option bags).
@@ -59,23 +58,6 @@ impl From<core::ReceiptEnvelope> for ReceiptEnvelope {
     }
 }
 
-#[napi(object)]
-pub struct Condition {
-    pub field: String,
-    pub op: ConditionOp,
-    /// Compared value; ignored by `exists`, a list for `in`.
-    pub value: Option<Value>,
-}
-
-#[napi(object)]
-pub struct ScopeConstraints {
-    pub max_per_day: Option<u32>,
-    pub resource_pattern: Option<String>,
-    pub confirm_when: Option<Vec<Condition>>,
-    pub deny_when: Option<Vec<Condition>>,
-    pub confirm_prompt: Option<String>,
-}
-
 /// A scope with constraints; a bare string grants the scope without any.
 #[napi(object)]
 pub struct ScopeGrant {
@@ -83,57 +65,21 @@ pub struct ScopeGrant {
     pub constraints: Option<ScopeConstraints>,
 }
 
-fn conditions_to_core(list: Option<Vec<Condition>>) -> Vec<core::Condition> {
-    list.unwrap_or_default()
-        .into_iter()
-        .map(|c| core::Condition { field: c.field, op: c.op.into(), value: c.value.unwrap_or(Value::Null) })
-        .collect()
-}
-
-fn conditions_from_core(list: Vec<core::Condition>) -> Option<Vec<Condition>> {
-    (!list.is_empty()).then(|| {
-        list.into_iter().map(|c| Condition { field: c.field, op: c.op.into(), value: Some(c.value) }).collect()
-    })
-}
-
 fn grant_to_core(grant: Either<String, ScopeGrant>) -> core::ScopeGrant {
     match grant {
         Either::A(name) => core::ScopeGrant::Name(name),
         Either::B(ScopeGrant { name, constraints: None }) => core::ScopeGrant::Name(name),
-        Either::B(ScopeGrant { name, constraints: Some(c) }) => core::ScopeGrant::with_constraints(
-            name,
-            core::ScopeConstraints {
-                max_per_day: c.max_per_day,
-                resource_pattern: c.resource_pattern,
-                confirm_when: conditions_to_core(c.confirm_when),
-                deny_when: conditions_to_core(c.deny_when),
-                confirm_prompt: c.confirm_prompt,
-            },
-        ),
+        Either::B(ScopeGrant { name, constraints: Some(c) }) => core::ScopeGrant::with_constraints(name, c.into()),
     }
 }
 
 fn grant_from_core(grant: core::ScopeGrant) -> Either<String, ScopeGrant> {
     match grant {
         core::ScopeGrant::Name(name) => Either::A(name),
-        core::ScopeGrant::Detailed { name, constraints: c } => Either::B(ScopeGrant {
-            name,
-            constraints: Some(ScopeConstraints {
-                max_per_day: c.max_per_day,
-                resource_pattern: c.resource_pattern,
-                confirm_when: conditions_from_core(c.confirm_when),
-                deny_when: conditions_from_core(c.deny_when),
-                confirm_prompt: c.confirm_prompt,
-            }),
-        }),
+        core::ScopeGrant::Detailed { name, constraints } => {
+            Either::B(ScopeGrant { name, constraints: Some(constraints.into()) })
+        }
     }
-}
-
-#[napi(object)]
-pub struct RevokeOptions {
-    /// Who revoked: `user`, `admin`, … (recorded in the revoke receipt).
-    pub revoked_by: String,
-    pub notes: Option<String>,
 }
 
 #[napi(object)]
@@ -141,12 +87,6 @@ pub struct ApproveOptions {
     pub approved: bool,
     /// How long the answer stays usable (the server clamps it to 60 s … 7 days).
     pub ttl_seconds: Option<u32>,
-}
-
-#[napi(object)]
-pub struct SettlementRequest {
-    pub check_receipt_id: String,
-    pub actual_cost_micros: i64,
 }
 
 #[cfg(test)]

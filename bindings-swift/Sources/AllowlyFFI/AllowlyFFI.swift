@@ -2211,16 +2211,22 @@ public func FfiConverterTypeClientOptions_lower(_ value: ClientOptions) -> RustB
 
 
 /**
- * One condition over a check's `context`; `value_json` is the compared JSON value (a list for `in`).
+ * One condition over a check's `context`: `{"field", "op", "value"}`.
  */
 public struct Condition: Equatable, Hashable {
     public let field: String
     public let op: ConditionOp
+    /**
+     * Compared value; ignored by `exists`, a list for `in`.
+     */
     public let valueJson: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(field: String, op: ConditionOp, valueJson: String? = nil) {
+    public init(field: String, op: ConditionOp, 
+        /**
+         * Compared value; ignored by `exists`, a list for `in`.
+         */valueJson: String? = nil) {
         self.field = field
         self.op = op
         self.valueJson = valueJson
@@ -2829,16 +2835,49 @@ public func FfiConverterTypeRevocation_lower(_ value: Revocation) -> RustBuffer 
 }
 
 
+/**
+ * Per-scope constraints, evaluated by the server on every check (wire-v1, "Constraints per scope").
+ */
 public struct ScopeConstraints: Equatable, Hashable {
+    /**
+     * At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`.
+     */
     public let maxPerDay: UInt32?
+    /**
+     * Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
+     */
     public let resourcePattern: String?
+    /**
+     * Any matching condition turns an allow into confirm.
+     */
     public let confirmWhen: [Condition]
+    /**
+     * Any matching condition turns the decision into deny `deny_condition_matched`.
+     */
     public let denyWhen: [Condition]
+    /**
+     * Hint shown to the user when this scope needs confirmation (`confirm_prompt_hint` in check results).
+     */
     public let confirmPrompt: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(maxPerDay: UInt32? = nil, resourcePattern: String? = nil, confirmWhen: [Condition] = [], denyWhen: [Condition] = [], confirmPrompt: String? = nil) {
+    public init(
+        /**
+         * At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`.
+         */maxPerDay: UInt32? = nil, 
+        /**
+         * Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
+         */resourcePattern: String? = nil, 
+        /**
+         * Any matching condition turns an allow into confirm.
+         */confirmWhen: [Condition] = [], 
+        /**
+         * Any matching condition turns the decision into deny `deny_condition_matched`.
+         */denyWhen: [Condition] = [], 
+        /**
+         * Hint shown to the user when this scope needs confirmation (`confirm_prompt_hint` in check results).
+         */confirmPrompt: String? = nil) {
         self.maxPerDay = maxPerDay
         self.resourcePattern = resourcePattern
         self.confirmWhen = confirmWhen

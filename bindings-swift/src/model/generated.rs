@@ -557,6 +557,82 @@ impl CheckRequest {
     }
 }
 
+/// One condition over a check's `context`: `{"field", "op", "value"}`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Condition {
+    pub field: String,
+    pub op: ConditionOp,
+    /// Compared value; ignored by `exists`, a list for `in`.
+    #[uniffi(default = None)]
+    pub value_json: Option<String>,
+}
+
+impl From<allowly_core::model::Condition> for Condition {
+    fn from(v: allowly_core::model::Condition) -> Self {
+        Condition {
+            field: v.field,
+            op: v.op.into(),
+            value_json: Some(to_json_text(&v.value)),
+        }
+    }
+}
+
+impl Condition {
+    pub(crate) fn into_core(self) -> Result<allowly_core::model::Condition> {
+        let v = self;
+        Ok(allowly_core::model::Condition {
+            field: v.field,
+            op: v.op.into(),
+            value: parse_json_or_null("value_json", v.value_json)?,
+        })
+    }
+}
+
+/// Per-scope constraints, evaluated by the server on every check (wire-v1, "Constraints per scope").
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ScopeConstraints {
+    /// At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`.
+    #[uniffi(default = None)]
+    pub max_per_day: Option<u32>,
+    /// Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
+    #[uniffi(default = None)]
+    pub resource_pattern: Option<String>,
+    /// Any matching condition turns an allow into confirm.
+    #[uniffi(default = [])]
+    pub confirm_when: Vec<Condition>,
+    /// Any matching condition turns the decision into deny `deny_condition_matched`.
+    #[uniffi(default = [])]
+    pub deny_when: Vec<Condition>,
+    /// Hint shown to the user when this scope needs confirmation (`confirm_prompt_hint` in check results).
+    #[uniffi(default = None)]
+    pub confirm_prompt: Option<String>,
+}
+
+impl From<allowly_core::model::ScopeConstraints> for ScopeConstraints {
+    fn from(v: allowly_core::model::ScopeConstraints) -> Self {
+        ScopeConstraints {
+            max_per_day: v.max_per_day,
+            resource_pattern: v.resource_pattern,
+            confirm_when: v.confirm_when.into_iter().map(Into::into).collect(),
+            deny_when: v.deny_when.into_iter().map(Into::into).collect(),
+            confirm_prompt: v.confirm_prompt,
+        }
+    }
+}
+
+impl ScopeConstraints {
+    pub(crate) fn into_core(self) -> Result<allowly_core::model::ScopeConstraints> {
+        let v = self;
+        Ok(allowly_core::model::ScopeConstraints {
+            max_per_day: v.max_per_day,
+            resource_pattern: v.resource_pattern,
+            confirm_when: v.confirm_when.into_iter().map(Condition::into_core).collect::<Result<_>>()?,
+            deny_when: v.deny_when.into_iter().map(Condition::into_core).collect::<Result<_>>()?,
+            confirm_prompt: v.confirm_prompt,
+        })
+    }
+}
+
 /// Body of `POST /v1/authorizations`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CreateAuthorizationRequest {

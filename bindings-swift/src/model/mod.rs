@@ -28,6 +28,16 @@ fn parse_object(field: &str, text: Option<String>) -> Result<Option<Map<String, 
     .transpose()
 }
 
+/// Optional JSON text of a value whose absence means `null` (a condition's compared value).
+fn parse_json_or_null(field: &str, text: Option<String>) -> Result<Value> {
+    match text {
+        None => Ok(Value::Null),
+        Some(t) => {
+            serde_json::from_str(&t).map_err(|e| invalid_input(field, format!("{field} is not valid JSON: {e}")))
+        }
+    }
+}
+
 fn to_json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("a serde_json value always serializes")
 }
@@ -101,29 +111,6 @@ impl From<core::SignedReceipt> for SignedReceipt {
     }
 }
 
-/// One condition over a check's `context`; `value_json` is the compared JSON value (a list for `in`).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Condition {
-    pub field: String,
-    pub op: ConditionOp,
-    #[uniffi(default = None)]
-    pub value_json: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
-pub struct ScopeConstraints {
-    #[uniffi(default = None)]
-    pub max_per_day: Option<u32>,
-    #[uniffi(default = None)]
-    pub resource_pattern: Option<String>,
-    #[uniffi(default = [])]
-    pub confirm_when: Vec<Condition>,
-    #[uniffi(default = [])]
-    pub deny_when: Vec<Condition>,
-    #[uniffi(default = None)]
-    pub confirm_prompt: Option<String>,
-}
-
 /// A granted scope; without constraints it is sent as the bare name.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ScopeGrant {
@@ -132,39 +119,11 @@ pub struct ScopeGrant {
     pub constraints: Option<ScopeConstraints>,
 }
 
-fn conditions_to_core(list: Vec<Condition>) -> Result<Vec<core::Condition>> {
-    list.into_iter()
-        .map(|c| {
-            let value = match c.value_json {
-                None => Value::Null,
-                Some(t) => serde_json::from_str(&t)
-                    .map_err(|e| invalid_input("value_json", format!("condition value is not valid JSON: {e}")))?,
-            };
-            Ok(core::Condition { field: c.field, op: c.op.into(), value })
-        })
-        .collect()
-}
-
-fn conditions_from_core(list: Vec<core::Condition>) -> Vec<Condition> {
-    list.into_iter()
-        .map(|c| Condition { field: c.field, op: c.op.into(), value_json: Some(to_json_text(&c.value)) })
-        .collect()
-}
-
 impl ScopeGrant {
     fn into_core(self) -> Result<core::ScopeGrant> {
         Ok(match self.constraints {
             None => core::ScopeGrant::Name(self.name),
-            Some(c) => core::ScopeGrant::with_constraints(
-                self.name,
-                core::ScopeConstraints {
-                    max_per_day: c.max_per_day,
-                    resource_pattern: c.resource_pattern,
-                    confirm_when: conditions_to_core(c.confirm_when)?,
-                    deny_when: conditions_to_core(c.deny_when)?,
-                    confirm_prompt: c.confirm_prompt,
-                },
-            ),
+            Some(c) => core::ScopeGrant::with_constraints(self.name, c.into_core()?),
         })
     }
 }
@@ -173,16 +132,9 @@ impl From<core::ScopeGrant> for ScopeGrant {
     fn from(g: core::ScopeGrant) -> Self {
         match g {
             core::ScopeGrant::Name(name) => ScopeGrant { name, constraints: None },
-            core::ScopeGrant::Detailed { name, constraints: c } => ScopeGrant {
-                name,
-                constraints: Some(ScopeConstraints {
-                    max_per_day: c.max_per_day,
-                    resource_pattern: c.resource_pattern,
-                    confirm_when: conditions_from_core(c.confirm_when),
-                    deny_when: conditions_from_core(c.deny_when),
-                    confirm_prompt: c.confirm_prompt,
-                }),
-            },
+            core::ScopeGrant::Detailed { name, constraints } => {
+                ScopeGrant { name, constraints: Some(constraints.into()) }
+            }
         }
     }
 }

@@ -168,3 +168,66 @@ fn closure(model: &Model, binding: spec::Binding, ty: &Ty) -> String {
     let body = conv_out(model, binding, ty, "x");
     if body == "x.into()" { "Into::into".to_owned() } else { format!("|x| {body}") }
 }
+
+/// Replaces the placeholder `v` (a whole word) of a custom expression by `value`.
+pub(crate) fn substitute(expr: &str, value: &str) -> String {
+    let mut out = String::new();
+    let bytes: Vec<char> = expr.chars().collect();
+    for (i, c) in bytes.iter().enumerate() {
+        let word_before = i > 0 && (bytes[i - 1].is_alphanumeric() || bytes[i - 1] == '_' || bytes[i - 1] == '.');
+        let word_after = bytes.get(i + 1).is_some_and(|n| n.is_alphanumeric() || *n == '_');
+        if *c == 'v' && !word_before && !word_after {
+            out.push_str(value);
+        } else {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+pub(crate) fn field_init(name: &str, expr: &str) -> String {
+    if expr == name { format!("            {name},\n") } else { format!("            {name}: {expr},\n") }
+}
+
+/// Conversions both ways. From a `#[non_exhaustive]` core enum it is `TryFrom` (the unknown kind is handed back): a
+/// kind added to core after this file was generated has no binding variant until `make models` runs.
+pub(crate) fn enum_from(core_path: &str, name: &str, variants: &[String], non_exhaustive: bool) -> String {
+    let mut out = if non_exhaustive {
+        format!(
+            "\nimpl TryFrom<{core_path}> for {name} {{\n    type Error = {core_path};\n\n    fn try_from(v: {core_path}) -> std::result::Result<Self, Self::Error> {{\n        Ok(match v {{\n"
+        )
+    } else {
+        format!("\nimpl From<{core_path}> for {name} {{\n    fn from(v: {core_path}) -> Self {{\n        match v {{\n")
+    };
+    for v in variants {
+        out.push_str(&format!("            {core_path}::{v} => {name}::{v},\n"));
+    }
+    if non_exhaustive {
+        out.push_str("            other => return Err(other),\n        })\n    }\n}\n");
+    } else {
+        out.push_str("        }\n    }\n}\n");
+    }
+    out.push_str(&format!(
+        "\nimpl From<{name}> for {core_path} {{\n    fn from(v: {name}) -> Self {{\n        match v {{\n"
+    ));
+    for v in variants {
+        out.push_str(&format!("            {name}::{v} => {core_path}::{v},\n"));
+    }
+    out.push_str("        }\n    }\n}\n");
+    out
+}
+
+/// One unit enum of core in a binding: its doc, the binding's attribute line, the variants and both conversions.
+pub(crate) fn render_enum(model: &Model, e: &spec::Enum, name: &str, attr: &str) -> String {
+    let core = model.unit_enum(e.core).unwrap_or_else(|| panic!("core has no unit enum `{}`", e.core));
+    let mut out = String::from("\n");
+    out.push_str(&doc_lines(&core.doc, ""));
+    out.push_str(&format!("{attr}\npub enum {name} {{\n"));
+    for (v, _) in &core.variants {
+        out.push_str(&format!("    {v},\n"));
+    }
+    out.push_str("}\n");
+    let variants: Vec<String> = core.variants.iter().map(|v| v.0.clone()).collect();
+    out.push_str(&enum_from(&core_path(e.path, e.core), name, &variants, core.non_exhaustive));
+    out
+}

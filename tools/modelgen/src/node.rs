@@ -3,7 +3,7 @@
 
 use crate::parse::{Model, Ty};
 use crate::spec::{self, Binding, Dir};
-use crate::{HEADER, Kind, conv_out, core_path, doc_lines, kind, summary};
+use crate::{HEADER, Kind, conv_out, core_path, doc_lines, field_init, kind, render_enum, substitute, summary};
 
 pub fn render(model: &Model) -> String {
     let mut out = String::from(HEADER);
@@ -17,22 +17,9 @@ pub fn render(model: &Model) -> String {
          use super::*;\n",
     );
     for e in spec::ENUMS {
-        let Some(name) = e.node else { continue };
-        let core = model.unit_enum(e.core).unwrap_or_else(|| panic!("core has no unit enum `{}`", e.core));
-        out.push('\n');
-        out.push_str(&doc_lines(&core.doc, ""));
-        out.push_str(&format!("#[napi(string_enum = \"snake_case\")]\npub enum {name} {{\n"));
-        for (v, _) in &core.variants {
-            out.push_str(&format!("    {v},\n"));
+        if let Some(name) = e.node {
+            out.push_str(&render_enum(model, e, name, "#[napi(string_enum = \"snake_case\")]"));
         }
-        out.push_str("}\n");
-        let path = core_path(e.path, e.core);
-        out.push_str(&enum_from(
-            &path,
-            name,
-            &core.variants.iter().map(|v| v.0.clone()).collect::<Vec<_>>(),
-            core.non_exhaustive,
-        ));
     }
     for r in spec::RECORDS {
         let Some(name) = r.node else { continue };
@@ -50,97 +37,55 @@ pub fn render(model: &Model) -> String {
             }
             let ty = match custom {
                 Some(c) => c.ty.to_owned(),
-                None if r.dir == Dir::In && f.has_default && !matches!(f.ty, Ty::Opt(_)) => {
-                    format!("Option<{}>", rust_ty(model, &f.ty))
-                }
+                None if optional_in_js(r.dir, f) => format!("Option<{}>", rust_ty(model, &f.ty)),
                 None => rust_ty(model, &f.ty),
             };
             out.push_str(&format!("    pub {}: {ty},\n", f.name));
         }
-        out.push_str("}\n\n");
-        match r.dir {
-            Dir::Out => {
-                out.push_str(&format!(
-                    "impl From<{path}> for {name} {{\n    fn from(v: {path}) -> Self {{\n        {name} {{\n"
-                ));
-                for f in &s.fields {
-                    let value = format!("v.{}", f.name);
-                    let expr = match spec::custom(Binding::Node, r.core, &f.name) {
-                        Some(c) => substitute(c.expr, &value),
-                        None => conv_out(model, Binding::Node, &f.ty, &value),
-                    };
-                    out.push_str(&field_init(&f.name, &expr));
-                }
-                out.push_str("        }\n    }\n}\n");
+        out.push_str("}\n");
+        if r.dir != Dir::In {
+            out.push_str(&format!(
+                "\nimpl From<{path}> for {name} {{\n    fn from(v: {path}) -> Self {{\n        {name} {{\n"
+            ));
+            for f in &s.fields {
+                let value = format!("v.{}", f.name);
+                let expr = match spec::custom(Binding::Node, r.core, &f.name) {
+                    Some(c) => substitute(c.expr, &value),
+                    // A request-shaped field left out when empty, as a caller would write it.
+                    None if optional_in_js(r.dir, f) && matches!(f.ty, Ty::Vec(_)) => {
+                        format!("(!{value}.is_empty()).then(|| {})", conv_out(model, Binding::Node, &f.ty, &value))
+                    }
+                    None if optional_in_js(r.dir, f) => {
+                        format!("Some({})", conv_out(model, Binding::Node, &f.ty, &value))
+                    }
+                    None => conv_out(model, Binding::Node, &f.ty, &value),
+                };
+                out.push_str(&field_init(&f.name, &expr));
             }
-            Dir::In => {
-                out.push_str(&format!(
-                    "impl From<{name}> for {path} {{\n    fn from(v: {name}) -> Self {{\n        {path} {{\n"
-                ));
-                for f in &s.fields {
-                    let value = format!("v.{}", f.name);
-                    let expr = match spec::custom(Binding::Node, r.core, &f.name) {
-                        Some(c) => substitute(c.expr, &value),
-                        None if f.has_default && !matches!(f.ty, Ty::Opt(_)) => {
-                            conv_in(model, &f.ty, &format!("{value}.unwrap_or_default()"))
-                        }
-                        None => conv_in(model, &f.ty, &value),
-                    };
-                    out.push_str(&field_init(&f.name, &expr));
-                }
-                out.push_str("        }\n    }\n}\n");
+            out.push_str("        }\n    }\n}\n");
+        }
+        if r.dir != Dir::Out {
+            out.push_str(&format!(
+                "\nimpl From<{name}> for {path} {{\n    fn from(v: {name}) -> Self {{\n        {path} {{\n"
+            ));
+            for f in &s.fields {
+                let value = format!("v.{}", f.name);
+                let expr = match spec::custom(Binding::Node, r.core, &f.name) {
+                    Some(c) => substitute(c.expr, &value),
+                    None if optional_in_js(r.dir, f) => conv_in(model, &f.ty, &format!("{value}.unwrap_or_default()")),
+                    None => conv_in(model, &f.ty, &value),
+                };
+                out.push_str(&field_init(&f.name, &expr));
             }
+            out.push_str("        }\n    }\n}\n");
         }
     }
     out
 }
 
-/// Replaces the placeholder `v` (a whole word) of a custom expression by `value`.
-pub(crate) fn substitute(expr: &str, value: &str) -> String {
-    let mut out = String::new();
-    let bytes: Vec<char> = expr.chars().collect();
-    for (i, c) in bytes.iter().enumerate() {
-        let word_before = i > 0 && (bytes[i - 1].is_alphanumeric() || bytes[i - 1] == '_' || bytes[i - 1] == '.');
-        let word_after = bytes.get(i + 1).is_some_and(|n| n.is_alphanumeric() || *n == '_');
-        if *c == 'v' && !word_before && !word_after {
-            out.push_str(value);
-        } else {
-            out.push(*c);
-        }
-    }
-    out
-}
-
-pub(crate) fn field_init(name: &str, expr: &str) -> String {
-    if expr == name { format!("            {name},\n") } else { format!("            {name}: {expr},\n") }
-}
-
-/// Conversions both ways. From a `#[non_exhaustive]` core enum it is `TryFrom` (the unknown kind is handed back): a
-/// kind added to core after this file was generated has no binding variant until `make models` runs.
-pub(crate) fn enum_from(core_path: &str, name: &str, variants: &[String], non_exhaustive: bool) -> String {
-    let mut out = if non_exhaustive {
-        format!(
-            "\nimpl TryFrom<{core_path}> for {name} {{\n    type Error = {core_path};\n\n    fn try_from(v: {core_path}) -> std::result::Result<Self, Self::Error> {{\n        Ok(match v {{\n"
-        )
-    } else {
-        format!("\nimpl From<{core_path}> for {name} {{\n    fn from(v: {core_path}) -> Self {{\n        match v {{\n")
-    };
-    for v in variants {
-        out.push_str(&format!("            {core_path}::{v} => {name}::{v},\n"));
-    }
-    if non_exhaustive {
-        out.push_str("            other => return Err(other),\n        })\n    }\n}\n");
-    } else {
-        out.push_str("        }\n    }\n}\n");
-    }
-    out.push_str(&format!(
-        "\nimpl From<{name}> for {core_path} {{\n    fn from(v: {name}) -> Self {{\n        match v {{\n"
-    ));
-    for v in variants {
-        out.push_str(&format!("            {name}::{v} => {core_path}::{v},\n"));
-    }
-    out.push_str("        }\n    }\n}\n");
-    out
+/// A field a JavaScript caller may leave out although core's field is not an `Option` (it has a serde default).
+fn optional_in_js(dir: Dir, f: &crate::parse::Field) -> bool {
+    dir != Dir::Out && f.has_default && !matches!(f.ty, Ty::Opt(_))
 }
 
 fn rust_ty(model: &Model, ty: &Ty) -> String {

@@ -3,11 +3,13 @@
 //! Everything not listed here follows the type rules of the binding's renderer, so a new field of a listed core type
 //! needs no entry: it appears in every binding when `make models` runs.
 
-/// Direction of a record: a response read from core, or a request built by the caller and handed to core.
+/// Direction of a record: a response read from core, a request built by the caller and handed to core, or both
+/// (a grant's constraints are sent on create and read back on get).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
     Out,
     In,
+    Both,
 }
 
 pub struct Record {
@@ -63,6 +65,38 @@ pub const RECORDS: &[Record] = &[
         dir: Dir::In,
         node: Some("CheckRequest"),
         swift: Some("CheckRequest"),
+        python: None,
+    },
+    Record {
+        core: "Condition",
+        path: "model",
+        dir: Dir::Both,
+        node: Some("Condition"),
+        swift: Some("Condition"),
+        python: None,
+    },
+    Record {
+        core: "ScopeConstraints",
+        path: "model",
+        dir: Dir::Both,
+        node: Some("ScopeConstraints"),
+        swift: Some("ScopeConstraints"),
+        python: None,
+    },
+    Record {
+        core: "RevokeRequest",
+        path: "model",
+        dir: Dir::In,
+        node: Some("RevokeOptions"),
+        swift: None,
+        python: None,
+    },
+    Record {
+        core: "SettlementRequest",
+        path: "model",
+        dir: Dir::In,
+        node: Some("SettlementRequest"),
+        swift: None,
         python: None,
     },
     Record {

@@ -3,10 +3,9 @@
 //! UniFFI has no JSON type, so free-form JSON crosses as JSON text in a field named `<field>_json`; a request's JSON
 //! text is parsed on the way into core and a parse failure is a `Validation` error naming that field.
 
-use crate::node::{enum_from, field_init, substitute};
 use crate::parse::{Model, Ty};
 use crate::spec::{self, Binding, Dir};
-use crate::{HEADER, Kind, conv_out, core_path, doc_lines, kind, summary};
+use crate::{HEADER, Kind, conv_out, core_path, doc_lines, field_init, kind, render_enum, substitute, summary};
 
 pub fn render(model: &Model) -> String {
     let mut out = String::from(HEADER);
@@ -18,22 +17,9 @@ pub fn render(model: &Model) -> String {
          use super::*;\n",
     );
     for e in spec::ENUMS {
-        let Some(name) = e.swift else { continue };
-        let core = model.unit_enum(e.core).unwrap_or_else(|| panic!("core has no unit enum `{}`", e.core));
-        out.push('\n');
-        out.push_str(&doc_lines(&core.doc, ""));
-        out.push_str(&format!("#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]\npub enum {name} {{\n"));
-        for (v, _) in &core.variants {
-            out.push_str(&format!("    {v},\n"));
+        if let Some(name) = e.swift {
+            out.push_str(&render_enum(model, e, name, "#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]"));
         }
-        out.push_str("}\n");
-        let path = core_path(e.path, e.core);
-        out.push_str(&enum_from(
-            &path,
-            name,
-            &core.variants.iter().map(|v| v.0.clone()).collect::<Vec<_>>(),
-            core.non_exhaustive,
-        ));
     }
     for r in spec::RECORDS {
         let Some(name) = r.swift else { continue };
@@ -45,51 +31,66 @@ pub fn render(model: &Model) -> String {
         for f in &s.fields {
             let custom = spec::custom(Binding::Swift, r.core, &f.name);
             out.push_str(&doc_lines(&f.doc, "    "));
-            if r.dir == Dir::In {
+            if r.dir != Dir::Out {
                 match &f.ty {
                     Ty::Opt(_) => out.push_str("    #[uniffi(default = None)]\n"),
+                    Ty::Json if f.has_default => out.push_str("    #[uniffi(default = None)]\n"),
                     Ty::Vec(_) if f.has_default => out.push_str("    #[uniffi(default = [])]\n"),
                     Ty::Bool if f.has_default => out.push_str("    #[uniffi(default = false)]\n"),
                     _ => {}
                 }
             }
-            let ty = custom.map(|c| c.ty.to_owned()).unwrap_or_else(|| rust_ty(model, &f.ty));
+            let ty = match custom {
+                Some(c) => c.ty.to_owned(),
+                None if json_or_null(r.dir, f) => "Option<String>".to_owned(),
+                None => rust_ty(model, &f.ty),
+            };
             out.push_str(&format!("    pub {}: {ty},\n", field_name(&f.name, &f.ty)));
         }
-        out.push_str("}\n\n");
-        match r.dir {
-            Dir::Out => {
-                out.push_str(&format!(
-                    "impl From<{path}> for {name} {{\n    fn from(v: {path}) -> Self {{\n        {name} {{\n"
-                ));
-                for f in &s.fields {
-                    let value = format!("v.{}", f.name);
-                    let expr = match spec::custom(Binding::Swift, r.core, &f.name) {
-                        Some(c) => substitute(c.expr, &value),
-                        None => conv_out(model, Binding::Swift, &f.ty, &value),
-                    };
-                    out.push_str(&field_init(&field_name(&f.name, &f.ty), &expr));
-                }
-                out.push_str("        }\n    }\n}\n");
+        out.push_str("}\n");
+        if r.dir != Dir::In {
+            out.push_str(&format!(
+                "\nimpl From<{path}> for {name} {{\n    fn from(v: {path}) -> Self {{\n        {name} {{\n"
+            ));
+            for f in &s.fields {
+                let value = format!("v.{}", f.name);
+                let expr = match spec::custom(Binding::Swift, r.core, &f.name) {
+                    Some(c) => substitute(c.expr, &value),
+                    None if json_or_null(r.dir, f) => format!("Some(to_json_text(&{value}))"),
+                    None => conv_out(model, Binding::Swift, &f.ty, &value),
+                };
+                out.push_str(&field_init(&field_name(&f.name, &f.ty), &expr));
             }
-            Dir::In => {
-                out.push_str(&format!(
-                    "impl {name} {{\n    pub(crate) fn into_core(self) -> Result<{path}> {{\n        let v = self;\n        Ok({path} {{\n"
-                ));
-                for f in &s.fields {
-                    let binding_name = field_name(&f.name, &f.ty);
-                    let value = format!("v.{binding_name}");
-                    let expr = match spec::custom(Binding::Swift, r.core, &f.name) {
-                        Some(c) => substitute(c.expr, &value),
-                        None => conv_in(model, &f.ty, &binding_name, &value),
-                    };
-                    out.push_str(&field_init(&f.name, &expr));
-                }
-                out.push_str("        })\n    }\n}\n");
+            out.push_str("        }\n    }\n}\n");
+        }
+        if r.dir != Dir::Out {
+            out.push_str(&format!(
+                "\nimpl {name} {{\n    pub(crate) fn into_core(self) -> Result<{path}> {{\n        let v = self;\n        Ok({path} {{\n"
+            ));
+            for f in &s.fields {
+                let binding_name = field_name(&f.name, &f.ty);
+                let value = format!("v.{binding_name}");
+                let expr = match spec::custom(Binding::Swift, r.core, &f.name) {
+                    Some(c) => substitute(c.expr, &value),
+                    None if json_or_null(r.dir, f) => format!("parse_json_or_null(\"{binding_name}\", {value})?"),
+                    None => conv_in(model, &f.ty, &binding_name, &value),
+                };
+                out.push_str(&field_init(&f.name, &expr));
             }
+            out.push_str("        })\n    }\n}\n");
         }
     }
     out
+}
+
+/// A JSON field with a serde default in a request-shaped record: optional JSON text, absent meaning `null`.
+fn json_or_null(dir: Dir, f: &crate::parse::Field) -> bool {
+    dir != Dir::Out && f.has_default && f.ty == Ty::Json
+}
+
+/// A record this binding hands to core with `into_core()` (fallible: its JSON text may not parse).
+fn fallible_into_core(name: &str) -> Option<&'static str> {
+    spec::RECORDS.iter().find(|r| r.core == name && r.dir != Dir::Out).and_then(|r| r.swift)
 }
 
 fn is_json(ty: &Ty) -> bool {
@@ -125,12 +126,25 @@ fn conv_in(model: &Model, ty: &Ty, binding_name: &str, e: &str) -> String {
         Ty::Opt(t) if **t == Ty::JsonObject => format!("parse_object(\"{binding_name}\", {e})?"),
         Ty::Opt(t) if **t == Ty::Json => format!("parse_value(\"{binding_name}\", {e})?"),
         Ty::Json | Ty::JsonObject | Ty::Map(_) => panic!("request field `{binding_name}` needs a custom Swift shape"),
+        Ty::Named(n) if fallible_into_core(n).is_some() => format!("{e}.into_core()?"),
         Ty::Named(n) => match kind(model, Binding::Swift, n) {
             Kind::Stringly(_) => panic!("a request field of a stringly enum needs a custom shape"),
             _ => format!("{e}.into()"),
         },
-        Ty::Opt(t) if matches!(**t, Ty::Named(_)) => format!("{e}.map(Into::into)"),
-        Ty::Vec(t) if matches!(**t, Ty::Named(_)) => format!("{e}.into_iter().map(Into::into).collect()"),
+        Ty::Opt(t) => match &**t {
+            Ty::Named(n) => match fallible_into_core(n) {
+                Some(b) => format!("{e}.map({b}::into_core).transpose()?"),
+                None => format!("{e}.map(Into::into)"),
+            },
+            _ => e.to_owned(),
+        },
+        Ty::Vec(t) => match &**t {
+            Ty::Named(n) => match fallible_into_core(n) {
+                Some(b) => format!("{e}.into_iter().map({b}::into_core).collect::<Result<_>>()?"),
+                None => format!("{e}.into_iter().map(Into::into).collect()"),
+            },
+            _ => e.to_owned(),
+        },
         _ => e.to_owned(),
     }
 }

@@ -3690,13 +3690,16 @@ public object FfiConverterTypeClientOptions: FfiConverterRustBuffer<ClientOption
 
 
 /**
- * One condition over a check's `context`; `value_json` is the compared JSON value (a list for `in`).
+ * One condition over a check's `context`: `{"field", "op", "value"}`.
  */
 data class Condition (
     val `field`: kotlin.String
     , 
     val `op`: ConditionOp
     , 
+    /**
+     * Compared value; ignored by `exists`, a list for `in`.
+     */
     val `valueJson`: kotlin.String? = null 
     
 ){
@@ -4171,15 +4174,33 @@ public object FfiConverterTypeRevocation: FfiConverterRustBuffer<Revocation> {
 
 
 
+/**
+ * Per-scope constraints, evaluated by the server on every check (wire-v1, "Constraints per scope").
+ */
 data class ScopeConstraints (
+    /**
+     * At most this many allows per UTC day; the next check is deny `rate_limit_exceeded`.
+     */
     val `maxPerDay`: kotlin.UInt? = null 
     , 
+    /**
+     * Glob over `:`-separated resource ids (`*` one segment, `**` any suffix).
+     */
     val `resourcePattern`: kotlin.String? = null 
     , 
+    /**
+     * Any matching condition turns an allow into confirm.
+     */
     val `confirmWhen`: List<Condition> = listOf() 
     , 
+    /**
+     * Any matching condition turns the decision into deny `deny_condition_matched`.
+     */
     val `denyWhen`: List<Condition> = listOf() 
     , 
+    /**
+     * Hint shown to the user when this scope needs confirmation (`confirm_prompt_hint` in check results).
+     */
     val `confirmPrompt`: kotlin.String? = null 
     
 ){
