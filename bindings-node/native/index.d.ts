@@ -283,16 +283,15 @@ export declare function identifierFromEmail(email: string, pepper: string): stri
 /** Loads a key document from its exact JSON text (the strict parser sees the bytes, duplicates included). */
 export declare function loadKeysFromJsonText(json: string | Buffer): KeySet
 
-/**
- * A receipt as the server hands it out. A signed one keeps the exact JSON text the server sent in `json`, which is
- * what `verifyReceipt` must see; `status`, `receiptId` and `json` are also all a `SignedReceipt` has.
- */
+/** A receipt as the server hands it out, as one flat record: `status` says which of the other fields are set. */
 export interface ReceiptEnvelope {
   status: ReceiptStatus
   receiptId: string
+  /** Pending only: when the server expects the signature. */
   readyAtEstimate?: string
+  /** Pending only: where to fetch the signed receipt. */
   url?: string
-  /** The signed receipt's exact JSON text (signed envelopes only). */
+  /** Signed only: the receipt's exact JSON text as received, which is what verification must see. */
   json?: string
 }
 

@@ -14,18 +14,6 @@ use napi_derive::napi;
 mod generated;
 pub use generated::*;
 
-/// A receipt as the server hands it out. A signed one keeps the exact JSON text the server sent in `json`, which is
-/// what `verifyReceipt` must see; `status`, `receiptId` and `json` are also all a `SignedReceipt` has.
-#[napi(object)]
-pub struct ReceiptEnvelope {
-    pub status: ReceiptStatus,
-    pub receipt_id: String,
-    pub ready_at_estimate: Option<String>,
-    pub url: Option<String>,
-    /// The signed receipt's exact JSON text (signed envelopes only).
-    pub json: Option<String>,
-}
-
 /// A signed receipt: its id and its exact JSON text. Pass it to `verifyReceipt` as is.
 #[napi(object)]
 pub struct SignedReceipt {
@@ -41,20 +29,10 @@ impl From<core::SignedReceipt> for SignedReceipt {
     }
 }
 
+/// Through core's flat `ReceiptParts`, which the generated `ReceiptEnvelope` mirrors.
 impl From<core::ReceiptEnvelope> for ReceiptEnvelope {
     fn from(e: core::ReceiptEnvelope) -> Self {
-        match e {
-            core::ReceiptEnvelope::Pending { receipt_id, ready_at_estimate, url } => {
-                ReceiptEnvelope { status: ReceiptStatus::Pending, receipt_id, ready_at_estimate, url, json: None }
-            }
-            core::ReceiptEnvelope::Signed(signed) => ReceiptEnvelope {
-                status: ReceiptStatus::Signed,
-                receipt_id: signed.receipt_id().to_owned(),
-                ready_at_estimate: None,
-                url: None,
-                json: Some(signed.json().to_owned()),
-            },
-        }
+        core::ReceiptParts::from(e).into()
     }
 }
 

@@ -2690,18 +2690,36 @@ public func FfiConverterTypeFieldError_lower(_ value: FieldError) -> RustBuffer 
 
 
 /**
- * A receipt as the server hands it out; a signed one keeps the exact JSON text in `json` (what the verifier needs).
+ * A receipt as the server hands it out, as one flat record: `status` says which of the other fields are set.
  */
 public struct ReceiptEnvelope: Equatable, Hashable {
     public let status: ReceiptStatus
     public let receiptId: String
+    /**
+     * Pending only: when the server expects the signature.
+     */
     public let readyAtEstimate: String?
+    /**
+     * Pending only: where to fetch the signed receipt.
+     */
     public let url: String?
+    /**
+     * Signed only: the receipt's exact JSON text as received, which is what verification must see.
+     */
     public let json: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(status: ReceiptStatus, receiptId: String, readyAtEstimate: String?, url: String?, json: String?) {
+    public init(status: ReceiptStatus, receiptId: String, 
+        /**
+         * Pending only: when the server expects the signature.
+         */readyAtEstimate: String?, 
+        /**
+         * Pending only: where to fetch the signed receipt.
+         */url: String?, 
+        /**
+         * Signed only: the receipt's exact JSON text as received, which is what verification must see.
+         */json: String?) {
         self.status = status
         self.receiptId = receiptId
         self.readyAtEstimate = readyAtEstimate
@@ -5104,7 +5122,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation() != 43356) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt() != 10056) {
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt() != 50743) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() != 1148) {

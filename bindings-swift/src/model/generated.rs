@@ -467,6 +467,31 @@ impl From<allowly_core::model::Confirmation> for Confirmation {
     }
 }
 
+/// A receipt as the server hands it out, as one flat record: `status` says which of the other fields are set.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReceiptEnvelope {
+    pub status: ReceiptStatus,
+    pub receipt_id: String,
+    /// Pending only: when the server expects the signature.
+    pub ready_at_estimate: Option<String>,
+    /// Pending only: where to fetch the signed receipt.
+    pub url: Option<String>,
+    /// Signed only: the receipt's exact JSON text as received, which is what verification must see.
+    pub json: Option<String>,
+}
+
+impl From<allowly_core::model::ReceiptParts> for ReceiptEnvelope {
+    fn from(v: allowly_core::model::ReceiptParts) -> Self {
+        ReceiptEnvelope {
+            status: v.status.into(),
+            receipt_id: v.receipt_id,
+            ready_at_estimate: v.ready_at_estimate,
+            url: v.url,
+            json: v.json,
+        }
+    }
+}
+
 /// What `Client::check_with_confirmation` hands the `ask` callback for one scope that needs the user's approval.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ConfirmPrompt {

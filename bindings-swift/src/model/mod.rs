@@ -71,30 +71,10 @@ impl From<FallbackMode> for allowly_core::FallbackMode {
     }
 }
 
-/// A receipt as the server hands it out; a signed one keeps the exact JSON text in `json` (what the verifier needs).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ReceiptEnvelope {
-    pub status: ReceiptStatus,
-    pub receipt_id: String,
-    pub ready_at_estimate: Option<String>,
-    pub url: Option<String>,
-    pub json: Option<String>,
-}
-
+/// Through core's flat `ReceiptParts`, which the generated `ReceiptEnvelope` mirrors.
 impl From<core::ReceiptEnvelope> for ReceiptEnvelope {
     fn from(e: core::ReceiptEnvelope) -> Self {
-        match e {
-            core::ReceiptEnvelope::Pending { receipt_id, ready_at_estimate, url } => {
-                ReceiptEnvelope { status: ReceiptStatus::Pending, receipt_id, ready_at_estimate, url, json: None }
-            }
-            core::ReceiptEnvelope::Signed(s) => ReceiptEnvelope {
-                status: ReceiptStatus::Signed,
-                receipt_id: s.receipt_id().to_owned(),
-                ready_at_estimate: None,
-                url: None,
-                json: Some(s.json().to_owned()),
-            },
-        }
+        core::ReceiptParts::from(e).into()
     }
 }
 

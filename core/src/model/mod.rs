@@ -33,7 +33,7 @@ pub use confirmation::{
 };
 pub use error_envelope::{ErrorBody, ErrorEnvelope};
 pub use reason::{Reason, UnknownReason};
-pub use receipt::{ReceiptEnvelope, ReceiptStatus, SignedReceipt};
+pub use receipt::{ReceiptEnvelope, ReceiptParts, ReceiptStatus, SignedReceipt};
 
 use serde::{Deserialize, Deserializer};
 

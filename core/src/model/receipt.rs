@@ -86,6 +86,38 @@ impl ReceiptEnvelope {
     }
 }
 
+/// A receipt as the server hands it out, as one flat record: `status` says which of the other fields are set.
+///
+/// This is the envelope's shape in every binding (a language without sum types reads `status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptParts {
+    pub status: ReceiptStatus,
+    pub receipt_id: String,
+    /// Pending only: when the server expects the signature.
+    pub ready_at_estimate: Option<String>,
+    /// Pending only: where to fetch the signed receipt.
+    pub url: Option<String>,
+    /// Signed only: the receipt's exact JSON text as received, which is what verification must see.
+    pub json: Option<String>,
+}
+
+impl From<ReceiptEnvelope> for ReceiptParts {
+    fn from(envelope: ReceiptEnvelope) -> Self {
+        match envelope {
+            ReceiptEnvelope::Pending { receipt_id, ready_at_estimate, url } => {
+                ReceiptParts { status: ReceiptStatus::Pending, receipt_id, ready_at_estimate, url, json: None }
+            }
+            ReceiptEnvelope::Signed(signed) => ReceiptParts {
+                status: ReceiptStatus::Signed,
+                receipt_id: signed.receipt_id().to_owned(),
+                ready_at_estimate: None,
+                url: None,
+                json: Some(signed.json().to_owned()),
+            },
+        }
+    }
+}
+
 /// Serializes back to the wire shape (bindings hand these to users as dicts / objects). A signed envelope also carries
 /// `receipt_id` so both states can be read the same way; the receipt itself is written byte for byte as received.
 impl Serialize for ReceiptEnvelope {

@@ -43,6 +43,15 @@ pub const RECORDS: &[Record] = &[
     out("Settlement", true, true, Some(("PySettlement", "Settlement"))),
     out("ConfirmationResolution", true, true, Some(("PyConfirmationResolution", "ConfirmationResolution"))),
     out("Confirmation", true, true, Some(("PyConfirmation", "Confirmation"))),
+    // The receipt envelope, flattened by core (`ReceiptParts`); `From<ReceiptEnvelope>` goes through it.
+    Record {
+        core: "ReceiptParts",
+        path: "model",
+        dir: Dir::Out,
+        node: Some("ReceiptEnvelope"),
+        swift: Some("ReceiptEnvelope"),
+        python: None,
+    },
     Record {
         core: "ConfirmPrompt",
         path: "client",

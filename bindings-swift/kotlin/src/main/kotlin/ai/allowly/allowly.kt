@@ -1026,7 +1026,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation() and 0xFFFF) != 43356) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt() and 0xFFFF) != 10056) {
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt() and 0xFFFF) != 50743) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() and 0xFFFF) != 1148) {
@@ -4062,17 +4062,26 @@ public object FfiConverterTypeFieldError: FfiConverterRustBuffer<FieldError> {
 
 
 /**
- * A receipt as the server hands it out; a signed one keeps the exact JSON text in `json` (what the verifier needs).
+ * A receipt as the server hands it out, as one flat record: `status` says which of the other fields are set.
  */
 data class ReceiptEnvelope (
     val `status`: ReceiptStatus
     , 
     val `receiptId`: kotlin.String
     , 
+    /**
+     * Pending only: when the server expects the signature.
+     */
     val `readyAtEstimate`: kotlin.String?
     , 
+    /**
+     * Pending only: where to fetch the signed receipt.
+     */
     val `url`: kotlin.String?
     , 
+    /**
+     * Signed only: the receipt's exact JSON text as received, which is what verification must see.
+     */
     val `json`: kotlin.String?
     
 ){
