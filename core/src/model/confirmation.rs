@@ -29,6 +29,19 @@ pub enum ConfirmationDecision {
 }
 
 impl ConfirmationDecision {
+    /// The decision an approve call records.
+    pub fn from_approved(approved: bool) -> ConfirmationDecision {
+        if approved { ConfirmationDecision::Approved } else { ConfirmationDecision::DeniedByUser }
+    }
+
+    /// The confirmation's status right after this decision.
+    pub fn status(self) -> ConfirmationStatus {
+        match self {
+            ConfirmationDecision::Approved => ConfirmationStatus::Approved,
+            ConfirmationDecision::DeniedByUser => ConfirmationStatus::DeniedByUser,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConfirmationDecision::Approved => "approved",
@@ -74,6 +87,20 @@ pub enum ConfirmationStatus {
 }
 
 impl ConfirmationStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [ConfirmationStatus; 5] = [
+        ConfirmationStatus::Pending,
+        ConfirmationStatus::Approved,
+        ConfirmationStatus::DeniedByUser,
+        ConfirmationStatus::Expired,
+        ConfirmationStatus::Consumed,
+    ];
+
+    /// The status named by its wire string; `None` for anything else.
+    pub fn parse(name: &str) -> Option<ConfirmationStatus> {
+        ConfirmationStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConfirmationStatus::Pending => "pending",
@@ -114,4 +141,27 @@ pub struct Confirmation {
     pub expires_at: Option<String>,
     #[serde(default)]
     pub resolved_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_parses_from_its_wire_name_and_nothing_else_does() {
+        for status in ConfirmationStatus::ALL {
+            assert_eq!(ConfirmationStatus::parse(status.as_str()), Some(status));
+            let wire = serde_json::to_value(status).expect("serializes");
+            assert_eq!(wire, status.as_str(), "as_str and serde agree");
+        }
+        assert_eq!(ConfirmationStatus::parse("Approved"), None);
+        assert_eq!(ConfirmationStatus::parse("denied"), None);
+    }
+
+    #[test]
+    fn a_decision_names_the_status_it_leaves_behind() {
+        assert_eq!(ConfirmationDecision::from_approved(true).status(), ConfirmationStatus::Approved);
+        assert_eq!(ConfirmationDecision::from_approved(false).status(), ConfirmationStatus::DeniedByUser);
+        assert_eq!(ConfirmationDecision::from_approved(false).as_str(), "denied_by_user");
+    }
 }

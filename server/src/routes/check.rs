@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use allowly_core::model::{Decision, MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK, Reason};
+use allowly_core::model::{ConfirmationStatus, Decision, MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK, Reason};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -298,10 +298,12 @@ async fn stored_answer(
     receipt_id: &str,
 ) -> Result<StoredAnswer, ApiError> {
     Ok(match confirmations::matching_decision(tx, &auth.id, scope, resource, now).await? {
-        Some(c) if c.status == "approved" && confirmations::consume(tx, &c.id, receipt_id).await? => {
+        Some(c)
+            if c.status == ConfirmationStatus::Approved && confirmations::consume(tx, &c.id, receipt_id).await? =>
+        {
             StoredAnswer::Approved { confirmation_id: c.id, resource: c.resource }
         }
-        Some(c) if c.status == "denied_by_user" => StoredAnswer::Rejected { confirmation_id: c.id },
+        Some(c) if c.status == ConfirmationStatus::DeniedByUser => StoredAnswer::Rejected { confirmation_id: c.id },
         _ => StoredAnswer::None,
     })
 }

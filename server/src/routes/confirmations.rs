@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use allowly_core::model::{ConfirmationDecision, ConfirmationStatus};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -62,13 +63,13 @@ pub async fn resolve(
     let now_t = util::now();
     let now = util::fmt_ts(now_t);
     let expires_at = util::fmt_ts(now_t + time::Duration::seconds(ttl));
-    let status = if approved { "approved" } else { "denied_by_user" };
+    let decision = ConfirmationDecision::from_approved(approved);
     let receipt_id = util::new_id("rcp");
     let won = db::resolve(
         &mut tx,
         &Resolution {
             id: &row.id,
-            status,
+            decision,
             now: &now,
             ttl_seconds: ttl,
             decision_expires_at: &expires_at,
@@ -77,7 +78,7 @@ pub async fn resolve(
     )
     .await?;
     if !won {
-        return Err(if row.effective_status(&now) == "expired" {
+        return Err(if row.effective_status(&now) == ConfirmationStatus::Expired {
             ApiError::new(WireCode::ConfirmationExpired, "this confirmation has expired")
         } else {
             ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation")
@@ -114,7 +115,7 @@ pub async fn resolve(
             agent_id: auth.agent_id.clone(),
             authorization_id: auth.id.clone(),
             confirmation_id: row.id.clone(),
-            decision: status,
+            decision: decision.as_str(),
             reason: draft.reason(),
             receipt_id: receipt_id.clone(),
             scope: row.scope.clone(),
@@ -125,7 +126,7 @@ pub async fn resolve(
     let out = ConfirmationResolution {
         authorization_id: approved.then(|| auth.id.clone()),
         confirmation_id: row.id.clone(),
-        decision: status,
+        decision: decision.as_str(),
         expires_at: approved.then_some(expires_at),
         receipt: receipts::pending_envelope(&receipt_id),
     };
@@ -147,7 +148,7 @@ pub async fn get_one(
         .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
     let now = util::fmt_ts(util::now());
     Ok(Json(Confirmation {
-        status: c.effective_status(&now).to_string(),
+        status: c.effective_status(&now).as_str().to_owned(),
         receipt: c.resolve_receipt_id.as_deref().map(receipts::pending_envelope),
         authorization_id: c.authorization_id,
         check_receipt_id: c.check_receipt_id,

@@ -3,6 +3,7 @@
 //! Only the SHA-256 of a nonce is stored. Resolution is a conditional `UPDATE … WHERE status = 'pending'`, so of
 //! any number of concurrent approvals exactly one changes the row; consumption by a later check is conditional too.
 
+use allowly_core::model::ConfirmationStatus;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
@@ -15,7 +16,7 @@ pub struct ConfRow {
     pub authorization_id: String,
     pub scope: String,
     pub resource: Option<String>,
-    pub status: String,
+    pub status: ConfirmationStatus,
     pub created_at: String,
     pub nonce_expires_at: String,
     pub decided_at: Option<String>,
@@ -33,7 +34,13 @@ impl ConfRow {
             authorization_id: r.try_get("authorization_id")?,
             scope: r.try_get("scope")?,
             resource: r.try_get("resource")?,
-            status: r.try_get("status")?,
+            status: {
+                let name: String = r.try_get("status")?;
+                ConfirmationStatus::parse(&name).ok_or_else(|| sqlx::Error::ColumnDecode {
+                    index: "status".into(),
+                    source: format!("unknown confirmation status `{name}`").into(),
+                })?
+            },
             created_at: r.try_get("created_at")?,
             nonce_expires_at: r.try_get("nonce_expires_at")?,
             decided_at: r.try_get("decided_at")?,
@@ -45,10 +52,11 @@ impl ConfRow {
     }
 
     /// The status a reader sees at `now`: a pending nonce or an unused decision past its time reads `expired`.
-    pub fn effective_status(&self, now: &str) -> &str {
-        match self.status.as_str() {
-            "pending" if self.nonce_expires_at.as_str() <= now => "expired",
-            "approved" | "denied_by_user" if self.decision_expires_at.as_deref().is_some_and(|t| t <= now) => "expired",
+    pub fn effective_status(&self, now: &str) -> ConfirmationStatus {
+        use ConfirmationStatus::*;
+        match self.status {
+            Pending if self.nonce_expires_at.as_str() <= now => Expired,
+            Approved | DeniedByUser if self.decision_expires_at.as_deref().is_some_and(|t| t <= now) => Expired,
             s => s,
         }
     }
@@ -144,7 +152,7 @@ pub async fn get(conn: &mut AnyConnection, workspace_id: &str, id: &str) -> Resu
 
 pub struct Resolution<'a> {
     pub id: &'a str,
-    pub status: &'a str,
+    pub decision: allowly_core::model::ConfirmationDecision,
     pub now: &'a str,
     pub ttl_seconds: i64,
     pub decision_expires_at: &'a str,
@@ -157,7 +165,7 @@ pub async fn resolve(tx: &mut Tx, r: &Resolution<'_>) -> Result<bool, sqlx::Erro
         "UPDATE confirmations SET status = $1, decided_at = $2, ttl_seconds = $3, decision_expires_at = $4, \
          resolve_receipt_id = $5 WHERE id = $6 AND status = 'pending' AND nonce_expires_at > $2",
     )
-    .bind(r.status)
+    .bind(r.decision.status().as_str())
     .bind(r.now)
     .bind(r.ttl_seconds)
     .bind(r.decision_expires_at)

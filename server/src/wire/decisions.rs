@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use allowly_core::model::ReceiptStatus;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -41,13 +42,13 @@ impl ReceiptEnvelope {
         Self::Pending(PendingReceipt {
             ready_at_estimate: ready,
             receipt_id: receipt_id.to_string(),
-            status: "pending",
+            status: ReceiptStatus::Pending.as_str(),
             url: format!("/v1/receipts/{receipt_id}"),
         })
     }
 
     pub fn signed(receipt: Value) -> Self {
-        Self::Signed(SignedReceipt { receipt, status: "signed" })
+        Self::Signed(SignedReceipt { receipt, status: ReceiptStatus::Signed.as_str() })
     }
 }
 
