@@ -61,6 +61,12 @@ def fig(value, unit, target, met, detail):
     return {"value": value, "unit": unit, "target": target, "met": met, "detail": detail}
 
 
+def backend():
+    """What the server stored into: run.sh passes ALLOWLY_BENCH_DB through (default a SQLite file)."""
+    url = os.environ.get("ALLOWLY_BENCH_DB", "")
+    return "PostgreSQL" if url.startswith(("postgres://", "postgresql://")) else "SQLite file"
+
+
 def write(raw, out, a):
     m = machine()
     wrk = wrk_runs(raw)
@@ -71,7 +77,7 @@ def write(raw, out, a):
     half_errors = sum(r["errors"] for r in half)
     p5_detail = {
         **m, "load_average": loads(raw, "P5"), "command": a.wrk, "runs": wrk,
-        "setup": "allowly serve --dev (release), SQLite file, one authorization, one scope (email.read); "
+        "setup": f"allowly serve --dev (release), {backend()}, one authorization, one scope (email.read); "
                  "wrk on the same machine", "errors": errors,
     }
     p5 = {

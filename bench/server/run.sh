@@ -13,6 +13,7 @@
 # both share its cores (recorded, not hidden).
 #
 # Usage: bench/server/run.sh            env: RUNS=3 DURATION=10 CONNECTIONS=64 CARGO=cargo OUT=bench/results/parts
+#                                            ALLOWLY_BENCH_DB=postgres://... (default: a SQLite file in a temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS="${RUNS:-3}"
@@ -58,7 +59,14 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 note() { python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' "$@" >>"$raw"; }
 
 # The dev server, started the way every test starts it (tests/support/devserver.py); it stays up until `kill $pid`.
-read -r pid _ < <(RUST_LOG=warn python3 tests/support/devserver.py --binary "$tmp/allowly" --workdir "$tmp") || true
+db_args=()
+if [ -n "${ALLOWLY_BENCH_DB:-}" ]; then
+  db_args=(--db "$ALLOWLY_BENCH_DB")
+  # The dev key file only exists next to a SQLite file; a throwaway master key for this run's database.
+  ALLOWLY_MASTER_KEY="${ALLOWLY_MASTER_KEY:-$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')}"
+  export ALLOWLY_MASTER_KEY
+fi
+read -r pid _ < <(RUST_LOG=warn python3 tests/support/devserver.py --binary "$tmp/allowly" --workdir "$tmp" "${db_args[@]}") || true
 [ -n "$pid" ] || { echo "server did not start"; exit 1; }
 read -r base key < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["base_url"], d["runtime_api_key"])' "$tmp/ready.json")
 auth="$(curl -fsS -X POST "$base/v1/authorizations" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \

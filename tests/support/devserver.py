@@ -183,7 +183,7 @@ def dev_server(
 
 
 def main() -> None:
-    """`python3 tests/support/devserver.py --binary PATH --workdir DIR`: for shell scripts (bench/server/run.sh).
+    """`python3 tests/support/devserver.py --binary PATH --workdir DIR [--db URL]`: for shell scripts (bench/server/run.sh).
 
     Starts `allowly serve --dev` in DIR, waits until it is ready and exits, leaving the server running; prints
     `PID BASE_URL` on stdout. The keys are in DIR/ready.json (mode 0600), never on a command line. Stopping the
@@ -194,8 +194,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default=None, help="the allowly binary (default: ALLOWLY_BIN, else target/debug)")
     ap.add_argument("--workdir", required=True, help="ready file, log and SQLite file go here")
+    ap.add_argument("--db", default=None, help="a database URL instead of a SQLite file in WORKDIR (postgres://...)")
     args = ap.parse_args()
-    server = DevServer(args.workdir, binary=args.binary)
+    # A dev key file only sits next to a SQLite file; another database takes ALLOWLY_MASTER_KEY from the environment.
+    server = DevServer(args.workdir, binary=args.binary, db_url=args.db, env=dict(os.environ) if args.db else None)
     try:
         server.start()
     except DevServerError as e:
