@@ -33,6 +33,15 @@ macro_rules! wrapper {
                 $py { inner }
             }
         }
+
+        #[pymethods]
+        impl $py {
+            /// The wire shape as a dict (core's serde form). A signed receipt is shown for display: verification
+            /// uses its exact JSON text instead.
+            fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                serialize(py, &self.inner)
+            }
+        }
     };
 }
 
@@ -79,9 +88,6 @@ impl PyFieldError {
     fn message(&self) -> &str {
         &self.inner.message
     }
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         format!("FieldError(field={}, message={})", q(&self.inner.field), q(&self.inner.message))
     }
@@ -121,9 +127,6 @@ impl PyReceipt {
     fn signed(&self) -> Option<PySignedReceipt> {
         self.inner.as_signed().cloned().map(PySignedReceipt::from)
     }
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         format!("Receipt(status={}, receipt_id={})", q(self.status()), q(self.receipt_id()))
     }
@@ -145,10 +148,6 @@ impl PySignedReceipt {
     fn json(&self) -> &str {
         self.inner.json()
     }
-    /// For display; verification uses the exact text instead.
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         format!("SignedReceipt(receipt_id={})", q(self.inner.receipt_id()))
     }
@@ -159,9 +158,6 @@ impl PySignedReceipt {
 
 #[pymethods]
 impl PyAuthorization {
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         format!(
             "Authorization(authorization_id={}, agent_id={}, scopes={:?}, expires_at={})",
@@ -175,9 +171,6 @@ impl PyAuthorization {
 
 #[pymethods]
 impl PyRevocation {
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         format!(
             "Revocation(authorization_id={}, revoked_at={})",
@@ -199,9 +192,6 @@ impl PyCheckResult {
     }
     fn all_allowed(&self) -> bool {
         self.inner.all_allowed()
-    }
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
     }
     fn __repr__(&self) -> String {
         let results: Vec<String> =
@@ -238,9 +228,6 @@ impl PyScopeResult {
     fn is_allowed(&self) -> bool {
         self.inner.is_allowed()
     }
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         scope_repr(&self.inner)
     }
@@ -248,9 +235,6 @@ impl PyScopeResult {
 
 #[pymethods]
 impl PyBudget {
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         let b = &self.inner;
         let opt = |v: Option<i64>| v.map_or_else(|| "None".to_owned(), |v| v.to_string());
@@ -266,9 +250,6 @@ impl PyBudget {
 
 #[pymethods]
 impl PyConfirmationResolution {
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         format!(
             "ConfirmationResolution(decision={}, confirmation_id={})",
@@ -280,9 +261,6 @@ impl PyConfirmationResolution {
 
 #[pymethods]
 impl PyConfirmation {
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         format!("Confirmation(confirmation_id={}, status={})", q(&self.inner.confirmation_id), q(self.status()))
     }
@@ -290,9 +268,6 @@ impl PyConfirmation {
 
 #[pymethods]
 impl PySettlement {
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        serialize(py, &self.inner)
-    }
     fn __repr__(&self) -> String {
         format!(
             "Settlement(check_receipt_id={}, actual_cost_micros={}, spent_after_micros={})",
