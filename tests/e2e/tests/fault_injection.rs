@@ -66,6 +66,18 @@ fn assert_fallback(result: &ScopeResult, decision: Decision, expected_reason: &s
     assert!(result.receipt.is_none(), "a fallback has no server receipt");
 }
 
+/// The real server, the fault proxy in front of it, a client that only reaches the server through the proxy, and a
+/// read-only view of the server's database. The server is returned so it lives as long as the test.
+async fn start() -> (Server, FaultProxy, Client, Db) {
+    let server = Server::start();
+    let upstream: SocketAddr =
+        server.field("base_url").trim_start_matches("http://").trim_end_matches('/').parse().expect("server address");
+    let proxy = FaultProxy::start(upstream).await;
+    let client = client(&proxy, &server.field("runtime_api_key"));
+    let db = Db::open(&server).await;
+    (server, proxy, client, db)
+}
+
 /// Counts rows of the server's own database, read-only while it runs (WAL).
 struct Db(sqlx::AnyConnection);
 
@@ -83,12 +95,7 @@ impl Db {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_fail_closed_and_retries_apply_once() {
-    let server = Server::start();
-    let upstream: SocketAddr =
-        server.field("base_url").trim_start_matches("http://").trim_end_matches('/').parse().expect("server address");
-    let proxy = FaultProxy::start(upstream).await;
-    let client = client(&proxy, &server.field("runtime_api_key"));
-    let mut db = Db::open(&server).await;
+    let (_server, proxy, client, mut db) = start().await;
 
     // --- check: outages become fallback results, never errors and never an allow of a closed scope ---
     let auth = client
@@ -249,12 +256,7 @@ async fn faults_fail_closed_and_retries_apply_once() {
 /// twice, possibly concurrently, and must still apply the call once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_duplicates_apply_once() {
-    let server = Server::start();
-    let upstream: SocketAddr =
-        server.field("base_url").trim_start_matches("http://").trim_end_matches('/').parse().expect("server address");
-    let proxy = FaultProxy::start(upstream).await;
-    let client = client(&proxy, &server.field("runtime_api_key"));
-    let mut db = Db::open(&server).await;
+    let (_server, proxy, client, mut db) = start().await;
     let lateness = [0, 5, 10, 20, 200].map(Duration::from_millis);
 
     for (i, late) in lateness.iter().enumerate() {
