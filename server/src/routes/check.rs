@@ -115,8 +115,13 @@ pub async fn check(
     let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;
     let mut tx = s.store.begin().await?;
     let out = match idempotency::replay_value(&mut tx, &who.workspace_id, idem.as_ref()).await? {
-        // A replay answers the stored body (upgraded to signed receipts below when waiting).
-        Some((_, stored)) => open_nonces(&s.master, stored)?,
+        // A replay answers the stored body (upgraded to signed receipts below when waiting). It writes nothing, so the
+        // transaction ends here: held through the wait it would keep SQLite's write lock from the signer, and a replay
+        // with `wait=true` would answer pending after waiting the full 5 s.
+        Some((_, stored)) => {
+            tx.rollback().await?;
+            open_nonces(&s.master, stored)?
+        }
         None => {
             let body = decide(&mut tx, &who.workspace_id, &req).await?;
             let stored = if idem.is_some() { seal_nonces(&s.master, &json_of(&body)?)? } else { Value::Null };
