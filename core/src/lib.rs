@@ -14,6 +14,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod identifiers;
 pub mod model;
+pub mod policy;
 pub mod receipt;
 
 pub use client::{Client, ClientConfig, FallbackMode};
