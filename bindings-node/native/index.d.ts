@@ -141,8 +141,18 @@ export interface CheckRequest {
   sessionId?: string
   /** Required by budgeted authorizations (one scope per check). */
   estimatedCostMicros?: number
+  /**
+   * When the caller asked, as RFC 3339 with a time zone; the server records it in each receipt's context as the
+   * caller's claim (it never decides with it).
+   */
+  clientTimestamp?: string
   /** Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body. */
   wait?: boolean
+  /**
+   * Sent as the `Idempotency-Key` header instead of a generated one, so a caller's own retry (after a crash, from
+   * another process) is answered with the first answer. Not part of the body.
+   */
+  idempotencyKey?: string
 }
 
 /** Response of `POST /v1/check` (or the client's fail-closed fallback, see `is_fallback` on each result). */
@@ -152,7 +162,10 @@ export interface CheckResponse {
   userId?: string
   agentId?: string
   authorizationExpiresAt?: string
-  /** `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results. */
+  /**
+   * `sha256:<hex>` naming the server's evaluator (its engine manifest), or `allowly-core/<version> fallback` for
+   * client-side results.
+   */
   engineVersion: string
   /** Exactly one entry per requested scope. */
   results: Record<string, ScopeResult>

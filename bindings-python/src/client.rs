@@ -198,7 +198,8 @@ impl NativeClient {
 
     /// `trace` is the ambient `allowly.trace(...)` values; core merges them into the context.
     #[pyo3(signature = (*, authorization_id, scopes, resource=None, context=None, session_id=None,
-                        estimated_cost_micros=None, wait=false, trace=None))]
+                        estimated_cost_micros=None, wait=false, trace=None, client_timestamp=None,
+                        idempotency_key=None))]
     #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
@@ -211,6 +212,8 @@ impl NativeClient {
         estimated_cost_micros: Option<i64>,
         wait: bool,
         trace: Option<Bound<'_, PyDict>>,
+        client_timestamp: Option<String>,
+        idempotency_key: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             let mut request = CheckRequest {
@@ -220,7 +223,9 @@ impl NativeClient {
                 context: optional_object(context.as_ref(), "context")?,
                 session_id,
                 estimated_cost_micros,
+                client_timestamp,
                 wait,
+                idempotency_key,
             };
             if let Some(trace) = optional_object(trace.as_ref().map(|t| t.as_any()), "trace")? {
                 request = request.with_trace(trace);

@@ -246,3 +246,37 @@ async fn every_request_is_authenticated_and_identified() {
     assert!(user_agent.starts_with("allowly-core/"), "{user_agent}");
     assert!(user_agent.ends_with(" allowly-python/0.1.0"), "{user_agent}");
 }
+
+#[tokio::test]
+async fn a_callers_own_idempotency_key_and_timestamp_are_sent_as_given() {
+    let server = MockServer::start().await;
+    mount(&server, "POST", "/v1/check", ResponseTemplate::new(503)).await;
+    let client = client(&server);
+    let mut request = allowly_core::model::CheckRequest::new(AUTH_ID, ["email.read"]);
+    request.idempotency_key = Some("order-42-check".into());
+    request.client_timestamp = Some("2026-12-06T10:00:00.000Z".into());
+    // Every attempt fails, so the client falls back; what matters is what it sent.
+    client.check(&request).await.expect("fallback answer");
+    let received = requests(&server).await;
+    assert!(!received.is_empty());
+    for r in &received {
+        assert_eq!(header(r, "idempotency-key"), Some("order-42-check"), "retries reuse the caller's key");
+        let body: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+        assert_eq!(body["client_timestamp"], "2026-12-06T10:00:00.000Z");
+        assert!(body.get("idempotency_key").is_none(), "the key is a header, not a body member");
+    }
+
+    for (key, ts, field) in [
+        (Some(""), None, "idempotency_key"),
+        (Some("has space"), None, "idempotency_key"),
+        (None, Some("2026-12-06T10:00:00"), "client_timestamp"),
+    ] {
+        let mut bad = allowly_core::model::CheckRequest::new(AUTH_ID, ["email.read"]);
+        bad.idempotency_key = key.map(str::to_owned);
+        bad.client_timestamp = ts.map(str::to_owned);
+        let error = client.check(&bad).await.unwrap_err();
+        assert!(matches!(&error, Error::Validation { .. }), "{error:?}");
+        assert!(error.to_string().contains(field), "{error}");
+    }
+    assert_eq!(requests(&server).await.len(), received.len(), "invalid requests are not sent");
+}

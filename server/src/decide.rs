@@ -9,7 +9,6 @@ use allowly_core::model::{Decision, Reason};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::ENGINE_VERSION;
 use crate::policy::{Grant, Outcome};
 use crate::store::authorizations::AuthRow;
 use crate::store::receipts::{Draft, Kind};
@@ -193,7 +192,7 @@ pub fn check_receipt(
         resource: site.resource.map(str::to_string),
         context,
         authorization_id: auth.map(|a| a.id.clone()),
-        engine_version: ENGINE_VERSION.into(),
+        engine_version: crate::engine_version().into(),
         policy_eval,
     }
 }

@@ -32,8 +32,11 @@ pub use crypto::MasterKey;
 #[doc(hidden)]
 pub use routes::fuzzing;
 
-/// `engine_version` of every receipt and check response.
-pub const ENGINE_VERSION: &str = concat!("allowly-server/", env!("CARGO_PKG_VERSION"));
+/// `engine_version` of every receipt and check response: `sha256:<hex>` of core's engine manifest, the form the
+/// official 0.8.0 SDK and Receipt Format wire 5 require (wire 4 accepts any text, so both wires carry the same value).
+pub fn engine_version() -> &'static str {
+    allowly_core::policy::engine_version()
+}
 
 /// Shared state of every route.
 #[derive(Debug)]

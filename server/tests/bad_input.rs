@@ -26,7 +26,9 @@ async fn a_path_id_that_is_not_utf8_gets_the_envelope_on_every_route(db: TestDb)
             let status = resp.status().as_u16();
             let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_string());
             let text = resp.text().await.expect("body");
-            assert!((400..500).contains(&status), "{method} {path}: {status} {text}");
+            // A route this server answers with 501 `not_supported` never reads its path (checked below as an envelope).
+            let unsupported = status == 501 && text.contains("\"not_supported\"");
+            assert!((400..500).contains(&status) || unsupported, "{method} {path}: {status} {text}");
             assert_eq!(ctype.as_deref(), Some("application/json"), "{method} {path}: {status} {text}");
             let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"));
             let err = v["error"].as_object().unwrap_or_else(|| panic!("{method} {path}: not an envelope: {text}"));

@@ -211,7 +211,8 @@ pub struct CheckResponse {
     pub user_id: Option<String>,
     pub agent_id: Option<String>,
     pub authorization_expires_at: Option<String>,
-    /// `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results.
+    /// `sha256:<hex>` naming the server's evaluator (its engine manifest), or `allowly-core/<version> fallback` for
+    /// client-side results.
     pub engine_version: String,
     /// Exactly one entry per requested scope.
     pub results: HashMap<String, ScopeResult>,
@@ -461,8 +462,14 @@ pub struct CheckRequest {
     pub session_id: Option<String>,
     /// Required by budgeted authorizations (one scope per check).
     pub estimated_cost_micros: Option<i64>,
+    /// When the caller asked, as RFC 3339 with a time zone; the server records it in each receipt's context as the
+    /// caller's claim (it never decides with it).
+    pub client_timestamp: Option<String>,
     /// Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
     pub wait: Option<bool>,
+    /// Sent as the `Idempotency-Key` header instead of a generated one, so a caller's own retry (after a crash, from
+    /// another process) is answered with the first answer. Not part of the body.
+    pub idempotency_key: Option<String>,
 }
 
 impl From<CheckRequest> for allowly_core::model::CheckRequest {
@@ -474,7 +481,9 @@ impl From<CheckRequest> for allowly_core::model::CheckRequest {
             context: v.context,
             session_id: v.session_id,
             estimated_cost_micros: v.estimated_cost_micros,
+            client_timestamp: v.client_timestamp,
             wait: v.wait.unwrap_or_default(),
+            idempotency_key: v.idempotency_key,
         }
     }
 }

@@ -6,7 +6,8 @@ the arguments and forwards them (plus the ambient ``trace`` for checks). Type st
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from datetime import datetime
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from . import _native
 from .trace import current_trace
@@ -145,22 +146,33 @@ class _Client:
         self,
         *,
         authorization_id: str,
-        scopes: Sequence[str],
+        scopes: Optional[Sequence[str]] = None,
         resource: Optional[str] = None,
         context: Optional[Mapping[str, Any]] = None,
         session_id: Optional[str] = None,
         estimated_cost_micros: Optional[int] = None,
         wait: bool = False,
+        actions: Optional[Sequence[str]] = None,
+        client_timestamp: Union[datetime, str, None] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Any:
+        # `actions` is the official 0.8.0 SDK's name for `scopes`; code written for either runs unchanged.
+        if (scopes is None) == (actions is None):
+            raise TypeError("check() takes exactly one of scopes= or actions=")
+        if isinstance(client_timestamp, datetime):
+            # A naive datetime renders without an offset, and core refuses it with a typed validation error.
+            client_timestamp = client_timestamp.isoformat()
         return self._native.check(
             authorization_id=authorization_id,
-            scopes=list(scopes),
+            scopes=list(scopes if scopes is not None else actions),  # type: ignore[arg-type]
             resource=resource,
             context=context,
             session_id=session_id,
             estimated_cost_micros=estimated_cost_micros,
             wait=wait,
             trace=current_trace() or None,
+            client_timestamp=client_timestamp,
+            idempotency_key=idempotency_key,
         )
 
     @property

@@ -1,6 +1,7 @@
 # Type stubs of _client.py. At run time both clients share one namespace class per route family (the native
 # client decides awaitable or blocking); here they are split so each client's methods have exact return types.
 # tests/test_stubs.py checks every signature below against the runtime objects.
+from datetime import datetime
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from ._native import (
@@ -110,12 +111,15 @@ class Allowly:
         self,
         *,
         authorization_id: str,
-        scopes: Sequence[str],
+        scopes: Optional[Sequence[str]] = None,
         resource: Optional[str] = None,
         context: Optional[Mapping[str, Any]] = None,
         session_id: Optional[str] = None,
         estimated_cost_micros: Optional[int] = None,
         wait: bool = False,
+        actions: Optional[Sequence[str]] = None,
+        client_timestamp: Union[datetime, str, None] = None,
+        idempotency_key: Optional[str] = None,
     ) -> CheckResult: ...
     @property
     def base_url(self) -> str: ...
@@ -147,12 +151,15 @@ class SyncAllowly:
         self,
         *,
         authorization_id: str,
-        scopes: Sequence[str],
+        scopes: Optional[Sequence[str]] = None,
         resource: Optional[str] = None,
         context: Optional[Mapping[str, Any]] = None,
         session_id: Optional[str] = None,
         estimated_cost_micros: Optional[int] = None,
         wait: bool = False,
+        actions: Optional[Sequence[str]] = None,
+        client_timestamp: Union[datetime, str, None] = None,
+        idempotency_key: Optional[str] = None,
     ) -> CheckResult: ...
     @property
     def base_url(self) -> str: ...

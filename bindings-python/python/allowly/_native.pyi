@@ -291,6 +291,8 @@ class NativeClient:
         estimated_cost_micros: Optional[int] = None,
         wait: bool = False,
         trace: Optional[Dict[str, Any]] = None,
+        client_timestamp: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Any: ...
     def approve_confirmation(
         self, confirm_nonce: str, *, approved: bool, ttl_seconds: Optional[float] = None

@@ -122,7 +122,8 @@ impl PyCheckResult {
         self.inner.authorization_expires_at.as_deref()
     }
 
-    /// `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results.
+    /// `sha256:<hex>` naming the server's evaluator (its engine manifest), or `allowly-core/<version> fallback` for
+    /// client-side results.
     #[getter]
     pub(crate) fn engine_version(&self) -> &str {
         &self.inner.engine_version

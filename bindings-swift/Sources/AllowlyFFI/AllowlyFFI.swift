@@ -1906,9 +1906,19 @@ public struct CheckRequest: Equatable, Hashable {
      */
     public let estimatedCostMicros: Int64?
     /**
+     * When the caller asked, as RFC 3339 with a time zone; the server records it in each receipt's context as the
+     * caller's claim (it never decides with it).
+     */
+    public let clientTimestamp: String?
+    /**
      * Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
      */
     public let wait: Bool
+    /**
+     * Sent as the `Idempotency-Key` header instead of a generated one, so a caller's own retry (after a crash, from
+     * another process) is answered with the first answer. Not part of the body.
+     */
+    public let idempotencyKey: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1926,15 +1936,25 @@ public struct CheckRequest: Equatable, Hashable {
          * Required by budgeted authorizations (one scope per check).
          */estimatedCostMicros: Int64? = nil, 
         /**
+         * When the caller asked, as RFC 3339 with a time zone; the server records it in each receipt's context as the
+         * caller's claim (it never decides with it).
+         */clientTimestamp: String? = nil, 
+        /**
          * Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
-         */wait: Bool = false) {
+         */wait: Bool = false, 
+        /**
+         * Sent as the `Idempotency-Key` header instead of a generated one, so a caller's own retry (after a crash, from
+         * another process) is answered with the first answer. Not part of the body.
+         */idempotencyKey: String? = nil) {
         self.authorizationId = authorizationId
         self.scopes = scopes
         self.resource = resource
         self.contextJson = contextJson
         self.sessionId = sessionId
         self.estimatedCostMicros = estimatedCostMicros
+        self.clientTimestamp = clientTimestamp
         self.wait = wait
+        self.idempotencyKey = idempotencyKey
     }
 
     
@@ -1959,7 +1979,9 @@ public struct FfiConverterTypeCheckRequest: FfiConverterRustBuffer {
                 contextJson: FfiConverterOptionString.read(from: &buf), 
                 sessionId: FfiConverterOptionString.read(from: &buf), 
                 estimatedCostMicros: FfiConverterOptionInt64.read(from: &buf), 
-                wait: FfiConverterBool.read(from: &buf)
+                clientTimestamp: FfiConverterOptionString.read(from: &buf), 
+                wait: FfiConverterBool.read(from: &buf), 
+                idempotencyKey: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -1970,7 +1992,9 @@ public struct FfiConverterTypeCheckRequest: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.contextJson, into: &buf)
         FfiConverterOptionString.write(value.sessionId, into: &buf)
         FfiConverterOptionInt64.write(value.estimatedCostMicros, into: &buf)
+        FfiConverterOptionString.write(value.clientTimestamp, into: &buf)
         FfiConverterBool.write(value.wait, into: &buf)
+        FfiConverterOptionString.write(value.idempotencyKey, into: &buf)
     }
 }
 
@@ -2002,7 +2026,8 @@ public struct CheckResponse {
     public let agentId: String?
     public let authorizationExpiresAt: String?
     /**
-     * `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results.
+     * `sha256:<hex>` naming the server's evaluator (its engine manifest), or `allowly-core/<version> fallback` for
+     * client-side results.
      */
     public let engineVersion: String
     /**
@@ -2017,7 +2042,8 @@ public struct CheckResponse {
          * Absent when the authorization was not found.
          */authorizationId: String?, userId: String?, agentId: String?, authorizationExpiresAt: String?, 
         /**
-         * `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results.
+         * `sha256:<hex>` naming the server's evaluator (its engine manifest), or `allowly-core/<version> fallback` for
+         * client-side results.
          */engineVersion: String, 
         /**
          * Exactly one entry per requested scope.

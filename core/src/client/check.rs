@@ -60,7 +60,8 @@ impl Client {
         let mut call = Call::new(Method::POST, "POST /v1/check", vec!["v1", "check"])
             .json(request)?
             .timeout(self.timeout() + extra)
-            .deadline(deadline);
+            .deadline(deadline)
+            .idempotency_key(request.idempotency_key.clone());
         if request.wait {
             call = call.query("wait", "true".to_owned());
         }

@@ -46,11 +46,23 @@ pub(crate) struct Call<'a> {
     deadline: Option<Instant>,
     /// A value to redact from every message besides the API key (the confirmation nonce).
     secret: Option<&'a str>,
+    /// The caller's own idempotency key; POST and DELETE get a fresh one per call otherwise.
+    idempotency_key: Option<String>,
 }
 
 impl<'a> Call<'a> {
     pub(crate) fn new(method: Method, route: &'static str, path: Vec<&'a str>) -> Self {
-        Call { method, route, path, query: None, body: None, attempt_timeout: None, deadline: None, secret: None }
+        Call {
+            method,
+            route,
+            path,
+            query: None,
+            body: None,
+            attempt_timeout: None,
+            deadline: None,
+            secret: None,
+            idempotency_key: None,
+        }
     }
 
     pub(crate) fn json<T: Serialize>(mut self, body: &T) -> Result<Self> {
@@ -79,6 +91,11 @@ impl<'a> Call<'a> {
 
     pub(crate) fn secret(mut self, secret: &'a str) -> Self {
         self.secret = Some(secret);
+        self
+    }
+
+    pub(crate) fn idempotency_key(mut self, key: Option<String>) -> Self {
+        self.idempotency_key = key;
         self
     }
 }
@@ -164,8 +181,10 @@ impl Transport {
     /// The retry loop. Returns the body of a 2xx answer, or the mapped error of the last attempt.
     async fn execute(&self, call: Call<'_>) -> Result<Vec<u8>> {
         let url = self.url(&call);
-        let idempotency_key =
-            matches!(call.method, Method::POST | Method::DELETE).then(|| uuid::Uuid::new_v4().to_string());
+        let idempotency_key = match &call.idempotency_key {
+            Some(key) => Some(key.clone()),
+            None => matches!(call.method, Method::POST | Method::DELETE).then(|| uuid::Uuid::new_v4().to_string()),
+        };
         let attempt_timeout = call.attempt_timeout.unwrap_or(self.timeout);
         let mut attempt: u32 = 0;
         loop {

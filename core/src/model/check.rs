@@ -44,9 +44,17 @@ pub struct CheckRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub estimated_cost_micros: Option<i64>,
+    /// When the caller asked, as RFC 3339 with a time zone; the server records it in each receipt's context as the
+    /// caller's claim (it never decides with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_timestamp: Option<String>,
     /// Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
     #[serde(skip)]
     pub wait: bool,
+    /// Sent as the `Idempotency-Key` header instead of a generated one, so a caller's own retry (after a crash, from
+    /// another process) is answered with the first answer. Not part of the body.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
 }
 
 impl CheckRequest {
@@ -117,6 +125,18 @@ impl CheckRequest {
             }
             if !seen.insert(scope.as_str()) {
                 return Err(Error::invalid_input("scopes", format!("duplicate scope `{scope}`")));
+            }
+        }
+        if let Some(key) = &self.idempotency_key {
+            // A header value: visible ASCII only, bounded like the server's idempotency keys.
+            if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+                return Err(Error::invalid_input("idempotency_key", "must be 1 to 255 visible ASCII characters"));
+            }
+        }
+        if let Some(ts) = &self.client_timestamp {
+            let parsed = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339);
+            if parsed.is_err() {
+                return Err(Error::invalid_input("client_timestamp", "must be an RFC 3339 timestamp with a time zone"));
             }
         }
         Ok(())
@@ -225,7 +245,8 @@ pub struct CheckResponse {
     pub agent_id: Option<String>,
     #[serde(default)]
     pub authorization_expires_at: Option<String>,
-    /// `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results.
+    /// `sha256:<hex>` naming the server's evaluator (its engine manifest), or `allowly-core/<version> fallback` for
+    /// client-side results.
     pub engine_version: String,
     /// Exactly one entry per requested scope.
     pub results: BTreeMap<String, ScopeResult>,

@@ -54,13 +54,16 @@ pub enum WireCode {
     BudgetSingleScope,
     /// 422: settling a check that was not an allowed check of a budgeted authorization.
     NotBudgeted,
+    /// 501: a route of the official API this server does not implement yet (executions, seal, ...). Answered, never
+    /// silently accepted, so a caller cannot mistake it for success.
+    NotSupported,
     /// 503 with `Retry-After`: retry later (also every internal failure, without details).
     Unavailable,
 }
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 26] = [
+    pub const ALL: [WireCode; 27] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
@@ -86,6 +89,7 @@ impl WireCode {
         Self::BudgetEstimateRequired,
         Self::BudgetSingleScope,
         Self::NotBudgeted,
+        Self::NotSupported,
         Self::Unavailable,
     ];
 
@@ -117,6 +121,7 @@ impl WireCode {
             Self::BudgetEstimateRequired => "budget_estimate_required",
             Self::BudgetSingleScope => "budget_single_scope",
             Self::NotBudgeted => "not_budgeted",
+            Self::NotSupported => "not_supported",
             Self::Unavailable => "unavailable",
         }
     }
@@ -147,6 +152,7 @@ impl WireCode {
             | Self::BudgetEstimateRequired
             | Self::BudgetSingleScope
             | Self::NotBudgeted => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotSupported => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

@@ -41,6 +41,7 @@ fn error_response(status: u16) -> Value {
         410 => "Expired (`confirmation_expired`)",
         413 => "Body over 64 KiB",
         422 => "Validation error with `fields`",
+        501 => "Not supported by this server yet (`not_supported`)",
         503 => "Unavailable",
         _ => "Error",
     };
@@ -63,9 +64,9 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
     o.insert("summary".into(), json!(op.summary));
     o.insert("tags".into(), json!([op.tag]));
     let mut params = Vec::new();
-    if path.contains("{id}") {
+    for name in path.split('/').filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}')) {
         params.push(
-            json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 256}}),
+            json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "maxLength": 256}}),
         );
     }
     for (name, q) in op.query {
@@ -89,10 +90,13 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
     }
     let mut responses = Map::new();
     let content = match op.success {
-        Success::Json(body) => json!({"application/json": {"schema": reference(&(body.name)())}}),
-        Success::Other { media_type, json_type } => json!({media_type: {"schema": {"type": json_type}}}),
+        Success::Json(body) => Some(json!({"application/json": {"schema": reference(&(body.name)())}})),
+        Success::Other { media_type, json_type } => Some(json!({media_type: {"schema": {"type": json_type}}})),
+        Success::None => None,
     };
-    responses.insert(op.status.to_string(), json!({"description": op.summary, "content": content}));
+    if let Some(content) = content {
+        responses.insert(op.status.to_string(), json!({"description": op.summary, "content": content}));
+    }
     let mut errors: Vec<u16> = op.errors.to_vec();
     if op.body.is_some() {
         errors.extend([400, 413]);

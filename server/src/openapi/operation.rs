@@ -50,6 +50,8 @@ pub enum Success {
         media_type: &'static str,
         json_type: &'static str,
     },
+    /// No success at all: a route of the official API answered with 501 `not_supported`.
+    None,
 }
 
 /// A query parameter's schema (query strings are parsed by hand, not into a type).
@@ -103,6 +105,14 @@ impl Op {
     /// A setup route (setup keys only).
     pub fn setup(id: &'static str, summary: &'static str) -> Self {
         Self::new(id, summary, "setup", Auth::Setup)
+    }
+
+    /// A route of the official API this server answers with 501 `not_supported` (after authentication).
+    pub fn unsupported(id: &'static str, summary: &'static str) -> Self {
+        let mut op = Self::new(id, summary, "unsupported", Auth::Runtime);
+        op.success = Success::None;
+        op.errors = &[501];
+        op
     }
 
     /// The route reads a JSON body of type `T`.

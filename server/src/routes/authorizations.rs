@@ -22,8 +22,8 @@ use crate::policy::parse_grants;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
 use crate::store::{Tx, confirmations, webhooks};
+use crate::util;
 use crate::wire::{AuthorizationBody, AuthorizationRevoked, EmptyObject, ReceiptEnvelope, Revocation};
-use crate::{ENGINE_VERSION, util};
 
 const CREATE_FIELDS: &[&str] = &[
     "user_id",
@@ -242,7 +242,7 @@ pub async fn create(
         resource: None,
         context: ctx,
         authorization_id: Some(row.id.clone()),
-        engine_version: ENGINE_VERSION.into(),
+        engine_version: crate::engine_version().into(),
         policy_eval: None,
     };
     db::insert(&mut tx, &row).await?;
@@ -284,7 +284,7 @@ async fn revoke_in_tx(
         resource: None,
         context: ctx,
         authorization_id: Some(a.id.clone()),
-        engine_version: ENGINE_VERSION.into(),
+        engine_version: crate::engine_version().into(),
         policy_eval: None,
     };
     receipts::insert(tx, &draft).await?;

@@ -35,11 +35,19 @@ use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
 use crate::store::receipts;
 use crate::store::webhooks;
+use crate::util;
 use crate::wire::{CheckBody, ScopeResult};
-use crate::{ENGINE_VERSION, util};
 
-const FIELDS: &[&str] =
-    &["authorization_id", "scopes", "actions", "resource", "context", "session_id", "estimated_cost_micros"];
+const FIELDS: &[&str] = &[
+    "authorization_id",
+    "scopes",
+    "actions",
+    "resource",
+    "context",
+    "session_id",
+    "estimated_cost_micros",
+    "client_timestamp",
+];
 /// `wait=true` waits at most this long for the receipts to be signed.
 const CHECK_WAIT: Duration = Duration::from_secs(5);
 
@@ -50,6 +58,9 @@ pub(super) struct CheckReq {
     pub context: Map<String, Value>,
     pub session_id: Option<String>,
     pub estimate: Option<i64>,
+    /// When the caller says it asked (official SDK 0.8.0 sends it); recorded in each receipt's context as the
+    /// caller's claim, never used to decide.
+    pub client_timestamp: Option<String>,
 }
 
 pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError> {
@@ -72,7 +83,7 @@ pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError
     }
     let resource = f.opt_str("resource");
     let context = f.opt_object("context").unwrap_or_default();
-    for reserved in ["budget", "session_id"] {
+    for reserved in ["budget", "session_id", "client_timestamp"] {
         if context.contains_key(reserved) {
             f.error(&format!("context.{reserved}"), "is reserved");
         }
@@ -90,10 +101,14 @@ pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError
     if estimate.is_some_and(|e| e < 0) {
         f.error("estimated_cost_micros", "must not be negative");
     }
+    let client_timestamp = f.opt_str("client_timestamp");
+    if client_timestamp.as_deref().is_some_and(|t| util::parse_ts(t).is_none()) {
+        f.error("client_timestamp", "must be an RFC 3339 timestamp with a time zone");
+    }
     f.finish()?;
     match (authorization_id, scopes) {
         (Some(authorization_id), Some(scopes)) => {
-            Ok(CheckReq { authorization_id, scopes, resource, context, session_id, estimate })
+            Ok(CheckReq { authorization_id, scopes, resource, context, session_id, estimate, client_timestamp })
         }
         _ => Err(ApiError::validation(Vec::new())),
     }
@@ -224,7 +239,7 @@ async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<CheckBody, ApiE
         agent_id: auth.as_ref().map(|a| a.agent_id.clone()),
         authorization_expires_at: auth.as_ref().map(|a| a.expires_at.clone()),
         authorization_id: req.authorization_id.clone(),
-        engine_version: ENGINE_VERSION,
+        engine_version: crate::engine_version(),
         results,
         user_id: auth.as_ref().map(|a| a.user_id.clone()),
     })
@@ -286,8 +301,11 @@ async fn decide_scope(
     if let (Some(a), true) = (auth, writes.bump_count) {
         db::bump_count(tx, &a.id, scope, day).await?;
     }
-    let context =
+    let mut context =
         decide::receipt_context(&req.context, req.session_id.as_deref(), &answer, ask.as_ref(), budget_json.as_ref());
+    if let Some(ts) = &req.client_timestamp {
+        context.insert("client_timestamp".into(), json!(ts));
+    }
     let site = ReceiptSite { receipt_id: &receipt_id, workspace_id: ws, now, auth, scope, resource };
     receipts::insert(tx, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
     Ok(decide::scope_result(reason, receipts::pending_envelope(&receipt_id), ask.as_ref(), budget, eval.policy_eval))

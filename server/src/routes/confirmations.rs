@@ -22,8 +22,8 @@ use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, Resolution};
 use crate::store::receipts::{self, Draft, Event, Kind};
 use crate::store::webhooks;
-use crate::wire::{Confirmation, ConfirmationResolution, ConfirmationResolved};
-use crate::{ENGINE_VERSION, util};
+use crate::util;
+use crate::wire::{Confirmation, ConfirmationMonitor, ConfirmationResolution, ConfirmationResolved};
 
 pub(super) const MIN_TTL: i64 = 60;
 pub(super) const MAX_TTL: i64 = 7 * 24 * 3600;
@@ -103,7 +103,7 @@ pub async fn resolve(
         resource: row.resource.clone(),
         context: ctx,
         authorization_id: Some(auth.id.clone()),
-        engine_version: ENGINE_VERSION.into(),
+        engine_version: crate::engine_version().into(),
         policy_eval: None,
     };
     receipts::insert(&mut tx, &draft).await?;
@@ -161,4 +161,54 @@ pub async fn get_one(
         scope: c.scope,
         ttl_seconds: c.ttl_seconds,
     }))
+}
+
+/// `GET /v1/confirmations/{confirmation_id}/status`, the official 0.8.0 SDK's `confirmations.get_status`.
+pub async fn status(
+    State(s): State<Arc<AppState>>,
+    who: Runtime,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConfirmationMonitor>> {
+    let mut conn = s.store.reader().acquire().await?;
+    let c = db::get(&mut conn, &who.workspace_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
+    let auth = auth_db::get(&mut conn, &who.workspace_id, &c.authorization_id).await?;
+    drop(conn);
+    let now = util::fmt_ts(util::now());
+    let auth_revoked = auth.as_ref().is_none_or(|a| a.revoked);
+    Ok(Json(monitor(&c, &now, auth_revoked)))
+}
+
+/// The 0.8.0 monitor view of a confirmation row at `now`.
+fn monitor(c: &db::ConfRow, now: &str, auth_revoked: bool) -> ConfirmationMonitor {
+    use ConfirmationStatus::*;
+    // What the user chose (a used approval was still an approval), then whether it can still be used.
+    let (status, authority) = match (c.status, c.effective_status(now)) {
+        (Pending, Expired) => ("expired", "none"),
+        (Pending, _) => ("pending", "none"),
+        (DeniedByUser, _) => ("rejected", "none"),
+        (Approved, _) if auth_revoked => ("approved", "revoked"),
+        (Approved, Expired) => ("approved", "expired"),
+        (Approved, _) => ("approved", "available"),
+        (Consumed, _) => ("approved", "none"),
+        // Only pending nonces and unused approvals are ever marked expired (by a revoke), so a decided one was approved.
+        (Expired, _) if c.decided_at.is_some() => ("approved", if auth_revoked { "revoked" } else { "expired" }),
+        (Expired, _) => ("expired", if auth_revoked { "revoked" } else { "none" }),
+    };
+    let available = authority == "available";
+    ConfirmationMonitor {
+        action: c.scope.clone(),
+        authority_expires_at: if available { c.decision_expires_at.clone() } else { None },
+        authority_status: authority,
+        authorization_id: c.authorization_id.clone(),
+        child_authorization_id: available.then(|| c.authorization_id.clone()),
+        confirmation_id: c.id.clone(),
+        expires_at: c.decision_expires_at.clone().unwrap_or_else(|| c.nonce_expires_at.clone()),
+        resolution_receipt_id: c.resolve_receipt_id.clone(),
+        resolved_at: c.decided_at.clone(),
+        resource: c.resource.clone(),
+        source_receipt_id: Some(c.check_receipt_id.clone()),
+        status,
+    }
 }

@@ -10,6 +10,7 @@ pub mod fuzzing;
 mod receipts;
 mod settlements;
 mod setup;
+mod unsupported;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +33,8 @@ use crate::store::signing_keys;
 use crate::util;
 use crate::wire::{
     ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, CheckBody, Confirmation,
-    ConfirmationResolution, Health, KeyDocument, KeyRotation, Readiness, ReceiptEnvelope, Revocation, Settlement,
-    WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
+    ConfirmationMonitor, ConfirmationResolution, Health, KeyDocument, KeyRotation, Readiness, ReceiptEnvelope,
+    Revocation, Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
 };
 use allowly_core::model;
 
@@ -111,6 +112,10 @@ route_table! {
             .idempotent();
     get "/v1/confirmations/{id}" => confirmations::get_one,
         Op::runtime("getConfirmation", "Read a confirmation by id").ok::<Confirmation>(200).errors(&[404]);
+    get "/v1/confirmations/{id}/status" => confirmations::status,
+        Op::runtime("getConfirmationStatus", "A confirmation's monitor view by id (never its nonce)")
+            .ok::<ConfirmationMonitor>(200)
+            .errors(&[404]);
     post "/v1/budget-settlements" => settlements::settle,
         Op::runtime("settleBudget", "Settle the actual cost of an allowed budgeted check")
             .body::<model::SettlementRequest>()
@@ -152,6 +157,24 @@ route_table! {
         Op::setup("getWebhook", "Read the webhook endpoint").ok::<WebhookEndpoint>(200).errors(&[404]);
     delete "/v1/webhook" => setup::delete_webhook,
         Op::setup("deleteWebhook", "Remove the webhook endpoint").ok::<WebhookDeleted>(200).errors(&[404]);
+    post "/v1/execute" => unsupported::executions, Op::unsupported("execute", "Executions (not supported yet)");
+    get "/v1/executions/{id}" => unsupported::executions,
+        Op::unsupported("getExecution", "Executions (not supported yet)");
+    post "/v1/executions/{id}/{step}" => unsupported::executions,
+        Op::unsupported("executionStep", "Executions (not supported yet)");
+    post "/v1/seal" => unsupported::seal, Op::unsupported("seal", "SEAL records (not supported yet)");
+    post "/v1/receipts/{id}/acknowledgments" => unsupported::acknowledgments,
+        Op::unsupported("acknowledgeReceipt", "Receipt acknowledgments (not supported yet)");
+    get "/v1/receipts/{id}/acknowledgments/{ack}" => unsupported::acknowledgments,
+        Op::unsupported("getReceiptAcknowledgment", "Receipt acknowledgments (not supported yet)");
+    post "/v1/setup/custom-executables" => unsupported::custom_executables,
+        Op::unsupported("createCustomExecutable", "Custom executables (not supported yet)");
+    get "/v1/escalations/{id}" => unsupported::escalations,
+        Op::unsupported("getEscalation", "Escalations (not supported yet)");
+    post "/v1/escalations/{id}/resolve" => unsupported::escalations,
+        Op::unsupported("resolveEscalation", "Escalations (not supported yet)");
+    get "/v1/setup/resolution-webhook" => unsupported::resolution_webhook,
+        Op::unsupported("getResolutionWebhook", "Resolution webhooks (not supported yet)");
     get "/v1/audit" => setup::audit,
         Op::setup("audit", "Signed receipts matching filters, newest first")
             .query(&[

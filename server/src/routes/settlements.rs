@@ -16,8 +16,8 @@ use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as db;
 use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
+use crate::util;
 use crate::wire::Settlement;
-use crate::{ENGINE_VERSION, util};
 
 /// The body of a settlement: `(check_receipt_id, actual_cost_micros)`.
 pub(super) fn parse_settle(body: &axum::body::Bytes) -> Result<(String, i64), ApiError> {
@@ -88,7 +88,7 @@ pub async fn settle(
         resource: res.resource.clone(),
         context: ctx,
         authorization_id: Some(auth.id.clone()),
-        engine_version: ENGINE_VERSION.into(),
+        engine_version: crate::engine_version().into(),
         policy_eval: None,
     };
     db::settle(&mut tx, &check_receipt_id, &res, actual, &now, &receipt_id).await?;

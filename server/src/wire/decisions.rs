@@ -192,6 +192,31 @@ pub struct Confirmation {
     pub ttl_seconds: Option<i64>,
 }
 
+/// `GET /v1/confirmations/{confirmation_id}/status`: the monitor view the official 0.8.0 SDK reads
+/// (`confirmations.get_status`). It never carries the nonce.
+///
+/// `status` speaks the 0.8.0 words (`rejected`, not `denied_by_user`). An approval here is carried by the asking
+/// authorization itself (no child grant is minted), so `child_authorization_id` names that authorization while the
+/// approval is usable (`authority_status` `available`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConfirmationMonitor {
+    pub action: String,
+    pub authority_expires_at: Option<String>,
+    /// `none`, `available`, `expired` or `revoked`.
+    pub authority_status: &'static str,
+    pub authorization_id: String,
+    pub child_authorization_id: Option<String>,
+    pub confirmation_id: String,
+    /// The nonce's expiry while pending, the decision's once resolved.
+    pub expires_at: String,
+    pub resolution_receipt_id: Option<String>,
+    pub resolved_at: Option<String>,
+    pub resource: Option<String>,
+    pub source_receipt_id: Option<String>,
+    /// `pending`, `approved`, `rejected` or `expired`.
+    pub status: &'static str,
+}
+
 /// `POST /v1/budget-settlements`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Settlement {

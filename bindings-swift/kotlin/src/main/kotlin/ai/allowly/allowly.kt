@@ -3459,9 +3459,21 @@ data class CheckRequest (
     val `estimatedCostMicros`: kotlin.Long? = null 
     , 
     /**
+     * When the caller asked, as RFC 3339 with a time zone; the server records it in each receipt's context as the
+     * caller's claim (it never decides with it).
+     */
+    val `clientTimestamp`: kotlin.String? = null 
+    , 
+    /**
      * Sent as `?wait=true`: the server waits up to 5 s for the receipts to be signed. Not part of the body.
      */
     val `wait`: kotlin.Boolean = false 
+    , 
+    /**
+     * Sent as the `Idempotency-Key` header instead of a generated one, so a caller's own retry (after a crash, from
+     * another process) is answered with the first answer. Not part of the body.
+     */
+    val `idempotencyKey`: kotlin.String? = null 
     
 ){
     
@@ -3484,7 +3496,9 @@ public object FfiConverterTypeCheckRequest: FfiConverterRustBuffer<CheckRequest>
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -3495,7 +3509,9 @@ public object FfiConverterTypeCheckRequest: FfiConverterRustBuffer<CheckRequest>
             FfiConverterOptionalString.allocationSize(value.`contextJson`) +
             FfiConverterOptionalString.allocationSize(value.`sessionId`) +
             FfiConverterOptionalLong.allocationSize(value.`estimatedCostMicros`) +
-            FfiConverterBoolean.allocationSize(value.`wait`)
+            FfiConverterOptionalString.allocationSize(value.`clientTimestamp`) +
+            FfiConverterBoolean.allocationSize(value.`wait`) +
+            FfiConverterOptionalString.allocationSize(value.`idempotencyKey`)
     )
 
     override fun write(value: CheckRequest, buf: ByteBuffer) {
@@ -3505,7 +3521,9 @@ public object FfiConverterTypeCheckRequest: FfiConverterRustBuffer<CheckRequest>
             FfiConverterOptionalString.write(value.`contextJson`, buf)
             FfiConverterOptionalString.write(value.`sessionId`, buf)
             FfiConverterOptionalLong.write(value.`estimatedCostMicros`, buf)
+            FfiConverterOptionalString.write(value.`clientTimestamp`, buf)
             FfiConverterBoolean.write(value.`wait`, buf)
+            FfiConverterOptionalString.write(value.`idempotencyKey`, buf)
     }
 }
 
@@ -3527,7 +3545,8 @@ data class CheckResponse (
     val `authorizationExpiresAt`: kotlin.String?
     , 
     /**
-     * `allowly-server/<version>`, or `allowly-core/<version> fallback` for client-side results.
+     * `sha256:<hex>` naming the server's evaluator (its engine manifest), or `allowly-core/<version> fallback` for
+     * client-side results.
      */
     val `engineVersion`: kotlin.String
     , 
