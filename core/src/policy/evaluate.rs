@@ -151,3 +151,142 @@ fn ordered(a: &Value, b: &Value, cmp: fn(i64, i64) -> bool) -> bool {
 fn evaluated_fields(rule: &Rule, context: &Map<String, Value>) -> Map<String, Value> {
     rule.conditions.iter().filter_map(|c| context.get(&c.field).map(|v| (c.field.clone(), v.clone()))).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::policy::validate_definition;
+
+    fn definition(fields: Value, rules: Value, decision: &str, target: Value) -> Definition {
+        validate_definition(&json!({
+            "profile": "allowly.policy.v1",
+            "agent_id": "agent",
+            "default_expiry_days": null,
+            "actions": [{
+                "policy": {"profile": "allowly.basic.v1", "action": "act", "decision": decision, "target": target,
+                           "fields": fields, "rules": rules},
+                "guards": {}, "executable_operations": []
+            }]
+        }))
+        .unwrap()
+    }
+
+    fn rule(id: &str, decision: &str, target: Value, conditions: Value) -> Value {
+        json!({"id": id, "decision": decision, "target": target, "conditions": conditions})
+    }
+
+    fn result(def: &Definition, context: Value) -> PolicyResult {
+        evaluate(def, "act", &context).unwrap().result
+    }
+
+    #[test]
+    fn refusals_name_the_action_or_the_context_field() {
+        let def = definition(json!({"risk": "integer", "tags": "list"}), json!([]), "allow", Value::Null);
+        assert_eq!(evaluate(&def, "other", &json!({})).unwrap_err().path, "action");
+        assert_eq!(evaluate(&def, "act", &json!([1])).unwrap_err().path, "context");
+        assert_eq!(evaluate(&def, "act", &json!({"risk": true})).unwrap_err().path, "context.risk");
+        assert_eq!(evaluate(&def, "act", &json!({"risk": "2"})).unwrap_err().path, "context.risk");
+        assert_eq!(evaluate(&def, "act", &json!({"tags": [["x"]]})).unwrap_err().path, "context.tags");
+        assert_eq!(evaluate(&def, "act", &json!({"tags": "x"})).unwrap_err().path, "context.tags");
+        assert_eq!(evaluate(&def, "act", &json!({"other": 1.5})).unwrap_err().path, "context.other");
+        // Undeclared fields may hold anything the context limits allow.
+        assert!(evaluate(&def, "act", &json!({"other": {"nested": [true]}})).is_ok());
+    }
+
+    #[test]
+    fn typed_equality_never_mixes_booleans_and_integers() {
+        let rules =
+            json!([rule("r", "deny", Value::Null, json!([{"field": "tags", "op": "contains_any", "value": [1]}]))]);
+        let def = definition(json!({"tags": "list"}), rules, "allow", Value::Null);
+        assert_eq!(result(&def, json!({"tags": [true]})).decision, Decision::Allow);
+        assert_eq!(result(&def, json!({"tags": [1]})).decision, Decision::Deny);
+        let rules = json!([rule("r", "deny", Value::Null, json!([{"field": "n", "op": "in", "value": [0, 1]}]))]);
+        let def = definition(json!({"n": "integer"}), rules, "allow", Value::Null);
+        assert_eq!(result(&def, json!({"n": 1})).decision, Decision::Deny);
+        assert_eq!(result(&def, json!({"n": 2})).decision, Decision::Allow);
+    }
+
+    #[test]
+    fn absent_fields_satisfy_only_exists_false() {
+        let conditions = json!([{"field": "s", "op": "ne", "value": "x"}, {"field": "n", "op": "lt", "value": 5},
+                                {"field": "n", "op": "not_in", "value": [1]}]);
+        let def = definition(
+            json!({"s": "string", "n": "integer"}),
+            json!([rule("r", "deny", Value::Null, conditions)]),
+            "allow",
+            Value::Null,
+        );
+        assert_eq!(result(&def, json!({})).decision, Decision::Allow);
+        assert_eq!(result(&def, json!({"s": "y"})).evaluated_fields, json!({"s": "y"}).as_object().unwrap().clone());
+        let exists = |value: bool| {
+            definition(
+                json!({"v": "null"}),
+                json!([rule("r", "deny", Value::Null, json!([{"field": "v", "op": "exists", "value": value}]))]),
+                "allow",
+                Value::Null,
+            )
+        };
+        assert_eq!(result(&exists(true), json!({"v": null})).decision, Decision::Deny);
+        assert_eq!(result(&exists(true), json!({})).decision, Decision::Allow);
+        assert_eq!(result(&exists(false), json!({})).decision, Decision::Deny);
+        assert_eq!(result(&exists(false), json!({"v": null})).decision, Decision::Allow);
+    }
+
+    #[test]
+    fn empty_and_contains_none_on_empty_lists() {
+        let rules = json!([
+            rule("a", "confirm", json!("agent_owner"), json!([{"field": "t", "op": "empty", "value": true}])),
+            rule("b", "deny", Value::Null, json!([{"field": "t", "op": "contains_none", "value": ["x"]}]))
+        ]);
+        let def = definition(json!({"t": "list"}), rules, "allow", Value::Null);
+        let r = result(&def, json!({"t": []}));
+        assert_eq!((r.decision, r.matched_rule_id.as_deref()), (Decision::Deny, Some("b")));
+        let r = result(&def, json!({"t": ["x"]}));
+        assert_eq!((r.decision, r.matched_rule_id), (Decision::Allow, None));
+    }
+
+    #[test]
+    fn strictest_wins_and_the_first_of_equals_is_reported() {
+        let when = json!([{"field": "n", "op": "gte", "value": 1}]);
+        let rules = json!([
+            rule("first-escalate", "escalate", json!("member:a"), when.clone()),
+            rule("second-escalate", "escalate", json!("member:b"), when.clone()),
+            rule("weaker", "confirm", json!("agent_owner"), when.clone()),
+        ]);
+        let def = definition(json!({"n": "integer"}), rules, "confirm", json!("agent_owner"));
+        let r = result(&def, json!({"n": 1}));
+        assert_eq!(r.matched_rule_id.as_deref(), Some("first-escalate"));
+        assert_eq!(r.target.as_deref(), Some("member:a"));
+        let r = result(&def, json!({"n": 0}));
+        assert_eq!((r.decision, r.matched_rule_id, r.evaluated_fields.len()), (Decision::Confirm, None, 0));
+    }
+
+    #[test]
+    fn undeclared_context_changes_the_commitment_but_not_the_result() {
+        let def = definition(json!({"n": "integer"}), json!([]), "allow", Value::Null);
+        let a = evaluate(&def, "act", &json!({"n": 1})).unwrap();
+        let b = evaluate(&def, "act", &json!({"n": 1, "note": "x"})).unwrap();
+        assert_eq!(a.result, b.result);
+        assert_ne!(a.input_sha256, b.input_sha256);
+    }
+
+    #[test]
+    fn serializes_to_the_wire_shape() {
+        let def = definition(json!({}), json!([]), "allow", Value::Null);
+        let eval = evaluate(&def, "act", &json!({})).unwrap();
+        let wire = serde_json::to_value(&eval).unwrap();
+        assert_eq!(
+            wire["result"],
+            json!({"profile": "allowly.basic.v1", "status": "ok", "decision": "allow", "target": null,
+                   "matched_rule_id": null, "evaluated_fields": {}})
+        );
+        assert_eq!(wire["input_sha256"].as_str().unwrap().len(), 64);
+        let back: PolicyEval = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(back, eval);
+        let mut extra = wire;
+        extra["result"]["extra"] = json!(true);
+        assert!(serde_json::from_value::<PolicyEval>(extra).is_err());
+    }
+}

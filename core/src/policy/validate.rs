@@ -205,7 +205,10 @@ fn decision_target(raw: &Map<String, Value>, path: &str) -> Checked<(Decision, O
         Some("confirm") => Decision::Confirm,
         Some("escalate") => Decision::Escalate,
         _ => {
-            return Err(PolicyError::new(member(path, "decision"), "decision must be allow, deny, confirm or escalate"));
+            return Err(PolicyError::new(
+                member(path, "decision"),
+                "decision must be allow, deny, confirm or escalate",
+            ));
         }
     };
     let target = &raw["target"];
@@ -349,5 +352,34 @@ fn find_nul(value: &Value, path: &str) -> Option<String> {
             if k.contains('\0') { Some(p) } else { find_nul(v, &p) }
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_whole_document_is_named_dollar() {
+        assert_eq!(validate_definition(&json!([])).unwrap_err().path, "$");
+        assert_eq!(validate_definition(&json!({})).unwrap_err().path, "profile");
+    }
+
+    #[test]
+    fn a_valid_definition_exposes_what_callers_need() {
+        let value = json!({
+            "profile": "allowly.policy.v1", "agent_id": "agent", "default_expiry_days": 30,
+            "actions": [{"policy": {"profile": "allowly.basic.v1", "action": "a", "decision": "escalate",
+                                    "target": "member:x", "fields": {}, "rules": []},
+                         "guards": {}, "executable_operations": []}]
+        });
+        let definition = validate_definition(&value).unwrap();
+        assert_eq!(definition.agent_id(), "agent");
+        assert_eq!(definition.default_expiry_days(), Some(30));
+        assert_eq!(definition.action_names().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(definition.action_policy("a"), Some(&value["actions"][0]["policy"]));
+        assert_eq!(definition.sha256(), crate::policy::definition_sha256(&value).unwrap());
     }
 }
