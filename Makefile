@@ -120,7 +120,8 @@ test-oracles: toolchain oracle-venvs
 	export_dir=$$(mktemp -d -t allowly-oracle-XXXXXX); trap 'rm -rf "$$export_dir"' EXIT; \
 	$(ORACLE_SDK_OLD)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_3_1.py "$$export_dir"; \
 	$(ORACLE_RF)/bin/python $(ORACLE_DIR)/verify_rf_4_3_1.py "$$export_dir"; \
-	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/agent_token_sdk_0_8_0.py
+	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/agent_token_sdk_0_8_0.py; \
+	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/policy_definitions_sdk_0_8_0.py
 	@echo "make test-oracles: the official packages agree with our server and receipts"
 
 # Installs Node 20+ if it is missing (scripts/ensure-node.sh) and the package's locked devDependencies, builds the

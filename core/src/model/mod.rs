@@ -19,6 +19,7 @@ pub mod budget;
 pub mod check;
 pub mod confirmation;
 pub mod error_envelope;
+pub mod policy;
 pub mod reason;
 pub mod receipt;
 
@@ -32,6 +33,7 @@ pub use confirmation::{
     ApproveConfirmationRequest, Confirmation, ConfirmationDecision, ConfirmationResolution, ConfirmationStatus,
 };
 pub use error_envelope::{ErrorBody, ErrorEnvelope};
+pub use policy::{PolicyEval, PolicyRef, PolicyResult};
 pub use reason::{Reason, UnknownReason};
 pub use receipt::{ReceiptEnvelope, ReceiptParts, ReceiptStatus, SignedReceipt};
 
