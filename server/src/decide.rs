@@ -13,7 +13,7 @@ use crate::policy::{Grant, Outcome};
 use crate::store::authorizations::AuthRow;
 use crate::store::receipts::{Draft, Kind};
 use crate::util;
-use crate::wire::{BudgetBlock, ConfirmationCreated, PolicyEval, ReceiptEnvelope, ScopeResult};
+use crate::wire::{BudgetBlock, ConfirmationCreated, EscalationBlock, PolicyEvalBody, ReceiptEnvelope, ScopeResult};
 
 /// How long a confirm nonce can be resolved.
 const NONCE_TTL_MINUTES: i64 = 10;
@@ -42,15 +42,15 @@ pub struct Ask {
 /// The final reason for one scope. Only a confirmation-needing outcome looks at the stored answer.
 pub fn final_reason(outcome: &Outcome, authorization_found: bool, answer: &StoredAnswer) -> Reason {
     match outcome {
-        Outcome::Deny(reason) => *reason,
-        Outcome::Allow => Reason::ScopeGranted,
+        Outcome::Deny(reason) | Outcome::Allow(reason) => *reason,
+        Outcome::NeedsEscalation { .. } => Reason::PolicyRequiresEscalation,
         // `evaluate` denies an unknown authorization before any confirmation, so this cannot happen; if it did, the
         // safe answer is the one an unknown authorization gets.
         Outcome::NeedsConfirm { .. } if !authorization_found => Reason::AuthorizationNotFound,
-        Outcome::NeedsConfirm { .. } => match answer {
+        Outcome::NeedsConfirm { reason, .. } => match answer {
             StoredAnswer::Approved { .. } => Reason::UserConfirmed,
             StoredAnswer::Rejected { .. } => Reason::UserRejected,
-            StoredAnswer::None => Reason::ScopeRequiresUserConfirmation,
+            StoredAnswer::None => *reason,
         },
     }
 }
@@ -179,7 +179,7 @@ pub fn check_receipt(
     site: &ReceiptSite<'_>,
     reason: Reason,
     context: Map<String, Value>,
-    policy_eval: Option<PolicyEval>,
+    policy_eval: Option<PolicyEvalBody>,
 ) -> Draft {
     let auth = site.auth;
     Draft {
@@ -194,6 +194,7 @@ pub fn check_receipt(
         authorization_id: auth.map(|a| a.id.clone()),
         engine_version: crate::engine_version().into(),
         policy_eval,
+        policy_ref: auth.and_then(|a| a.policy.clone()),
     }
 }
 
@@ -202,8 +203,9 @@ pub fn scope_result(
     reason: Reason,
     receipt: ReceiptEnvelope,
     ask: Option<&Ask>,
+    escalation: Option<&EscalationBlock>,
     budget: Option<BudgetBlock>,
-    policy_eval: Option<PolicyEval>,
+    policy_eval: Option<PolicyEvalBody>,
 ) -> ScopeResult {
     ScopeResult {
         budget,
@@ -212,6 +214,10 @@ pub fn scope_result(
         confirm_prompt_hint: ask.map(|a| a.prompt_hint.clone()),
         confirmation_id: ask.map(|a| a.confirmation_id.clone()),
         decision: reason.decision().as_str(),
+        escalation: escalation.cloned(),
+        escalation_expires_at: escalation.map(|e| e.expires_at.clone()),
+        escalation_id: escalation.map(|e| e.escalation_id.clone()),
+        escalation_to: escalation.map(|e| e.escalation_to.clone()),
         policy_eval,
         reason: reason.as_str(),
         receipt,

@@ -24,13 +24,13 @@ fn ask() -> Ask {
 
 #[test]
 fn a_needed_confirmation_is_settled_by_the_stored_answer() {
-    let confirm = Outcome::NeedsConfirm { prompt: None };
+    let confirm = Outcome::NeedsConfirm { prompt: None, reason: Reason::ScopeRequiresUserConfirmation };
     assert_eq!(final_reason(&confirm, true, &StoredAnswer::None), Reason::ScopeRequiresUserConfirmation);
     assert_eq!(final_reason(&confirm, true, &approved()), Reason::UserConfirmed);
     assert_eq!(final_reason(&confirm, true, &rejected()), Reason::UserRejected);
     assert_eq!(final_reason(&confirm, false, &approved()), Reason::AuthorizationNotFound);
     // Only a confirmation-needing outcome looks at the answer.
-    assert_eq!(final_reason(&Outcome::Allow, true, &rejected()), Reason::ScopeGranted);
+    assert_eq!(final_reason(&Outcome::Allow(Reason::ScopeGranted), true, &rejected()), Reason::ScopeGranted);
     assert_eq!(final_reason(&Outcome::Deny(Reason::BudgetExceeded), true, &approved()), Reason::BudgetExceeded);
     let decisions: Vec<&str> = [StoredAnswer::None, approved(), rejected()]
         .iter()
@@ -105,8 +105,8 @@ fn the_receipt_context_explains_the_decision() {
 fn results_always_carry_every_member_in_wire_order() {
     let envelope = ReceiptEnvelope::pending("rcp_1");
     let receipt = serde_json::to_value(&envelope).expect("json");
-    let allow =
-        serde_json::to_value(scope_result(Reason::ScopeGranted, envelope.clone(), None, None, None)).expect("json");
+    let allow = serde_json::to_value(scope_result(Reason::ScopeGranted, envelope.clone(), None, None, None, None))
+        .expect("json");
     assert_eq!(
         allow,
         json!({"confirm_nonce": null, "confirmation_id": null, "confirm_expires_at": null,
@@ -129,7 +129,7 @@ fn results_always_carry_every_member_in_wire_order() {
     sorted.sort_unstable();
     let keys: Vec<&str> = allow.as_object().expect("object").keys().map(String::as_str).collect();
     assert!(keys == wire_order || keys == sorted, "{keys:?}");
-    let confirm = scope_result(Reason::ScopeRequiresUserConfirmation, envelope, Some(&ask()), None, None);
+    let confirm = scope_result(Reason::ScopeRequiresUserConfirmation, envelope, Some(&ask()), None, None, None);
     crate::wire::assert_sorted(&confirm);
     let confirm = serde_json::to_value(confirm).expect("json");
     assert_eq!(confirm["decision"], json!("confirm"));

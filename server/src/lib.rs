@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod crypto;
 pub mod decide;
+pub mod edition;
 pub mod error;
 pub mod idempotency;
 pub mod metrics;

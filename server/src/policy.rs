@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldError, WireCode};
 use crate::parse::receipt_safe;
-use crate::wire::{MatchedCondition, PolicyEval};
+use crate::wire::{MatchedCondition, PolicyEval, PolicyEvalBody};
 
 /// Condition operators of `confirm_when` / `deny_when`.
 const OPS: &[&str] = &["eq", "ne", "lt", "lte", "gt", "gte", "in", "exists"];
@@ -267,18 +267,23 @@ pub struct CheckInput<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Deny(Reason),
-    /// Confirmation required; [`crate::decide::final_reason`] picks confirm / user_confirmed / user_rejected from the
-    /// user's stored answer.
+    /// Confirmation required; [`crate::decide::final_reason`] picks `reason` (the confirm) / user_confirmed /
+    /// user_rejected from the user's stored answer.
     NeedsConfirm {
         prompt: Option<String>,
+        reason: Reason,
     },
-    Allow,
+    /// A policy edition sends the action to a named member (`member:<id>`).
+    NeedsEscalation {
+        target: String,
+    },
+    Allow(Reason),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     pub outcome: Outcome,
-    pub policy_eval: Option<PolicyEval>,
+    pub policy_eval: Option<PolicyEvalBody>,
     /// Amount to reserve if the final decision is allow (budgeted authorizations only).
     pub estimate: Option<i64>,
     /// `spent + reserved` before this check, for the response's `budget` block.
@@ -306,21 +311,21 @@ pub fn evaluate(auth: Option<&AuthView<'_>>, input: &CheckInput<'_>) -> Result<E
     };
     // Every later step either returns its deny / confirm or falls through to allow.
     let mut eval = Evaluation {
-        outcome: Outcome::Allow,
+        outcome: Outcome::Allow(Reason::ScopeGranted),
         policy_eval: None,
         estimate: None,
         spent_before: None,
         max_per_day: grant.max_per_day,
     };
     if grant.has_conditions() {
-        eval.policy_eval = Some(nothing_matched());
+        eval.policy_eval = Some(PolicyEvalBody::Conditions(nothing_matched()));
     }
     if auth.requires_deny_for.iter().any(|s| s == input.scope) {
         eval.outcome = Outcome::Deny(Reason::DenyConditionMatched);
         return Ok(eval);
     }
     if let Some(pe) = first_match(&grant.deny_when, input.context) {
-        eval.policy_eval = Some(pe);
+        eval.policy_eval = Some(PolicyEvalBody::Conditions(pe));
         eval.outcome = Outcome::Deny(Reason::DenyConditionMatched);
         return Ok(eval);
     }
@@ -334,38 +339,49 @@ pub fn evaluate(auth: Option<&AuthView<'_>>, input: &CheckInput<'_>) -> Result<E
         eval.outcome = Outcome::Deny(Reason::RateLimitExceeded);
         return Ok(eval);
     }
-    if let Some(b) = auth.budget {
-        let Some(estimate) = input.estimated_cost else {
-            return Err(ApiError::field(
-                WireCode::BudgetEstimateRequired,
-                "estimated_cost_micros",
-                "is required for an authorization with a budget",
-            ));
-        };
-        if input.scope_count != 1 {
-            return Err(ApiError::field(
-                WireCode::BudgetSingleScope,
-                "scopes",
-                "a budgeted check names exactly one scope",
-            ));
-        }
-        eval.spent_before = Some(b.spent + b.reserved);
-        if b.spent + b.reserved + estimate > b.limit {
-            eval.outcome = Outcome::Deny(Reason::BudgetExceeded);
-            return Ok(eval);
-        }
-        eval.estimate = Some(estimate);
+    if budget_step(auth.budget, input, &mut eval)? {
+        return Ok(eval);
     }
     let confirm_match = first_match(&grant.confirm_when, input.context);
     if auth.requires_confirm_for.iter().any(|s| s == input.scope) || confirm_match.is_some() {
         if let Some(pe) = confirm_match {
-            eval.policy_eval = Some(pe);
+            eval.policy_eval = Some(PolicyEvalBody::Conditions(pe));
         }
-        eval.outcome = Outcome::NeedsConfirm { prompt: grant.confirm_prompt.clone() };
+        eval.outcome = Outcome::NeedsConfirm {
+            prompt: grant.confirm_prompt.clone(),
+            reason: Reason::ScopeRequiresUserConfirmation,
+        };
         return Ok(eval);
     }
-    eval.outcome = Outcome::Allow;
+    eval.outcome = Outcome::Allow(Reason::ScopeGranted);
     Ok(eval)
+}
+
+/// The budget step of both evaluation orders (scopes and policy editions): a budgeted check must carry one scope and
+/// an estimate (else the whole request is a 422); over the limit it denies. Returns whether it denied.
+pub(crate) fn budget_step(
+    budget: Option<Budget>,
+    input: &CheckInput<'_>,
+    eval: &mut Evaluation,
+) -> Result<bool, ApiError> {
+    let Some(b) = budget else { return Ok(false) };
+    let Some(estimate) = input.estimated_cost else {
+        return Err(ApiError::field(
+            WireCode::BudgetEstimateRequired,
+            "estimated_cost_micros",
+            "is required for an authorization with a budget",
+        ));
+    };
+    if input.scope_count != 1 {
+        return Err(ApiError::field(WireCode::BudgetSingleScope, "scopes", "a budgeted check names exactly one scope"));
+    }
+    eval.spent_before = Some(b.spent + b.reserved);
+    if b.spent + b.reserved + estimate > b.limit {
+        eval.outcome = Outcome::Deny(Reason::BudgetExceeded);
+        return Ok(true);
+    }
+    eval.estimate = Some(estimate);
+    Ok(false)
 }
 
 #[cfg(test)]

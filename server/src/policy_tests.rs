@@ -65,7 +65,7 @@ fn unknown_revoked_expired_and_ungranted_deny_in_order() {
     assert_eq!(f.outcome("a"), Outcome::Deny(Reason::AuthorizationExpired));
     f.state = AuthState::Active;
     assert_eq!(f.outcome("b"), Outcome::Deny(Reason::ScopeNotInAuthorization));
-    assert_eq!(f.outcome("a"), Outcome::Allow);
+    assert_eq!(f.outcome("a"), Outcome::Allow(Reason::ScopeGranted));
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn deny_conditions_come_before_resource_rate_budget_and_confirm() {
     let e = f.eval("a", Some("doc:1"), json!({}), None, 1).expect("ok");
     assert_eq!(e.outcome, Outcome::Deny(Reason::RateLimitExceeded));
     let e = f.eval("a", Some("doc:1"), json!({}), None, 0).expect("ok");
-    assert_eq!(e.outcome, Outcome::NeedsConfirm { prompt: None });
+    assert_eq!(e.outcome, Outcome::NeedsConfirm { prompt: None, reason: Reason::ScopeRequiresUserConfirmation });
     f.deny = vec!["a".into()];
     assert_eq!(
         f.eval("a", Some("doc:1"), json!({}), None, 0).expect("ok").outcome,
@@ -106,7 +106,7 @@ fn budget_needs_an_estimate_one_scope_and_room() {
     );
     assert_eq!(f.eval("llm", None, json!({}), Some(41), 0).expect("ok").outcome, Outcome::Deny(Reason::BudgetExceeded));
     let e = f.eval("llm", None, json!({}), Some(40), 0).expect("ok");
-    assert_eq!((e.outcome, e.estimate, e.spent_before), (Outcome::Allow, Some(40), Some(60)));
+    assert_eq!((e.outcome, e.estimate, e.spent_before), (Outcome::Allow(Reason::ScopeGranted), Some(40), Some(60)));
     let view = AuthView {
         state: AuthState::Active,
         grants: &f.grants,
@@ -133,13 +133,16 @@ fn confirm_when_routes_to_confirmation_with_policy_eval() {
         "confirm_prompt": "Pay?",
     }}]));
     let e = f.eval("a", None, json!({"amount": 5, "vip": true}), None, 0).expect("ok");
-    assert_eq!(e.outcome, Outcome::NeedsConfirm { prompt: Some("Pay?".into()) });
+    assert_eq!(
+        e.outcome,
+        Outcome::NeedsConfirm { prompt: Some("Pay?".into()), reason: Reason::ScopeRequiresUserConfirmation }
+    );
     assert_eq!(
         pe(&e),
         Some(json!({"matched_condition": {"field": "vip", "op": "eq", "value": true}, "field_value": true}))
     );
     let e = f.eval("a", None, json!({"amount": 5}), None, 0).expect("ok");
-    assert_eq!(e.outcome, Outcome::Allow);
+    assert_eq!(e.outcome, Outcome::Allow(Reason::ScopeGranted));
     assert_eq!(pe(&e), Some(json!({"matched_condition": null, "field_value": null})));
 }
 

@@ -175,6 +175,13 @@ fn sign_row(row: &receipts::PendingRow, keys: &[ActiveKey]) -> Result<String, St
         })
         .ok_or_else(|| "no signing key is active at the receipt's issued_at".to_string())?;
     let mut payload: Value = serde_json::from_str(&row.payload).map_err(|e| format!("stored payload: {e}"))?;
+    // Wire 5 (receipts about a policy-granted authorization): the payload is complete; the key goes in the JWS
+    // header.
+    if payload["schema_version"] == receipts::SCHEMA_VERSION_JWS {
+        let jws = allowly_core::receipt::sign::sign_receipt_jws(&payload, &key.key_id, &key.signing_key)
+            .map_err(|e| e.to_string())?;
+        return Ok(jws.to_string());
+    }
     let Value::Object(m) = &mut payload else { return Err("stored payload is not an object".into()) };
     m.insert("alg".into(), Value::String("Ed25519".into()));
     m.insert("key_id".into(), Value::String(key.key_id.clone()));

@@ -33,6 +33,16 @@ pub enum Reason {
     ResourceNotPermitted,
     RateLimitExceeded,
     BudgetExceeded,
+    /// allow: the authorization's policy edition allows the action.
+    PolicyAllowed,
+    /// confirm: the policy edition asks the agent's owner to approve first (`confirm_nonce` is set).
+    PolicyRequiresConfirmation,
+    /// escalate: the policy edition sends the action to a named member (`escalation_id` is set).
+    PolicyRequiresEscalation,
+    /// deny: the policy edition denies the action.
+    PolicyDenied,
+    /// deny: the edition's `allowed_initiators` guard does not name the check's `context.initiator`.
+    InitiatorNotAllowed,
     /// Client-side deny: the server could not be reached (or failed with 5xx).
     FallbackClosedUnreachable,
     /// Client-side deny: the server did not answer within `check_timeout`.
@@ -45,7 +55,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in wire-v1's evaluation order then the fallbacks, so tests can prove each one is handled.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 21] = [
         Self::ScopeGranted,
         Self::UserConfirmed,
         Self::ScopeRequiresUserConfirmation,
@@ -58,6 +68,11 @@ impl Reason {
         Self::ResourceNotPermitted,
         Self::RateLimitExceeded,
         Self::BudgetExceeded,
+        Self::PolicyAllowed,
+        Self::PolicyRequiresConfirmation,
+        Self::PolicyRequiresEscalation,
+        Self::PolicyDenied,
+        Self::InitiatorNotAllowed,
         Self::FallbackClosedUnreachable,
         Self::FallbackClosedTimeout,
         Self::FallbackOpenUnreachable,
@@ -79,6 +94,11 @@ impl Reason {
             Self::ResourceNotPermitted => "resource_not_permitted",
             Self::RateLimitExceeded => "rate_limit_exceeded",
             Self::BudgetExceeded => "budget_exceeded",
+            Self::PolicyAllowed => "policy_allowed",
+            Self::PolicyRequiresConfirmation => "policy_requires_confirmation",
+            Self::PolicyRequiresEscalation => "policy_requires_escalation",
+            Self::PolicyDenied => "policy_denied",
+            Self::InitiatorNotAllowed => "initiator_not_allowed",
             Self::FallbackClosedUnreachable => "fallback_closed_unreachable",
             Self::FallbackClosedTimeout => "fallback_closed_timeout",
             Self::FallbackOpenUnreachable => "fallback_open_unreachable",
@@ -90,10 +110,13 @@ impl Reason {
     /// decides names the reason and takes the decision from here.
     pub const fn decision(self) -> Decision {
         match self {
-            Self::ScopeGranted | Self::UserConfirmed | Self::FallbackOpenUnreachable | Self::FallbackOpenTimeout => {
-                Decision::Allow
-            }
-            Self::ScopeRequiresUserConfirmation => Decision::Confirm,
+            Self::ScopeGranted
+            | Self::UserConfirmed
+            | Self::PolicyAllowed
+            | Self::FallbackOpenUnreachable
+            | Self::FallbackOpenTimeout => Decision::Allow,
+            Self::ScopeRequiresUserConfirmation | Self::PolicyRequiresConfirmation => Decision::Confirm,
+            Self::PolicyRequiresEscalation => Decision::Escalate,
             Self::UserRejected
             | Self::AuthorizationNotFound
             | Self::AuthorizationRevoked
@@ -103,6 +126,8 @@ impl Reason {
             | Self::ResourceNotPermitted
             | Self::RateLimitExceeded
             | Self::BudgetExceeded
+            | Self::PolicyDenied
+            | Self::InitiatorNotAllowed
             | Self::FallbackClosedUnreachable
             | Self::FallbackClosedTimeout => Decision::Deny,
         }
@@ -160,6 +185,16 @@ pub const DENY_CONDITION_MATCHED: &str = Reason::DenyConditionMatched.as_str();
 pub const RESOURCE_NOT_PERMITTED: &str = Reason::ResourceNotPermitted.as_str();
 pub const RATE_LIMIT_EXCEEDED: &str = Reason::RateLimitExceeded.as_str();
 pub const BUDGET_EXCEEDED: &str = Reason::BudgetExceeded.as_str();
+/// allow: the authorization's policy edition allows the action.
+pub const POLICY_ALLOWED: &str = Reason::PolicyAllowed.as_str();
+/// confirm: the policy edition asks the agent's owner to approve first.
+pub const POLICY_REQUIRES_CONFIRMATION: &str = Reason::PolicyRequiresConfirmation.as_str();
+/// escalate: the policy edition sends the action to a named member.
+pub const POLICY_REQUIRES_ESCALATION: &str = Reason::PolicyRequiresEscalation.as_str();
+/// deny: the policy edition denies the action.
+pub const POLICY_DENIED: &str = Reason::PolicyDenied.as_str();
+/// deny: the edition's `allowed_initiators` guard does not name the check's initiator.
+pub const INITIATOR_NOT_ALLOWED: &str = Reason::InitiatorNotAllowed.as_str();
 /// Client-side deny: the server could not be reached (or failed with 5xx).
 pub const FALLBACK_CLOSED_UNREACHABLE: &str = Reason::FallbackClosedUnreachable.as_str();
 /// Client-side deny: the server did not answer within `check_timeout`.
@@ -194,10 +229,18 @@ mod tests {
         let allow: Vec<Reason> = Reason::ALL.into_iter().filter(|r| r.decision() == Decision::Allow).collect();
         assert_eq!(
             allow,
-            [Reason::ScopeGranted, Reason::UserConfirmed, Reason::FallbackOpenUnreachable, Reason::FallbackOpenTimeout]
+            [
+                Reason::ScopeGranted,
+                Reason::UserConfirmed,
+                Reason::PolicyAllowed,
+                Reason::FallbackOpenUnreachable,
+                Reason::FallbackOpenTimeout
+            ]
         );
         let confirm: Vec<Reason> = Reason::ALL.into_iter().filter(|r| r.decision() == Decision::Confirm).collect();
-        assert_eq!(confirm, [Reason::ScopeRequiresUserConfirmation]);
+        assert_eq!(confirm, [Reason::ScopeRequiresUserConfirmation, Reason::PolicyRequiresConfirmation]);
+        let escalate: Vec<Reason> = Reason::ALL.into_iter().filter(|r| r.decision() == Decision::Escalate).collect();
+        assert_eq!(escalate, [Reason::PolicyRequiresEscalation]);
         assert_eq!(Reason::ALL.iter().filter(|r| r.is_fallback()).count(), 4);
         assert!(Reason::ALL.iter().filter(|r| r.is_fallback()).all(|r| r.as_str().starts_with("fallback_")));
     }

@@ -42,6 +42,20 @@ impl Definition {
         self.action(action).map(|a| &a.json)
     }
 
+    /// The `guards` of `action`: limits the issuer enforces around the policy's decision (documented in
+    /// docs/policy-semantics.md), not part of evaluation.
+    pub fn guards(&self, action: &str) -> Option<Guards> {
+        let entry = self.json["actions"].as_array()?.iter().find(|e| e["policy"]["action"] == action)?;
+        let g = &entry["guards"];
+        Some(Guards {
+            resource_pattern: g["resource_pattern"].as_str().map(str::to_owned),
+            allowed_initiators: g["allowed_initiators"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()),
+            max_per_day: g["max_per_day"].as_u64(),
+        })
+    }
+
     pub(crate) fn action(&self, action: &str) -> Option<&ActionPolicy> {
         self.actions.iter().find(|a| a.name == action)
     }
@@ -50,6 +64,14 @@ impl Definition {
     pub fn sha256(&self) -> String {
         super::definition_sha256(&self.json).expect("a validated definition is bounded canonical JSON")
     }
+}
+
+/// The validated `guards` of one action.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guards {
+    pub resource_pattern: Option<String>,
+    pub allowed_initiators: Option<Vec<String>>,
+    pub max_per_day: Option<u64>,
 }
 
 /// One action's `allowly.basic.v1` policy.

@@ -11,7 +11,7 @@ mod error;
 mod evaluate;
 mod validate;
 
-pub use definition::Definition;
+pub use definition::{Definition, Guards};
 pub use digest::{MAX_CONTEXT_BYTES, MAX_DEFINITION_BYTES, definition_sha256, input_sha256};
 pub use engine::engine_version;
 pub use error::PolicyError;

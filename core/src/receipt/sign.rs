@@ -37,3 +37,24 @@ pub fn sign_receipt_value(payload: &Object, key: &SigningKey) -> Result<Object, 
     out.insert("signature", Value::String(signature.into()));
     Ok(out)
 }
+
+/// A wire-5 receipt: the flattened JWS `{protected, payload, signature}` over the canonical header
+/// `{"alg":"EdDSA","kid":key_id,"typ":"allowly-receipt+jws"}` and the canonical payload.
+pub fn sign_receipt_jws(
+    payload: &serde_json::Value,
+    key_id: &str,
+    key: &SigningKey,
+) -> Result<serde_json::Value, VerificationError> {
+    if !payload.is_object() {
+        return Err(VerificationError::new(VerificationErrorKind::Schema, "receipt payload must be an object"));
+    }
+    if key_id.is_empty() {
+        return Err(VerificationError::new(VerificationErrorKind::Schema, "JWS kid must be a nonempty string"));
+    }
+    let header = serde_json::json!({"alg": "EdDSA", "kid": key_id, "typ": "allowly-receipt+jws"});
+    let protected = URL_SAFE_NO_PAD.encode(canonical::canonicalize(&Value::from(&header))?);
+    let body = URL_SAFE_NO_PAD.encode(canonical::canonicalize(&Value::from(payload))?);
+    let signing_input = format!("{protected}.{body}");
+    let signature = URL_SAFE_NO_PAD.encode(key.sign(signing_input.as_bytes()).to_bytes());
+    Ok(serde_json::json!({"protected": protected, "payload": body, "signature": signature}))
+}

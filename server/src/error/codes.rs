@@ -28,6 +28,7 @@ pub enum WireCode {
     WorkspaceNotFound,
     ApiKeyNotFound,
     WebhookNotFound,
+    PolicyNotFound,
     /// 405
     MethodNotAllowed,
     /// 408: the request took longer than the server's timeout.
@@ -38,6 +39,10 @@ pub enum WireCode {
     AlreadySettled,
     /// 409: revoking the workspace's last live setup key.
     LastSetupKey,
+    /// 409: a new edition that does not name the newest one as `previous_policy_ref` (or names a stale one).
+    PolicyVersionConflict,
+    /// 409: a new edition, or an authorization, for an archived policy.
+    PolicyArchived,
     /// 410: a confirmation nonce past its TTL.
     ConfirmationExpired,
     /// 413: a body over 64 KiB.
@@ -63,7 +68,7 @@ pub enum WireCode {
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 27] = [
+    pub const ALL: [WireCode; 30] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
@@ -76,11 +81,14 @@ impl WireCode {
         Self::WorkspaceNotFound,
         Self::ApiKeyNotFound,
         Self::WebhookNotFound,
+        Self::PolicyNotFound,
         Self::MethodNotAllowed,
         Self::RequestTimeout,
         Self::IdempotencyConflict,
         Self::AlreadySettled,
         Self::LastSetupKey,
+        Self::PolicyVersionConflict,
+        Self::PolicyArchived,
         Self::ConfirmationExpired,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -108,11 +116,14 @@ impl WireCode {
             Self::WorkspaceNotFound => "workspace_not_found",
             Self::ApiKeyNotFound => "api_key_not_found",
             Self::WebhookNotFound => "webhook_not_found",
+            Self::PolicyNotFound => "policy_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::RequestTimeout => "request_timeout",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::AlreadySettled => "already_settled",
             Self::LastSetupKey => "last_setup_key",
+            Self::PolicyVersionConflict => "policy_version_conflict",
+            Self::PolicyArchived => "policy_archived",
             Self::ConfirmationExpired => "confirmation_expired",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -140,10 +151,15 @@ impl WireCode {
             | Self::ReceiptNotFound
             | Self::WorkspaceNotFound
             | Self::ApiKeyNotFound
-            | Self::WebhookNotFound => StatusCode::NOT_FOUND,
+            | Self::WebhookNotFound
+            | Self::PolicyNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::IdempotencyConflict | Self::AlreadySettled | Self::LastSetupKey => StatusCode::CONFLICT,
+            Self::IdempotencyConflict
+            | Self::AlreadySettled
+            | Self::LastSetupKey
+            | Self::PolicyVersionConflict
+            | Self::PolicyArchived => StatusCode::CONFLICT,
             Self::ConfirmationExpired => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

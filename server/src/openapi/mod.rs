@@ -92,10 +92,12 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
     let content = match op.success {
         Success::Json(body) => Some(json!({"application/json": {"schema": reference(&(body.name)())}})),
         Success::Other { media_type, json_type } => Some(json!({media_type: {"schema": {"type": json_type}}})),
-        Success::None => None,
+        Success::None | Success::NoContent => None,
     };
     if let Some(content) = content {
         responses.insert(op.status.to_string(), json!({"description": op.summary, "content": content}));
+    } else if matches!(op.success, Success::NoContent) {
+        responses.insert(op.status.to_string(), json!({"description": op.summary}));
     }
     let mut errors: Vec<u16> = op.errors.to_vec();
     if op.body.is_some() {

@@ -52,6 +52,8 @@ pub enum Success {
     },
     /// No success at all: a route of the official API answered with 501 `not_supported`.
     None,
+    /// 204 without a body.
+    NoContent,
 }
 
 /// A query parameter's schema (query strings are parsed by hand, not into a type).
@@ -137,6 +139,13 @@ impl Op {
     /// The route answers 200 with a body that is not one of our JSON types.
     pub fn ok_other(mut self, media_type: &'static str, json_type: &'static str) -> Self {
         self.success = Success::Other { media_type, json_type };
+        self
+    }
+
+    /// The route answers 204 without a body.
+    pub fn no_content(mut self) -> Self {
+        self.status = 204;
+        self.success = Success::NoContent;
         self
     }
 

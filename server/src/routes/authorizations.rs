@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::Body;
+use super::{Body, edition_grants};
 use crate::AppState;
 use crate::auth::Runtime;
 use crate::error::{ApiError, ApiResult, WireCode};
@@ -42,7 +42,7 @@ const CREATE_FIELDS: &[&str] = &[
     "policy_id",
 ];
 const REVOKE_FIELDS: &[&str] = &["revoked_by", "notes", "superseded_by"];
-const DEFAULT_TTL_DAYS: i64 = 90;
+pub(super) const DEFAULT_TTL_DAYS: i64 = 90;
 const MAX_META: usize = 4096;
 
 /// The authorization object of every response; `status` (with `revoked_at`) only when read back.
@@ -185,6 +185,7 @@ pub(super) fn parse_create(
             create_receipt_id: util::new_id("rcp"),
             revocation_receipt_id: None,
             revoke_response: None,
+            policy: None,
         },
         replaces,
     })
@@ -197,12 +198,25 @@ pub async fn create(
     Body(body): Body,
 ) -> ApiResult<Response> {
     let now = util::now();
-    let req = parse_create(&body, &who.workspace_id, now)?;
+    // Two request shapes: the 0.3.1 one (explicit scopes) and 0.8.0's (a policy edition).
+    let (legacy, edition) = if edition_grants::names_edition(&body) {
+        (None, Some(edition_grants::parse(&body, now)?))
+    } else {
+        (Some(parse_create(&body, &who.workspace_id, now)?), None)
+    };
     let idem = IdemKey::from_request(&headers, "POST", "/v1/authorizations", &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
         return Ok(r);
     }
+    let req = match (legacy, edition) {
+        (Some(req), _) => req,
+        (None, Some(e)) => {
+            let row = edition_grants::build_row(&mut tx, &who.workspace_id, &e, now).await?;
+            CreateReq { row, replaces: e.replaces }
+        }
+        (None, None) => unreachable!("one of the two shapes was parsed"),
+    };
     let row = req.row;
     let now_s = row.created_at.clone();
     let mut revocation_receipt = None;
@@ -223,9 +237,11 @@ pub async fn create(
     let mut ctx = Map::new();
     ctx.insert(row.scope_field.clone(), row.scopes.clone());
     ctx.insert("expires_at".into(), json!(row.expires_at));
-    ctx.insert("requires_confirm_for".into(), json!(row.requires_confirm_for));
-    ctx.insert("requires_deny_for".into(), json!(row.requires_deny_for));
-    ctx.insert("requires_escalation_for".into(), json!([]));
+    if row.policy.is_none() {
+        ctx.insert("requires_confirm_for".into(), json!(row.requires_confirm_for));
+        ctx.insert("requires_deny_for".into(), json!(row.requires_deny_for));
+        ctx.insert("requires_escalation_for".into(), json!([]));
+    }
     if let Some(b) = row.budget_limit {
         ctx.insert("budget_limit_micros".into(), json!(b));
     }
@@ -244,10 +260,19 @@ pub async fn create(
         authorization_id: Some(row.id.clone()),
         engine_version: crate::engine_version().into(),
         policy_eval: None,
+        policy_ref: row.policy.clone(),
     };
     db::insert(&mut tx, &row).await?;
     receipts::insert(&mut tx, &draft).await?;
-    let out = auth_body(&row, Some(receipts::pending_envelope(&row.create_receipt_id)), revocation_receipt, None);
+    let receipt = receipts::pending_envelope(&row.create_receipt_id);
+    let out = match &row.policy {
+        Some(reference) => {
+            let out = edition_grants::body(&row, reference.clone(), receipt, revocation_receipt);
+            serde_json::to_value(out).map_err(ApiError::internal)?
+        }
+        None => serde_json::to_value(auth_body(&row, Some(receipt), revocation_receipt, None))
+            .map_err(ApiError::internal)?,
+    };
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::CREATED, &out).await?;
     tx.commit().await?;
     s.signer.kick();
@@ -286,6 +311,7 @@ async fn revoke_in_tx(
         authorization_id: Some(a.id.clone()),
         engine_version: crate::engine_version().into(),
         policy_eval: None,
+        policy_ref: a.policy.clone(),
     };
     receipts::insert(tx, &draft).await?;
     webhooks::enqueue(

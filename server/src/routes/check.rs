@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use allowly_core::model::{ConfirmationStatus, Decision, MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK, Reason};
+use allowly_core::model::{ConfirmationStatus, Decision, MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,12 +20,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value, json};
 
-use super::Body;
 use super::receipts::{query_params, wait_signed};
+use super::{Body, edition_grants};
 use crate::AppState;
 use crate::auth::Runtime;
 use crate::crypto::MasterKey;
 use crate::decide::{self, Ask, ReceiptSite, StoredAnswer};
+use crate::edition::EditionView;
 use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
@@ -33,10 +34,12 @@ use crate::policy::{self, AuthView, CheckInput, Outcome};
 use crate::store::Tx;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
+use crate::store::policies as editions;
 use crate::store::receipts;
 use crate::store::webhooks;
 use crate::util;
-use crate::wire::{CheckBody, ScopeResult};
+use crate::wire::{CheckBody, EscalationBlock, ScopeResult};
+use allowly_core::policy::Definition;
 
 const FIELDS: &[&str] = &[
     "authorization_id",
@@ -230,9 +233,20 @@ async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<CheckBody, ApiE
     let now = util::fmt_ts(now_t);
     let day = util::utc_day(now_t);
     let auth = db::get_locked(tx, ws, &req.authorization_id).await?;
+    // An edition-granted authorization is decided by its edition (immutable, so read once per check).
+    let edition = match auth.as_ref().and_then(|a| a.policy.as_ref()) {
+        Some(r) => {
+            let row = editions::edition(tx, ws, &r.policy_id, r.policy_version)
+                .await?
+                .ok_or_else(|| ApiError::internal("authorization names a missing policy edition"))?;
+            Some(edition_grants::load_definition(&row.definition)?)
+        }
+        None => None,
+    };
     let mut results = BTreeMap::new();
     for scope in &req.scopes {
-        let result = decide_scope(tx, ws, req, auth.as_ref(), scope, &now, &day, now_t).await?;
+        let at = At { now: &now, day: &day, now_t };
+        let result = decide_scope(tx, ws, req, auth.as_ref(), edition.as_ref(), scope, &at).await?;
         results.insert(scope.clone(), result);
     }
     Ok(CheckBody {
@@ -245,29 +259,35 @@ async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<CheckBody, ApiE
     })
 }
 
-/// One scope: read what the decision needs, let `policy` and `decide` decide, store what they say.
-#[allow(clippy::too_many_arguments)]
+/// The instant a check is decided at, in the forms its steps need.
+struct At<'a> {
+    now: &'a str,
+    day: &'a str,
+    now_t: time::OffsetDateTime,
+}
+
+/// One scope: read what the decision needs, let `policy` (or `edition`) and `decide` decide, store what they say.
 async fn decide_scope(
     tx: &mut Tx,
     ws: &str,
     req: &CheckReq,
     auth: Option<&AuthRow>,
+    edition: Option<&Definition>,
     scope: &str,
-    now: &str,
-    day: &str,
-    now_t: time::OffsetDateTime,
+    at: &At<'_>,
 ) -> Result<ScopeResult, ApiError> {
+    let (now, day, now_t) = (at.now, at.day, at.now_t);
+    let counts_today = match (auth, edition) {
+        (Some(a), Some(d)) => {
+            a.grants.iter().any(|g| g.name == scope) && d.guards(scope).is_some_and(|g| g.max_per_day.is_some())
+        }
+        (Some(a), None) => decide::reads_today_count(&a.grants, scope),
+        _ => false,
+    };
     let today_count = match auth {
-        Some(a) if decide::reads_today_count(&a.grants, scope) => db::today_count(tx, &a.id, scope, day).await?,
+        Some(a) if counts_today => db::today_count(tx, &a.id, scope, day).await?,
         _ => 0,
     };
-    let view = auth.map(|a| AuthView {
-        state: a.state(now),
-        grants: &a.grants,
-        requires_confirm_for: &a.requires_confirm_for,
-        requires_deny_for: &a.requires_deny_for,
-        budget: a.budget(),
-    });
     let input = CheckInput {
         scope,
         resource: req.resource.as_deref(),
@@ -276,7 +296,23 @@ async fn decide_scope(
         scope_count: req.scopes.len(),
         today_count,
     };
-    let eval = policy::evaluate(view.as_ref(), &input)?;
+    let eval = match (auth, edition) {
+        (Some(a), Some(definition)) => {
+            let actions: Vec<String> = a.grants.iter().map(|g| g.name.clone()).collect();
+            let view = EditionView { state: a.state(now), actions: &actions, definition, budget: a.budget() };
+            crate::edition::evaluate(&view, &input)?
+        }
+        _ => {
+            let view = auth.map(|a| AuthView {
+                state: a.state(now),
+                grants: &a.grants,
+                requires_confirm_for: &a.requires_confirm_for,
+                requires_deny_for: &a.requires_deny_for,
+                budget: a.budget(),
+            });
+            policy::evaluate(view.as_ref(), &input)?
+        }
+    };
     let receipt_id = util::new_id("rcp");
     let resource = req.resource.as_deref();
     let answer = match (&eval.outcome, auth) {
@@ -285,9 +321,15 @@ async fn decide_scope(
     };
     let reason = decide::final_reason(&eval.outcome, auth.is_some(), &answer);
     let ask = match (&eval.outcome, auth) {
-        (Outcome::NeedsConfirm { prompt }, Some(a)) if reason == Reason::ScopeRequiresUserConfirmation => {
+        (Outcome::NeedsConfirm { prompt, .. }, Some(a)) if reason.decision() == Decision::Confirm => {
             let hint = decide::prompt_hint(prompt.as_deref(), &a.agent_id, scope, resource);
             Some(open_confirmation(tx, ws, a, scope, resource, now, now_t, &receipt_id, hint).await?)
+        }
+        _ => None,
+    };
+    let escalation = match (&eval.outcome, auth) {
+        (Outcome::NeedsEscalation { target }, Some(a)) => {
+            Some(open_escalation(tx, ws, a, scope, resource, target, now, now_t, &receipt_id).await?)
         }
         _ => None,
     };
@@ -306,9 +348,14 @@ async fn decide_scope(
     if let Some(ts) = &req.client_timestamp {
         context.insert("client_timestamp".into(), json!(ts));
     }
+    if let Some(e) = &escalation {
+        context.insert("escalation_id".into(), json!(e.escalation_id));
+        context.insert("escalation_to".into(), json!(e.escalation_to));
+    }
     let site = ReceiptSite { receipt_id: &receipt_id, workspace_id: ws, now, auth, scope, resource };
     receipts::insert(tx, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
-    Ok(decide::scope_result(reason, receipts::pending_envelope(&receipt_id), ask.as_ref(), budget, eval.policy_eval))
+    let envelope = receipts::pending_envelope(&receipt_id);
+    Ok(decide::scope_result(reason, envelope, ask.as_ref(), escalation.as_ref(), budget, eval.policy_eval))
 }
 
 /// The user's answer matching this check; an approval is consumed here, by this check's receipt, or not at all.
@@ -329,6 +376,46 @@ async fn stored_answer(
         Some(c) if c.status == ConfirmationStatus::DeniedByUser => StoredAnswer::Rejected { confirmation_id: c.id },
         _ => StoredAnswer::None,
     })
+}
+
+/// How long an escalation waits for its member (resolving arrives with the approvals work).
+const ESCALATION_TTL: time::Duration = time::Duration::hours(1);
+
+/// Stores a new escalation to `target` (`member:<id>`), pending until resolved or expired.
+#[allow(clippy::too_many_arguments)]
+async fn open_escalation(
+    tx: &mut Tx,
+    ws: &str,
+    auth: &AuthRow,
+    scope: &str,
+    resource: Option<&str>,
+    target: &str,
+    now: &str,
+    now_t: time::OffsetDateTime,
+    receipt_id: &str,
+) -> Result<EscalationBlock, ApiError> {
+    let block = EscalationBlock {
+        escalation_id: util::new_id("esc"),
+        escalation_to: target.to_owned(),
+        expires_at: util::fmt_ts(now_t + ESCALATION_TTL),
+        status: "pending",
+    };
+    sqlx::query(
+        "INSERT INTO escalations (id, workspace_id, authorization_id, action, resource, target, status, created_at, \
+         expires_at, check_receipt_id) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)",
+    )
+    .bind(&block.escalation_id)
+    .bind(ws)
+    .bind(&auth.id)
+    .bind(scope)
+    .bind(resource)
+    .bind(target)
+    .bind(now)
+    .bind(&block.expires_at)
+    .bind(receipt_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(block)
 }
 
 /// Stores a new confirmation (its nonce only as a hash) and its `confirmation.created` event.

@@ -105,6 +105,7 @@ pub async fn resolve(
         authorization_id: Some(auth.id.clone()),
         engine_version: crate::engine_version().into(),
         policy_eval: None,
+        policy_ref: auth.policy.clone(),
     };
     receipts::insert(&mut tx, &draft).await?;
     webhooks::enqueue(
@@ -123,10 +124,16 @@ pub async fn resolve(
         },
     )
     .await?;
+    // The answer follows the authorization's kind: 0.3.1's words for scope-based ones, 0.8.0's for edition-granted
+    // ones (each official client refuses the other's).
+    let word = match (&auth.policy, approved) {
+        (Some(_), false) => "not_approved",
+        _ => decision.as_str(),
+    };
     let out = ConfirmationResolution {
         authorization_id: approved.then(|| auth.id.clone()),
         confirmation_id: row.id.clone(),
-        decision: decision.as_str(),
+        decision: word,
         expires_at: approved.then_some(expires_at),
         receipt: receipts::pending_envelope(&receipt_id),
     };

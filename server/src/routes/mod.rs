@@ -5,8 +5,10 @@
 mod authorizations;
 mod check;
 mod confirmations;
+pub mod edition_grants;
 #[doc(hidden)]
 pub mod fuzzing;
+mod policies;
 mod receipts;
 mod settlements;
 mod setup;
@@ -32,12 +34,14 @@ use crate::parse::MAX_BODY;
 use crate::store::signing_keys;
 use crate::util;
 use crate::wire::{
-    ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, CheckBody, Confirmation,
-    ConfirmationMonitor, ConfirmationResolution, Health, KeyDocument, KeyRotation, Readiness, ReceiptEnvelope,
+    ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, AuthorizationCreate,
+    CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, Health, KeyDocument, KeyRotation, PolicyBody,
+    PolicyCreate, PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness, ReceiptEnvelope,
     Revocation, Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
 };
 use allowly_core::model;
 
+pub(crate) use policies::field_error as policy_field_error;
 pub use receipts::wait_signed;
 
 /// The request body, read up to 64 KiB; anything larger is a 413 envelope.
@@ -84,9 +88,9 @@ route_table! {
     get "/openapi.json" => openapi_json,
         Op::public("openapi", "health", "This document").ok_other("application/json", "object");
     post "/v1/authorizations" => authorizations::create,
-        Op::runtime("createAuthorization", "Create an authorization (optionally replacing another)")
-            .body::<model::CreateAuthorizationRequest>()
-            .ok::<AuthorizationBody>(201)
+        Op::runtime("createAuthorization", "Create an authorization from scopes or a policy edition (optionally replacing another)")
+            .body::<AuthorizationCreate>()
+            .ok::<edition_grants::AuthorizationCreated>(201)
             .errors(&[404, 409, 422])
             .idempotent();
     get "/v1/authorizations/{id}" => authorizations::get_one,
@@ -157,6 +161,34 @@ route_table! {
         Op::setup("getWebhook", "Read the webhook endpoint").ok::<WebhookEndpoint>(200).errors(&[404]);
     delete "/v1/webhook" => setup::delete_webhook,
         Op::setup("deleteWebhook", "Remove the webhook endpoint").ok::<WebhookDeleted>(200).errors(&[404]);
+    post "/v1/policies" => policies::create,
+        Op::setup("createPolicy", "Create a policy edition (the next version; previous_policy_ref once it exists)")
+            .body::<PolicyCreate>()
+            .ok::<PolicyBody>(201)
+            .errors(&[409, 422])
+            .idempotent();
+    get "/v1/policies" => policies::list,
+        Op::runtime("listPolicies", "The newest edition of each policy, by policy_id")
+            .query(&[("limit", Query::Range(1, 100)), ("cursor", Query::String)])
+            .ok::<PolicyList>(200)
+            .errors(&[422]);
+    get "/v1/policies/{id}" => policies::get_one,
+        Op::runtime("getPolicy", "The newest edition of a policy").ok::<PolicyBody>(200).errors(&[404]);
+    delete "/v1/policies/{id}" => policies::archive,
+        Op::setup("archivePolicy", "Archive a policy (no new editions or authorizations; existing ones keep working)")
+            .no_content()
+            .errors(&[404]);
+    post "/v1/setup/policies/preview" => policies::preview,
+        Op::runtime("previewPolicy", "Evaluate a definition for one action and context; stores nothing")
+            .body::<PolicyPreviewRequest>()
+            .ok::<PolicyPreview>(200)
+            .errors(&[422]);
+    post "/v1/setup/policies/publish" => policies::publish,
+        Op::setup("publishPolicy", "Publish a policy edition (Idempotency-Key required)")
+            .body::<PolicyCreate>()
+            .ok::<PolicyPublished>(201)
+            .errors(&[409, 422])
+            .idempotent();
     post "/v1/execute" => unsupported::executions, Op::unsupported("execute", "Executions (not supported yet)");
     get "/v1/executions/{id}" => unsupported::executions,
         Op::unsupported("getExecution", "Executions (not supported yet)");

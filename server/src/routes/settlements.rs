@@ -90,6 +90,7 @@ pub async fn settle(
         authorization_id: Some(auth.id.clone()),
         engine_version: crate::engine_version().into(),
         policy_eval: None,
+        policy_ref: auth.policy.clone(),
     };
     db::settle(&mut tx, &check_receipt_id, &res, actual, &now, &receipt_id).await?;
     receipts::insert(&mut tx, &draft).await?;

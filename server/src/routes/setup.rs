@@ -227,11 +227,11 @@ fn time_param(p: &HashMap<String, String>, name: &str, errors: &mut Vec<FieldErr
 }
 
 /// Decodes `%XX` and `+` in a query value (`+00:00` offsets arrive encoded).
-fn percent_decode(v: &str) -> String {
+pub(super) fn percent_decode(v: &str) -> String {
     url::form_urlencoded::parse(format!("v={v}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
-fn reject_unknown(p: &HashMap<String, String>, allowed: &[&str]) -> Vec<FieldError> {
+pub(super) fn reject_unknown(p: &HashMap<String, String>, allowed: &[&str]) -> Vec<FieldError> {
     let mut unknown: Vec<&String> = p.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
     unknown.sort();
     unknown.into_iter().map(|k| FieldError::new(k, "unknown query parameter")).collect()

@@ -4,6 +4,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
+use super::policies::EditionRef;
 use super::{Dialect, Tx};
 use crate::policy::{AuthState, Budget, Grant, parse_grants};
 
@@ -33,6 +34,9 @@ pub struct AuthRow {
     pub create_receipt_id: String,
     pub revocation_receipt_id: Option<String>,
     pub revoke_response: Option<String>,
+    /// The policy edition an authorization created from `policy_id` + `policy_version` was granted from; its
+    /// receipts are wire 5 and its checks are evaluated by that edition.
+    pub policy: Option<EditionRef>,
 }
 
 impl AuthRow {
@@ -63,6 +67,15 @@ impl AuthRow {
         let grants =
             parse_grants(&scopes, "scopes").map_err(|_| sqlx::Error::Decode("stored scopes no longer parse".into()))?;
         let status: String = r.try_get("status")?;
+        let policy_id: Option<String> = r.try_get("policy_id")?;
+        let policy = match policy_id {
+            Some(policy_id) => Some(EditionRef {
+                definition_sha256: r.try_get::<Option<String>, _>("definition_sha256")?.unwrap_or_default(),
+                policy_id,
+                policy_version: r.try_get::<Option<i64>, _>("policy_version")?.unwrap_or_default(),
+            }),
+            None => None,
+        };
         Ok(Self {
             id: r.try_get("id")?,
             workspace_id: r.try_get("workspace_id")?,
@@ -85,6 +98,7 @@ impl AuthRow {
             create_receipt_id: r.try_get("create_receipt_id")?,
             revocation_receipt_id: r.try_get("revocation_receipt_id")?,
             revoke_response: r.try_get("revoke_response")?,
+            policy,
         })
     }
 }
@@ -113,8 +127,8 @@ pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO authorizations (id, workspace_id, user_id, agent_id, scope_field, scopes, requires_confirm_for, \
          requires_deny_for, metadata, budget_limit_micros, status, created_at, expires_at, \
-         replaced_authorization_id, create_receipt_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14)",
+         replaced_authorization_id, create_receipt_id, policy_id, policy_version, definition_sha256) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&a.id)
     .bind(&a.workspace_id)
@@ -130,6 +144,9 @@ pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
     .bind(&a.expires_at)
     .bind(&a.replaced_authorization_id)
     .bind(&a.create_receipt_id)
+    .bind(a.policy.as_ref().map(|p| p.policy_id.clone()))
+    .bind(a.policy.as_ref().map(|p| p.policy_version))
+    .bind(a.policy.as_ref().map(|p| p.definition_sha256.clone()))
     .execute(&mut **tx)
     .await?;
     Ok(())

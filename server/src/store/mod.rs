@@ -26,6 +26,7 @@ pub mod audit;
 pub mod authorizations;
 pub mod confirmations;
 pub mod idempotency;
+pub mod policies;
 pub mod receipts;
 pub mod signing_keys;
 pub mod webhooks;
@@ -52,10 +53,12 @@ pub type Pool = AnyPool;
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/sqlite/0002_setup.sql")),
+    (3, "policies", include_str!("../../migrations/sqlite/0003_policies.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/postgres/0002_setup.sql")),
+    (3, "policies", include_str!("../../migrations/postgres/0003_policies.sql")),
 ];
 
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.

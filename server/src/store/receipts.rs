@@ -8,12 +8,16 @@ use allowly_core::model::Reason;
 use serde_json::{Map, Value, json};
 use sqlx::{Any, AnyConnection, Row as _};
 
+use super::policies::EditionRef;
 use super::{Dialect, Tx};
 use crate::util;
-use crate::wire::{PolicyEval, ReceiptEnvelope};
+use crate::wire::{PolicyEvalBody, ReceiptEnvelope};
 
-/// Receipt format wire version this server emits.
+/// Receipt format wire version of receipts about scope-based authorizations (and unknown ones).
 pub const SCHEMA_VERSION: &str = "4";
+/// Receipt format wire version of receipts about authorizations granted from a policy edition: the signer turns
+/// these into the flattened JWS (`protected`, `payload`, `signature`).
+pub const SCHEMA_VERSION_JWS: &str = "5";
 
 /// Everything a receipt says, before signing.
 #[derive(Debug, Clone)]
@@ -29,7 +33,9 @@ pub struct Draft {
     pub context: Map<String, Value>,
     pub authorization_id: Option<String>,
     pub engine_version: String,
-    pub policy_eval: Option<PolicyEval>,
+    pub policy_eval: Option<PolicyEvalBody>,
+    /// The edition of a policy-granted authorization: the receipt is wire 5 and carries it as `policy_ref`.
+    pub policy_ref: Option<EditionRef>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,10 +108,12 @@ impl Draft {
         }
     }
 
-    /// The payload without `alg`, `key_id` and `signature`.
+    /// The payload: wire 4 without `alg`, `key_id` and `signature` (the signer adds them), or the complete wire-5
+    /// JWS payload with `policy_ref` (the signer wraps it).
     pub fn payload(&self) -> Value {
+        let version = if self.policy_ref.is_some() { SCHEMA_VERSION_JWS } else { SCHEMA_VERSION };
         let mut p = json!({
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": version,
             "receipt_id": self.receipt_id,
             "workspace_id": self.workspace_id,
             "issued_at": self.issued_at,
@@ -119,6 +127,9 @@ impl Draft {
             "engine_version": self.engine_version,
         });
         if let Value::Object(m) = &mut p {
+            if let Some(r) = &self.policy_ref {
+                m.insert("policy_ref".into(), serde_json::to_value(r).unwrap_or_default());
+            }
             match &self.kind {
                 Kind::Action { scope, .. } => {
                     m.insert("action".into(), json!(scope));

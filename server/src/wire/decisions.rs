@@ -135,9 +135,72 @@ pub struct ScopeResult {
     pub confirm_prompt_hint: Option<String>,
     pub confirmation_id: Option<String>,
     pub decision: &'static str,
-    pub policy_eval: Option<PolicyEval>,
+    /// On escalate (policy editions only; left out otherwise): the escalation and whom it went to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationBlock>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation_expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation_to: Option<String>,
+    pub policy_eval: Option<PolicyEvalBody>,
     pub reason: &'static str,
     pub receipt: ReceiptEnvelope,
+}
+
+/// The `escalation` member of an escalated result, as the official 0.8.0 SDK reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct EscalationBlock {
+    pub escalation_id: String,
+    pub escalation_to: String,
+    pub expires_at: String,
+    pub status: &'static str,
+}
+
+/// `policy_eval` of a result and its receipt: the scope conditions' shape for scope-based authorizations, the
+/// official `{input_sha256, result}` for authorizations granted from a policy edition.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum PolicyEvalBody {
+    Conditions(PolicyEval),
+    Edition(EditionEval),
+}
+
+/// An edition's evaluation (allowly.basic.v1), members sorted as on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct EditionEval {
+    /// Lowercase hex SHA-256 of canonical `{"policy", "action", "context"}`.
+    pub input_sha256: String,
+    pub result: EditionResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct EditionResult {
+    pub decision: &'static str,
+    #[schema(value_type = Object)]
+    pub evaluated_fields: Value,
+    pub matched_rule_id: Option<String>,
+    pub profile: String,
+    pub status: String,
+    pub target: Option<String>,
+}
+
+impl From<allowly_core::model::PolicyEval> for PolicyEvalBody {
+    fn from(pe: allowly_core::model::PolicyEval) -> Self {
+        let r = pe.result;
+        PolicyEvalBody::Edition(EditionEval {
+            input_sha256: pe.input_sha256,
+            result: EditionResult {
+                decision: r.decision.as_str(),
+                evaluated_fields: Value::Object(r.evaluated_fields),
+                matched_rule_id: r.matched_rule_id,
+                profile: r.profile,
+                status: r.status,
+                target: r.target,
+            },
+        })
+    }
 }
 
 /// `policy_eval` of a result and its receipt: the condition that decided, with the context value it saw (`null`s

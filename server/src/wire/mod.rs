@@ -14,12 +14,14 @@
 
 mod decisions;
 mod keys;
+mod policies;
 mod requests;
 mod setup;
 mod webhooks;
 
 pub use decisions::*;
 pub use keys::*;
+pub use policies::*;
 pub use requests::*;
 pub use setup::*;
 pub use webhooks::*;
@@ -195,10 +197,14 @@ mod tests {
             confirm_prompt_hint: Some("h".into()),
             confirmation_id: Some("c".into()),
             decision: "confirm",
-            policy_eval: Some(PolicyEval {
+            escalation: None,
+            escalation_expires_at: None,
+            escalation_id: None,
+            escalation_to: None,
+            policy_eval: Some(PolicyEvalBody::Conditions(PolicyEval {
                 field_value: json!(3),
                 matched_condition: Some(MatchedCondition { field: "f".into(), op: "gte".into(), value: json!(2) }),
-            }),
+            })),
             reason: "r",
             receipt: pending,
         };
