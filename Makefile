@@ -96,7 +96,8 @@ test-python-release: python-build
 
 # The official packages from PyPI as outside oracles (tests/oracle/README.md): the 0.3.1 SDK drives the walkthrough
 # lifecycle against allowly serve --dev and exports the signed receipts, the reference verifier 4.3.1 verifies them
-# (and rejects a tampered copy), the 0.8.0 SDK's agent tokens must be refused. They all import as `allowly` /
+# (and rejects a tampered copy), the 0.8.0 SDK's agent tokens must be refused, and the 0.8.0 SDK runs the policy-edition
+# lifecycle whose wire-5 receipts its verifier (allowly-receipt-format 5.0.0, pinned by 0.8.0) accepts. They all import as `allowly` /
 # `allowly_receipt_format`, so each pinned version has its own venv (gitignored), created once and then reused.
 ORACLE_DIR := tests/oracle
 ORACLE_SDK_OLD := $(ORACLE_DIR)/.venv-sdk-0.3.1
@@ -121,6 +122,7 @@ test-oracles: toolchain oracle-venvs
 	$(ORACLE_SDK_OLD)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_3_1.py "$$export_dir"; \
 	$(ORACLE_RF)/bin/python $(ORACLE_DIR)/verify_rf_4_3_1.py "$$export_dir"; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/agent_token_sdk_0_8_0.py; \
+	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_8_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/policy_definitions_sdk_0_8_0.py
 	@echo "make test-oracles: the official packages agree with our server and receipts"
 

@@ -25,6 +25,8 @@ pub struct ReadyInfo {
     pub workspace_id: String,
     pub runtime_api_key: String,
     pub setup_api_key: String,
+    /// `--dev` only: the demo policy edition (`crate::demo_policy`).
+    pub policy: Option<crate::store::policies::EditionRef>,
 }
 
 impl std::fmt::Debug for ReadyInfo {
@@ -38,12 +40,16 @@ impl std::fmt::Debug for ReadyInfo {
 
 impl ReadyInfo {
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut doc = json!({
             "base_url": self.base_url,
             "workspace_id": self.workspace_id,
             "runtime_api_key": self.runtime_api_key,
             "setup_api_key": self.setup_api_key,
-        })
+        });
+        if let Some(p) = &self.policy {
+            doc["policy"] = json!({"policy_id": p.policy_id, "policy_version": p.policy_version});
+        }
+        doc
     }
 }
 

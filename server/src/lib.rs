@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod crypto;
 pub mod decide;
+pub mod demo_policy;
 pub mod edition;
 pub mod error;
 pub mod idempotency;
@@ -119,11 +120,16 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
             })
             .await
     });
+    let policy = match cfg.dev {
+        true => Some(demo_policy::ensure(&state.store, &boot.workspace_id).await?),
+        false => None,
+    };
     let info = boot.keys.map(|k| ReadyInfo {
         base_url: format!("http://{addr}"),
         workspace_id: k.workspace_id,
         runtime_api_key: k.runtime_api_key,
         setup_api_key: k.setup_api_key,
+        policy: policy.clone(),
     });
     if let Some(path) = &cfg.ready_file {
         let doc = match &info {

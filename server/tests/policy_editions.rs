@@ -111,7 +111,12 @@ async fn editions_lifecycle(db: TestDb) {
     );
     let (_, l2) = s.get(&format!("/v1/policies?limit=1&cursor={}", l["next_cursor"].as_str().expect("cursor"))).await;
     assert_eq!(l2["items"][0]["policy_ref"]["policy_version"], 2);
-    assert_eq!((l2["has_more"].as_bool(), l2["next_cursor"].is_null()), (Some(false), true));
+    // The dev server's demo edition sorts last.
+    let (_, l3) = s.get(&format!("/v1/policies?limit=5&cursor={}", l2["next_cursor"].as_str().expect("cursor"))).await;
+    let ids: Vec<&str> =
+        l3["items"].as_array().expect("items").iter().filter_map(|i| i["policy_ref"]["policy_id"].as_str()).collect();
+    assert_eq!(ids, ["walkthrough"]);
+    assert_eq!((l3["has_more"].as_bool(), l3["next_cursor"].is_null()), (Some(false), true));
 
     // Preview evaluates without storing, with the same input commitment as core.
     let ctx = json!({"amount": 20000});
