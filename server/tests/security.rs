@@ -109,6 +109,15 @@ fn valid_body(method: &str, path: &str) -> Option<Value> {
         ("post", "/v1/budget-settlements") => {
             Some(json!({"check_receipt_id": "rcp_01JNOTAREALIDXXXXXXXXXXXXX", "actual_cost_micros": 1}))
         }
+        ("post", "/v1/policies" | "/v1/setup/policies/publish") => {
+            let id = if path == "/v1/policies" { "tierprobe" } else { "tierprobe-published" };
+            Some(json!({
+                "policy_id": id, "profile": "allowly.policy.v1", "agent_id": "a", "default_expiry_days": null,
+                "actions": [{"policy": {"profile": "allowly.basic.v1", "action": "x", "decision": "allow",
+                                        "target": null, "fields": {}, "rules": []},
+                             "guards": {}, "executable_operations": []}],
+            }))
+        }
         _ => None,
     }
 }
@@ -161,8 +170,11 @@ async fn runtime_key_is_refused_on_every_setup_route(db: TestDb) {
         if declared_tier(&doc, method, path).as_deref() != Some("setup") {
             continue;
         }
-        let concrete = path.replace("{id}", &victim_id);
-        let (st, v) = s.send(&method.to_uppercase(), &concrete, Some(&s.setup), valid_body(method, path), None).await;
+        // Policies are addressed by their policy_id (created by the POST that precedes the DELETE in the table).
+        let target = if path.starts_with("/v1/policies") { "tierprobe" } else { victim_id.as_str() };
+        let concrete = path.replace("{id}", target);
+        let idem = (*path == "/v1/setup/policies/publish").then_some("tier-probe-publish");
+        let (st, v) = s.send(&method.to_uppercase(), &concrete, Some(&s.setup), valid_body(method, path), idem).await;
         assert!((200..300).contains(&st), "setup key on {method} {path}: {st} {v}");
     }
     s.stop().await;
