@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 /// Prefix of every id produced by [`from_email`]; the version lets the scheme change without colliding.
 pub const EMAIL_HMAC_V1_PREFIX: &str = "email_hmac:v1:";
 
+/// The one identifier scheme version this SDK (and the official 0.8.0 SDK) knows; [`from_email_with`] refuses others
+/// rather than produce an id another version's tools would not reproduce.
+pub const EMAIL_HMAC_VERSION: &str = "v1";
+
 /// Python's `str.isspace()` set, which `str.strip()` removes. It differs from Rust's `char::is_whitespace`
 /// (Unicode `White_Space`) by including the information separators U+001C..U+001F.
 fn is_python_whitespace(c: char) -> bool {
@@ -46,6 +50,15 @@ pub fn normalize_email(email: &str) -> String {
 /// pepper would make ids guessable by anyone, so it is refused rather than silently accepted. Neither the email
 /// nor the pepper appears in the error message.
 pub fn from_email(email: &str, pepper: &str) -> Result<String> {
+    from_email_with(email, pepper.as_bytes(), EMAIL_HMAC_VERSION)
+}
+
+/// [`from_email`] with the pepper as raw bytes (a text pepper is its UTF-8 bytes, so both spellings of one pepper give
+/// one id) and the scheme version spelled out, as the official 0.8.0 SDK takes them. Only `v1` exists.
+pub fn from_email_with(email: &str, pepper: &[u8], version: &str) -> Result<String> {
+    if version != EMAIL_HMAC_VERSION {
+        return Err(Error::invalid_input("version", "unsupported email identifier version (only v1 exists)"));
+    }
     let normalized = normalize_email(email);
     if normalized.is_empty() {
         return Err(Error::invalid_input("email", "email must not be empty"));
@@ -53,7 +66,7 @@ pub fn from_email(email: &str, pepper: &str) -> Result<String> {
     if pepper.is_empty() {
         return Err(Error::invalid_input("pepper", "pepper must not be empty"));
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(pepper.as_bytes()).expect("HMAC-SHA256 accepts keys of any length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(pepper).expect("HMAC-SHA256 accepts keys of any length");
     mac.update(normalized.as_bytes());
     let digest = mac.finalize().into_bytes();
     Ok(format!("{EMAIL_HMAC_V1_PREFIX}{}", URL_SAFE_NO_PAD.encode(digest)))
@@ -72,6 +85,17 @@ mod tests {
     fn lowercases_with_full_mapping() {
         // U+0130 lowercases to two code points under full case mapping, as in Python.
         assert_eq!(normalize_email("\u{130}X"), "i\u{307}x");
+    }
+
+    #[test]
+    fn a_bytes_pepper_is_its_text_and_only_v1_exists() {
+        let text = from_email("A@b.c", "pepper-1").expect("id");
+        assert_eq!(from_email_with("A@b.c", b"pepper-1", "v1").expect("id"), text);
+        // A pepper that is not UTF-8 text is still a key.
+        assert!(from_email_with("a@b.c", &[0xff, 0x00, 0x80], "v1").expect("id").starts_with(EMAIL_HMAC_V1_PREFIX));
+        let err = from_email_with("a@b.c", b"p", "v2").unwrap_err();
+        assert!(err.to_string().contains("version"), "{err}");
+        assert!(from_email_with("a@b.c", b"", "v1").is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod check;
 mod config;
 mod confirmations;
 mod keys;
+pub use keys::{KeysDocOptions, fetch_keys_doc};
 mod receipts;
 mod transport;
 
