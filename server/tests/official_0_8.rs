@@ -125,7 +125,6 @@ async fn unsupported_routes_are_typed_errors(db: TestDb) {
         ("POST", "/v1/receipts/rcp_1/acknowledgments"),
         ("GET", "/v1/receipts/rcp_1/acknowledgments/ack_1"),
         ("POST", "/v1/setup/custom-executables"),
-        ("GET", "/v1/escalations/esc_1"),
         ("POST", "/v1/escalations/esc_1/resolve"),
         ("GET", "/v1/setup/resolution-webhook"),
     ] {

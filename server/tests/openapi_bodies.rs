@@ -238,6 +238,8 @@ async fn every_success_body_matches_its_documented_schema(db: TestDb) {
     let body = json!({"authorization_id": g["authorization_id"], "actions": ["doc.read"], "context": {"n": 10}});
     let (_, v) = c.call("post", "/v1/check", "", "", &rt, Some(body)).await;
     assert_eq!(v["results"]["doc.read"]["decision"], "escalate", "{v}");
+    let esc = v["results"]["doc.read"]["escalation_id"].as_str().expect("esc").to_string();
+    c.call("get", "/v1/escalations/{id}", &esc, "", &rt, None).await;
     let (st, _) = s.send("DELETE", "/v1/policies/docs", Some(&setup), None, None).await;
     assert_eq!(st, 204);
 

@@ -227,6 +227,13 @@ async fn edition_authorizations_decide_and_receipt_in_wire_5(db: TestDb) {
         (Some("member:cfo"), Some("pending"))
     );
     let esc_receipt = r["receipt"]["receipt_id"].as_str().expect("rid").to_string();
+    let (st, m) = s.get(&format!("/v1/escalations/{}", r["escalation_id"].as_str().expect("esc"))).await;
+    assert_eq!(st, 200, "{m}");
+    assert_eq!((m["status"].as_str(), m["authority_status"].as_str()), (Some("pending"), Some("none")));
+    assert_eq!((m["action"].as_str(), m["escalation_to"].as_str()), (Some("invoice.pay"), Some("member:cfo")));
+    assert_eq!(m["source_receipt_id"], json!(esc_receipt));
+    let (st, e) = s.get("/v1/escalations/esc_nope").await;
+    assert_eq!((st, e["error"]["code"].as_str()), (404, Some("escalation_not_found")));
 
     let v = s.check(check(-5)).await;
     assert_eq!(v["results"]["invoice.pay"]["reason"], "policy_denied");

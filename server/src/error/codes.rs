@@ -29,6 +29,7 @@ pub enum WireCode {
     ApiKeyNotFound,
     WebhookNotFound,
     PolicyNotFound,
+    EscalationNotFound,
     /// 405
     MethodNotAllowed,
     /// 408: the request took longer than the server's timeout.
@@ -68,7 +69,7 @@ pub enum WireCode {
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 30] = [
+    pub const ALL: [WireCode; 31] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
@@ -82,6 +83,7 @@ impl WireCode {
         Self::ApiKeyNotFound,
         Self::WebhookNotFound,
         Self::PolicyNotFound,
+        Self::EscalationNotFound,
         Self::MethodNotAllowed,
         Self::RequestTimeout,
         Self::IdempotencyConflict,
@@ -117,6 +119,7 @@ impl WireCode {
             Self::ApiKeyNotFound => "api_key_not_found",
             Self::WebhookNotFound => "webhook_not_found",
             Self::PolicyNotFound => "policy_not_found",
+            Self::EscalationNotFound => "escalation_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::RequestTimeout => "request_timeout",
             Self::IdempotencyConflict => "idempotency_conflict",
@@ -152,7 +155,8 @@ impl WireCode {
             | Self::WorkspaceNotFound
             | Self::ApiKeyNotFound
             | Self::WebhookNotFound
-            | Self::PolicyNotFound => StatusCode::NOT_FOUND,
+            | Self::PolicyNotFound
+            | Self::EscalationNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::IdempotencyConflict

@@ -123,7 +123,7 @@ fn handler_types() -> Vec<HandlerTypes> {
         ("post", "/v1/receipts/{id}/acknowledgments", None, 501, None),
         ("get", "/v1/receipts/{id}/acknowledgments/{ack}", None, 501, None),
         ("post", "/v1/setup/custom-executables", None, 501, None),
-        ("get", "/v1/escalations/{id}", None, 501, None),
+        ("get", "/v1/escalations/{id}", None, 200, Some(SchemaOf::of::<EscalationMonitor>())),
         ("post", "/v1/escalations/{id}/resolve", None, 501, None),
         ("get", "/v1/setup/resolution-webhook", None, 501, None),
         ("get", "/v1/audit", None, 200, Some(SchemaOf::of::<AuditPage>())),

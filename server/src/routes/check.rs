@@ -34,6 +34,7 @@ use crate::policy::{self, AuthView, CheckInput, Outcome};
 use crate::store::Tx;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
+use crate::store::escalations;
 use crate::store::policies as editions;
 use crate::store::receipts;
 use crate::store::webhooks;
@@ -400,21 +401,18 @@ async fn open_escalation(
         expires_at: util::fmt_ts(now_t + ESCALATION_TTL),
         status: "pending",
     };
-    sqlx::query(
-        "INSERT INTO escalations (id, workspace_id, authorization_id, action, resource, target, status, created_at, \
-         expires_at, check_receipt_id) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)",
-    )
-    .bind(&block.escalation_id)
-    .bind(ws)
-    .bind(&auth.id)
-    .bind(scope)
-    .bind(resource)
-    .bind(target)
-    .bind(now)
-    .bind(&block.expires_at)
-    .bind(receipt_id)
-    .execute(&mut **tx)
-    .await?;
+    let row = escalations::NewEscalation {
+        id: &block.escalation_id,
+        workspace_id: ws,
+        authorization_id: &auth.id,
+        action: scope,
+        resource,
+        target,
+        now,
+        expires_at: &block.expires_at,
+        check_receipt_id: receipt_id,
+    };
+    escalations::create(tx, &row).await?;
     Ok(block)
 }
 

@@ -35,9 +35,9 @@ use crate::store::signing_keys;
 use crate::util;
 use crate::wire::{
     ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, AuthorizationCreate,
-    CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, Health, KeyDocument, KeyRotation, PolicyBody,
-    PolicyCreate, PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness, ReceiptEnvelope,
-    Revocation, Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
+    CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, EscalationMonitor, Health, KeyDocument,
+    KeyRotation, PolicyBody, PolicyCreate, PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness,
+    ReceiptEnvelope, Revocation, Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
 };
 use allowly_core::model;
 
@@ -201,9 +201,11 @@ route_table! {
         Op::unsupported("getReceiptAcknowledgment", "Receipt acknowledgments (not supported yet)");
     post "/v1/setup/custom-executables" => unsupported::custom_executables,
         Op::unsupported("createCustomExecutable", "Custom executables (not supported yet)");
-    get "/v1/escalations/{id}" => unsupported::escalations,
-        Op::unsupported("getEscalation", "Escalations (not supported yet)");
-    post "/v1/escalations/{id}/resolve" => unsupported::escalations,
+    get "/v1/escalations/{id}" => confirmations::escalation_status,
+        Op::runtime("getEscalation", "An escalation's monitor view (resolving arrives with the approvals work)")
+            .ok::<EscalationMonitor>(200)
+            .errors(&[404]);
+    post "/v1/escalations/{id}/resolve" => unsupported::escalation_resolutions,
         Op::unsupported("resolveEscalation", "Escalations (not supported yet)");
     get "/v1/setup/resolution-webhook" => unsupported::resolution_webhook,
         Op::unsupported("getResolutionWebhook", "Resolution webhooks (not supported yet)");

@@ -26,8 +26,8 @@ pub async fn custom_executables(_who: Runtime) -> ApiError {
     unsupported("custom executables")
 }
 
-pub async fn escalations(_who: Runtime) -> ApiError {
-    unsupported("escalation reads and resolutions")
+pub async fn escalation_resolutions(_who: Runtime) -> ApiError {
+    unsupported("escalation resolutions")
 }
 
 pub async fn resolution_webhook(_who: Runtime) -> ApiError {

@@ -25,6 +25,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod authorizations;
 pub mod confirmations;
+pub mod escalations;
 pub mod idempotency;
 pub mod policies;
 pub mod receipts;

@@ -280,6 +280,26 @@ pub struct ConfirmationMonitor {
     pub status: &'static str,
 }
 
+/// `GET /v1/escalations/{escalation_id}`: the monitor view the official 0.8.0 SDK reads (`escalations.get_status`).
+/// Resolving escalations arrives with the approvals work, so `status` is `pending` or `expired` for now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EscalationMonitor {
+    pub action: String,
+    /// `none` until an approval exists.
+    pub authority_status: &'static str,
+    pub authorization_id: String,
+    pub consumed_at: Option<String>,
+    pub escalation_id: String,
+    /// The member it was sent to (`member:<id>`).
+    pub escalation_to: String,
+    pub expires_at: String,
+    pub resolution_receipt_id: Option<String>,
+    pub resolved_at: Option<String>,
+    pub resource: Option<String>,
+    pub source_receipt_id: Option<String>,
+    pub status: String,
+}
+
 /// `POST /v1/budget-settlements`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Settlement {
