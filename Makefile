@@ -21,7 +21,7 @@ help:
 	@echo "make test-sqlite - the Rust tests without PostgreSQL (its variants are skipped)"
 	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
 	@echo "make test-python-release - the release wheel in its own venv: the examples 50 times each, every exit 0"
-	@echo "make test-oracles - the official PyPI packages (allowly 0.3.1 and 0.8.0, allowly-receipt-format 4.3.1) against our server and receipts"
+	@echo "make test-oracles - the official PyPI packages (allowly 0.3.1 and 0.8.0, allowly-receipt-format 4.3.1 and 5.0.0) against our server and receipts"
 	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
 	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
 	@echo "make test-kotlin - the Kotlin/JVM binding (bindings-swift/kotlin): build liballowly_ffi + allowly, mvn test (JUnit 5)"
@@ -96,11 +96,13 @@ test-python-release: python-build
 
 # The official packages from PyPI as outside oracles (tests/oracle/README.md): the 0.3.1 SDK drives the walkthrough
 # lifecycle against allowly serve --dev and exports the signed receipts, the reference verifier 4.3.1 verifies them
-# (and rejects a tampered copy), the 0.8.0 SDK's agent tokens must be refused. They all import as `allowly` /
+# (and rejects a tampered copy), the reference verifier 5.0.0 judges our wire-5 vectors like we do, the 0.8.0 SDK's
+# agent tokens must be refused. They all import as `allowly` /
 # `allowly_receipt_format`, so each pinned version has its own venv (gitignored), created once and then reused.
 ORACLE_DIR := tests/oracle
 ORACLE_SDK_OLD := $(ORACLE_DIR)/.venv-sdk-0.3.1
 ORACLE_RF := $(ORACLE_DIR)/.venv-rf-4.3.1
+ORACLE_RF5 := $(ORACLE_DIR)/.venv-rf-5.0.0
 ORACLE_SDK_NEW := $(ORACLE_DIR)/.venv-sdk-0.8.0
 
 oracle-venvs:
@@ -108,7 +110,7 @@ oracle-venvs:
 	  echo "installing python3-venv (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
 	fi
-	@for spec in "$(ORACLE_SDK_OLD) allowly 0.3.1" "$(ORACLE_RF) allowly-receipt-format 4.3.1" "$(ORACLE_SDK_NEW) allowly 0.8.0"; do \
+	@for spec in "$(ORACLE_SDK_OLD) allowly 0.3.1" "$(ORACLE_RF) allowly-receipt-format 4.3.1" "$(ORACLE_RF5) allowly-receipt-format 5.0.0" "$(ORACLE_SDK_NEW) allowly 0.8.0"; do \
 	  set -- $$spec; \
 	  test -x $$1/bin/python || $(PYTHON) -m venv $$1; \
 	  $$1/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('$$2') != '$$3')" >/dev/null 2>&1 || \
@@ -120,6 +122,7 @@ test-oracles: toolchain oracle-venvs
 	export_dir=$$(mktemp -d -t allowly-oracle-XXXXXX); trap 'rm -rf "$$export_dir"' EXIT; \
 	$(ORACLE_SDK_OLD)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_3_1.py "$$export_dir"; \
 	$(ORACLE_RF)/bin/python $(ORACLE_DIR)/verify_rf_4_3_1.py "$$export_dir"; \
+	$(ORACLE_RF5)/bin/python $(ORACLE_DIR)/verify_rf_5_0_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/agent_token_sdk_0_8_0.py
 	@echo "make test-oracles: the official packages agree with our server and receipts"
 
