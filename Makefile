@@ -279,6 +279,8 @@ bench: toolchain bench-prep
 BENCH_OFFICIAL := bench/.venv
 BENCH_OURS := bench/.venv-ours
 BENCH_OFFICIAL_PKGS := "allowly==0.3.1" "allowly-receipt-format==4.3.1" "httpx>=0.27,<1"
+# The wire-5 reference verifier (P1c/P1d); it also imports as allowly_receipt_format, hence its own venv.
+BENCH_OFFICIAL5 := bench/.venv-rf5
 .PHONY: bench-core bench-prep bench-venvs
 
 bench-core: toolchain
@@ -293,6 +295,9 @@ bench-venvs:
 	@test -x $(BENCH_OFFICIAL)/bin/python || $(PYTHON) -m venv $(BENCH_OFFICIAL)
 	@$(BENCH_OFFICIAL)/bin/python -c 'import importlib.metadata as m; assert m.version("allowly") == "0.3.1" and m.version("allowly-receipt-format") == "4.3.1"; import httpx' >/dev/null 2>&1 || \
 	  $(BENCH_OFFICIAL)/bin/python -m pip install --disable-pip-version-check -q $(BENCH_OFFICIAL_PKGS)
+	@test -x $(BENCH_OFFICIAL5)/bin/python || $(PYTHON) -m venv $(BENCH_OFFICIAL5)
+	@$(BENCH_OFFICIAL5)/bin/python -c 'import importlib.metadata as m; assert m.version("allowly-receipt-format") == "5.0.0"' >/dev/null 2>&1 || \
+	  $(BENCH_OFFICIAL5)/bin/python -m pip install --disable-pip-version-check -q "allowly-receipt-format==5.0.0"
 	@test -x $(BENCH_OURS)/bin/python || $(PYTHON) -m venv $(BENCH_OURS)
 	@$(BENCH_OURS)/bin/python -c 'import maturin' >/dev/null 2>&1 || \
 	  $(BENCH_OURS)/bin/python -m pip install --disable-pip-version-check -q "maturin>=1.9,<2"

@@ -1,5 +1,11 @@
 //! Verification of one receipt (steps 1–8 of the format), shared by the single and the batch paths.
 //!
+//! Both wires go through `prepare`: a receipt shaped as a JWS (see [`super::jws`]) is wire 5 and is checked by
+//! `prepare_jws` (envelope, header, [`super::schema5`], then the same caller, timestamp and key steps, with the
+//! key named by the header's `kid`); anything else follows the wire-4 steps, unchanged. Either way the message
+//! the equation covers ends up in the caller's buffer: the canonical payload (wire 4) or `protected.payload`
+//! (wire 5).
+//!
 //! The work is split at the only expensive step: `prepare` does everything up to and including key selection and
 //! writes the canonical payload into a caller-supplied buffer; the Ed25519 equation is checked afterwards, either
 //! one receipt at a time or many at once in [`super::batch`]. Both paths therefore reject exactly the same receipts
