@@ -106,8 +106,8 @@ const decode = (segment) => JSON.parse(Buffer.from(segment, 'base64url').toStrin
 
 test('v5 vector file shape', () => {
   assert.equal(v5.spec_version, '5')
-  assert.equal(v5.should_verify.length, 24)
-  assert.equal(v5.should_reject.length, 75)
+  assert.equal(v5.should_verify.length, 29)
+  assert.equal(v5.should_reject.length, 88)
 })
 
 test('every v5 should_verify vector verifies', () => {

@@ -116,8 +116,8 @@ V5_REJECT = [v for v in V5["should_reject"] if "future_skew" not in v["name"]]
 
 
 def test_v5_vector_counts() -> None:
-    assert (V5["spec_version"], len(V5["should_verify"]), len(V5["should_reject"])) == ("5", 24, 75)
-    assert len(V5_REJECT) == 74
+    assert (V5["spec_version"], len(V5["should_verify"]), len(V5["should_reject"])) == ("5", 29, 88)
+    assert len(V5_REJECT) == 87
 
 
 @pytest.mark.parametrize("vector", V5["should_verify"], ids=lambda v: v["name"])

@@ -259,7 +259,7 @@ fn wire5_should_verify_vectors_verify_with_exit_0() {
     let out = run(&args, None);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.lines().filter(|l| l.contains(": valid ")).count(), 24);
+    assert_eq!(stdout.lines().filter(|l| l.contains(": valid ")).count(), 29);
     // The key id shown is the JWS header's kid.
     assert!(stdout.contains("(test-key/v2)") && stdout.contains("(test-key/v1)"), "{stdout}");
 }
@@ -267,7 +267,7 @@ fn wire5_should_verify_vectors_verify_with_exit_0() {
 #[test]
 fn wire5_should_reject_vectors_exit_1_with_their_kind_and_reason() {
     let v = write_vector_file("receipt-format-v5/test-vectors.json");
-    assert_eq!(v.invalid.len(), 75);
+    assert_eq!(v.invalid.len(), 88);
     let mut checked = 0;
     for (name, path, reason, kind) in &v.invalid {
         if clock_dependent(name) {
@@ -283,7 +283,7 @@ fn wire5_should_reject_vectors_exit_1_with_their_kind_and_reason() {
         assert!(stderr.contains(&format!("INVALID ({kind})")), "{name}: expected kind {kind} in {stderr}");
         checked += 1;
     }
-    assert_eq!(checked, 74);
+    assert_eq!(checked, 87);
 }
 
 #[test]
@@ -305,7 +305,7 @@ fn wire5_export_verify_batches_envelopes_and_reports_bad_lines() {
     ];
     let out = run(&args, None);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("25 receipts, 25 valid, 0 invalid"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("30 receipts, 30 valid, 0 invalid"));
 
     let tampered = &v.invalid.iter().find(|(n, ..)| n == "tampered_payload").unwrap().1;
     lines.insert(2, std::fs::read_to_string(tampered).unwrap());
@@ -314,5 +314,5 @@ fn wire5_export_verify_batches_envelopes_and_reports_bad_lines() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 3: INVALID (signature_mismatch)"), "{stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("26 receipts, 25 valid, 1 invalid"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("31 receipts, 30 valid, 1 invalid"));
 }

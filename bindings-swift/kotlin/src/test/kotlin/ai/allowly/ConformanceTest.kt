@@ -88,7 +88,7 @@ class ConformanceTest {
     fun `every v5 should_verify vector verifies`() {
         val keys = loadKeysFromJson(v5["public_keys"].raw)
         val cases = v5["should_verify"].list
-        assertEquals(24, cases.size)
+        assertEquals(29, cases.size)
         for (v in cases) {
             val receipt = v["receipt"]
             val payload = decoded(receipt["payload"].string)
@@ -110,7 +110,7 @@ class ConformanceTest {
     fun `every v5 should_reject vector is rejected with its kind and reason`() {
         val keys = loadKeysFromJson(v5["public_keys"].raw)
         val cases = v5["should_reject"].list
-        assertEquals(75, cases.size)
+        assertEquals(88, cases.size)
         for (v in cases) {
             val name = v["name"].string
             val e = assertThrows<AllowlyException.Verification>(name) {
