@@ -119,10 +119,11 @@ pub(crate) struct Prepared<'r, 'k> {
 }
 
 impl Prepared<'_, '_> {
-    pub fn verified(&self) -> VerifiedReceipt {
-        let f = match &self.info {
+    /// What the receipt attests (wire 5 hands over what `prepare` already decoded, without copying it).
+    pub fn into_verified(self) -> VerifiedReceipt {
+        let f = match self.info {
             Info::Wire4(f) => f,
-            Info::Wire5(v) => return (**v).clone(),
+            Info::Wire5(v) => return *v,
         };
         VerifiedReceipt {
             schema_version: schema::SCHEMA_VERSION.to_owned(),
@@ -318,7 +319,7 @@ pub fn verify_receipt(
     with_buffer(|buf| {
         let prepared = prepare(receipt, keys, opts, latest, buf)?;
         prepared.check_signature(buf)?;
-        Ok(prepared.verified())
+        Ok(prepared.into_verified())
     })
 }
 
