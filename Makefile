@@ -21,7 +21,7 @@ help:
 	@echo "make test-sqlite - the Rust tests without PostgreSQL (its variants are skipped)"
 	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
 	@echo "make test-python-release - the release wheel in its own venv: the examples 50 times each, every exit 0"
-	@echo "make test-oracles - the official PyPI packages (allowly 0.3.1 and 0.8.0, allowly-receipt-format 4.3.1) against our server and receipts"
+	@echo "make test-oracles - the official PyPI packages (allowly 0.3.1 and 0.8.0, allowly-receipt-format 4.3.1 and 5.0.0) against our server and receipts"
 	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
 	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
 	@echo "make test-kotlin - the Kotlin/JVM binding (bindings-swift/kotlin): build liballowly_ffi + allowly, mvn test (JUnit 5)"
@@ -96,12 +96,14 @@ test-python-release: python-build
 
 # The official packages from PyPI as outside oracles (tests/oracle/README.md): the 0.3.1 SDK drives the walkthrough
 # lifecycle against allowly serve --dev and exports the signed receipts, the reference verifier 4.3.1 verifies them
-# (and rejects a tampered copy), the 0.8.0 SDK's agent tokens must be refused, and the 0.8.0 SDK runs the policy-edition
-# lifecycle whose wire-5 receipts its verifier (allowly-receipt-format 5.0.0, pinned by 0.8.0) accepts. They all import as `allowly` /
+# (and rejects a tampered copy), the reference verifier 5.0.0 judges our wire-5 vectors like we do, the 0.8.0 SDK's
+# agent tokens must be refused, and the 0.8.0 SDK runs the policy-edition lifecycle whose wire-5 receipts its verifier
+# (allowly-receipt-format 5.0.0, pinned by 0.8.0) accepts. They all import as `allowly` /
 # `allowly_receipt_format`, so each pinned version has its own venv (gitignored), created once and then reused.
 ORACLE_DIR := tests/oracle
 ORACLE_SDK_OLD := $(ORACLE_DIR)/.venv-sdk-0.3.1
 ORACLE_RF := $(ORACLE_DIR)/.venv-rf-4.3.1
+ORACLE_RF5 := $(ORACLE_DIR)/.venv-rf-5.0.0
 ORACLE_SDK_NEW := $(ORACLE_DIR)/.venv-sdk-0.8.0
 
 oracle-venvs:
@@ -109,7 +111,7 @@ oracle-venvs:
 	  echo "installing python3-venv (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
 	fi
-	@for spec in "$(ORACLE_SDK_OLD) allowly 0.3.1" "$(ORACLE_RF) allowly-receipt-format 4.3.1" "$(ORACLE_SDK_NEW) allowly 0.8.0"; do \
+	@for spec in "$(ORACLE_SDK_OLD) allowly 0.3.1" "$(ORACLE_RF) allowly-receipt-format 4.3.1" "$(ORACLE_RF5) allowly-receipt-format 5.0.0" "$(ORACLE_SDK_NEW) allowly 0.8.0"; do \
 	  set -- $$spec; \
 	  test -x $$1/bin/python || $(PYTHON) -m venv $$1; \
 	  $$1/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('$$2') != '$$3')" >/dev/null 2>&1 || \
@@ -121,6 +123,7 @@ test-oracles: toolchain oracle-venvs
 	export_dir=$$(mktemp -d -t allowly-oracle-XXXXXX); trap 'rm -rf "$$export_dir"' EXIT; \
 	$(ORACLE_SDK_OLD)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_3_1.py "$$export_dir"; \
 	$(ORACLE_RF)/bin/python $(ORACLE_DIR)/verify_rf_4_3_1.py "$$export_dir"; \
+	$(ORACLE_RF5)/bin/python $(ORACLE_DIR)/verify_rf_5_0_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/agent_token_sdk_0_8_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_8_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/policy_definitions_sdk_0_8_0.py
@@ -279,6 +282,8 @@ bench: toolchain bench-prep
 BENCH_OFFICIAL := bench/.venv
 BENCH_OURS := bench/.venv-ours
 BENCH_OFFICIAL_PKGS := "allowly==0.3.1" "allowly-receipt-format==4.3.1" "httpx>=0.27,<1"
+# The wire-5 reference verifier (P1c/P1d); it also imports as allowly_receipt_format, hence its own venv.
+BENCH_OFFICIAL5 := bench/.venv-rf5
 .PHONY: bench-core bench-prep bench-venvs
 
 bench-core: toolchain
@@ -293,6 +298,9 @@ bench-venvs:
 	@test -x $(BENCH_OFFICIAL)/bin/python || $(PYTHON) -m venv $(BENCH_OFFICIAL)
 	@$(BENCH_OFFICIAL)/bin/python -c 'import importlib.metadata as m; assert m.version("allowly") == "0.3.1" and m.version("allowly-receipt-format") == "4.3.1"; import httpx' >/dev/null 2>&1 || \
 	  $(BENCH_OFFICIAL)/bin/python -m pip install --disable-pip-version-check -q $(BENCH_OFFICIAL_PKGS)
+	@test -x $(BENCH_OFFICIAL5)/bin/python || $(PYTHON) -m venv $(BENCH_OFFICIAL5)
+	@$(BENCH_OFFICIAL5)/bin/python -c 'import importlib.metadata as m; assert m.version("allowly-receipt-format") == "5.0.0"' >/dev/null 2>&1 || \
+	  $(BENCH_OFFICIAL5)/bin/python -m pip install --disable-pip-version-check -q "allowly-receipt-format==5.0.0"
 	@test -x $(BENCH_OURS)/bin/python || $(PYTHON) -m venv $(BENCH_OURS)
 	@$(BENCH_OURS)/bin/python -c 'import maturin' >/dev/null 2>&1 || \
 	  $(BENCH_OURS)/bin/python -m pip install --disable-pip-version-check -q "maturin>=1.9,<2"

@@ -1,6 +1,6 @@
 """`make bench`: runs every benchmark, prints the table and writes bench/results/latest.json.
 
-    python3 bench/run.py [--only P1,P2,P3,P4,P8,server] [--runs N]
+    python3 bench/run.py [--only P1,P1v5,P2,P3,P4,P8,server] [--runs N]
 
 `make bench-prep` builds what this needs (release CLI, release wheel in bench/.venv-ours, the official packages in
 bench/.venv, the P2 example, the release Node addon). Each figure is written to bench/results/parts/<name>.json by
@@ -32,9 +32,11 @@ WORK = BENCH / ".work"
 PARTS = BENCH / "results" / "parts"
 OFFICIAL_PY = BENCH / ".venv" / "bin" / "python"
 OURS_PY = BENCH / ".venv-ours" / "bin" / "python"
-ORDER = ["P1a", "P1b", "P2a", "P2b", "P3", "P3n", "P4", "P4n", "P5", "P6", "P7", "P8a", "P8b", "P8c"]
+# allowly-receipt-format 5.0.0 also imports as allowly_receipt_format: a venv of its own (make bench-venvs).
+OFFICIAL5_PY = BENCH / ".venv-rf5" / "bin" / "python"
+ORDER = ["P1a", "P1b", "P1c", "P1d", "P2a", "P2b", "P3", "P3n", "P4", "P4n", "P5", "P6", "P7", "P8a", "P8b", "P8c"]
 MINE = {
-    "P1": ["P1a", "P1b"], "P2": ["P2a", "P2b"], "P3": ["P3", "P3n"], "P4": ["P4", "P4n"], "P8": ["P8a", "P8b", "P8c"],
+    "P1": ["P1a", "P1b"], "P1v5": ["P1c", "P1d"], "P2": ["P2a", "P2b"], "P3": ["P3", "P3n"], "P4": ["P4", "P4n"], "P8": ["P8a", "P8b", "P8c"],
 }
 
 
@@ -107,6 +109,41 @@ def step_p1(runs: int) -> dict:
         "P1b": figure(round(b, 2), "x", "≥ 20", ratio_met(b, "≥ 20"), {
             **common, "what": "allowly.verify.verify_batch over the whole export ÷ official per-receipt loop (it has no "
                               "bulk API; its own export verifier runs that loop)",
+            "ours_per_s": med("batch"), "ours_runs": [x["per_second"]["median"] for x in r["batch"]["runs"]],
+            "ours_api": r["batch"]["runs"][0]["api"], "command": r["batch"]["command"]}),
+    }
+
+
+def step_p1_wire5(runs: int) -> dict:
+    """P1c / P1d: as P1a / P1b on a wire-5 (JWS) set, against the official verifier 5.0.0 (its own venv)."""
+    data = WORK / "receipts-v5"
+    m = machine()
+    gen, gen_cmd = run_json([sys.executable, "bench/gen_receipts_v5.py", data, "--count", "10000"])
+    print(f"  wire-5 receipts: {gen['count']} signed with the v5 test keys: {gen['by_name']}")
+    floor, _ = run_json([OFFICIAL5_PY, "bench/verify_py.py", "official", "single", data, "--runs", "1", "--floor-runs", "3"])
+    r = alternate(runs, {
+        "official": [OFFICIAL5_PY, "bench/verify_py.py", "official", "single", data, "--runs", "1"],
+        "single": [OURS_PY, "bench/verify_py.py", "ours", "single", data, "--runs", "1"],
+        "batch": [OURS_PY, "bench/verify_py.py", "ours", "batch", data, "--runs", "1"],
+    })
+
+    def med(k: str, what: str = "per_second") -> float:
+        return statistics.median(x[what]["median"] for x in r[k]["runs"])
+
+    o = med("official")
+    common = {"machine": m, "receipts": gen, "receipts_command": gen_cmd, "official_command": r["official"]["command"],
+              "official_per_s": o, "official_runs": [x["per_second"]["median"] for x in r["official"]["runs"]],
+              "official_ed25519_only_per_s": floor["ed25519_only_per_s"]["median"],
+              "official_package": floor["package"], "official_api": floor["api"]}
+    c, d = med("single") / o, med("batch") / o
+    return {
+        "P1c": figure(round(c, 2), "x", "≥ 5", ratio_met(c, "≥ 5"), {
+            **common, "what": "wire 5 (JWS): Python verifications/s, one call per receipt: ours ÷ official 5.0.0",
+            "ours_per_s": med("single"), "ours_runs": [x["per_second"]["median"] for x in r["single"]["runs"]],
+            "ratio_per_cpu_second": med("single", "per_cpu_second") / med("official", "per_cpu_second"),
+            "ours_api": r["single"]["runs"][0]["api"], "command": r["single"]["command"]}),
+        "P1d": figure(round(d, 2), "x", "≥ 20", ratio_met(d, "≥ 20"), {
+            **common, "what": "wire 5 (JWS): allowly.verify.verify_batch over the whole set ÷ official 5.0.0 per-receipt loop",
             "ours_per_s": med("batch"), "ours_runs": [x["per_second"]["median"] for x in r["batch"]["runs"]],
             "ours_api": r["batch"]["runs"][0]["api"], "command": r["batch"]["command"]}),
     }
@@ -351,7 +388,7 @@ def table(figs: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="P1,P2,P3,P4,P8,server")
+    ap.add_argument("--only", default="P1,P1v5,P2,P3,P4,P8,server")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -359,7 +396,8 @@ def main() -> None:
     for prog in (OFFICIAL_PY, OURS_PY):
         if not prog.exists():
             sys.exit(f"{prog} is missing: run `make bench-prep` (or `make bench`)")
-    steps = [("P1", lambda: step_p1(args.runs)), ("P2", lambda: step_p2(args.runs)),
+    steps = [("P1", lambda: step_p1(args.runs)), ("P1v5", lambda: step_p1_wire5(args.runs)),
+             ("P2", lambda: step_p2(args.runs)),
              ("P3", None), ("P4", None), ("P8", lambda: step_p8(args.runs))]
     for name, fn in steps:
         if name not in only:

@@ -4,7 +4,7 @@
     bench/.venv/bin/python      bench/verify_py.py official single DIR [--runs 5] [--floor-runs 3]
 
 `ours` is the allowly wheel (allowly.verify.verify_receipt per line, or allowly.verify.verify_batch over the whole export);
-`official` is allowly-receipt-format 4.3.1, used the way its own export verifier uses it: each line parsed with its
+`official` is allowly-receipt-format 4.3.1 (or 5.0.0 for a wire-5 set, P1c / P1d), used the way its own export verifier uses it: each line parsed with its
 duplicate-name check, then verify_receipt. Both sides get the same JSONL text, the expected workspace and the key
 document's fingerprints as the trusted set. Every run must verify every receipt, or the script fails.
 """
@@ -41,10 +41,16 @@ def official(lines: list, keys_doc: dict, workspace: str, floor_runs: int):
 
     # The official verifier's own floor: its Ed25519 verify (cryptography/OpenSSL) of the same canonical bytes alone,
     # to tell how much of its time is Python and how much is the signature equation.
+    # On wire 5 (a JWS line) the signed bytes are `protected.payload` and the key is the header's kid.
     by_id = {k.key_id: Ed25519PublicKey.from_public_bytes(k.public_key_bytes) for k in keys}
     prepared = []
     for line in lines:
         r = json.loads(line)
+        if set(r) == {"protected", "payload", "signature"}:
+            kid = json.loads(base64.urlsafe_b64decode(r["protected"] + "=" * (-len(r["protected"]) % 4)))["kid"]
+            msg = f"{r['protected']}.{r['payload']}".encode("ascii")
+            prepared.append((by_id[kid], base64.urlsafe_b64decode(r["signature"] + "=="), msg))
+            continue
         msg = arf.canonicalize({k: v for k, v in r.items() if k != "signature"})
         prepared.append((by_id[r["key_id"]], base64.urlsafe_b64decode(r["signature"] + "=="), msg))
     for pub, sig, msg in prepared:  # warm-up, and proof the floor checks what the verifier checks

@@ -426,6 +426,8 @@ export declare function verificationErrorCodes(): Array<string>
 
 /** What a valid receipt attests, for callers that do not want to walk the JSON again. */
 export interface VerifiedReceipt {
+  /** The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS). */
+  schemaVersion: string
   receiptId: string
   workspaceId: string
   kind: 'action' | 'event'

@@ -97,3 +97,49 @@ test('email-hmac-v1 vectors', () => {
     }
   }
 })
+
+// ---- wire 5 (tests/conformance/receipt-format-v5): JWS receipts, each rejection names its expected kind ----
+
+const v5 = JSON.parse(readFileSync(new URL('receipt-format-v5/test-vectors.json', root), 'utf8'))
+const v5Options = { expectedWorkspaceId: 'ws_test', now: v5.now }
+const decode = (segment) => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+
+test('v5 vector file shape', () => {
+  assert.equal(v5.spec_version, '5')
+  assert.equal(v5.should_verify.length, 29)
+  assert.equal(v5.should_reject.length, 88)
+})
+
+test('every v5 should_verify vector verifies', () => {
+  const keys = loadKeysFromJson(v5.public_keys)
+  for (const v of v5.should_verify) {
+    const payload = decode(v.receipt.payload)
+    for (const form of [JSON.stringify(v.receipt), v.receipt]) {
+      const ok = verifyReceipt(form, keys, v5Options)
+      assert.equal(ok.schemaVersion, '5', v.name)
+      assert.equal(ok.receiptId, payload.receipt_id, v.name)
+      assert.equal(ok.keyId, decode(v.receipt.protected).kid, v.name)
+      assert.equal(ok.kind, v.kind, v.name)
+      assert.equal(ok.name, payload[v.kind], v.name)
+      assert.equal(ok.decision, payload.decision, v.name)
+      assert.equal(ok.issuedAt, payload.issued_at, v.name)
+    }
+  }
+  assert.equal(verifyReceipt(JSON.stringify(vectors.should_verify[0].receipt), loadKeysFromJson(vectors.public_keys), options).schemaVersion, '4')
+})
+
+test('every v5 should_reject vector is rejected with its kind and reason', () => {
+  const keys = loadKeysFromJson(v5.public_keys)
+  for (const v of v5.should_reject) {
+    assert.throws(
+      () => verifyReceipt(JSON.stringify(v.receipt), keys, v5Options),
+      (e) => {
+        assert.ok(e instanceof VerificationError, `${v.name}: ${e}`)
+        assert.ok(e.message.includes(v.expected_reason), `${v.name}: ${e.message} lacks ${v.expected_reason}`)
+        assert.equal(e.code, v.expected_kind, `${v.name}: ${e.message}`)
+        return true
+      },
+      v.name,
+    )
+  }
+})

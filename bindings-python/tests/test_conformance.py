@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Dict, List
 
@@ -92,6 +93,73 @@ def test_bad_key_document() -> None:
         load_keys_from_json(doc)
     with pytest.raises(allowly.KeyDocumentError):
         load_keys_from_json('{"workspace_id": "ws", "keys": [], "keys": []}')
+
+
+# ---- wire 5 (tests/conformance/receipt-format-v5): JWS receipts, each rejection names its expected kind ----
+
+V5: Dict[str, Any] = json.loads((CONFORMANCE / "receipt-format-v5" / "test-vectors.json").read_text())
+KEYS5 = load_keys_from_json(V5["public_keys"])
+CLASS_OF_KIND = {
+    "malformed": allowly.MalformedReceiptError,
+    "schema": allowly.SchemaError,
+    "unsupported_version": allowly.UnsupportedVersionError,
+    "timestamp": allowly.TimestampError,
+    "unknown_key": allowly.UnknownKeyError,
+    "key_outside_window": allowly.KeyOutsideWindowError,
+    "untrusted_key": allowly.UntrustedKeyError,
+    "workspace_mismatch": allowly.WorkspaceMismatchError,
+    "signature_mismatch": allowly.SignatureMismatchError,
+}
+# The Python API verifies against the system clock (no `now` option); the v5 case judged by the file's `now` that
+# the real clock would accept is left out.
+V5_REJECT = [v for v in V5["should_reject"] if "future_skew" not in v["name"]]
+
+
+def test_v5_vector_counts() -> None:
+    assert (V5["spec_version"], len(V5["should_verify"]), len(V5["should_reject"])) == ("5", 29, 88)
+    assert len(V5_REJECT) == 87
+
+
+@pytest.mark.parametrize("vector", V5["should_verify"], ids=lambda v: v["name"])
+def test_v5_should_verify(vector: Dict[str, Any]) -> None:
+    receipt = vector["receipt"]
+    payload = json.loads(base64.urlsafe_b64decode(receipt["payload"] + "=" * (-len(receipt["payload"]) % 4)))
+    header = json.loads(base64.urlsafe_b64decode(receipt["protected"] + "=" * (-len(receipt["protected"]) % 4)))
+    for form in (receipt, json.dumps(receipt), json.dumps(receipt).encode()):
+        verified = verify_receipt(form, KEYS5, expected_workspace_id="ws_test")
+        assert verified.schema_version == "5"
+        assert verified.receipt_id == payload["receipt_id"]
+        assert verified.key_id == header["kid"]
+        assert verified.kind == vector["kind"]
+        assert verified.name == payload[vector["kind"]]
+        assert verified.decision == payload["decision"]
+
+
+@pytest.mark.parametrize("vector", V5_REJECT, ids=lambda v: v["name"])
+def test_v5_should_reject(vector: Dict[str, Any]) -> None:
+    receipt = vector["receipt"]
+    for form in [json.dumps(receipt)] + ([] if isinstance(receipt, str) else [receipt]):
+        with pytest.raises(allowly.VerificationError) as info:
+            verify_receipt(form, KEYS5, expected_workspace_id="ws_test")
+        assert type(info.value) is CLASS_OF_KIND[vector["expected_kind"]], (vector["name"], info.value)
+        assert info.value.code == vector["expected_kind"]
+        assert vector["expected_reason"] in info.value.message
+
+
+def test_v5_batch_agrees_with_single() -> None:
+    vectors = V5["should_verify"] + V5_REJECT
+    for forms in ([json.dumps(v["receipt"]) for v in vectors], [v["receipt"] for v in vectors]):
+        verdicts = verify_batch(forms, KEYS5, expected_workspace_id="ws_test")
+        assert len(verdicts) == len(vectors)
+        for vector, verdict in zip(vectors, verdicts):
+            if "expected_kind" in vector:
+                assert type(verdict) is CLASS_OF_KIND[vector["expected_kind"]], vector["name"]
+            else:
+                assert isinstance(verdict, allowly.VerifiedReceipt) and verdict.schema_version == "5", vector["name"]
+
+
+def test_v4_receipts_report_schema_version_4() -> None:
+    assert verify_receipt(VECTORS["should_verify"][0]["receipt"], KEYS).schema_version == "4"
 
 
 @pytest.mark.parametrize("vector", IDENTIFIERS, ids=lambda v: repr(v["email"]))

@@ -16,12 +16,16 @@ struct Vectors {
     dir: tempfile::TempDir,
     keys: PathBuf,
     valid: Vec<PathBuf>,
-    /// (name, file, expected_reason)
-    invalid: Vec<(String, PathBuf, String)>,
+    /// (name, file, expected_reason, expected_kind if the file names one)
+    invalid: Vec<(String, PathBuf, String, Option<String>)>,
 }
 
 fn write_vectors() -> Vectors {
-    let raw = std::fs::read(conformance("receipt-format-v4/test-vectors.json")).unwrap();
+    write_vector_file("receipt-format-v4/test-vectors.json")
+}
+
+fn write_vector_file(rel: &str) -> Vectors {
+    let raw = std::fs::read(conformance(rel)).unwrap();
     let doc = json::parse(&raw).expect("vectors parse");
     let doc = doc.as_object().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -40,7 +44,8 @@ fn write_vectors() -> Vectors {
         let name = v.get("name").unwrap().as_str().unwrap().to_string();
         let path = dir.path().join(format!("reject-{name}.json"));
         std::fs::write(&path, v.get("receipt").unwrap().to_json_string()).unwrap();
-        invalid.push((name, path, v.get("expected_reason").unwrap().as_str().unwrap().to_string()));
+        let kind = v.get("expected_kind").and_then(Value::as_str).map(str::to_owned);
+        invalid.push((name, path, v.get("expected_reason").unwrap().as_str().unwrap().to_string(), kind));
     }
     Vectors { dir, keys, valid, invalid }
 }
@@ -77,7 +82,7 @@ fn all_should_verify_vectors_verify_with_exit_0() {
 fn every_should_reject_vector_exits_1_with_its_reason() {
     let v = write_vectors();
     assert_eq!(v.invalid.len(), 39);
-    for (name, path, reason) in &v.invalid {
+    for (name, path, reason, _) in &v.invalid {
         let mut args = verify_args(&v, "ws_test");
         args.push(path.as_os_str());
         let out = run(&args, None);
@@ -237,4 +242,77 @@ fn export_verify_accepts_signed_envelope_lines() {
     let out = run(&args, None);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 receipts, 2 valid, 0 invalid"));
+}
+
+// ---- wire 5 (tests/conformance/receipt-format-v5): the same commands take JWS receipts ----
+
+/// The CLI reads the system clock; a case judged against the vector file's `now` that depends on it is left out.
+fn clock_dependent(name: &str) -> bool {
+    name.contains("future_skew")
+}
+
+#[test]
+fn wire5_should_verify_vectors_verify_with_exit_0() {
+    let v = write_vector_file("receipt-format-v5/test-vectors.json");
+    let mut args = verify_args(&v, "ws_test");
+    args.extend(v.valid.iter().map(|p| p.as_os_str()));
+    let out = run(&args, None);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().filter(|l| l.contains(": valid ")).count(), 29);
+    // The key id shown is the JWS header's kid.
+    assert!(stdout.contains("(test-key/v2)") && stdout.contains("(test-key/v1)"), "{stdout}");
+}
+
+#[test]
+fn wire5_should_reject_vectors_exit_1_with_their_kind_and_reason() {
+    let v = write_vector_file("receipt-format-v5/test-vectors.json");
+    assert_eq!(v.invalid.len(), 88);
+    let mut checked = 0;
+    for (name, path, reason, kind) in &v.invalid {
+        if clock_dependent(name) {
+            continue;
+        }
+        let mut args = verify_args(&v, "ws_test");
+        args.push(path.as_os_str());
+        let out = run(&args, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(reason.as_str()), "{name}: expected {reason:?} in {stderr}");
+        let kind = kind.as_deref().expect("v5 vectors name their kind");
+        assert!(stderr.contains(&format!("INVALID ({kind})")), "{name}: expected kind {kind} in {stderr}");
+        checked += 1;
+    }
+    assert_eq!(checked, 87);
+}
+
+#[test]
+fn wire5_export_verify_batches_envelopes_and_reports_bad_lines() {
+    let v = write_vector_file("receipt-format-v5/test-vectors.json");
+    let mut lines: Vec<String> = v.valid.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    // A signed envelope around a JWS receipt, as the API returns it.
+    lines.push(format!("{{\"status\":\"signed\",\"receipt\":{}}}", lines[0]));
+    let export = v.dir.path().join("export5.jsonl");
+    std::fs::write(&export, lines.join("\n") + "\n").unwrap();
+    let args = [
+        os("export"),
+        os("verify"),
+        os("--keys"),
+        v.keys.as_os_str(),
+        os("--workspace-id"),
+        os("ws_test"),
+        export.as_os_str(),
+    ];
+    let out = run(&args, None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("30 receipts, 30 valid, 0 invalid"));
+
+    let tampered = &v.invalid.iter().find(|(n, ..)| n == "tampered_payload").unwrap().1;
+    lines.insert(2, std::fs::read_to_string(tampered).unwrap());
+    std::fs::write(&export, lines.join("\n") + "\n").unwrap();
+    let out = run(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3: INVALID (signature_mismatch)"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("31 receipts, 30 valid, 1 invalid"));
 }

@@ -46,11 +46,20 @@ fn main() {
     };
     let n = lines.len();
     let values: Vec<Value> = lines.iter().map(|l| json::parse(l).expect("strict JSON")).collect();
-    // The floor's inputs: each receipt's canonical payload bytes, its signature and the key it names.
+    // The floor's inputs: each receipt's signed bytes (wire 4: the canonical payload; wire 5: `protected.payload`),
+    // its signature and the key it names (wire 5: the header's kid).
     let raw: Vec<(Vec<u8>, Signature, VerifyingKey)> = values
         .iter()
         .map(|v| {
             let o = v.as_object().expect("receipt object");
+            let b64 = |name: &str| o.get(name).and_then(Value::as_str).expect("JWS member");
+            if allowly_core::receipt::is_jws(v) {
+                let msg = format!("{}.{}", b64("protected"), b64("payload")).into_bytes();
+                let sig: [u8; 64] = URL_SAFE_NO_PAD.decode(b64("signature")).expect("b64").try_into().expect("64");
+                let header = json::parse(&URL_SAFE_NO_PAD.decode(b64("protected")).expect("b64")).expect("header");
+                let kid = header.as_object().and_then(|h| h.get("kid")).and_then(Value::as_str).expect("kid");
+                return (msg, Signature::from_bytes(&sig), keys.get(kid).expect("known key").public_key);
+            }
             let mut msg = Vec::new();
             payload_bytes_into(o, &mut msg).expect("canonical bytes");
             let sig = o.get("signature").and_then(Value::as_str).expect("signature");

@@ -29,7 +29,7 @@ pub enum VerificationErrorKind {
     Malformed,
     /// A required field is missing, has the wrong type, an unknown field is present, or a kind/pairing rule fails.
     Schema,
-    /// `schema_version` is not `"4"`.
+    /// `schema_version` is not `"4"` (a plain receipt) or not `"5"` (inside a wire-5 JWS).
     UnsupportedVersion,
     /// `issued_at` is not an exact UTC millisecond instant, not a calendar instant, or lies in the future.
     Timestamp,
@@ -41,7 +41,8 @@ pub enum VerificationErrorKind {
     UntrustedKey,
     /// The receipt or the key document names another workspace than the expected one.
     WorkspaceMismatch,
-    /// The Ed25519 signature does not verify over the canonical bytes.
+    /// The Ed25519 signature does not verify over the signed bytes (wire 4: the canonical payload; wire 5:
+    /// `protected.payload`).
     SignatureMismatch,
     /// The key document itself is invalid (§6): bad key bytes, fingerprint mismatch, duplicate key ids, bad windows.
     KeyDocument,

@@ -420,6 +420,8 @@ impl From<allowly_core::model::ReceiptParts> for ReceiptEnvelope {
 /// What a valid receipt attests, for callers that do not want to walk the JSON again.
 #[napi(object)]
 pub struct VerifiedReceipt {
+    /// The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS).
+    pub schema_version: String,
     pub receipt_id: String,
     pub workspace_id: String,
     #[napi(ts_type = "'action' | 'event'")]
@@ -436,6 +438,7 @@ pub struct VerifiedReceipt {
 impl From<allowly_core::receipt::VerifiedReceipt> for VerifiedReceipt {
     fn from(v: allowly_core::receipt::VerifiedReceipt) -> Self {
         VerifiedReceipt {
+            schema_version: v.schema_version,
             receipt_id: v.receipt_id,
             workspace_id: v.workspace_id,
             kind: v.kind.as_str().to_owned(),

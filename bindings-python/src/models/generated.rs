@@ -380,6 +380,12 @@ impl PyConfirmation {
 
 #[pymethods]
 impl crate::verify::PyVerifiedReceipt {
+    /// The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS).
+    #[getter]
+    pub(crate) fn schema_version(&self) -> &str {
+        &self.inner.schema_version
+    }
+
     #[getter]
     pub(crate) fn receipt_id(&self) -> &str {
         &self.inner.receipt_id

@@ -3320,6 +3320,10 @@ public func FfiConverterTypeSignedReceipt_lower(_ value: SignedReceipt) -> RustB
  * What a valid receipt attests, for callers that do not want to walk the JSON again.
  */
 public struct VerifiedReceipt: Equatable, Hashable {
+    /**
+     * The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS).
+     */
+    public let schemaVersion: String
     public let receiptId: String
     public let workspaceId: String
     public let kind: ReceiptKind
@@ -3335,10 +3339,14 @@ public struct VerifiedReceipt: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(receiptId: String, workspaceId: String, kind: ReceiptKind, 
+    public init(
+        /**
+         * The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS).
+         */schemaVersion: String, receiptId: String, workspaceId: String, kind: ReceiptKind, 
         /**
          * The `action` of an action receipt or the `event` of an event receipt.
          */name: String, decision: String, reason: String, authorizationId: String?, keyId: String, issuedAt: String) {
+        self.schemaVersion = schemaVersion
         self.receiptId = receiptId
         self.workspaceId = workspaceId
         self.kind = kind
@@ -3366,6 +3374,7 @@ public struct FfiConverterTypeVerifiedReceipt: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerifiedReceipt {
         return
             try VerifiedReceipt(
+                schemaVersion: FfiConverterString.read(from: &buf), 
                 receiptId: FfiConverterString.read(from: &buf), 
                 workspaceId: FfiConverterString.read(from: &buf), 
                 kind: FfiConverterTypeReceiptKind.read(from: &buf), 
@@ -3379,6 +3388,7 @@ public struct FfiConverterTypeVerifiedReceipt: FfiConverterRustBuffer {
     }
 
     public static func write(_ value: VerifiedReceipt, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.schemaVersion, into: &buf)
         FfiConverterString.write(value.receiptId, into: &buf)
         FfiConverterString.write(value.workspaceId, into: &buf)
         FfiConverterTypeReceiptKind.write(value.kind, into: &buf)

@@ -518,6 +518,8 @@ impl From<allowly_core::client::ConfirmPrompt> for ConfirmPrompt {
 /// What a valid receipt attests, for callers that do not want to walk the JSON again.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct VerifiedReceipt {
+    /// The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS).
+    pub schema_version: String,
     pub receipt_id: String,
     pub workspace_id: String,
     pub kind: ReceiptKind,
@@ -533,6 +535,7 @@ pub struct VerifiedReceipt {
 impl From<allowly_core::receipt::VerifiedReceipt> for VerifiedReceipt {
     fn from(v: allowly_core::receipt::VerifiedReceipt) -> Self {
         VerifiedReceipt {
+            schema_version: v.schema_version,
             receipt_id: v.receipt_id,
             workspace_id: v.workspace_id,
             kind: v.kind.into(),

@@ -94,7 +94,7 @@ fn verify_chunk(
         let signatures: Vec<Signature> = ready.iter().map(|p| p.signature).collect();
         let verifying_keys: Vec<VerifyingKey> = ready.iter().map(|p| p.key.public_key).collect();
         if ed25519_dalek::verify_batch(&messages, &signatures, &verifying_keys).is_ok() {
-            return prepared.into_iter().map(|p| p.map(|p| p.verified())).collect();
+            return prepared.into_iter().map(|p| p.map(Prepared::into_verified)).collect();
         }
     }
     prepared
@@ -102,7 +102,7 @@ fn verify_chunk(
         .map(|p| {
             let p = p?;
             p.check_signature(&buf)?;
-            Ok(p.verified())
+            Ok(p.into_verified())
         })
         .collect()
 }

@@ -5,7 +5,7 @@
 //! verified checkpoint proves the presented members are exactly the committed set; it cannot prove the issuer
 //! committed to everything that happened.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::batch::verify_batch_refs;
 use super::canonical;
 use super::json::Value;
+use super::jws;
 use super::keys::{KeySet, push_hex};
 use super::schema::{self, CHECKPOINT_EVENT, CheckpointContext};
 use super::timestamp::parse_millis;
@@ -23,24 +24,35 @@ fn checkpoint_error(msg: impl Into<String>) -> VerificationError {
     VerificationError::new(VerificationErrorKind::Checkpoint, msg)
 }
 
-/// Root over the full canonical bytes of each member, signatures included. Members must be receipt objects with
-/// distinct string `receipt_id`s (a repeated member would otherwise be committed twice).
+/// Root over the full canonical bytes of each member, signatures included. Members must be receipts with distinct
+/// string `receipt_id`s (a repeated member would otherwise be committed twice), all of one wire: wire-4 receipt
+/// objects (each leaf hashes the receipt with its `signature`), or wire-5 JWS objects (each leaf hashes the
+/// three-member object `{"payload","protected","signature"}`, its `receipt_id` read from the decoded payload).
 pub fn merkle_root<V: Borrow<Value>>(members: &[V]) -> Result<String, VerificationError> {
-    let mut seen: HashSet<&str> = HashSet::with_capacity(members.len());
+    let wire5 = members.first().is_some_and(|m| jws::is_jws(m.borrow()));
+    let mut seen: HashSet<Cow<'_, str>> = HashSet::with_capacity(members.len());
     let mut leaves: Vec<[u8; 32]> = Vec::with_capacity(members.len());
     let mut buf = Vec::with_capacity(1024);
     for (i, member) in members.iter().enumerate() {
+        let member = member.borrow();
+        if jws::is_jws(member) != wire5 {
+            return Err(checkpoint_error(format!(
+                "checkpoint member #{i} is a wire-{} receipt, the first member is wire {}; a checkpoint's members \
+                 are all of one wire",
+                if wire5 { 4 } else { 5 },
+                if wire5 { 5 } else { 4 }
+            )));
+        }
         let obj = member
-            .borrow()
             .as_object()
             .ok_or_else(|| checkpoint_error(format!("checkpoint member #{i} is not a receipt object")))?;
-        let id = obj
-            .get("receipt_id")
-            .and_then(Value::as_str)
+        let id = member_id(member)
+            .map_err(|e| checkpoint_error(format!("checkpoint member #{i} cannot be decoded: {}", e.message)))?
             .ok_or_else(|| checkpoint_error(format!("checkpoint member #{i} has no string receipt_id")))?;
-        if !seen.insert(id) {
+        if seen.contains(id.as_ref()) {
             return Err(checkpoint_error(format!("duplicate checkpoint member receipt_id '{id}'")));
         }
+        seen.insert(id);
         buf.clear();
         canonical::full_bytes_into(obj, &mut buf)?;
         let mut h = Sha256::new();
@@ -49,6 +61,29 @@ pub fn merkle_root<V: Borrow<Value>>(members: &[V]) -> Result<String, Verificati
         leaves.push(h.finalize().into());
     }
     Ok(root_of(leaves))
+}
+
+/// A member's `receipt_id`: read from a wire-4 object, or from a wire-5 receipt's decoded payload.
+fn member_id(member: &Value) -> Result<Option<Cow<'_, str>>, VerificationError> {
+    match jws::envelope(member) {
+        None => Ok(member.as_object().and_then(|o| o.get("receipt_id")).and_then(Value::as_str).map(Cow::Borrowed)),
+        Some(env) => {
+            let payload = jws::decode_payload(&env)?;
+            Ok(payload
+                .as_object()
+                .and_then(|o| o.get("receipt_id"))
+                .and_then(Value::as_str)
+                .map(|s| s.to_owned().into()))
+        }
+    }
+}
+
+/// The payload of a receipt: the receipt itself on wire 4, the decoded JWS payload on wire 5.
+fn payload_of(receipt: &Value) -> Result<Cow<'_, Value>, VerificationError> {
+    match jws::envelope(receipt) {
+        None => Ok(Cow::Borrowed(receipt)),
+        Some(env) => jws::decode_payload(&env).map(Cow::Owned),
+    }
 }
 
 fn root_of(mut level: Vec<[u8; 32]>) -> String {
@@ -80,8 +115,8 @@ fn root_of(mut level: Vec<[u8; 32]>) -> String {
 }
 
 /// The validated context of a receipt already known to be a verified checkpoint.
-fn context_of<'a>(receipt: &'a Value, what: &str) -> Result<CheckpointContext<'a>, VerificationError> {
-    let obj = receipt.as_object().expect("verified receipts are objects");
+fn context_of<'a>(payload: &'a Value, what: &str) -> Result<CheckpointContext<'a>, VerificationError> {
+    let obj = payload.as_object().expect("verified receipts are objects");
     if obj.get("event").and_then(Value::as_str) != Some(CHECKPOINT_EVENT) {
         return Err(checkpoint_error(format!("{what} must be a {CHECKPOINT_EVENT} event receipt")));
     }
@@ -105,25 +140,38 @@ pub fn verify_checkpoint(
     opts: &VerifyOptions,
 ) -> Result<VerifiedReceipt, VerificationError> {
     let verified = verify_receipt(checkpoint, keys, opts)?;
-    let ctx = context_of(checkpoint, "checkpoint")?;
+    let payload = payload_of(checkpoint)?;
+    let ctx = context_of(&payload, "checkpoint")?;
+    let wire5 = jws::is_jws(checkpoint);
 
     let refs: Vec<&Value> = members.iter().collect();
     let results = verify_batch_refs(&refs, keys, opts);
     let mut seen: HashSet<&str> = HashSet::with_capacity(members.len());
-    for (i, result) in results.into_iter().enumerate() {
-        let label = members[i]
-            .as_object()
-            .and_then(|o| o.get("receipt_id"))
-            .and_then(Value::as_str)
-            .map(|id| format!("checkpoint member '{id}'"))
-            .unwrap_or_else(|| format!("checkpoint member #{i}"));
-        let member = result.map_err(|e| wrap(&label, e))?;
+    for (i, result) in results.iter().enumerate() {
+        if jws::is_jws(&members[i]) != wire5 {
+            return Err(checkpoint_error(format!(
+                "checkpoint member #{i} is a wire-{} receipt; a wire-{} checkpoint commits only wire-{} receipts",
+                if wire5 { 4 } else { 5 },
+                verified.schema_version,
+                verified.schema_version
+            )));
+        }
+        let member = match result {
+            Ok(member) => member,
+            Err(e) => {
+                let label = match member_id(&members[i]) {
+                    Ok(Some(id)) => format!("checkpoint member '{id}'"),
+                    _ => format!("checkpoint member #{i}"),
+                };
+                return Err(wrap(&label, e.clone()));
+            }
+        };
+        let label = format!("checkpoint member '{}'", member.receipt_id);
         if member.kind == ReceiptKind::Event && member.name == CHECKPOINT_EVENT {
             return Err(checkpoint_error(format!("{label} is itself a checkpoint; checkpoints are not members")));
         }
-        let id = members[i].as_object().and_then(|o| o.get("receipt_id")).and_then(Value::as_str).expect("verified");
-        if !seen.insert(id) {
-            return Err(checkpoint_error(format!("duplicate checkpoint member receipt_id '{id}'")));
+        if !seen.insert(&member.receipt_id) {
+            return Err(checkpoint_error(format!("duplicate checkpoint member receipt_id '{}'", member.receipt_id)));
         }
         let at = parse_millis(&member.issued_at).expect("verified issued_at parses");
         if at < ctx.period_start_ms || at >= ctx.period_end_ms {
@@ -149,8 +197,15 @@ pub fn verify_checkpoint(
     }
 
     if let Some(prev) = previous {
+        if jws::is_jws(prev) != wire5 {
+            return Err(checkpoint_error(format!(
+                "previous checkpoint is not a wire-{} receipt like this checkpoint",
+                verified.schema_version
+            )));
+        }
         let prev_verified = verify_receipt(prev, keys, opts).map_err(|e| wrap("previous checkpoint", e))?;
-        let prev_ctx = context_of(prev, "previous checkpoint")?;
+        let prev_payload = payload_of(prev)?;
+        let prev_ctx = context_of(&prev_payload, "previous checkpoint")?;
         let (Some(link_id), Some(link_root)) = (ctx.previous_checkpoint_id, ctx.previous_merkle_root) else {
             return Err(checkpoint_error(format!(
                 "checkpoint has no previous_checkpoint_id, but previous checkpoint '{}' was given",

@@ -23,9 +23,9 @@ pub(crate) const EVENTS: [(&str, &[&str]); 6] = [
     ("receipt.checkpoint", &["receipt_set_committed"]),
 ];
 pub(crate) const CHECKPOINT_EVENT: &str = "receipt.checkpoint";
-const ACTION_DECISIONS: [&str; 4] = ["allow", "confirm", "deny", "escalate"];
+pub(crate) const ACTION_DECISIONS: [&str; 4] = ["allow", "confirm", "deny", "escalate"];
 /// Events whose receipts never name a resource.
-const NULL_RESOURCE_EVENTS: [&str; 3] = ["authorization.create", "authorization.revoke", CHECKPOINT_EVENT];
+pub(crate) const NULL_RESOURCE_EVENTS: [&str; 3] = ["authorization.create", "authorization.revoke", CHECKPOINT_EVENT];
 
 /// Top-level members, indexed by `slot` (the fuzz targets mutate the same list).
 pub(crate) const FIELDS: [&str; 18] = [
@@ -111,7 +111,7 @@ pub(crate) struct CheckpointContext<'a> {
     pub previous_merkle_root: Option<&'a str>,
 }
 
-fn type_error(field: &str, expected: &str, got: &Value) -> VerificationError {
+pub(crate) fn type_error(field: &str, expected: &str, got: &Value) -> VerificationError {
     schema(format!("{field} must be {expected}, got {}", got.type_name()))
 }
 
@@ -120,7 +120,7 @@ fn lone_surrogate(field: &str) -> VerificationError {
 }
 
 #[inline]
-fn string_of<'a>(field: &str, v: &'a Value) -> Result<&'a str, VerificationError> {
+pub(crate) fn string_of<'a>(field: &str, v: &'a Value) -> Result<&'a str, VerificationError> {
     match v {
         Value::String(s) => s.as_str().ok_or_else(|| lone_surrogate(field)),
         other => Err(type_error(field, "a string", other)),
@@ -128,7 +128,7 @@ fn string_of<'a>(field: &str, v: &'a Value) -> Result<&'a str, VerificationError
 }
 
 #[inline]
-fn nullable_string_of<'a>(field: &str, v: &'a Value) -> Result<Option<&'a str>, VerificationError> {
+pub(crate) fn nullable_string_of<'a>(field: &str, v: &'a Value) -> Result<Option<&'a str>, VerificationError> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) => s.as_str().map(Some).ok_or_else(|| lone_surrogate(field)),
@@ -136,13 +136,13 @@ fn nullable_string_of<'a>(field: &str, v: &'a Value) -> Result<Option<&'a str>, 
     }
 }
 
-fn quoted_list<'s>(names: impl IntoIterator<Item = &'s str>) -> String {
+pub(crate) fn quoted_list<'s>(names: impl IntoIterator<Item = &'s str>) -> String {
     let parts: Vec<String> = names.into_iter().map(quote).collect();
     format!("[{}]", parts.join(", "))
 }
 
 /// Exact member sets, reported like the top level: unknown members first, then missing ones, both sorted.
-fn exact_members(obj: &Object, expected: &[&str], what: &str) -> Result<(), VerificationError> {
+pub(crate) fn exact_members(obj: &Object, expected: &[&str], what: &str) -> Result<(), VerificationError> {
     let mut unknown: Vec<&str> = obj
         .members()
         .iter()

@@ -38,23 +38,34 @@ pub fn sign_receipt_value(payload: &Object, key: &SigningKey) -> Result<Object, 
     Ok(out)
 }
 
-/// A wire-5 receipt: the flattened JWS `{protected, payload, signature}` over the canonical header
-/// `{"alg":"EdDSA","kid":key_id,"typ":"allowly-receipt+jws"}` and the canonical payload.
+/// A wire-5 receipt: the flattened JWS `{"protected", "payload", "signature"}` over `payload`.
+///
+/// The header is `{"alg":"EdDSA","kid":key_id,"typ":"allowly-receipt+jws"}`; header and payload are written in
+/// the canonical form (so the same payload always gives the same receipt) and base64url-encoded without padding,
+/// and the Ed25519 signature covers the ASCII bytes `protected + "." + payload`. The payload must be an object and
+/// hold only values the verifier accepts (no floats, no unsafe integers, bounded depth); its fields are not
+/// checked here.
 pub fn sign_receipt_jws(
     payload: &serde_json::Value,
     key_id: &str,
     key: &SigningKey,
 ) -> Result<serde_json::Value, VerificationError> {
     if !payload.is_object() {
-        return Err(VerificationError::new(VerificationErrorKind::Schema, "receipt payload must be an object"));
+        return Err(VerificationError::new(VerificationErrorKind::Schema, "JWS payload must be an object"));
     }
     if key_id.is_empty() {
-        return Err(VerificationError::new(VerificationErrorKind::Schema, "JWS kid must be a nonempty string"));
+        return Err(VerificationError::new(VerificationErrorKind::Schema, "JWS header kid must be a non-empty string"));
     }
-    let header = serde_json::json!({"alg": "EdDSA", "kid": key_id, "typ": "allowly-receipt+jws"});
-    let protected = URL_SAFE_NO_PAD.encode(canonical::canonicalize(&Value::from(&header))?);
-    let body = URL_SAFE_NO_PAD.encode(canonical::canonicalize(&Value::from(payload))?);
-    let signing_input = format!("{protected}.{body}");
-    let signature = URL_SAFE_NO_PAD.encode(key.sign(signing_input.as_bytes()).to_bytes());
-    Ok(serde_json::json!({"protected": protected, "payload": body, "signature": signature}))
+    let mut header = Object::new();
+    header.insert("alg", Value::String(super::jws::JWS_ALG.into()));
+    header.insert("kid", Value::String(key_id.into()));
+    header.insert("typ", Value::String(super::jws::JWS_TYP.into()));
+    let protected = URL_SAFE_NO_PAD.encode(canonical::canonicalize(&Value::Object(header))?);
+    let payload = URL_SAFE_NO_PAD.encode(canonical::canonicalize(&Value::from(payload))?);
+    let signature = key.sign(format!("{protected}.{payload}").as_bytes());
+    Ok(serde_json::json!({
+        "protected": protected,
+        "payload": payload,
+        "signature": URL_SAFE_NO_PAD.encode(signature.to_bytes()),
+    }))
 }

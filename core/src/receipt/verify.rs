@@ -1,5 +1,11 @@
 //! Verification of one receipt (steps 1–8 of the format), shared by the single and the batch paths.
 //!
+//! Both wires go through `prepare`: a receipt shaped as a JWS (see [`super::jws`]) is wire 5 and is checked by
+//! `prepare_jws` (envelope, header, [`super::schema5`], then the same caller, timestamp and key steps, with the
+//! key named by the header's `kid`); anything else follows the wire-4 steps, unchanged. Either way the message
+//! the equation covers ends up in the caller's buffer: the canonical payload (wire 4) or `protected.payload`
+//! (wire 5).
+//!
 //! The work is split at the only expensive step: `prepare` does everything up to and including key selection and
 //! writes the canonical payload into a caller-supplied buffer; the Ed25519 equation is checked afterwards, either
 //! one receipt at a time or many at once in [`super::batch`]. Both paths therefore reject exactly the same receipts
@@ -21,8 +27,10 @@ use time::OffsetDateTime;
 
 use super::canonical;
 use super::json::{self, Value, quote};
+use super::jws;
 use super::keys::{KeySet, PublicKeyEntry};
 use super::schema::{self, Fields};
+use super::schema5;
 use super::timestamp::{self, TimestampError};
 use crate::error::{VerificationError, VerificationErrorKind};
 
@@ -81,6 +89,8 @@ impl ReceiptKind {
 /// What a valid receipt attests, for callers that do not want to walk the JSON again.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct VerifiedReceipt {
+    /// The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS).
+    pub schema_version: String,
     pub receipt_id: String,
     pub workspace_id: String,
     pub kind: ReceiptKind,
@@ -93,9 +103,15 @@ pub struct VerifiedReceipt {
     pub issued_at: String,
 }
 
+/// What a prepared receipt attests: wire 4 borrows from the receipt, wire 5 owns what it decoded.
+pub(crate) enum Info<'r> {
+    Wire4(Fields<'r>),
+    Wire5(Box<VerifiedReceipt>),
+}
+
 /// A receipt that passed every check but the signature equation.
 pub(crate) struct Prepared<'r, 'k> {
-    pub fields: Fields<'r>,
+    pub info: Info<'r>,
     pub key: &'k PublicKeyEntry,
     pub signature: Signature,
     /// Where the canonical payload lies in the buffer handed to `prepare`.
@@ -103,9 +119,14 @@ pub(crate) struct Prepared<'r, 'k> {
 }
 
 impl Prepared<'_, '_> {
-    pub fn verified(&self) -> VerifiedReceipt {
-        let f = &self.fields;
+    /// What the receipt attests (wire 5 hands over what `prepare` already decoded, without copying it).
+    pub fn into_verified(self) -> VerifiedReceipt {
+        let f = match self.info {
+            Info::Wire4(f) => f,
+            Info::Wire5(v) => return *v,
+        };
         VerifiedReceipt {
+            schema_version: schema::SCHEMA_VERSION.to_owned(),
             receipt_id: f.receipt_id.to_owned(),
             workspace_id: f.workspace_id.to_owned(),
             kind: f.kind,
@@ -153,32 +174,14 @@ pub(crate) fn prepare<'r, 'k>(
     latest_issued_at: i64,
     buf: &mut Vec<u8>,
 ) -> Result<Prepared<'r, 'k>, VerificationError> {
+    if let Some(env) = jws::envelope(receipt) {
+        return prepare_jws(&env, keys, opts, latest_issued_at, buf);
+    }
+
     // Steps 1–4.
     let fields = schema::check_structure(receipt)?;
-
-    // Caller trust: the receipt, the key document and the caller must agree on the workspace.
-    let expected = opts.expected_workspace_id.as_deref();
-    if fields.workspace_id != keys.workspace_id || expected.is_some_and(|e| e != keys.workspace_id) {
-        return Err(VerificationError::new(
-            VerificationErrorKind::WorkspaceMismatch,
-            format!(
-                "workspace mismatch: receipt workspace_id {}, key document workspace_id {}{}",
-                quote(fields.workspace_id),
-                quote(&keys.workspace_id),
-                expected.map(|e| format!(", expected {}", quote(e))).unwrap_or_default()
-            ),
-        ));
-    }
-
-    // Step 5: timestamp.
-    let issued_at = timestamp::parse_millis(fields.issued_at)
-        .map_err(|e: TimestampError| e.into_error(VerificationErrorKind::Timestamp, "issued_at", fields.issued_at))?;
-    if issued_at > latest_issued_at {
-        return Err(VerificationError::new(
-            VerificationErrorKind::Timestamp,
-            format!("issued_at is in the future: {} is beyond now plus the allowed clock skew", fields.issued_at),
-        ));
-    }
+    check_workspace(fields.workspace_id, keys, opts)?;
+    let issued_at = check_issued_at(fields.issued_at, latest_issued_at)?;
 
     // Step 6: canonical payload.
     let start = buf.len();
@@ -186,10 +189,91 @@ pub(crate) fn prepare<'r, 'k>(
     let message = start..buf.len();
 
     // Step 7: key selection and trust (the equation is left to the caller).
-    let key = keys.get(fields.key_id).ok_or_else(|| {
+    let key = select_key(fields.key_id, issued_at, keys, opts)?;
+    if !r_is_canonical(&fields.signature) {
+        return Err(signature_failed());
+    }
+    let signature = Signature::from_bytes(&fields.signature);
+    Ok(Prepared { info: Info::Wire4(fields), key, signature, message })
+}
+
+/// Wire 5: the envelope and header, the payload's rules, then the same caller, time and key checks as wire 4, with
+/// the key named by the header's `kid`; appends `protected.payload` to `buf`.
+fn prepare_jws<'r, 'k>(
+    env: &jws::Envelope<'_>,
+    keys: &'k KeySet,
+    opts: &VerifyOptions,
+    latest_issued_at: i64,
+    buf: &mut Vec<u8>,
+) -> Result<Prepared<'r, 'k>, VerificationError> {
+    let decoded = jws::decode(env)?;
+    let fields = schema5::check_structure(&decoded.payload)?;
+    check_workspace(fields.workspace_id, keys, opts)?;
+    let issued_at = check_issued_at(fields.issued_at, latest_issued_at)?;
+    let key = select_key(&decoded.kid, issued_at, keys, opts)?;
+    if !r_is_canonical(&decoded.signature) {
+        return Err(signature_failed());
+    }
+    let start = buf.len();
+    jws::signing_input_into(env, buf);
+    let message = start..buf.len();
+    let verified = VerifiedReceipt {
+        schema_version: schema5::SCHEMA_VERSION_5.to_owned(),
+        receipt_id: fields.receipt_id.to_owned(),
+        workspace_id: fields.workspace_id.to_owned(),
+        kind: fields.kind,
+        name: fields.name.to_owned(),
+        decision: fields.decision.to_owned(),
+        reason: fields.reason.to_owned(),
+        authorization_id: fields.authorization_id.map(str::to_owned),
+        key_id: decoded.kid.clone(),
+        issued_at: fields.issued_at.to_owned(),
+    };
+    let signature = Signature::from_bytes(&decoded.signature);
+    Ok(Prepared { info: Info::Wire5(Box::new(verified)), key, signature, message })
+}
+
+/// Caller trust: the receipt, the key document and the caller must agree on the workspace.
+fn check_workspace(workspace_id: &str, keys: &KeySet, opts: &VerifyOptions) -> Result<(), VerificationError> {
+    let expected = opts.expected_workspace_id.as_deref();
+    if workspace_id != keys.workspace_id || expected.is_some_and(|e| e != keys.workspace_id) {
+        return Err(VerificationError::new(
+            VerificationErrorKind::WorkspaceMismatch,
+            format!(
+                "workspace mismatch: receipt workspace_id {}, key document workspace_id {}{}",
+                quote(workspace_id),
+                quote(&keys.workspace_id),
+                expected.map(|e| format!(", expected {}", quote(e))).unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 5: the exact timestamp profile, a real instant, not beyond now plus the allowed skew.
+fn check_issued_at(text: &str, latest_issued_at: i64) -> Result<i64, VerificationError> {
+    let issued_at = timestamp::parse_millis(text)
+        .map_err(|e: TimestampError| e.into_error(VerificationErrorKind::Timestamp, "issued_at", text))?;
+    if issued_at > latest_issued_at {
+        return Err(VerificationError::new(
+            VerificationErrorKind::Timestamp,
+            format!("issued_at is in the future: {text} is beyond now plus the allowed clock skew"),
+        ));
+    }
+    Ok(issued_at)
+}
+
+/// Step 7 short of the equation: the key, the caller's trust in it, and its active window.
+fn select_key<'k>(
+    key_id: &str,
+    issued_at: i64,
+    keys: &'k KeySet,
+    opts: &VerifyOptions,
+) -> Result<&'k PublicKeyEntry, VerificationError> {
+    let key = keys.get(key_id).ok_or_else(|| {
         VerificationError::new(
             VerificationErrorKind::UnknownKey,
-            format!("no public key found for key_id {}", quote(fields.key_id)),
+            format!("no public key found for key_id {}", quote(key_id)),
         )
     })?;
     if !opts.trusted_fingerprints.is_empty() && !opts.trusted_fingerprints.contains(&key.fingerprint) {
@@ -202,11 +286,7 @@ pub(crate) fn prepare<'r, 'k>(
         ));
     }
     key.contains_instant(issued_at)?;
-    if !r_is_canonical(&fields.signature) {
-        return Err(signature_failed());
-    }
-    let signature = Signature::from_bytes(&fields.signature);
-    Ok(Prepared { fields, key, signature, message })
+    Ok(key)
 }
 
 thread_local! {
@@ -239,7 +319,7 @@ pub fn verify_receipt(
     with_buffer(|buf| {
         let prepared = prepare(receipt, keys, opts, latest, buf)?;
         prepared.check_signature(buf)?;
-        Ok(prepared.verified())
+        Ok(prepared.into_verified())
     })
 }
 

@@ -4555,6 +4555,11 @@ public object FfiConverterTypeSignedReceipt: FfiConverterRustBuffer<SignedReceip
  * What a valid receipt attests, for callers that do not want to walk the JSON again.
  */
 data class VerifiedReceipt (
+    /**
+     * The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS).
+     */
+    val `schemaVersion`: kotlin.String
+    , 
     val `receiptId`: kotlin.String
     , 
     val `workspaceId`: kotlin.String
@@ -4593,6 +4598,7 @@ public object FfiConverterTypeVerifiedReceipt: FfiConverterRustBuffer<VerifiedRe
         return VerifiedReceipt(
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
             FfiConverterTypeReceiptKind.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
@@ -4604,6 +4610,7 @@ public object FfiConverterTypeVerifiedReceipt: FfiConverterRustBuffer<VerifiedRe
     }
 
     override fun allocationSize(value: VerifiedReceipt) = (
+            FfiConverterString.allocationSize(value.`schemaVersion`) +
             FfiConverterString.allocationSize(value.`receiptId`) +
             FfiConverterString.allocationSize(value.`workspaceId`) +
             FfiConverterTypeReceiptKind.allocationSize(value.`kind`) +
@@ -4616,6 +4623,7 @@ public object FfiConverterTypeVerifiedReceipt: FfiConverterRustBuffer<VerifiedRe
     )
 
     override fun write(value: VerifiedReceipt, buf: ByteBuffer) {
+            FfiConverterString.write(value.`schemaVersion`, buf)
             FfiConverterString.write(value.`receiptId`, buf)
             FfiConverterString.write(value.`workspaceId`, buf)
             FfiConverterTypeReceiptKind.write(value.`kind`, buf)

@@ -76,6 +76,52 @@ class ConformanceTest {
         assertThrows<AllowlyException.Verification> { loadKeysFromJson("{\"workspace_id\":\"ws\",\"keys\":[]") }
     }
 
+    // ---- wire 5 (tests/conformance/receipt-format-v5): JWS receipts, each rejection names its expected kind ----
+
+    private val v5 = JsonNode.parse(File(root, "receipt-format-v5/test-vectors.json").readText())
+    private val v5Options = VerifyOptions(expectedWorkspaceId = "ws_test", now = Instant.parse(v5["now"].string))
+
+    private fun decoded(segment: String): JsonNode =
+        JsonNode.parse(String(java.util.Base64.getUrlDecoder().decode(segment), Charsets.UTF_8))
+
+    @Test
+    fun `every v5 should_verify vector verifies`() {
+        val keys = loadKeysFromJson(v5["public_keys"].raw)
+        val cases = v5["should_verify"].list
+        assertEquals(29, cases.size)
+        for (v in cases) {
+            val receipt = v["receipt"]
+            val payload = decoded(receipt["payload"].string)
+            val ok = verifyReceiptJson(receipt.raw, keys, v5Options)
+            val name = v["name"].string
+            assertEquals("5", ok.schemaVersion, name)
+            assertEquals(payload["receipt_id"].string, ok.receiptId, name)
+            assertEquals(decoded(receipt["protected"].string)["kid"].string, ok.keyId, name)
+            val action = v["kind"].string == "action"
+            assertEquals(if (action) ReceiptKind.ACTION else ReceiptKind.EVENT, ok.kind, name)
+            assertEquals(payload[if (action) "action" else "event"].string, ok.name, name)
+            assertEquals(payload["decision"].string, ok.decision, name)
+        }
+        val v4 = verifyReceiptJson(vectors["should_verify"].list[0]["receipt"].raw, loadKeysFromJson(vectors["public_keys"].raw), options)
+        assertEquals("4", v4.schemaVersion)
+    }
+
+    @Test
+    fun `every v5 should_reject vector is rejected with its kind and reason`() {
+        val keys = loadKeysFromJson(v5["public_keys"].raw)
+        val cases = v5["should_reject"].list
+        assertEquals(88, cases.size)
+        for (v in cases) {
+            val name = v["name"].string
+            val e = assertThrows<AllowlyException.Verification>(name) {
+                verifyReceiptJson(v["receipt"].raw, keys, v5Options)
+            }
+            assertTrue(e.detail.contains(v["expected_reason"].string), "$name: ${e.detail}")
+            assertEquals(v["expected_kind"].string, e.code, "$name: ${e.detail}")
+            assertEquals(e.kind.code, e.code)
+        }
+    }
+
     @Test
     fun `from_email vectors`() {
         val cases = JsonNode.parse(File(root, "identifiers/email-hmac-v1.json").readText()).list
