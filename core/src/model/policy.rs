@@ -12,7 +12,8 @@ use super::check::Decision;
 #[serde(deny_unknown_fields)]
 pub struct PolicyRef {
     pub policy_id: String,
-    pub policy_version: u64,
+    /// 1, 2, … per logical policy. Signed because every binding's integer is (JavaScript has no u64).
+    pub policy_version: i64,
     /// Lowercase hex SHA-256 of the canonical definition.
     pub definition_sha256: String,
 }
