@@ -45,6 +45,11 @@ macro_rules! wrapper {
     };
 }
 
+// After the macro, which a module sees only when declared below it.
+mod policies;
+
+pub(crate) use policies::*;
+
 wrapper!(
     /// One field-level problem of a `ValidationError`.
     PyFieldError => FieldError, "FieldError"
@@ -290,5 +295,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyConfirmationResolution>()?;
     m.add_class::<PyConfirmation>()?;
     m.add_class::<PySettlement>()?;
+    policies::register(m)?;
     Ok(())
 }

@@ -206,9 +206,8 @@ pub struct ScopeResult {
     pub escalation_to: Option<String>,
     #[serde(default)]
     pub escalation_expires_at: Option<String>,
-    /// The policy evidence of this decision, kept as JSON because two shapes exist: a policy edition's
-    /// `{input_sha256, result}` (read it typed with `ScopeResult::policy_evaluation`) and a scope grant's
-    /// `{matched_condition, field_value}`.
+    /// The policy evidence of this decision, as JSON because it has two shapes: a policy edition's
+    /// `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
     #[serde(default)]
     pub policy_eval: Option<Value>,
     /// True only for results made up by the client because the server was unreachable or too slow.

@@ -43,6 +43,17 @@ pub const RECORDS: &[Record] = &[
     out("Settlement", true, true, Some(("PySettlement", "Settlement"))),
     out("ConfirmationResolution", true, true, Some(("PyConfirmationResolution", "ConfirmationResolution"))),
     out("Confirmation", true, true, Some(("PyConfirmation", "Confirmation"))),
+    out("ConfirmationMonitor", true, true, Some(("PyConfirmationMonitor", "ConfirmationMonitor"))),
+    // Policy editions (the official 0.8.0 shapes).
+    out("PolicyRef", true, true, Some(("PyPolicyRef", "PolicyRef"))),
+    out("PolicyResult", true, true, Some(("PyPolicyResult", "PolicyResult"))),
+    out("PolicyEval", true, true, Some(("PyPolicyEval", "PolicyEval"))),
+    out("Policy", true, true, Some(("PyPolicy", "Policy"))),
+    out("PolicyPage", true, true, Some(("PyPolicyPage", "PolicyPage"))),
+    out("PolicyPreview", true, true, Some(("PyPolicyPreview", "PolicyPreview"))),
+    out("AuthorizationMigration", true, true, Some(("PyAuthorizationMigration", "AuthorizationMigration"))),
+    out("PolicyPublication", true, true, Some(("PyPolicyPublication", "PolicyPublication"))),
+    out("EditionAuthorization", true, true, Some(("PyEditionAuthorization", "EditionAuthorization"))),
     // The receipt envelope, flattened by core (`ReceiptParts`); `From<ReceiptEnvelope>` goes through it.
     Record {
         core: "ReceiptParts",
@@ -236,6 +247,9 @@ pub const CORE_FILES: &[&str] = &[
     "core/src/model/budget.rs",
     "core/src/model/check.rs",
     "core/src/model/confirmation.rs",
+    "core/src/model/policy.rs",
+    "core/src/model/policies.rs",
+    "core/src/model/edition_authorization.rs",
     "core/src/model/receipt.rs",
     "core/src/client/confirmations.rs",
     "core/src/receipt/verify.rs",
