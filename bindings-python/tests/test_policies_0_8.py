@@ -200,3 +200,27 @@ async def test_real_server_readiness_and_escalation_fields(client: allowly.Allow
     auth = await client.authorizations.create(user_id="u-esc", agent_id="agent-esc", scopes=["email.read"])
     result = (await client.check(authorization_id=auth.authorization_id, actions=["email.read"])).results["email.read"]
     assert (result.escalation_id, result.escalation_to, result.escalation_expires_at) == (None, None, None)
+
+
+async def test_check_results_read_like_0_8_results(recorder: Tuple[str, Recorder]) -> None:
+    base_url, rec = recorder
+    evaluation = policies.evaluate_policy(definition, "web.search", {"risk": 2})
+    escalated = {
+        "decision": "escalate", "reason": "escalation_required", "receipt": pending("rcp_x"),
+        "escalation_id": "esc_1", "escalation_to": "member:usr_2", "escalation_expires_at": "2026-12-06T01:00:00Z",
+        "policy_eval": evaluation.to_dict(),
+    }
+    granted = {"decision": "allow", "reason": "granted", "receipt": pending("rcp_y"),
+               "policy_eval": {"matched_condition": None, "field_value": None}}
+    rec.on("POST", "/v1/check", 200, {
+        "authorization_id": "auth_e", "engine_version": policies.engine_version(),
+        "results": {"web.search": escalated, "email.read": granted}})
+    async with allowly.Allowly(api_key=KEY, base_url=base_url, allow_insecure_http=True) as client:
+        result = await client.check(authorization_id="auth_e", actions=["web.search", "email.read"])
+    search = result.results["web.search"]
+    assert (search.decision, search.escalation_id, search.escalation_to) == ("escalate", "esc_1", "member:usr_2")
+    assert isinstance(search.policy_eval, allowly.PolicyEval)
+    assert search.policy_eval.result.decision == "confirm"
+    assert search.policy_eval.input_sha256 == evaluation.input_sha256
+    assert result.results["email.read"].policy_eval == {"matched_condition": None, "field_value": None}
+    assert search.to_dict()["policy_eval"] == evaluation.to_dict()

@@ -107,7 +107,7 @@ impl PyScopeResult {
     /// `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
     #[getter]
     pub(crate) fn policy_eval(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.inner.policy_eval.as_ref().map(|v| Ok(to_py(py, v)?.unbind())).transpose()
+        policy_eval_py(py, &self.inner)
     }
 
     /// True only for results made up by the client because the server was unreachable or too slow.

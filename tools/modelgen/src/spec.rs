@@ -226,6 +226,16 @@ pub const CUSTOM: &[Custom] = &[
         expr: "v",
         annotation: Some("Reason"),
     },
+    // Python: a policy edition's evaluation is a `PolicyEval` (attribute access, as 0.8.0's results have); the older
+    // scope-grant shape stays a dict.
+    Custom {
+        binding: Binding::Python,
+        record: "ScopeResult",
+        field: "policy_eval",
+        ty: "PyResult<Option<Py<PyAny>>>",
+        expr: "policy_eval_py(py, &self.inner)",
+        annotation: Some("Optional[Union[PolicyEval, Dict[str, Any]]]"),
+    },
     // Python lists the granted names; `to_dict()["scopes"]` has their constraints.
     Custom {
         binding: Binding::Python,
