@@ -9,6 +9,37 @@ const errors = require('./errors.cjs')
 
 const { mapped } = errors
 
+/**
+ * A JavaScript string may hold a lone surrogate, which has no UTF-8 form: napi would silently turn it into U+FFFD, so
+ * a definition would be validated and digested as something its author never wrote. Such a value is refused before
+ * it crosses into Rust, with the member it was found in.
+ */
+function wellFormed(value, field) {
+  const bad = illFormedAt(value, field)
+  if (bad !== null) {
+    const message = 'contains a lone surrogate, which is not valid Unicode'
+    throw new errors.ValidationError(`${bad}: ${message}`, { code: 'invalid_input', fields: [{ field: bad, message }] })
+  }
+  return value
+}
+
+function illFormedAt(value, path) {
+  if (typeof value === 'string') return value.isWellFormed() ? null : path
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = illFormedAt(value[i], `${path}[${i}]`)
+      if (at !== null) return at
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, member] of Object.entries(value)) {
+      if (!key.isWellFormed()) return path
+      const at = illFormedAt(member, `${path}.${key}`)
+      if (at !== null) return at
+    }
+  }
+  return null
+}
+
 class Authorizations {
   #native
   constructor(nativeClient) {
@@ -16,6 +47,9 @@ class Authorizations {
   }
   create(request) {
     return mapped(() => this.#native.createAuthorization(request))
+  }
+  createFromPolicy(request) {
+    return mapped(() => this.#native.createEditionAuthorization(request))
   }
   get(authorizationId) {
     return mapped(() => this.#native.getAuthorization(authorizationId))
@@ -36,8 +70,40 @@ class Confirmations {
   get(confirmationId) {
     return mapped(() => this.#native.getConfirmation(confirmationId))
   }
+  getStatus(confirmationId) {
+    return mapped(() => this.#native.getConfirmationStatus(confirmationId))
+  }
   waitFor(confirmationId, options) {
     return mapped(() => this.#native.waitForConfirmation(confirmationId, options))
+  }
+}
+
+class Policies {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  async create(request) {
+    wellFormed(request?.definition, 'definition')
+    return mapped(() => this.#native.createPolicy(request))
+  }
+  get(policyId) {
+    return mapped(() => this.#native.getPolicy(policyId))
+  }
+  list(options) {
+    return mapped(() => this.#native.listPolicies(options))
+  }
+  archive(policyId, options) {
+    return mapped(() => this.#native.archivePolicy(policyId, options?.idempotencyKey))
+  }
+  async preview(request) {
+    wellFormed(request?.definition, 'definition')
+    wellFormed(request?.context, 'context')
+    return mapped(() => this.#native.previewPolicy(request))
+  }
+  async publish(request) {
+    wellFormed(request?.definition, 'definition')
+    return mapped(() => this.#native.publishPolicy(request))
   }
 }
 
@@ -84,12 +150,16 @@ class Allowly {
     this.receipts = new Receipts(this.#native)
     this.budget = new Budget(this.#native)
     this.keys = new Keys(this.#native)
+    this.policies = new Policies(this.#native)
   }
   get baseUrl() {
     return this.#native.baseUrl
   }
   check(request) {
     return mapped(() => this.#native.check(request))
+  }
+  readiness() {
+    return mapped(() => this.#native.readiness())
   }
   /** For `@allowly/sdk/mcp`, which shares this client's connection pool with the gate. */
   static nativeOf(allowly) {
@@ -142,9 +212,31 @@ const identifiers = Object.freeze({
   },
 })
 
+/** The `allowly.policy.v1` profile, locally: allowly-core's validator, digests and evaluator (no network). */
+const policy = Object.freeze({
+  validateDefinition(definition) {
+    return mapped(() => native.validatePolicyDefinition(wellFormed(definition, 'definition')))
+  },
+  definitionDigest(definition) {
+    return mapped(() => native.policyDefinitionDigest(wellFormed(definition, 'definition')))
+  },
+  inputDigest(definition, action, context) {
+    wellFormed(definition, 'definition')
+    return mapped(() => native.policyInputDigest(definition, wellFormed(action, 'action'), wellFormed(context, 'context')))
+  },
+  evaluate(definition, action, context) {
+    wellFormed(definition, 'definition')
+    return mapped(() => native.evaluatePolicy(definition, wellFormed(action, 'action'), wellFormed(context, 'context')))
+  },
+  engineVersion() {
+    return native.policyEngineVersion()
+  },
+})
+
 module.exports = {
   Allowly,
   identifiers,
+  policy,
   verifyReceipt,
   loadKeysFromJson,
   KeySet: native.KeySet,

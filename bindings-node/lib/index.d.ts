@@ -8,10 +8,21 @@ import type {
   CheckResponse,
   ClientOptions,
   Confirmation,
+  ConfirmationMonitor,
   ConfirmationResolution,
   CreateAuthorizationRequest,
+  CreatePolicyRequest,
+  EditionAuthorization,
+  EditionAuthorizationRequest,
   FetchSignedOpts,
   KeySet,
+  ListPoliciesOptions,
+  Policy,
+  PolicyEval,
+  PolicyPage,
+  PolicyPreview,
+  PolicyPreviewRequest,
+  PolicyPublication,
   ReceiptEnvelope,
   Revocation,
   RevokeOptions,
@@ -26,6 +37,7 @@ import type {
 export type {
   ApproveOptions,
   Authorization,
+  AuthorizationMigration,
   AuthorizationStatus,
   BudgetInfo,
   CheckRequest,
@@ -34,9 +46,22 @@ export type {
   Condition,
   ConditionOp,
   Confirmation,
+  ConfirmationMonitor,
   ConfirmationResolution,
   CreateAuthorizationRequest,
+  CreatePolicyRequest,
   Decision,
+  EditionAuthorization,
+  EditionAuthorizationRequest,
+  ListPoliciesOptions,
+  Policy,
+  PolicyEval,
+  PolicyPage,
+  PolicyPreview,
+  PolicyPreviewRequest,
+  PolicyPublication,
+  PolicyRef,
+  PolicyResult,
   FetchSignedOpts as FetchSignedOptions,
   Reason,
   ReceiptEnvelope,
@@ -58,6 +83,8 @@ export { KeySet } from '../native/index.js'
 export declare class Authorizations {
   private constructor()
   create(request: CreateAuthorizationRequest): Promise<Authorization>
+  /** Grants a user one policy edition: all its actions, or the `actions` subset (the official 0.8.0 call shape). */
+  createFromPolicy(request: EditionAuthorizationRequest): Promise<EditionAuthorization>
   get(authorizationId: string): Promise<Authorization>
   /** Idempotent on the server; the revocation is receipted too. */
   revoke(authorizationId: string, options: RevokeOptions): Promise<Revocation>
@@ -68,8 +95,27 @@ export declare class Confirmations {
   /** Records the user's answer. A nonce works once (reuse: `NotFoundError`; expired: `ConflictError`). */
   approve(confirmNonce: string, options: ApproveOptions): Promise<ConfirmationResolution>
   get(confirmationId: string): Promise<Confirmation>
+  /** The 0.8.0 monitor view: the state and whether the approval is still usable (`authorityStatus`). */
+  getStatus(confirmationId: string): Promise<ConfirmationMonitor>
   /** Polls until the confirmation is no longer pending (`TimeoutError` after `timeoutMs`, default 60 000). */
   waitFor(confirmationId: string, options?: WaitOptions): Promise<Confirmation>
+}
+
+/**
+ * Policy editions (a setup key's calls). Every definition is validated locally by allowly-core before it is sent: an
+ * invalid one throws `ValidationError` naming its path and never leaves the process.
+ */
+export declare class Policies {
+  private constructor()
+  create(request: CreatePolicyRequest): Promise<Policy>
+  /** The newest edition. */
+  get(policyId: string): Promise<Policy>
+  list(options?: ListPoliciesOptions): Promise<PolicyPage>
+  archive(policyId: string, options?: { idempotencyKey?: string }): Promise<void>
+  /** A provisional evaluation on the server, checked against the same evaluation made locally. */
+  preview(request: PolicyPreviewRequest): Promise<PolicyPreview>
+  /** Publishes an edition and migrates the previous one's authorizations; `idempotencyKey` is required. */
+  publish(request: CreatePolicyRequest & { idempotencyKey: string }): Promise<PolicyPublication>
 }
 
 export declare class Receipts {
@@ -99,11 +145,28 @@ export declare class Allowly {
   readonly receipts: Receipts
   readonly budget: Budget
   readonly keys: Keys
+  readonly policies: Policies
   /**
    * Checks scopes before an action. Fails closed: when the server is unreachable, too slow or failing, the results
    * are deny `fallback_closed_*` (allow only for scopes mapped `'open'` in `fallbackByScope`), never an error.
    */
   check(request: CheckRequest): Promise<CheckResponse>
+  /** `GET /readyz`: true when the server can decide now; a not-ready answer is `false`, not an error. */
+  readiness(): Promise<boolean>
+}
+
+/** The `allowly.policy.v1` profile, locally (allowly-core's code, the same the server runs). */
+export declare const policy: {
+  /** Returns the definition unchanged when valid; throws `ValidationError` whose `fields[0].field` is the path. */
+  validateDefinition(definition: object): object
+  /** Lowercase hex SHA-256 of the canonical definition (`policyRef.definitionSha256`). */
+  definitionDigest(definition: object): string
+  /** The `inputSha256` an evaluation of `action` for `context` commits to. */
+  inputDigest(definition: object, action: string, context: object): string
+  /** Evaluates `action` for `context` as the server would. */
+  evaluate(definition: object, action: string, context: object): PolicyEval
+  /** `sha256:<hex>` naming this evaluator. */
+  engineVersion(): string
 }
 
 /** A key document: its exact JSON text or bytes (checked strictly), or the object `JSON.parse` made of it. */

@@ -4,6 +4,7 @@ import sdk from './index.cjs'
 export const {
   Allowly,
   identifiers,
+  policy,
   verifyReceipt,
   loadKeysFromJson,
   KeySet,

@@ -66,12 +66,24 @@ export declare class NativeClient {
   /** The normalized base URL (never the key). */
   get baseUrl(): string
   createAuthorization(request: CreateAuthorizationRequest): Promise<Authorization>
+  /** Grants a user a policy edition (the official 0.8.0 call shape). */
+  createEditionAuthorization(request: EditionAuthorizationRequest): Promise<EditionAuthorization>
   getAuthorization(authorizationId: string): Promise<Authorization>
   revokeAuthorization(authorizationId: string, options: RevokeOptions): Promise<Revocation>
   /** Fails closed: an unreachable or failing server yields deny `fallback_closed_*` results, not an error. */
   check(request: CheckRequest): Promise<CheckResponse>
   approveConfirmation(confirmNonce: string, options: ApproveOptions): Promise<ConfirmationResolution>
   getConfirmation(confirmationId: string): Promise<Confirmation>
+  /** The 0.8.0 monitor view (`GET /v1/confirmations/{id}/status`). */
+  getConfirmationStatus(confirmationId: string): Promise<ConfirmationMonitor>
+  /** `GET /readyz`: true when ready; a not-ready answer is false, not an error. */
+  readiness(): Promise<boolean>
+  createPolicy(request: CreatePolicyRequest): Promise<Policy>
+  publishPolicy(request: CreatePolicyRequest): Promise<PolicyPublication>
+  getPolicy(policyId: string): Promise<Policy>
+  listPolicies(options?: ListPoliciesOptions | undefined | null): Promise<PolicyPage>
+  archivePolicy(policyId: string, idempotencyKey?: string | undefined | null): Promise<void>
+  previewPolicy(request: PolicyPreviewRequest): Promise<PolicyPreview>
   waitForConfirmation(confirmationId: string, options?: WaitOptions | undefined | null): Promise<Confirmation>
   /** `waitMs` lets the server hold the request until the receipt is signed (at most 30 000). */
   getReceipt(receiptId: string, waitMs?: number | undefined | null): Promise<ReceiptEnvelope>
@@ -119,6 +131,13 @@ export interface Authorization {
   replacedAuthorizationId?: string
   /** The predecessor's `authorization.revoke` receipt when `replaces` was given. */
   revocationReceipt?: ReceiptEnvelope
+}
+
+/** One authorization a publish moved onto the new edition. */
+export interface AuthorizationMigration {
+  userId: string
+  previousAuthorizationId: string
+  authorizationId: string
 }
 
 /** Lifecycle state reported by `GET /v1/authorizations/{id}`. */
@@ -224,6 +243,31 @@ export interface Confirmation {
   resolvedAt?: string
 }
 
+/**
+ * Response of `GET /v1/confirmations/{confirmation_id}/status`, the monitor view the official 0.8.0 SDK reads
+ * (`confirmations.get_status`). Its statuses are 0.8.0's words, kept as strings so a newer server's pass through.
+ */
+export interface ConfirmationMonitor {
+  confirmationId: string
+  authorizationId: string
+  action: string
+  resource?: string
+  /** `pending`, `approved`, `rejected` or `expired`. */
+  status: string
+  /** The nonce's expiry while pending, the decision's once resolved. */
+  expiresAt: string
+  resolvedAt?: string
+  /** The check receipt that asked. */
+  sourceReceiptId?: string
+  /** The `confirmation.resolve` receipt. */
+  resolutionReceiptId?: string
+  /** `none`, `available`, `expired` or `revoked`: whether the approval can still be used. */
+  authorityStatus: string
+  /** The authorization that carries the approval while it is usable. */
+  childAuthorizationId?: string
+  authorityExpiresAt?: string
+}
+
 /** Response of `POST /v1/confirmations/{confirm_nonce}`. */
 export interface ConfirmationResolution {
   decision: 'approved' | 'denied_by_user'
@@ -253,6 +297,19 @@ export interface CreateAuthorizationRequest {
   replaces?: string
 }
 
+/** `policies.create` / `policies.publish`: a policy id and its complete definition (validated by core before sending). */
+export interface CreatePolicyRequest {
+  /** Lowercase letters, digits, `_` and `-`; at most 128. */
+  policyId: string
+  /** The complete `allowly.policy.v1` definition, snake_case as on the wire. */
+  definition: any
+  description?: string
+  /** The edition this one follows; refused (409) when it is no longer the newest. */
+  previousPolicyRef?: PolicyRef
+  /** Required by `publish`. */
+  idempotencyKey?: string
+}
+
 /**
  * The decision for one scope.
  *
@@ -260,6 +317,41 @@ export interface CreateAuthorizationRequest {
  * mistaken for something a caller might treat as allow.
  */
 export type Decision = 'allow' | 'confirm' | 'deny' | 'escalate'
+
+/** Answer of an edition grant (201). */
+export interface EditionAuthorization {
+  authorizationId: string
+  /** The exact edition granted. */
+  policyRef: PolicyRef
+  /** The granted action names. */
+  actions: Array<string>
+  createdAt: string
+  expiresAt: string
+  /** The `authorization.create` event receipt (pending at creation time). */
+  receipt: ReceiptEnvelope
+  /** Who granted it and how, as the server records it. */
+  authorizationProvenance: any
+  budgetLimitMicros?: number
+  budgetSpentMicros?: number
+  /** The predecessor revoked because of `replaces`. */
+  replacedAuthorizationId?: string
+  /** The predecessor's `authorization.revoke` receipt when `replaces` was given. */
+  revocationReceipt?: ReceiptEnvelope
+}
+
+/** `authorizations.createFromPolicy`: grant a user one policy edition, all its actions or the `actions` subset. */
+export interface EditionAuthorizationRequest {
+  userId: string
+  policyId: string
+  policyVersion: number
+  actions?: Array<string>
+  /** RFC 3339; the edition's `default_expiry_days` otherwise. */
+  expiresAt?: string
+  budgetLimitMicros?: number
+  replaces?: string
+  metadata?: Record<string, any>
+  idempotencyKey?: string
+}
 
 /**
  * The class of every kind in core's `ErrorKind::ALL` (core's `ErrorKind::class_name`), from which `lib/errors.cjs`
@@ -269,6 +361,9 @@ export declare function errorClassNames(): Record<string, string>
 
 /** Core's `ErrorKind::ALL`, the kinds a payload can carry, so the JS test can prove each one has its own class. */
 export declare function errorKinds(): Array<string>
+
+/** Evaluates `action` for `context` as the server would. */
+export declare function evaluatePolicy(definition: any, action: string, context: any): PolicyEval
 
 export interface FetchSignedOpts {
   /** Pause between two pending answers (default 1 000). */
@@ -298,8 +393,103 @@ export interface GateOptions {
 /** `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language. */
 export declare function identifierFromEmail(email: string, pepper: string): string
 
+export interface ListPoliciesOptions {
+  /** 1 to 100. */
+  limit?: number
+  cursor?: string
+}
+
 /** Loads a key document from its exact JSON text (the strict parser sees the bytes, duplicates included). */
 export declare function loadKeysFromJsonText(json: string | Buffer): KeySet
+
+/** One edition as `POST /v1/policies` (201), `GET /v1/policies/{policy_id}` and the list answer it. */
+export interface Policy {
+  policyRef: PolicyRef
+  /** The definition exactly as retained; its digest is `policy_ref.definition_sha256`. */
+  definition: any
+  description?: string
+  createdBy?: string
+  createdAt?: string
+  /** Set once the policy is archived. */
+  deletedAt?: string
+}
+
+/** Lowercase hex SHA-256 of the canonical definition (`policyRef.definitionSha256`); validates first. */
+export declare function policyDefinitionDigest(definition: any): string
+
+/** `sha256:<hex>` naming this evaluator, as check responses and receipts carry it in `engineVersion`. */
+export declare function policyEngineVersion(): string
+
+/** One evaluation: the commitment to its input and its result. */
+export interface PolicyEval {
+  /** Lowercase hex SHA-256 of canonical `{"policy", "action", "context"}`. */
+  inputSha256: string
+  result: PolicyResult
+}
+
+/** The `policyEval.inputSha256` an evaluation of `action` for `context` commits to. */
+export declare function policyInputDigest(definition: any, action: string, context: any): string
+
+/** `GET /v1/policies`: one page, newest first. */
+export interface PolicyPage {
+  items: Array<Policy>
+  hasMore: boolean
+  /** Pass it as `cursor` for the next page; `null` on the last one. */
+  nextCursor?: string
+}
+
+/** Answer of a preview: a provisional evaluation, never evidence (no receipt, no authorization). */
+export interface PolicyPreview {
+  /** Always true. */
+  provisional: boolean
+  definitionSha256: string
+  action: string
+  policyEval: PolicyEval
+}
+
+/** `policies.preview`: evaluate an unpublished definition. */
+export interface PolicyPreviewRequest {
+  definition: any
+  action: string
+  context?: Record<string, any>
+}
+
+/** Answer of `POST /v1/setup/policies/publish` (201). */
+export interface PolicyPublication {
+  policyRef: PolicyRef
+  agentId: string
+  createdBy: string
+  createdAt: string
+  /** Active authorizations of the previous edition, re-granted on this one. */
+  authorizationMigrations: Array<AuthorizationMigration>
+  archivedPolicyIds: Array<string>
+  /** Pending confirmations of the migrated authorizations that were revoked. */
+  revokedConfirmationCount: number
+}
+
+/** Which published definition edition a decision was made under. */
+export interface PolicyRef {
+  policyId: string
+  /** 1, 2, … per logical policy. */
+  policyVersion: number
+  /** Lowercase hex SHA-256 of the canonical definition. */
+  definitionSha256: string
+}
+
+/** The result of evaluating one action's `allowly.basic.v1` policy. */
+export interface PolicyResult {
+  /** Always `allowly.basic.v1`. */
+  profile: string
+  /** Always `ok`: an evaluation that cannot complete is an error, never a result. */
+  status: string
+  decision: Decision
+  /** `null` for allow and deny, `agent_owner` for confirm, `member:<id>` for escalate. */
+  target?: string
+  /** The rule that set the decision, or `null` when the action's own decision stands. */
+  matchedRuleId?: string
+  /** The context values the reported rule read; empty when no rule is reported. */
+  evaluatedFields: Record<string, any>
+}
 
 /** A receipt as the server hands it out, as one flat record: `status` says which of the other fields are set. */
 export interface ReceiptEnvelope {
@@ -368,7 +558,15 @@ export interface ScopeResult {
   confirmPromptHint?: string
   /** Present when the authorization has a budget. */
   budget?: BudgetInfo
-  /** `{matched_condition, field_value}` when conditions were evaluated. */
+  /** On escalate: the id to poll the escalation with (safe to log). */
+  escalationId?: string
+  /** On escalate: who is asked, `member:<account_user_id>`. */
+  escalationTo?: string
+  escalationExpiresAt?: string
+  /**
+   * The policy evidence of this decision, as JSON because it has two shapes: a policy edition's
+   * `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
+   */
   policyEval?: any
   /** True only for results made up by the client because the server was unreachable or too slow. */
   isFallback: boolean
@@ -420,6 +618,9 @@ export interface ToolHints {
   idempotentHint?: boolean
   openWorldHint?: boolean
 }
+
+/** Validates a definition; returns it unchanged when the profile accepts it. */
+export declare function validatePolicyDefinition(definition: any): any
 
 /** Every `VerificationError` code (`VerificationErrorKind::ALL`), for the same test. */
 export declare function verificationErrorCodes(): Array<string>

@@ -14,9 +14,10 @@ use napi_derive::napi;
 
 use crate::error::IntoNapi;
 use crate::model::{
-    ApproveOptions, Authorization, CheckRequest, CheckResponse, Confirmation, ConfirmationResolution,
-    CreateAuthorizationRequest, ReceiptEnvelope, Revocation, RevokeOptions, Settlement, SettlementRequest,
-    SignedReceipt,
+    ApproveOptions, Authorization, CheckRequest, CheckResponse, Confirmation, ConfirmationMonitor,
+    ConfirmationResolution, CreateAuthorizationRequest, CreatePolicyRequest, EditionAuthorization,
+    EditionAuthorizationRequest, ListPoliciesOptions, Policy, PolicyPage, PolicyPreview, PolicyPreviewRequest,
+    PolicyPublication, ReceiptEnvelope, Revocation, RevokeOptions, Settlement, SettlementRequest, SignedReceipt,
 };
 use crate::receipt::KeySet;
 
@@ -129,6 +130,16 @@ impl NativeClient {
         self.client.create_authorization(&request).await.map(Into::into).napi()
     }
 
+    /// Grants a user a policy edition (the official 0.8.0 call shape).
+    #[napi]
+    pub async fn create_edition_authorization(
+        &self,
+        request: EditionAuthorizationRequest,
+    ) -> Result<EditionAuthorization> {
+        let request: core::CreateEditionAuthorizationRequest = request.into();
+        self.client.create_edition_authorization(&request).await.map(Into::into).napi()
+    }
+
     #[napi]
     pub async fn get_authorization(&self, authorization_id: String) -> Result<Authorization> {
         self.client.get_authorization(&authorization_id).await.map(Into::into).napi()
@@ -160,6 +171,52 @@ impl NativeClient {
     #[napi]
     pub async fn get_confirmation(&self, confirmation_id: String) -> Result<Confirmation> {
         self.client.get_confirmation(&confirmation_id).await.map(Into::into).napi()
+    }
+
+    /// The 0.8.0 monitor view (`GET /v1/confirmations/{id}/status`).
+    #[napi]
+    pub async fn get_confirmation_status(&self, confirmation_id: String) -> Result<ConfirmationMonitor> {
+        self.client.get_confirmation_status(&confirmation_id).await.map(Into::into).napi()
+    }
+
+    /// `GET /readyz`: true when ready; a not-ready answer is false, not an error.
+    #[napi]
+    pub async fn readiness(&self) -> Result<bool> {
+        self.client.readiness().await.napi()
+    }
+
+    #[napi]
+    pub async fn create_policy(&self, request: CreatePolicyRequest) -> Result<Policy> {
+        let request: core::CreatePolicyRequest = request.into();
+        self.client.create_policy(&request).await.map(Into::into).napi()
+    }
+
+    #[napi]
+    pub async fn publish_policy(&self, request: CreatePolicyRequest) -> Result<PolicyPublication> {
+        let request: core::CreatePolicyRequest = request.into();
+        self.client.publish_policy(&request).await.map(Into::into).napi()
+    }
+
+    #[napi]
+    pub async fn get_policy(&self, policy_id: String) -> Result<Policy> {
+        self.client.get_policy(&policy_id).await.map(Into::into).napi()
+    }
+
+    #[napi]
+    pub async fn list_policies(&self, options: Option<ListPoliciesOptions>) -> Result<PolicyPage> {
+        let (limit, cursor) = options.map_or((None, None), |o| (o.limit, o.cursor));
+        self.client.list_policies(limit, cursor.as_deref()).await.map(Into::into).napi()
+    }
+
+    #[napi]
+    pub async fn archive_policy(&self, policy_id: String, idempotency_key: Option<String>) -> Result<()> {
+        self.client.archive_policy(&policy_id, idempotency_key.as_deref()).await.napi()
+    }
+
+    #[napi]
+    pub async fn preview_policy(&self, request: PolicyPreviewRequest) -> Result<PolicyPreview> {
+        let request: core::PolicyPreviewRequest = request.into();
+        self.client.preview_policy(&request).await.map(Into::into).napi()
     }
 
     #[napi]

@@ -14,4 +14,5 @@ pub mod client;
 pub mod error;
 pub mod gate;
 pub mod model;
+pub mod policies;
 pub mod receipt;

@@ -5,7 +5,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use allowly_core::client::FetchSignedOptions;
-use allowly_core::model::{CheckRequest, CreateAuthorizationRequest, RevokeRequest, ScopeGrant, SettlementRequest};
+use allowly_core::model::{
+    AuthorizationArgs, CheckRequest, CreatePolicyRequest, CreatedAuthorization, PolicyPreviewRequest, PolicyRef,
+    RevokeRequest, ScopeGrant, SettlementRequest,
+};
 use allowly_core::{Client, ClientConfig, Error, FallbackMode};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -13,8 +16,9 @@ use pyo3::types::PyDict;
 use crate::convert::{optional_object, to_json};
 use crate::errors::to_py_err;
 use crate::models::{
-    PyAuthorization, PyCheckResult, PyConfirmation, PyConfirmationResolution, PyReceipt, PyRevocation, PySettlement,
-    PySignedReceipt,
+    PyAuthorization, PyCheckResult, PyConfirmation, PyConfirmationMonitor, PyConfirmationResolution,
+    PyEditionAuthorization, PyPolicy, PyPolicyPage, PyPolicyPreview, PyPolicyPublication, PyPolicyRef, PyReceipt,
+    PyRevocation, PySettlement, PySignedReceipt,
 };
 use crate::runtime::run;
 use crate::verify::PyKeySet;
@@ -42,6 +46,52 @@ fn fallback_mode(scope: &str, mode: &str) -> Result<FallbackMode, Error> {
             "fallback_by_scope",
             format!("fallback for `{scope}` must be \"open\" or \"closed\", not {other:?}"),
         )),
+    }
+}
+
+/// A `PolicyRef` result or a mapping with its three members (0.8.0 passes `policy_ref` dicts around).
+fn policy_ref(obj: &Bound<'_, PyAny>) -> Result<PolicyRef, Error> {
+    if let Ok(reference) = obj.extract::<PyRef<'_, PyPolicyRef>>() {
+        return Ok(reference.inner.clone());
+    }
+    serde_json::from_value(to_json(obj, "previous_policy_ref")?).map_err(|e| {
+        Error::invalid_input(
+            "previous_policy_ref",
+            format!("a PolicyRef or {{policy_id, policy_version, definition_sha256}}: {e}"),
+        )
+    })
+}
+
+/// A call whose result class depends on what core did (which authorization request; create or publish). Converted to
+/// Python only in `into_pyobject`, on the thread `run` hands results over on, never on a runtime thread.
+enum Created {
+    Scopes(PyAuthorization),
+    Edition(PyEditionAuthorization),
+    Policy(PyPolicy),
+    Publication(PyPolicyPublication),
+}
+
+impl From<CreatedAuthorization> for Created {
+    fn from(created: CreatedAuthorization) -> Self {
+        match created {
+            CreatedAuthorization::Scopes(a) => Created::Scopes(a.into()),
+            CreatedAuthorization::Edition(a) => Created::Edition(a.into()),
+        }
+    }
+}
+
+impl<'py> IntoPyObject<'py> for Created {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        Ok(match self {
+            Created::Scopes(v) => Bound::new(py, v)?.into_any(),
+            Created::Edition(v) => Bound::new(py, v)?.into_any(),
+            Created::Policy(v) => Bound::new(py, v)?.into_any(),
+            Created::Publication(v) => Bound::new(py, v)?.into_any(),
+        })
     }
 }
 
@@ -129,46 +179,62 @@ impl NativeClient {
         self.client.lock().unwrap_or_else(PoisonError::into_inner).take();
     }
 
-    #[pyo3(signature = (*, user_id, agent_id, scopes, expires_at=None, metadata=None, budget_limit_micros=None,
-                        requires_confirm_for=None, requires_deny_for=None, replaces=None))]
+    /// Both call shapes of `authorizations.create`: core's `AuthorizationArgs` decides from the arguments given whether
+    /// this is a policy edition grant (`policy_id` + `policy_version`) or a scope grant (`agent_id` + `scopes`).
+    #[pyo3(signature = (*, user_id, agent_id=None, scopes=None, policy_id=None, policy_version=None, actions=None,
+                        expires_at=None, metadata=None, budget_limit_micros=None, requires_confirm_for=None,
+                        requires_deny_for=None, replaces=None, idempotency_key=None))]
     #[allow(clippy::too_many_arguments)]
     fn create_authorization(
         &self,
         py: Python<'_>,
         user_id: String,
-        agent_id: String,
-        scopes: Vec<Bound<'_, PyAny>>,
+        agent_id: Option<String>,
+        scopes: Option<Vec<Bound<'_, PyAny>>>,
+        policy_id: Option<String>,
+        policy_version: Option<i64>,
+        actions: Option<Vec<String>>,
         expires_at: Option<String>,
         metadata: Option<Bound<'_, PyAny>>,
         budget_limit_micros: Option<i64>,
         requires_confirm_for: Option<Vec<String>>,
         requires_deny_for: Option<Vec<String>>,
         replaces: Option<String>,
+        idempotency_key: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             let scopes = scopes
-                .iter()
-                .map(|s| {
-                    serde_json::from_value::<ScopeGrant>(to_json(s, "scopes")?).map_err(|e| {
-                        Error::invalid_input(
-                            "scopes",
-                            format!("a scope is a name or {{\"name\", \"constraints\"}}: {e}"),
-                        )
-                    })
+                .map(|scopes| {
+                    scopes
+                        .iter()
+                        .map(|s| {
+                            serde_json::from_value::<ScopeGrant>(to_json(s, "scopes")?).map_err(|e| {
+                                Error::invalid_input(
+                                    "scopes",
+                                    format!("a scope is a name or {{\"name\", \"constraints\"}}: {e}"),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
                 })
-                .collect::<Result<Vec<_>, _>>()?;
-            let request = CreateAuthorizationRequest {
+                .transpose()?;
+            let request = AuthorizationArgs {
                 user_id,
                 agent_id,
                 scopes,
+                policy_id,
+                policy_version,
+                actions,
                 expires_at,
                 metadata: optional_object(metadata.as_ref(), "metadata")?,
                 budget_limit_micros,
-                requires_confirm_for: requires_confirm_for.unwrap_or_default(),
-                requires_deny_for: requires_deny_for.unwrap_or_default(),
+                requires_confirm_for,
+                requires_deny_for,
                 replaces,
-            };
-            Ok(move || async move { client.create_authorization(&request).await.map(PyAuthorization::from) })
+                idempotency_key,
+            }
+            .into_request()?;
+            Ok(move || async move { client.create_any_authorization(&request).await.map(Created::from) })
         })
     }
 
@@ -302,6 +368,95 @@ impl NativeClient {
                 timeout: seconds("timeout", timeout)?,
             };
             Ok(move || async move { client.fetch_signed(&receipt_id, options).await.map(PySignedReceipt::from) })
+        })
+    }
+
+    /// `GET /v1/confirmations/{id}/status`: the 0.8.0 monitor view.
+    fn get_confirmation_status(&self, py: Python<'_>, confirmation_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            Ok(move || async move {
+                client.get_confirmation_status(&confirmation_id).await.map(PyConfirmationMonitor::from)
+            })
+        })
+    }
+
+    /// `GET /readyz` as a bool.
+    fn readiness(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| Ok(move || async move { client.readiness().await }))
+    }
+
+    #[pyo3(signature = (*, policy_id, definition, description=None, previous_policy_ref=None, idempotency_key=None,
+                        publish=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_policy(
+        &self,
+        py: Python<'_>,
+        policy_id: String,
+        definition: Bound<'_, PyAny>,
+        description: Option<String>,
+        previous_policy_ref: Option<Bound<'_, PyAny>>,
+        idempotency_key: Option<String>,
+        publish: bool,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let request = CreatePolicyRequest {
+                policy_id,
+                definition: to_json(&definition, "definition")?,
+                description,
+                previous_policy_ref: previous_policy_ref.as_ref().map(policy_ref).transpose()?,
+                idempotency_key,
+            };
+            Ok(move || async move {
+                if publish {
+                    client.publish_policy(&request).await.map(|p| Created::Publication(p.into()))
+                } else {
+                    client.create_policy(&request).await.map(|p| Created::Policy(p.into()))
+                }
+            })
+        })
+    }
+
+    fn get_policy(&self, py: Python<'_>, policy_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| Ok(move || async move { client.get_policy(&policy_id).await.map(PyPolicy::from) }))
+    }
+
+    #[pyo3(signature = (*, limit=None, cursor=None))]
+    fn list_policies(&self, py: Python<'_>, limit: Option<u32>, cursor: Option<String>) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            Ok(move || async move { client.list_policies(limit, cursor.as_deref()).await.map(PyPolicyPage::from) })
+        })
+    }
+
+    #[pyo3(signature = (policy_id, *, idempotency_key=None))]
+    fn archive_policy(
+        &self,
+        py: Python<'_>,
+        policy_id: String,
+        idempotency_key: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            // `None` in Python: pyo3 would make `()` an empty tuple.
+            Ok(move || async move {
+                client.archive_policy(&policy_id, idempotency_key.as_deref()).await.map(|()| Option::<bool>::None)
+            })
+        })
+    }
+
+    #[pyo3(signature = (*, definition, action, context=None))]
+    fn preview_policy(
+        &self,
+        py: Python<'_>,
+        definition: Bound<'_, PyAny>,
+        action: String,
+        context: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            let request = PolicyPreviewRequest {
+                definition: to_json(&definition, "definition")?,
+                action,
+                context: optional_object(context.as_ref(), "context")?.unwrap_or_default(),
+            };
+            Ok(move || async move { client.preview_policy(&request).await.map(PyPolicyPreview::from) })
         })
     }
 

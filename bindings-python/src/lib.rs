@@ -6,7 +6,7 @@
 //!
 //! Files: `runtime.rs` is the one async policy (awaitable or blocking, the GIL released while waiting, and no
 //! runtime thread in Python once the interpreter exits), `errors.rs`
-//! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call, `models.rs` and
+//! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call, `policies.rs` the policy profile's pure functions, `models.rs` and
 //! `verify.rs` the result classes and the offline verifier, `mcp.rs`
 //! the MCP gate (`allowly_mcp::Gate`) for the `allowly.mcp` middleware.
 
@@ -15,6 +15,7 @@ mod convert;
 mod errors;
 mod mcp;
 mod models;
+mod policies;
 mod runtime;
 mod verify;
 
@@ -52,5 +53,6 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     models::register(m)?;
     verify::register(m)?;
     mcp::register(m)?;
+    policies::register(m)?;
     Ok(())
 }

@@ -62,7 +62,7 @@ def members(cls: ast.ClassDef) -> Tuple[Dict[str, ast.FunctionDef], set, Dict[st
 
 
 def public(names) -> set:
-    return {n for n in names if not n.startswith("_") or n in ("__len__", "__init__")}
+    return {n for n in names if not n.startswith("_") or n in ("__len__", "__init__", "__getitem__")}
 
 
 def test_native_stub_matches_module() -> None:
@@ -101,7 +101,7 @@ def test_client_stub_matches_python_layer() -> None:
         for method, fn in methods.items():
             if method == "__init__":
                 continue
-            awaitable = is_async and method in ("check", "aclose", "__aenter__", "__aexit__")
+            awaitable = is_async and method in ("check", "readiness", "aclose", "__aenter__", "__aexit__")
             assert isinstance(fn, ast.AsyncFunctionDef) == awaitable, (client_name, method)
             assert stub_params(fn) == runtime_params(getattr(runtime_cls, method)), f"{client_name}.{method}"
         # Namespaces: the attribute's stub class against the runtime namespace object.

@@ -14,8 +14,10 @@ use allowly_core::{Client, ClientConfig};
 
 use crate::error::Result;
 use crate::model::{
-    Authorization, CheckRequest, CheckResponse, ConfirmNonce, ConfirmPrompt, Confirmation, ConfirmationResolution,
-    CreateAuthorizationRequest, FallbackMode, ReceiptEnvelope, Revocation, Settlement, SignedReceipt,
+    Authorization, CheckRequest, CheckResponse, ConfirmNonce, ConfirmPrompt, Confirmation, ConfirmationMonitor,
+    ConfirmationResolution, CreateAuthorizationRequest, EditionAuthorization, EditionAuthorizationRequest,
+    FallbackMode, Policy, PolicyPage, PolicyPreview, PolicyPublication, PolicyRef, ReceiptEnvelope, Revocation,
+    Settlement, SignedReceipt, parse_json,
 };
 use crate::receipt::KeySet;
 
@@ -84,6 +86,22 @@ fn build_client(api_key: String, options: ClientOptions) -> allowly_core::Result
     Client::new(config)
 }
 
+fn policy_request(
+    policy_id: String,
+    definition_json: &str,
+    description: Option<String>,
+    previous_policy_ref: Option<PolicyRef>,
+    idempotency_key: Option<String>,
+) -> Result<core::CreatePolicyRequest> {
+    Ok(core::CreatePolicyRequest {
+        policy_id,
+        definition: parse_json("definition_json", definition_json)?,
+        description,
+        previous_policy_ref: previous_policy_ref.map(Into::into),
+        idempotency_key,
+    })
+}
+
 /// Asked by [`NativeClient::check_with_confirmation`] for every scope that needs the user's approval; answer `true`
 /// to approve, `false` to reject. Implemented in Swift / Kotlin (an `async` / `suspend` function).
 #[uniffi::export(with_foreign)]
@@ -113,6 +131,84 @@ impl NativeClient {
 
     pub async fn create_authorization(&self, request: CreateAuthorizationRequest) -> Result<Authorization> {
         Ok(self.client.create_authorization(&request.into_core()?).await?.into())
+    }
+
+    /// Grants a user a policy edition (the official 0.8.0 call shape).
+    pub async fn create_edition_authorization(
+        &self,
+        request: EditionAuthorizationRequest,
+    ) -> Result<EditionAuthorization> {
+        Ok(self.client.create_edition_authorization(&request.into_core()?).await?.into())
+    }
+
+    /// The 0.8.0 monitor view of a confirmation (`GET /v1/confirmations/{id}/status`).
+    pub async fn get_confirmation_status(&self, confirmation_id: String) -> Result<ConfirmationMonitor> {
+        Ok(self.client.get_confirmation_status(&confirmation_id).await?.into())
+    }
+
+    /// `GET /readyz`: true when ready; a not-ready answer is false, not an error.
+    pub async fn readiness(&self) -> Result<bool> {
+        Ok(self.client.readiness().await?)
+    }
+
+    /// Creates the next edition of `policy_id`; the definition (JSON text) is validated locally before sending.
+    pub async fn create_policy(
+        &self,
+        policy_id: String,
+        definition_json: String,
+        description: Option<String>,
+        previous_policy_ref: Option<PolicyRef>,
+        idempotency_key: Option<String>,
+    ) -> Result<Policy> {
+        let request = policy_request(policy_id, &definition_json, description, previous_policy_ref, idempotency_key)?;
+        Ok(self.client.create_policy(&request).await?.into())
+    }
+
+    /// Publishes an edition and migrates the previous one's authorizations; the idempotency key is required.
+    pub async fn publish_policy(
+        &self,
+        policy_id: String,
+        definition_json: String,
+        idempotency_key: String,
+        description: Option<String>,
+        previous_policy_ref: Option<PolicyRef>,
+    ) -> Result<PolicyPublication> {
+        let request =
+            policy_request(policy_id, &definition_json, description, previous_policy_ref, Some(idempotency_key))?;
+        Ok(self.client.publish_policy(&request).await?.into())
+    }
+
+    /// The newest edition of `policy_id`.
+    pub async fn get_policy(&self, policy_id: String) -> Result<Policy> {
+        Ok(self.client.get_policy(&policy_id).await?.into())
+    }
+
+    /// One page of policies; `limit` 1 to 100.
+    pub async fn list_policies(&self, limit: Option<u32>, cursor: Option<String>) -> Result<PolicyPage> {
+        Ok(self.client.list_policies(limit, cursor.as_deref()).await?.into())
+    }
+
+    pub async fn archive_policy(&self, policy_id: String, idempotency_key: Option<String>) -> Result<()> {
+        Ok(self.client.archive_policy(&policy_id, idempotency_key.as_deref()).await?)
+    }
+
+    /// A provisional evaluation on the server, checked against the same evaluation made locally.
+    pub async fn preview_policy(
+        &self,
+        definition_json: String,
+        action: String,
+        context_json: String,
+    ) -> Result<PolicyPreview> {
+        let context = match parse_json("context_json", &context_json)? {
+            serde_json::Value::Object(map) => map,
+            _ => return Err(crate::error::invalid_input("context_json", "context_json must be a JSON object")),
+        };
+        let request = core::PolicyPreviewRequest {
+            definition: parse_json("definition_json", &definition_json)?,
+            action,
+            context,
+        };
+        Ok(self.client.preview_policy(&request).await?.into())
     }
 
     pub async fn get_authorization(&self, authorization_id: String) -> Result<Authorization> {

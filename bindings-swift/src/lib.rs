@@ -13,4 +13,5 @@ uniffi::setup_scaffolding!("allowly");
 pub mod client;
 pub mod error;
 pub mod model;
+pub mod policies;
 pub mod receipt;

@@ -44,6 +44,8 @@ fn every_official_case_evaluates_to_its_signed_result() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let expected: PolicyResult = serde_json::from_value(case["expected"].clone()).unwrap();
         assert_eq!(eval.result, expected, "{name}: result");
+        let commitment = definition.input_sha256(case["action"].as_str().unwrap(), &case["context"]).unwrap();
+        assert_eq!(commitment, eval.input_sha256, "{name}: Definition::input_sha256 is the evaluation's commitment");
         assert_eq!(serde_json::to_value(&eval.result).unwrap(), case["expected"], "{name}: wire shape");
         if case["input"] == "recovered" {
             recovered += 1;

@@ -83,3 +83,118 @@ mod reason_union {
         assert_eq!(spelled, core, "update the Reason union in bindings-node/dts-header.d.ts (then npm run build)");
     }
 }
+
+/// JavaScript has one number type, and napi hands any number outside the 32-bit range to serde as a float, so
+/// `9007199254740991` would arrive as `9007199254740991.0` and policy JSON (integers only) would refuse it. A number
+/// with no fractional part within ±(2^53-1) is an integer in JavaScript, so it becomes one here; anything else is
+/// left as it is for core to judge.
+pub fn js_integers(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= MAX_SAFE => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(js_integers).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, js_integers(v))).collect()),
+        other => other,
+    }
+}
+
+fn js_object(map: serde_json::Map<String, serde_json::Value>) -> serde_json::Map<String, serde_json::Value> {
+    map.into_iter().map(|(k, v)| (k, js_integers(v))).collect()
+}
+
+/// The edition a new one follows (`previousPolicyRef`), handed back as the `policyRef` a read returned.
+impl From<PolicyRef> for core::PolicyRef {
+    fn from(r: PolicyRef) -> Self {
+        core::PolicyRef {
+            policy_id: r.policy_id,
+            policy_version: r.policy_version,
+            definition_sha256: r.definition_sha256,
+        }
+    }
+}
+
+/// `policies.create` / `policies.publish`: a policy id and its complete definition (validated by core before sending).
+#[napi(object)]
+pub struct CreatePolicyRequest {
+    /// Lowercase letters, digits, `_` and `-`; at most 128.
+    pub policy_id: String,
+    /// The complete `allowly.policy.v1` definition, snake_case as on the wire.
+    pub definition: serde_json::Value,
+    pub description: Option<String>,
+    /// The edition this one follows; refused (409) when it is no longer the newest.
+    pub previous_policy_ref: Option<PolicyRef>,
+    /// Required by `publish`.
+    pub idempotency_key: Option<String>,
+}
+
+impl From<CreatePolicyRequest> for core::CreatePolicyRequest {
+    fn from(r: CreatePolicyRequest) -> Self {
+        core::CreatePolicyRequest {
+            policy_id: r.policy_id,
+            definition: js_integers(r.definition),
+            description: r.description,
+            previous_policy_ref: r.previous_policy_ref.map(Into::into),
+            idempotency_key: r.idempotency_key,
+        }
+    }
+}
+
+/// `policies.preview`: evaluate an unpublished definition.
+#[napi(object)]
+pub struct PolicyPreviewRequest {
+    pub definition: serde_json::Value,
+    pub action: String,
+    pub context: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl From<PolicyPreviewRequest> for core::PolicyPreviewRequest {
+    fn from(r: PolicyPreviewRequest) -> Self {
+        core::PolicyPreviewRequest {
+            definition: js_integers(r.definition),
+            action: r.action,
+            context: js_object(r.context.unwrap_or_default()),
+        }
+    }
+}
+
+#[napi(object)]
+pub struct ListPoliciesOptions {
+    /// 1 to 100.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// `authorizations.createFromPolicy`: grant a user one policy edition, all its actions or the `actions` subset.
+#[napi(object)]
+pub struct EditionAuthorizationRequest {
+    pub user_id: String,
+    pub policy_id: String,
+    pub policy_version: i64,
+    pub actions: Option<Vec<String>>,
+    /// RFC 3339; the edition's `default_expiry_days` otherwise.
+    pub expires_at: Option<String>,
+    pub budget_limit_micros: Option<i64>,
+    pub replaces: Option<String>,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub idempotency_key: Option<String>,
+}
+
+impl From<EditionAuthorizationRequest> for core::CreateEditionAuthorizationRequest {
+    fn from(r: EditionAuthorizationRequest) -> Self {
+        core::CreateEditionAuthorizationRequest {
+            user_id: r.user_id,
+            policy_id: r.policy_id,
+            policy_version: r.policy_version,
+            actions: r.actions,
+            expires_at: r.expires_at,
+            budget_limit_micros: r.budget_limit_micros,
+            replaces: r.replaces,
+            metadata: r.metadata.unwrap_or_default(),
+            idempotency_key: r.idempotency_key,
+        }
+    }
+}

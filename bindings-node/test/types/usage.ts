@@ -84,3 +84,34 @@ export async function walkthrough(workspaceId: string): Promise<void> {
   // @ts-expect-error: the pepper is required
   identifiers.fromEmail(user.email)
 }
+
+// Policy editions: the local profile functions and the setup calls (official 0.8.0 shapes, camelCase).
+import { policy, type EditionAuthorization, type PolicyEval, type PolicyPublication } from '@allowly/sdk'
+
+export async function policyEditions(allowly: Allowly, definition: object): Promise<void> {
+  policy.validateDefinition(definition)
+  const digest: string = policy.definitionDigest(definition)
+  const evaluation: PolicyEval = policy.evaluate(definition, 'web.search', { risk: 2 })
+  const decision: Decision = evaluation.result.decision
+  const created = await allowly.policies.create({ policyId: 'research_agent', definition })
+  const version: number = created.policyRef.policyVersion
+  const published: PolicyPublication = await allowly.policies.publish({
+    policyId: 'research_agent',
+    definition,
+    previousPolicyRef: created.policyRef,
+    idempotencyKey: 'publish-2',
+  })
+  // @ts-expect-error publish needs an idempotency key: a retry must not migrate authorizations twice
+  await allowly.policies.publish({ policyId: 'research_agent', definition })
+  const grant: EditionAuthorization = await allowly.authorizations.createFromPolicy({
+    userId: 'subject:abc',
+    policyId: 'research_agent',
+    policyVersion: version,
+    actions: ['web.search'],
+  })
+  const monitor = await allowly.confirmations.getStatus('cnf_1')
+  const ready: boolean = await allowly.readiness()
+  const escalateTo: string | undefined = (await allowly.check({ authorizationId: grant.authorizationId, scopes: ['web.search'] }))
+    .results['web.search'].escalationTo
+  void [digest, decision, published, monitor.authorityStatus, ready, escalateTo]
+}

@@ -3,16 +3,26 @@
 A thin front over the Rust allowly-core (``allowly._native``); see the package README for a quick start.
 """
 
-from . import identifiers, verify
+from . import identifiers, policies, verify
 from ._client import Allowly, SyncAllowly
 from ._native import (
     Authorization,
+    AuthorizationMigration,
     Budget,
     CheckResult,
     Confirmation,
+    ConfirmationMonitor,
     ConfirmationResolution,
+    EditionAuthorization,
     FieldError,
     KeySet,
+    Policy,
+    PolicyEval,
+    PolicyPage,
+    PolicyPreview,
+    PolicyPublication,
+    PolicyRef,
+    PolicyResult,
     Receipt,
     Revocation,
     ScopeResult,
@@ -23,6 +33,7 @@ from ._native import (
 )
 from .errors import *  # noqa: F403 - the exception hierarchy is part of the top-level API
 from .errors import __all__ as _errors_all
+from .policies import PolicyDefinition
 from .trace import current_trace, trace
 
 __all__ = [
@@ -31,14 +42,26 @@ __all__ = [
     "trace",
     "current_trace",
     "identifiers",
+    "policies",
     "verify",
     "Authorization",
+    "AuthorizationMigration",
     "Budget",
     "CheckResult",
     "Confirmation",
+    "ConfirmationMonitor",
     "ConfirmationResolution",
+    "EditionAuthorization",
     "FieldError",
     "KeySet",
+    "Policy",
+    "PolicyDefinition",
+    "PolicyEval",
+    "PolicyPage",
+    "PolicyPreview",
+    "PolicyPublication",
+    "PolicyRef",
+    "PolicyResult",
     "Receipt",
     "Revocation",
     "ScopeResult",

@@ -27,25 +27,37 @@ class AuthorizationsAPI:
         self,
         *,
         user_id: str,
-        agent_id: str,
-        scopes: Sequence[Any],
-        expires_at: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        scopes: Optional[Sequence[Any]] = None,
+        policy_id: Optional[str] = None,
+        policy_version: Optional[int] = None,
+        actions: Optional[Sequence[str]] = None,
+        expires_at: Union[datetime, str, None] = None,
         metadata: Optional[Mapping[str, Any]] = None,
         budget_limit_micros: Optional[int] = None,
         requires_confirm_for: Optional[Sequence[str]] = None,
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Any:
+        # Two call shapes share this method: 0.8.0's edition grant (policy_id + policy_version [+ actions]) and the
+        # scope grant (agent_id + scopes). Which one the arguments mean is decided in core (AuthorizationArgs).
+        if isinstance(expires_at, datetime):
+            expires_at = expires_at.isoformat()
         return self._native.create_authorization(
             user_id=user_id,
             agent_id=agent_id,
-            scopes=list(scopes),
+            scopes=None if scopes is None else list(scopes),
+            policy_id=policy_id,
+            policy_version=policy_version,
+            actions=None if actions is None else list(actions),
             expires_at=expires_at,
             metadata=metadata,
             budget_limit_micros=budget_limit_micros,
             requires_confirm_for=None if requires_confirm_for is None else list(requires_confirm_for),
             requires_deny_for=None if requires_deny_for is None else list(requires_deny_for),
             replaces=replaces,
+            idempotency_key=idempotency_key,
         )
 
     def get(self, authorization_id: str) -> Any:
@@ -69,8 +81,68 @@ class ConfirmationsAPI:
     def get(self, confirmation_id: str) -> Any:
         return self._native.get_confirmation(confirmation_id)
 
+    def get_status(self, confirmation_id: str) -> Any:
+        """The 0.8.0 monitor view (``authority_status`` says whether the approval is still usable)."""
+        return self._native.get_confirmation_status(confirmation_id)
+
     def wait(self, confirmation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0) -> Any:
         return self._native.wait_for_confirmation(confirmation_id, timeout=timeout, poll_interval=poll_interval)
+
+
+class PoliciesAPI:
+    """Policy editions (a setup key's calls). Definitions are validated locally by core before anything is sent."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def create(
+        self,
+        *,
+        policy_id: str,
+        definition: Mapping[str, Any],
+        description: Optional[str] = None,
+        previous_policy_ref: Any = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Any:
+        return self._native.create_policy(
+            policy_id=policy_id,
+            definition=definition,
+            description=description,
+            previous_policy_ref=previous_policy_ref,
+            idempotency_key=idempotency_key,
+        )
+
+    def get(self, policy_id: str) -> Any:
+        return self._native.get_policy(policy_id)
+
+    def list(self, *, limit: int = 100, cursor: Optional[str] = None) -> Any:
+        return self._native.list_policies(limit=limit, cursor=cursor)
+
+    def archive(self, policy_id: str, *, idempotency_key: Optional[str] = None) -> Any:
+        return self._native.archive_policy(policy_id, idempotency_key=idempotency_key)
+
+    def preview(self, *, definition: Mapping[str, Any], action: str, context: Mapping[str, Any]) -> Any:
+        return self._native.preview_policy(definition=definition, action=action, context=context)
+
+    def publish(
+        self,
+        *,
+        policy_id: str,
+        definition: Mapping[str, Any],
+        idempotency_key: str,
+        description: Optional[str] = None,
+        previous_policy_ref: Any = None,
+    ) -> Any:
+        return self._native.create_policy(
+            policy_id=policy_id,
+            definition=definition,
+            description=description,
+            previous_policy_ref=previous_policy_ref,
+            idempotency_key=idempotency_key,
+            publish=True,
+        )
 
 
 class ReceiptsAPI:
@@ -141,6 +213,7 @@ class _Client:
         self.receipts = ReceiptsAPI(self._native)
         self.budget = BudgetAPI(self._native)
         self.keys = KeysAPI(self._native)
+        self.policies = PoliciesAPI(self._native)
 
     def check(
         self,
@@ -174,6 +247,10 @@ class _Client:
             client_timestamp=client_timestamp,
             idempotency_key=idempotency_key,
         )
+
+    def readiness(self) -> Any:
+        """True when the server reports ready (``GET /readyz``); a not-ready answer is ``False``, not an error."""
+        return self._native.readiness()
 
     @property
     def base_url(self) -> str:

@@ -2,14 +2,21 @@
 # client decides awaitable or blocking); here they are split so each client's methods have exact return types.
 # tests/test_stubs.py checks every signature below against the runtime objects.
 from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union, overload
 
 from ._native import (
     Authorization,
     CheckResult,
     Confirmation,
+    ConfirmationMonitor,
     ConfirmationResolution,
+    EditionAuthorization,
     KeySet,
+    Policy,
+    PolicyPage,
+    PolicyPreview,
+    PolicyPublication,
+    PolicyRef,
     Receipt,
     Revocation,
     Settlement,
@@ -19,19 +26,51 @@ from ._native import (
 __all__ = ["Allowly", "SyncAllowly"]
 
 class AsyncAuthorizationsAPI:
+    @overload
+    async def create(
+        self,
+        *,
+        user_id: str,
+        policy_id: str,
+        policy_version: int,
+        actions: Optional[Sequence[str]] = None,
+        expires_at: Union[datetime, str, None] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        budget_limit_micros: Optional[int] = None,
+        replaces: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> EditionAuthorization: ...
+    @overload
     async def create(
         self,
         *,
         user_id: str,
         agent_id: str,
         scopes: Sequence[Union[str, Mapping[str, Any]]],
-        expires_at: Optional[str] = None,
+        expires_at: Union[datetime, str, None] = None,
         metadata: Optional[Mapping[str, Any]] = None,
         budget_limit_micros: Optional[int] = None,
         requires_confirm_for: Optional[Sequence[str]] = None,
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
     ) -> Authorization: ...
+    async def create(
+        self,
+        *,
+        user_id: str,
+        agent_id: Optional[str] = None,
+        scopes: Optional[Sequence[Union[str, Mapping[str, Any]]]] = None,
+        policy_id: Optional[str] = None,
+        policy_version: Optional[int] = None,
+        actions: Optional[Sequence[str]] = None,
+        expires_at: Union[datetime, str, None] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        budget_limit_micros: Optional[int] = None,
+        requires_confirm_for: Optional[Sequence[str]] = None,
+        requires_deny_for: Optional[Sequence[str]] = None,
+        replaces: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Union[Authorization, EditionAuthorization]: ...
     async def get(self, authorization_id: str) -> Authorization: ...
     async def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Revocation: ...
 
@@ -40,9 +79,34 @@ class AsyncConfirmationsAPI:
         self, confirm_nonce: str, *, approved: bool, ttl_seconds: Optional[float] = None
     ) -> ConfirmationResolution: ...
     async def get(self, confirmation_id: str) -> Confirmation: ...
+    async def get_status(self, confirmation_id: str) -> ConfirmationMonitor: ...
     async def wait(
         self, confirmation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0
     ) -> Confirmation: ...
+
+class AsyncPoliciesAPI:
+    async def create(
+        self,
+        *,
+        policy_id: str,
+        definition: Mapping[str, Any],
+        description: Optional[str] = None,
+        previous_policy_ref: Union[PolicyRef, Mapping[str, Any], None] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Policy: ...
+    async def get(self, policy_id: str) -> Policy: ...
+    async def list(self, *, limit: int = 100, cursor: Optional[str] = None) -> PolicyPage: ...
+    async def archive(self, policy_id: str, *, idempotency_key: Optional[str] = None) -> None: ...
+    async def preview(self, *, definition: Mapping[str, Any], action: str, context: Mapping[str, Any]) -> PolicyPreview: ...
+    async def publish(
+        self,
+        *,
+        policy_id: str,
+        definition: Mapping[str, Any],
+        idempotency_key: str,
+        description: Optional[str] = None,
+        previous_policy_ref: Union[PolicyRef, Mapping[str, Any], None] = None,
+    ) -> PolicyPublication: ...
 
 class AsyncReceiptsAPI:
     async def get(self, receipt_id: str, *, wait: Optional[float] = None) -> Receipt: ...
@@ -57,19 +121,51 @@ class AsyncKeysAPI:
     async def fetch(self, workspace_id: str) -> KeySet: ...
 
 class SyncAuthorizationsAPI:
+    @overload
+    def create(
+        self,
+        *,
+        user_id: str,
+        policy_id: str,
+        policy_version: int,
+        actions: Optional[Sequence[str]] = None,
+        expires_at: Union[datetime, str, None] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        budget_limit_micros: Optional[int] = None,
+        replaces: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> EditionAuthorization: ...
+    @overload
     def create(
         self,
         *,
         user_id: str,
         agent_id: str,
         scopes: Sequence[Union[str, Mapping[str, Any]]],
-        expires_at: Optional[str] = None,
+        expires_at: Union[datetime, str, None] = None,
         metadata: Optional[Mapping[str, Any]] = None,
         budget_limit_micros: Optional[int] = None,
         requires_confirm_for: Optional[Sequence[str]] = None,
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
     ) -> Authorization: ...
+    def create(
+        self,
+        *,
+        user_id: str,
+        agent_id: Optional[str] = None,
+        scopes: Optional[Sequence[Union[str, Mapping[str, Any]]]] = None,
+        policy_id: Optional[str] = None,
+        policy_version: Optional[int] = None,
+        actions: Optional[Sequence[str]] = None,
+        expires_at: Union[datetime, str, None] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        budget_limit_micros: Optional[int] = None,
+        requires_confirm_for: Optional[Sequence[str]] = None,
+        requires_deny_for: Optional[Sequence[str]] = None,
+        replaces: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Union[Authorization, EditionAuthorization]: ...
     def get(self, authorization_id: str) -> Authorization: ...
     def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Revocation: ...
 
@@ -78,7 +174,32 @@ class SyncConfirmationsAPI:
         self, confirm_nonce: str, *, approved: bool, ttl_seconds: Optional[float] = None
     ) -> ConfirmationResolution: ...
     def get(self, confirmation_id: str) -> Confirmation: ...
+    def get_status(self, confirmation_id: str) -> ConfirmationMonitor: ...
     def wait(self, confirmation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0) -> Confirmation: ...
+
+class SyncPoliciesAPI:
+    def create(
+        self,
+        *,
+        policy_id: str,
+        definition: Mapping[str, Any],
+        description: Optional[str] = None,
+        previous_policy_ref: Union[PolicyRef, Mapping[str, Any], None] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Policy: ...
+    def get(self, policy_id: str) -> Policy: ...
+    def list(self, *, limit: int = 100, cursor: Optional[str] = None) -> PolicyPage: ...
+    def archive(self, policy_id: str, *, idempotency_key: Optional[str] = None) -> None: ...
+    def preview(self, *, definition: Mapping[str, Any], action: str, context: Mapping[str, Any]) -> PolicyPreview: ...
+    def publish(
+        self,
+        *,
+        policy_id: str,
+        definition: Mapping[str, Any],
+        idempotency_key: str,
+        description: Optional[str] = None,
+        previous_policy_ref: Union[PolicyRef, Mapping[str, Any], None] = None,
+    ) -> PolicyPublication: ...
 
 class SyncReceiptsAPI:
     def get(self, receipt_id: str, *, wait: Optional[float] = None) -> Receipt: ...
@@ -96,6 +217,7 @@ class Allowly:
     receipts: AsyncReceiptsAPI
     budget: AsyncBudgetAPI
     keys: AsyncKeysAPI
+    policies: AsyncPoliciesAPI
     def __init__(
         self,
         api_key: str,
@@ -121,6 +243,7 @@ class Allowly:
         client_timestamp: Union[datetime, str, None] = None,
         idempotency_key: Optional[str] = None,
     ) -> CheckResult: ...
+    async def readiness(self) -> bool: ...
     @property
     def base_url(self) -> str: ...
     @property
@@ -136,6 +259,7 @@ class SyncAllowly:
     receipts: SyncReceiptsAPI
     budget: SyncBudgetAPI
     keys: SyncKeysAPI
+    policies: SyncPoliciesAPI
     def __init__(
         self,
         api_key: str,
@@ -161,6 +285,7 @@ class SyncAllowly:
         client_timestamp: Union[datetime, str, None] = None,
         idempotency_key: Optional[str] = None,
     ) -> CheckResult: ...
+    def readiness(self) -> bool: ...
     @property
     def base_url(self) -> str: ...
     @property

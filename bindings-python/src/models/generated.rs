@@ -86,10 +86,28 @@ impl PyScopeResult {
         self.inner.budget.clone().map(Into::into)
     }
 
-    /// `{matched_condition, field_value}` when conditions were evaluated.
+    /// On escalate: the id to poll the escalation with (safe to log).
+    #[getter]
+    pub(crate) fn escalation_id(&self) -> Option<&str> {
+        self.inner.escalation_id.as_deref()
+    }
+
+    /// On escalate: who is asked, `member:<account_user_id>`.
+    #[getter]
+    pub(crate) fn escalation_to(&self) -> Option<&str> {
+        self.inner.escalation_to.as_deref()
+    }
+
+    #[getter]
+    pub(crate) fn escalation_expires_at(&self) -> Option<&str> {
+        self.inner.escalation_expires_at.as_deref()
+    }
+
+    /// The policy evidence of this decision, as JSON because it has two shapes: a policy edition's
+    /// `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
     #[getter]
     pub(crate) fn policy_eval(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.inner.policy_eval.as_ref().map(|v| Ok(to_py(py, v)?.unbind())).transpose()
+        policy_eval_py(py, &self.inner)
     }
 
     /// True only for results made up by the client because the server was unreachable or too slow.
@@ -375,6 +393,347 @@ impl PyConfirmation {
     #[getter]
     pub(crate) fn resolved_at(&self) -> Option<&str> {
         self.inner.resolved_at.as_deref()
+    }
+}
+
+#[pymethods]
+impl PyConfirmationMonitor {
+    #[getter]
+    pub(crate) fn confirmation_id(&self) -> &str {
+        &self.inner.confirmation_id
+    }
+
+    #[getter]
+    pub(crate) fn authorization_id(&self) -> &str {
+        &self.inner.authorization_id
+    }
+
+    #[getter]
+    pub(crate) fn action(&self) -> &str {
+        &self.inner.action
+    }
+
+    #[getter]
+    pub(crate) fn resource(&self) -> Option<&str> {
+        self.inner.resource.as_deref()
+    }
+
+    /// `pending`, `approved`, `rejected` or `expired`.
+    #[getter]
+    pub(crate) fn status(&self) -> &str {
+        &self.inner.status
+    }
+
+    /// The nonce's expiry while pending, the decision's once resolved.
+    #[getter]
+    pub(crate) fn expires_at(&self) -> &str {
+        &self.inner.expires_at
+    }
+
+    #[getter]
+    pub(crate) fn resolved_at(&self) -> Option<&str> {
+        self.inner.resolved_at.as_deref()
+    }
+
+    /// The check receipt that asked.
+    #[getter]
+    pub(crate) fn source_receipt_id(&self) -> Option<&str> {
+        self.inner.source_receipt_id.as_deref()
+    }
+
+    /// The `confirmation.resolve` receipt.
+    #[getter]
+    pub(crate) fn resolution_receipt_id(&self) -> Option<&str> {
+        self.inner.resolution_receipt_id.as_deref()
+    }
+
+    /// `none`, `available`, `expired` or `revoked`: whether the approval can still be used.
+    #[getter]
+    pub(crate) fn authority_status(&self) -> &str {
+        &self.inner.authority_status
+    }
+
+    /// The authorization that carries the approval while it is usable.
+    #[getter]
+    pub(crate) fn child_authorization_id(&self) -> Option<&str> {
+        self.inner.child_authorization_id.as_deref()
+    }
+
+    #[getter]
+    pub(crate) fn authority_expires_at(&self) -> Option<&str> {
+        self.inner.authority_expires_at.as_deref()
+    }
+}
+
+#[pymethods]
+impl PyPolicyRef {
+    #[getter]
+    pub(crate) fn policy_id(&self) -> &str {
+        &self.inner.policy_id
+    }
+
+    /// 1, 2, … per logical policy.
+    #[getter]
+    pub(crate) fn policy_version(&self) -> i64 {
+        self.inner.policy_version
+    }
+
+    /// Lowercase hex SHA-256 of the canonical definition.
+    #[getter]
+    pub(crate) fn definition_sha256(&self) -> &str {
+        &self.inner.definition_sha256
+    }
+}
+
+#[pymethods]
+impl PyPolicyResult {
+    /// Always `allowly.basic.v1`.
+    #[getter]
+    pub(crate) fn profile(&self) -> &str {
+        &self.inner.profile
+    }
+
+    /// Always `ok`: an evaluation that cannot complete is an error, never a result.
+    #[getter]
+    pub(crate) fn status(&self) -> &str {
+        &self.inner.status
+    }
+
+    #[getter]
+    pub(crate) fn decision(&self) -> &'static str {
+        self.inner.decision.as_str()
+    }
+
+    /// `null` for allow and deny, `agent_owner` for confirm, `member:<id>` for escalate.
+    #[getter]
+    pub(crate) fn target(&self) -> Option<&str> {
+        self.inner.target.as_deref()
+    }
+
+    /// The rule that set the decision, or `null` when the action's own decision stands.
+    #[getter]
+    pub(crate) fn matched_rule_id(&self) -> Option<&str> {
+        self.inner.matched_rule_id.as_deref()
+    }
+
+    /// The context values the reported rule read; empty when no rule is reported.
+    #[getter]
+    pub(crate) fn evaluated_fields(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(to_py(py, &serde_json::Value::Object(self.inner.evaluated_fields.clone()))?.unbind())
+    }
+}
+
+#[pymethods]
+impl PyPolicyEval {
+    /// Lowercase hex SHA-256 of canonical `{"policy", "action", "context"}`.
+    #[getter]
+    pub(crate) fn input_sha256(&self) -> &str {
+        &self.inner.input_sha256
+    }
+
+    #[getter]
+    pub(crate) fn result(&self) -> PyPolicyResult {
+        self.inner.result.clone().into()
+    }
+}
+
+#[pymethods]
+impl PyPolicy {
+    #[getter]
+    pub(crate) fn policy_ref(&self) -> PyPolicyRef {
+        self.inner.policy_ref.clone().into()
+    }
+
+    /// The definition exactly as retained; its digest is `policy_ref.definition_sha256`.
+    #[getter]
+    pub(crate) fn definition(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(to_py(py, &self.inner.definition)?.unbind())
+    }
+
+    #[getter]
+    pub(crate) fn description(&self) -> Option<&str> {
+        self.inner.description.as_deref()
+    }
+
+    #[getter]
+    pub(crate) fn created_by(&self) -> Option<&str> {
+        self.inner.created_by.as_deref()
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> Option<&str> {
+        self.inner.created_at.as_deref()
+    }
+
+    /// Set once the policy is archived.
+    #[getter]
+    pub(crate) fn deleted_at(&self) -> Option<&str> {
+        self.inner.deleted_at.as_deref()
+    }
+}
+
+#[pymethods]
+impl PyPolicyPage {
+    #[getter]
+    pub(crate) fn items(&self) -> Vec<PyPolicy> {
+        self.inner.items.iter().cloned().map(Into::into).collect()
+    }
+
+    #[getter]
+    pub(crate) fn has_more(&self) -> bool {
+        self.inner.has_more
+    }
+
+    /// Pass it as `cursor` for the next page; `null` on the last one.
+    #[getter]
+    pub(crate) fn next_cursor(&self) -> Option<&str> {
+        self.inner.next_cursor.as_deref()
+    }
+}
+
+#[pymethods]
+impl PyPolicyPreview {
+    /// Always true.
+    #[getter]
+    pub(crate) fn provisional(&self) -> bool {
+        self.inner.provisional
+    }
+
+    #[getter]
+    pub(crate) fn definition_sha256(&self) -> &str {
+        &self.inner.definition_sha256
+    }
+
+    #[getter]
+    pub(crate) fn action(&self) -> &str {
+        &self.inner.action
+    }
+
+    #[getter]
+    pub(crate) fn policy_eval(&self) -> PyPolicyEval {
+        self.inner.policy_eval.clone().into()
+    }
+}
+
+#[pymethods]
+impl PyAuthorizationMigration {
+    #[getter]
+    pub(crate) fn user_id(&self) -> &str {
+        &self.inner.user_id
+    }
+
+    #[getter]
+    pub(crate) fn previous_authorization_id(&self) -> &str {
+        &self.inner.previous_authorization_id
+    }
+
+    #[getter]
+    pub(crate) fn authorization_id(&self) -> &str {
+        &self.inner.authorization_id
+    }
+}
+
+#[pymethods]
+impl PyPolicyPublication {
+    #[getter]
+    pub(crate) fn policy_ref(&self) -> PyPolicyRef {
+        self.inner.policy_ref.clone().into()
+    }
+
+    #[getter]
+    pub(crate) fn agent_id(&self) -> &str {
+        &self.inner.agent_id
+    }
+
+    #[getter]
+    pub(crate) fn created_by(&self) -> &str {
+        &self.inner.created_by
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> &str {
+        &self.inner.created_at
+    }
+
+    /// Active authorizations of the previous edition, re-granted on this one.
+    #[getter]
+    pub(crate) fn authorization_migrations(&self) -> Vec<PyAuthorizationMigration> {
+        self.inner.authorization_migrations.iter().cloned().map(Into::into).collect()
+    }
+
+    #[getter]
+    pub(crate) fn archived_policy_ids(&self) -> Vec<String> {
+        self.inner.archived_policy_ids.clone()
+    }
+
+    /// Pending confirmations of the migrated authorizations that were revoked.
+    #[getter]
+    pub(crate) fn revoked_confirmation_count(&self) -> i64 {
+        self.inner.revoked_confirmation_count
+    }
+}
+
+#[pymethods]
+impl PyEditionAuthorization {
+    #[getter]
+    pub(crate) fn authorization_id(&self) -> &str {
+        &self.inner.authorization_id
+    }
+
+    /// The exact edition granted.
+    #[getter]
+    pub(crate) fn policy_ref(&self) -> PyPolicyRef {
+        self.inner.policy_ref.clone().into()
+    }
+
+    /// The granted action names.
+    #[getter]
+    pub(crate) fn actions(&self) -> Vec<String> {
+        self.inner.actions.clone()
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> &str {
+        &self.inner.created_at
+    }
+
+    #[getter]
+    pub(crate) fn expires_at(&self) -> &str {
+        &self.inner.expires_at
+    }
+
+    /// The `authorization.create` event receipt (pending at creation time).
+    #[getter]
+    pub(crate) fn receipt(&self) -> PyReceipt {
+        self.inner.receipt.clone().into()
+    }
+
+    /// Who granted it and how, as the server records it.
+    #[getter]
+    pub(crate) fn authorization_provenance(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(to_py(py, &self.inner.authorization_provenance)?.unbind())
+    }
+
+    #[getter]
+    pub(crate) fn budget_limit_micros(&self) -> Option<i64> {
+        self.inner.budget_limit_micros
+    }
+
+    #[getter]
+    pub(crate) fn budget_spent_micros(&self) -> Option<i64> {
+        self.inner.budget_spent_micros
+    }
+
+    /// The predecessor revoked because of `replaces`.
+    #[getter]
+    pub(crate) fn replaced_authorization_id(&self) -> Option<&str> {
+        self.inner.replaced_authorization_id.as_deref()
+    }
+
+    /// The predecessor's `authorization.revoke` receipt when `replaces` was given.
+    #[getter]
+    pub(crate) fn revocation_receipt(&self) -> Option<PyReceipt> {
+        self.inner.revocation_receipt.clone().map(Into::into)
     }
 }
 

@@ -45,6 +45,11 @@ macro_rules! wrapper {
     };
 }
 
+// After the macro, which a module sees only when declared below it.
+mod policies;
+
+pub(crate) use policies::*;
+
 wrapper!(
     /// One field-level problem of a `ValidationError`.
     PyFieldError => FieldError, "FieldError"
@@ -204,6 +209,15 @@ impl PyCheckResult {
     }
 }
 
+/// `ScopeResult.policy_eval`: a `PolicyEval` when core reads it as a policy edition's evaluation, else the JSON as a
+/// dict (the scope-grant shape `{matched_condition, field_value}`).
+pub(crate) fn policy_eval_py(py: Python<'_>, r: &ScopeResult) -> PyResult<Option<Py<PyAny>>> {
+    if let Some(evaluation) = r.policy_evaluation() {
+        return Ok(Some(Py::new(py, PyPolicyEval::from(evaluation))?.into_any()));
+    }
+    r.policy_eval.as_ref().map(|v| Ok(crate::convert::to_py(py, v)?.unbind())).transpose()
+}
+
 fn scope_repr(r: &ScopeResult) -> String {
     let mut out = format!("ScopeResult(decision={}, reason={}", q(r.decision.as_str()), q(&r.reason));
     if r.confirm_nonce.is_some() {
@@ -290,5 +304,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyConfirmationResolution>()?;
     m.add_class::<PyConfirmation>()?;
     m.add_class::<PySettlement>()?;
+    policies::register(m)?;
     Ok(())
 }

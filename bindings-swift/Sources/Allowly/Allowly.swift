@@ -24,6 +24,13 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
         try await native.createAuthorization(request: request)
     }
 
+    /// Grants a user one policy edition: all its actions, or the `actions` subset (the official 0.8.0 call shape).
+    public func createAuthorizationFromPolicy(_ request: EditionAuthorizationRequest) async throws
+        -> EditionAuthorization
+    {
+        try await native.createEditionAuthorization(request: request)
+    }
+
     public func getAuthorization(_ authorizationId: String) async throws -> Authorization {
         try await native.getAuthorization(authorizationId: authorizationId)
     }
@@ -58,6 +65,57 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
 
     public func getConfirmation(_ confirmationId: String) async throws -> Confirmation {
         try await native.getConfirmation(confirmationId: confirmationId)
+    }
+
+    /// The 0.8.0 monitor view: the state and whether the approval is still usable (`authorityStatus`).
+    public func getConfirmationStatus(_ confirmationId: String) async throws -> ConfirmationMonitor {
+        try await native.getConfirmationStatus(confirmationId: confirmationId)
+    }
+
+    /// `GET /readyz`: true when the server can decide now; a not-ready answer is `false`, not an error.
+    public func readiness() async throws -> Bool {
+        try await native.readiness()
+    }
+
+    /// Creates the next edition of `policyId` (a setup key's call). The definition (JSON text) is validated by
+    /// allowly-core first: an invalid one throws `AllowlyError.Validation` naming its path and is never sent.
+    public func createPolicy(
+        _ policyId: String, definitionJson: String, description: String? = nil, previousPolicyRef: PolicyRef? = nil,
+        idempotencyKey: String? = nil
+    ) async throws -> Policy {
+        try await native.createPolicy(
+            policyId: policyId, definitionJson: definitionJson, description: description,
+            previousPolicyRef: previousPolicyRef, idempotencyKey: idempotencyKey)
+    }
+
+    /// Publishes an edition and migrates the previous one's authorizations; a retry must reuse `idempotencyKey`.
+    public func publishPolicy(
+        _ policyId: String, definitionJson: String, idempotencyKey: String, description: String? = nil,
+        previousPolicyRef: PolicyRef? = nil
+    ) async throws -> PolicyPublication {
+        try await native.publishPolicy(
+            policyId: policyId, definitionJson: definitionJson, idempotencyKey: idempotencyKey,
+            description: description, previousPolicyRef: previousPolicyRef)
+    }
+
+    /// The newest edition of `policyId`.
+    public func getPolicy(_ policyId: String) async throws -> Policy {
+        try await native.getPolicy(policyId: policyId)
+    }
+
+    public func listPolicies(limit: UInt32? = nil, cursor: String? = nil) async throws -> PolicyPage {
+        try await native.listPolicies(limit: limit, cursor: cursor)
+    }
+
+    public func archivePolicy(_ policyId: String, idempotencyKey: String? = nil) async throws {
+        try await native.archivePolicy(policyId: policyId, idempotencyKey: idempotencyKey)
+    }
+
+    /// A provisional evaluation on the server, checked against the same evaluation made locally first.
+    public func previewPolicy(definitionJson: String, action: String, contextJson: String = "{}") async throws
+        -> PolicyPreview
+    {
+        try await native.previewPolicy(definitionJson: definitionJson, action: action, contextJson: contextJson)
     }
 
     /// Polls until the user answered; `AllowlyError.Timeout` if nobody did within `timeout`.

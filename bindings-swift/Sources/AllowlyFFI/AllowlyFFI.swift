@@ -1251,6 +1251,8 @@ public protocol NativeClientProtocol: AnyObject, Sendable {
      */
     func approveConfirmation(nonce: ConfirmNonce, approved: Bool, ttl: TimeInterval?) async throws  -> ConfirmationResolution
     
+    func archivePolicy(policyId: String, idempotencyKey: String?) async throws 
+    
     /**
      * The normalized base URL (never the key).
      */
@@ -1270,6 +1272,16 @@ public protocol NativeClientProtocol: AnyObject, Sendable {
     func createAuthorization(request: CreateAuthorizationRequest) async throws  -> Authorization
     
     /**
+     * Grants a user a policy edition (the official 0.8.0 call shape).
+     */
+    func createEditionAuthorization(request: EditionAuthorizationRequest) async throws  -> EditionAuthorization
+    
+    /**
+     * Creates the next edition of `policy_id`; the definition (JSON text) is validated locally before sending.
+     */
+    func createPolicy(policyId: String, definitionJson: String, description: String?, previousPolicyRef: PolicyRef?, idempotencyKey: String?) async throws  -> Policy
+    
+    /**
      * Polls until the receipt is signed and returns its exact JSON text, ready for `verify_receipt_json`.
      */
     func fetchSigned(receiptId: String, pollInterval: TimeInterval, timeout: TimeInterval) async throws  -> SignedReceipt
@@ -1279,9 +1291,39 @@ public protocol NativeClientProtocol: AnyObject, Sendable {
     func getConfirmation(confirmationId: String) async throws  -> Confirmation
     
     /**
+     * The 0.8.0 monitor view of a confirmation (`GET /v1/confirmations/{id}/status`).
+     */
+    func getConfirmationStatus(confirmationId: String) async throws  -> ConfirmationMonitor
+    
+    /**
+     * The newest edition of `policy_id`.
+     */
+    func getPolicy(policyId: String) async throws  -> Policy
+    
+    /**
      * With `wait`, the server holds the request (at most 30 s) until the receipt is signed.
      */
     func getReceipt(receiptId: String, wait: TimeInterval?) async throws  -> ReceiptEnvelope
+    
+    /**
+     * One page of policies; `limit` 1 to 100.
+     */
+    func listPolicies(limit: UInt32?, cursor: String?) async throws  -> PolicyPage
+    
+    /**
+     * A provisional evaluation on the server, checked against the same evaluation made locally.
+     */
+    func previewPolicy(definitionJson: String, action: String, contextJson: String) async throws  -> PolicyPreview
+    
+    /**
+     * Publishes an edition and migrates the previous one's authorizations; the idempotency key is required.
+     */
+    func publishPolicy(policyId: String, definitionJson: String, idempotencyKey: String, description: String?, previousPolicyRef: PolicyRef?) async throws  -> PolicyPublication
+    
+    /**
+     * `GET /readyz`: true when ready; a not-ready answer is false, not an error.
+     */
+    func readiness() async throws  -> Bool
     
     /**
      * Idempotent on the server: revoking twice returns the first result.
@@ -1393,6 +1435,22 @@ open func approveConfirmation(nonce: ConfirmNonce, approved: Bool, ttl: TimeInte
         )
 }
     
+open func archivePolicy(policyId: String, idempotencyKey: String?)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_archive_policy(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(policyId),FfiConverterOptionString.lower(idempotencyKey)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_void,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_void,
+            freeFunc: ffi_allowly_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
     /**
      * The normalized base URL (never the key).
      */
@@ -1461,6 +1519,44 @@ open func createAuthorization(request: CreateAuthorizationRequest)async throws  
 }
     
     /**
+     * Grants a user a policy edition (the official 0.8.0 call shape).
+     */
+open func createEditionAuthorization(request: EditionAuthorizationRequest)async throws  -> EditionAuthorization  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_create_edition_authorization(
+                        self.uniffiCloneHandle(),FfiConverterTypeEditionAuthorizationRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEditionAuthorization_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * Creates the next edition of `policy_id`; the definition (JSON text) is validated locally before sending.
+     */
+open func createPolicy(policyId: String, definitionJson: String, description: String?, previousPolicyRef: PolicyRef?, idempotencyKey: String?)async throws  -> Policy  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_create_policy(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(policyId),FfiConverterString.lower(definitionJson),FfiConverterOptionString.lower(description),FfiConverterOptionTypePolicyRef.lower(previousPolicyRef),FfiConverterOptionString.lower(idempotencyKey)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePolicy_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
      * Polls until the receipt is signed and returns its exact JSON text, ready for `verify_receipt_json`.
      */
 open func fetchSigned(receiptId: String, pollInterval: TimeInterval, timeout: TimeInterval)async throws  -> SignedReceipt  {
@@ -1512,6 +1608,44 @@ open func getConfirmation(confirmationId: String)async throws  -> Confirmation  
 }
     
     /**
+     * The 0.8.0 monitor view of a confirmation (`GET /v1/confirmations/{id}/status`).
+     */
+open func getConfirmationStatus(confirmationId: String)async throws  -> ConfirmationMonitor  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_get_confirmation_status(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(confirmationId)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeConfirmationMonitor_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * The newest edition of `policy_id`.
+     */
+open func getPolicy(policyId: String)async throws  -> Policy  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_get_policy(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(policyId)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePolicy_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
      * With `wait`, the server holds the request (at most 30 s) until the receipt is signed.
      */
 open func getReceipt(receiptId: String, wait: TimeInterval?)async throws  -> ReceiptEnvelope  {
@@ -1526,6 +1660,82 @@ open func getReceipt(receiptId: String, wait: TimeInterval?)async throws  -> Rec
             completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeReceiptEnvelope_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * One page of policies; `limit` 1 to 100.
+     */
+open func listPolicies(limit: UInt32?, cursor: String?)async throws  -> PolicyPage  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_list_policies(
+                        self.uniffiCloneHandle(),FfiConverterOptionUInt32.lower(limit),FfiConverterOptionString.lower(cursor)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePolicyPage_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * A provisional evaluation on the server, checked against the same evaluation made locally.
+     */
+open func previewPolicy(definitionJson: String, action: String, contextJson: String)async throws  -> PolicyPreview  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_preview_policy(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(definitionJson),FfiConverterString.lower(action),FfiConverterString.lower(contextJson)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePolicyPreview_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * Publishes an edition and migrates the previous one's authorizations; the idempotency key is required.
+     */
+open func publishPolicy(policyId: String, definitionJson: String, idempotencyKey: String, description: String?, previousPolicyRef: PolicyRef?)async throws  -> PolicyPublication  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_publish_policy(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(policyId),FfiConverterString.lower(definitionJson),FfiConverterString.lower(idempotencyKey),FfiConverterOptionString.lower(description),FfiConverterOptionTypePolicyRef.lower(previousPolicyRef)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePolicyPublication_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * `GET /readyz`: true when ready; a not-ready answer is false, not an error.
+     */
+open func readiness()async throws  -> Bool  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_readiness(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_i8,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_i8,
+            freeFunc: ffi_allowly_ffi_rust_future_free_i8,
+            liftFunc: FfiConverterBool.lift,
             errorHandler: FfiConverterTypeAllowlyError_lift
         )
 }
@@ -1803,6 +2013,67 @@ public func FfiConverterTypeAuthorization_lift(_ buf: RustBuffer) throws -> Auth
 #endif
 public func FfiConverterTypeAuthorization_lower(_ value: Authorization) -> RustBuffer {
     return FfiConverterTypeAuthorization.lower(value)
+}
+
+
+/**
+ * One authorization a publish moved onto the new edition.
+ */
+public struct AuthorizationMigration: Equatable, Hashable {
+    public let userId: String
+    public let previousAuthorizationId: String
+    public let authorizationId: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(userId: String, previousAuthorizationId: String, authorizationId: String) {
+        self.userId = userId
+        self.previousAuthorizationId = previousAuthorizationId
+        self.authorizationId = authorizationId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AuthorizationMigration: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuthorizationMigration: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuthorizationMigration {
+        return
+            try AuthorizationMigration(
+                userId: FfiConverterString.read(from: &buf), 
+                previousAuthorizationId: FfiConverterString.read(from: &buf), 
+                authorizationId: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AuthorizationMigration, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.userId, into: &buf)
+        FfiConverterString.write(value.previousAuthorizationId, into: &buf)
+        FfiConverterString.write(value.authorizationId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationMigration_lift(_ buf: RustBuffer) throws -> AuthorizationMigration {
+    return try FfiConverterTypeAuthorizationMigration.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationMigration_lower(_ value: AuthorizationMigration) -> RustBuffer {
+    return FfiConverterTypeAuthorizationMigration.lower(value)
 }
 
 
@@ -2463,6 +2734,140 @@ public func FfiConverterTypeConfirmation_lower(_ value: Confirmation) -> RustBuf
 
 
 /**
+ * Response of `GET /v1/confirmations/{confirmation_id}/status`, the monitor view the official 0.8.0 SDK reads
+ * (`confirmations.get_status`). Its statuses are 0.8.0's words, kept as strings so a newer server's pass through.
+ */
+public struct ConfirmationMonitor: Equatable, Hashable {
+    public let confirmationId: String
+    public let authorizationId: String
+    public let action: String
+    public let resource: String?
+    /**
+     * `pending`, `approved`, `rejected` or `expired`.
+     */
+    public let status: String
+    /**
+     * The nonce's expiry while pending, the decision's once resolved.
+     */
+    public let expiresAt: String
+    public let resolvedAt: String?
+    /**
+     * The check receipt that asked.
+     */
+    public let sourceReceiptId: String?
+    /**
+     * The `confirmation.resolve` receipt.
+     */
+    public let resolutionReceiptId: String?
+    /**
+     * `none`, `available`, `expired` or `revoked`: whether the approval can still be used.
+     */
+    public let authorityStatus: String
+    /**
+     * The authorization that carries the approval while it is usable.
+     */
+    public let childAuthorizationId: String?
+    public let authorityExpiresAt: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(confirmationId: String, authorizationId: String, action: String, resource: String?, 
+        /**
+         * `pending`, `approved`, `rejected` or `expired`.
+         */status: String, 
+        /**
+         * The nonce's expiry while pending, the decision's once resolved.
+         */expiresAt: String, resolvedAt: String?, 
+        /**
+         * The check receipt that asked.
+         */sourceReceiptId: String?, 
+        /**
+         * The `confirmation.resolve` receipt.
+         */resolutionReceiptId: String?, 
+        /**
+         * `none`, `available`, `expired` or `revoked`: whether the approval can still be used.
+         */authorityStatus: String, 
+        /**
+         * The authorization that carries the approval while it is usable.
+         */childAuthorizationId: String?, authorityExpiresAt: String?) {
+        self.confirmationId = confirmationId
+        self.authorizationId = authorizationId
+        self.action = action
+        self.resource = resource
+        self.status = status
+        self.expiresAt = expiresAt
+        self.resolvedAt = resolvedAt
+        self.sourceReceiptId = sourceReceiptId
+        self.resolutionReceiptId = resolutionReceiptId
+        self.authorityStatus = authorityStatus
+        self.childAuthorizationId = childAuthorizationId
+        self.authorityExpiresAt = authorityExpiresAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConfirmationMonitor: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConfirmationMonitor: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConfirmationMonitor {
+        return
+            try ConfirmationMonitor(
+                confirmationId: FfiConverterString.read(from: &buf), 
+                authorizationId: FfiConverterString.read(from: &buf), 
+                action: FfiConverterString.read(from: &buf), 
+                resource: FfiConverterOptionString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                expiresAt: FfiConverterString.read(from: &buf), 
+                resolvedAt: FfiConverterOptionString.read(from: &buf), 
+                sourceReceiptId: FfiConverterOptionString.read(from: &buf), 
+                resolutionReceiptId: FfiConverterOptionString.read(from: &buf), 
+                authorityStatus: FfiConverterString.read(from: &buf), 
+                childAuthorizationId: FfiConverterOptionString.read(from: &buf), 
+                authorityExpiresAt: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConfirmationMonitor, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.confirmationId, into: &buf)
+        FfiConverterString.write(value.authorizationId, into: &buf)
+        FfiConverterString.write(value.action, into: &buf)
+        FfiConverterOptionString.write(value.resource, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterString.write(value.expiresAt, into: &buf)
+        FfiConverterOptionString.write(value.resolvedAt, into: &buf)
+        FfiConverterOptionString.write(value.sourceReceiptId, into: &buf)
+        FfiConverterOptionString.write(value.resolutionReceiptId, into: &buf)
+        FfiConverterString.write(value.authorityStatus, into: &buf)
+        FfiConverterOptionString.write(value.childAuthorizationId, into: &buf)
+        FfiConverterOptionString.write(value.authorityExpiresAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConfirmationMonitor_lift(_ buf: RustBuffer) throws -> ConfirmationMonitor {
+    return try FfiConverterTypeConfirmationMonitor.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConfirmationMonitor_lower(_ value: ConfirmationMonitor) -> RustBuffer {
+    return FfiConverterTypeConfirmationMonitor.lower(value)
+}
+
+
+/**
  * Response of `POST /v1/confirmations/{confirm_nonce}`.
  */
 public struct ConfirmationResolution: Equatable, Hashable {
@@ -2659,6 +3064,238 @@ public func FfiConverterTypeCreateAuthorizationRequest_lower(_ value: CreateAuth
 
 
 /**
+ * Answer of an edition grant (201).
+ */
+public struct EditionAuthorization: Equatable, Hashable {
+    public let authorizationId: String
+    /**
+     * The exact edition granted.
+     */
+    public let policyRef: PolicyRef
+    /**
+     * The granted action names.
+     */
+    public let actions: [String]
+    public let createdAt: String
+    public let expiresAt: String
+    /**
+     * The `authorization.create` event receipt (pending at creation time).
+     */
+    public let receipt: ReceiptEnvelope
+    /**
+     * Who granted it and how, as the server records it.
+     */
+    public let authorizationProvenanceJson: String
+    public let budgetLimitMicros: Int64?
+    public let budgetSpentMicros: Int64?
+    /**
+     * The predecessor revoked because of `replaces`.
+     */
+    public let replacedAuthorizationId: String?
+    /**
+     * The predecessor's `authorization.revoke` receipt when `replaces` was given.
+     */
+    public let revocationReceipt: ReceiptEnvelope?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(authorizationId: String, 
+        /**
+         * The exact edition granted.
+         */policyRef: PolicyRef, 
+        /**
+         * The granted action names.
+         */actions: [String], createdAt: String, expiresAt: String, 
+        /**
+         * The `authorization.create` event receipt (pending at creation time).
+         */receipt: ReceiptEnvelope, 
+        /**
+         * Who granted it and how, as the server records it.
+         */authorizationProvenanceJson: String, budgetLimitMicros: Int64?, budgetSpentMicros: Int64?, 
+        /**
+         * The predecessor revoked because of `replaces`.
+         */replacedAuthorizationId: String?, 
+        /**
+         * The predecessor's `authorization.revoke` receipt when `replaces` was given.
+         */revocationReceipt: ReceiptEnvelope?) {
+        self.authorizationId = authorizationId
+        self.policyRef = policyRef
+        self.actions = actions
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.receipt = receipt
+        self.authorizationProvenanceJson = authorizationProvenanceJson
+        self.budgetLimitMicros = budgetLimitMicros
+        self.budgetSpentMicros = budgetSpentMicros
+        self.replacedAuthorizationId = replacedAuthorizationId
+        self.revocationReceipt = revocationReceipt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EditionAuthorization: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEditionAuthorization: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EditionAuthorization {
+        return
+            try EditionAuthorization(
+                authorizationId: FfiConverterString.read(from: &buf), 
+                policyRef: FfiConverterTypePolicyRef.read(from: &buf), 
+                actions: FfiConverterSequenceString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                expiresAt: FfiConverterString.read(from: &buf), 
+                receipt: FfiConverterTypeReceiptEnvelope.read(from: &buf), 
+                authorizationProvenanceJson: FfiConverterString.read(from: &buf), 
+                budgetLimitMicros: FfiConverterOptionInt64.read(from: &buf), 
+                budgetSpentMicros: FfiConverterOptionInt64.read(from: &buf), 
+                replacedAuthorizationId: FfiConverterOptionString.read(from: &buf), 
+                revocationReceipt: FfiConverterOptionTypeReceiptEnvelope.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EditionAuthorization, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.authorizationId, into: &buf)
+        FfiConverterTypePolicyRef.write(value.policyRef, into: &buf)
+        FfiConverterSequenceString.write(value.actions, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterString.write(value.expiresAt, into: &buf)
+        FfiConverterTypeReceiptEnvelope.write(value.receipt, into: &buf)
+        FfiConverterString.write(value.authorizationProvenanceJson, into: &buf)
+        FfiConverterOptionInt64.write(value.budgetLimitMicros, into: &buf)
+        FfiConverterOptionInt64.write(value.budgetSpentMicros, into: &buf)
+        FfiConverterOptionString.write(value.replacedAuthorizationId, into: &buf)
+        FfiConverterOptionTypeReceiptEnvelope.write(value.revocationReceipt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEditionAuthorization_lift(_ buf: RustBuffer) throws -> EditionAuthorization {
+    return try FfiConverterTypeEditionAuthorization.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEditionAuthorization_lower(_ value: EditionAuthorization) -> RustBuffer {
+    return FfiConverterTypeEditionAuthorization.lower(value)
+}
+
+
+/**
+ * Grants a user one policy edition: all its actions, or the `actions` subset (the official 0.8.0 call shape).
+ */
+public struct EditionAuthorizationRequest: Equatable, Hashable {
+    public let userId: String
+    public let policyId: String
+    public let policyVersion: Int64
+    /**
+     * A subset of the edition's action names; all of them when absent.
+     */
+    public let actions: [String]?
+    /**
+     * RFC 3339; the edition's `default_expiry_days` otherwise.
+     */
+    public let expiresAt: String?
+    public let budgetLimitMicros: Int64?
+    public let replaces: String?
+    /**
+     * A JSON object as text.
+     */
+    public let metadataJson: String?
+    public let idempotencyKey: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(userId: String, policyId: String, policyVersion: Int64, 
+        /**
+         * A subset of the edition's action names; all of them when absent.
+         */actions: [String]? = nil, 
+        /**
+         * RFC 3339; the edition's `default_expiry_days` otherwise.
+         */expiresAt: String? = nil, budgetLimitMicros: Int64? = nil, replaces: String? = nil, 
+        /**
+         * A JSON object as text.
+         */metadataJson: String? = nil, idempotencyKey: String? = nil) {
+        self.userId = userId
+        self.policyId = policyId
+        self.policyVersion = policyVersion
+        self.actions = actions
+        self.expiresAt = expiresAt
+        self.budgetLimitMicros = budgetLimitMicros
+        self.replaces = replaces
+        self.metadataJson = metadataJson
+        self.idempotencyKey = idempotencyKey
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EditionAuthorizationRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EditionAuthorizationRequest {
+        return
+            try EditionAuthorizationRequest(
+                userId: FfiConverterString.read(from: &buf), 
+                policyId: FfiConverterString.read(from: &buf), 
+                policyVersion: FfiConverterInt64.read(from: &buf), 
+                actions: FfiConverterOptionSequenceString.read(from: &buf), 
+                expiresAt: FfiConverterOptionString.read(from: &buf), 
+                budgetLimitMicros: FfiConverterOptionInt64.read(from: &buf), 
+                replaces: FfiConverterOptionString.read(from: &buf), 
+                metadataJson: FfiConverterOptionString.read(from: &buf), 
+                idempotencyKey: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EditionAuthorizationRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.userId, into: &buf)
+        FfiConverterString.write(value.policyId, into: &buf)
+        FfiConverterInt64.write(value.policyVersion, into: &buf)
+        FfiConverterOptionSequenceString.write(value.actions, into: &buf)
+        FfiConverterOptionString.write(value.expiresAt, into: &buf)
+        FfiConverterOptionInt64.write(value.budgetLimitMicros, into: &buf)
+        FfiConverterOptionString.write(value.replaces, into: &buf)
+        FfiConverterOptionString.write(value.metadataJson, into: &buf)
+        FfiConverterOptionString.write(value.idempotencyKey, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEditionAuthorizationRequest_lift(_ buf: RustBuffer) throws -> EditionAuthorizationRequest {
+    return try FfiConverterTypeEditionAuthorizationRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEditionAuthorizationRequest_lower(_ value: EditionAuthorizationRequest) -> RustBuffer {
+    return FfiConverterTypeEditionAuthorizationRequest.lower(value)
+}
+
+
+/**
  * A field-level validation problem.
  */
 public struct FieldError: Equatable, Hashable {
@@ -2712,6 +3349,557 @@ public func FfiConverterTypeFieldError_lift(_ buf: RustBuffer) throws -> FieldEr
 #endif
 public func FfiConverterTypeFieldError_lower(_ value: FieldError) -> RustBuffer {
     return FfiConverterTypeFieldError.lower(value)
+}
+
+
+/**
+ * One edition as `POST /v1/policies` (201), `GET /v1/policies/{policy_id}` and the list answer it.
+ */
+public struct Policy: Equatable, Hashable {
+    public let policyRef: PolicyRef
+    /**
+     * The definition exactly as retained; its digest is `policy_ref.definition_sha256`.
+     */
+    public let definitionJson: String
+    public let description: String?
+    public let createdBy: String?
+    public let createdAt: String?
+    /**
+     * Set once the policy is archived.
+     */
+    public let deletedAt: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(policyRef: PolicyRef, 
+        /**
+         * The definition exactly as retained; its digest is `policy_ref.definition_sha256`.
+         */definitionJson: String, description: String?, createdBy: String?, createdAt: String?, 
+        /**
+         * Set once the policy is archived.
+         */deletedAt: String?) {
+        self.policyRef = policyRef
+        self.definitionJson = definitionJson
+        self.description = description
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.deletedAt = deletedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Policy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicy: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Policy {
+        return
+            try Policy(
+                policyRef: FfiConverterTypePolicyRef.read(from: &buf), 
+                definitionJson: FfiConverterString.read(from: &buf), 
+                description: FfiConverterOptionString.read(from: &buf), 
+                createdBy: FfiConverterOptionString.read(from: &buf), 
+                createdAt: FfiConverterOptionString.read(from: &buf), 
+                deletedAt: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Policy, into buf: inout [UInt8]) {
+        FfiConverterTypePolicyRef.write(value.policyRef, into: &buf)
+        FfiConverterString.write(value.definitionJson, into: &buf)
+        FfiConverterOptionString.write(value.description, into: &buf)
+        FfiConverterOptionString.write(value.createdBy, into: &buf)
+        FfiConverterOptionString.write(value.createdAt, into: &buf)
+        FfiConverterOptionString.write(value.deletedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicy_lift(_ buf: RustBuffer) throws -> Policy {
+    return try FfiConverterTypePolicy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicy_lower(_ value: Policy) -> RustBuffer {
+    return FfiConverterTypePolicy.lower(value)
+}
+
+
+/**
+ * One evaluation: the commitment to its input and its result.
+ */
+public struct PolicyEval: Equatable, Hashable {
+    /**
+     * Lowercase hex SHA-256 of canonical `{"policy", "action", "context"}`.
+     */
+    public let inputSha256: String
+    public let result: PolicyResult
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Lowercase hex SHA-256 of canonical `{"policy", "action", "context"}`.
+         */inputSha256: String, result: PolicyResult) {
+        self.inputSha256 = inputSha256
+        self.result = result
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PolicyEval: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyEval: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyEval {
+        return
+            try PolicyEval(
+                inputSha256: FfiConverterString.read(from: &buf), 
+                result: FfiConverterTypePolicyResult.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PolicyEval, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.inputSha256, into: &buf)
+        FfiConverterTypePolicyResult.write(value.result, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyEval_lift(_ buf: RustBuffer) throws -> PolicyEval {
+    return try FfiConverterTypePolicyEval.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyEval_lower(_ value: PolicyEval) -> RustBuffer {
+    return FfiConverterTypePolicyEval.lower(value)
+}
+
+
+/**
+ * `GET /v1/policies`: one page, newest first.
+ */
+public struct PolicyPage: Equatable, Hashable {
+    public let items: [Policy]
+    public let hasMore: Bool
+    /**
+     * Pass it as `cursor` for the next page; `null` on the last one.
+     */
+    public let nextCursor: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(items: [Policy], hasMore: Bool, 
+        /**
+         * Pass it as `cursor` for the next page; `null` on the last one.
+         */nextCursor: String?) {
+        self.items = items
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PolicyPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyPage {
+        return
+            try PolicyPage(
+                items: FfiConverterSequenceTypePolicy.read(from: &buf), 
+                hasMore: FfiConverterBool.read(from: &buf), 
+                nextCursor: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PolicyPage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypePolicy.write(value.items, into: &buf)
+        FfiConverterBool.write(value.hasMore, into: &buf)
+        FfiConverterOptionString.write(value.nextCursor, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyPage_lift(_ buf: RustBuffer) throws -> PolicyPage {
+    return try FfiConverterTypePolicyPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyPage_lower(_ value: PolicyPage) -> RustBuffer {
+    return FfiConverterTypePolicyPage.lower(value)
+}
+
+
+/**
+ * Answer of a preview: a provisional evaluation, never evidence (no receipt, no authorization).
+ */
+public struct PolicyPreview: Equatable, Hashable {
+    /**
+     * Always true.
+     */
+    public let provisional: Bool
+    public let definitionSha256: String
+    public let action: String
+    public let policyEval: PolicyEval
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Always true.
+         */provisional: Bool, definitionSha256: String, action: String, policyEval: PolicyEval) {
+        self.provisional = provisional
+        self.definitionSha256 = definitionSha256
+        self.action = action
+        self.policyEval = policyEval
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PolicyPreview: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyPreview: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyPreview {
+        return
+            try PolicyPreview(
+                provisional: FfiConverterBool.read(from: &buf), 
+                definitionSha256: FfiConverterString.read(from: &buf), 
+                action: FfiConverterString.read(from: &buf), 
+                policyEval: FfiConverterTypePolicyEval.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PolicyPreview, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.provisional, into: &buf)
+        FfiConverterString.write(value.definitionSha256, into: &buf)
+        FfiConverterString.write(value.action, into: &buf)
+        FfiConverterTypePolicyEval.write(value.policyEval, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyPreview_lift(_ buf: RustBuffer) throws -> PolicyPreview {
+    return try FfiConverterTypePolicyPreview.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyPreview_lower(_ value: PolicyPreview) -> RustBuffer {
+    return FfiConverterTypePolicyPreview.lower(value)
+}
+
+
+/**
+ * Answer of `POST /v1/setup/policies/publish` (201).
+ */
+public struct PolicyPublication: Equatable, Hashable {
+    public let policyRef: PolicyRef
+    public let agentId: String
+    public let createdBy: String
+    public let createdAt: String
+    /**
+     * Active authorizations of the previous edition, re-granted on this one.
+     */
+    public let authorizationMigrations: [AuthorizationMigration]
+    public let archivedPolicyIds: [String]
+    /**
+     * Pending confirmations of the migrated authorizations that were revoked.
+     */
+    public let revokedConfirmationCount: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(policyRef: PolicyRef, agentId: String, createdBy: String, createdAt: String, 
+        /**
+         * Active authorizations of the previous edition, re-granted on this one.
+         */authorizationMigrations: [AuthorizationMigration], archivedPolicyIds: [String], 
+        /**
+         * Pending confirmations of the migrated authorizations that were revoked.
+         */revokedConfirmationCount: Int64) {
+        self.policyRef = policyRef
+        self.agentId = agentId
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.authorizationMigrations = authorizationMigrations
+        self.archivedPolicyIds = archivedPolicyIds
+        self.revokedConfirmationCount = revokedConfirmationCount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PolicyPublication: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyPublication: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyPublication {
+        return
+            try PolicyPublication(
+                policyRef: FfiConverterTypePolicyRef.read(from: &buf), 
+                agentId: FfiConverterString.read(from: &buf), 
+                createdBy: FfiConverterString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                authorizationMigrations: FfiConverterSequenceTypeAuthorizationMigration.read(from: &buf), 
+                archivedPolicyIds: FfiConverterSequenceString.read(from: &buf), 
+                revokedConfirmationCount: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PolicyPublication, into buf: inout [UInt8]) {
+        FfiConverterTypePolicyRef.write(value.policyRef, into: &buf)
+        FfiConverterString.write(value.agentId, into: &buf)
+        FfiConverterString.write(value.createdBy, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterSequenceTypeAuthorizationMigration.write(value.authorizationMigrations, into: &buf)
+        FfiConverterSequenceString.write(value.archivedPolicyIds, into: &buf)
+        FfiConverterInt64.write(value.revokedConfirmationCount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyPublication_lift(_ buf: RustBuffer) throws -> PolicyPublication {
+    return try FfiConverterTypePolicyPublication.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyPublication_lower(_ value: PolicyPublication) -> RustBuffer {
+    return FfiConverterTypePolicyPublication.lower(value)
+}
+
+
+/**
+ * Which published definition edition a decision was made under.
+ */
+public struct PolicyRef: Equatable, Hashable {
+    public let policyId: String
+    /**
+     * 1, 2, … per logical policy.
+     */
+    public let policyVersion: Int64
+    /**
+     * Lowercase hex SHA-256 of the canonical definition.
+     */
+    public let definitionSha256: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(policyId: String, 
+        /**
+         * 1, 2, … per logical policy.
+         */policyVersion: Int64, 
+        /**
+         * Lowercase hex SHA-256 of the canonical definition.
+         */definitionSha256: String) {
+        self.policyId = policyId
+        self.policyVersion = policyVersion
+        self.definitionSha256 = definitionSha256
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PolicyRef: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyRef: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyRef {
+        return
+            try PolicyRef(
+                policyId: FfiConverterString.read(from: &buf), 
+                policyVersion: FfiConverterInt64.read(from: &buf), 
+                definitionSha256: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PolicyRef, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.policyId, into: &buf)
+        FfiConverterInt64.write(value.policyVersion, into: &buf)
+        FfiConverterString.write(value.definitionSha256, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyRef_lift(_ buf: RustBuffer) throws -> PolicyRef {
+    return try FfiConverterTypePolicyRef.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyRef_lower(_ value: PolicyRef) -> RustBuffer {
+    return FfiConverterTypePolicyRef.lower(value)
+}
+
+
+/**
+ * The result of evaluating one action's `allowly.basic.v1` policy.
+ */
+public struct PolicyResult: Equatable, Hashable {
+    /**
+     * Always `allowly.basic.v1`.
+     */
+    public let profile: String
+    /**
+     * Always `ok`: an evaluation that cannot complete is an error, never a result.
+     */
+    public let status: String
+    public let decision: DecisionKind
+    /**
+     * `null` for allow and deny, `agent_owner` for confirm, `member:<id>` for escalate.
+     */
+    public let target: String?
+    /**
+     * The rule that set the decision, or `null` when the action's own decision stands.
+     */
+    public let matchedRuleId: String?
+    /**
+     * The context values the reported rule read; empty when no rule is reported.
+     */
+    public let evaluatedFieldsJson: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Always `allowly.basic.v1`.
+         */profile: String, 
+        /**
+         * Always `ok`: an evaluation that cannot complete is an error, never a result.
+         */status: String, decision: DecisionKind, 
+        /**
+         * `null` for allow and deny, `agent_owner` for confirm, `member:<id>` for escalate.
+         */target: String?, 
+        /**
+         * The rule that set the decision, or `null` when the action's own decision stands.
+         */matchedRuleId: String?, 
+        /**
+         * The context values the reported rule read; empty when no rule is reported.
+         */evaluatedFieldsJson: String) {
+        self.profile = profile
+        self.status = status
+        self.decision = decision
+        self.target = target
+        self.matchedRuleId = matchedRuleId
+        self.evaluatedFieldsJson = evaluatedFieldsJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PolicyResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyResult: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyResult {
+        return
+            try PolicyResult(
+                profile: FfiConverterString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                decision: FfiConverterTypeDecisionKind.read(from: &buf), 
+                target: FfiConverterOptionString.read(from: &buf), 
+                matchedRuleId: FfiConverterOptionString.read(from: &buf), 
+                evaluatedFieldsJson: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PolicyResult, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterTypeDecisionKind.write(value.decision, into: &buf)
+        FfiConverterOptionString.write(value.target, into: &buf)
+        FfiConverterOptionString.write(value.matchedRuleId, into: &buf)
+        FfiConverterString.write(value.evaluatedFieldsJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyResult_lift(_ buf: RustBuffer) throws -> PolicyResult {
+    return try FfiConverterTypePolicyResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyResult_lower(_ value: PolicyResult) -> RustBuffer {
+    return FfiConverterTypePolicyResult.lower(value)
 }
 
 
@@ -3063,7 +4251,17 @@ public struct ScopeResult {
      */
     public let budget: BudgetInfo?
     /**
-     * `{matched_condition, field_value}` when conditions were evaluated.
+     * On escalate: the id to poll the escalation with (safe to log).
+     */
+    public let escalationId: String?
+    /**
+     * On escalate: who is asked, `member:<account_user_id>`.
+     */
+    public let escalationTo: String?
+    public let escalationExpiresAt: String?
+    /**
+     * The policy evidence of this decision, as JSON because it has two shapes: a policy edition's
+     * `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
      */
     public let policyEvalJson: String?
     /**
@@ -3090,7 +4288,14 @@ public struct ScopeResult {
          * Present when the authorization has a budget.
          */budget: BudgetInfo?, 
         /**
-         * `{matched_condition, field_value}` when conditions were evaluated.
+         * On escalate: the id to poll the escalation with (safe to log).
+         */escalationId: String?, 
+        /**
+         * On escalate: who is asked, `member:<account_user_id>`.
+         */escalationTo: String?, escalationExpiresAt: String?, 
+        /**
+         * The policy evidence of this decision, as JSON because it has two shapes: a policy edition's
+         * `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
          */policyEvalJson: String?, 
         /**
          * True only for results made up by the client because the server was unreachable or too slow.
@@ -3103,6 +4308,9 @@ public struct ScopeResult {
         self.confirmExpiresAt = confirmExpiresAt
         self.confirmPromptHint = confirmPromptHint
         self.budget = budget
+        self.escalationId = escalationId
+        self.escalationTo = escalationTo
+        self.escalationExpiresAt = escalationExpiresAt
         self.policyEvalJson = policyEvalJson
         self.isFallback = isFallback
     }
@@ -3131,6 +4339,9 @@ public struct FfiConverterTypeScopeResult: FfiConverterRustBuffer {
                 confirmExpiresAt: FfiConverterOptionString.read(from: &buf), 
                 confirmPromptHint: FfiConverterOptionString.read(from: &buf), 
                 budget: FfiConverterOptionTypeBudgetInfo.read(from: &buf), 
+                escalationId: FfiConverterOptionString.read(from: &buf), 
+                escalationTo: FfiConverterOptionString.read(from: &buf), 
+                escalationExpiresAt: FfiConverterOptionString.read(from: &buf), 
                 policyEvalJson: FfiConverterOptionString.read(from: &buf), 
                 isFallback: FfiConverterBool.read(from: &buf)
         )
@@ -3145,6 +4356,9 @@ public struct FfiConverterTypeScopeResult: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.confirmExpiresAt, into: &buf)
         FfiConverterOptionString.write(value.confirmPromptHint, into: &buf)
         FfiConverterOptionTypeBudgetInfo.write(value.budget, into: &buf)
+        FfiConverterOptionString.write(value.escalationId, into: &buf)
+        FfiConverterOptionString.write(value.escalationTo, into: &buf)
+        FfiConverterOptionString.write(value.escalationExpiresAt, into: &buf)
         FfiConverterOptionString.write(value.policyEvalJson, into: &buf)
         FfiConverterBool.write(value.isFallback, into: &buf)
     }
@@ -4607,6 +5821,30 @@ fileprivate struct FfiConverterOptionTypeBudgetInfo: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePolicyRef: FfiConverterRustBuffer {
+    typealias SwiftType = PolicyRef?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePolicyRef.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePolicyRef.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeReceiptEnvelope: FfiConverterRustBuffer {
     typealias SwiftType = ReceiptEnvelope?
 
@@ -4679,6 +5917,30 @@ fileprivate struct FfiConverterOptionTypeAuthorizationStatus: FfiConverterRustBu
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionDictionaryStringTypeFallbackMode: FfiConverterRustBuffer {
     typealias SwiftType = [String: FallbackMode]?
 
@@ -4720,6 +5982,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAuthorizationMigration: FfiConverterRustBuffer {
+    typealias SwiftType = [AuthorizationMigration]
+
+    public static func write(_ value: [AuthorizationMigration], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAuthorizationMigration.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AuthorizationMigration] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AuthorizationMigration]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAuthorizationMigration.read(from: &buf))
         }
         return seq
     }
@@ -4770,6 +6057,31 @@ fileprivate struct FfiConverterSequenceTypeFieldError: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFieldError.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePolicy: FfiConverterRustBuffer {
+    typealias SwiftType = [Policy]
+
+    public static func write(_ value: [Policy], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePolicy.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Policy] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Policy]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePolicy.read(from: &buf))
         }
         return seq
     }
@@ -5059,6 +6371,64 @@ public func verificationErrorCode(kind: VerificationErrorKind) -> String  {
 })
 }
 /**
+ * Evaluates `action` for `context_json` as the server would.
+ */
+public func evaluatePolicy(definitionJson: String, action: String, contextJson: String)throws  -> PolicyEval  {
+    return try  FfiConverterTypePolicyEval_lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_evaluate_policy(
+        FfiConverterString.lower(definitionJson),
+        FfiConverterString.lower(action),
+        FfiConverterString.lower(contextJson),uniffiCallStatus
+    )
+})
+}
+/**
+ * Lowercase hex SHA-256 of the canonical definition (`policy_ref.definition_sha256`); validates first.
+ */
+public func policyDefinitionDigest(definitionJson: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_policy_definition_digest(
+        FfiConverterString.lower(definitionJson),uniffiCallStatus
+    )
+})
+}
+/**
+ * `sha256:<hex>` naming this evaluator, as check responses and receipts carry it in `engine_version`.
+ */
+public func policyEngineVersion() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_policy_engine_version(uniffiCallStatus
+    )
+})
+}
+/**
+ * The `policy_eval.input_sha256` an evaluation of `action` for `context_json` commits to.
+ */
+public func policyInputDigest(definitionJson: String, action: String, contextJson: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_policy_input_digest(
+        FfiConverterString.lower(definitionJson),
+        FfiConverterString.lower(action),
+        FfiConverterString.lower(contextJson),uniffiCallStatus
+    )
+})
+}
+/**
+ * Validates a definition (JSON text); returns it as JSON text when the profile accepts it.
+ */
+public func validatePolicyDefinition(definitionJson: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_validate_policy_definition(
+        FfiConverterString.lower(definitionJson),uniffiCallStatus
+    )
+})
+}
+/**
  * `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language.
  */
 public func fromEmail(email: String, pepper: String)throws  -> String  {
@@ -5122,6 +6492,21 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_func_verification_error_code() != 17036) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_func_evaluate_policy() != 65521) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_policy_definition_digest() != 64060) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_policy_engine_version() != 51474) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_policy_input_digest() != 30164) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_validate_policy_definition() != 50953) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_func_from_email() != 53893) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5137,6 +6522,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation() != 50780) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_archive_policy() != 36385) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_base_url() != 908) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5149,6 +6537,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_method_nativeclient_create_authorization() != 25727) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_create_edition_authorization() != 23199) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_create_policy() != 41715) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_fetch_signed() != 2942) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5158,7 +6552,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation() != 43356) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation_status() != 39340) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_policy() != 42335) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt() != 50743) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_list_policies() != 6096) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_preview_policy() != 18088) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_publish_policy() != 42247) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_readiness() != 55813) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() != 1148) {

@@ -258,7 +258,13 @@ pub struct ScopeResult {
     pub confirm_prompt_hint: Option<String>,
     /// Present when the authorization has a budget.
     pub budget: Option<BudgetInfo>,
-    /// `{matched_condition, field_value}` when conditions were evaluated.
+    /// On escalate: the id to poll the escalation with (safe to log).
+    pub escalation_id: Option<String>,
+    /// On escalate: who is asked, `member:<account_user_id>`.
+    pub escalation_to: Option<String>,
+    pub escalation_expires_at: Option<String>,
+    /// The policy evidence of this decision, as JSON because it has two shapes: a policy edition's
+    /// `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
     pub policy_eval_json: Option<String>,
     /// True only for results made up by the client because the server was unreachable or too slow.
     pub is_fallback: bool,
@@ -275,6 +281,9 @@ impl From<allowly_core::model::ScopeResult> for ScopeResult {
             confirm_expires_at: v.confirm_expires_at,
             confirm_prompt_hint: v.confirm_prompt_hint,
             budget: v.budget.map(Into::into),
+            escalation_id: v.escalation_id,
+            escalation_to: v.escalation_to,
+            escalation_expires_at: v.escalation_expires_at,
             policy_eval_json: v.policy_eval.as_ref().map(to_json_text),
             is_fallback: v.is_fallback,
         }
@@ -464,6 +473,267 @@ impl From<allowly_core::model::Confirmation> for Confirmation {
             created_at: v.created_at,
             expires_at: v.expires_at,
             resolved_at: v.resolved_at,
+        }
+    }
+}
+
+/// Response of `GET /v1/confirmations/{confirmation_id}/status`, the monitor view the official 0.8.0 SDK reads
+/// (`confirmations.get_status`). Its statuses are 0.8.0's words, kept as strings so a newer server's pass through.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConfirmationMonitor {
+    pub confirmation_id: String,
+    pub authorization_id: String,
+    pub action: String,
+    pub resource: Option<String>,
+    /// `pending`, `approved`, `rejected` or `expired`.
+    pub status: String,
+    /// The nonce's expiry while pending, the decision's once resolved.
+    pub expires_at: String,
+    pub resolved_at: Option<String>,
+    /// The check receipt that asked.
+    pub source_receipt_id: Option<String>,
+    /// The `confirmation.resolve` receipt.
+    pub resolution_receipt_id: Option<String>,
+    /// `none`, `available`, `expired` or `revoked`: whether the approval can still be used.
+    pub authority_status: String,
+    /// The authorization that carries the approval while it is usable.
+    pub child_authorization_id: Option<String>,
+    pub authority_expires_at: Option<String>,
+}
+
+impl From<allowly_core::model::ConfirmationMonitor> for ConfirmationMonitor {
+    fn from(v: allowly_core::model::ConfirmationMonitor) -> Self {
+        ConfirmationMonitor {
+            confirmation_id: v.confirmation_id,
+            authorization_id: v.authorization_id,
+            action: v.action,
+            resource: v.resource,
+            status: v.status,
+            expires_at: v.expires_at,
+            resolved_at: v.resolved_at,
+            source_receipt_id: v.source_receipt_id,
+            resolution_receipt_id: v.resolution_receipt_id,
+            authority_status: v.authority_status,
+            child_authorization_id: v.child_authorization_id,
+            authority_expires_at: v.authority_expires_at,
+        }
+    }
+}
+
+/// Which published definition edition a decision was made under.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PolicyRef {
+    pub policy_id: String,
+    /// 1, 2, … per logical policy.
+    pub policy_version: i64,
+    /// Lowercase hex SHA-256 of the canonical definition.
+    pub definition_sha256: String,
+}
+
+impl From<allowly_core::model::PolicyRef> for PolicyRef {
+    fn from(v: allowly_core::model::PolicyRef) -> Self {
+        PolicyRef {
+            policy_id: v.policy_id,
+            policy_version: v.policy_version,
+            definition_sha256: v.definition_sha256,
+        }
+    }
+}
+
+/// The result of evaluating one action's `allowly.basic.v1` policy.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PolicyResult {
+    /// Always `allowly.basic.v1`.
+    pub profile: String,
+    /// Always `ok`: an evaluation that cannot complete is an error, never a result.
+    pub status: String,
+    pub decision: DecisionKind,
+    /// `null` for allow and deny, `agent_owner` for confirm, `member:<id>` for escalate.
+    pub target: Option<String>,
+    /// The rule that set the decision, or `null` when the action's own decision stands.
+    pub matched_rule_id: Option<String>,
+    /// The context values the reported rule read; empty when no rule is reported.
+    pub evaluated_fields_json: String,
+}
+
+impl From<allowly_core::model::PolicyResult> for PolicyResult {
+    fn from(v: allowly_core::model::PolicyResult) -> Self {
+        PolicyResult {
+            profile: v.profile,
+            status: v.status,
+            decision: v.decision.into(),
+            target: v.target,
+            matched_rule_id: v.matched_rule_id,
+            evaluated_fields_json: to_json_text(&v.evaluated_fields),
+        }
+    }
+}
+
+/// One evaluation: the commitment to its input and its result.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PolicyEval {
+    /// Lowercase hex SHA-256 of canonical `{"policy", "action", "context"}`.
+    pub input_sha256: String,
+    pub result: PolicyResult,
+}
+
+impl From<allowly_core::model::PolicyEval> for PolicyEval {
+    fn from(v: allowly_core::model::PolicyEval) -> Self {
+        PolicyEval {
+            input_sha256: v.input_sha256,
+            result: v.result.into(),
+        }
+    }
+}
+
+/// One edition as `POST /v1/policies` (201), `GET /v1/policies/{policy_id}` and the list answer it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Policy {
+    pub policy_ref: PolicyRef,
+    /// The definition exactly as retained; its digest is `policy_ref.definition_sha256`.
+    pub definition_json: String,
+    pub description: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: Option<String>,
+    /// Set once the policy is archived.
+    pub deleted_at: Option<String>,
+}
+
+impl From<allowly_core::model::Policy> for Policy {
+    fn from(v: allowly_core::model::Policy) -> Self {
+        Policy {
+            policy_ref: v.policy_ref.into(),
+            definition_json: to_json_text(&v.definition),
+            description: v.description,
+            created_by: v.created_by,
+            created_at: v.created_at,
+            deleted_at: v.deleted_at,
+        }
+    }
+}
+
+/// `GET /v1/policies`: one page, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PolicyPage {
+    pub items: Vec<Policy>,
+    pub has_more: bool,
+    /// Pass it as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+impl From<allowly_core::model::PolicyPage> for PolicyPage {
+    fn from(v: allowly_core::model::PolicyPage) -> Self {
+        PolicyPage {
+            items: v.items.into_iter().map(Into::into).collect(),
+            has_more: v.has_more,
+            next_cursor: v.next_cursor,
+        }
+    }
+}
+
+/// Answer of a preview: a provisional evaluation, never evidence (no receipt, no authorization).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PolicyPreview {
+    /// Always true.
+    pub provisional: bool,
+    pub definition_sha256: String,
+    pub action: String,
+    pub policy_eval: PolicyEval,
+}
+
+impl From<allowly_core::model::PolicyPreview> for PolicyPreview {
+    fn from(v: allowly_core::model::PolicyPreview) -> Self {
+        PolicyPreview {
+            provisional: v.provisional,
+            definition_sha256: v.definition_sha256,
+            action: v.action,
+            policy_eval: v.policy_eval.into(),
+        }
+    }
+}
+
+/// One authorization a publish moved onto the new edition.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AuthorizationMigration {
+    pub user_id: String,
+    pub previous_authorization_id: String,
+    pub authorization_id: String,
+}
+
+impl From<allowly_core::model::AuthorizationMigration> for AuthorizationMigration {
+    fn from(v: allowly_core::model::AuthorizationMigration) -> Self {
+        AuthorizationMigration {
+            user_id: v.user_id,
+            previous_authorization_id: v.previous_authorization_id,
+            authorization_id: v.authorization_id,
+        }
+    }
+}
+
+/// Answer of `POST /v1/setup/policies/publish` (201).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PolicyPublication {
+    pub policy_ref: PolicyRef,
+    pub agent_id: String,
+    pub created_by: String,
+    pub created_at: String,
+    /// Active authorizations of the previous edition, re-granted on this one.
+    pub authorization_migrations: Vec<AuthorizationMigration>,
+    pub archived_policy_ids: Vec<String>,
+    /// Pending confirmations of the migrated authorizations that were revoked.
+    pub revoked_confirmation_count: i64,
+}
+
+impl From<allowly_core::model::PolicyPublication> for PolicyPublication {
+    fn from(v: allowly_core::model::PolicyPublication) -> Self {
+        PolicyPublication {
+            policy_ref: v.policy_ref.into(),
+            agent_id: v.agent_id,
+            created_by: v.created_by,
+            created_at: v.created_at,
+            authorization_migrations: v.authorization_migrations.into_iter().map(Into::into).collect(),
+            archived_policy_ids: v.archived_policy_ids,
+            revoked_confirmation_count: v.revoked_confirmation_count,
+        }
+    }
+}
+
+/// Answer of an edition grant (201).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EditionAuthorization {
+    pub authorization_id: String,
+    /// The exact edition granted.
+    pub policy_ref: PolicyRef,
+    /// The granted action names.
+    pub actions: Vec<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    /// The `authorization.create` event receipt (pending at creation time).
+    pub receipt: ReceiptEnvelope,
+    /// Who granted it and how, as the server records it.
+    pub authorization_provenance_json: String,
+    pub budget_limit_micros: Option<i64>,
+    pub budget_spent_micros: Option<i64>,
+    /// The predecessor revoked because of `replaces`.
+    pub replaced_authorization_id: Option<String>,
+    /// The predecessor's `authorization.revoke` receipt when `replaces` was given.
+    pub revocation_receipt: Option<ReceiptEnvelope>,
+}
+
+impl From<allowly_core::model::EditionAuthorization> for EditionAuthorization {
+    fn from(v: allowly_core::model::EditionAuthorization) -> Self {
+        EditionAuthorization {
+            authorization_id: v.authorization_id,
+            policy_ref: v.policy_ref.into(),
+            actions: v.actions,
+            created_at: v.created_at,
+            expires_at: v.expires_at,
+            receipt: v.receipt.into(),
+            authorization_provenance_json: to_json_text(&v.authorization_provenance),
+            budget_limit_micros: v.budget_limit_micros,
+            budget_spent_micros: v.budget_spent_micros,
+            replaced_authorization_id: v.replaced_authorization_id,
+            revocation_receipt: v.revocation_receipt.map(Into::into),
         }
     }
 }

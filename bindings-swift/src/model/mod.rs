@@ -152,3 +152,58 @@ impl ConfirmNonce {
         self.value.clone()
     }
 }
+
+/// JSON text as a value, refused as `field` when it does not parse (a lone surrogate escape does not).
+pub(crate) fn parse_json(field: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| invalid_input(field, format!("{field} is not valid JSON: {e}")))
+}
+
+/// The edition a new one follows (`previous_policy_ref`), handed back as the `policy_ref` a read returned.
+impl From<PolicyRef> for core::PolicyRef {
+    fn from(r: PolicyRef) -> Self {
+        core::PolicyRef {
+            policy_id: r.policy_id,
+            policy_version: r.policy_version,
+            definition_sha256: r.definition_sha256,
+        }
+    }
+}
+
+/// Grants a user one policy edition: all its actions, or the `actions` subset (the official 0.8.0 call shape).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EditionAuthorizationRequest {
+    pub user_id: String,
+    pub policy_id: String,
+    pub policy_version: i64,
+    /// A subset of the edition's action names; all of them when absent.
+    #[uniffi(default = None)]
+    pub actions: Option<Vec<String>>,
+    /// RFC 3339; the edition's `default_expiry_days` otherwise.
+    #[uniffi(default = None)]
+    pub expires_at: Option<String>,
+    #[uniffi(default = None)]
+    pub budget_limit_micros: Option<i64>,
+    #[uniffi(default = None)]
+    pub replaces: Option<String>,
+    /// A JSON object as text.
+    #[uniffi(default = None)]
+    pub metadata_json: Option<String>,
+    #[uniffi(default = None)]
+    pub idempotency_key: Option<String>,
+}
+
+impl EditionAuthorizationRequest {
+    pub(crate) fn into_core(self) -> Result<core::CreateEditionAuthorizationRequest> {
+        Ok(core::CreateEditionAuthorizationRequest {
+            user_id: self.user_id,
+            policy_id: self.policy_id,
+            policy_version: self.policy_version,
+            actions: self.actions,
+            expires_at: self.expires_at,
+            budget_limit_micros: self.budget_limit_micros,
+            replaces: self.replaces,
+            metadata: parse_object("metadata_json", self.metadata_json)?.unwrap_or_default(),
+            idempotency_key: self.idempotency_key,
+        })
+    }
+}

@@ -14,8 +14,8 @@ use super::Client;
 use super::transport::{Call, fmt_duration, is_transient};
 use crate::error::{Error, Result};
 use crate::model::{
-    ApproveConfirmationRequest, CheckRequest, CheckResponse, Confirmation, ConfirmationResolution, Decision,
-    validate_id,
+    ApproveConfirmationRequest, CheckRequest, CheckResponse, Confirmation, ConfirmationMonitor, ConfirmationResolution,
+    Decision, validate_id,
 };
 
 /// Polling faster than this only loads the server.
@@ -80,6 +80,19 @@ impl Client {
     pub async fn get_confirmation(&self, confirmation_id: &str) -> Result<Confirmation> {
         validate_id("confirmation_id", confirmation_id)?;
         self.confirmation_call(confirmation_id, None).await
+    }
+
+    /// The 0.8.0 monitor view of a confirmation (`GET /v1/confirmations/{id}/status`): its state and whether the
+    /// approval is still usable. Never by nonce.
+    pub async fn get_confirmation_status(&self, confirmation_id: &str) -> Result<ConfirmationMonitor> {
+        const ROUTE: &str = "GET /v1/confirmations/{confirmation_id}/status";
+        validate_id("confirmation_id", confirmation_id)?;
+        let call = Call::new(Method::GET, ROUTE, vec!["v1", "confirmations", confirmation_id, "status"]);
+        let monitor: ConfirmationMonitor = self.transport().call(call).await?;
+        if monitor.confirmation_id != confirmation_id {
+            return Err(Error::Protocol { message: format!("{ROUTE}: the answer is another confirmation") });
+        }
+        Ok(monitor)
     }
 
     async fn confirmation_call(&self, confirmation_id: &str, deadline: Option<Instant>) -> Result<Confirmation> {

@@ -3,7 +3,8 @@
 //! One [`Client`] per API key: it owns one connection pool (reqwest + rustls) and is cheap to clone (an `Arc` inside),
 //! so bindings keep a single instance and share it across tasks.
 //!
-//! Route families live in their own files (`authorizations`, `check`, `confirmations`, `budget`, `receipts`, `keys`);
+//! Route families live in their own files (`authorizations`, `check`, `confirmations`, `budget`, `receipts`, `keys`,
+//! `policies`, `health`);
 //! every one of them goes through `transport`, which owns authentication, idempotency keys, retries, error mapping and
 //! redaction. The safety property of the client — `check` fails closed when the server cannot answer — lives in
 //! `check.rs`.
@@ -13,10 +14,13 @@ mod budget;
 mod check;
 mod config;
 mod confirmations;
+mod health;
 mod keys;
-pub use keys::{KeysDocOptions, fetch_keys_doc};
+mod policies;
 mod receipts;
 mod transport;
+
+pub use keys::{KeysDocOptions, fetch_keys_doc};
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +31,7 @@ pub use config::{
     DEFAULT_TIMEOUT, FallbackMode,
 };
 pub use confirmations::{ConfirmPrompt, WaitOptions};
+pub use policies::MAX_POLICY_PAGE;
 pub use receipts::{FetchSignedOptions, MAX_RECEIPT_WAIT};
 
 use crate::error::Result;

@@ -40,7 +40,7 @@ pub(crate) struct Call<'a> {
     /// The route template (`POST /v1/confirmations/{confirm_nonce}`): used in messages and logs instead of the URL.
     route: &'static str,
     path: Vec<&'a str>,
-    query: Option<(&'static str, String)>,
+    query: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
     attempt_timeout: Option<Duration>,
     deadline: Option<Instant>,
@@ -48,6 +48,8 @@ pub(crate) struct Call<'a> {
     secret: Option<&'a str>,
     /// The caller's own idempotency key; POST and DELETE get a fresh one per call otherwise.
     idempotency_key: Option<String>,
+    /// Overrides the client's `max_retries` for this call.
+    max_retries: Option<u32>,
 }
 
 impl<'a> Call<'a> {
@@ -56,12 +58,13 @@ impl<'a> Call<'a> {
             method,
             route,
             path,
-            query: None,
+            query: Vec::new(),
             body: None,
             attempt_timeout: None,
             deadline: None,
             secret: None,
             idempotency_key: None,
+            max_retries: None,
         }
     }
 
@@ -73,7 +76,13 @@ impl<'a> Call<'a> {
     }
 
     pub(crate) fn query(mut self, name: &'static str, value: String) -> Self {
-        self.query = Some((name, value));
+        self.query.push((name, value));
+        self
+    }
+
+    /// Fewer retries than the client's `max_retries`, for a call whose failure answer is itself the result.
+    pub(crate) fn max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = Some(max_retries);
         self
     }
 
@@ -216,7 +225,7 @@ impl Transport {
                         (error, retryable, None)
                     }
                 };
-            if !retryable || attempt >= self.max_retries {
+            if !retryable || attempt >= call.max_retries.unwrap_or(self.max_retries) {
                 return Err(error);
             }
             let delay = match server_wait {
@@ -276,7 +285,7 @@ impl Transport {
             let mut segments = url.path_segments_mut().expect("http(s) base URL can be a base");
             segments.pop_if_empty().extend(&call.path);
         }
-        if let Some((name, value)) = &call.query {
+        for (name, value) in &call.query {
             url.query_pairs_mut().append_pair(name, value);
         }
         url

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::budget::BudgetInfo;
+use super::policy::PolicyEval;
 use super::receipt::ReceiptEnvelope;
 use super::validate_id;
 use crate::error::{Error, Result};
@@ -197,7 +198,16 @@ pub struct ScopeResult {
     /// Present when the authorization has a budget.
     #[serde(default)]
     pub budget: Option<BudgetInfo>,
-    /// `{matched_condition, field_value}` when conditions were evaluated.
+    /// On escalate: the id to poll the escalation with (safe to log).
+    #[serde(default)]
+    pub escalation_id: Option<String>,
+    /// On escalate: who is asked, `member:<account_user_id>`.
+    #[serde(default)]
+    pub escalation_to: Option<String>,
+    #[serde(default)]
+    pub escalation_expires_at: Option<String>,
+    /// The policy evidence of this decision, as JSON because it has two shapes: a policy edition's
+    /// `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
     #[serde(default)]
     pub policy_eval: Option<Value>,
     /// True only for results made up by the client because the server was unreachable or too slow.
@@ -208,6 +218,12 @@ pub struct ScopeResult {
 impl ScopeResult {
     pub fn is_allowed(&self) -> bool {
         self.decision == Decision::Allow
+    }
+
+    /// `policy_eval` as a policy edition's evaluation; `None` when absent or in the scope-grant shape. Parsed strictly
+    /// (unknown members refused), as the signed evidence it is.
+    pub fn policy_evaluation(&self) -> Option<PolicyEval> {
+        self.policy_eval.as_ref().and_then(|v| serde_json::from_value(v.clone()).ok())
     }
 
     /// The reason as a [`Reason`]; `None` when a newer server sent one this version does not know.
@@ -226,6 +242,9 @@ impl fmt::Debug for ScopeResult {
             .field("confirmation_id", &self.confirmation_id)
             .field("confirm_expires_at", &self.confirm_expires_at)
             .field("confirm_prompt_hint", &self.confirm_prompt_hint)
+            .field("escalation_id", &self.escalation_id)
+            .field("escalation_to", &self.escalation_to)
+            .field("escalation_expires_at", &self.escalation_expires_at)
             .field("budget", &self.budget)
             .field("policy_eval", &self.policy_eval)
             .field("is_fallback", &self.is_fallback)

@@ -143,6 +143,36 @@ pub struct Confirmation {
     pub resolved_at: Option<String>,
 }
 
+/// Response of `GET /v1/confirmations/{confirmation_id}/status`, the monitor view the official 0.8.0 SDK reads
+/// (`confirmations.get_status`). Its statuses are 0.8.0's words, kept as strings so a newer server's pass through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationMonitor {
+    pub confirmation_id: String,
+    pub authorization_id: String,
+    pub action: String,
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// `pending`, `approved`, `rejected` or `expired`.
+    pub status: String,
+    /// The nonce's expiry while pending, the decision's once resolved.
+    pub expires_at: String,
+    #[serde(default)]
+    pub resolved_at: Option<String>,
+    /// The check receipt that asked.
+    #[serde(default)]
+    pub source_receipt_id: Option<String>,
+    /// The `confirmation.resolve` receipt.
+    #[serde(default)]
+    pub resolution_receipt_id: Option<String>,
+    /// `none`, `available`, `expired` or `revoked`: whether the approval can still be used.
+    pub authority_status: String,
+    /// The authorization that carries the approval while it is usable.
+    #[serde(default)]
+    pub child_authorization_id: Option<String>,
+    #[serde(default)]
+    pub authority_expires_at: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

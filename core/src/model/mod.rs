@@ -18,7 +18,9 @@ pub mod authorization;
 pub mod budget;
 pub mod check;
 pub mod confirmation;
+pub mod edition_authorization;
 pub mod error_envelope;
+pub mod policies;
 pub mod policy;
 pub mod reason;
 pub mod receipt;
@@ -30,9 +32,18 @@ pub use authorization::{
 pub use budget::{BudgetInfo, Settlement, SettlementRequest};
 pub use check::{CheckRequest, CheckResponse, Decision, MAX_CONTEXT_BYTES, MAX_SCOPES_PER_CHECK, ScopeResult};
 pub use confirmation::{
-    ApproveConfirmationRequest, Confirmation, ConfirmationDecision, ConfirmationResolution, ConfirmationStatus,
+    ApproveConfirmationRequest, Confirmation, ConfirmationDecision, ConfirmationMonitor, ConfirmationResolution,
+    ConfirmationStatus,
+};
+pub use edition_authorization::{
+    AuthorizationArgs, AuthorizationRequest, CreateEditionAuthorizationRequest, CreatedAuthorization,
+    EditionAuthorization,
 };
 pub use error_envelope::{ErrorBody, ErrorEnvelope};
+pub use policies::{
+    AuthorizationMigration, CreatePolicyRequest, Policy, PolicyPage, PolicyPreview, PolicyPreviewRequest,
+    PolicyPublication,
+};
 pub use policy::{PolicyEval, PolicyRef, PolicyResult};
 pub use reason::{Reason, UnknownReason};
 pub use receipt::{ReceiptEnvelope, ReceiptParts, ReceiptStatus, SignedReceipt};

@@ -12,7 +12,9 @@ use super::check::Decision;
 #[serde(deny_unknown_fields)]
 pub struct PolicyRef {
     pub policy_id: String,
-    pub policy_version: u64,
+    // Signed, because every binding can carry an i64 (napi has no u64).
+    /// 1, 2, … per logical policy.
+    pub policy_version: i64,
     /// Lowercase hex SHA-256 of the canonical definition.
     pub definition_sha256: String,
 }

@@ -56,6 +56,20 @@ impl Definition {
         })
     }
 
+    /// The `policy_eval.input_sha256` an evaluation of `action` for `context` commits to, without evaluating: what a
+    /// caller compares a preview's or a receipt's commitment with. Refused like [`evaluate`](super::evaluate) refuses
+    /// an undeclared action or a context that is not a bounded canonical object.
+    pub fn input_sha256(&self, action: &str, context: &Value) -> Result<String, super::PolicyError> {
+        let Some(policy) = self.action_policy(action) else {
+            return Err(super::PolicyError::new(
+                "action",
+                format!("action \"{action}\" is not declared in the definition"),
+            ));
+        };
+        super::digest::check_context(context)?;
+        super::input_sha256(policy, action, context)
+    }
+
     pub(crate) fn action(&self, action: &str) -> Option<&ActionPolicy> {
         self.actions.iter().find(|a| a.name == action)
     }

@@ -30,7 +30,8 @@ pub fn render(model: &Model) -> String {
             out.push_str(&doc_lines(&f.doc, "    "));
             out.push_str("    #[getter]\n");
             let (ty, expr, needs_py) = match spec::custom(Binding::Python, r.core, &f.name) {
-                Some(c) => (c.ty.to_owned(), c.expr.to_owned(), false),
+                // A custom getter that can fail builds Python objects, so it is handed the Python token.
+                Some(c) => (c.ty.to_owned(), c.expr.to_owned(), c.ty.starts_with("PyResult")),
                 None => getter(model, &f.ty, &format!("self.inner.{}", f.name)),
             };
             let py = if needs_py { ", py: Python<'_>" } else { "" };

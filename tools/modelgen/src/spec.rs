@@ -43,6 +43,17 @@ pub const RECORDS: &[Record] = &[
     out("Settlement", true, true, Some(("PySettlement", "Settlement"))),
     out("ConfirmationResolution", true, true, Some(("PyConfirmationResolution", "ConfirmationResolution"))),
     out("Confirmation", true, true, Some(("PyConfirmation", "Confirmation"))),
+    out("ConfirmationMonitor", true, true, Some(("PyConfirmationMonitor", "ConfirmationMonitor"))),
+    // Policy editions (the official 0.8.0 shapes).
+    out("PolicyRef", true, true, Some(("PyPolicyRef", "PolicyRef"))),
+    out("PolicyResult", true, true, Some(("PyPolicyResult", "PolicyResult"))),
+    out("PolicyEval", true, true, Some(("PyPolicyEval", "PolicyEval"))),
+    out("Policy", true, true, Some(("PyPolicy", "Policy"))),
+    out("PolicyPage", true, true, Some(("PyPolicyPage", "PolicyPage"))),
+    out("PolicyPreview", true, true, Some(("PyPolicyPreview", "PolicyPreview"))),
+    out("AuthorizationMigration", true, true, Some(("PyAuthorizationMigration", "AuthorizationMigration"))),
+    out("PolicyPublication", true, true, Some(("PyPolicyPublication", "PolicyPublication"))),
+    out("EditionAuthorization", true, true, Some(("PyEditionAuthorization", "EditionAuthorization"))),
     // The receipt envelope, flattened by core (`ReceiptParts`); `From<ReceiptEnvelope>` goes through it.
     Record {
         core: "ReceiptParts",
@@ -215,6 +226,16 @@ pub const CUSTOM: &[Custom] = &[
         expr: "v",
         annotation: Some("Reason"),
     },
+    // Python: a policy edition's evaluation is a `PolicyEval` (attribute access, as 0.8.0's results have); the older
+    // scope-grant shape stays a dict.
+    Custom {
+        binding: Binding::Python,
+        record: "ScopeResult",
+        field: "policy_eval",
+        ty: "PyResult<Option<Py<PyAny>>>",
+        expr: "policy_eval_py(py, &self.inner)",
+        annotation: Some("Optional[Union[PolicyEval, Dict[str, Any]]]"),
+    },
     // Python lists the granted names; `to_dict()["scopes"]` has their constraints.
     Custom {
         binding: Binding::Python,
@@ -236,6 +257,9 @@ pub const CORE_FILES: &[&str] = &[
     "core/src/model/budget.rs",
     "core/src/model/check.rs",
     "core/src/model/confirmation.rs",
+    "core/src/model/policy.rs",
+    "core/src/model/policies.rs",
+    "core/src/model/edition_authorization.rs",
     "core/src/model/receipt.rs",
     "core/src/client/confirmations.rs",
     "core/src/receipt/verify.rs",

@@ -28,6 +28,10 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
     suspend fun createAuthorization(request: CreateAuthorizationRequest): Authorization =
         native.createAuthorization(request)
 
+    /** Grants a user one policy edition: all its actions, or the `actions` subset (the official 0.8.0 call shape). */
+    suspend fun createAuthorizationFromPolicy(request: EditionAuthorizationRequest): EditionAuthorization =
+        native.createEditionAuthorization(request)
+
     suspend fun getAuthorization(authorizationId: String): Authorization = native.getAuthorization(authorizationId)
 
     /** Idempotent on the server: revoking twice returns the first result. */
@@ -50,6 +54,46 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
         native.approveConfirmation(nonce, approved, ttl?.toJavaDuration())
 
     suspend fun getConfirmation(confirmationId: String): Confirmation = native.getConfirmation(confirmationId)
+
+    /** The 0.8.0 monitor view: the state and whether the approval is still usable (`authorityStatus`). */
+    suspend fun getConfirmationStatus(confirmationId: String): ConfirmationMonitor =
+        native.getConfirmationStatus(confirmationId)
+
+    /** `GET /readyz`: true when the server can decide now; a not-ready answer is `false`, not an exception. */
+    suspend fun readiness(): Boolean = native.readiness()
+
+    /**
+     * Creates the next edition of [policyId] (a setup key's call). The definition (JSON text) is validated by
+     * allowly-core first: an invalid one is [AllowlyException.Validation] naming its path, and is never sent.
+     */
+    suspend fun createPolicy(
+        policyId: String,
+        definitionJson: String,
+        description: String? = null,
+        previousPolicyRef: PolicyRef? = null,
+        idempotencyKey: String? = null,
+    ): Policy = native.createPolicy(policyId, definitionJson, description, previousPolicyRef, idempotencyKey)
+
+    /** Publishes an edition and migrates the previous one's authorizations; a retry must reuse [idempotencyKey]. */
+    suspend fun publishPolicy(
+        policyId: String,
+        definitionJson: String,
+        idempotencyKey: String,
+        description: String? = null,
+        previousPolicyRef: PolicyRef? = null,
+    ): PolicyPublication = native.publishPolicy(policyId, definitionJson, idempotencyKey, description, previousPolicyRef)
+
+    /** The newest edition of [policyId]. */
+    suspend fun getPolicy(policyId: String): Policy = native.getPolicy(policyId)
+
+    suspend fun listPolicies(limit: UInt? = null, cursor: String? = null): PolicyPage = native.listPolicies(limit, cursor)
+
+    suspend fun archivePolicy(policyId: String, idempotencyKey: String? = null) =
+        native.archivePolicy(policyId, idempotencyKey)
+
+    /** A provisional evaluation on the server, checked against the same evaluation made locally first. */
+    suspend fun previewPolicy(definitionJson: String, action: String, contextJson: String = "{}"): PolicyPreview =
+        native.previewPolicy(definitionJson, action, contextJson)
 
     /** Polls until the user answered; [AllowlyException.Timeout] if nobody did within [timeout]. */
     suspend fun waitForConfirmation(

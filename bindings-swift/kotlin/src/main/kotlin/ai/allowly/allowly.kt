@@ -712,6 +712,16 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_verification_error_code(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_func_evaluate_policy(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_func_policy_definition_digest(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_func_policy_engine_version(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_func_policy_input_digest(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_func_validate_policy_definition(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_func_from_email(
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_load_keys_from_json(
@@ -722,6 +732,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_archive_policy(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_base_url(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_check(
@@ -730,13 +742,29 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_create_authorization(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_create_edition_authorization(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_create_policy(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_fetch_signed(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_authorization(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation_status(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_policy(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_list_policies(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_preview_policy(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_publish_policy(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_readiness(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization(
     ): Int
@@ -797,6 +825,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_approve_confirmation(`ptr`: Long,`nonce`: Long,`approved`: Byte,`ttl`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_archive_policy(`ptr`: Long,`policyId`: RustBuffer.ByValue,`idempotencyKey`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_base_url(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_method_nativeclient_check(`ptr`: Long,`request`: RustBuffer.ByValue,
@@ -805,13 +835,29 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_create_authorization(`ptr`: Long,`request`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_create_edition_authorization(`ptr`: Long,`request`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_create_policy(`ptr`: Long,`policyId`: RustBuffer.ByValue,`definitionJson`: RustBuffer.ByValue,`description`: RustBuffer.ByValue,`previousPolicyRef`: RustBuffer.ByValue,`idempotencyKey`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_fetch_signed(`ptr`: Long,`receiptId`: RustBuffer.ByValue,`pollInterval`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_get_authorization(`ptr`: Long,`authorizationId`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_get_confirmation(`ptr`: Long,`confirmationId`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_get_confirmation_status(`ptr`: Long,`confirmationId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_get_policy(`ptr`: Long,`policyId`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_get_receipt(`ptr`: Long,`receiptId`: RustBuffer.ByValue,`wait`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_list_policies(`ptr`: Long,`limit`: RustBuffer.ByValue,`cursor`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_preview_policy(`ptr`: Long,`definitionJson`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`contextJson`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_publish_policy(`ptr`: Long,`policyId`: RustBuffer.ByValue,`definitionJson`: RustBuffer.ByValue,`idempotencyKey`: RustBuffer.ByValue,`description`: RustBuffer.ByValue,`previousPolicyRef`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_readiness(`ptr`: Long,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_revoke_authorization(`ptr`: Long,`authorizationId`: RustBuffer.ByValue,`revokedBy`: RustBuffer.ByValue,`notes`: RustBuffer.ByValue,
     ): Long
@@ -852,6 +898,16 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_func_core_verification_error_codes(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_verification_error_code(`kind`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_evaluate_policy(`definitionJson`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`contextJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_policy_definition_digest(`definitionJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_policy_engine_version(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_policy_input_digest(`definitionJson`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`contextJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_validate_policy_definition(`definitionJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_from_email(`email`: RustBuffer.ByValue,`pepper`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -990,6 +1046,21 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_func_verification_error_code() and 0xFFFF) != 17036) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_func_evaluate_policy() and 0xFFFF) != 65521) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_func_policy_definition_digest() and 0xFFFF) != 64060) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_func_policy_engine_version() and 0xFFFF) != 51474) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_func_policy_input_digest() and 0xFFFF) != 30164) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_func_validate_policy_definition() and 0xFFFF) != 50953) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_func_from_email() and 0xFFFF) != 53893) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1005,6 +1076,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation() and 0xFFFF) != 50780) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_archive_policy() and 0xFFFF) != 36385) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_base_url() and 0xFFFF) != 908) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1017,6 +1091,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_create_authorization() and 0xFFFF) != 25727) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_create_edition_authorization() and 0xFFFF) != 23199) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_create_policy() and 0xFFFF) != 41715) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_fetch_signed() and 0xFFFF) != 2942) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1026,7 +1106,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation() and 0xFFFF) != 43356) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation_status() and 0xFFFF) != 39340) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_policy() and 0xFFFF) != 42335) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_receipt() and 0xFFFF) != 50743) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_list_policies() and 0xFFFF) != 6096) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_preview_policy() and 0xFFFF) != 18088) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_publish_policy() and 0xFFFF) != 42247) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_readiness() and 0xFFFF) != 55813) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_revoke_authorization() and 0xFFFF) != 1148) {
@@ -2704,6 +2802,8 @@ public interface NativeClientInterface {
      */
     suspend fun `approveConfirmation`(`nonce`: ConfirmNonce, `approved`: kotlin.Boolean, `ttl`: java.time.Duration?): ConfirmationResolution
     
+    suspend fun `archivePolicy`(`policyId`: kotlin.String, `idempotencyKey`: kotlin.String?)
+    
     /**
      * The normalized base URL (never the key).
      */
@@ -2723,6 +2823,16 @@ public interface NativeClientInterface {
     suspend fun `createAuthorization`(`request`: CreateAuthorizationRequest): Authorization
     
     /**
+     * Grants a user a policy edition (the official 0.8.0 call shape).
+     */
+    suspend fun `createEditionAuthorization`(`request`: EditionAuthorizationRequest): EditionAuthorization
+    
+    /**
+     * Creates the next edition of `policy_id`; the definition (JSON text) is validated locally before sending.
+     */
+    suspend fun `createPolicy`(`policyId`: kotlin.String, `definitionJson`: kotlin.String, `description`: kotlin.String?, `previousPolicyRef`: PolicyRef?, `idempotencyKey`: kotlin.String?): Policy
+    
+    /**
      * Polls until the receipt is signed and returns its exact JSON text, ready for `verify_receipt_json`.
      */
     suspend fun `fetchSigned`(`receiptId`: kotlin.String, `pollInterval`: java.time.Duration, `timeout`: java.time.Duration): SignedReceipt
@@ -2732,9 +2842,39 @@ public interface NativeClientInterface {
     suspend fun `getConfirmation`(`confirmationId`: kotlin.String): Confirmation
     
     /**
+     * The 0.8.0 monitor view of a confirmation (`GET /v1/confirmations/{id}/status`).
+     */
+    suspend fun `getConfirmationStatus`(`confirmationId`: kotlin.String): ConfirmationMonitor
+    
+    /**
+     * The newest edition of `policy_id`.
+     */
+    suspend fun `getPolicy`(`policyId`: kotlin.String): Policy
+    
+    /**
      * With `wait`, the server holds the request (at most 30 s) until the receipt is signed.
      */
     suspend fun `getReceipt`(`receiptId`: kotlin.String, `wait`: java.time.Duration?): ReceiptEnvelope
+    
+    /**
+     * One page of policies; `limit` 1 to 100.
+     */
+    suspend fun `listPolicies`(`limit`: kotlin.UInt?, `cursor`: kotlin.String?): PolicyPage
+    
+    /**
+     * A provisional evaluation on the server, checked against the same evaluation made locally.
+     */
+    suspend fun `previewPolicy`(`definitionJson`: kotlin.String, `action`: kotlin.String, `contextJson`: kotlin.String): PolicyPreview
+    
+    /**
+     * Publishes an edition and migrates the previous one's authorizations; the idempotency key is required.
+     */
+    suspend fun `publishPolicy`(`policyId`: kotlin.String, `definitionJson`: kotlin.String, `idempotencyKey`: kotlin.String, `description`: kotlin.String?, `previousPolicyRef`: PolicyRef?): PolicyPublication
+    
+    /**
+     * `GET /readyz`: true when ready; a not-ready answer is false, not an error.
+     */
+    suspend fun `readiness`(): kotlin.Boolean
     
     /**
      * Idempotent on the server: revoking twice returns the first result.
@@ -2905,6 +3045,30 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
     }
 
     
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `archivePolicy`(`policyId`: kotlin.String, `idempotencyKey`: kotlin.String?) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_archive_policy(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`policyId`),
+        FfiConverterOptionalString.lower(`idempotencyKey`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
     /**
      * The normalized base URL (never the key).
      */override fun `baseUrl`(): kotlin.String {
@@ -2996,6 +3160,60 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
 
     
     /**
+     * Grants a user a policy edition (the official 0.8.0 call shape).
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createEditionAuthorization`(`request`: EditionAuthorizationRequest) : EditionAuthorization {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_create_edition_authorization(
+                uniffiHandle,
+                
+        FfiConverterTypeEditionAuthorizationRequest.lower(`request`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeEditionAuthorization.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Creates the next edition of `policy_id`; the definition (JSON text) is validated locally before sending.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createPolicy`(`policyId`: kotlin.String, `definitionJson`: kotlin.String, `description`: kotlin.String?, `previousPolicyRef`: PolicyRef?, `idempotencyKey`: kotlin.String?) : Policy {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_create_policy(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`policyId`),
+        FfiConverterString.lower(`definitionJson`),
+        FfiConverterOptionalString.lower(`description`),
+        FfiConverterOptionalTypePolicyRef.lower(`previousPolicyRef`),
+        FfiConverterOptionalString.lower(`idempotencyKey`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePolicy.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Polls until the receipt is signed and returns its exact JSON text, ready for `verify_receipt_json`.
      */
     @Throws(AllowlyException::class)
@@ -3067,6 +3285,56 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
 
     
     /**
+     * The 0.8.0 monitor view of a confirmation (`GET /v1/confirmations/{id}/status`).
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `getConfirmationStatus`(`confirmationId`: kotlin.String) : ConfirmationMonitor {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_get_confirmation_status(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`confirmationId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeConfirmationMonitor.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The newest edition of `policy_id`.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `getPolicy`(`policyId`: kotlin.String) : Policy {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_get_policy(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`policyId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePolicy.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * With `wait`, the server holds the request (at most 30 s) until the receipt is signed.
      */
     @Throws(AllowlyException::class)
@@ -3086,6 +3354,112 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
         { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeReceiptEnvelope.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * One page of policies; `limit` 1 to 100.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `listPolicies`(`limit`: kotlin.UInt?, `cursor`: kotlin.String?) : PolicyPage {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_list_policies(
+                uniffiHandle,
+                
+        FfiConverterOptionalUInt.lower(`limit`),
+        FfiConverterOptionalString.lower(`cursor`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePolicyPage.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A provisional evaluation on the server, checked against the same evaluation made locally.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `previewPolicy`(`definitionJson`: kotlin.String, `action`: kotlin.String, `contextJson`: kotlin.String) : PolicyPreview {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_preview_policy(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`definitionJson`),
+        FfiConverterString.lower(`action`),
+        FfiConverterString.lower(`contextJson`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePolicyPreview.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Publishes an edition and migrates the previous one's authorizations; the idempotency key is required.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `publishPolicy`(`policyId`: kotlin.String, `definitionJson`: kotlin.String, `idempotencyKey`: kotlin.String, `description`: kotlin.String?, `previousPolicyRef`: PolicyRef?) : PolicyPublication {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_publish_policy(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`policyId`),
+        FfiConverterString.lower(`definitionJson`),
+        FfiConverterString.lower(`idempotencyKey`),
+        FfiConverterOptionalString.lower(`description`),
+        FfiConverterOptionalTypePolicyRef.lower(`previousPolicyRef`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePolicyPublication.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * `GET /readyz`: true when ready; a not-ready answer is false, not an error.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `readiness`() : kotlin.Boolean {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_readiness(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_i8(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_i8(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_i8(future) },
+        // lift function
+        { FfiConverterBoolean.lift(it) },
         // Error FFI converter
         AllowlyException.ErrorHandler,
     )
@@ -3368,6 +3742,52 @@ public object FfiConverterTypeAuthorization: FfiConverterRustBuffer<Authorizatio
             FfiConverterOptionalTypeReceiptEnvelope.write(value.`receipt`, buf)
             FfiConverterOptionalString.write(value.`replacedAuthorizationId`, buf)
             FfiConverterOptionalTypeReceiptEnvelope.write(value.`revocationReceipt`, buf)
+    }
+}
+
+
+
+/**
+ * One authorization a publish moved onto the new edition.
+ */
+data class AuthorizationMigration (
+    val `userId`: kotlin.String
+    , 
+    val `previousAuthorizationId`: kotlin.String
+    , 
+    val `authorizationId`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuthorizationMigration: FfiConverterRustBuffer<AuthorizationMigration> {
+    override fun read(buf: ByteBuffer): AuthorizationMigration {
+        return AuthorizationMigration(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AuthorizationMigration) = (
+            FfiConverterString.allocationSize(value.`userId`) +
+            FfiConverterString.allocationSize(value.`previousAuthorizationId`) +
+            FfiConverterString.allocationSize(value.`authorizationId`)
+    )
+
+    override fun write(value: AuthorizationMigration, buf: ByteBuffer) {
+            FfiConverterString.write(value.`userId`, buf)
+            FfiConverterString.write(value.`previousAuthorizationId`, buf)
+            FfiConverterString.write(value.`authorizationId`, buf)
     }
 }
 
@@ -3887,6 +4307,116 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
 
 
 /**
+ * Response of `GET /v1/confirmations/{confirmation_id}/status`, the monitor view the official 0.8.0 SDK reads
+ * (`confirmations.get_status`). Its statuses are 0.8.0's words, kept as strings so a newer server's pass through.
+ */
+data class ConfirmationMonitor (
+    val `confirmationId`: kotlin.String
+    , 
+    val `authorizationId`: kotlin.String
+    , 
+    val `action`: kotlin.String
+    , 
+    val `resource`: kotlin.String?
+    , 
+    /**
+     * `pending`, `approved`, `rejected` or `expired`.
+     */
+    val `status`: kotlin.String
+    , 
+    /**
+     * The nonce's expiry while pending, the decision's once resolved.
+     */
+    val `expiresAt`: kotlin.String
+    , 
+    val `resolvedAt`: kotlin.String?
+    , 
+    /**
+     * The check receipt that asked.
+     */
+    val `sourceReceiptId`: kotlin.String?
+    , 
+    /**
+     * The `confirmation.resolve` receipt.
+     */
+    val `resolutionReceiptId`: kotlin.String?
+    , 
+    /**
+     * `none`, `available`, `expired` or `revoked`: whether the approval can still be used.
+     */
+    val `authorityStatus`: kotlin.String
+    , 
+    /**
+     * The authorization that carries the approval while it is usable.
+     */
+    val `childAuthorizationId`: kotlin.String?
+    , 
+    val `authorityExpiresAt`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConfirmationMonitor: FfiConverterRustBuffer<ConfirmationMonitor> {
+    override fun read(buf: ByteBuffer): ConfirmationMonitor {
+        return ConfirmationMonitor(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ConfirmationMonitor) = (
+            FfiConverterString.allocationSize(value.`confirmationId`) +
+            FfiConverterString.allocationSize(value.`authorizationId`) +
+            FfiConverterString.allocationSize(value.`action`) +
+            FfiConverterOptionalString.allocationSize(value.`resource`) +
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterString.allocationSize(value.`expiresAt`) +
+            FfiConverterOptionalString.allocationSize(value.`resolvedAt`) +
+            FfiConverterOptionalString.allocationSize(value.`sourceReceiptId`) +
+            FfiConverterOptionalString.allocationSize(value.`resolutionReceiptId`) +
+            FfiConverterString.allocationSize(value.`authorityStatus`) +
+            FfiConverterOptionalString.allocationSize(value.`childAuthorizationId`) +
+            FfiConverterOptionalString.allocationSize(value.`authorityExpiresAt`)
+    )
+
+    override fun write(value: ConfirmationMonitor, buf: ByteBuffer) {
+            FfiConverterString.write(value.`confirmationId`, buf)
+            FfiConverterString.write(value.`authorizationId`, buf)
+            FfiConverterString.write(value.`action`, buf)
+            FfiConverterOptionalString.write(value.`resource`, buf)
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterString.write(value.`expiresAt`, buf)
+            FfiConverterOptionalString.write(value.`resolvedAt`, buf)
+            FfiConverterOptionalString.write(value.`sourceReceiptId`, buf)
+            FfiConverterOptionalString.write(value.`resolutionReceiptId`, buf)
+            FfiConverterString.write(value.`authorityStatus`, buf)
+            FfiConverterOptionalString.write(value.`childAuthorizationId`, buf)
+            FfiConverterOptionalString.write(value.`authorityExpiresAt`, buf)
+    }
+}
+
+
+
+/**
  * Response of `POST /v1/confirmations/{confirm_nonce}`.
  */
 data class ConfirmationResolution (
@@ -4040,6 +4570,195 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
 
 
 /**
+ * Answer of an edition grant (201).
+ */
+data class EditionAuthorization (
+    val `authorizationId`: kotlin.String
+    , 
+    /**
+     * The exact edition granted.
+     */
+    val `policyRef`: PolicyRef
+    , 
+    /**
+     * The granted action names.
+     */
+    val `actions`: List<kotlin.String>
+    , 
+    val `createdAt`: kotlin.String
+    , 
+    val `expiresAt`: kotlin.String
+    , 
+    /**
+     * The `authorization.create` event receipt (pending at creation time).
+     */
+    val `receipt`: ReceiptEnvelope
+    , 
+    /**
+     * Who granted it and how, as the server records it.
+     */
+    val `authorizationProvenanceJson`: kotlin.String
+    , 
+    val `budgetLimitMicros`: kotlin.Long?
+    , 
+    val `budgetSpentMicros`: kotlin.Long?
+    , 
+    /**
+     * The predecessor revoked because of `replaces`.
+     */
+    val `replacedAuthorizationId`: kotlin.String?
+    , 
+    /**
+     * The predecessor's `authorization.revoke` receipt when `replaces` was given.
+     */
+    val `revocationReceipt`: ReceiptEnvelope?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEditionAuthorization: FfiConverterRustBuffer<EditionAuthorization> {
+    override fun read(buf: ByteBuffer): EditionAuthorization {
+        return EditionAuthorization(
+            FfiConverterString.read(buf),
+            FfiConverterTypePolicyRef.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeReceiptEnvelope.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeReceiptEnvelope.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EditionAuthorization) = (
+            FfiConverterString.allocationSize(value.`authorizationId`) +
+            FfiConverterTypePolicyRef.allocationSize(value.`policyRef`) +
+            FfiConverterSequenceString.allocationSize(value.`actions`) +
+            FfiConverterString.allocationSize(value.`createdAt`) +
+            FfiConverterString.allocationSize(value.`expiresAt`) +
+            FfiConverterTypeReceiptEnvelope.allocationSize(value.`receipt`) +
+            FfiConverterString.allocationSize(value.`authorizationProvenanceJson`) +
+            FfiConverterOptionalLong.allocationSize(value.`budgetLimitMicros`) +
+            FfiConverterOptionalLong.allocationSize(value.`budgetSpentMicros`) +
+            FfiConverterOptionalString.allocationSize(value.`replacedAuthorizationId`) +
+            FfiConverterOptionalTypeReceiptEnvelope.allocationSize(value.`revocationReceipt`)
+    )
+
+    override fun write(value: EditionAuthorization, buf: ByteBuffer) {
+            FfiConverterString.write(value.`authorizationId`, buf)
+            FfiConverterTypePolicyRef.write(value.`policyRef`, buf)
+            FfiConverterSequenceString.write(value.`actions`, buf)
+            FfiConverterString.write(value.`createdAt`, buf)
+            FfiConverterString.write(value.`expiresAt`, buf)
+            FfiConverterTypeReceiptEnvelope.write(value.`receipt`, buf)
+            FfiConverterString.write(value.`authorizationProvenanceJson`, buf)
+            FfiConverterOptionalLong.write(value.`budgetLimitMicros`, buf)
+            FfiConverterOptionalLong.write(value.`budgetSpentMicros`, buf)
+            FfiConverterOptionalString.write(value.`replacedAuthorizationId`, buf)
+            FfiConverterOptionalTypeReceiptEnvelope.write(value.`revocationReceipt`, buf)
+    }
+}
+
+
+
+/**
+ * Grants a user one policy edition: all its actions, or the `actions` subset (the official 0.8.0 call shape).
+ */
+data class EditionAuthorizationRequest (
+    val `userId`: kotlin.String
+    , 
+    val `policyId`: kotlin.String
+    , 
+    val `policyVersion`: kotlin.Long
+    , 
+    /**
+     * A subset of the edition's action names; all of them when absent.
+     */
+    val `actions`: List<kotlin.String>? = null 
+    , 
+    /**
+     * RFC 3339; the edition's `default_expiry_days` otherwise.
+     */
+    val `expiresAt`: kotlin.String? = null 
+    , 
+    val `budgetLimitMicros`: kotlin.Long? = null 
+    , 
+    val `replaces`: kotlin.String? = null 
+    , 
+    /**
+     * A JSON object as text.
+     */
+    val `metadataJson`: kotlin.String? = null 
+    , 
+    val `idempotencyKey`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffer<EditionAuthorizationRequest> {
+    override fun read(buf: ByteBuffer): EditionAuthorizationRequest {
+        return EditionAuthorizationRequest(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EditionAuthorizationRequest) = (
+            FfiConverterString.allocationSize(value.`userId`) +
+            FfiConverterString.allocationSize(value.`policyId`) +
+            FfiConverterLong.allocationSize(value.`policyVersion`) +
+            FfiConverterOptionalSequenceString.allocationSize(value.`actions`) +
+            FfiConverterOptionalString.allocationSize(value.`expiresAt`) +
+            FfiConverterOptionalLong.allocationSize(value.`budgetLimitMicros`) +
+            FfiConverterOptionalString.allocationSize(value.`replaces`) +
+            FfiConverterOptionalString.allocationSize(value.`metadataJson`) +
+            FfiConverterOptionalString.allocationSize(value.`idempotencyKey`)
+    )
+
+    override fun write(value: EditionAuthorizationRequest, buf: ByteBuffer) {
+            FfiConverterString.write(value.`userId`, buf)
+            FfiConverterString.write(value.`policyId`, buf)
+            FfiConverterLong.write(value.`policyVersion`, buf)
+            FfiConverterOptionalSequenceString.write(value.`actions`, buf)
+            FfiConverterOptionalString.write(value.`expiresAt`, buf)
+            FfiConverterOptionalLong.write(value.`budgetLimitMicros`, buf)
+            FfiConverterOptionalString.write(value.`replaces`, buf)
+            FfiConverterOptionalString.write(value.`metadataJson`, buf)
+            FfiConverterOptionalString.write(value.`idempotencyKey`, buf)
+    }
+}
+
+
+
+/**
  * A field-level validation problem.
  */
 data class FieldError (
@@ -4075,6 +4794,420 @@ public object FfiConverterTypeFieldError: FfiConverterRustBuffer<FieldError> {
     override fun write(value: FieldError, buf: ByteBuffer) {
             FfiConverterString.write(value.`field`, buf)
             FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
+ * One edition as `POST /v1/policies` (201), `GET /v1/policies/{policy_id}` and the list answer it.
+ */
+data class Policy (
+    val `policyRef`: PolicyRef
+    , 
+    /**
+     * The definition exactly as retained; its digest is `policy_ref.definition_sha256`.
+     */
+    val `definitionJson`: kotlin.String
+    , 
+    val `description`: kotlin.String?
+    , 
+    val `createdBy`: kotlin.String?
+    , 
+    val `createdAt`: kotlin.String?
+    , 
+    /**
+     * Set once the policy is archived.
+     */
+    val `deletedAt`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePolicy: FfiConverterRustBuffer<Policy> {
+    override fun read(buf: ByteBuffer): Policy {
+        return Policy(
+            FfiConverterTypePolicyRef.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Policy) = (
+            FfiConverterTypePolicyRef.allocationSize(value.`policyRef`) +
+            FfiConverterString.allocationSize(value.`definitionJson`) +
+            FfiConverterOptionalString.allocationSize(value.`description`) +
+            FfiConverterOptionalString.allocationSize(value.`createdBy`) +
+            FfiConverterOptionalString.allocationSize(value.`createdAt`) +
+            FfiConverterOptionalString.allocationSize(value.`deletedAt`)
+    )
+
+    override fun write(value: Policy, buf: ByteBuffer) {
+            FfiConverterTypePolicyRef.write(value.`policyRef`, buf)
+            FfiConverterString.write(value.`definitionJson`, buf)
+            FfiConverterOptionalString.write(value.`description`, buf)
+            FfiConverterOptionalString.write(value.`createdBy`, buf)
+            FfiConverterOptionalString.write(value.`createdAt`, buf)
+            FfiConverterOptionalString.write(value.`deletedAt`, buf)
+    }
+}
+
+
+
+/**
+ * One evaluation: the commitment to its input and its result.
+ */
+data class PolicyEval (
+    /**
+     * Lowercase hex SHA-256 of canonical `{"policy", "action", "context"}`.
+     */
+    val `inputSha256`: kotlin.String
+    , 
+    val `result`: PolicyResult
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePolicyEval: FfiConverterRustBuffer<PolicyEval> {
+    override fun read(buf: ByteBuffer): PolicyEval {
+        return PolicyEval(
+            FfiConverterString.read(buf),
+            FfiConverterTypePolicyResult.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PolicyEval) = (
+            FfiConverterString.allocationSize(value.`inputSha256`) +
+            FfiConverterTypePolicyResult.allocationSize(value.`result`)
+    )
+
+    override fun write(value: PolicyEval, buf: ByteBuffer) {
+            FfiConverterString.write(value.`inputSha256`, buf)
+            FfiConverterTypePolicyResult.write(value.`result`, buf)
+    }
+}
+
+
+
+/**
+ * `GET /v1/policies`: one page, newest first.
+ */
+data class PolicyPage (
+    val `items`: List<Policy>
+    , 
+    val `hasMore`: kotlin.Boolean
+    , 
+    /**
+     * Pass it as `cursor` for the next page; `null` on the last one.
+     */
+    val `nextCursor`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePolicyPage: FfiConverterRustBuffer<PolicyPage> {
+    override fun read(buf: ByteBuffer): PolicyPage {
+        return PolicyPage(
+            FfiConverterSequenceTypePolicy.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PolicyPage) = (
+            FfiConverterSequenceTypePolicy.allocationSize(value.`items`) +
+            FfiConverterBoolean.allocationSize(value.`hasMore`) +
+            FfiConverterOptionalString.allocationSize(value.`nextCursor`)
+    )
+
+    override fun write(value: PolicyPage, buf: ByteBuffer) {
+            FfiConverterSequenceTypePolicy.write(value.`items`, buf)
+            FfiConverterBoolean.write(value.`hasMore`, buf)
+            FfiConverterOptionalString.write(value.`nextCursor`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of a preview: a provisional evaluation, never evidence (no receipt, no authorization).
+ */
+data class PolicyPreview (
+    /**
+     * Always true.
+     */
+    val `provisional`: kotlin.Boolean
+    , 
+    val `definitionSha256`: kotlin.String
+    , 
+    val `action`: kotlin.String
+    , 
+    val `policyEval`: PolicyEval
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePolicyPreview: FfiConverterRustBuffer<PolicyPreview> {
+    override fun read(buf: ByteBuffer): PolicyPreview {
+        return PolicyPreview(
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypePolicyEval.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PolicyPreview) = (
+            FfiConverterBoolean.allocationSize(value.`provisional`) +
+            FfiConverterString.allocationSize(value.`definitionSha256`) +
+            FfiConverterString.allocationSize(value.`action`) +
+            FfiConverterTypePolicyEval.allocationSize(value.`policyEval`)
+    )
+
+    override fun write(value: PolicyPreview, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`provisional`, buf)
+            FfiConverterString.write(value.`definitionSha256`, buf)
+            FfiConverterString.write(value.`action`, buf)
+            FfiConverterTypePolicyEval.write(value.`policyEval`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of `POST /v1/setup/policies/publish` (201).
+ */
+data class PolicyPublication (
+    val `policyRef`: PolicyRef
+    , 
+    val `agentId`: kotlin.String
+    , 
+    val `createdBy`: kotlin.String
+    , 
+    val `createdAt`: kotlin.String
+    , 
+    /**
+     * Active authorizations of the previous edition, re-granted on this one.
+     */
+    val `authorizationMigrations`: List<AuthorizationMigration>
+    , 
+    val `archivedPolicyIds`: List<kotlin.String>
+    , 
+    /**
+     * Pending confirmations of the migrated authorizations that were revoked.
+     */
+    val `revokedConfirmationCount`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePolicyPublication: FfiConverterRustBuffer<PolicyPublication> {
+    override fun read(buf: ByteBuffer): PolicyPublication {
+        return PolicyPublication(
+            FfiConverterTypePolicyRef.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeAuthorizationMigration.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PolicyPublication) = (
+            FfiConverterTypePolicyRef.allocationSize(value.`policyRef`) +
+            FfiConverterString.allocationSize(value.`agentId`) +
+            FfiConverterString.allocationSize(value.`createdBy`) +
+            FfiConverterString.allocationSize(value.`createdAt`) +
+            FfiConverterSequenceTypeAuthorizationMigration.allocationSize(value.`authorizationMigrations`) +
+            FfiConverterSequenceString.allocationSize(value.`archivedPolicyIds`) +
+            FfiConverterLong.allocationSize(value.`revokedConfirmationCount`)
+    )
+
+    override fun write(value: PolicyPublication, buf: ByteBuffer) {
+            FfiConverterTypePolicyRef.write(value.`policyRef`, buf)
+            FfiConverterString.write(value.`agentId`, buf)
+            FfiConverterString.write(value.`createdBy`, buf)
+            FfiConverterString.write(value.`createdAt`, buf)
+            FfiConverterSequenceTypeAuthorizationMigration.write(value.`authorizationMigrations`, buf)
+            FfiConverterSequenceString.write(value.`archivedPolicyIds`, buf)
+            FfiConverterLong.write(value.`revokedConfirmationCount`, buf)
+    }
+}
+
+
+
+/**
+ * Which published definition edition a decision was made under.
+ */
+data class PolicyRef (
+    val `policyId`: kotlin.String
+    , 
+    /**
+     * 1, 2, … per logical policy.
+     */
+    val `policyVersion`: kotlin.Long
+    , 
+    /**
+     * Lowercase hex SHA-256 of the canonical definition.
+     */
+    val `definitionSha256`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePolicyRef: FfiConverterRustBuffer<PolicyRef> {
+    override fun read(buf: ByteBuffer): PolicyRef {
+        return PolicyRef(
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PolicyRef) = (
+            FfiConverterString.allocationSize(value.`policyId`) +
+            FfiConverterLong.allocationSize(value.`policyVersion`) +
+            FfiConverterString.allocationSize(value.`definitionSha256`)
+    )
+
+    override fun write(value: PolicyRef, buf: ByteBuffer) {
+            FfiConverterString.write(value.`policyId`, buf)
+            FfiConverterLong.write(value.`policyVersion`, buf)
+            FfiConverterString.write(value.`definitionSha256`, buf)
+    }
+}
+
+
+
+/**
+ * The result of evaluating one action's `allowly.basic.v1` policy.
+ */
+data class PolicyResult (
+    /**
+     * Always `allowly.basic.v1`.
+     */
+    val `profile`: kotlin.String
+    , 
+    /**
+     * Always `ok`: an evaluation that cannot complete is an error, never a result.
+     */
+    val `status`: kotlin.String
+    , 
+    val `decision`: DecisionKind
+    , 
+    /**
+     * `null` for allow and deny, `agent_owner` for confirm, `member:<id>` for escalate.
+     */
+    val `target`: kotlin.String?
+    , 
+    /**
+     * The rule that set the decision, or `null` when the action's own decision stands.
+     */
+    val `matchedRuleId`: kotlin.String?
+    , 
+    /**
+     * The context values the reported rule read; empty when no rule is reported.
+     */
+    val `evaluatedFieldsJson`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePolicyResult: FfiConverterRustBuffer<PolicyResult> {
+    override fun read(buf: ByteBuffer): PolicyResult {
+        return PolicyResult(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeDecisionKind.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PolicyResult) = (
+            FfiConverterString.allocationSize(value.`profile`) +
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterTypeDecisionKind.allocationSize(value.`decision`) +
+            FfiConverterOptionalString.allocationSize(value.`target`) +
+            FfiConverterOptionalString.allocationSize(value.`matchedRuleId`) +
+            FfiConverterString.allocationSize(value.`evaluatedFieldsJson`)
+    )
+
+    override fun write(value: PolicyResult, buf: ByteBuffer) {
+            FfiConverterString.write(value.`profile`, buf)
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterTypeDecisionKind.write(value.`decision`, buf)
+            FfiConverterOptionalString.write(value.`target`, buf)
+            FfiConverterOptionalString.write(value.`matchedRuleId`, buf)
+            FfiConverterString.write(value.`evaluatedFieldsJson`, buf)
     }
 }
 
@@ -4350,7 +5483,20 @@ data class ScopeResult (
     val `budget`: BudgetInfo?
     , 
     /**
-     * `{matched_condition, field_value}` when conditions were evaluated.
+     * On escalate: the id to poll the escalation with (safe to log).
+     */
+    val `escalationId`: kotlin.String?
+    , 
+    /**
+     * On escalate: who is asked, `member:<account_user_id>`.
+     */
+    val `escalationTo`: kotlin.String?
+    , 
+    val `escalationExpiresAt`: kotlin.String?
+    , 
+    /**
+     * The policy evidence of this decision, as JSON because it has two shapes: a policy edition's
+     * `{input_sha256, result}` and a scope grant's `{matched_condition, field_value}`.
      */
     val `policyEvalJson`: kotlin.String?
     , 
@@ -4377,6 +5523,9 @@ data class ScopeResult (
         this.`confirmExpiresAt`,
         this.`confirmPromptHint`,
         this.`budget`,
+        this.`escalationId`,
+        this.`escalationTo`,
+        this.`escalationExpiresAt`,
         this.`policyEvalJson`,
         this.`isFallback`
     )
@@ -4400,6 +5549,9 @@ public object FfiConverterTypeScopeResult: FfiConverterRustBuffer<ScopeResult> {
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalTypeBudgetInfo.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
@@ -4413,6 +5565,9 @@ public object FfiConverterTypeScopeResult: FfiConverterRustBuffer<ScopeResult> {
             FfiConverterOptionalString.allocationSize(value.`confirmExpiresAt`) +
             FfiConverterOptionalString.allocationSize(value.`confirmPromptHint`) +
             FfiConverterOptionalTypeBudgetInfo.allocationSize(value.`budget`) +
+            FfiConverterOptionalString.allocationSize(value.`escalationId`) +
+            FfiConverterOptionalString.allocationSize(value.`escalationTo`) +
+            FfiConverterOptionalString.allocationSize(value.`escalationExpiresAt`) +
             FfiConverterOptionalString.allocationSize(value.`policyEvalJson`) +
             FfiConverterBoolean.allocationSize(value.`isFallback`)
     )
@@ -4426,6 +5581,9 @@ public object FfiConverterTypeScopeResult: FfiConverterRustBuffer<ScopeResult> {
             FfiConverterOptionalString.write(value.`confirmExpiresAt`, buf)
             FfiConverterOptionalString.write(value.`confirmPromptHint`, buf)
             FfiConverterOptionalTypeBudgetInfo.write(value.`budget`, buf)
+            FfiConverterOptionalString.write(value.`escalationId`, buf)
+            FfiConverterOptionalString.write(value.`escalationTo`, buf)
+            FfiConverterOptionalString.write(value.`escalationExpiresAt`, buf)
             FfiConverterOptionalString.write(value.`policyEvalJson`, buf)
             FfiConverterBoolean.write(value.`isFallback`, buf)
     }
@@ -5718,6 +6876,38 @@ public object FfiConverterOptionalTypeBudgetInfo: FfiConverterRustBuffer<BudgetI
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypePolicyRef: FfiConverterRustBuffer<PolicyRef?> {
+    override fun read(buf: ByteBuffer): PolicyRef? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePolicyRef.read(buf)
+    }
+
+    override fun allocationSize(value: PolicyRef?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePolicyRef.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PolicyRef?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePolicyRef.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeReceiptEnvelope: FfiConverterRustBuffer<ReceiptEnvelope?> {
     override fun read(buf: ByteBuffer): ReceiptEnvelope? {
         if (buf.get().toInt() == 0) {
@@ -5814,6 +7004,38 @@ public object FfiConverterOptionalTypeAuthorizationStatus: FfiConverterRustBuffe
 /**
  * @suppress
  */
+public object FfiConverterOptionalSequenceString: FfiConverterRustBuffer<List<kotlin.String>?> {
+    override fun read(buf: ByteBuffer): List<kotlin.String>? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterSequenceString.read(buf)
+    }
+
+    override fun allocationSize(value: List<kotlin.String>?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterSequenceString.allocationSize(value)
+        }
+    }
+
+    override fun write(value: List<kotlin.String>?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterSequenceString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalMapStringTypeFallbackMode: FfiConverterRustBuffer<Map<kotlin.String, FallbackMode>?> {
     override fun read(buf: ByteBuffer): Map<kotlin.String, FallbackMode>? {
         if (buf.get().toInt() == 0) {
@@ -5874,6 +7096,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeAuthorizationMigration: FfiConverterRustBuffer<List<AuthorizationMigration>> {
+    override fun read(buf: ByteBuffer): List<AuthorizationMigration> {
+        val len = buf.getInt()
+        return List<AuthorizationMigration>(len) {
+            FfiConverterTypeAuthorizationMigration.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AuthorizationMigration>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAuthorizationMigration.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AuthorizationMigration>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAuthorizationMigration.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeCondition: FfiConverterRustBuffer<List<Condition>> {
     override fun read(buf: ByteBuffer): List<Condition> {
         val len = buf.getInt()
@@ -5920,6 +7170,34 @@ public object FfiConverterSequenceTypeFieldError: FfiConverterRustBuffer<List<Fi
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFieldError.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePolicy: FfiConverterRustBuffer<List<Policy>> {
+    override fun read(buf: ByteBuffer): List<Policy> {
+        val len = buf.getInt()
+        return List<Policy>(len) {
+            FfiConverterTypePolicy.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Policy>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePolicy.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Policy>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePolicy.write(it, buf)
         }
     }
 }
@@ -6126,6 +7404,83 @@ public object FfiConverterMapStringTypeFallbackMode: FfiConverterRustBuffer<Map<
     
         
         FfiConverterTypeVerificationErrorKind.lower(`kind`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Evaluates `action` for `context_json` as the server would.
+         */
+    @Throws(AllowlyException::class) fun `evaluatePolicy`(`definitionJson`: kotlin.String, `action`: kotlin.String, `contextJson`: kotlin.String): PolicyEval {
+            return FfiConverterTypePolicyEval.lift(
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_evaluate_policy(
+    
+        
+        FfiConverterString.lower(`definitionJson`),
+        FfiConverterString.lower(`action`),
+        FfiConverterString.lower(`contextJson`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Lowercase hex SHA-256 of the canonical definition (`policy_ref.definition_sha256`); validates first.
+         */
+    @Throws(AllowlyException::class) fun `policyDefinitionDigest`(`definitionJson`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_policy_definition_digest(
+    
+        
+        FfiConverterString.lower(`definitionJson`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * `sha256:<hex>` naming this evaluator, as check responses and receipts carry it in `engine_version`.
+         */ fun `policyEngineVersion`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_policy_engine_version(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The `policy_eval.input_sha256` an evaluation of `action` for `context_json` commits to.
+         */
+    @Throws(AllowlyException::class) fun `policyInputDigest`(`definitionJson`: kotlin.String, `action`: kotlin.String, `contextJson`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_policy_input_digest(
+    
+        
+        FfiConverterString.lower(`definitionJson`),
+        FfiConverterString.lower(`action`),
+        FfiConverterString.lower(`contextJson`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Validates a definition (JSON text); returns it as JSON text when the profile accepts it.
+         */
+    @Throws(AllowlyException::class) fun `validatePolicyDefinition`(`definitionJson`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_validate_policy_definition(
+    
+        
+        FfiConverterString.lower(`definitionJson`),_status)
 }
     )
     }
