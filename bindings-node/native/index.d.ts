@@ -270,7 +270,7 @@ export interface ConfirmationMonitor {
 
 /** Response of `POST /v1/confirmations/{confirm_nonce}`. */
 export interface ConfirmationResolution {
-  decision: 'approved' | 'denied_by_user'
+  decision: 'approved' | 'denied_by_user' | 'not_approved'
   confirmationId: string
   /** Absent when the decision is `denied_by_user`. */
   authorizationId?: string

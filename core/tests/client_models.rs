@@ -304,3 +304,16 @@ fn scope_result_serializes_the_nonce_for_the_caller() {
     .unwrap();
     assert_eq!(serde_json::to_value(&result).unwrap()["confirm_nonce"], json!("n1"));
 }
+
+#[test]
+fn a_signed_wire_5_receipt_is_identified_by_its_payload() {
+    use base64::Engine as _;
+    let payload = serde_json::json!({"receipt_id": "rcp_jws", "schema_version": "5"});
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload.to_string());
+    let jws = serde_json::json!({"protected": "e30", "payload": b64, "signature": "AA"}).to_string();
+    let signed = allowly_core::model::SignedReceipt::from_json(&jws).expect("a JWS receipt");
+    assert_eq!(signed.receipt_id(), "rcp_jws");
+    let envelope: allowly_core::model::ReceiptEnvelope =
+        serde_json::from_str(&format!(r#"{{"status":"signed","receipt":{jws}}}"#)).expect("signed envelope");
+    assert_eq!(envelope.receipt_id(), "rcp_jws");
+}

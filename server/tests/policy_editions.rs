@@ -263,6 +263,7 @@ async fn edition_authorizations_decide_and_receipt_in_wire_5(db: TestDb) {
 
     // Receipts: wire 5 JWS with the edition as policy_ref, engine_version the manifest digest.
     let signed = s.signed(&allow_receipt).await;
+    s.verify(&signed).await;
     let payload = decode(&signed);
     assert_eq!((payload["schema_version"].as_str(), payload["policy_ref"].clone()), (Some("5"), policy_ref.clone()));
     assert_eq!(payload["engine_version"], allowly_core::policy::engine_version());
@@ -282,7 +283,9 @@ async fn edition_authorizations_decide_and_receipt_in_wire_5(db: TestDb) {
     let (st, rv) = s.send("DELETE", &format!("/v1/authorizations/{auth}"), Some(&s.rt), None, None).await;
     assert_eq!(st, 200, "{rv}");
     assert_eq!(s.check(check(50)).await["results"]["invoice.pay"]["reason"], "authorization_revoked");
-    let revoke = decode(&s.signed(rv["receipt"]["receipt_id"].as_str().expect("rid")).await);
+    let revoke_signed = s.signed(rv["receipt"]["receipt_id"].as_str().expect("rid")).await;
+    s.verify(&revoke_signed).await;
+    let revoke = decode(&revoke_signed);
     assert_eq!(
         (revoke["event"].as_str(), revoke["schema_version"].as_str()),
         (Some("authorization.revoke"), Some("5"))

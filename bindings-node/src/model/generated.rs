@@ -348,7 +348,7 @@ impl From<allowly_core::model::Settlement> for Settlement {
 /// Response of `POST /v1/confirmations/{confirm_nonce}`.
 #[napi(object)]
 pub struct ConfirmationResolution {
-    #[napi(ts_type = "'approved' | 'denied_by_user'")]
+    #[napi(ts_type = "'approved' | 'denied_by_user' | 'not_approved'")]
     pub decision: String,
     pub confirmation_id: String,
     /// Absent when the decision is `denied_by_user`.

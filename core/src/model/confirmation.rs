@@ -25,7 +25,10 @@ pub struct ApproveConfirmationRequest {
 #[serde(rename_all = "snake_case")]
 pub enum ConfirmationDecision {
     Approved,
+    /// The rejection, on authorizations created from scopes (the 0.3.1 word).
     DeniedByUser,
+    /// The rejection, on authorizations granted from a policy edition (the 0.8.0 word).
+    NotApproved,
 }
 
 impl ConfirmationDecision {
@@ -38,7 +41,7 @@ impl ConfirmationDecision {
     pub fn status(self) -> ConfirmationStatus {
         match self {
             ConfirmationDecision::Approved => ConfirmationStatus::Approved,
-            ConfirmationDecision::DeniedByUser => ConfirmationStatus::DeniedByUser,
+            ConfirmationDecision::DeniedByUser | ConfirmationDecision::NotApproved => ConfirmationStatus::DeniedByUser,
         }
     }
 
@@ -46,6 +49,7 @@ impl ConfirmationDecision {
         match self {
             ConfirmationDecision::Approved => "approved",
             ConfirmationDecision::DeniedByUser => "denied_by_user",
+            ConfirmationDecision::NotApproved => "not_approved",
         }
     }
 }

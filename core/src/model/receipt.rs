@@ -190,11 +190,24 @@ pub struct SignedReceipt {
     raw: Box<RawValue>,
 }
 
-/// Reads only `receipt_id`; every other member is skipped without being interpreted.
+/// Reads only `receipt_id` (wire 4) or the JWS `payload` that holds it (wire 5); every other member is skipped
+/// without being interpreted.
 #[derive(Deserialize)]
 struct ReceiptIdProbe {
     #[serde(default)]
     receipt_id: Option<String>,
+    #[serde(default)]
+    payload: Option<String>,
+}
+
+impl ReceiptIdProbe {
+    fn receipt_id(self) -> Option<String> {
+        use base64::Engine as _;
+        self.receipt_id.or_else(|| {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(self.payload?).ok()?;
+            serde_json::from_slice::<ReceiptIdProbe>(&bytes).ok()?.receipt_id
+        })
+    }
 }
 
 impl SignedReceipt {
@@ -213,7 +226,7 @@ impl SignedReceipt {
         }
         // A receipt the probe cannot read (a duplicate or non-string `receipt_id`) is still kept: the verifier will
         // reject it with a precise reason, which is more useful than a protocol error here.
-        let inner = serde_json::from_str::<ReceiptIdProbe>(raw.get()).ok().and_then(|p| p.receipt_id);
+        let inner = serde_json::from_str::<ReceiptIdProbe>(raw.get()).ok().and_then(ReceiptIdProbe::receipt_id);
         let receipt_id = match (inner, hint) {
             (Some(inner), Some(hint)) if inner != hint => {
                 return Err(format!("envelope receipt_id `{hint}` does not match the receipt's `{inner}`"));

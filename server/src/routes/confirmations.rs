@@ -128,7 +128,7 @@ pub async fn resolve(
     // The answer follows the authorization's kind: 0.3.1's words for scope-based ones, 0.8.0's for edition-granted
     // ones (each official client refuses the other's).
     let word = match (&auth.policy, approved) {
-        (Some(_), false) => "not_approved",
+        (Some(_), false) => ConfirmationDecision::NotApproved.as_str(),
         _ => decision.as_str(),
     };
     let out = ConfirmationResolution {
