@@ -3,8 +3,9 @@
 #
 # It starts `allowly serve --dev` on a free port with a throwaway SQLite database, runs the seed's walkthrough in
 # Python (bindings-python/examples/walkthrough.py through the `allowly` package: create → check → confirm → approve →
-# re-check → budget → settle → revoke → deny → fetch signed receipts → verify offline → tamper), then has the
-# `allowly` CLI re-verify the same receipts offline. The server is stopped and the temp dir removed however the script
+# re-check → budget → settle → revoke → deny → fetch signed receipts → verify offline → tamper), then the current
+# official way (bindings-python/examples/policy_edition.py: an authorization granted from the dev server's demo policy
+# edition, whose receipts are wire 5), then has the `allowly` CLI re-verify every receipt of both wires offline. The server is stopped and the temp dir removed however the script
 # ends. `make demo` installs the package first; the Rust walkthrough (tests/e2e/examples/walkthrough.rs) stays as a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,13 +83,21 @@ if ! "$PYTHON" bindings-python/examples/walkthrough.py "$work/ready.json" --expo
   exit 1
 fi
 
+step "The current official way: an authorization granted from a policy edition (wire-5 receipts)"
+if ! "$PYTHON" bindings-python/examples/policy_edition.py "$work/ready.json" --export "$work/export"; then
+  echo "demo failed: the policy-edition example did not complete as documented" >&2
+  show_server_log
+  exit 1
+fi
+
 step "Stop the server"
 stop_server
 echo "stopped; everything below runs offline"
 
-step "The same receipts, re-verified offline by the allowly CLI"
+step "The same receipts, wire 4 and wire 5, re-verified offline by the allowly CLI"
 cd "$work/export"
 "$ALLOWLY" export verify --keys keys.json --workspace-id "$workspace_id" receipts.jsonl
+"$ALLOWLY" receipt verify --keys keys.json --workspace-id "$workspace_id" wire5.json
 if "$ALLOWLY" receipt verify --keys keys.json --workspace-id "$workspace_id" tampered.json 2>tampered.err; then
   echo "demo failed: the CLI accepted a tampered receipt" >&2
   exit 1

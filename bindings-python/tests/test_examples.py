@@ -15,6 +15,7 @@ from conftest import REPO
 EXAMPLES = REPO / "bindings-python" / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
+import policy_edition  # noqa: E402
 import walkthrough  # noqa: E402
 
 
@@ -27,6 +28,17 @@ async def test_demo_walkthrough(server: Dict[str, str], tmp_path: Path) -> None:
     assert server["runtime_api_key"] not in text
     assert {p.name for p in tmp_path.iterdir()} == {"keys.json", "receipts.jsonl", "tampered.json"}
     assert len((tmp_path / "receipts.jsonl").read_text().splitlines()) == 11
+
+
+async def test_demo_policy_edition(server: Dict[str, str], tmp_path: Path) -> None:
+    out = io.StringIO()
+    (tmp_path / "receipts.jsonl").write_text("")
+    problems = await policy_edition.Edition(server, out=out).run(tmp_path)
+    assert problems == [], out.getvalue()
+    text = out.getvalue()
+    assert "6 wire-5 receipts verified offline" in text and "escalate to member:compliance" in text
+    assert len((tmp_path / "receipts.jsonl").read_text().splitlines()) == 6
+    assert '"protected"' in (tmp_path / "wire5.json").read_text()
 
 
 def test_readme_quickstart_runs_and_is_what_the_readme_shows(server: Dict[str, str]) -> None:
