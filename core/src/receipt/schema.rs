@@ -136,6 +136,25 @@ pub(crate) fn nullable_string_of<'a>(field: &str, v: &'a Value) -> Result<Option
     }
 }
 
+/// An action receipt's decision (both wires): never an event's decision, and one of the action decisions.
+pub(crate) fn check_action_decision(action: &str, decision: &str) -> Result<(), VerificationError> {
+    if EVENTS.iter().any(|(_, ds)| ds.contains(&decision)) {
+        return Err(schema(format!(
+            "decision {} requires an event receipt (event field), got an action receipt with action {}",
+            quote(decision),
+            quote(action)
+        )));
+    }
+    if !ACTION_DECISIONS.contains(&decision) {
+        return Err(schema(format!(
+            "action receipt must have decision in {}, got {}",
+            quoted_list(ACTION_DECISIONS),
+            quote(decision)
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn quoted_list<'s>(names: impl IntoIterator<Item = &'s str>) -> String {
     let parts: Vec<String> = names.into_iter().map(quote).collect();
     format!("[{}]", parts.join(", "))
@@ -238,20 +257,7 @@ pub(crate) fn check_structure(receipt: &Value) -> Result<Fields<'_>, Verificatio
         }
         (None, None) => return Err(schema("receipt has neither 'action' nor 'event'; exactly one must be present")),
         (Some(action), None) => {
-            if EVENTS.iter().any(|(_, ds)| ds.contains(&decision)) {
-                return Err(schema(format!(
-                    "decision {} requires an event receipt (event field), got an action receipt with action {}",
-                    quote(decision),
-                    quote(action)
-                )));
-            }
-            if !ACTION_DECISIONS.contains(&decision) {
-                return Err(schema(format!(
-                    "action receipt must have decision in {}, got {}",
-                    quoted_list(ACTION_DECISIONS),
-                    quote(decision)
-                )));
-            }
+            check_action_decision(action, decision)?;
             (ReceiptKind::Action, action)
         }
         (None, Some(event)) => {

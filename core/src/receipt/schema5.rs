@@ -8,8 +8,8 @@
 
 use super::json::{Number, Object, Value, quote};
 use super::schema::{
-    ACTION_DECISIONS, CHECKPOINT_EVENT, EVENTS, NULL_RESOURCE_EVENTS, checkpoint_context, exact_members,
-    nullable_string_of, quoted_list, schema, string_of, type_error,
+    ACTION_DECISIONS, CHECKPOINT_EVENT, EVENTS, NULL_RESOURCE_EVENTS, check_action_decision, checkpoint_context,
+    exact_members, nullable_string_of, quoted_list, schema, string_of, type_error,
 };
 use super::timestamp::parse_millis;
 use super::verify::ReceiptKind;
@@ -136,20 +136,7 @@ pub(crate) fn check_structure(payload: &Value) -> Result<Fields5<'_>, Verificati
         }
         (None, None) => return Err(schema("receipt has neither 'action' nor 'event'; exactly one must be present")),
         (Some(action), None) => {
-            if EVENTS.iter().any(|(_, ds)| ds.contains(&decision)) {
-                return Err(schema(format!(
-                    "decision {} requires an event receipt (event field), got an action receipt with action {}",
-                    quote(decision),
-                    quote(action)
-                )));
-            }
-            if !ACTION_DECISIONS.contains(&decision) {
-                return Err(schema(format!(
-                    "action receipt must have decision in {}, got {}",
-                    quoted_list(ACTION_DECISIONS),
-                    quote(decision)
-                )));
-            }
+            check_action_decision(action, decision)?;
             (ReceiptKind::Action, action)
         }
         (None, Some(event)) => {
