@@ -241,6 +241,12 @@ export interface Confirmation {
   createdAt?: string
   expiresAt?: string
   resolvedAt?: string
+  /**
+   * Whether the approval can still be used: `none`, `available`, `expired` or `revoked`, as in the monitor view
+   * (`ConfirmationMonitor`); absent from servers that do not report it. Code written for the official 0.8.0
+   * SDK reads it from `confirmations.get`.
+   */
+  authorityStatus?: string
 }
 
 /**

@@ -80,6 +80,9 @@ async def test_edition_grant_decides_and_receipts_verify_offline(
     assert (confirm.decision, confirm.reason) == ("confirm", "policy_requires_confirmation")
     monitor = await client.confirmations.get_status(confirm.confirmation_id)
     assert (monitor.status, monitor.authority_status) == ("pending", "none")
+    # 0.8.0 code reads the same two attributes from `confirmations.get`.
+    confirmation = await client.confirmations.get(confirm.confirmation_id)
+    assert (confirmation.status, confirmation.authority_status) == ("pending", "none")
     rejected = await client.confirmations.approve(confirm.confirm_nonce, approved=False)
     assert rejected.decision == "not_approved"
     escalate = (await client.check(authorization_id=auth.authorization_id, actions=["web.search"],

@@ -87,6 +87,9 @@ async fn confirmation_monitor_follows_the_lifecycle(db: TestDb) {
     assert_eq!(st, 200, "{r}");
     let (_, m) = s.get(&format!("/v1/confirmations/{cnf}/status")).await;
     assert_eq!(status(&m), (Some("approved".into()), Some("available".into())));
+    // The older read reports the same authority (0.8.0 code reads it from `confirmations.get`).
+    let (_, old) = s.get(&format!("/v1/confirmations/{cnf}")).await;
+    assert_eq!((old["status"].as_str(), old["authority_status"].as_str()), (Some("approved"), Some("available")));
     assert_eq!(m["child_authorization_id"], json!(id));
     assert_eq!(m["authority_expires_at"], r["expires_at"]);
     assert_eq!(m["resolution_receipt_id"], r["receipt"]["receipt_id"]);

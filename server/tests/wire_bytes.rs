@@ -198,7 +198,9 @@ async fn every_route_answers_sorted_members_as_before(db: TestDb) {
     // Confirmations: read, resolve (approved and rejected), replay.
     let confirmation_id = out["results"]["mail.send"]["confirmation_id"].as_str().unwrap().to_string();
     let nonce = out["results"]["mail.send"]["confirm_nonce"].as_str().unwrap().to_string();
+    // `authority_status` was added with the 0.8.0 shapes (an added member; the others are as before).
     let confirmation = [
+        "authority_status",
         "authorization_id",
         "check_receipt_id",
         "confirm_expires_at",

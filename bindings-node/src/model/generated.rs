@@ -384,6 +384,10 @@ pub struct Confirmation {
     pub created_at: Option<String>,
     pub expires_at: Option<String>,
     pub resolved_at: Option<String>,
+    /// Whether the approval can still be used: `none`, `available`, `expired` or `revoked`, as in the monitor view
+    /// (`ConfirmationMonitor`); absent from servers that do not report it. Code written for the official 0.8.0
+    /// SDK reads it from `confirmations.get`.
+    pub authority_status: Option<String>,
 }
 
 impl From<allowly_core::model::Confirmation> for Confirmation {
@@ -397,6 +401,7 @@ impl From<allowly_core::model::Confirmation> for Confirmation {
             created_at: v.created_at,
             expires_at: v.expires_at,
             resolved_at: v.resolved_at,
+            authority_status: v.authority_status,
         }
     }
 }

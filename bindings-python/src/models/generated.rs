@@ -394,6 +394,14 @@ impl PyConfirmation {
     pub(crate) fn resolved_at(&self) -> Option<&str> {
         self.inner.resolved_at.as_deref()
     }
+
+    /// Whether the approval can still be used: `none`, `available`, `expired` or `revoked`, as in the monitor view
+    /// (`ConfirmationMonitor`); absent from servers that do not report it. Code written for the official 0.8.0
+    /// SDK reads it from `confirmations.get`.
+    #[getter]
+    pub(crate) fn authority_status(&self) -> Option<&str> {
+        self.inner.authority_status.as_deref()
+    }
 }
 
 #[pymethods]

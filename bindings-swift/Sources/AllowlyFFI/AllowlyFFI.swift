@@ -2664,10 +2664,21 @@ public struct Confirmation: Equatable, Hashable {
     public let createdAt: String?
     public let expiresAt: String?
     public let resolvedAt: String?
+    /**
+     * Whether the approval can still be used: `none`, `available`, `expired` or `revoked`, as in the monitor view
+     * (`ConfirmationMonitor`); absent from servers that do not report it. Code written for the official 0.8.0
+     * SDK reads it from `confirmations.get`.
+     */
+    public let authorityStatus: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(confirmationId: String, status: String, authorizationId: String?, scope: String?, resource: String?, createdAt: String?, expiresAt: String?, resolvedAt: String?) {
+    public init(confirmationId: String, status: String, authorizationId: String?, scope: String?, resource: String?, createdAt: String?, expiresAt: String?, resolvedAt: String?, 
+        /**
+         * Whether the approval can still be used: `none`, `available`, `expired` or `revoked`, as in the monitor view
+         * (`ConfirmationMonitor`); absent from servers that do not report it. Code written for the official 0.8.0
+         * SDK reads it from `confirmations.get`.
+         */authorityStatus: String?) {
         self.confirmationId = confirmationId
         self.status = status
         self.authorizationId = authorizationId
@@ -2676,6 +2687,7 @@ public struct Confirmation: Equatable, Hashable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.resolvedAt = resolvedAt
+        self.authorityStatus = authorityStatus
     }
 
     
@@ -2701,7 +2713,8 @@ public struct FfiConverterTypeConfirmation: FfiConverterRustBuffer {
                 resource: FfiConverterOptionString.read(from: &buf), 
                 createdAt: FfiConverterOptionString.read(from: &buf), 
                 expiresAt: FfiConverterOptionString.read(from: &buf), 
-                resolvedAt: FfiConverterOptionString.read(from: &buf)
+                resolvedAt: FfiConverterOptionString.read(from: &buf), 
+                authorityStatus: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2714,6 +2727,7 @@ public struct FfiConverterTypeConfirmation: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.createdAt, into: &buf)
         FfiConverterOptionString.write(value.expiresAt, into: &buf)
         FfiConverterOptionString.write(value.resolvedAt, into: &buf)
+        FfiConverterOptionString.write(value.authorityStatus, into: &buf)
     }
 }
 

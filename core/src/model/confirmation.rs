@@ -145,6 +145,11 @@ pub struct Confirmation {
     pub expires_at: Option<String>,
     #[serde(default)]
     pub resolved_at: Option<String>,
+    /// Whether the approval can still be used: `none`, `available`, `expired` or `revoked`, as in the monitor view
+    /// ([`ConfirmationMonitor`]); absent from servers that do not report it. Code written for the official 0.8.0
+    /// SDK reads it from `confirmations.get`.
+    #[serde(default)]
+    pub authority_status: Option<String>,
 }
 
 /// Response of `GET /v1/confirmations/{confirmation_id}/status`, the monitor view the official 0.8.0 SDK reads

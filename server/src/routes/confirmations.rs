@@ -154,8 +154,12 @@ pub async fn get_one(
     let c = db::get(&mut conn, &who.workspace_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
+    let auth = auth_db::get(&mut conn, &who.workspace_id, &c.authorization_id).await?;
+    drop(conn);
     let now = util::fmt_ts(util::now());
+    let authority_status = monitor(&c, &now, auth.as_ref().is_none_or(|a| a.revoked)).authority_status;
     Ok(Json(Confirmation {
+        authority_status,
         status: c.effective_status(&now).as_str().to_owned(),
         receipt: c.resolve_receipt_id.as_deref().map(receipts::pending_envelope),
         authorization_id: c.authorization_id,

@@ -240,6 +240,8 @@ pub struct ConfirmationResolution {
 /// `GET /v1/confirmations/{id}`: never the nonce.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Confirmation {
+    /// Whether the approval can still be used (`none`, `available`, `expired`, `revoked`), as the monitor view says.
+    pub authority_status: &'static str,
     pub authorization_id: String,
     pub check_receipt_id: String,
     pub confirm_expires_at: String,

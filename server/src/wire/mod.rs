@@ -148,6 +148,7 @@ mod tests {
             receipt: pending.clone(),
         });
         assert_sorted(&Confirmation {
+            authority_status: "none",
             authorization_id: "a".into(),
             check_receipt_id: "r".into(),
             confirm_expires_at: "t".into(),

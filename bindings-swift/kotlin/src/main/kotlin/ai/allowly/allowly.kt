@@ -4254,6 +4254,13 @@ data class Confirmation (
     val `expiresAt`: kotlin.String?
     , 
     val `resolvedAt`: kotlin.String?
+    , 
+    /**
+     * Whether the approval can still be used: `none`, `available`, `expired` or `revoked`, as in the monitor view
+     * (`ConfirmationMonitor`); absent from servers that do not report it. Code written for the official 0.8.0
+     * SDK reads it from `confirmations.get`.
+     */
+    val `authorityStatus`: kotlin.String?
     
 ){
     
@@ -4278,6 +4285,7 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -4289,7 +4297,8 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
             FfiConverterOptionalString.allocationSize(value.`resource`) +
             FfiConverterOptionalString.allocationSize(value.`createdAt`) +
             FfiConverterOptionalString.allocationSize(value.`expiresAt`) +
-            FfiConverterOptionalString.allocationSize(value.`resolvedAt`)
+            FfiConverterOptionalString.allocationSize(value.`resolvedAt`) +
+            FfiConverterOptionalString.allocationSize(value.`authorityStatus`)
     )
 
     override fun write(value: Confirmation, buf: ByteBuffer) {
@@ -4301,6 +4310,7 @@ public object FfiConverterTypeConfirmation: FfiConverterRustBuffer<Confirmation>
             FfiConverterOptionalString.write(value.`createdAt`, buf)
             FfiConverterOptionalString.write(value.`expiresAt`, buf)
             FfiConverterOptionalString.write(value.`resolvedAt`, buf)
+            FfiConverterOptionalString.write(value.`authorityStatus`, buf)
     }
 }
 
