@@ -45,6 +45,13 @@ fn from_email(py: Python<'_>, email: &str, pepper: Pepper, version: &str) -> PyR
     allowly_core::identifiers::from_email_with(email, pepper, version).map_err(|e| errors::to_py_err(py, e))
 }
 
+/// The address `from_email` hashes (core's `identifiers::normalize_email_checked`: Python's `strip().lower()`);
+/// raises `ValidationError` (a `ValueError`) when it is empty, as the official 0.8.0 SDK's `normalize_email` does.
+#[pyfunction]
+fn normalize_email(py: Python<'_>, email: &str) -> PyResult<String> {
+    allowly_core::identifiers::normalize_email_checked(email).map_err(|e| errors::to_py_err(py, e))
+}
+
 /// Core's defaults in seconds, by parameter name (`allowly_core::client::DEFAULT_DURATIONS`): the Python signatures
 /// spell theirs as literals, and `tests/test_defaults.py` checks each literal against this table.
 #[pyfunction]
@@ -59,6 +66,7 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     runtime::register(m)?;
     m.add_function(wrap_pyfunction!(from_email, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_email, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_samples, m)?)?;
     m.add_function(wrap_pyfunction!(client_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;

@@ -189,3 +189,13 @@ def test_from_email_takes_bytes_and_a_version_as_0_8_does() -> None:
     assert info.value.fields[0].field == "version"
     with pytest.raises(TypeError):
         from_email("a@b.c", pepper=7)  # type: ignore[arg-type]
+
+
+def test_normalize_email_is_what_from_email_hashes() -> None:
+    """0.8.0's `normalize_email`: Python's strip().lower(), and an empty address is a ValueError."""
+    from allowly.identifiers import normalize_email
+
+    assert normalize_email("\u3000 Alice@Example.COM \x1f") == "alice@example.com"
+    assert from_email(normalize_email(" Bob@B.c "), pepper="p") == from_email(" Bob@B.c ", pepper="p")
+    with pytest.raises(ValueError):
+        normalize_email("  ")

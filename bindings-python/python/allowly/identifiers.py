@@ -8,10 +8,10 @@ version's tools would not reproduce.
 
 import inspect as _inspect
 
-from ._native import from_email
+from ._native import from_email, normalize_email
 
 # The 0.8.0 SDK exports the scheme version; it is the default of `from_email`'s `version`, read from there so the
 # one spelling stays core's (`identifiers::EMAIL_HMAC_VERSION`).
 EMAIL_HMAC_VERSION: str = _inspect.signature(from_email).parameters["version"].default
 
-__all__ = ["EMAIL_HMAC_VERSION", "from_email"]
+__all__ = ["EMAIL_HMAC_VERSION", "from_email", "normalize_email"]
