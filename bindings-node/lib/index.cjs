@@ -78,6 +78,21 @@ class Confirmations {
   }
 }
 
+/** Decisions sent to a workspace member (`escalate`), read back by id. */
+class Escalations {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  getStatus(escalationId) {
+    return mapped(() => this.#native.getEscalationStatus(escalationId))
+  }
+  /** The 0.8.0 SDK's alias of `getStatus`. */
+  get(escalationId) {
+    return this.getStatus(escalationId)
+  }
+}
+
 class Policies {
   #native
   constructor(nativeClient) {
@@ -147,6 +162,7 @@ class Allowly {
     this.#native = mapped(() => new native.NativeClient(options))
     this.authorizations = new Authorizations(this.#native)
     this.confirmations = new Confirmations(this.#native)
+    this.escalations = new Escalations(this.#native)
     this.receipts = new Receipts(this.#native)
     this.budget = new Budget(this.#native)
     this.keys = new Keys(this.#native)
@@ -179,6 +195,14 @@ function loadKeysFromJson(doc) {
   return mapped(() => native.loadKeysFromJsonText(input))
 }
 
+/**
+ * Fetches a workspace's key document (the official 0.8.0 SDK's `fetch_keys_doc`): core checks the scheme, the pinned
+ * `expectedSha256` of the exact bytes and the document itself; resolves with the object `loadKeysFromJson` takes.
+ */
+function fetchKeysDoc(workspaceId, options) {
+  return mapped(() => native.fetchKeysDoc(workspaceId, options))
+}
+
 function toBuffer(input) {
   return typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
 }
@@ -206,9 +230,14 @@ function verifyReceipt(receipt, keys, options) {
 }
 
 const identifiers = Object.freeze({
-  /** `email_hmac:v1:…`, the same id every Allowly SDK derives for this email and pepper. */
+  /**
+   * `email_hmac:v1:…`, the same id every Allowly SDK derives for this email and pepper. The pepper is text (its UTF-8
+   * bytes) or bytes, so a pepper kept as raw bytes gives the id its text spelling gives; `version` is only ever `v1`.
+   */
   fromEmail(email, options) {
-    return mapped(() => native.identifierFromEmail(email, options?.pepper ?? ''))
+    const pepper = options?.pepper ?? ''
+    const bytes = pepper instanceof Uint8Array ? toBuffer(pepper) : pepper
+    return mapped(() => native.identifierFromEmail(email, bytes, options?.version))
   },
 })
 
@@ -239,6 +268,7 @@ module.exports = {
   policy,
   verifyReceipt,
   loadKeysFromJson,
+  fetchKeysDoc,
   KeySet: native.KeySet,
   AllowlyError: errors.AllowlyError,
   AuthenticationError: errors.AuthenticationError,

@@ -14,6 +14,7 @@ import type {
   CreatePolicyRequest,
   EditionAuthorization,
   EditionAuthorizationRequest,
+  EscalationMonitor,
   FetchSignedOpts,
   KeySet,
   ListPoliciesOptions,
@@ -53,6 +54,7 @@ export type {
   Decision,
   EditionAuthorization,
   EditionAuthorizationRequest,
+  EscalationMonitor,
   ListPoliciesOptions,
   Policy,
   PolicyEval,
@@ -101,6 +103,15 @@ export declare class Confirmations {
   waitFor(confirmationId: string, options?: WaitOptions): Promise<Confirmation>
 }
 
+/** Decisions sent to a workspace member (`escalate`), read back by id. */
+export declare class Escalations {
+  private constructor()
+  /** The 0.8.0 monitor view: whether the member answered and whether an approval is still usable (`authorityStatus`). */
+  getStatus(escalationId: string): Promise<EscalationMonitor>
+  /** The 0.8.0 SDK's alias of `getStatus`. */
+  get(escalationId: string): Promise<EscalationMonitor>
+}
+
 /**
  * Policy editions (a setup key's calls). Every definition is validated locally by allowly-core before it is sent: an
  * invalid one throws `ValidationError` naming its path and never leaves the process.
@@ -142,6 +153,7 @@ export declare class Allowly {
   readonly baseUrl: string
   readonly authorizations: Authorizations
   readonly confirmations: Confirmations
+  readonly escalations: Escalations
   readonly receipts: Receipts
   readonly budget: Budget
   readonly keys: Keys
@@ -172,6 +184,23 @@ export declare const policy: {
 /** A key document: its exact JSON text or bytes (checked strictly), or the object `JSON.parse` made of it. */
 export declare function loadKeysFromJson(doc: string | Uint8Array | object): KeySet
 
+/** Options of `fetchKeysDoc`; each defaults to core's (the hosted base URL, a 300 s cache, HTTPS only). */
+export interface FetchKeysDocOptions {
+  baseUrl?: string
+  /** Hex SHA-256 of the exact document bytes, pinned out of band; other bytes reject with `KeyDocumentError`. */
+  expectedSha256?: string
+  /** How long a fetched document is reused for the same URL and pin; 0 fetches every time. */
+  cacheTtlSeconds?: number
+  /** Allow `http://` (local development only). */
+  allowInsecureHttp?: boolean
+}
+
+/**
+ * Fetches a workspace's key document without credentials (the official 0.8.0 SDK's `fetch_keys_doc`): no redirects,
+ * the pinned SHA-256 when given, a valid document naming this workspace. Resolves with what `loadKeysFromJson` takes.
+ */
+export declare function fetchKeysDoc(workspaceId: string, options?: FetchKeysDocOptions): Promise<object>
+
 /**
  * Verifies a signed receipt offline (no network). Pass a `SignedReceipt` (or signed envelope) so the server's exact
  * bytes are verified; raw JSON text or bytes work too. Throws `VerificationError` when the receipt is not valid.
@@ -183,8 +212,11 @@ export declare function verifyReceipt(
 ): VerifiedReceipt
 
 export declare const identifiers: {
-  /** `email_hmac:v1:…`: the same id every Allowly SDK derives for this email and pepper. */
-  fromEmail(email: string, options: { pepper: string }): string
+  /**
+   * `email_hmac:v1:…`: the same id every Allowly SDK derives for this email and pepper (text = its UTF-8 bytes).
+   * `version` defaults to `"v1"`, the only scheme; another throws `ValidationError`.
+   */
+  fromEmail(email: string, options: { pepper: string | Uint8Array; version?: string }): string
 }
 
 export interface FieldError {

@@ -7,6 +7,7 @@ export const {
   policy,
   verifyReceipt,
   loadKeysFromJson,
+  fetchKeysDoc,
   KeySet,
   AllowlyError,
   AuthenticationError,

@@ -76,6 +76,8 @@ export declare class NativeClient {
   getConfirmation(confirmationId: string): Promise<Confirmation>
   /** The 0.8.0 monitor view (`GET /v1/confirmations/{id}/status`). */
   getConfirmationStatus(confirmationId: string): Promise<ConfirmationMonitor>
+  /** The 0.8.0 monitor view of an escalation (`GET /v1/escalations/{id}`). */
+  getEscalationStatus(escalationId: string): Promise<EscalationMonitor>
   /** `GET /readyz`: true when ready; a not-ready answer is false, not an error. */
   readiness(): Promise<boolean>
   createPolicy(request: CreatePolicyRequest): Promise<Policy>
@@ -368,8 +370,53 @@ export declare function errorClassNames(): Record<string, string>
 /** Core's `ErrorKind::ALL`, the kinds a payload can carry, so the JS test can prove each one has its own class. */
 export declare function errorKinds(): Array<string>
 
+/**
+ * Response of `GET /v1/escalations/{escalation_id}`, the monitor view the official 0.8.0 SDK reads
+ * (`escalations.get_status`): the recorded choice and whether its one-use grant is still usable, never permission
+ * to act. Statuses are kept as strings so a newer server's words pass through.
+ */
+export interface EscalationMonitor {
+  escalationId: string
+  authorizationId: string
+  action: string
+  resource?: string
+  /** `pending`, `approved`, `rejected` or `expired`. */
+  status: string
+  /** When the escalation stops waiting for an answer. */
+  expiresAt: string
+  resolvedAt?: string
+  /** The check receipt that escalated. */
+  sourceReceiptId?: string
+  /** The receipt of the member's answer. */
+  resolutionReceiptId?: string
+  /** `none`, `available`, `expired`, `revoked`, `consumed` or `unknown`: whether an approval can still be used. */
+  authorityStatus: string
+  /** When a one-use approval was used. */
+  consumedAt?: string
+  /** The member it was sent to (`member:<id>`). */
+  escalationTo?: string
+}
+
 /** Evaluates `action` for `context` as the server would. */
 export declare function evaluatePolicy(definition: any, action: string, context: any): PolicyEval
+
+/**
+ * Fetches a workspace's key document through core's `client::fetch_keys_doc` (no credentials, HTTPS unless allowed,
+ * no redirects, the pin, a strict document naming this workspace) and resolves with it as an object, the shape the
+ * official 0.8.0 SDK returns and `loadKeysFromJson` takes.
+ */
+export declare function fetchKeysDoc(workspaceId: string, options?: FetchKeysDocOptions | undefined | null): Promise<any>
+
+/** Options of [`fetch_keys_doc`]; every one defaults to core's (`KeysDocOptions::default()`, the hosted base URL). */
+export interface FetchKeysDocOptions {
+  baseUrl?: string
+  /** Hex SHA-256 of the exact document bytes, pinned out of band; other bytes throw `KeyDocumentError`. */
+  expectedSha256?: string
+  /** How long a fetched document is reused for the same URL and pin; 0 fetches every time. */
+  cacheTtlSeconds?: number
+  /** Allow `http://` (local development only). */
+  allowInsecureHttp?: boolean
+}
 
 export interface FetchSignedOpts {
   /** Pause between two pending answers (default 1 000). */
@@ -396,8 +443,12 @@ export interface GateOptions {
   waitForSignedReceipts?: boolean
 }
 
-/** `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language. */
-export declare function identifierFromEmail(email: string, pepper: string): string
+/**
+ * `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language. The pepper is
+ * text (its UTF-8 bytes) or bytes, and `version` defaults to core's one scheme, as the official 0.8.0 SDK takes them;
+ * any other version is a `ValidationError` from core.
+ */
+export declare function identifierFromEmail(email: string, pepper: string | Buffer, version?: string | undefined | null): string
 
 export interface ListPoliciesOptions {
   /** 1 to 100. */

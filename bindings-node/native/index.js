@@ -845,6 +845,7 @@ module.exports.Decision = nativeBinding.Decision
 module.exports.errorClassNames = nativeBinding.errorClassNames
 module.exports.errorKinds = nativeBinding.errorKinds
 module.exports.evaluatePolicy = nativeBinding.evaluatePolicy
+module.exports.fetchKeysDoc = nativeBinding.fetchKeysDoc
 module.exports.identifierFromEmail = nativeBinding.identifierFromEmail
 module.exports.loadKeysFromJsonText = nativeBinding.loadKeysFromJsonText
 module.exports.policyDefinitionDigest = nativeBinding.policyDefinitionDigest

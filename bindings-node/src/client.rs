@@ -16,8 +16,9 @@ use crate::error::IntoNapi;
 use crate::model::{
     ApproveOptions, Authorization, CheckRequest, CheckResponse, Confirmation, ConfirmationMonitor,
     ConfirmationResolution, CreateAuthorizationRequest, CreatePolicyRequest, EditionAuthorization,
-    EditionAuthorizationRequest, ListPoliciesOptions, Policy, PolicyPage, PolicyPreview, PolicyPreviewRequest,
-    PolicyPublication, ReceiptEnvelope, Revocation, RevokeOptions, Settlement, SettlementRequest, SignedReceipt,
+    EditionAuthorizationRequest, EscalationMonitor, ListPoliciesOptions, Policy, PolicyPage, PolicyPreview,
+    PolicyPreviewRequest, PolicyPublication, ReceiptEnvelope, Revocation, RevokeOptions, Settlement, SettlementRequest,
+    SignedReceipt,
 };
 use crate::receipt::KeySet;
 
@@ -177,6 +178,12 @@ impl NativeClient {
     #[napi]
     pub async fn get_confirmation_status(&self, confirmation_id: String) -> Result<ConfirmationMonitor> {
         self.client.get_confirmation_status(&confirmation_id).await.map(Into::into).napi()
+    }
+
+    /// The 0.8.0 monitor view of an escalation (`GET /v1/escalations/{id}`).
+    #[napi]
+    pub async fn get_escalation_status(&self, escalation_id: String) -> Result<EscalationMonitor> {
+        self.client.get_escalation_status(&escalation_id).await.map(Into::into).napi()
     }
 
     /// `GET /readyz`: true when ready; a not-ready answer is false, not an error.

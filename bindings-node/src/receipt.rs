@@ -93,6 +93,45 @@ fn config_error(message: String) -> napi::Error {
     to_napi(allowly_core::Error::Config { message })
 }
 
+/// Options of [`fetch_keys_doc`]; every one defaults to core's (`KeysDocOptions::default()`, the hosted base URL).
+#[napi(object)]
+pub struct FetchKeysDocOptions {
+    pub base_url: Option<String>,
+    /// Hex SHA-256 of the exact document bytes, pinned out of band; other bytes throw `KeyDocumentError`.
+    pub expected_sha256: Option<String>,
+    /// How long a fetched document is reused for the same URL and pin; 0 fetches every time.
+    pub cache_ttl_seconds: Option<f64>,
+    /// Allow `http://` (local development only).
+    pub allow_insecure_http: Option<bool>,
+}
+
+/// Fetches a workspace's key document through core's `client::fetch_keys_doc` (no credentials, HTTPS unless allowed,
+/// no redirects, the pin, a strict document naming this workspace) and resolves with it as an object, the shape the
+/// official 0.8.0 SDK returns and `loadKeysFromJson` takes.
+#[napi]
+pub async fn fetch_keys_doc(workspace_id: String, options: Option<FetchKeysDocOptions>) -> Result<serde_json::Value> {
+    let options = options.unwrap_or(FetchKeysDocOptions {
+        base_url: None,
+        expected_sha256: None,
+        cache_ttl_seconds: None,
+        allow_insecure_http: None,
+    });
+    let mut opts = allowly_core::client::KeysDocOptions {
+        expected_sha256: options.expected_sha256,
+        allow_insecure_http: options.allow_insecure_http.unwrap_or(false),
+        ..Default::default()
+    };
+    if let Some(ttl) = options.cache_ttl_seconds {
+        opts.cache_ttl = std::time::Duration::try_from_secs_f64(ttl)
+            .map_err(|_| config_error("cacheTtlSeconds must be a non-negative number".into()))?;
+    }
+    let base_url = options.base_url.unwrap_or_else(|| allowly_core::client::DEFAULT_BASE_URL.to_owned());
+    let text = allowly_core::client::fetch_keys_doc(&base_url, &workspace_id, &opts).await.napi()?;
+    // Core has already read the text strictly as a key document, so this parse cannot lose anything it checked.
+    serde_json::from_str(&text)
+        .map_err(|e| to_napi(allowly_core::Error::Protocol { message: format!("key document: {e}") }))
+}
+
 /// Verifies one receipt's exact JSON text; throws a `VerificationError` (code = its kind) if it is not valid.
 #[napi]
 pub fn verify_receipt_text(
@@ -109,8 +148,15 @@ pub fn verify_receipt_text(
     Ok(v.into())
 }
 
-/// `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language.
+/// `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language. The pepper is
+/// text (its UTF-8 bytes) or bytes, and `version` defaults to core's one scheme, as the official 0.8.0 SDK takes them;
+/// any other version is a `ValidationError` from core.
 #[napi]
-pub fn identifier_from_email(email: String, pepper: String) -> Result<String> {
-    allowly_core::identifiers::from_email(&email, &pepper).napi()
+pub fn identifier_from_email(email: String, pepper: Either<String, Buffer>, version: Option<String>) -> Result<String> {
+    let pepper: &[u8] = match &pepper {
+        Either::A(text) => text.as_bytes(),
+        Either::B(bytes) => bytes,
+    };
+    let version = version.as_deref().unwrap_or(allowly_core::identifiers::EMAIL_HMAC_VERSION);
+    allowly_core::identifiers::from_email_with(&email, pepper, version).napi()
 }

@@ -98,6 +98,19 @@ test('email-hmac-v1 vectors', () => {
   }
 })
 
+test('fromEmail takes a bytes pepper and a version, as the 0.8.0 SDK does', () => {
+  const text = identifiers.fromEmail(' Alice@Example.com ', { pepper: 'pépper' })
+  assert.ok(text.startsWith('email_hmac:v1:'))
+  assert.equal(identifiers.fromEmail('alice@example.com', { pepper: Buffer.from('pépper', 'utf8') }), text)
+  assert.equal(identifiers.fromEmail('alice@example.com', { pepper: new TextEncoder().encode('pépper') }), text)
+  assert.equal(identifiers.fromEmail('alice@example.com', { pepper: 'pépper', version: 'v1' }), text)
+  assert.ok(identifiers.fromEmail('a@b.c', { pepper: new Uint8Array([0xff, 0x00, 0x80]) }).startsWith('email_hmac:v1:'))
+  assert.throws(
+    () => identifiers.fromEmail('a@b.c', { pepper: 'p', version: 'v2' }),
+    (e) => e instanceof ValidationError && e.fields[0].field === 'version',
+  )
+})
+
 // ---- wire 5 (tests/conformance/receipt-format-v5): JWS receipts, each rejection names its expected kind ----
 
 const v5 = JSON.parse(readFileSync(new URL('receipt-format-v5/test-vectors.json', root), 'utf8'))

@@ -17,8 +17,8 @@ use crate::convert::{optional_object, to_json};
 use crate::errors::to_py_err;
 use crate::models::{
     PyAuthorization, PyCheckResult, PyConfirmation, PyConfirmationMonitor, PyConfirmationResolution,
-    PyEditionAuthorization, PyPolicy, PyPolicyPage, PyPolicyPreview, PyPolicyPublication, PyPolicyRef, PyReceipt,
-    PyRevocation, PySettlement, PySignedReceipt,
+    PyEditionAuthorization, PyEscalationMonitor, PyPolicy, PyPolicyPage, PyPolicyPreview, PyPolicyPublication,
+    PyPolicyRef, PyReceipt, PyRevocation, PySettlement, PySignedReceipt,
 };
 use crate::runtime::run;
 use crate::verify::PyKeySet;
@@ -377,6 +377,13 @@ impl NativeClient {
             Ok(move || async move {
                 client.get_confirmation_status(&confirmation_id).await.map(PyConfirmationMonitor::from)
             })
+        })
+    }
+
+    /// `GET /v1/escalations/{id}`: the 0.8.0 monitor view of an escalation.
+    fn get_escalation_status(&self, py: Python<'_>, escalation_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            Ok(move || async move { client.get_escalation_status(&escalation_id).await.map(PyEscalationMonitor::from) })
         })
     }
 

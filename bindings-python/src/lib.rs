@@ -24,12 +24,32 @@ use pyo3::prelude::*;
 /// `allowly-python/<version>`, appended to core's `User-Agent` so the server can tell which binding called.
 pub(crate) const USER_AGENT: &str = concat!("allowly-python/", env!("CARGO_PKG_VERSION"));
 
-/// The pseudonymous `user_id` for an email (core's `identifiers::from_email`); raises `ValidationError` on an empty
-/// email or pepper, and never puts either in the message.
+/// A pepper as the 0.8.0 SDK takes it: text (its UTF-8 bytes) or raw bytes; anything else is a `TypeError`.
+#[derive(FromPyObject)]
+enum Pepper {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// The pseudonymous `user_id` for an email (core's `identifiers::from_email_with`); raises `ValidationError` on an
+/// empty email or pepper or an unknown `version`, and never puts the email or pepper in the message. The default is
+/// spelled as a literal so Python's `inspect.signature` shows it (`identifiers.EMAIL_HMAC_VERSION` reads it there);
+/// core accepts no other version, so a literal out of step with core would fail every default call.
 #[pyfunction]
-#[pyo3(signature = (email, *, pepper))]
-fn from_email(py: Python<'_>, email: &str, pepper: &str) -> PyResult<String> {
-    allowly_core::identifiers::from_email(email, pepper).map_err(|e| errors::to_py_err(py, e))
+#[pyo3(signature = (email, *, pepper, version = "v1"))]
+fn from_email(py: Python<'_>, email: &str, pepper: Pepper, version: &str) -> PyResult<String> {
+    let pepper = match &pepper {
+        Pepper::Text(text) => text.as_bytes(),
+        Pepper::Bytes(bytes) => bytes.as_slice(),
+    };
+    allowly_core::identifiers::from_email_with(email, pepper, version).map_err(|e| errors::to_py_err(py, e))
+}
+
+/// The address `from_email` hashes (core's `identifiers::normalize_email_checked`: Python's `strip().lower()`);
+/// raises `ValidationError` (a `ValueError`) when it is empty, as the official 0.8.0 SDK's `normalize_email` does.
+#[pyfunction]
+fn normalize_email(py: Python<'_>, email: &str) -> PyResult<String> {
+    allowly_core::identifiers::normalize_email_checked(email).map_err(|e| errors::to_py_err(py, e))
 }
 
 /// Core's defaults in seconds, by parameter name (`allowly_core::client::DEFAULT_DURATIONS`): the Python signatures
@@ -46,6 +66,7 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     runtime::register(m)?;
     m.add_function(wrap_pyfunction!(from_email, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_email, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_samples, m)?)?;
     m.add_function(wrap_pyfunction!(client_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;

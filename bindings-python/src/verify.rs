@@ -10,7 +10,7 @@ use allowly_core::receipt::{self, KeySet, VerifiedReceipt, VerifyOptions};
 use pyo3::prelude::*;
 
 use crate::convert::{Document, document};
-use crate::errors::{verification_err, verification_exception};
+use crate::errors::{to_py_err, verification_err, verification_exception};
 use crate::models::{PyReceipt, PySignedReceipt};
 
 /// A validated key document: what receipts are verified against. Build it once and reuse it.
@@ -188,7 +188,37 @@ fn verify_batch(
         .collect()
 }
 
+/// Fetches a workspace's key document (core's `client::fetch_keys_doc`: HTTPS unless allowed, no redirects, the pinned
+/// SHA-256, a strict document naming this workspace, cached per URL and pin) and returns it as a dict, which is what
+/// the official 0.8.0 `fetch_keys_doc` returns and what `load_keys_from_json` takes. Blocking with the GIL released,
+/// as 0.8.0's is: it is a module function, not a client method, so there is no awaitable client to follow.
+#[pyfunction]
+#[pyo3(signature = (
+    workspace_id, *, base_url=None, cache_ttl_seconds=300.0, expected_sha256=None, allow_insecure_http=false,
+))]
+fn fetch_keys_doc(
+    py: Python<'_>,
+    workspace_id: String,
+    base_url: Option<String>,
+    cache_ttl_seconds: f64,
+    expected_sha256: Option<String>,
+    allow_insecure_http: bool,
+) -> PyResult<Py<PyAny>> {
+    let cache_ttl = Duration::try_from_secs_f64(cache_ttl_seconds)
+        .map_err(|_| pyo3::exceptions::PyValueError::new_err("cache_ttl_seconds must be a non-negative number"))?;
+    let opts =
+        allowly_core::client::KeysDocOptions { expected_sha256, cache_ttl, allow_insecure_http, ..Default::default() };
+    let base_url = base_url.unwrap_or_else(|| allowly_core::client::DEFAULT_BASE_URL.to_owned());
+    let future = async move { allowly_core::client::fetch_keys_doc(&base_url, &workspace_id, &opts).await };
+    let text = py.detach(|| crate::runtime::tokio_runtime().block_on(future)).map_err(|e| to_py_err(py, e))?;
+    // Core has already read the text strictly as a key document, so this parse cannot lose anything it checked.
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| to_py_err(py, allowly_core::Error::Protocol { message: format!("key document: {e}") }))?;
+    Ok(crate::convert::to_py(py, &value)?.unbind())
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(fetch_keys_doc, m)?)?;
     m.add_class::<PyKeySet>()?;
     m.add_class::<PyVerifiedReceipt>()?;
     m.add_function(wrap_pyfunction!(load_keys_from_json, m)?)?;

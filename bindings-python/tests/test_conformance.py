@@ -172,3 +172,30 @@ def test_identifier_vectors(vector: Dict[str, str]) -> None:
         assert vector["error"] in str(info.value)
         if vector["pepper"]:
             assert vector["pepper"] not in str(info.value)
+
+
+def test_from_email_takes_bytes_and_a_version_as_0_8_does() -> None:
+    """0.8.0's `from_email(email, *, pepper: str | bytes, version="v1")`: a text pepper is its UTF-8 bytes."""
+    from allowly import ValidationError
+    from allowly.identifiers import EMAIL_HMAC_VERSION
+
+    text = from_email(" Alice@Example.com ", pepper="pépper")
+    assert from_email("alice@example.com", pepper="pépper".encode()) == text
+    assert from_email("alice@example.com", pepper="pépper", version=EMAIL_HMAC_VERSION) == text
+    assert EMAIL_HMAC_VERSION == "v1" and text.startswith("email_hmac:v1:")
+    assert from_email("a@b.c", pepper=b"\xff\x00\x80").startswith("email_hmac:v1:")
+    with pytest.raises(ValidationError) as info:
+        from_email("a@b.c", pepper="p", version="v2")
+    assert info.value.fields[0].field == "version"
+    with pytest.raises(TypeError):
+        from_email("a@b.c", pepper=7)  # type: ignore[arg-type]
+
+
+def test_normalize_email_is_what_from_email_hashes() -> None:
+    """0.8.0's `normalize_email`: Python's strip().lower(), and an empty address is a ValueError."""
+    from allowly.identifiers import normalize_email
+
+    assert normalize_email("\u3000 Alice@Example.COM \x1f") == "alice@example.com"
+    assert from_email(normalize_email(" Bob@B.c "), pepper="p") == from_email(" Bob@B.c ", pepper="p")
+    with pytest.raises(ValueError):
+        normalize_email("  ")

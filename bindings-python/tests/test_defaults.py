@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 from typing import Callable, Dict, List, Tuple
 
-from allowly import _client, _native
+from allowly import _client, _native, verify
 
 # (callable, {parameter name: core's default name}) for every public and native signature that spells a duration.
 SIGNATURES: List[Tuple[Callable[..., object], Dict[str, str]]] = [
@@ -14,6 +14,8 @@ SIGNATURES: List[Tuple[Callable[..., object], Dict[str, str]]] = [
     (_native.NativeClient.wait_for_confirmation, {"timeout": "wait_timeout", "poll_interval": "wait_poll_interval"}),
     (_client.ReceiptsAPI.fetch_signed, {"timeout": "fetch_signed_timeout", "poll_interval": "fetch_signed_poll_interval"}),
     (_native.NativeClient.fetch_signed, {"timeout": "fetch_signed_timeout", "poll_interval": "fetch_signed_poll_interval"}),
+    (verify.fetch_keys_doc, {"cache_ttl_seconds": "keys_doc_cache_ttl"}),
+    (_native.fetch_keys_doc, {"cache_ttl_seconds": "keys_doc_cache_ttl"}),
 ]
 
 
@@ -26,7 +28,7 @@ def test_every_spelled_duration_default_is_cores() -> None:
         for param, core_name in names.items():
             assert params[param].default == core[core_name], f"{fn.__qualname__}({param}=…) differs from core's {core_name}"
             checked += 1
-    assert checked == 8
+    assert checked == 10
 
 
 def test_client_options_default_to_core() -> None:

@@ -181,3 +181,14 @@ def test_every_core_kind_has_a_class_of_its_own() -> None:
         assert cls.__name__ in errors.__all__ and getattr(allowly, cls.__name__) is cls, kind
         if kind in samples:  # the verification kind is sampled once per verification kind instead
             assert type(samples[kind]) is cls, (kind, type(samples[kind]))
+
+
+def test_validation_error_is_a_value_error_as_in_0_8() -> None:
+    """0.8.0 raises ValueError subclasses for bad arguments and definitions; `except ValueError` keeps working."""
+    assert issubclass(allowly.ValidationError, ValueError)
+    assert not issubclass(allowly.ConflictError, ValueError)
+    with pytest.raises(ValueError) as info:
+        allowly.identifiers.from_email("a@b.c", pepper="")
+    assert type(info.value) is allowly.ValidationError and info.value.code
+    with pytest.raises(ValueError):
+        allowly.policies.validate_policy_definition({"not": "a policy"})

@@ -16,8 +16,8 @@ use crate::error::Result;
 use crate::model::{
     Authorization, CheckRequest, CheckResponse, ConfirmNonce, ConfirmPrompt, Confirmation, ConfirmationMonitor,
     ConfirmationResolution, CreateAuthorizationRequest, EditionAuthorization, EditionAuthorizationRequest,
-    FallbackMode, Policy, PolicyPage, PolicyPreview, PolicyPublication, PolicyRef, ReceiptEnvelope, Revocation,
-    Settlement, SignedReceipt, parse_json,
+    EscalationMonitor, FallbackMode, Policy, PolicyPage, PolicyPreview, PolicyPublication, PolicyRef, ReceiptEnvelope,
+    Revocation, Settlement, SignedReceipt, parse_json,
 };
 use crate::receipt::KeySet;
 
@@ -144,6 +144,11 @@ impl NativeClient {
     /// The 0.8.0 monitor view of a confirmation (`GET /v1/confirmations/{id}/status`).
     pub async fn get_confirmation_status(&self, confirmation_id: String) -> Result<ConfirmationMonitor> {
         Ok(self.client.get_confirmation_status(&confirmation_id).await?.into())
+    }
+
+    /// The 0.8.0 monitor view of an escalation (`GET /v1/escalations/{id}`).
+    pub async fn get_escalation_status(&self, escalation_id: String) -> Result<EscalationMonitor> {
+        Ok(self.client.get_escalation_status(&escalation_id).await?.into())
     }
 
     /// `GET /readyz`: true when ready; a not-ready answer is false, not an error.

@@ -1,4 +1,5 @@
-//! Offline verification, key documents and identifiers: synchronous, CPU-only calls into core.
+//! Offline verification, key documents and identifiers: CPU-only calls into core, and the one networked call that
+//! fetches a key document.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -40,6 +41,40 @@ impl KeySet {
 #[uniffi::export]
 pub fn load_keys_from_json(json: String) -> Result<Arc<KeySet>> {
     Ok(Arc::new(KeySet { inner: core::load_keys_from_json(json.as_bytes())? }))
+}
+
+/// How [`fetch_keys_doc`] fetches; every field defaults to core's (`KeysDocOptions::default()`, the hosted base URL).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FetchKeysDocOptions {
+    #[uniffi(default = None)]
+    pub base_url: Option<String>,
+    /// Hex SHA-256 of the exact document bytes, pinned out of band; other bytes are a `key_document` verification
+    /// error, so a compromised server cannot swap the keys receipts are checked against.
+    #[uniffi(default = None)]
+    pub expected_sha256: Option<String>,
+    /// How long a fetched document is reused for the same URL and pin (zero fetches every time).
+    #[uniffi(default = None)]
+    pub cache_ttl: Option<Duration>,
+    /// Allow `http://` (local development only).
+    #[uniffi(default = false)]
+    pub allow_insecure_http: bool,
+}
+
+/// Fetches a workspace's key document without credentials (the official 0.8.0 SDK's `fetch_keys_doc`, checked by
+/// core: no redirects, the pin, a strict document naming this workspace) and returns its exact text, which
+/// [`load_keys_from_json`] takes.
+#[uniffi::export(async_runtime = "tokio")]
+pub async fn fetch_keys_doc(workspace_id: String, options: FetchKeysDocOptions) -> Result<String> {
+    let mut opts = allowly_core::client::KeysDocOptions {
+        expected_sha256: options.expected_sha256,
+        allow_insecure_http: options.allow_insecure_http,
+        ..Default::default()
+    };
+    if let Some(ttl) = options.cache_ttl {
+        opts.cache_ttl = ttl;
+    }
+    let base_url = options.base_url.unwrap_or_else(|| allowly_core::client::DEFAULT_BASE_URL.to_owned());
+    Ok(allowly_core::client::fetch_keys_doc(&base_url, &workspace_id, &opts).await?)
 }
 
 /// The caller's trust decisions and clock.
@@ -85,4 +120,13 @@ pub fn verify_receipt_json(json: String, keys: Arc<KeySet>, options: VerifyOptio
 #[uniffi::export]
 pub fn from_email(email: String, pepper: String) -> Result<String, AllowlyError> {
     Ok(allowly_core::identifiers::from_email(&email, &pepper)?)
+}
+
+/// [`from_email`] with the pepper as raw bytes (a text pepper is its UTF-8 bytes, so both give one id) and the scheme
+/// version (`None` = core's one version, `v1`), as the official 0.8.0 SDK takes them; another version is a
+/// `Validation` error. UniFFI has no overloads, so the Kotlin and Swift layers present it as a `fromEmail` overload.
+#[uniffi::export]
+pub fn from_email_bytes(email: String, pepper: Vec<u8>, version: Option<String>) -> Result<String, AllowlyError> {
+    let version = version.as_deref().unwrap_or(allowly_core::identifiers::EMAIL_HMAC_VERSION);
+    Ok(allowly_core::identifiers::from_email_with(&email, &pepper, version)?)
 }

@@ -44,6 +44,16 @@ pub fn normalize_email(email: &str) -> String {
     email.trim_matches(is_python_whitespace).to_lowercase()
 }
 
+/// [`normalize_email`] refusing an address that is empty once trimmed (a [`Error::Validation`] on `email`), which is
+/// what the official 0.8.0 SDK's `normalize_email` does and what [`from_email_with`] hashes.
+pub fn normalize_email_checked(email: &str) -> Result<String> {
+    let normalized = normalize_email(email);
+    if normalized.is_empty() {
+        return Err(Error::invalid_input("email", "email must not be empty"));
+    }
+    Ok(normalized)
+}
+
 /// Derive the opaque `user_id` for an email address.
 ///
 /// Errors with a [`Error::Validation`] when the email is empty after trimming or the pepper is empty: an empty
@@ -59,10 +69,7 @@ pub fn from_email_with(email: &str, pepper: &[u8], version: &str) -> Result<Stri
     if version != EMAIL_HMAC_VERSION {
         return Err(Error::invalid_input("version", "unsupported email identifier version (only v1 exists)"));
     }
-    let normalized = normalize_email(email);
-    if normalized.is_empty() {
-        return Err(Error::invalid_input("email", "email must not be empty"));
-    }
+    let normalized = normalize_email_checked(email)?;
     if pepper.is_empty() {
         return Err(Error::invalid_input("pepper", "pepper must not be empty"));
     }

@@ -314,3 +314,33 @@ async fn check_results_carry_escalations_and_edition_evaluations() {
     assert_eq!(r.escalation_to.as_deref(), Some("member:usr_2"));
     assert_eq!(r.policy_evaluation(), Some(eval));
 }
+
+#[tokio::test]
+async fn escalation_status_reads_the_monitor_view_and_refuses_another_escalation() {
+    let server = MockServer::start().await;
+    let body = |id: &str| {
+        json!({
+            "escalation_id": id, "authorization_id": AUTH_ID, "action": "email.send", "resource": null,
+            "status": "pending", "expires_at": "2026-12-07T00:00:00Z", "resolved_at": null,
+            "source_receipt_id": "rcp_s", "resolution_receipt_id": null, "authority_status": "none",
+            "consumed_at": null, "escalation_to": "member:compliance"
+        })
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1/escalations/esc_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body("esc_1")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/escalations/esc_2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body("esc_other")))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let monitor = client.get_escalation_status("esc_1").await.unwrap();
+    assert_eq!((monitor.status.as_str(), monitor.authority_status.as_str()), ("pending", "none"));
+    assert_eq!(monitor.escalation_to.as_deref(), Some("member:compliance"));
+    assert_eq!(monitor.source_receipt_id.as_deref(), Some("rcp_s"));
+    let error = client.get_escalation_status("esc_2").await.unwrap_err();
+    assert_eq!(error.kind(), allowly_core::ErrorKind::Protocol, "{error:?}");
+}

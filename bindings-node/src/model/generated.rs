@@ -449,6 +449,51 @@ impl From<allowly_core::model::ConfirmationMonitor> for ConfirmationMonitor {
     }
 }
 
+/// Response of `GET /v1/escalations/{escalation_id}`, the monitor view the official 0.8.0 SDK reads
+/// (`escalations.get_status`): the recorded choice and whether its one-use grant is still usable, never permission
+/// to act. Statuses are kept as strings so a newer server's words pass through.
+#[napi(object)]
+pub struct EscalationMonitor {
+    pub escalation_id: String,
+    pub authorization_id: String,
+    pub action: String,
+    pub resource: Option<String>,
+    /// `pending`, `approved`, `rejected` or `expired`.
+    pub status: String,
+    /// When the escalation stops waiting for an answer.
+    pub expires_at: String,
+    pub resolved_at: Option<String>,
+    /// The check receipt that escalated.
+    pub source_receipt_id: Option<String>,
+    /// The receipt of the member's answer.
+    pub resolution_receipt_id: Option<String>,
+    /// `none`, `available`, `expired`, `revoked`, `consumed` or `unknown`: whether an approval can still be used.
+    pub authority_status: String,
+    /// When a one-use approval was used.
+    pub consumed_at: Option<String>,
+    /// The member it was sent to (`member:<id>`).
+    pub escalation_to: Option<String>,
+}
+
+impl From<allowly_core::model::EscalationMonitor> for EscalationMonitor {
+    fn from(v: allowly_core::model::EscalationMonitor) -> Self {
+        EscalationMonitor {
+            escalation_id: v.escalation_id,
+            authorization_id: v.authorization_id,
+            action: v.action,
+            resource: v.resource,
+            status: v.status,
+            expires_at: v.expires_at,
+            resolved_at: v.resolved_at,
+            source_receipt_id: v.source_receipt_id,
+            resolution_receipt_id: v.resolution_receipt_id,
+            authority_status: v.authority_status,
+            consumed_at: v.consumed_at,
+            escalation_to: v.escalation_to,
+        }
+    }
+}
+
 /// Which published definition edition a decision was made under.
 #[napi(object)]
 pub struct PolicyRef {

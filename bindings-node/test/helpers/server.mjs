@@ -50,6 +50,8 @@ export async function startServer() {
     workspaceId: info.workspace_id,
     runtimeApiKey: info.runtime_api_key,
     setupApiKey: info.setup_api_key,
+    /** The demo edition the dev server publishes (`{ policy_id, policy_version }`). */
+    policy: info.policy,
     log: () => readFileSync(log, 'utf8'),
     async stop() {
       process.removeListener('exit', kill)

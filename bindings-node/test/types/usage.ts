@@ -4,6 +4,7 @@
 import {
   Allowly,
   AllowlyError,
+  fetchKeysDoc,
   identifiers,
   loadKeysFromJson,
   RateLimitError,
@@ -11,6 +12,7 @@ import {
   VerificationError,
   verifyReceipt,
   type Decision,
+  type EscalationMonitor,
   type Reason,
   type ScopeResult,
 } from '@allowly/sdk'
@@ -115,3 +117,18 @@ export async function policyEditions(allowly: Allowly, definition: object): Prom
     .results['web.search'].escalationTo
   void [digest, decision, published, monitor.authorityStatus, ready, escalateTo]
 }
+
+// The official 0.8.0 SDK's capabilities, the Node way: a bytes pepper and a version, the pinned key document, and the
+// escalation monitor.
+async function official080(allowly: Allowly) {
+  const fromBytes: string = identifiers.fromEmail(user.email, { pepper: new Uint8Array([1, 2, 3]), version: 'v1' })
+  // @ts-expect-error a pepper is text or bytes
+  identifiers.fromEmail(user.email, { pepper: 42 })
+  const doc: object = await fetchKeysDoc('ws_1', { baseUrl: 'https://api.allowly.ai', expectedSha256: 'ab'.repeat(32) })
+  const keys = loadKeysFromJson(doc)
+  const escalation: EscalationMonitor = await allowly.escalations.getStatus('esc_1')
+  const same: EscalationMonitor = await allowly.escalations.get('esc_1')
+  const to: string | undefined = escalation.escalationTo
+  void [fromBytes, keys, same.authorityStatus, to]
+}
+void official080

@@ -89,6 +89,23 @@ class ConfirmationsAPI:
         return self._native.wait_for_confirmation(confirmation_id, timeout=timeout, poll_interval=poll_interval)
 
 
+class EscalationsAPI:
+    """Decisions sent to a workspace member (``escalate``), read back by id."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def get_status(self, escalation_id: str) -> Any:
+        """The 0.8.0 monitor view: whether the member answered and whether an approval is still usable."""
+        return self._native.get_escalation_status(escalation_id)
+
+    def get(self, escalation_id: str) -> Any:
+        """0.8.0's alias of ``get_status``."""
+        return self._native.get_escalation_status(escalation_id)
+
+
 class PoliciesAPI:
     """Policy editions (a setup key's calls). Definitions are validated locally by core before anything is sent."""
 
@@ -210,6 +227,7 @@ class _Client:
         )
         self.authorizations = AuthorizationsAPI(self._native)
         self.confirmations = ConfirmationsAPI(self._native)
+        self.escalations = EscalationsAPI(self._native)
         self.receipts = ReceiptsAPI(self._native)
         self.budget = BudgetAPI(self._native)
         self.keys = KeysAPI(self._native)

@@ -11,6 +11,7 @@ from ._native import (
     ConfirmationMonitor,
     ConfirmationResolution,
     EditionAuthorization,
+    EscalationMonitor,
     KeySet,
     Policy,
     PolicyPage,
@@ -83,6 +84,10 @@ class AsyncConfirmationsAPI:
     async def wait(
         self, confirmation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0
     ) -> Confirmation: ...
+
+class AsyncEscalationsAPI:
+    async def get_status(self, escalation_id: str) -> EscalationMonitor: ...
+    async def get(self, escalation_id: str) -> EscalationMonitor: ...
 
 class AsyncPoliciesAPI:
     async def create(
@@ -177,6 +182,10 @@ class SyncConfirmationsAPI:
     def get_status(self, confirmation_id: str) -> ConfirmationMonitor: ...
     def wait(self, confirmation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0) -> Confirmation: ...
 
+class SyncEscalationsAPI:
+    def get_status(self, escalation_id: str) -> EscalationMonitor: ...
+    def get(self, escalation_id: str) -> EscalationMonitor: ...
+
 class SyncPoliciesAPI:
     def create(
         self,
@@ -214,6 +223,7 @@ class SyncKeysAPI:
 class Allowly:
     authorizations: AsyncAuthorizationsAPI
     confirmations: AsyncConfirmationsAPI
+    escalations: AsyncEscalationsAPI
     receipts: AsyncReceiptsAPI
     budget: AsyncBudgetAPI
     keys: AsyncKeysAPI
@@ -256,6 +266,7 @@ class Allowly:
 class SyncAllowly:
     authorizations: SyncAuthorizationsAPI
     confirmations: SyncConfirmationsAPI
+    escalations: SyncEscalationsAPI
     receipts: SyncReceiptsAPI
     budget: SyncBudgetAPI
     keys: SyncKeysAPI

@@ -69,8 +69,12 @@ class ConflictError(AllowlyError):
     """409/410: the current state forbids the call (already settled, idempotency conflict, expired confirmation)."""
 
 
-class ValidationError(AllowlyError):
-    """The request is wrong (400/413/422, or caught before sending); ``fields`` says where."""
+class ValidationError(AllowlyError, ValueError):
+    """The request is wrong (400/413/422, or caught before sending); ``fields`` says where.
+
+    Also a ``ValueError``: the official 0.8.0 SDK raises ``ValueError`` subclasses for bad arguments and policy
+    definitions, so code written against it with ``except ValueError`` keeps catching them here.
+    """
 
     def __init__(self, message: str, *, code: str, status: Optional[int] = None, fields: Any = (), **kw: Any) -> None:
         super().__init__(message, code=code, status=status, **kw)

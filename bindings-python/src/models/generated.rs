@@ -474,6 +474,76 @@ impl PyConfirmationMonitor {
 }
 
 #[pymethods]
+impl PyEscalationMonitor {
+    #[getter]
+    pub(crate) fn escalation_id(&self) -> &str {
+        &self.inner.escalation_id
+    }
+
+    #[getter]
+    pub(crate) fn authorization_id(&self) -> &str {
+        &self.inner.authorization_id
+    }
+
+    #[getter]
+    pub(crate) fn action(&self) -> &str {
+        &self.inner.action
+    }
+
+    #[getter]
+    pub(crate) fn resource(&self) -> Option<&str> {
+        self.inner.resource.as_deref()
+    }
+
+    /// `pending`, `approved`, `rejected` or `expired`.
+    #[getter]
+    pub(crate) fn status(&self) -> &str {
+        &self.inner.status
+    }
+
+    /// When the escalation stops waiting for an answer.
+    #[getter]
+    pub(crate) fn expires_at(&self) -> &str {
+        &self.inner.expires_at
+    }
+
+    #[getter]
+    pub(crate) fn resolved_at(&self) -> Option<&str> {
+        self.inner.resolved_at.as_deref()
+    }
+
+    /// The check receipt that escalated.
+    #[getter]
+    pub(crate) fn source_receipt_id(&self) -> Option<&str> {
+        self.inner.source_receipt_id.as_deref()
+    }
+
+    /// The receipt of the member's answer.
+    #[getter]
+    pub(crate) fn resolution_receipt_id(&self) -> Option<&str> {
+        self.inner.resolution_receipt_id.as_deref()
+    }
+
+    /// `none`, `available`, `expired`, `revoked`, `consumed` or `unknown`: whether an approval can still be used.
+    #[getter]
+    pub(crate) fn authority_status(&self) -> &str {
+        &self.inner.authority_status
+    }
+
+    /// When a one-use approval was used.
+    #[getter]
+    pub(crate) fn consumed_at(&self) -> Option<&str> {
+        self.inner.consumed_at.as_deref()
+    }
+
+    /// The member it was sent to (`member:<id>`).
+    #[getter]
+    pub(crate) fn escalation_to(&self) -> Option<&str> {
+        self.inner.escalation_to.as_deref()
+    }
+}
+
+#[pymethods]
 impl PyPolicyRef {
     #[getter]
     pub(crate) fn policy_id(&self) -> &str {

@@ -1,12 +1,13 @@
-//! Result classes of policy editions, edition grants and the confirmation monitor (the official 0.8.0 shapes).
+//! Result classes of policy editions, edition grants and the confirmation and escalation monitors (the official
+//! 0.8.0 shapes).
 //!
 //! Like the rest of `models`, each holds the core value and its properties are generated (`make models`). The small
 //! records 0.8.0 hands out as dicts (`policy_ref`, each authorization migration) also answer `obj["key"]`, so code
 //! written against 0.8.0's dicts runs unchanged, while attribute access works as for every other result here.
 
 use allowly_core::model::{
-    AuthorizationMigration, ConfirmationMonitor, EditionAuthorization, Policy, PolicyEval, PolicyPage, PolicyPreview,
-    PolicyPublication, PolicyRef, PolicyResult,
+    AuthorizationMigration, ConfirmationMonitor, EditionAuthorization, EscalationMonitor, Policy, PolicyEval,
+    PolicyPage, PolicyPreview, PolicyPublication, PolicyRef, PolicyResult,
 };
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
@@ -38,6 +39,10 @@ wrapper!(
 wrapper!(
     /// `confirmations.get_status`: a confirmation's state and whether its approval is still usable.
     PyConfirmationMonitor => ConfirmationMonitor, "ConfirmationMonitor"
+);
+wrapper!(
+    /// `escalations.get_status`: whether the member answered and whether an approval is still usable.
+    PyEscalationMonitor => EscalationMonitor, "EscalationMonitor"
 );
 
 /// `obj["key"]` over the wire shape, for records 0.8.0 returns as dicts.
@@ -174,6 +179,18 @@ impl PyConfirmationMonitor {
     }
 }
 
+#[pymethods]
+impl PyEscalationMonitor {
+    fn __repr__(&self) -> String {
+        format!(
+            "EscalationMonitor(escalation_id={}, status={}, authority_status={})",
+            q(&self.inner.escalation_id),
+            q(&self.inner.status),
+            q(&self.inner.authority_status)
+        )
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPolicyRef>()?;
     m.add_class::<PyPolicyResult>()?;
@@ -185,5 +202,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPolicyPublication>()?;
     m.add_class::<PyEditionAuthorization>()?;
     m.add_class::<PyConfirmationMonitor>()?;
+    m.add_class::<PyEscalationMonitor>()?;
     Ok(())
 }

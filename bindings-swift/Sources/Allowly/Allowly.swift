@@ -72,6 +72,11 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
         try await native.getConfirmationStatus(confirmationId: confirmationId)
     }
 
+    /// The 0.8.0 monitor view of an escalation: whether the member answered and whether an approval is still usable.
+    public func getEscalationStatus(_ escalationId: String) async throws -> EscalationMonitor {
+        try await native.getEscalationStatus(escalationId: escalationId)
+    }
+
     /// `GET /readyz`: true when the server can decide now; a not-ready answer is `false`, not an error.
     public func readiness() async throws -> Bool {
         try await native.readiness()
@@ -217,6 +222,13 @@ extension CheckResponse {
     public func decision(_ scope: String) -> Decision? {
         results[scope]?.outcome
     }
+}
+
+/// `email_hmac:v1:…` from a pepper kept as bytes: the id `fromEmail(email:pepper:)` gives for the pepper's UTF-8
+/// bytes (as the official 0.8.0 SDK allows either); `version` nil is core's one scheme, any other throws
+/// `AllowlyError.Validation`. UniFFI cannot overload, so the native call has its own name.
+public func fromEmail(email: String, pepper: Data, version: String? = nil) throws -> String {
+    try fromEmailBytes(email: email, pepper: pepper, version: version)
 }
 
 extension VerificationErrorKind {

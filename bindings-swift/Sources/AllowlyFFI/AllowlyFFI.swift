@@ -605,6 +605,24 @@ fileprivate struct FfiConverterString: FfiConverter {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
     typealias SwiftType = Date
 
@@ -1296,6 +1314,11 @@ public protocol NativeClientProtocol: AnyObject, Sendable {
     func getConfirmationStatus(confirmationId: String) async throws  -> ConfirmationMonitor
     
     /**
+     * The 0.8.0 monitor view of an escalation (`GET /v1/escalations/{id}`).
+     */
+    func getEscalationStatus(escalationId: String) async throws  -> EscalationMonitor
+    
+    /**
      * The newest edition of `policy_id`.
      */
     func getPolicy(policyId: String) async throws  -> Policy
@@ -1622,6 +1645,25 @@ open func getConfirmationStatus(confirmationId: String)async throws  -> Confirma
             completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeConfirmationMonitor_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * The 0.8.0 monitor view of an escalation (`GET /v1/escalations/{id}`).
+     */
+open func getEscalationStatus(escalationId: String)async throws  -> EscalationMonitor  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_get_escalation_status(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(escalationId)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEscalationMonitor_lift,
             errorHandler: FfiConverterTypeAllowlyError_lift
         )
 }
@@ -3306,6 +3348,232 @@ public func FfiConverterTypeEditionAuthorizationRequest_lift(_ buf: RustBuffer) 
 #endif
 public func FfiConverterTypeEditionAuthorizationRequest_lower(_ value: EditionAuthorizationRequest) -> RustBuffer {
     return FfiConverterTypeEditionAuthorizationRequest.lower(value)
+}
+
+
+/**
+ * Response of `GET /v1/escalations/{escalation_id}`, the monitor view the official 0.8.0 SDK reads
+ * (`escalations.get_status`): the recorded choice and whether its one-use grant is still usable, never permission
+ * to act. Statuses are kept as strings so a newer server's words pass through.
+ */
+public struct EscalationMonitor: Equatable, Hashable {
+    public let escalationId: String
+    public let authorizationId: String
+    public let action: String
+    public let resource: String?
+    /**
+     * `pending`, `approved`, `rejected` or `expired`.
+     */
+    public let status: String
+    /**
+     * When the escalation stops waiting for an answer.
+     */
+    public let expiresAt: String
+    public let resolvedAt: String?
+    /**
+     * The check receipt that escalated.
+     */
+    public let sourceReceiptId: String?
+    /**
+     * The receipt of the member's answer.
+     */
+    public let resolutionReceiptId: String?
+    /**
+     * `none`, `available`, `expired`, `revoked`, `consumed` or `unknown`: whether an approval can still be used.
+     */
+    public let authorityStatus: String
+    /**
+     * When a one-use approval was used.
+     */
+    public let consumedAt: String?
+    /**
+     * The member it was sent to (`member:<id>`).
+     */
+    public let escalationTo: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(escalationId: String, authorizationId: String, action: String, resource: String?, 
+        /**
+         * `pending`, `approved`, `rejected` or `expired`.
+         */status: String, 
+        /**
+         * When the escalation stops waiting for an answer.
+         */expiresAt: String, resolvedAt: String?, 
+        /**
+         * The check receipt that escalated.
+         */sourceReceiptId: String?, 
+        /**
+         * The receipt of the member's answer.
+         */resolutionReceiptId: String?, 
+        /**
+         * `none`, `available`, `expired`, `revoked`, `consumed` or `unknown`: whether an approval can still be used.
+         */authorityStatus: String, 
+        /**
+         * When a one-use approval was used.
+         */consumedAt: String?, 
+        /**
+         * The member it was sent to (`member:<id>`).
+         */escalationTo: String?) {
+        self.escalationId = escalationId
+        self.authorizationId = authorizationId
+        self.action = action
+        self.resource = resource
+        self.status = status
+        self.expiresAt = expiresAt
+        self.resolvedAt = resolvedAt
+        self.sourceReceiptId = sourceReceiptId
+        self.resolutionReceiptId = resolutionReceiptId
+        self.authorityStatus = authorityStatus
+        self.consumedAt = consumedAt
+        self.escalationTo = escalationTo
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EscalationMonitor: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEscalationMonitor: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EscalationMonitor {
+        return
+            try EscalationMonitor(
+                escalationId: FfiConverterString.read(from: &buf), 
+                authorizationId: FfiConverterString.read(from: &buf), 
+                action: FfiConverterString.read(from: &buf), 
+                resource: FfiConverterOptionString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                expiresAt: FfiConverterString.read(from: &buf), 
+                resolvedAt: FfiConverterOptionString.read(from: &buf), 
+                sourceReceiptId: FfiConverterOptionString.read(from: &buf), 
+                resolutionReceiptId: FfiConverterOptionString.read(from: &buf), 
+                authorityStatus: FfiConverterString.read(from: &buf), 
+                consumedAt: FfiConverterOptionString.read(from: &buf), 
+                escalationTo: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EscalationMonitor, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.escalationId, into: &buf)
+        FfiConverterString.write(value.authorizationId, into: &buf)
+        FfiConverterString.write(value.action, into: &buf)
+        FfiConverterOptionString.write(value.resource, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterString.write(value.expiresAt, into: &buf)
+        FfiConverterOptionString.write(value.resolvedAt, into: &buf)
+        FfiConverterOptionString.write(value.sourceReceiptId, into: &buf)
+        FfiConverterOptionString.write(value.resolutionReceiptId, into: &buf)
+        FfiConverterString.write(value.authorityStatus, into: &buf)
+        FfiConverterOptionString.write(value.consumedAt, into: &buf)
+        FfiConverterOptionString.write(value.escalationTo, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEscalationMonitor_lift(_ buf: RustBuffer) throws -> EscalationMonitor {
+    return try FfiConverterTypeEscalationMonitor.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEscalationMonitor_lower(_ value: EscalationMonitor) -> RustBuffer {
+    return FfiConverterTypeEscalationMonitor.lower(value)
+}
+
+
+/**
+ * How [`fetch_keys_doc`] fetches; every field defaults to core's (`KeysDocOptions::default()`, the hosted base URL).
+ */
+public struct FetchKeysDocOptions: Equatable, Hashable {
+    public let baseUrl: String?
+    /**
+     * Hex SHA-256 of the exact document bytes, pinned out of band; other bytes are a `key_document` verification
+     * error, so a compromised server cannot swap the keys receipts are checked against.
+     */
+    public let expectedSha256: String?
+    /**
+     * How long a fetched document is reused for the same URL and pin (zero fetches every time).
+     */
+    public let cacheTtl: TimeInterval?
+    /**
+     * Allow `http://` (local development only).
+     */
+    public let allowInsecureHttp: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(baseUrl: String? = nil, 
+        /**
+         * Hex SHA-256 of the exact document bytes, pinned out of band; other bytes are a `key_document` verification
+         * error, so a compromised server cannot swap the keys receipts are checked against.
+         */expectedSha256: String? = nil, 
+        /**
+         * How long a fetched document is reused for the same URL and pin (zero fetches every time).
+         */cacheTtl: TimeInterval? = nil, 
+        /**
+         * Allow `http://` (local development only).
+         */allowInsecureHttp: Bool = false) {
+        self.baseUrl = baseUrl
+        self.expectedSha256 = expectedSha256
+        self.cacheTtl = cacheTtl
+        self.allowInsecureHttp = allowInsecureHttp
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FetchKeysDocOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFetchKeysDocOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FetchKeysDocOptions {
+        return
+            try FetchKeysDocOptions(
+                baseUrl: FfiConverterOptionString.read(from: &buf), 
+                expectedSha256: FfiConverterOptionString.read(from: &buf), 
+                cacheTtl: FfiConverterOptionDuration.read(from: &buf), 
+                allowInsecureHttp: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FetchKeysDocOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.baseUrl, into: &buf)
+        FfiConverterOptionString.write(value.expectedSha256, into: &buf)
+        FfiConverterOptionDuration.write(value.cacheTtl, into: &buf)
+        FfiConverterBool.write(value.allowInsecureHttp, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFetchKeysDocOptions_lift(_ buf: RustBuffer) throws -> FetchKeysDocOptions {
+    return try FfiConverterTypeFetchKeysDocOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFetchKeysDocOptions_lower(_ value: FetchKeysDocOptions) -> RustBuffer {
+    return FfiConverterTypeFetchKeysDocOptions.lower(value)
 }
 
 
@@ -6443,6 +6711,25 @@ public func validatePolicyDefinition(definitionJson: String)throws  -> String  {
 })
 }
 /**
+ * Fetches a workspace's key document without credentials (the official 0.8.0 SDK's `fetch_keys_doc`, checked by
+ * core: no redirects, the pin, a strict document naming this workspace) and returns its exact text, which
+ * [`load_keys_from_json`] takes.
+ */
+public func fetchKeysDoc(workspaceId: String, options: FetchKeysDocOptions)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_func_fetch_keys_doc(FfiConverterString.lower(workspaceId),FfiConverterTypeFetchKeysDocOptions_lower(options)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+/**
  * `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language.
  */
 public func fromEmail(email: String, pepper: String)throws  -> String  {
@@ -6451,6 +6738,21 @@ public func fromEmail(email: String, pepper: String)throws  -> String  {
     uniffi_allowly_ffi_fn_func_from_email(
         FfiConverterString.lower(email),
         FfiConverterString.lower(pepper),uniffiCallStatus
+    )
+})
+}
+/**
+ * [`from_email`] with the pepper as raw bytes (a text pepper is its UTF-8 bytes, so both give one id) and the scheme
+ * version (`None` = core's one version, `v1`), as the official 0.8.0 SDK takes them; another version is a
+ * `Validation` error. UniFFI has no overloads, so the Kotlin and Swift layers present it as a `fromEmail` overload.
+ */
+public func fromEmailBytes(email: String, pepper: Data, version: String?)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_from_email_bytes(
+        FfiConverterString.lower(email),
+        FfiConverterData.lower(pepper),
+        FfiConverterOptionString.lower(version),uniffiCallStatus
     )
 })
 }
@@ -6521,7 +6823,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_func_validate_policy_definition() != 50953) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_func_fetch_keys_doc() != 46048) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_func_from_email() != 53893) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_from_email_bytes() != 6658) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_func_load_keys_from_json() != 12125) {
@@ -6567,6 +6875,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation_status() != 39340) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_escalation_status() != 29043) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_get_policy() != 42335) {

@@ -21,6 +21,10 @@ impl Client {
     }
 }
 
+/// How long [`fetch_keys_doc`] reuses a fetched document by default: the official 0.8.0 SDK's five minutes, short
+/// enough that a rotated key is seen soon, long enough that verifying a batch does not refetch per receipt.
+pub const DEFAULT_KEYS_DOC_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// How [`fetch_keys_doc`] fetches a workspace's key document.
 #[derive(Debug, Clone)]
 pub struct KeysDocOptions {
@@ -38,7 +42,7 @@ impl Default for KeysDocOptions {
     fn default() -> Self {
         Self {
             expected_sha256: None,
-            cache_ttl: std::time::Duration::from_secs(300),
+            cache_ttl: DEFAULT_KEYS_DOC_CACHE_TTL,
             allow_insecure_http: false,
             timeout: std::time::Duration::from_secs(10),
         }

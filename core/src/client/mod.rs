@@ -3,7 +3,7 @@
 //! One [`Client`] per API key: it owns one connection pool (reqwest + rustls) and is cheap to clone (an `Arc` inside),
 //! so bindings keep a single instance and share it across tasks.
 //!
-//! Route families live in their own files (`authorizations`, `check`, `confirmations`, `budget`, `receipts`, `keys`,
+//! Route families live in their own files (`authorizations`, `check`, `confirmations`, `escalations`, `budget`, `receipts`, `keys`,
 //! `policies`, `health`);
 //! every one of them goes through `transport`, which owns authentication, idempotency keys, retries, error mapping and
 //! redaction. The safety property of the client — `check` fails closed when the server cannot answer — lives in
@@ -14,13 +14,14 @@ mod budget;
 mod check;
 mod config;
 mod confirmations;
+mod escalations;
 mod health;
 mod keys;
 mod policies;
 mod receipts;
 mod transport;
 
-pub use keys::{KeysDocOptions, fetch_keys_doc};
+pub use keys::{DEFAULT_KEYS_DOC_CACHE_TTL, KeysDocOptions, fetch_keys_doc};
 
 use std::fmt;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub const DEFAULT_DURATIONS: &[(&str, Duration)] = &[
     ("wait_poll_interval", WaitOptions::DEFAULT.poll_interval),
     ("fetch_signed_timeout", FetchSignedOptions::DEFAULT.timeout),
     ("fetch_signed_poll_interval", FetchSignedOptions::DEFAULT.poll_interval),
+    ("keys_doc_cache_ttl", DEFAULT_KEYS_DOC_CACHE_TTL),
 ];
 
 /// `allowly-core/<version>`: the start of the `User-Agent` and of a fallback's `engine_version`.

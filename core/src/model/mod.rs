@@ -20,6 +20,7 @@ pub mod check;
 pub mod confirmation;
 pub mod edition_authorization;
 pub mod error_envelope;
+pub mod escalation;
 pub mod policies;
 pub mod policy;
 pub mod reason;
@@ -40,6 +41,7 @@ pub use edition_authorization::{
     EditionAuthorization,
 };
 pub use error_envelope::{ErrorBody, ErrorEnvelope};
+pub use escalation::EscalationMonitor;
 pub use policies::{
     AuthorizationMigration, CreatePolicyRequest, Policy, PolicyPage, PolicyPreview, PolicyPreviewRequest,
     PolicyPublication,

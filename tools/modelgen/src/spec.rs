@@ -44,6 +44,7 @@ pub const RECORDS: &[Record] = &[
     out("ConfirmationResolution", true, true, Some(("PyConfirmationResolution", "ConfirmationResolution"))),
     out("Confirmation", true, true, Some(("PyConfirmation", "Confirmation"))),
     out("ConfirmationMonitor", true, true, Some(("PyConfirmationMonitor", "ConfirmationMonitor"))),
+    out("EscalationMonitor", true, true, Some(("PyEscalationMonitor", "EscalationMonitor"))),
     // Policy editions (the official 0.8.0 shapes).
     out("PolicyRef", true, true, Some(("PyPolicyRef", "PolicyRef"))),
     out("PolicyResult", true, true, Some(("PyPolicyResult", "PolicyResult"))),
@@ -257,6 +258,7 @@ pub const CORE_FILES: &[&str] = &[
     "core/src/model/budget.rs",
     "core/src/model/check.rs",
     "core/src/model/confirmation.rs",
+    "core/src/model/escalation.rs",
     "core/src/model/policy.rs",
     "core/src/model/policies.rs",
     "core/src/model/edition_authorization.rs",

@@ -353,6 +353,11 @@ uint64_t uniffi_allowly_ffi_fn_method_nativeclient_get_confirmation(uint64_t ptr
 uint64_t uniffi_allowly_ffi_fn_method_nativeclient_get_confirmation_status(uint64_t ptr, RustBuffer confirmation_id
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVECLIENT_GET_ESCALATION_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVECLIENT_GET_ESCALATION_STATUS
+uint64_t uniffi_allowly_ffi_fn_method_nativeclient_get_escalation_status(uint64_t ptr, RustBuffer escalation_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVECLIENT_GET_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVECLIENT_GET_POLICY
 uint64_t uniffi_allowly_ffi_fn_method_nativeclient_get_policy(uint64_t ptr, RustBuffer policy_id
@@ -512,9 +517,19 @@ RustBuffer uniffi_allowly_ffi_fn_func_policy_input_digest(RustBuffer definition_
 RustBuffer uniffi_allowly_ffi_fn_func_validate_policy_definition(RustBuffer definition_json, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_FETCH_KEYS_DOC
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_FETCH_KEYS_DOC
+uint64_t uniffi_allowly_ffi_fn_func_fetch_keys_doc(RustBuffer workspace_id, RustBuffer options
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_FROM_EMAIL
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_FROM_EMAIL
 RustBuffer uniffi_allowly_ffi_fn_func_from_email(RustBuffer email, RustBuffer pepper, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_FROM_EMAIL_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_FROM_EMAIL_BYTES
+RustBuffer uniffi_allowly_ffi_fn_func_from_email_bytes(RustBuffer email, RustBuffer pepper, RustBuffer version, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_LOAD_KEYS_FROM_JSON
@@ -841,9 +856,21 @@ uint16_t uniffi_allowly_ffi_checksum_func_validate_policy_definition(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_FETCH_KEYS_DOC
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_FETCH_KEYS_DOC
+uint16_t uniffi_allowly_ffi_checksum_func_fetch_keys_doc(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_FROM_EMAIL
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_FROM_EMAIL
 uint16_t uniffi_allowly_ffi_checksum_func_from_email(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_FROM_EMAIL_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_FROM_EMAIL_BYTES
+uint16_t uniffi_allowly_ffi_checksum_func_from_email_bytes(void
     
 );
 #endif
@@ -934,6 +961,12 @@ uint16_t uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVECLIENT_GET_CONFIRMATION_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVECLIENT_GET_CONFIRMATION_STATUS
 uint16_t uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVECLIENT_GET_ESCALATION_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVECLIENT_GET_ESCALATION_STATUS
+uint16_t uniffi_allowly_ffi_checksum_method_nativeclient_get_escalation_status(void
     
 );
 #endif

@@ -59,6 +59,9 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
     suspend fun getConfirmationStatus(confirmationId: String): ConfirmationMonitor =
         native.getConfirmationStatus(confirmationId)
 
+    /** The 0.8.0 monitor view of an escalation: whether the member answered and whether an approval is still usable. */
+    suspend fun getEscalationStatus(escalationId: String): EscalationMonitor = native.getEscalationStatus(escalationId)
+
     /** `GET /readyz`: true when the server can decide now; a not-ready answer is `false`, not an exception. */
     suspend fun readiness(): Boolean = native.readiness()
 

@@ -722,7 +722,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_validate_policy_definition(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_func_fetch_keys_doc(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_func_from_email(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_func_from_email_bytes(
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_load_keys_from_json(
     ): Int
@@ -753,6 +757,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation_status(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_escalation_status(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_policy(
     ): Int
@@ -847,6 +853,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_get_confirmation_status(`ptr`: Long,`confirmationId`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_get_escalation_status(`ptr`: Long,`escalationId`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_get_policy(`ptr`: Long,`policyId`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_get_receipt(`ptr`: Long,`receiptId`: RustBuffer.ByValue,`wait`: RustBuffer.ByValue,
@@ -909,7 +917,11 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_validate_policy_definition(`definitionJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_fetch_keys_doc(`workspaceId`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_allowly_ffi_fn_func_from_email(`email`: RustBuffer.ByValue,`pepper`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_from_email_bytes(`email`: RustBuffer.ByValue,`pepper`: RustBuffer.ByValue,`version`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_load_keys_from_json(`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1061,7 +1073,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_func_validate_policy_definition() and 0xFFFF) != 50953) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_func_fetch_keys_doc() and 0xFFFF) != 46048) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_func_from_email() and 0xFFFF) != 53893) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_func_from_email_bytes() and 0xFFFF) != 6658) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_func_load_keys_from_json() and 0xFFFF) != 12125) {
@@ -1107,6 +1125,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_confirmation_status() and 0xFFFF) != 39340) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_escalation_status() and 0xFFFF) != 29043) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_policy() and 0xFFFF) != 42335) {
@@ -1650,6 +1671,25 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
         val byteBuf = toUtf8(value)
         buf.putInt(byteBuf.limit())
         buf.put(byteBuf)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
+    override fun read(buf: ByteBuffer): ByteArray {
+        val len = buf.getInt()
+        val byteArr = ByteArray(len)
+        buf.get(byteArr)
+        return byteArr
+    }
+    override fun allocationSize(value: ByteArray): ULong {
+        return 4UL + value.size.toULong()
+    }
+    override fun write(value: ByteArray, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        buf.put(value)
     }
 }
 
@@ -2847,6 +2887,11 @@ public interface NativeClientInterface {
     suspend fun `getConfirmationStatus`(`confirmationId`: kotlin.String): ConfirmationMonitor
     
     /**
+     * The 0.8.0 monitor view of an escalation (`GET /v1/escalations/{id}`).
+     */
+    suspend fun `getEscalationStatus`(`escalationId`: kotlin.String): EscalationMonitor
+    
+    /**
      * The newest edition of `policy_id`.
      */
     suspend fun `getPolicy`(`policyId`: kotlin.String): Policy
@@ -3303,6 +3348,31 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
         { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeConfirmationMonitor.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The 0.8.0 monitor view of an escalation (`GET /v1/escalations/{id}`).
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `getEscalationStatus`(`escalationId`: kotlin.String) : EscalationMonitor {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_get_escalation_status(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`escalationId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeEscalationMonitor.lift(it) },
         // Error FFI converter
         AllowlyException.ErrorHandler,
     )
@@ -4763,6 +4833,181 @@ public object FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
             FfiConverterOptionalString.write(value.`replaces`, buf)
             FfiConverterOptionalString.write(value.`metadataJson`, buf)
             FfiConverterOptionalString.write(value.`idempotencyKey`, buf)
+    }
+}
+
+
+
+/**
+ * Response of `GET /v1/escalations/{escalation_id}`, the monitor view the official 0.8.0 SDK reads
+ * (`escalations.get_status`): the recorded choice and whether its one-use grant is still usable, never permission
+ * to act. Statuses are kept as strings so a newer server's words pass through.
+ */
+data class EscalationMonitor (
+    val `escalationId`: kotlin.String
+    , 
+    val `authorizationId`: kotlin.String
+    , 
+    val `action`: kotlin.String
+    , 
+    val `resource`: kotlin.String?
+    , 
+    /**
+     * `pending`, `approved`, `rejected` or `expired`.
+     */
+    val `status`: kotlin.String
+    , 
+    /**
+     * When the escalation stops waiting for an answer.
+     */
+    val `expiresAt`: kotlin.String
+    , 
+    val `resolvedAt`: kotlin.String?
+    , 
+    /**
+     * The check receipt that escalated.
+     */
+    val `sourceReceiptId`: kotlin.String?
+    , 
+    /**
+     * The receipt of the member's answer.
+     */
+    val `resolutionReceiptId`: kotlin.String?
+    , 
+    /**
+     * `none`, `available`, `expired`, `revoked`, `consumed` or `unknown`: whether an approval can still be used.
+     */
+    val `authorityStatus`: kotlin.String
+    , 
+    /**
+     * When a one-use approval was used.
+     */
+    val `consumedAt`: kotlin.String?
+    , 
+    /**
+     * The member it was sent to (`member:<id>`).
+     */
+    val `escalationTo`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEscalationMonitor: FfiConverterRustBuffer<EscalationMonitor> {
+    override fun read(buf: ByteBuffer): EscalationMonitor {
+        return EscalationMonitor(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EscalationMonitor) = (
+            FfiConverterString.allocationSize(value.`escalationId`) +
+            FfiConverterString.allocationSize(value.`authorizationId`) +
+            FfiConverterString.allocationSize(value.`action`) +
+            FfiConverterOptionalString.allocationSize(value.`resource`) +
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterString.allocationSize(value.`expiresAt`) +
+            FfiConverterOptionalString.allocationSize(value.`resolvedAt`) +
+            FfiConverterOptionalString.allocationSize(value.`sourceReceiptId`) +
+            FfiConverterOptionalString.allocationSize(value.`resolutionReceiptId`) +
+            FfiConverterString.allocationSize(value.`authorityStatus`) +
+            FfiConverterOptionalString.allocationSize(value.`consumedAt`) +
+            FfiConverterOptionalString.allocationSize(value.`escalationTo`)
+    )
+
+    override fun write(value: EscalationMonitor, buf: ByteBuffer) {
+            FfiConverterString.write(value.`escalationId`, buf)
+            FfiConverterString.write(value.`authorizationId`, buf)
+            FfiConverterString.write(value.`action`, buf)
+            FfiConverterOptionalString.write(value.`resource`, buf)
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterString.write(value.`expiresAt`, buf)
+            FfiConverterOptionalString.write(value.`resolvedAt`, buf)
+            FfiConverterOptionalString.write(value.`sourceReceiptId`, buf)
+            FfiConverterOptionalString.write(value.`resolutionReceiptId`, buf)
+            FfiConverterString.write(value.`authorityStatus`, buf)
+            FfiConverterOptionalString.write(value.`consumedAt`, buf)
+            FfiConverterOptionalString.write(value.`escalationTo`, buf)
+    }
+}
+
+
+
+/**
+ * How [`fetch_keys_doc`] fetches; every field defaults to core's (`KeysDocOptions::default()`, the hosted base URL).
+ */
+data class FetchKeysDocOptions (
+    val `baseUrl`: kotlin.String? = null 
+    , 
+    /**
+     * Hex SHA-256 of the exact document bytes, pinned out of band; other bytes are a `key_document` verification
+     * error, so a compromised server cannot swap the keys receipts are checked against.
+     */
+    val `expectedSha256`: kotlin.String? = null 
+    , 
+    /**
+     * How long a fetched document is reused for the same URL and pin (zero fetches every time).
+     */
+    val `cacheTtl`: java.time.Duration? = null 
+    , 
+    /**
+     * Allow `http://` (local development only).
+     */
+    val `allowInsecureHttp`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFetchKeysDocOptions: FfiConverterRustBuffer<FetchKeysDocOptions> {
+    override fun read(buf: ByteBuffer): FetchKeysDocOptions {
+        return FetchKeysDocOptions(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDuration.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FetchKeysDocOptions) = (
+            FfiConverterOptionalString.allocationSize(value.`baseUrl`) +
+            FfiConverterOptionalString.allocationSize(value.`expectedSha256`) +
+            FfiConverterOptionalDuration.allocationSize(value.`cacheTtl`) +
+            FfiConverterBoolean.allocationSize(value.`allowInsecureHttp`)
+    )
+
+    override fun write(value: FetchKeysDocOptions, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`baseUrl`, buf)
+            FfiConverterOptionalString.write(value.`expectedSha256`, buf)
+            FfiConverterOptionalDuration.write(value.`cacheTtl`, buf)
+            FfiConverterBoolean.write(value.`allowInsecureHttp`, buf)
     }
 }
 
@@ -7497,6 +7742,28 @@ public object FfiConverterMapStringTypeFallbackMode: FfiConverterRustBuffer<Map<
     
 
         /**
+         * Fetches a workspace's key document without credentials (the official 0.8.0 SDK's `fetch_keys_doc`, checked by
+         * core: no redirects, the pin, a strict document naming this workspace) and returns its exact text, which
+         * [`load_keys_from_json`] takes.
+         */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `fetchKeysDoc`(`workspaceId`: kotlin.String, `options`: FetchKeysDocOptions) : kotlin.String {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_allowly_ffi_fn_func_fetch_keys_doc(
+        FfiConverterString.lower(`workspaceId`),
+        FfiConverterTypeFetchKeysDocOptions.lower(`options`),),
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+        /**
          * `email_hmac:v1:` + base64url(HMAC-SHA256(pepper, normalized email)); identical in every language.
          */
     @Throws(AllowlyException::class) fun `fromEmail`(`email`: kotlin.String, `pepper`: kotlin.String): kotlin.String {
@@ -7507,6 +7774,25 @@ public object FfiConverterMapStringTypeFallbackMode: FfiConverterRustBuffer<Map<
         
         FfiConverterString.lower(`email`),
         FfiConverterString.lower(`pepper`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * [`from_email`] with the pepper as raw bytes (a text pepper is its UTF-8 bytes, so both give one id) and the scheme
+         * version (`None` = core's one version, `v1`), as the official 0.8.0 SDK takes them; another version is a
+         * `Validation` error. UniFFI has no overloads, so the Kotlin and Swift layers present it as a `fromEmail` overload.
+         */
+    @Throws(AllowlyException::class) fun `fromEmailBytes`(`email`: kotlin.String, `pepper`: kotlin.ByteArray, `version`: kotlin.String?): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_from_email_bytes(
+    
+        
+        FfiConverterString.lower(`email`),
+        FfiConverterByteArray.lower(`pepper`),
+        FfiConverterOptionalString.lower(`version`),_status)
 }
     )
     }

@@ -123,6 +123,18 @@ class ConformanceTest {
     }
 
     @Test
+    fun `fromEmail takes a bytes pepper and a version as 0_8_0 does`() {
+        val text = fromEmail(" Alice@Example.com ", "pépper")
+        assertTrue(text.startsWith("email_hmac:v1:"))
+        assertEquals(text, fromEmail("alice@example.com", "pépper".toByteArray(Charsets.UTF_8)))
+        assertEquals(text, fromEmail("alice@example.com", "pépper".toByteArray(Charsets.UTF_8), "v1"))
+        assertTrue(fromEmail("a@b.c", byteArrayOf(0xff.toByte(), 0, 0x80.toByte())).startsWith("email_hmac:v1:"))
+        val e = assertThrows<AllowlyException.Validation> { fromEmail("a@b.c", "p".toByteArray(), "v2") }
+        assertEquals("invalid_input", e.code)
+        assertEquals("version", e.fields[0].field)
+    }
+
+    @Test
     fun `from_email vectors`() {
         val cases = JsonNode.parse(File(root, "identifiers/email-hmac-v1.json").readText()).list
         assertTrue(cases.isNotEmpty())

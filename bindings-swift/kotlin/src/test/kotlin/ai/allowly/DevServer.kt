@@ -12,6 +12,9 @@ class DevServer private constructor(private val process: Process, private val di
     val runtimeApiKey: String = ready["runtime_api_key"].string
     val setupApiKey: String = ready["setup_api_key"].string
 
+    /** The demo edition the dev server publishes: `{"policy_id", "policy_version"}`. */
+    val policy: JsonNode = ready["policy"]
+
     fun client(apiKey: String = runtimeApiKey): Allowly =
         Allowly(apiKey, ClientOptions(baseUrl = baseUrl, allowInsecureHttp = true))
 
