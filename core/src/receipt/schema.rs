@@ -136,6 +136,59 @@ pub(crate) fn nullable_string_of<'a>(field: &str, v: &'a Value) -> Result<Option
     }
 }
 
+/// An event receipt's pairing rules (both wires): a known event, one of its decisions, the authorization and
+/// resource nullness it requires, and a checkpoint's context and timing.
+pub(crate) fn check_event(
+    event: &str,
+    decision: &str,
+    resource: Option<&str>,
+    authorization_id: Option<&str>,
+    context: &Object,
+    issued_at: &str,
+) -> Result<(), VerificationError> {
+    let Some((_, decisions)) = EVENTS.iter().find(|(e, _)| *e == event) else {
+        return Err(schema(format!(
+            "event must be one of {}, got {}",
+            quoted_list(EVENTS.iter().map(|(e, _)| *e)),
+            quote(event)
+        )));
+    };
+    if !decisions.contains(&decision) {
+        return Err(schema(match decisions {
+            [only] => format!("{event} receipt must have decision {only:?}, got {}", quote(decision)),
+            _ => format!(
+                "{event} receipt must have decision in {}, got {}",
+                quoted_list(decisions.iter().copied()),
+                quote(decision)
+            ),
+        }));
+    }
+    if event == CHECKPOINT_EVENT {
+        if authorization_id.is_some() {
+            return Err(schema(format!("{event} receipt must have null authorization_id")));
+        }
+    } else if authorization_id.is_none() {
+        return Err(schema(format!("{event} receipt must have non-null authorization_id")));
+    }
+    if resource.is_some() && NULL_RESOURCE_EVENTS.contains(&event) {
+        return Err(schema(format!("{event} receipt must have null resource")));
+    }
+    if event == CHECKPOINT_EVENT {
+        let ctx = checkpoint_context(context)?;
+        // An unparsable issued_at is reported by the timestamp step with its own message.
+        if let Ok(at) = parse_millis(issued_at) {
+            if at < ctx.period_end_ms {
+                return Err(schema(format!(
+                    "{event} issued_at {} must be at or after period_end {}",
+                    quote(issued_at),
+                    ctx.period_end
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An action receipt's decision (both wires): never an event's decision, and one of the action decisions.
 pub(crate) fn check_action_decision(action: &str, decision: &str) -> Result<(), VerificationError> {
     if EVENTS.iter().any(|(_, ds)| ds.contains(&decision)) {
@@ -261,48 +314,9 @@ pub(crate) fn check_structure(receipt: &Value) -> Result<Fields<'_>, Verificatio
             (ReceiptKind::Action, action)
         }
         (None, Some(event)) => {
-            let Some((_, decisions)) = EVENTS.iter().find(|(e, _)| *e == event) else {
-                return Err(schema(format!(
-                    "event must be one of {}, got {}",
-                    quoted_list(EVENTS.iter().map(|(e, _)| *e)),
-                    quote(event)
-                )));
-            };
-            if !decisions.contains(&decision) {
-                return Err(schema(match decisions {
-                    [only] => format!("{event} receipt must have decision {only:?}, got {}", quote(decision)),
-                    _ => format!(
-                        "{event} receipt must have decision in {}, got {}",
-                        quoted_list(decisions.iter().copied()),
-                        quote(decision)
-                    ),
-                }));
-            }
-            if event == CHECKPOINT_EVENT {
-                if authorization_id.is_some() {
-                    return Err(schema(format!("{event} receipt must have null authorization_id")));
-                }
-            } else if authorization_id.is_none() {
-                return Err(schema(format!("{event} receipt must have non-null authorization_id")));
-            }
-            if resource.is_some() && NULL_RESOURCE_EVENTS.contains(&event) {
-                return Err(schema(format!("{event} receipt must have null resource")));
-            }
+            check_event(event, decision, resource, authorization_id, context, issued_at)?;
             if slots[POLICY_EVAL].is_some() {
                 return Err(schema("policy_eval must be absent on event receipts"));
-            }
-            if event == CHECKPOINT_EVENT {
-                let ctx = checkpoint_context(context)?;
-                // An unparsable issued_at is reported by the timestamp step with its own message.
-                if let Ok(at) = parse_millis(issued_at) {
-                    if at < ctx.period_end_ms {
-                        return Err(schema(format!(
-                            "{event} issued_at {} must be at or after period_end {}",
-                            quote(issued_at),
-                            ctx.period_end
-                        )));
-                    }
-                }
             }
             (ReceiptKind::Event, event)
         }

@@ -6,12 +6,11 @@
 //! (integers only, safe range, surrogates, depth, size) were applied when the payload was decoded, so every string
 //! here is Unicode text.
 
-use super::json::{Number, Object, Value, quote};
+use super::json::{Number, Value, quote};
 use super::schema::{
-    ACTION_DECISIONS, CHECKPOINT_EVENT, EVENTS, NULL_RESOURCE_EVENTS, check_action_decision, checkpoint_context,
-    exact_members, nullable_string_of, quoted_list, schema, string_of, type_error,
+    ACTION_DECISIONS, CHECKPOINT_EVENT, check_action_decision, check_event, exact_members, nullable_string_of,
+    quoted_list, schema, string_of, type_error,
 };
-use super::timestamp::parse_millis;
 use super::verify::ReceiptKind;
 use crate::error::{VerificationError, VerificationErrorKind};
 
@@ -37,7 +36,6 @@ const REQUIRED: [&str; 13] = [
     "engine_version",
 ];
 const OPTIONAL: [&str; 3] = ["action", "event", "policy_eval"];
-const LIFECYCLE_EVENTS: [&str; 2] = ["authorization.create", "authorization.revoke"];
 
 /// The checked fields of a wire-5 payload, borrowed from it.
 #[derive(Debug)]
@@ -169,58 +167,6 @@ pub(crate) fn check_structure(payload: &Value) -> Result<Fields5<'_>, Verificati
     }
 
     Ok(Fields5 { receipt_id, workspace_id, issued_at, decision, reason, kind, name, authorization_id })
-}
-
-fn check_event(
-    event: &str,
-    decision: &str,
-    resource: Option<&str>,
-    authorization_id: Option<&str>,
-    context: &Object,
-    issued_at: &str,
-) -> Result<(), VerificationError> {
-    let Some((_, decisions)) = EVENTS.iter().find(|(e, _)| *e == event) else {
-        return Err(schema(format!(
-            "event must be one of {}, got {}",
-            quoted_list(EVENTS.iter().map(|(e, _)| *e)),
-            quote(event)
-        )));
-    };
-    if !decisions.contains(&decision) {
-        return Err(schema(match decisions {
-            [only] => format!("{event} receipt must have decision {only:?}, got {}", quote(decision)),
-            _ => format!(
-                "{event} receipt must have decision in {}, got {}",
-                quoted_list(decisions.iter().copied()),
-                quote(decision)
-            ),
-        }));
-    }
-    if event == CHECKPOINT_EVENT {
-        if authorization_id.is_some() {
-            return Err(schema(format!("{event} receipt must have null authorization_id")));
-        }
-    } else if authorization_id.is_none() {
-        return Err(schema(format!("{event} receipt must have non-null authorization_id")));
-    }
-    debug_assert!(LIFECYCLE_EVENTS.iter().all(|e| NULL_RESOURCE_EVENTS.contains(e)));
-    if resource.is_some() && NULL_RESOURCE_EVENTS.contains(&event) {
-        return Err(schema(format!("{event} receipt must have null resource")));
-    }
-    if event == CHECKPOINT_EVENT {
-        let ctx = checkpoint_context(context)?;
-        // An unparsable issued_at is reported by the timestamp step with its own message.
-        if let Ok(at) = parse_millis(issued_at) {
-            if at < ctx.period_end_ms {
-                return Err(schema(format!(
-                    "{event} issued_at {} must be at or after period_end {}",
-                    quote(issued_at),
-                    ctx.period_end
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// `null`, or exactly `{policy_id: non-empty string, policy_version: 1..=2^53-1, definition_sha256: 64 hex}`.
