@@ -121,6 +121,32 @@ impl Fields {
         Ok(Self { map, errors: Vec::new() })
     }
 
+    /// An optional RFC 3339 instant that must lie after `now`: `Some(None)` when absent, `Some(Some(t))` when valid,
+    /// `None` (with the field error recorded) when it is not a timestamp or not in the future.
+    pub fn opt_future_ts(&mut self, name: &str, now: time::OffsetDateTime) -> Option<Option<time::OffsetDateTime>> {
+        let Some(text) = self.opt_str(name) else { return Some(None) };
+        match crate::util::parse_ts(&text) {
+            Some(t) if t > now => Some(Some(t)),
+            Some(_) => {
+                self.error(name, "must be in the future");
+                None
+            }
+            None => {
+                self.error(name, "must be an RFC 3339 timestamp");
+                None
+            }
+        }
+    }
+
+    /// An optional JSON object of at most `max` bytes (`{}` when absent).
+    pub fn opt_object_within(&mut self, name: &str, max: usize) -> Value {
+        let value = self.opt_object(name).map(Value::Object).unwrap_or_else(|| Value::Object(Map::new()));
+        if json_size(&value) > max {
+            self.error(name, format!("must be at most {} KiB", max / 1024));
+        }
+        value
+    }
+
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(FieldError { field: field.into(), message: message.into() });
     }

@@ -43,7 +43,7 @@ const CREATE_FIELDS: &[&str] = &[
 ];
 const REVOKE_FIELDS: &[&str] = &["revoked_by", "notes", "superseded_by"];
 pub(super) const DEFAULT_TTL_DAYS: i64 = 90;
-const MAX_META: usize = 4096;
+pub(super) const MAX_META: usize = 4096;
 
 /// The authorization object of every response; `status` (with `revoked_at`) only when read back.
 fn auth_body(
@@ -113,24 +113,9 @@ pub(super) fn parse_create(
             }
         }
     };
-    let expires_at = match f.opt_str("expires_at") {
-        None => Some(now + time::Duration::days(DEFAULT_TTL_DAYS)),
-        Some(s) => match util::parse_ts(&s) {
-            Some(t) if t > now => Some(t),
-            Some(_) => {
-                f.error("expires_at", "must be in the future");
-                None
-            }
-            None => {
-                f.error("expires_at", "must be an RFC 3339 timestamp");
-                None
-            }
-        },
-    };
-    let metadata = f.opt_object("metadata").map(Value::Object).unwrap_or_else(|| json!({}));
-    if parse::json_size(&metadata) > MAX_META {
-        f.error("metadata", "must be at most 4 KiB");
-    }
+    let expires_at =
+        f.opt_future_ts("expires_at", now).map(|t| t.unwrap_or(now + time::Duration::days(DEFAULT_TTL_DAYS)));
+    let metadata = f.opt_object_within("metadata", MAX_META);
     let budget_limit = f.opt_i64("budget_limit_micros");
     if budget_limit.is_some_and(|b| b <= 0) {
         f.error("budget_limit_micros", "must be greater than 0");

@@ -67,29 +67,14 @@ pub(super) fn parse(body: &axum::body::Bytes, now: time::OffsetDateTime) -> Resu
             f.error("actions", "action names are 1 to 64 characters");
         }
     }
-    let expires_at = match f.opt_str("expires_at") {
-        None => None,
-        Some(s) => match util::parse_ts(&s) {
-            Some(t) if t > now => Some(t),
-            Some(_) => {
-                f.error("expires_at", "must be in the future");
-                None
-            }
-            None => {
-                f.error("expires_at", "must be an RFC 3339 timestamp");
-                None
-            }
-        },
-    };
+    // Absent or invalid are both `None` here: an invalid one has its field error, so the request fails below.
+    let expires_at = f.opt_future_ts("expires_at", now).flatten();
     // 0.8.0 accepts a zero budget: every costed check is then denied.
     let budget_limit = f.opt_i64("budget_limit_micros");
     if budget_limit.is_some_and(|b| b < 0) {
         f.error("budget_limit_micros", "must not be negative");
     }
-    let metadata = f.opt_object("metadata").map(Value::Object).unwrap_or_else(|| json!({}));
-    if parse::json_size(&metadata) > 4096 {
-        f.error("metadata", "must be at most 4 KiB");
-    }
+    let metadata = f.opt_object_within("metadata", super::authorizations::MAX_META);
     if let Err(m) = parse::receipt_safe(&metadata, "metadata") {
         f.error("metadata", m);
     }
