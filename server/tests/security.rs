@@ -29,10 +29,24 @@ backend_tests!(
 );
 
 /// Every row of every table, as text (SQLite blobs as hex, PostgreSQL `bytea` as its `\x…` text), keyed by table.
-/// Two snapshots compare equal only if no request inserted, updated or deleted anything.
+/// Two snapshots compare equal only if no request inserted, updated or deleted anything. The snapshot is taken once
+/// the async signer has no pending receipt left: it signs on its own schedule, and CI once saw a signature from an
+/// earlier, accepted request land between two snapshots around a refused one.
 async fn snapshot(url: &str) -> BTreeMap<String, Vec<Vec<Option<String>>>> {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE status = 'pending'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count pending receipts");
+        if pending == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{pending} receipts still pending after 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let sqlite = url.starts_with("sqlite:");
     let tables: Vec<String> = if sqlite {
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
