@@ -56,6 +56,19 @@ pub struct CheckRequest {
     /// another process) is answered with the first answer. Not part of the body.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
+    /// The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
+    /// canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
+    /// asking check's.
+    #[serde(skip)]
+    pub arguments: Option<Map<String, Value>>,
+    /// Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
+    /// `arguments` when that is given (both given must agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
+    pub arguments_sha256: Option<String>,
+    /// On the re-check after the user answered: the confirm result's `confirmation_id`, so only that answer is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation_id: Option<String>,
 }
 
 impl CheckRequest {
@@ -107,6 +120,31 @@ impl CheckRequest {
         self
     }
 
+    /// Binds a confirmation this check asks for (or the answer it uses) to these arguments; see `arguments`.
+    pub fn with_arguments(mut self, arguments: Map<String, Value>) -> Self {
+        self.arguments = Some(arguments);
+        self
+    }
+
+    /// The re-check of the call that asked `confirmation_id`: only that confirmation's answer may be used.
+    pub fn with_confirmation_id(mut self, confirmation_id: impl Into<String>) -> Self {
+        self.confirmation_id = Some(confirmation_id.into());
+        self
+    }
+
+    /// The request as sent: `arguments_sha256` computed from `arguments` by core's canonicalizer.
+    pub(crate) fn for_wire(&self) -> Result<std::borrow::Cow<'_, Self>> {
+        let Some(arguments) = &self.arguments else { return Ok(std::borrow::Cow::Borrowed(self)) };
+        let digest = crate::policy::arguments_sha256(&Value::Object(arguments.clone()))
+            .map_err(|e| Error::invalid_input("arguments", e.message))?;
+        if self.arguments_sha256.as_ref().is_some_and(|d| *d != digest) {
+            return Err(Error::invalid_input("arguments_sha256", "does not match the digest of arguments"));
+        }
+        let mut wire = self.clone();
+        wire.arguments_sha256 = Some(digest);
+        Ok(std::borrow::Cow::Owned(wire))
+    }
+
     /// Checks that need no server. A failing request is rejected before sending and never falls back.
     pub fn validate(&self) -> Result<()> {
         validate_id("authorization_id", &self.authorization_id)?;
@@ -133,6 +171,14 @@ impl CheckRequest {
             if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
                 return Err(Error::invalid_input("idempotency_key", "must be 1 to 255 visible ASCII characters"));
             }
+        }
+        if let Some(d) = &self.arguments_sha256 {
+            if d.len() != 64 || !d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return Err(Error::invalid_input("arguments_sha256", "must be 64 lowercase hex digits"));
+            }
+        }
+        if let Some(id) = &self.confirmation_id {
+            validate_id("confirmation_id", id)?;
         }
         if let Some(ts) = &self.client_timestamp {
             let parsed = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339);
