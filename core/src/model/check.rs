@@ -59,7 +59,8 @@ pub struct CheckRequest {
     /// The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
     /// canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
     /// asking check's.
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub arguments: Option<Map<String, Value>>,
     /// Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
     /// `arguments` when that is given (both given must agree).
@@ -349,6 +350,13 @@ mod tests {
         value.as_object().cloned().expect("an object")
     }
 
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::Validation { fields, .. } => fields[0].field.clone(),
+            other => panic!("not a validation error: {other}"),
+        }
+    }
+
     #[test]
     fn trace_values_join_the_context_and_explicit_context_wins() {
         let request = CheckRequest::new("auth_1", ["email.send"])
@@ -365,5 +373,39 @@ mod tests {
         assert_eq!(untouched.context, None);
         let body = serde_json::to_value(&untouched).expect("serializes");
         assert!(body.get("context").is_none(), "no empty context is sent: {body}");
+    }
+
+    #[test]
+    fn arguments_are_sent_only_as_their_canonical_digest() {
+        let a = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"to": "alice", "amount": 5, "memo": "é"})));
+        let b = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"memo": "é", "amount": 5, "to": "alice"})));
+        let body = |r: &CheckRequest| serde_json::to_value(r.for_wire().expect("digest").as_ref()).expect("serializes");
+        let (wa, wb) = (body(&a), body(&b));
+        // Key order is the caller's serialization, not the call: both digest alike, and the arguments stay here.
+        assert_eq!(wa["arguments_sha256"], wb["arguments_sha256"]);
+        assert!(wa.get("arguments").is_none(), "{wa}");
+        let digest = wa["arguments_sha256"].as_str().expect("a digest").to_owned();
+        assert_eq!(digest.len(), 64);
+        assert_eq!(digest, crate::policy::arguments_sha256(&json!({"amount": 5, "memo": "é", "to": "alice"})).expect("d"));
+        let other = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"to": "mallory", "amount": 5})));
+        assert_ne!(body(&other)["arguments_sha256"], wa["arguments_sha256"]);
+        // A digest given with the arguments must be theirs; a float has no canonical form and is refused by name.
+        let mut mismatched = a.clone();
+        mismatched.arguments_sha256 = Some("0".repeat(64));
+        assert_eq!(mismatched.for_wire().map(drop).map_err(field_of).expect_err("mismatch"), "arguments_sha256");
+        let float = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"amount": 1.5})));
+        assert_eq!(float.for_wire().map(drop).map_err(field_of).expect_err("float"), "arguments");
+        // Without arguments nothing is added, so servers that predate the field see the same body as before.
+        assert!(body(&CheckRequest::new("auth_1", ["pay"])).get("arguments_sha256").is_none());
+    }
+
+    #[test]
+    fn a_malformed_digest_or_confirmation_id_is_refused_before_sending() {
+        let mut r = CheckRequest::new("auth_1", ["pay"]);
+        r.arguments_sha256 = Some("ABC".into());
+        assert_eq!(r.validate().map_err(field_of).expect_err("digest"), "arguments_sha256");
+        let r = CheckRequest::new("auth_1", ["pay"]).with_confirmation_id("");
+        assert_eq!(r.validate().map_err(field_of).expect_err("id"), "confirmation_id");
+        assert!(CheckRequest::new("auth_1", ["pay"]).with_confirmation_id("cnf_1").validate().is_ok());
     }
 }
