@@ -60,7 +60,8 @@ async fn an_approval_answers_only_the_call_that_asked(db: TestDb) {
         assert_eq!(reason(&r), ("confirm", "scope_requires_user_confirmation"), "{other}");
     }
     // The re-check of the same call uses it, once.
-    let r = s.check(json!({"authorization_id": auth, "scopes": ["pay"], "resource": "inv:1", "session_id": "s1",
+    let r = s
+        .check(json!({"authorization_id": auth, "scopes": ["pay"], "resource": "inv:1", "session_id": "s1",
                            "arguments_sha256": DIGEST_A, "context": {}}))
         .await;
     assert_eq!(r["results"]["pay"]["reason"], "user_confirmed", "{r}");
@@ -159,8 +160,11 @@ async fn timeouts_default_to_an_hour_and_are_clamped_per_authorization_and_editi
     let before = s.count("authorizations").await;
     for bad in [json!(0), json!(-5), json!("60")] {
         let (st, e) = s
-            .post("/v1/authorizations", json!({"user_id": "u", "agent_id": "a", "scopes": ["pay"],
-                                                "confirmation_timeout_seconds": bad}))
+            .post(
+                "/v1/authorizations",
+                json!({"user_id": "u", "agent_id": "a", "scopes": ["pay"],
+                                                "confirmation_timeout_seconds": bad}),
+            )
             .await;
         assert_eq!((st, e["error"]["fields"][0]["field"].as_str()), (422, Some("confirmation_timeout_seconds")), "{e}");
     }
@@ -280,7 +284,9 @@ async fn a_hundred_parallel_calls_each_get_only_their_own_approval(db: TestDb) {
     // Every one is approved at once.
     let approvals = asked
         .iter()
-        .map(|r| (format!("/v1/confirmations/{}", r["confirm_nonce"].as_str().expect("nonce")), json!({"approved": true})))
+        .map(|r| {
+            (format!("/v1/confirmations/{}", r["confirm_nonce"].as_str().expect("nonce")), json!({"approved": true}))
+        })
         .collect();
     assert!(post_all(approvals).await.into_iter().all(|r| r.expect("join").0 == 200));
     // Each call re-checks while 100 other calls (same scope, other arguments) check at the same time.
@@ -296,8 +302,12 @@ async fn a_hundred_parallel_calls_each_get_only_their_own_approval(db: TestDb) {
         if i < 100 {
             assert_eq!(r["reason"], "user_confirmed", "call {i}: {a}");
             // The approval it used is the one its own question got.
-            let (cnf, used_by) = (asked[i]["confirmation_id"].as_str().expect("cnf"), r["receipt"]["receipt_id"].as_str().expect("rcp"));
-            assert_eq!(s.count(&format!("confirmations WHERE id = '{cnf}' AND consumed_receipt_id = '{used_by}'")).await, 1);
+            let (cnf, used_by) =
+                (asked[i]["confirmation_id"].as_str().expect("cnf"), r["receipt"]["receipt_id"].as_str().expect("rcp"));
+            assert_eq!(
+                s.count(&format!("confirmations WHERE id = '{cnf}' AND consumed_receipt_id = '{used_by}'")).await,
+                1
+            );
         } else {
             assert_eq!(r["reason"], "scope_requires_user_confirmation", "intruder {i}: {a}");
         }

@@ -377,8 +377,10 @@ mod tests {
 
     #[test]
     fn arguments_are_sent_only_as_their_canonical_digest() {
-        let a = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"to": "alice", "amount": 5, "memo": "é"})));
-        let b = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"memo": "é", "amount": 5, "to": "alice"})));
+        let a =
+            CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"to": "alice", "amount": 5, "memo": "é"})));
+        let b =
+            CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"memo": "é", "amount": 5, "to": "alice"})));
         let body = |r: &CheckRequest| serde_json::to_value(r.for_wire().expect("digest").as_ref()).expect("serializes");
         let (wa, wb) = (body(&a), body(&b));
         // Key order is the caller's serialization, not the call: both digest alike, and the arguments stay here.
@@ -386,7 +388,10 @@ mod tests {
         assert!(wa.get("arguments").is_none(), "{wa}");
         let digest = wa["arguments_sha256"].as_str().expect("a digest").to_owned();
         assert_eq!(digest.len(), 64);
-        assert_eq!(digest, crate::policy::arguments_sha256(&json!({"amount": 5, "memo": "é", "to": "alice"})).expect("d"));
+        assert_eq!(
+            digest,
+            crate::policy::arguments_sha256(&json!({"amount": 5, "memo": "é", "to": "alice"})).expect("d")
+        );
         let other = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"to": "mallory", "amount": 5})));
         assert_ne!(body(&other)["arguments_sha256"], wa["arguments_sha256"]);
         // A digest given with the arguments must be theirs; a float has no canonical form and is refused by name.

@@ -117,7 +117,10 @@ pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError
         f.error("client_timestamp", "must be an RFC 3339 timestamp with a time zone");
     }
     let arguments_sha256 = f.opt_str("arguments_sha256");
-    if arguments_sha256.as_deref().is_some_and(|d| d.len() != 64 || !d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))) {
+    if arguments_sha256
+        .as_deref()
+        .is_some_and(|d| d.len() != 64 || !d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
         f.error("arguments_sha256", "must be 64 lowercase hex digits (SHA-256 of the canonical arguments)");
     }
     let confirmation_id = f.opt_str("confirmation_id");

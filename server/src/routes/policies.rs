@@ -28,8 +28,16 @@ use crate::store::policies::{self as db, EditionRef, EditionRow};
 use crate::util;
 use crate::wire::{PolicyBody, PolicyEvalBody, PolicyList, PolicyPreview, PolicyPublished};
 
-const EDITION_FIELDS: &[&str] =
-    &["policy_id", "profile", "agent_id", "actions", "default_expiry_days", "description", "previous_policy_ref", "confirmation_timeout_seconds"];
+const EDITION_FIELDS: &[&str] = &[
+    "policy_id",
+    "profile",
+    "agent_id",
+    "actions",
+    "default_expiry_days",
+    "description",
+    "previous_policy_ref",
+    "confirmation_timeout_seconds",
+];
 const DEFINITION_FIELDS: [&str; 4] = ["profile", "agent_id", "actions", "default_expiry_days"];
 const MAX_DESCRIPTION: usize = 2048;
 const MAX_LIST: i64 = 100;
