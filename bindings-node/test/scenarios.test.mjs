@@ -119,15 +119,16 @@ function errorJson(e) {
 }
 
 class Run {
-  constructor() {
-    this.vars = { env }
+  constructor(srv, e) {
+    this.server = srv
+    this.vars = { env: e }
     this.keys = {}
     this.client = this.makeClient({})
   }
 
   makeClient(o) {
     return new sdk.Allowly({
-      apiKey: o.api_key ?? server.runtimeApiKey, baseUrl: o.base_url ?? server.baseUrl, allowInsecureHttp: true,
+      apiKey: o.api_key ?? this.server.runtimeApiKey, baseUrl: o.base_url ?? this.server.baseUrl, allowInsecureHttp: true,
       maxRetries: o.max_retries, checkTimeoutMs: o.check_timeout_ms, fallbackByScope: o.fallback_by_scope,
     })
   }
@@ -164,8 +165,8 @@ class Run {
       }
       case 'from_email': return { user_id: sdk.identifiers.fromEmail(a.email, { pepper: a.pepper }) }
       case 'rotate_signing_key': {
-        const resp = await fetch(`${server.baseUrl}/v1/signing-keys/rotate`, {
-          method: 'POST', headers: { authorization: `Bearer ${server.setupApiKey}` },
+        const resp = await fetch(`${this.server.baseUrl}/v1/signing-keys/rotate`, {
+          method: 'POST', headers: { authorization: `Bearer ${this.server.setupApiKey}` },
         })
         if (!resp.ok) throw new RunnerError(`rotate: ${resp.status} ${await resp.text()}`)
         return resp.json()
@@ -201,12 +202,18 @@ for (const file of files) {
   const scenario = JSON.parse(readFileSync(join(dir, file), 'utf8'))
   const skip = scenario.skip ?? scenario.skip_languages?.[LANGUAGE]
   test(`scenario ${scenario.name}`, { skip: skip ?? false }, async () => {
+    // A scenario with `serve_args` gets a server of its own, started with those flags.
+    const own = scenario.serve_args ? await startServer(scenario.serve_args) : null
     try {
-      const run = new Run()
+      const run = own
+        ? new Run(own, { ...env, base_url: own.baseUrl, workspace_id: own.workspaceId })
+        : new Run(server, env)
       for (const [i, step] of scenario.steps.entries()) await run.step(i, step)
     } catch (e) {
       report[scenario.name] = { status: 'fail', reason: String(e.message).split('\n')[0].slice(0, 300) }
       throw e
+    } finally {
+      await own?.stop()
     }
     report[scenario.name] = { status: 'pass' }
   })

@@ -10,6 +10,7 @@ import socket
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 import allowly
 from allowly import identifiers, verify
 
-from conftest import REPO
+from conftest import REPO, DevServer, allowly_binary
 
 LANGUAGE = "python"
 SCENARIOS = REPO / "tests" / "scenarios"
@@ -211,19 +212,26 @@ def test_scenario_files_match_the_schema() -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_scenario(path: Any, server: Dict[str, str], endpoints: Dict[str, str]) -> None:
+def test_scenario(path: Any, server: Dict[str, str], endpoints: Dict[str, str], tmp_path: Path) -> None:
     scenario = json.loads(path.read_text())
     name = scenario["name"]
     skip = scenario.get("skip") or scenario.get("skip_languages", {}).get(LANGUAGE)
     if skip:
         record(name, "skip", skip)
         pytest.skip(skip)
-    env = {"base_url": server["base_url"], "workspace_id": server["workspace_id"], **endpoints}
+    # A scenario with `serve_args` gets a server of its own, started with those flags.
+    own = DevServer(tmp_path, binary=allowly_binary(), extra_args=scenario["serve_args"]) if "serve_args" in scenario else None
     try:
+        if own is not None:
+            server = own.start()
+        env = {"base_url": server["base_url"], "workspace_id": server["workspace_id"], **endpoints}
         run = Run(server, env)
         for i, step in enumerate(scenario["steps"]):
             run.step(i, step)
     except BaseException as e:
         record(name, "fail", f"{type(e).__name__}: {e}".splitlines()[0][:300])
         raise
+    finally:
+        if own is not None:
+            own.stop(timeout=10)
     record(name, "pass")

@@ -45,6 +45,13 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(String, Tier),
         return Err(ApiError::invalid_api_key());
     }
     let caller = api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)?;
+    // Only known keys get a bucket, so garbage keys cannot fill the map; keyed by the hash, never the key text.
+    let bucket = crate::util::sha256_hex(key.as_bytes());
+    state
+        .limiter
+        .keys
+        .take(&bucket, std::time::Instant::now())
+        .map_err(|s| ApiError::rate_limited("this API key", s))?;
     // Checked after the key, so an unknown key is still a plain 401 `invalid_api_key`; before any handler runs, so a
     // refused request stores nothing.
     if parts.headers.contains_key(AGENT_TOKEN_HEADER) {

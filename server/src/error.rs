@@ -108,6 +108,13 @@ impl ApiError {
         Self::new(WireCode::InsufficientKeyTier, "this route needs a setup API key")
     }
 
+    /// 429 `rate_limited`: `what` (an API key, an authorization) is over its request rate; retry after `seconds`.
+    pub fn rate_limited(what: &str, seconds: u64) -> Self {
+        let mut e = Self::new(WireCode::RateLimited, format!("{what} is over its request rate limit; retry later"));
+        e.retry_after = Some(seconds.max(1));
+        e
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         let mut e = Self::new(WireCode::Unavailable, message);
         e.retry_after = Some(1);

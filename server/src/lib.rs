@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod parse;
 pub mod policy;
+pub mod rate_limit;
 pub mod routes;
 pub mod signer;
 pub mod store;
@@ -48,6 +49,7 @@ pub struct AppState {
     pub master: MasterKey,
     pub webhooks: Arc<webhooks::Dispatcher>,
     pub metrics: metrics::Metrics,
+    pub limiter: rate_limit::Limiter,
 }
 
 /// What `allowly serve` passes in.
@@ -65,6 +67,8 @@ pub struct ServeConfig {
     pub ready_file: Option<PathBuf>,
     /// The master key sealing signing keys; required unless `dev` (then read from or created in a 0600 file).
     pub master_key: Option<MasterKey>,
+    /// Request rate limits per API key and per authorization (429 `rate_limited` above them).
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,8 +111,14 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let signer = signer::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
     let webhooks = webhooks::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
-    let state =
-        Arc::new(AppState { store: boot.store, signer, master: boot.master, webhooks, metrics: Default::default() });
+    let state = Arc::new(AppState {
+        store: boot.store,
+        signer,
+        master: boot.master,
+        webhooks,
+        metrics: Default::default(),
+        limiter: rate_limit::Limiter::new(cfg.rate_limits),
+    });
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
     let app = routes::router(state.clone());

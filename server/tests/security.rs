@@ -270,6 +270,7 @@ impl TwoWorkspaces {
             dev: false,
             ready_file: None,
             master_key: Some(master),
+            rate_limits: Default::default(),
         })
         .await
         .expect("server starts");

@@ -60,6 +60,8 @@ pub enum WireCode {
     BudgetSingleScope,
     /// 422: settling a check that was not an allowed check of a budgeted authorization.
     NotBudgeted,
+    /// 429 with `Retry-After`: the API key's or the authorization's request rate limit (nothing was stored).
+    RateLimited,
     /// 501: a route of the official API this server does not implement yet (executions, seal, ...). Answered, never
     /// silently accepted, so a caller cannot mistake it for success.
     NotSupported,
@@ -69,7 +71,7 @@ pub enum WireCode {
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 31] = [
+    pub const ALL: [WireCode; 32] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
@@ -99,6 +101,7 @@ impl WireCode {
         Self::BudgetEstimateRequired,
         Self::BudgetSingleScope,
         Self::NotBudgeted,
+        Self::RateLimited,
         Self::NotSupported,
         Self::Unavailable,
     ];
@@ -135,6 +138,7 @@ impl WireCode {
             Self::BudgetEstimateRequired => "budget_estimate_required",
             Self::BudgetSingleScope => "budget_single_scope",
             Self::NotBudgeted => "not_budgeted",
+            Self::RateLimited => "rate_limited",
             Self::NotSupported => "not_supported",
             Self::Unavailable => "unavailable",
         }
@@ -172,6 +176,7 @@ impl WireCode {
             | Self::BudgetEstimateRequired
             | Self::BudgetSingleScope
             | Self::NotBudgeted => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::NotSupported => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }

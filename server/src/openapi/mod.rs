@@ -41,6 +41,7 @@ fn error_response(status: u16) -> Value {
         410 => "Expired (`confirmation_expired`)",
         413 => "Body over 64 KiB",
         422 => "Validation error with `fields`",
+        429 => "Over the API key's or the authorization's request rate (`rate_limited`, with `Retry-After`)",
         501 => "Not supported by this server yet (`not_supported`)",
         503 => "Unavailable",
         _ => "Error",
@@ -105,8 +106,9 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
     }
     match op.auth {
         Auth::Public => {}
-        Auth::Runtime => errors.push(401),
-        Auth::Setup => errors.extend([401, 403]),
+        // Every authenticated request passes the API key's rate limit.
+        Auth::Runtime => errors.extend([401, 429]),
+        Auth::Setup => errors.extend([401, 403, 429]),
     }
     errors.sort_unstable();
     errors.dedup();

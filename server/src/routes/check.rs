@@ -131,6 +131,11 @@ pub async fn check(
         Some(_) => return Err(ApiError::field(WireCode::ValidationError, "wait", "must be true or false")),
     };
     let req = parse_check(&body)?;
+    let bucket = (who.workspace_id.clone(), req.authorization_id.clone());
+    s.limiter
+        .authorizations
+        .take(&bucket, std::time::Instant::now())
+        .map_err(|secs| ApiError::rate_limited("this authorization", secs))?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;
     let mut tx = s.store.begin().await?;
     let out = match idempotency::replay_value(&mut tx, &who.workspace_id, idem.as_ref()).await? {

@@ -220,12 +220,13 @@ async fn every_scenario_passes_through_the_rust_sdk() {
     let server = common::Server::start();
     let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let silent = TcpListener::bind("127.0.0.1:0").expect("bind"); // never accepts: a peer that never answers
-    let env = json!({
-        "base_url": server.field("base_url"), "workspace_id": server.field("workspace_id"),
-        "dead_base_url": format!("http://127.0.0.1:{dead}"),
-        "silent_base_url": format!("http://{}", silent.local_addr().expect("addr")),
-    });
-    let (runtime_key, setup_key) = (server.field("runtime_api_key"), server.field("setup_api_key"));
+    let env_of = |server: &common::Server| {
+        json!({
+            "base_url": server.field("base_url"), "workspace_id": server.field("workspace_id"),
+            "dead_base_url": format!("http://127.0.0.1:{dead}"),
+            "silent_base_url": format!("http://{}", silent.local_addr().expect("addr")),
+        })
+    };
     let mut report = Map::new();
     let mut failures = Vec::new();
     for sc in load_scenarios() {
@@ -234,6 +235,13 @@ async fn every_scenario_passes_through_the_rust_sdk() {
         let result = if let Some(reason) = skip {
             json!({"status": "skip", "reason": reason})
         } else {
+            // A scenario with `serve_args` gets a server of its own, started with those flags.
+            let serve_args: Vec<&str> =
+                sc["serve_args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let own = (!serve_args.is_empty()).then(|| common::Server::start_with(&serve_args));
+            let server = own.as_ref().unwrap_or(&server);
+            let env = env_of(server);
+            let (runtime_key, setup_key) = (server.field("runtime_api_key"), server.field("setup_api_key"));
             let client = client(&env, &runtime_key, None).unwrap_or_else(|_| panic!("client"));
             let mut vars = Map::new();
             vars.insert("env".into(), env.clone());

@@ -221,7 +221,19 @@ class ScenariosTest {
                 if (skip != null) report[name] = mapOf("status" to "skip", "reason" to skip)
                 assumeTrue(skip == null, skip)
                 try {
-                    runBlocking { Run().use { run -> (scenario["steps"] as List<*>).forEachIndexed { i, s -> run.step(i, s as Map<*, *>) } } }
+                    // A scenario with `serve_args` gets a server of its own, started with those flags.
+                    val own = (scenario["serve_args"] as List<*>?)?.let { args -> DevServer.start(args.map { it as String }) }
+                    try {
+                        val srv = own ?: server
+                        val runEnv = env + mapOf("base_url" to srv.baseUrl, "workspace_id" to srv.workspaceId)
+                        runBlocking {
+                            Run(srv, runEnv).use { run ->
+                                (scenario["steps"] as List<*>).forEachIndexed { i, s -> run.step(i, s as Map<*, *>) }
+                            }
+                        }
+                    } finally {
+                        own?.close()
+                    }
                 } catch (e: Throwable) {
                     report[name] = mapOf("status" to "fail", "reason" to "${e::class.simpleName}: ${e.message}".lines()[0].take(300))
                     throw e
@@ -231,8 +243,8 @@ class ScenariosTest {
         }
     }
 
-    private inner class Run : AutoCloseable {
-        val vars = mutableMapOf<String, Any?>("env" to env)
+    private inner class Run(val server: DevServer, runEnv: Map<String, Any?>) : AutoCloseable {
+        val vars = mutableMapOf<String, Any?>("env" to runEnv)
         val keys = mutableMapOf<String, KeySet>()
         val clients = mutableListOf<Allowly>()
         val client = makeClient(emptyMap<String, Any?>())
