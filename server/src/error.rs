@@ -96,12 +96,21 @@ impl ApiError {
         Self::new(WireCode::InvalidApiKey, "missing, malformed or unknown API key")
     }
 
-    /// The request carries `X-Allowly-Agent-Token`, which this server cannot verify: refused, never ignored.
-    pub fn agent_token_unverifiable() -> Self {
-        Self::new(
-            WireCode::AgentTokenUnverifiable,
-            "this server does not verify agent tokens (X-Allowly-Agent-Token); send the request without one",
-        )
+    /// The request's `X-Allowly-Agent-Token` was refused; `code` says why. The token itself is never echoed.
+    pub fn agent_token(code: WireCode) -> Self {
+        let message = match code {
+            WireCode::AgentTokenUnverifiable => {
+                "the agent token names a key this workspace has not registered (or has revoked); enroll the agent"
+            }
+            WireCode::AgentTokenMalformed => "the agent token is not a compact EdDSA agent token",
+            WireCode::AgentTokenWrongAudience => "the agent token was issued for another workspace",
+            WireCode::AgentTokenInvalidSignature => "the agent token's signature does not verify for its agent",
+            WireCode::AgentTokenExpired => "the agent token is expired or not yet valid",
+            WireCode::AgentTokenAgentMismatch => "the agent token's agent is not this authorization's agent",
+            WireCode::AgentTokenRequired => "this workspace requires an agent token (X-Allowly-Agent-Token) on checks",
+            _ => "the agent token was refused",
+        };
+        Self::new(code, message)
     }
 
     pub fn insufficient_tier() -> Self {

@@ -57,7 +57,10 @@ impl Client {
         request.validate()?;
         let extra = if request.wait { CHECK_WAIT } else { Duration::ZERO };
         let deadline = Instant::now() + self.config().check_timeout + extra;
+        let agent_token = self.config().agent_token.as_ref().map(|s| s.token()).transpose()?;
+        let identity = agent_token.is_some();
         let mut call = Call::new(Method::POST, "POST /v1/check", vec!["v1", "check"])
+            .agent_token(agent_token)
             .json(request)?
             .timeout(self.timeout() + extra)
             .deadline(deadline)
@@ -80,19 +83,21 @@ impl Client {
                         scopes = request.scopes.len(),
                         "allowly check could not get an answer from the server; returning client-side fallback results"
                     );
-                    Ok(self.fallback_response(request, cause))
+                    Ok(self.fallback_response(request, cause, identity))
                 }
                 None => Err(error),
             },
         }
     }
 
-    fn fallback_response(&self, request: &CheckRequest, cause: FallbackCause) -> CheckResponse {
+    /// With an agent token every scope falls back closed: the identity could not be verified, so nothing may run
+    /// unchecked on its strength (0.8.0 does the same).
+    fn fallback_response(&self, request: &CheckRequest, cause: FallbackCause, identity: bool) -> CheckResponse {
         let results: BTreeMap<String, ScopeResult> = request
             .scopes
             .iter()
             .map(|scope| {
-                let mode = self.config().fallback_for(scope);
+                let mode = if identity { FallbackMode::Closed } else { self.config().fallback_for(scope) };
                 (scope.clone(), fallback_result(mode, cause))
             })
             .collect();

@@ -32,7 +32,9 @@ fn error_response(status: u16) -> Value {
     let description = match status {
         400 => "Malformed JSON",
         401 => {
-            "Missing or invalid API key (`invalid_api_key`), or an unverifiable agent token (`agent_token_unverifiable`)"
+            "Missing or invalid API key (`invalid_api_key`), or a refused agent token (`agent_token_unverifiable`, \
+             `agent_token_malformed`, `agent_token_wrong_audience`, `agent_token_invalid_signature`, \
+             `agent_token_expired`, `agent_token_agent_mismatch`, `agent_token_required`)"
         }
         403 => "Runtime key on a setup route (`insufficient_key_tier`)",
         404 => "Not found (`*_not_found`)",
