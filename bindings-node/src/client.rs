@@ -44,6 +44,9 @@ pub struct ClientOptions {
     pub user_agent: Option<String>,
     /// First retry backoff step (default 100).
     pub retry_base_delay_ms: Option<u32>,
+    /// An enrolled agent's credential file text: every check then carries a fresh agent token signed from it (and an
+    /// outage never falls back open).
+    pub agent_credential_json: Option<String>,
 }
 
 fn ms(value: u32) -> Duration {
@@ -87,6 +90,9 @@ impl ClientOptions {
         });
         if let Some(d) = self.retry_base_delay_ms {
             config.retry_base_delay = ms(d);
+        }
+        if let Some(text) = self.agent_credential_json {
+            config = config.with_agent_credential(allowly_core::agent_identity::AgentCredential::from_json(&text)?);
         }
         Client::new(config)
     }
@@ -139,6 +145,12 @@ impl NativeClient {
     ) -> Result<EditionAuthorization> {
         let request: core::CreateEditionAuthorizationRequest = request.into();
         self.client.create_edition_authorization(&request).await.map(Into::into).napi()
+    }
+
+    /// `POST /v1/setup/agents/{agentId}/keys` (setup key): a key generated here, only its public half registered.
+    #[napi]
+    pub async fn enroll_agent(&self, agent_id: String) -> Result<crate::agents::AgentCredential> {
+        self.client.enroll_agent(&agent_id).await.map(|inner| crate::agents::AgentCredential { inner }).napi()
     }
 
     #[napi]
