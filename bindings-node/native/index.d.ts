@@ -38,6 +38,8 @@ export declare class AgentCredential {
   static fromJson(text: string): AgentCredential
   /** A fresh token (iat = now, exp = now + 60 s), the same bytes 0.8.0 mints from this file. */
   token(): string
+  /** The token as issued at `issuedAt` (Unix seconds; valid for 60 s from then), e.g. to test a verifier. */
+  tokenAt(issuedAt: number): string
   /** The credential file's text. It holds the private key: write it with owner-only permissions. */
   credentialJson(): string
   get workspaceId(): string
@@ -240,6 +242,8 @@ export interface ClientOptions {
    * outage never falls back open).
    */
   agentCredentialJson?: string
+  /** A fixed agent token sent on every check (a token minted elsewhere; prefer `agentCredentialJson`). */
+  agentToken?: string
 }
 
 /** One condition over a check's `context`: `{"field", "op", "value"}`. */

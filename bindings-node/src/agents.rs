@@ -28,6 +28,12 @@ impl AgentCredential {
         self.inner.token()
     }
 
+    /// The token as issued at `issuedAt` (Unix seconds; valid for 60 s from then), e.g. to test a verifier.
+    #[napi]
+    pub fn token_at(&self, issued_at: i64) -> String {
+        self.inner.token_at(issued_at)
+    }
+
     /// The credential file's text. It holds the private key: write it with owner-only permissions.
     #[napi]
     pub fn credential_json(&self) -> String {

@@ -47,6 +47,8 @@ pub struct ClientOptions {
     /// An enrolled agent's credential file text: every check then carries a fresh agent token signed from it (and an
     /// outage never falls back open).
     pub agent_credential_json: Option<String>,
+    /// A fixed agent token sent on every check (a token minted elsewhere; prefer `agentCredentialJson`).
+    pub agent_token: Option<String>,
 }
 
 fn ms(value: u32) -> Duration {
@@ -90,6 +92,9 @@ impl ClientOptions {
         });
         if let Some(d) = self.retry_base_delay_ms {
             config.retry_base_delay = ms(d);
+        }
+        if let Some(token) = self.agent_token {
+            config = config.with_agent_token_supplier(move || Ok(token.clone()));
         }
         if let Some(text) = self.agent_credential_json {
             config = config.with_agent_credential(allowly_core::agent_identity::AgentCredential::from_json(&text)?);

@@ -130,6 +130,8 @@ class Run {
     return new sdk.Allowly({
       apiKey: o.api_key ?? this.server.runtimeApiKey, baseUrl: o.base_url ?? this.server.baseUrl, allowInsecureHttp: true,
       maxRetries: o.max_retries, checkTimeoutMs: o.check_timeout_ms, fallbackByScope: o.fallback_by_scope,
+      agentCredential: o.agent_credential ? sdk.AgentCredential.fromJson(o.agent_credential) : undefined,
+      agentToken: o.agent_token,
     })
   }
 
@@ -170,6 +172,16 @@ class Run {
         })
         if (!resp.ok) throw new RunnerError(`rotate: ${resp.status} ${await resp.text()}`)
         return resp.json()
+      }
+      case 'enroll_agent': {
+        const admin = new sdk.Allowly({ apiKey: this.server.setupApiKey, baseUrl: this.server.baseUrl, allowInsecureHttp: true })
+        const c = await admin.agents.enroll(a.agent_id)
+        return { agent_id: c.agentId, binding_id: c.bindingId, key_id: c.keyId, workspace_id: c.workspaceId,
+          credential_json: c.credentialJson() }
+      }
+      case 'mint_agent_token': {
+        const c = sdk.AgentCredential.fromJson(a.credential)
+        return { token: c.tokenAt(Math.floor(Date.now() / 1000) + (a.issued_at_offset_seconds ?? 0)) }
       }
       case 'sleep': return new Promise((r) => setTimeout(() => r(null), a.ms))
       default: throw new RunnerError(`unknown op ${step.op}`)

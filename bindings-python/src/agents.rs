@@ -32,6 +32,11 @@ impl PyAgentCredential {
         self.inner.token()
     }
 
+    /// The token as issued at `issued_at` (Unix seconds; valid for 60 s from then), e.g. to test a verifier.
+    fn token_at(&self, issued_at: i64) -> String {
+        self.inner.token_at(issued_at)
+    }
+
     /// The credential file's text; it holds the private key (write it with owner-only permissions).
     fn to_json(&self) -> String {
         self.inner.to_json()

@@ -135,6 +135,8 @@ class Run:
             max_retries=o.get("max_retries"),
             check_timeout=o["check_timeout_ms"] / 1000 if "check_timeout_ms" in o else None,
             fallback_by_scope=o.get("fallback_by_scope"),
+            agent_credential=allowly.AgentCredential.from_json(o["agent_credential"]) if "agent_credential" in o else None,
+            agent_token_supplier=(lambda: o["agent_token"]) if "agent_token" in o else None,
         )
 
     def op(self, step: Dict[str, Any], a: Dict[str, Any]) -> Any:
@@ -177,6 +179,15 @@ class Run:
                                          headers={"Authorization": f"Bearer {self.server['setup_api_key']}"})
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return json.loads(resp.read())
+        if op == "enroll_agent":
+            with allowly.SyncAllowly(self.server["setup_api_key"], base_url=self.server["base_url"],
+                                     allow_insecure_http=True) as admin:
+                a = admin.agents.enroll(a["agent_id"])
+            return {"agent_id": a.agent_id, "binding_id": a.binding_id, "key_id": a.key_id,
+                    "workspace_id": a.workspace_id, "credential_json": a.to_json()}
+        if op == "mint_agent_token":
+            credential = allowly.AgentCredential.from_json(a["credential"])
+            return {"token": credential.token_at(int(time.time()) + a.get("issued_at_offset_seconds", 0))}
         if op == "sleep":
             time.sleep(a["ms"] / 1000)
             return None

@@ -11,6 +11,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;
 
+use allowly_core::agent_identity::{AgentCredential, unix_now};
 use allowly_core::client::FetchSignedOptions;
 use allowly_core::model::{CheckRequest, CreateAuthorizationRequest, RevokeRequest, SettlementRequest};
 use allowly_core::receipt::{KeySet, ReceiptKind, VerifyOptions, load_keys_from_json, verify_receipt_json};
@@ -59,6 +60,12 @@ fn client(env: &Value, key: &str, opts: Option<&Value>) -> Result<Client, Fail> 
     }
     for (scope, mode) in o["fallback_by_scope"].as_object().into_iter().flatten() {
         c = c.with_fallback(scope, if mode == "open" { FallbackMode::Open } else { FallbackMode::Closed });
+    }
+    if let Some(text) = o["agent_credential"].as_str() {
+        c = c.with_agent_credential(AgentCredential::from_json(text)?);
+    }
+    if let Some(token) = o["agent_token"].as_str().map(str::to_owned) {
+        c = c.with_agent_token_supplier(move || Ok(token.clone()));
     }
     Ok(Client::new(c)?)
 }
@@ -175,6 +182,17 @@ impl Run {
                     return Err(Fail::Runner(format!("rotate: {status} {body}")));
                 }
                 Ok(body)
+            }
+            "enroll_agent" => {
+                let admin = client(&self.env, &self.setup_key, None)?;
+                let a = admin.enroll_agent(&s("agent_id")).await?;
+                Ok(json!({"agent_id": a.agent_id, "binding_id": a.binding_id, "key_id": a.key_id,
+                    "workspace_id": a.workspace_id, "credential_json": a.to_json()}))
+            }
+            "mint_agent_token" => {
+                let credential = AgentCredential::from_json(&s("credential"))?;
+                let offset = args["issued_at_offset_seconds"].as_i64().unwrap_or(0);
+                Ok(json!({"token": credential.token_at(unix_now() + offset)}))
             }
             "sleep" => {
                 tokio::time::sleep(Duration::from_millis(args["ms"].as_u64().unwrap_or(0))).await;
