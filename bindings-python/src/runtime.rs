@@ -91,7 +91,7 @@ pub(crate) fn supply_token(supplier: &Py<PyAny>) -> Result<String, String> {
             supplier
                 .call0(py)
                 .and_then(|v| v.extract::<String>(py))
-                .map_err(|e| format!("{}", e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default()))
+                .map_err(|e| e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default())
         });
     });
     out

@@ -360,7 +360,8 @@ mod tests {
     fn bad_credential_files_are_refused_without_quoting_them() {
         let good: Value = serde_json::from_str(&credential().to_json()).expect("json");
         let other = credential();
-        let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<Edit> = vec![
             Box::new(|v| v["version"] = 2.into()),
             Box::new(|v| v["provider"] = "auth0".into()),
             Box::new(|v| v["agent_id"] = "".into()),

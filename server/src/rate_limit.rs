@@ -10,7 +10,7 @@
 //! no bucket, so forgetting it changes no answer and keeps memory bounded by the callers active in the last minute.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -99,9 +99,7 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
         if !self.limit.enabled() {
             return Ok(());
         }
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        let shard = &self.shards[(h.finish() as usize) % SHARDS];
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
         // A poisoned shard only means another request panicked mid-arithmetic; the numbers are still usable.
         let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
         if now.saturating_duration_since(shard.swept) >= SWEEP_EVERY {

@@ -63,7 +63,10 @@ async fn an_enrolled_agents_token_is_accepted_and_each_bad_token_refused(db: Tes
     let tampered = {
         let t = agent.token();
         let (rest, sig) = t.rsplit_once('.').expect("three parts");
-        let flipped = if sig.starts_with('A') { format!("B{}", &sig[1..]) } else { format!("A{}", &sig[1..]) };
+        let flipped = match sig.strip_prefix('A') {
+            Some(rest) => format!("B{rest}"),
+            None => format!("A{}", &sig[1..]),
+        };
         format!("{rest}.{flipped}")
     };
     let cases: Vec<(&str, String, &str)> = vec![
