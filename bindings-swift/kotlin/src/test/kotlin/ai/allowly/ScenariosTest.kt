@@ -259,6 +259,8 @@ class ScenariosTest {
                 checkTimeout = (o["check_timeout_ms"] as Long?)?.let { Duration.ofMillis(it) },
                 fallbackByScope = (o["fallback_by_scope"] as Map<*, *>?)
                     ?.entries?.associate { (k, v) -> k as String to FallbackMode.valueOf((v as String).uppercase()) },
+                agentCredential = (o["agent_credential"] as String?)?.let { AgentCredential.fromJson(it) },
+                agentToken = o["agent_token"] as String?,
             ),
         ).also { clients += it }
 
@@ -328,6 +330,16 @@ class ScenariosTest {
                     val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
                     if (resp.statusCode() !in 200..299) throw RunnerError("rotate: ${resp.statusCode()} ${resp.body()}")
                     parseJson(resp.body())
+                }
+                "enroll_agent" -> {
+                    val cred = makeClient(mapOf("api_key" to server.setupApiKey)).enrollAgent(a["agent_id"] as String)
+                    mapOf("agent_id" to cred.agentId(), "binding_id" to cred.bindingId(), "key_id" to cred.keyId(),
+                        "workspace_id" to cred.workspaceId(), "credential_json" to cred.credentialJson())
+                }
+                "mint_agent_token" -> {
+                    val cred = AgentCredential.fromJson(a["credential"] as String)
+                    val offset = (a["issued_at_offset_seconds"] as Long?) ?: 0L
+                    mapOf("token" to cred.tokenAt(Instant.now().epochSecond + offset))
                 }
                 "sleep" -> delay(a["ms"] as Long).let { null }
                 else -> throw RunnerError("unknown op $op")
