@@ -183,11 +183,17 @@ class Agents {
 /** The Allowly client. One per API key; share it (it holds one connection pool). The key is never readable back. */
 class Allowly {
   #native
+  #supplier
   constructor(options) {
     // `agentCredential` (an AgentCredential) travels to core as its file text; core signs every check's token.
-    const { agentCredential, ...rest } = options ?? {}
+    // `agentTokenSupplier` (0.8.0's option: a function returning a token or a Promise of one) is called here per check.
+    const { agentCredential, agentTokenSupplier, ...rest } = options ?? {}
+    if (agentCredential && agentTokenSupplier) {
+      throw new errors.ConfigError('pass agentCredential or agentTokenSupplier, not both', { code: 'invalid_config' })
+    }
     const opts = agentCredential ? { ...rest, agentCredentialJson: agentCredential.credentialJson() } : rest
     this.#native = mapped(() => new native.NativeClient(opts))
+    this.#supplier = agentTokenSupplier
     this.authorizations = new Authorizations(this.#native)
     this.confirmations = new Confirmations(this.#native)
     this.escalations = new Escalations(this.#native)
@@ -200,8 +206,13 @@ class Allowly {
   get baseUrl() {
     return this.#native.baseUrl
   }
-  check(request) {
-    return mapped(() => this.#native.check(request))
+  async check(request) {
+    if (!this.#supplier) return mapped(() => this.#native.check(request))
+    const token = await this.#supplier()
+    if (typeof token !== 'string' || token.trim() === '') {
+      throw new errors.ConfigError('agentTokenSupplier must return a non-empty string', { code: 'invalid_config' })
+    }
+    return mapped(() => this.#native.checkWithAgentToken(request, token))
   }
   readiness() {
     return mapped(() => this.#native.readiness())

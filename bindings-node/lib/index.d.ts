@@ -93,7 +93,11 @@ export declare class Agents {
 }
 
 /** `ClientOptions` plus `agentCredential`: every check then carries a fresh agent token signed from it. */
-export type AllowlyOptions = ClientOptions & { agentCredential?: AgentCredential }
+export type AllowlyOptions = ClientOptions & {
+  agentCredential?: AgentCredential
+  /** 0.8.0's option: called before every check; its token is sent as `X-Allowly-Agent-Token`. */
+  agentTokenSupplier?: () => string | Promise<string>
+}
 
 export declare class Authorizations {
   private constructor()

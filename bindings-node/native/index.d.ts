@@ -92,6 +92,8 @@ export declare class NativeClient {
   revokeAuthorization(authorizationId: string, options: RevokeOptions): Promise<Revocation>
   /** Fails closed: an unreachable or failing server yields deny `fallback_closed_*` results, not an error. */
   check(request: CheckRequest): Promise<CheckResponse>
+  /** `check` with this call's agent token (the JS layer's `agentTokenSupplier` answer) instead of the configured one. */
+  checkWithAgentToken(request: CheckRequest, agentToken: string): Promise<CheckResponse>
   approveConfirmation(confirmNonce: string, options: ApproveOptions): Promise<ConfirmationResolution>
   getConfirmation(confirmationId: string): Promise<Confirmation>
   /** The 0.8.0 monitor view (`GET /v1/confirmations/{id}/status`). */

@@ -176,6 +176,13 @@ impl NativeClient {
         self.client.check(&request).await.map(Into::into).napi()
     }
 
+    /// `check` with this call's agent token (the JS layer's `agentTokenSupplier` answer) instead of the configured one.
+    #[napi]
+    pub async fn check_with_agent_token(&self, request: CheckRequest, agent_token: String) -> Result<CheckResponse> {
+        let request: core::CheckRequest = request.into();
+        self.client.check_with_agent_token(&request, Some(agent_token)).await.map(Into::into).napi()
+    }
+
     #[napi]
     pub async fn approve_confirmation(
         &self,

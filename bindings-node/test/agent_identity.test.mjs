@@ -43,4 +43,19 @@ test('an enrolled credential signs tokens the server accepts; another agent is r
     return true
   })
   assert.throws(() => sdk.AgentCredential.fromJson('{"version": 2}'), (e) => e instanceof sdk.ConfigError)
+
+  // 0.8.0's agentTokenSupplier: a function (sync or async) called before every check.
+  for (const supplier of [() => loaded.token(), async () => loaded.token()]) {
+    const c = client(server.runtimeApiKey, { agentTokenSupplier: supplier })
+    const s = (await c.check({ authorizationId: mine, scopes: ['s'] })).results.s
+    assert.equal(s.decision, 'allow')
+  }
+  const bad = client(server.runtimeApiKey, { agentTokenSupplier: () => 'not.a-token' })
+  await assert.rejects(bad.check({ authorizationId: mine, scopes: ['s'] }), (e) => {
+    assert.ok(e instanceof sdk.AuthenticationError && e.code === 'agent_token_malformed', `${e?.name}: ${e?.message}`)
+    assert.ok(!e.message.includes('not.a-token'))
+    return true
+  })
+  const empty = client(server.runtimeApiKey, { agentTokenSupplier: () => '' })
+  await assert.rejects(empty.check({ authorizationId: mine, scopes: ['s'] }), (e) => e instanceof sdk.ConfigError)
 })

@@ -111,3 +111,21 @@ async fn with_an_agent_token_an_outage_never_falls_back_open() {
     let r = response.result("s").expect("s");
     assert_eq!((r.decision, r.reason.as_str()), (Decision::Deny, reason::FALLBACK_CLOSED_UNREACHABLE));
 }
+
+#[tokio::test]
+async fn a_per_call_token_replaces_the_configured_source() {
+    let server = MockServer::start().await;
+    let body = check_body(json!({"s": result("allow", "scope_granted")}));
+    Mock::given(method("POST"))
+        .and(path("/v1/check"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let c = Client::new(config(&server.uri()).with_agent_credential(enrolled())).unwrap();
+    let request = CheckRequest::new(AUTH_ID, ["s"]);
+    c.check_with_agent_token(&request, Some("per.call.token".into())).await.expect("check");
+    assert_eq!(header(&requests(&server).await[0], "x-allowly-agent-token"), Some("per.call.token"));
+    let error = c.check_with_agent_token(&request, Some(" ".into())).await.unwrap_err();
+    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+    assert_eq!(requests(&server).await.len(), 1, "a bad token is refused before sending");
+}

@@ -54,10 +54,28 @@ impl Client {
     /// The whole call, retries included, finishes within `check_timeout` (plus 5 s when `wait` is set, the time the
     /// server may take to sign).
     pub async fn check(&self, request: &CheckRequest) -> Result<CheckResponse> {
+        let agent_token = self.config().agent_token.as_ref().map(|s| s.token()).transpose()?;
+        self.check_with_agent_token(request, agent_token).await
+    }
+
+    /// [`Client::check`] with this call's agent token instead of the configured source's: for a binding whose
+    /// token supplier lives in the host language (and may be asynchronous there), or the official SDK's per-call
+    /// `agent_token`. `None` sends no token. With a token, every scope falls back closed.
+    pub async fn check_with_agent_token(
+        &self,
+        request: &CheckRequest,
+        agent_token: Option<String>,
+    ) -> Result<CheckResponse> {
         request.validate()?;
+        if let Some(token) = &agent_token {
+            if token.trim().is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::Config {
+                    message: "the agent token must be a non-empty printable ASCII string".into(),
+                });
+            }
+        }
         let extra = if request.wait { CHECK_WAIT } else { Duration::ZERO };
         let deadline = Instant::now() + self.config().check_timeout + extra;
-        let agent_token = self.config().agent_token.as_ref().map(|s| s.token()).transpose()?;
         let identity = agent_token.is_some();
         let mut call = Call::new(Method::POST, "POST /v1/check", vec!["v1", "check"])
             .agent_token(agent_token)
