@@ -279,7 +279,7 @@ impl NativeClient {
     /// `trace` is the ambient `allowly.trace(...)` values; core merges them into the context.
     #[pyo3(signature = (*, authorization_id, scopes, resource=None, context=None, session_id=None,
                         estimated_cost_micros=None, wait=false, trace=None, client_timestamp=None,
-                        idempotency_key=None))]
+                        idempotency_key=None, agent_token=None))]
     #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
@@ -294,6 +294,7 @@ impl NativeClient {
         trace: Option<Bound<'_, PyDict>>,
         client_timestamp: Option<String>,
         idempotency_key: Option<String>,
+        agent_token: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             let mut request = CheckRequest {
@@ -310,7 +311,14 @@ impl NativeClient {
             if let Some(trace) = optional_object(trace.as_ref().map(|t| t.as_any()), "trace")? {
                 request = request.with_trace(trace);
             }
-            Ok(move || async move { client.check(&request).await.map(PyCheckResult::from) })
+            // 0.8.0's per-call `agent_token=` replaces the client's configured token source for this check.
+            Ok(move || async move {
+                match agent_token {
+                    Some(token) => client.check_with_agent_token(&request, Some(token)).await,
+                    None => client.check(&request).await,
+                }
+                .map(PyCheckResult::from)
+            })
         })
     }
 

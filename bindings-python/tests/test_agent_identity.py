@@ -35,6 +35,13 @@ def test_enrolled_credentials_tokens_are_accepted_from_the_credential_or_a_suppl
     assert loaded.key_id == credential.key_id
     auth = grant(server, "py-agent")
 
+    with allowly.SyncAllowly(**client_kwargs(server)) as c:  # 0.8.0's per-call agent_token=
+        r = c.check(authorization_id=auth, scopes=["s"], agent_token=loaded.token()).results["s"]
+        assert r.decision == "allow"
+        with pytest.raises(allowly.AuthenticationError) as e:
+            c.check(authorization_id=auth, scopes=["s"], agent_token="not.a-token")
+        assert e.value.code == "agent_token_malformed"
+
     for options in (
         {"agent_credential": loaded},
         {"agent_token_supplier": loaded.token},  # 0.8.0's spelling: signed in core

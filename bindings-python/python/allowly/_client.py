@@ -267,6 +267,7 @@ class _Client:
         actions: Optional[Sequence[str]] = None,
         client_timestamp: Union[datetime, str, None] = None,
         idempotency_key: Optional[str] = None,
+        agent_token: Optional[str] = None,
     ) -> Any:
         # `actions` is the official 0.8.0 SDK's name for `scopes`; code written for either runs unchanged.
         if (scopes is None) == (actions is None):
@@ -285,6 +286,7 @@ class _Client:
             trace=current_trace() or None,
             client_timestamp=client_timestamp,
             idempotency_key=idempotency_key,
+            agent_token=agent_token,
         )
 
     def readiness(self) -> Any:

@@ -262,6 +262,7 @@ class Allowly:
         actions: Optional[Sequence[str]] = None,
         client_timestamp: Union[datetime, str, None] = None,
         idempotency_key: Optional[str] = None,
+        agent_token: Optional[str] = None,
     ) -> CheckResult: ...
     async def readiness(self) -> bool: ...
     @property
@@ -308,6 +309,7 @@ class SyncAllowly:
         actions: Optional[Sequence[str]] = None,
         client_timestamp: Union[datetime, str, None] = None,
         idempotency_key: Optional[str] = None,
+        agent_token: Optional[str] = None,
     ) -> CheckResult: ...
     def readiness(self) -> bool: ...
     @property

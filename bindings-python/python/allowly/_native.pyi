@@ -543,6 +543,7 @@ class NativeClient:
         trace: Optional[Dict[str, Any]] = None,
         client_timestamp: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        agent_token: Optional[str] = None,
     ) -> Any: ...
     def approve_confirmation(
         self, confirm_nonce: str, *, approved: bool, ttl_seconds: Optional[float] = None
