@@ -97,7 +97,7 @@ test-python-release: python-build
 # The official packages from PyPI as outside oracles (tests/oracle/README.md): the 0.3.1 SDK drives the walkthrough
 # lifecycle against allowly serve --dev and exports the signed receipts, the reference verifier 4.3.1 verifies them
 # (and rejects a tampered copy), the reference verifier 5.0.0 judges our wire-5 vectors like we do, the 0.8.0 SDK's
-# agent tokens must be refused, and the 0.8.0 SDK runs the policy-edition lifecycle whose wire-5 receipts its verifier
+# agent tokens (from a credential `allowly agent enroll` wrote) must be accepted and bad ones refused, and the 0.8.0 SDK runs the policy-edition lifecycle whose wire-5 receipts its verifier
 # (allowly-receipt-format 5.0.0, pinned by 0.8.0) accepts. They all import as `allowly` /
 # `allowly_receipt_format`, so each pinned version has its own venv (gitignored), created once and then reused.
 ORACLE_DIR := tests/oracle

@@ -155,11 +155,45 @@ class Keys {
   }
 }
 
+/**
+ * An enrolled agent's credential (the native class; `instanceof` answers for it). napi throws plain Errors from a
+ * sync static, so `fromJson` goes through the error mapping like every other call.
+ */
+class AgentCredential {
+  static fromJson(text) {
+    return mapped(() => native.AgentCredential.fromJson(text))
+  }
+  static [Symbol.hasInstance](value) {
+    return value instanceof native.AgentCredential
+  }
+}
+
+/** Agent enrollment (setup key): the Ed25519 key is generated here and only its public half is registered. */
+class Agents {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  /** Resolves with the `AgentCredential`; store `credentialJson()` privately on the agent's machine. */
+  enroll(agentId) {
+    return mapped(() => this.#native.enrollAgent(agentId))
+  }
+}
+
 /** The Allowly client. One per API key; share it (it holds one connection pool). The key is never readable back. */
 class Allowly {
   #native
+  #supplier
   constructor(options) {
-    this.#native = mapped(() => new native.NativeClient(options))
+    // `agentCredential` (an AgentCredential) travels to core as its file text; core signs every check's token.
+    // `agentTokenSupplier` (0.8.0's option: a function returning a token or a Promise of one) is called here per check.
+    const { agentCredential, agentTokenSupplier, ...rest } = options ?? {}
+    if (agentCredential && agentTokenSupplier) {
+      throw new errors.ConfigError('pass agentCredential or agentTokenSupplier, not both', { code: 'invalid_config' })
+    }
+    const opts = agentCredential ? { ...rest, agentCredentialJson: agentCredential.credentialJson() } : rest
+    this.#native = mapped(() => new native.NativeClient(opts))
+    this.#supplier = agentTokenSupplier
     this.authorizations = new Authorizations(this.#native)
     this.confirmations = new Confirmations(this.#native)
     this.escalations = new Escalations(this.#native)
@@ -167,12 +201,18 @@ class Allowly {
     this.budget = new Budget(this.#native)
     this.keys = new Keys(this.#native)
     this.policies = new Policies(this.#native)
+    this.agents = new Agents(this.#native)
   }
   get baseUrl() {
     return this.#native.baseUrl
   }
-  check(request) {
-    return mapped(() => this.#native.check(request))
+  async check(request) {
+    if (!this.#supplier) return mapped(() => this.#native.check(request))
+    const token = await this.#supplier()
+    if (typeof token !== 'string' || token.trim() === '') {
+      throw new errors.ConfigError('agentTokenSupplier must return a non-empty string', { code: 'invalid_config' })
+    }
+    return mapped(() => this.#native.checkWithAgentToken(request, token))
   }
   readiness() {
     return mapped(() => this.#native.readiness())
@@ -270,6 +310,8 @@ module.exports = {
   loadKeysFromJson,
   fetchKeysDoc,
   KeySet: native.KeySet,
+  AgentCredential,
+  NativeAgentCredential: AgentCredential,
   AllowlyError: errors.AllowlyError,
   AuthenticationError: errors.AuthenticationError,
   PermissionDeniedError: errors.PermissionDeniedError,

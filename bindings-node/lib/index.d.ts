@@ -80,7 +80,24 @@ export type {
   VerifyReceiptOptions,
   WaitOptions,
 } from '../native/index.js'
-export { KeySet } from '../native/index.js'
+export { KeySet, AgentCredential } from '../native/index.js'
+import { AgentCredential } from '../native/index.js'
+/** 0.8.0's name for the same credential class. */
+export declare const NativeAgentCredential: typeof AgentCredential
+
+/** Agent enrollment (setup key): the Ed25519 key is generated here and only its public half is registered. */
+export declare class Agents {
+  private constructor()
+  /** Resolves with the credential; store `credentialJson()` privately on the agent's machine. */
+  enroll(agentId: string): Promise<AgentCredential>
+}
+
+/** `ClientOptions` plus `agentCredential`: every check then carries a fresh agent token signed from it. */
+export type AllowlyOptions = ClientOptions & {
+  agentCredential?: AgentCredential
+  /** 0.8.0's option: called before every check; its token is sent as `X-Allowly-Agent-Token`. */
+  agentTokenSupplier?: () => string | Promise<string>
+}
 
 export declare class Authorizations {
   private constructor()
@@ -149,7 +166,7 @@ export declare class Keys {
 
 /** The Allowly client. One per API key; share it. The key is never readable back or shown by `inspect`. */
 export declare class Allowly {
-  constructor(options: ClientOptions)
+  constructor(options: AllowlyOptions)
   readonly baseUrl: string
   readonly authorizations: Authorizations
   readonly confirmations: Confirmations
@@ -158,6 +175,7 @@ export declare class Allowly {
   readonly budget: Budget
   readonly keys: Keys
   readonly policies: Policies
+  readonly agents: Agents
   /**
    * Checks scopes before an action. Fails closed: when the server is unreachable, too slow or failing, the results
    * are deny `fallback_closed_*` (allow only for scopes mapped `'open'` in `fallbackByScope`), never an error.

@@ -9,6 +9,8 @@ export const {
   loadKeysFromJson,
   fetchKeysDoc,
   KeySet,
+  AgentCredential,
+  NativeAgentCredential,
   AllowlyError,
   AuthenticationError,
   PermissionDeniedError,

@@ -32,6 +32,24 @@ export type Reason =
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** An enrolled agent's credential; `token()` signs a fresh 60-second `X-Allowly-Agent-Token`. */
+export declare class AgentCredential {
+  /** Reads the credential file's text (a `ConfigError` on anything else; the text is never quoted). */
+  static fromJson(text: string): AgentCredential
+  /** A fresh token (iat = now, exp = now + 60 s), the same bytes 0.8.0 mints from this file. */
+  token(): string
+  /** The token as issued at `issuedAt` (Unix seconds; valid for 60 s from then), e.g. to test a verifier. */
+  tokenAt(issuedAt: number): string
+  /** The credential file's text. It holds the private key: write it with owner-only permissions. */
+  credentialJson(): string
+  get workspaceId(): string
+  get agentId(): string
+  get bindingId(): string
+  get keyId(): string
+  /** The ids only, never the key. */
+  toJSON(): any
+}
+
 /** The gate's answer for one call. A confirm keeps its nonce inside (never readable from JS) for `resolve`. */
 export declare class GateOutcome {
   get decision(): Decision
@@ -68,10 +86,14 @@ export declare class NativeClient {
   createAuthorization(request: CreateAuthorizationRequest): Promise<Authorization>
   /** Grants a user a policy edition (the official 0.8.0 call shape). */
   createEditionAuthorization(request: EditionAuthorizationRequest): Promise<EditionAuthorization>
+  /** `POST /v1/setup/agents/{agentId}/keys` (setup key): a key generated here, only its public half registered. */
+  enrollAgent(agentId: string): Promise<AgentCredential>
   getAuthorization(authorizationId: string): Promise<Authorization>
   revokeAuthorization(authorizationId: string, options: RevokeOptions): Promise<Revocation>
   /** Fails closed: an unreachable or failing server yields deny `fallback_closed_*` results, not an error. */
   check(request: CheckRequest): Promise<CheckResponse>
+  /** `check` with this call's agent token (the JS layer's `agentTokenSupplier` answer) instead of the configured one. */
+  checkWithAgentToken(request: CheckRequest, agentToken: string): Promise<CheckResponse>
   approveConfirmation(confirmNonce: string, options: ApproveOptions): Promise<ConfirmationResolution>
   getConfirmation(confirmationId: string): Promise<Confirmation>
   /** The 0.8.0 monitor view (`GET /v1/confirmations/{id}/status`). */
@@ -230,6 +252,13 @@ export interface ClientOptions {
   userAgent?: string
   /** First retry backoff step (default 100). */
   retryBaseDelayMs?: number
+  /**
+   * An enrolled agent's credential file text: every check then carries a fresh agent token signed from it (and an
+   * outage never falls back open).
+   */
+  agentCredentialJson?: string
+  /** A fixed agent token sent on every check (a token minted elsewhere; prefer `agentCredentialJson`). */
+  agentToken?: string
 }
 
 /** One condition over a check's `context`: `{"field", "op", "value"}`. */

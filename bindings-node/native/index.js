@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.AgentCredential = nativeBinding.AgentCredential
 module.exports.GateOutcome = nativeBinding.GateOutcome
 module.exports.KeySet = nativeBinding.KeySet
 module.exports.NativeClient = nativeBinding.NativeClient

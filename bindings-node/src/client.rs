@@ -44,6 +44,11 @@ pub struct ClientOptions {
     pub user_agent: Option<String>,
     /// First retry backoff step (default 100).
     pub retry_base_delay_ms: Option<u32>,
+    /// An enrolled agent's credential file text: every check then carries a fresh agent token signed from it (and an
+    /// outage never falls back open).
+    pub agent_credential_json: Option<String>,
+    /// A fixed agent token sent on every check (a token minted elsewhere; prefer `agentCredentialJson`).
+    pub agent_token: Option<String>,
 }
 
 fn ms(value: u32) -> Duration {
@@ -87,6 +92,12 @@ impl ClientOptions {
         });
         if let Some(d) = self.retry_base_delay_ms {
             config.retry_base_delay = ms(d);
+        }
+        if let Some(token) = self.agent_token {
+            config = config.with_agent_token_supplier(move || Ok(token.clone()));
+        }
+        if let Some(text) = self.agent_credential_json {
+            config = config.with_agent_credential(allowly_core::agent_identity::AgentCredential::from_json(&text)?);
         }
         Client::new(config)
     }
@@ -141,6 +152,12 @@ impl NativeClient {
         self.client.create_edition_authorization(&request).await.map(Into::into).napi()
     }
 
+    /// `POST /v1/setup/agents/{agentId}/keys` (setup key): a key generated here, only its public half registered.
+    #[napi]
+    pub async fn enroll_agent(&self, agent_id: String) -> Result<crate::agents::AgentCredential> {
+        self.client.enroll_agent(&agent_id).await.map(|inner| crate::agents::AgentCredential { inner }).napi()
+    }
+
     #[napi]
     pub async fn get_authorization(&self, authorization_id: String) -> Result<Authorization> {
         self.client.get_authorization(&authorization_id).await.map(Into::into).napi()
@@ -157,6 +174,13 @@ impl NativeClient {
     pub async fn check(&self, request: CheckRequest) -> Result<CheckResponse> {
         let request: core::CheckRequest = request.into();
         self.client.check(&request).await.map(Into::into).napi()
+    }
+
+    /// `check` with this call's agent token (the JS layer's `agentTokenSupplier` answer) instead of the configured one.
+    #[napi]
+    pub async fn check_with_agent_token(&self, request: CheckRequest, agent_token: String) -> Result<CheckResponse> {
+        let request: core::CheckRequest = request.into();
+        self.client.check_with_agent_token(&request, Some(agent_token)).await.map(Into::into).napi()
     }
 
     #[napi]

@@ -119,16 +119,19 @@ function errorJson(e) {
 }
 
 class Run {
-  constructor() {
-    this.vars = { env }
+  constructor(srv, e) {
+    this.server = srv
+    this.vars = { env: e }
     this.keys = {}
     this.client = this.makeClient({})
   }
 
   makeClient(o) {
     return new sdk.Allowly({
-      apiKey: o.api_key ?? server.runtimeApiKey, baseUrl: o.base_url ?? server.baseUrl, allowInsecureHttp: true,
+      apiKey: o.api_key ?? this.server.runtimeApiKey, baseUrl: o.base_url ?? this.server.baseUrl, allowInsecureHttp: true,
       maxRetries: o.max_retries, checkTimeoutMs: o.check_timeout_ms, fallbackByScope: o.fallback_by_scope,
+      agentCredential: o.agent_credential ? sdk.AgentCredential.fromJson(o.agent_credential) : undefined,
+      agentToken: o.agent_token,
     })
   }
 
@@ -164,11 +167,21 @@ class Run {
       }
       case 'from_email': return { user_id: sdk.identifiers.fromEmail(a.email, { pepper: a.pepper }) }
       case 'rotate_signing_key': {
-        const resp = await fetch(`${server.baseUrl}/v1/signing-keys/rotate`, {
-          method: 'POST', headers: { authorization: `Bearer ${server.setupApiKey}` },
+        const resp = await fetch(`${this.server.baseUrl}/v1/signing-keys/rotate`, {
+          method: 'POST', headers: { authorization: `Bearer ${this.server.setupApiKey}` },
         })
         if (!resp.ok) throw new RunnerError(`rotate: ${resp.status} ${await resp.text()}`)
         return resp.json()
+      }
+      case 'enroll_agent': {
+        const admin = new sdk.Allowly({ apiKey: this.server.setupApiKey, baseUrl: this.server.baseUrl, allowInsecureHttp: true })
+        const c = await admin.agents.enroll(a.agent_id)
+        return { agent_id: c.agentId, binding_id: c.bindingId, key_id: c.keyId, workspace_id: c.workspaceId,
+          credential_json: c.credentialJson() }
+      }
+      case 'mint_agent_token': {
+        const c = sdk.AgentCredential.fromJson(a.credential)
+        return { token: c.tokenAt(Math.floor(Date.now() / 1000) + (a.issued_at_offset_seconds ?? 0)) }
       }
       case 'sleep': return new Promise((r) => setTimeout(() => r(null), a.ms))
       default: throw new RunnerError(`unknown op ${step.op}`)
@@ -201,12 +214,18 @@ for (const file of files) {
   const scenario = JSON.parse(readFileSync(join(dir, file), 'utf8'))
   const skip = scenario.skip ?? scenario.skip_languages?.[LANGUAGE]
   test(`scenario ${scenario.name}`, { skip: skip ?? false }, async () => {
+    // A scenario with `serve_args` gets a server of its own, started with those flags.
+    const own = scenario.serve_args ? await startServer(scenario.serve_args) : null
     try {
-      const run = new Run()
+      const run = own
+        ? new Run(own, { ...env, base_url: own.baseUrl, workspace_id: own.workspaceId })
+        : new Run(server, env)
       for (const [i, step] of scenario.steps.entries()) await run.step(i, step)
     } catch (e) {
       report[scenario.name] = { status: 'fail', reason: String(e.message).split('\n')[0].slice(0, 300) }
       throw e
+    } finally {
+      await own?.stop()
     }
     report[scenario.name] = { status: 'pass' }
   })

@@ -117,7 +117,8 @@ impl NativeClient {
 impl NativeClient {
     #[new]
     #[pyo3(signature = (api_key, *, base_url=None, timeout=None, check_timeout=None, max_retries=None,
-                        fallback_by_scope=None, allow_insecure_http=false, blocking=false))]
+                        fallback_by_scope=None, allow_insecure_http=false, blocking=false, agent_credential=None,
+                        agent_token_supplier=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -129,7 +130,10 @@ impl NativeClient {
         fallback_by_scope: Option<std::collections::HashMap<String, String>>,
         allow_insecure_http: bool,
         blocking: bool,
+        agent_credential: Option<PyRef<'_, crate::agents::PyAgentCredential>>,
+        agent_token_supplier: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
+        let credential = agent_credential.map(|c| c.inner.clone());
         let build = || -> Result<Client, Error> {
             let mut config = ClientConfig::new(api_key)
                 .with_allow_insecure_http(allow_insecure_http)
@@ -149,6 +153,16 @@ impl NativeClient {
             for (scope, mode) in fallback_by_scope.unwrap_or_default() {
                 let mode = fallback_mode(&scope, &mode)?;
                 config = config.with_fallback(scope, mode);
+            }
+            match (credential, agent_token_supplier) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::Config {
+                        message: "pass agent_credential or agent_token_supplier, not both".into(),
+                    });
+                }
+                (Some(c), None) => config = config.with_agent_credential(c),
+                (None, Some(f)) => config = config.with_agent_token_supplier(move || crate::runtime::supply_token(&f)),
+                (None, None) => {}
             }
             // reqwest registers its connection pool with the runtime it is built on: build it on the shared one.
             let _guard = crate::runtime::tokio_runtime().enter();
@@ -268,7 +282,8 @@ impl NativeClient {
     /// `trace` is the ambient `allowly.trace(...)` values; core merges them into the context.
     #[pyo3(signature = (*, authorization_id, scopes, resource=None, context=None, session_id=None,
                         estimated_cost_micros=None, wait=false, trace=None, client_timestamp=None,
-                        idempotency_key=None, arguments=None, arguments_sha256=None, confirmation_id=None))]
+                        idempotency_key=None, arguments=None, arguments_sha256=None, confirmation_id=None,
+                        agent_token=None))]
     #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
@@ -286,6 +301,7 @@ impl NativeClient {
         arguments: Option<Bound<'_, PyAny>>,
         arguments_sha256: Option<String>,
         confirmation_id: Option<String>,
+        agent_token: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             let mut request = CheckRequest {
@@ -305,7 +321,14 @@ impl NativeClient {
             if let Some(trace) = optional_object(trace.as_ref().map(|t| t.as_any()), "trace")? {
                 request = request.with_trace(trace);
             }
-            Ok(move || async move { client.check(&request).await.map(PyCheckResult::from) })
+            // 0.8.0's per-call `agent_token=` replaces the client's configured token source for this check.
+            Ok(move || async move {
+                match agent_token {
+                    Some(token) => client.check_with_agent_token(&request, Some(token)).await,
+                    None => client.check(&request).await,
+                }
+                .map(PyCheckResult::from)
+            })
         })
     }
 
@@ -393,6 +416,15 @@ impl NativeClient {
     fn get_escalation_status(&self, py: Python<'_>, escalation_id: String) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             Ok(move || async move { client.get_escalation_status(&escalation_id).await.map(PyEscalationMonitor::from) })
+        })
+    }
+
+    /// `POST /v1/setup/agents/{agent_id}/keys` (setup key): a key generated here, only its public half registered.
+    fn enroll_agent(&self, py: Python<'_>, agent_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, |client| {
+            Ok(move || async move {
+                client.enroll_agent(&agent_id).await.map(|inner| crate::agents::PyAgentCredential { inner })
+            })
         })
     }
 

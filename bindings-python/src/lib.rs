@@ -10,6 +10,7 @@
 //! `verify.rs` the result classes and the offline verifier, `mcp.rs`
 //! the MCP gate (`allowly_mcp::Gate`) for the `allowly.mcp` middleware.
 
+mod agents;
 mod client;
 mod convert;
 mod errors;
@@ -71,6 +72,7 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(client_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
     m.add_class::<client::NativeClient>()?;
+    agents::register(m)?;
     models::register(m)?;
     verify::register(m)?;
     mcp::register(m)?;

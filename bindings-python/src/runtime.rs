@@ -82,6 +82,21 @@ impl PythonGate {
     }
 }
 
+/// Calls the caller's agent-token supplier (a Python callable returning `str`) from a runtime thread, through the
+/// gate: after interpreter exit it answers an error instead of entering Python.
+pub(crate) fn supply_token(supplier: &Py<PyAny>) -> Result<String, String> {
+    let mut out = Err("the interpreter is exiting".to_owned());
+    GATE.enter(|| {
+        out = Python::attach(|py| {
+            supplier
+                .call0(py)
+                .and_then(|v| v.extract::<String>(py))
+                .map_err(|e| e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default())
+        });
+    });
+    out
+}
+
 /// The `atexit` hook: no runtime thread enters Python after this returns. The GIL is released while waiting, so a
 /// thread already delivering a result can finish.
 #[pyfunction]

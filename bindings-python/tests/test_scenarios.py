@@ -10,6 +10,7 @@ import socket
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 import allowly
 from allowly import identifiers, verify
 
-from conftest import REPO
+from conftest import REPO, DevServer, allowly_binary
 
 LANGUAGE = "python"
 SCENARIOS = REPO / "tests" / "scenarios"
@@ -134,6 +135,8 @@ class Run:
             max_retries=o.get("max_retries"),
             check_timeout=o["check_timeout_ms"] / 1000 if "check_timeout_ms" in o else None,
             fallback_by_scope=o.get("fallback_by_scope"),
+            agent_credential=allowly.AgentCredential.from_json(o["agent_credential"]) if "agent_credential" in o else None,
+            agent_token_supplier=(lambda: o["agent_token"]) if "agent_token" in o else None,
         )
 
     def op(self, step: Dict[str, Any], a: Dict[str, Any]) -> Any:
@@ -176,6 +179,15 @@ class Run:
                                          headers={"Authorization": f"Bearer {self.server['setup_api_key']}"})
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return json.loads(resp.read())
+        if op == "enroll_agent":
+            with allowly.SyncAllowly(self.server["setup_api_key"], base_url=self.server["base_url"],
+                                     allow_insecure_http=True) as admin:
+                a = admin.agents.enroll(a["agent_id"])
+            return {"agent_id": a.agent_id, "binding_id": a.binding_id, "key_id": a.key_id,
+                    "workspace_id": a.workspace_id, "credential_json": a.to_json()}
+        if op == "mint_agent_token":
+            credential = allowly.AgentCredential.from_json(a["credential"])
+            return {"token": credential.token_at(int(time.time()) + a.get("issued_at_offset_seconds", 0))}
         if op == "sleep":
             time.sleep(a["ms"] / 1000)
             return None
@@ -211,19 +223,26 @@ def test_scenario_files_match_the_schema() -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_scenario(path: Any, server: Dict[str, str], endpoints: Dict[str, str]) -> None:
+def test_scenario(path: Any, server: Dict[str, str], endpoints: Dict[str, str], tmp_path: Path) -> None:
     scenario = json.loads(path.read_text())
     name = scenario["name"]
     skip = scenario.get("skip") or scenario.get("skip_languages", {}).get(LANGUAGE)
     if skip:
         record(name, "skip", skip)
         pytest.skip(skip)
-    env = {"base_url": server["base_url"], "workspace_id": server["workspace_id"], **endpoints}
+    # A scenario with `serve_args` gets a server of its own, started with those flags.
+    own = DevServer(tmp_path, binary=allowly_binary(), extra_args=scenario["serve_args"]) if "serve_args" in scenario else None
     try:
+        if own is not None:
+            server = own.start()
+        env = {"base_url": server["base_url"], "workspace_id": server["workspace_id"], **endpoints}
         run = Run(server, env)
         for i, step in enumerate(scenario["steps"]):
             run.step(i, step)
     except BaseException as e:
         record(name, "fail", f"{type(e).__name__}: {e}".splitlines()[0][:300])
         raise
+    finally:
+        if own is not None:
+            own.stop(timeout=10)
     record(name, "pass")

@@ -12,6 +12,7 @@ use allowly_core::client::FetchSignedOptions;
 use allowly_core::model as core;
 use allowly_core::{Client, ClientConfig};
 
+use crate::agents::AgentCredential;
 use crate::error::Result;
 use crate::model::{
     Authorization, CheckRequest, CheckResponse, ConfirmNonce, ConfirmPrompt, Confirmation, ConfirmationMonitor,
@@ -55,6 +56,13 @@ pub struct ClientOptions {
     /// First retry backoff step (default 100 ms).
     #[uniffi(default = None)]
     pub retry_base_delay: Option<Duration>,
+    /// An enrolled agent's credential: every check carries a fresh agent token signed from it (and an outage then
+    /// falls back closed for every scope). An object, so no generated `toString` shows its key.
+    #[uniffi(default = None)]
+    pub agent_credential: Option<Arc<AgentCredential>>,
+    /// A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
+    #[uniffi(default = None)]
+    pub agent_token: Option<String>,
 }
 
 fn build_client(api_key: String, options: ClientOptions) -> allowly_core::Result<Client> {
@@ -82,6 +90,12 @@ fn build_client(api_key: String, options: ClientOptions) -> allowly_core::Result
     });
     if let Some(d) = options.retry_base_delay {
         config.retry_base_delay = d;
+    }
+    if let Some(token) = options.agent_token {
+        config = config.with_agent_token_supplier(move || Ok(token.clone()));
+    }
+    if let Some(credential) = options.agent_credential {
+        config = config.with_agent_credential(credential.inner.clone());
     }
     Client::new(config)
 }
@@ -127,6 +141,11 @@ impl NativeClient {
     /// The normalized base URL (never the key).
     pub fn base_url(&self) -> String {
         self.client.base_url().to_owned()
+    }
+
+    /// `POST /v1/setup/agents/{agent_id}/keys` (setup key): a key generated here, only its public half registered.
+    pub async fn enroll_agent(&self, agent_id: String) -> Result<Arc<AgentCredential>> {
+        Ok(Arc::new(AgentCredential { inner: self.client.enroll_agent(&agent_id).await? }))
     }
 
     pub async fn create_authorization(&self, request: CreateAuthorizationRequest) -> Result<Authorization> {

@@ -3,6 +3,7 @@
 //! Exit codes are part of the interface so scripts and CI can rely on them: 0 = everything verified / succeeded,
 //! 1 = something was invalid (the reason is on stderr), 2 = usage or input error (clap uses 2 as well).
 
+mod agent_cmd;
 mod export_cmd;
 mod id_cmd;
 mod init_cmd;
@@ -46,6 +47,11 @@ enum Command {
     Id {
         #[command(subcommand)]
         command: IdCommand,
+    },
+    /// Enroll agents: a key pair generated here, only the public key registered (`agent enroll`).
+    Agent {
+        #[command(subcommand)]
+        command: agent_cmd::AgentCommand,
     },
     /// Gate an MCP server's tool calls with Allowly (`proxy`), or authorize an agent for its tools (`authorize`).
     Mcp {
@@ -114,5 +120,6 @@ fn main() -> ExitCode {
         Command::Export { command: ExportCommand::Verify { trust, file } } => export_cmd::verify(&trust, &file),
         Command::Id { command: IdCommand::FromEmail { email } } => id_cmd::from_email(&email),
         Command::Mcp { command } => mcp::run(command),
+        Command::Agent { command } => agent_cmd::run(command),
     }
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use allowly_server::rate_limit::{Limit, RateLimits};
 use clap::Args;
 
 /// Flags of `allowly serve`.
@@ -27,7 +28,33 @@ pub struct ServeArgs {
     /// Write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` here (mode 0600) once listening.
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,
+    /// Requests per second one API key may make on authenticated routes, sustained (0 = no limit). Above it the
+    /// server answers 429 `rate_limited` with `Retry-After`.
+    #[arg(long, env = "ALLOWLY_RATE_LIMIT_PER_KEY", value_name = "PER_SECOND", default_value_t = DEFAULT_KEY.per_second)]
+    pub rate_limit_per_key: f64,
+    /// How many requests one API key may make at once after a quiet spell (the bucket size).
+    #[arg(long, env = "ALLOWLY_RATE_LIMIT_KEY_BURST", value_name = "N", default_value_t = DEFAULT_KEY.burst)]
+    pub rate_limit_key_burst: u32,
+    /// Checks per second on one authorization, sustained (0 = no limit).
+    #[arg(
+        long,
+        env = "ALLOWLY_RATE_LIMIT_PER_AUTHORIZATION",
+        value_name = "PER_SECOND",
+        default_value_t = DEFAULT_AUTHORIZATION.per_second
+    )]
+    pub rate_limit_per_authorization: f64,
+    /// How many checks one authorization may make at once after a quiet spell.
+    #[arg(
+        long,
+        env = "ALLOWLY_RATE_LIMIT_AUTHORIZATION_BURST",
+        value_name = "N",
+        default_value_t = DEFAULT_AUTHORIZATION.burst
+    )]
+    pub rate_limit_authorization_burst: u32,
 }
+
+const DEFAULT_KEY: Limit = RateLimits::DEFAULT_PER_KEY;
+const DEFAULT_AUTHORIZATION: Limit = RateLimits::DEFAULT_PER_AUTHORIZATION;
 
 /// Runs the server until Ctrl-C / SIGTERM. Exit code 0 on a clean stop, 1 on a runtime failure, 2 on bad config.
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -42,6 +69,15 @@ pub fn run(args: ServeArgs) -> ExitCode {
         },
         Err(_) => None,
     };
+    let rates = [args.rate_limit_per_key, args.rate_limit_per_authorization];
+    if rates.iter().any(|r| !r.is_finite() || *r < 0.0) {
+        eprintln!("error: --rate-limit-per-key and --rate-limit-per-authorization must be 0 or more");
+        return ExitCode::from(2);
+    }
+    let rate_limits = RateLimits {
+        per_key: Limit::new(args.rate_limit_per_key, args.rate_limit_key_burst),
+        per_authorization: Limit::new(args.rate_limit_per_authorization, args.rate_limit_authorization_burst),
+    };
     if !args.dev && args.db.is_none() {
         eprintln!("error: --db is required without --dev");
         return ExitCode::from(2);
@@ -52,6 +88,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         dev: args.dev,
         ready_file: args.ready_file,
         master_key,
+        rate_limits,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -6,8 +6,10 @@
 //! - [`client`]: the async HTTP client (retries, idempotency keys, fail-closed `check`, confirmation flow, receipt polling);
 //! - [`receipt`]: strict JSON, canonical bytes, key documents and the Allowly Receipt Format wire 4 verifier;
 //! - [`identifiers`]: `from_email` pseudonymous user ids;
+//! - [`agent_identity`]: enrolled agents' credential files and the EdDSA agent tokens they sign;
 //! - [`error`]: the single error enum the bindings map to their own exception hierarchies.
 
+pub mod agent_identity;
 pub mod client;
 pub mod error;
 #[doc(hidden)]

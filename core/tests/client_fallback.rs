@@ -128,6 +128,26 @@ async fn client_errors_are_returned_not_hidden_by_a_fallback() {
 }
 
 #[tokio::test]
+async fn a_rate_limit_is_raised_even_for_scopes_mapped_to_fail_open() {
+    // A 429 means the server is up and answering: turning it into an allow would let a throttled agent act unchecked.
+    for retry_after in ["0", "30"] {
+        let server = MockServer::start().await;
+        let answer = ResponseTemplate::new(429)
+            .insert_header("Retry-After", retry_after)
+            .set_body_json(error_body("rate_limited", "slow down"));
+        mount_check(&server, answer).await;
+        let config = config(&server.uri())
+            .with_fallback("email.send", FallbackMode::Open)
+            .with_fallback("email.read", FallbackMode::Open);
+        let error = Client::new(config).unwrap().check(&request()).await.unwrap_err();
+        assert!(matches!(error, Error::RateLimited { .. }), "Retry-After {retry_after}: {error:?}");
+        // Retry-After 0 is retried up to max_retries (2); 30 s overruns the 1 s check deadline, so no retry at all.
+        let attempts = if retry_after == "0" { 3 } else { 1 };
+        assert_eq!(requests(&server).await.len(), attempts, "Retry-After {retry_after}");
+    }
+}
+
+#[tokio::test]
 async fn malformed_answers_are_protocol_errors_not_fallbacks() {
     let server = MockServer::start().await;
     mount_check(&server, ResponseTemplate::new(200).set_body_string("{\"results\": ")).await;

@@ -96,16 +96,32 @@ impl ApiError {
         Self::new(WireCode::InvalidApiKey, "missing, malformed or unknown API key")
     }
 
-    /// The request carries `X-Allowly-Agent-Token`, which this server cannot verify: refused, never ignored.
-    pub fn agent_token_unverifiable() -> Self {
-        Self::new(
-            WireCode::AgentTokenUnverifiable,
-            "this server does not verify agent tokens (X-Allowly-Agent-Token); send the request without one",
-        )
+    /// The request's `X-Allowly-Agent-Token` was refused; `code` says why. The token itself is never echoed.
+    pub fn agent_token(code: WireCode) -> Self {
+        let message = match code {
+            WireCode::AgentTokenUnverifiable => {
+                "the agent token names a key this workspace has not registered (or has revoked); enroll the agent"
+            }
+            WireCode::AgentTokenMalformed => "the agent token is not a compact EdDSA agent token",
+            WireCode::AgentTokenWrongAudience => "the agent token was issued for another workspace",
+            WireCode::AgentTokenInvalidSignature => "the agent token's signature does not verify for its agent",
+            WireCode::AgentTokenExpired => "the agent token is expired or not yet valid",
+            WireCode::AgentTokenAgentMismatch => "the agent token's agent is not this authorization's agent",
+            WireCode::AgentTokenRequired => "this workspace requires an agent token (X-Allowly-Agent-Token) on checks",
+            _ => "the agent token was refused",
+        };
+        Self::new(code, message)
     }
 
     pub fn insufficient_tier() -> Self {
         Self::new(WireCode::InsufficientKeyTier, "this route needs a setup API key")
+    }
+
+    /// 429 `rate_limited`: `what` (an API key, an authorization) is over its request rate; retry after `seconds`.
+    pub fn rate_limited(what: &str, seconds: u64) -> Self {
+        let mut e = Self::new(WireCode::RateLimited, format!("{what} is over its request rate limit; retry later"));
+        e.retry_after = Some(seconds.max(1));
+        e
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod parse;
 pub mod policy;
+pub mod rate_limit;
 pub mod routes;
 pub mod signer;
 pub mod store;
@@ -51,6 +52,7 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// `--dev`: confirmation timeouts may be as short as 1 s (60 s otherwise), so expiry tests need not wait.
     pub dev: bool,
+    pub limiter: rate_limit::Limiter,
 }
 
 impl AppState {
@@ -75,6 +77,8 @@ pub struct ServeConfig {
     pub ready_file: Option<PathBuf>,
     /// The master key sealing signing keys; required unless `dev` (then read from or created in a 0600 file).
     pub master_key: Option<MasterKey>,
+    /// Request rate limits per API key and per authorization (429 `rate_limited` above them).
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +131,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         webhooks,
         metrics: Default::default(),
         dev: cfg.dev,
+        limiter: rate_limit::Limiter::new(cfg.rate_limits),
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;

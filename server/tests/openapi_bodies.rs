@@ -211,6 +211,16 @@ async fn every_success_body_matches_its_documented_schema(db: TestDb) {
     let (_, v) = c.call("get", "/v1/audit", "", "?limit=2", &setup, None).await;
     assert!(v["next_cursor"].is_string(), "{v}");
 
+    // Agent identity: register a public key, list, revoke, and the workspace setting.
+    let jwk = allowly_core::agent_identity::AgentCredential::generate().public_key_jwk();
+    let body = json!({"public_key_jwk": {"kty": jwk.kty, "crv": jwk.crv, "x": jwk.x}});
+    let (st, reg) = c.call("post", "/v1/setup/agents/{id}/keys", "schema-agent", "", &setup, Some(body)).await;
+    assert_eq!(st, 201, "{reg}");
+    c.call("get", "/v1/setup/agents", "", "", &setup, None).await;
+    c.call("delete", "/v1/setup/agent-keys/{id}", reg["key_id"].as_str().expect("key_id"), "", &setup, None).await;
+    c.call("put", "/v1/setup/agent-identity", "", "", &setup, Some(json!({"require_agent_tokens": false}))).await;
+    c.call("get", "/v1/setup/agent-identity", "", "", &setup, None).await;
+
     // Policy editions, and an authorization granted from one (its own create body).
     let definition = json!({
         "profile": "allowly.policy.v1", "agent_id": "ag", "default_expiry_days": null,

@@ -117,6 +117,11 @@ fn valid_body(method: &str, path: &str) -> Option<Value> {
     match (method, path) {
         ("post", "/v1/api-keys") => Some(json!({"tier": "runtime", "name": "tier probe"})),
         ("put", "/v1/webhook") => Some(json!({"url": "http://127.0.0.1:9/hook"})),
+        ("post", "/v1/setup/agents/{id}/keys") => {
+            let jwk = allowly_core::agent_identity::AgentCredential::generate().public_key_jwk();
+            Some(json!({"public_key_jwk": {"kty": jwk.kty, "crv": jwk.crv, "x": jwk.x}}))
+        }
+        ("put", "/v1/setup/agent-identity") => Some(json!({"require_agent_tokens": false})),
         ("post", "/v1/authorizations") => Some(json!({"user_id": "u", "agent_id": "a", "scopes": ["x"]})),
         ("post", "/v1/check") => Some(json!({"authorization_id": "auth_01JNOTAREALIDXXXXXXXXXXXXX", "scopes": ["x"]})),
         ("post", "/v1/confirmations/{id}") => Some(json!({"approved": true})),
@@ -180,16 +185,27 @@ async fn runtime_key_is_refused_on_every_setup_route(db: TestDb) {
         assert!(setup_routes.iter().any(|r| r == want), "{want} is not refused to runtime keys: {setup_routes:?}");
     }
     // The setup key passes the same tier check on every one of them (in table order, each DELETE follows its reads).
+    let mut agent_key = String::new();
     for (method, path) in allowly_server::routes::ROUTES {
         if declared_tier(&doc, method, path).as_deref() != Some("setup") {
             continue;
         }
-        // Policies are addressed by their policy_id (created by the POST that precedes the DELETE in the table).
-        let target = if path.starts_with("/v1/policies") { "tierprobe" } else { victim_id.as_str() };
+        // Policies are addressed by their policy_id (created by the POST that precedes the DELETE in the table), agent
+        // keys by the key id the registration that precedes the DELETE answered.
+        let target = if path.starts_with("/v1/policies") {
+            "tierprobe"
+        } else if path.starts_with("/v1/setup/agent-keys") {
+            agent_key.as_str()
+        } else {
+            victim_id.as_str()
+        };
         let concrete = path.replace("{id}", target);
         let idem = (*path == "/v1/setup/policies/publish").then_some("tier-probe-publish");
         let (st, v) = s.send(&method.to_uppercase(), &concrete, Some(&s.setup), valid_body(method, path), idem).await;
         assert!((200..300).contains(&st), "setup key on {method} {path}: {st} {v}");
+        if let Some(k) = v["key_id"].as_str().filter(|_| path.starts_with("/v1/setup/agents/")) {
+            agent_key = k.to_owned();
+        }
     }
     s.stop().await;
 }
@@ -270,6 +286,7 @@ impl TwoWorkspaces {
             dev: false,
             ready_file: None,
             master_key: Some(master),
+            rate_limits: Default::default(),
         })
         .await
         .expect("server starts");
@@ -466,17 +483,28 @@ async fn another_workspace_cannot_touch_an_authorization(db: TestDb) {
     t.stop().await;
 }
 
-/// The server cannot verify agent tokens yet, so a request carrying one must never be answered as if the asserted
-/// agent identity had been enforced (it used to be: the header was ignored and a check answered 200). On every
-/// authenticated route of the router's own table, with a key that is otherwise accepted, the request is refused with
-/// 401 `agent_token_unverifiable` and changes nothing; an unknown key stays `invalid_api_key`; public routes ignore it.
+/// A request carrying an agent token the server cannot verify — well-formed, for this workspace, but signed by a key
+/// no agent enrolled here — must never be answered as if the asserted identity had been enforced (it used to be: the
+/// header was ignored and a check answered 200). On every authenticated route of the router's own table, with a key
+/// that is otherwise accepted, the request is refused with 401 `agent_token_unverifiable` and changes nothing; an
+/// unknown key stays `invalid_api_key`; public routes ignore it. (Before agent identity existed this test sent an
+/// arbitrary header value; tokens of enrolled agents and each way a token can be bad are in `agent_identity.rs`.)
 async fn an_agent_token_the_server_cannot_verify_is_refused(db: TestDb) {
     let s = TestServer::start(&db).await;
     let (st, doc) = s.send("GET", "/openapi.json", None, None, None).await;
     assert_eq!(st, 200);
     let a = s.authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["x"]})).await;
     let auth_id = a["authorization_id"].as_str().expect("id").to_string();
-    let token = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZ2VudCJ9.c2ln";
+    let never_enrolled = allowly_core::agent_identity::AgentCredential::generate()
+        .complete(allowly_core::agent_identity::AgentRegistration {
+            workspace_id: s.ws.clone(),
+            agent_id: "a".into(),
+            binding_id: "bind_unknown".into(),
+            key_id: "akey_unknown".into(),
+        })
+        .expect("credential");
+    let token = never_enrolled.token();
+    let token = token.as_str();
     let with_token = |method: &str, path: &str, key: &str, body: Option<Value>| {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut rb = s.http.request(m, format!("{}{path}", s.base)).bearer_auth(key);

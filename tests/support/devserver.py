@@ -9,7 +9,7 @@ the schemathesis venv, the system python). Import it by path:
 By default it runs `allowly serve --dev` on a free loopback port with a throwaway SQLite file and returns the ready
 file (`base_url`, `workspace_id`, `runtime_api_key`, `setup_api_key`). The options cover what its users need beyond
 that: another database URL (`--db`), no `--dev` (an `allowly init`-ed database and a master key in `env`), a fixed
-port, extra environment, another binary, and kill/restart on the same database (the crash-restart check).
+port, extra environment, extra `serve` flags (`extra_args`), another binary, and kill/restart on the same database (the crash-restart check).
 
 Failures raise `DevServerError` with the server's log tail; each caller turns it into its own kind of failure
 (pytest.fail, sys.exit, a setup error). Keys stay in the returned dict and the log file: nothing here prints them.
@@ -28,7 +28,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, Mapping, Optional, Union
+from typing import Dict, Iterator, Mapping, Optional, Sequence, Union
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = float(os.environ.get("ALLOWLY_TEST_READY_TIMEOUT", "60"))
@@ -76,6 +76,7 @@ class DevServer:
         port: int = 0,
         env: Optional[Mapping[str, str]] = None,
         name: str = "",
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.workdir = Path(workdir)
         self.binary = Path(binary) if binary else allowly_binary()
@@ -84,6 +85,7 @@ class DevServer:
         self.db_url = db_url or f"sqlite://{self.db_path}"
         self.dev = dev
         self.port = port
+        self.extra_args = list(extra_args)
         self.env = dict(os.environ if env is None else env)
         if dev and env is None:
             self.env.pop("ALLOWLY_MASTER_KEY", None)
@@ -100,6 +102,7 @@ class DevServer:
         self.ready_path.unlink(missing_ok=True)
         args = [str(self.binary), "serve"] + (["--dev"] if self.dev else [])
         args += ["--db", self.db_url, "--listen", f"127.0.0.1:{self.port}", "--ready-file", str(self.ready_path)]
+        args += self.extra_args
         with open(self.log_path, "ab") as log:  # appended: a restarted server's log follows the killed one's
             # Own session: a signal meant for the test runner (Ctrl-C) does not reach the server half-way.
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -22,7 +22,8 @@ export function allowlyBinary() {
   return binary
 }
 
-export async function startServer() {
+/** `extraArgs` are more `allowly serve` flags (a scenario's `serve_args`). */
+export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'allowly-node-'))
   const ready = join(dir, 'ready.json')
   const log = join(dir, 'server.log')
@@ -31,7 +32,7 @@ export async function startServer() {
   delete env.ALLOWLY_MASTER_KEY
   const child = spawn(
     allowlyBinary(),
-    ['serve', '--dev', '--db', `sqlite://${join(dir, 'test.db')}`, '--listen', '127.0.0.1:0', '--ready-file', ready],
+    ['serve', '--dev', '--db', `sqlite://${join(dir, 'test.db')}`, '--listen', '127.0.0.1:0', '--ready-file', ready, ...extraArgs],
     { env, stdio: ['ignore', out, out] },
   )
   let exited = null

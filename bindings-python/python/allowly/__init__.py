@@ -6,6 +6,7 @@ A thin front over the Rust allowly-core (``allowly._native``); see the package R
 from . import identifiers, policies, verify
 from ._client import Allowly, SyncAllowly
 from ._native import (
+    AgentCredential,
     Authorization,
     AuthorizationMigration,
     Budget,
@@ -37,6 +38,9 @@ from .errors import __all__ as _errors_all
 from .policies import PolicyDefinition
 from .trace import current_trace, trace
 
+# 0.8.0's name for the same credential: `NativeAgentCredential.from_file(...)` and `credential.token` work unchanged.
+NativeAgentCredential = AgentCredential
+
 __all__ = [
     "Allowly",
     "SyncAllowly",
@@ -45,6 +49,8 @@ __all__ = [
     "identifiers",
     "policies",
     "verify",
+    "AgentCredential",
+    "NativeAgentCredential",
     "Authorization",
     "AuthorizationMigration",
     "Budget",

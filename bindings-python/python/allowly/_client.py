@@ -7,7 +7,7 @@ the arguments and forwards them (plus the ambient ``trace`` for checks). Type st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from . import _native
 from .trace import current_trace
@@ -203,6 +203,19 @@ class KeysAPI:
         return self._native.workspace_keys(workspace_id)
 
 
+class AgentsAPI:
+    """Agent enrollment (setup key): the Ed25519 key is generated here and only its public half is registered."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def enroll(self, agent_id: str) -> Any:
+        """Registers a new key for ``agent_id``; returns the ``AgentCredential`` (store ``to_json()`` privately)."""
+        return self._native.enroll_agent(agent_id)
+
+
 class _Client:
     _BLOCKING = False
 
@@ -216,7 +229,12 @@ class _Client:
         max_retries: Optional[int] = None,
         fallback_by_scope: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
+        agent_credential: Optional[_native.AgentCredential] = None,
+        agent_token_supplier: Optional[Callable[[], str]] = None,
     ) -> None:
+        # `agent_token_supplier` is 0.8.0's name; `credential.token` (a bound method) is recognised and signed in core.
+        if agent_credential is None and isinstance(getattr(agent_token_supplier, "__self__", None), _native.AgentCredential):
+            agent_credential, agent_token_supplier = agent_token_supplier.__self__, None  # type: ignore[union-attr]
         self._native = _native.NativeClient(
             api_key,
             base_url=base_url,
@@ -226,6 +244,8 @@ class _Client:
             fallback_by_scope=None if fallback_by_scope is None else dict(fallback_by_scope),
             allow_insecure_http=allow_insecure_http,
             blocking=self._BLOCKING,
+            agent_credential=agent_credential,
+            agent_token_supplier=agent_token_supplier,
         )
         self.authorizations = AuthorizationsAPI(self._native)
         self.confirmations = ConfirmationsAPI(self._native)
@@ -234,6 +254,7 @@ class _Client:
         self.budget = BudgetAPI(self._native)
         self.keys = KeysAPI(self._native)
         self.policies = PoliciesAPI(self._native)
+        self.agents = AgentsAPI(self._native)
 
     def check(
         self,
@@ -251,6 +272,7 @@ class _Client:
         arguments: Optional[Mapping[str, Any]] = None,
         arguments_sha256: Optional[str] = None,
         confirmation_id: Optional[str] = None,
+        agent_token: Optional[str] = None,
     ) -> Any:
         # `actions` is the official 0.8.0 SDK's name for `scopes`; code written for either runs unchanged.
         if (scopes is None) == (actions is None):
@@ -272,6 +294,7 @@ class _Client:
             arguments=arguments,
             arguments_sha256=arguments_sha256,
             confirmation_id=confirmation_id,
+            agent_token=agent_token,
         )
 
     def readiness(self) -> Any:

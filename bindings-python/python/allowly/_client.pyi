@@ -2,9 +2,10 @@
 # client decides awaitable or blocking); here they are split so each client's methods have exact return types.
 # tests/test_stubs.py checks every signature below against the runtime objects.
 from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence, Union, overload
+from typing import Any, Callable, Mapping, Optional, Sequence, Union, overload
 
 from ._native import (
+    AgentCredential,
     Authorization,
     CheckResult,
     Confirmation,
@@ -128,6 +129,9 @@ class AsyncBudgetAPI:
 class AsyncKeysAPI:
     async def fetch(self, workspace_id: str) -> KeySet: ...
 
+class AsyncAgentsAPI:
+    async def enroll(self, agent_id: str) -> AgentCredential: ...
+
 class SyncAuthorizationsAPI:
     @overload
     def create(
@@ -226,6 +230,9 @@ class SyncBudgetAPI:
 class SyncKeysAPI:
     def fetch(self, workspace_id: str) -> KeySet: ...
 
+class SyncAgentsAPI:
+    def enroll(self, agent_id: str) -> AgentCredential: ...
+
 class Allowly:
     authorizations: AsyncAuthorizationsAPI
     confirmations: AsyncConfirmationsAPI
@@ -234,6 +241,7 @@ class Allowly:
     budget: AsyncBudgetAPI
     keys: AsyncKeysAPI
     policies: AsyncPoliciesAPI
+    agents: AsyncAgentsAPI
     def __init__(
         self,
         api_key: str,
@@ -244,6 +252,8 @@ class Allowly:
         max_retries: Optional[int] = None,
         fallback_by_scope: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
+        agent_credential: Optional[AgentCredential] = None,
+        agent_token_supplier: Optional[Callable[[], str]] = None,
     ) -> None: ...
     async def check(
         self,
@@ -261,6 +271,7 @@ class Allowly:
         arguments: Optional[Mapping[str, Any]] = None,
         arguments_sha256: Optional[str] = None,
         confirmation_id: Optional[str] = None,
+        agent_token: Optional[str] = None,
     ) -> CheckResult: ...
     async def readiness(self) -> bool: ...
     @property
@@ -280,6 +291,7 @@ class SyncAllowly:
     budget: SyncBudgetAPI
     keys: SyncKeysAPI
     policies: SyncPoliciesAPI
+    agents: SyncAgentsAPI
     def __init__(
         self,
         api_key: str,
@@ -290,6 +302,8 @@ class SyncAllowly:
         max_retries: Optional[int] = None,
         fallback_by_scope: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
+        agent_credential: Optional[AgentCredential] = None,
+        agent_token_supplier: Optional[Callable[[], str]] = None,
     ) -> None: ...
     def check(
         self,
@@ -307,6 +321,7 @@ class SyncAllowly:
         arguments: Optional[Mapping[str, Any]] = None,
         arguments_sha256: Optional[str] = None,
         confirmation_id: Optional[str] = None,
+        agent_token: Optional[str] = None,
     ) -> CheckResult: ...
     def readiness(self) -> bool: ...
     @property

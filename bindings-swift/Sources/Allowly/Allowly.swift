@@ -77,6 +77,12 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
         try await native.getEscalationStatus(escalationId: escalationId)
     }
 
+    /// Enrolls `agentId` (setup key): an Ed25519 key generated here, only its public half registered. Store the
+    /// credential's `credentialJson()` privately; pass the credential as `ClientOptions.agentCredential`.
+    public func enrollAgent(_ agentId: String) async throws -> AgentCredential {
+        try await native.enrollAgent(agentId: agentId)
+    }
+
     /// `GET /readyz`: true when the server can decide now; a not-ready answer is `false`, not an error.
     public func readiness() async throws -> Bool {
         try await native.readiness()

@@ -695,6 +695,226 @@ fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
 
 
 /**
+ * An enrolled agent's credential; `token()` signs a fresh 60-second `X-Allowly-Agent-Token`.
+ */
+public protocol AgentCredentialProtocol: AnyObject, Sendable {
+    
+    func agentId()  -> String
+    
+    func bindingId()  -> String
+    
+    /**
+     * The credential file's text. It holds the private key: write it with owner-only permissions.
+     */
+    func credentialJson()  -> String
+    
+    func keyId()  -> String
+    
+    /**
+     * A fresh token (iat = now, exp = now + 60 s), the same bytes 0.8.0 mints from this file.
+     */
+    func token()  -> String
+    
+    /**
+     * The token as issued at `issued_at` (Unix seconds; valid for 60 s from then), e.g. to test a verifier.
+     */
+    func tokenAt(issuedAt: Int64)  -> String
+    
+    func workspaceId()  -> String
+    
+}
+/**
+ * An enrolled agent's credential; `token()` signs a fresh 60-second `X-Allowly-Agent-Token`.
+ */
+open class AgentCredential: AgentCredentialProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_agentcredential(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_agentcredential(handle, $0) }
+    }
+
+    
+    /**
+     * Reads the credential file's text (`AllowlyError.Config` on anything else; the text is never quoted).
+     */
+public static func fromJson(text: String)throws  -> AgentCredential  {
+    return try  FfiConverterTypeAgentCredential_lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_constructor_agentcredential_from_json(
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+open func agentId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agentcredential_agent_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func bindingId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agentcredential_binding_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The credential file's text. It holds the private key: write it with owner-only permissions.
+     */
+open func credentialJson() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agentcredential_credential_json(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func keyId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agentcredential_key_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A fresh token (iat = now, exp = now + 60 s), the same bytes 0.8.0 mints from this file.
+     */
+open func token() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agentcredential_token(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The token as issued at `issued_at` (Unix seconds; valid for 60 s from then), e.g. to test a verifier.
+     */
+open func tokenAt(issuedAt: Int64) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agentcredential_token_at(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(issuedAt),uniffiCallStatus
+    )
+})
+}
+    
+open func workspaceId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agentcredential_workspace_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAgentCredential: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AgentCredential
+
+    public static func lift(_ handle: UInt64) throws -> AgentCredential {
+        return AgentCredential(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AgentCredential) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AgentCredential {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AgentCredential, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgentCredential_lift(_ handle: UInt64) throws -> AgentCredential {
+    return try FfiConverterTypeAgentCredential.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgentCredential_lower(_ value: AgentCredential) -> UInt64 {
+    return FfiConverterTypeAgentCredential.lower(value)
+}
+
+
+
+
+
+
+/**
  * Asked by [`NativeClient::check_with_confirmation`] for every scope that needs the user's approval; answer `true`
  * to approve, `false` to reject. Implemented in Swift / Kotlin (an `async` / `suspend` function).
  */
@@ -1300,6 +1520,11 @@ public protocol NativeClientProtocol: AnyObject, Sendable {
     func createPolicy(policyId: String, definitionJson: String, description: String?, previousPolicyRef: PolicyRef?, idempotencyKey: String?) async throws  -> Policy
     
     /**
+     * `POST /v1/setup/agents/{agent_id}/keys` (setup key): a key generated here, only its public half registered.
+     */
+    func enrollAgent(agentId: String) async throws  -> AgentCredential
+    
+    /**
      * Polls until the receipt is signed and returns its exact JSON text, ready for `verify_receipt_json`.
      */
     func fetchSigned(receiptId: String, pollInterval: TimeInterval, timeout: TimeInterval) async throws  -> SignedReceipt
@@ -1575,6 +1800,25 @@ open func createPolicy(policyId: String, definitionJson: String, description: St
             completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypePolicy_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * `POST /v1/setup/agents/{agent_id}/keys` (setup key): a key generated here, only its public half registered.
+     */
+open func enrollAgent(agentId: String)async throws  -> AgentCredential  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_enroll_agent(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(agentId)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_u64,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_u64,
+            freeFunc: ffi_allowly_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeAgentCredential_lift,
             errorHandler: FfiConverterTypeAllowlyError_lift
         )
 }
@@ -2459,7 +2703,7 @@ public func FfiConverterTypeCheckResponse_lower(_ value: CheckResponse) -> RustB
 /**
  * Client options; every field has core's default when absent.
  */
-public struct ClientOptions: Equatable, Hashable {
+public struct ClientOptions {
     /**
      * Defaults to `https://api.allowly.ai`.
      */
@@ -2492,6 +2736,15 @@ public struct ClientOptions: Equatable, Hashable {
      * First retry backoff step (default 100 ms).
      */
     public let retryBaseDelay: TimeInterval?
+    /**
+     * An enrolled agent's credential: every check carries a fresh agent token signed from it (and an outage then
+     * falls back closed for every scope). An object, so no generated `toString` shows its key.
+     */
+    public let agentCredential: AgentCredential?
+    /**
+     * A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
+     */
+    public let agentToken: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2519,7 +2772,14 @@ public struct ClientOptions: Equatable, Hashable {
          */userAgent: String? = nil, 
         /**
          * First retry backoff step (default 100 ms).
-         */retryBaseDelay: TimeInterval? = nil) {
+         */retryBaseDelay: TimeInterval? = nil, 
+        /**
+         * An enrolled agent's credential: every check carries a fresh agent token signed from it (and an outage then
+         * falls back closed for every scope). An object, so no generated `toString` shows its key.
+         */agentCredential: AgentCredential? = nil, 
+        /**
+         * A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
+         */agentToken: String? = nil) {
         self.baseUrl = baseUrl
         self.timeout = timeout
         self.checkTimeout = checkTimeout
@@ -2528,6 +2788,8 @@ public struct ClientOptions: Equatable, Hashable {
         self.allowInsecureHttp = allowInsecureHttp
         self.userAgent = userAgent
         self.retryBaseDelay = retryBaseDelay
+        self.agentCredential = agentCredential
+        self.agentToken = agentToken
     }
 
     
@@ -2553,7 +2815,9 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 fallbackByScope: FfiConverterOptionDictionaryStringTypeFallbackMode.read(from: &buf), 
                 allowInsecureHttp: FfiConverterBool.read(from: &buf), 
                 userAgent: FfiConverterOptionString.read(from: &buf), 
-                retryBaseDelay: FfiConverterOptionDuration.read(from: &buf)
+                retryBaseDelay: FfiConverterOptionDuration.read(from: &buf), 
+                agentCredential: FfiConverterOptionTypeAgentCredential.read(from: &buf), 
+                agentToken: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2566,6 +2830,8 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterBool.write(value.allowInsecureHttp, into: &buf)
         FfiConverterOptionString.write(value.userAgent, into: &buf)
         FfiConverterOptionDuration.write(value.retryBaseDelay, into: &buf)
+        FfiConverterOptionTypeAgentCredential.write(value.agentCredential, into: &buf)
+        FfiConverterOptionString.write(value.agentToken, into: &buf)
     }
 }
 
@@ -6103,6 +6369,30 @@ fileprivate struct FfiConverterOptionDuration: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAgentCredential: FfiConverterRustBuffer {
+    typealias SwiftType = AgentCredential?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAgentCredential.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAgentCredential.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeConfirmNonce: FfiConverterRustBuffer {
     typealias SwiftType = ConfirmNonce?
 
@@ -6886,6 +7176,27 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_func_verify_receipt_json() != 60640) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_agentcredential_agent_id() != 21318) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_agentcredential_binding_id() != 1233) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_agentcredential_credential_json() != 44055) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_agentcredential_key_id() != 5917) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_agentcredential_token() != 56198) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_agentcredential_token_at() != 32106) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id() != 45307) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() != 24844) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6911,6 +7222,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_create_policy() != 41715) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_enroll_agent() != 31530) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_fetch_signed() != 2942) {
@@ -6971,6 +7285,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_keyset_workspace_id() != 24589) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json() != 60068) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_constructor_nativeclient_new() != 48530) {

@@ -54,11 +54,32 @@ impl Client {
     /// The whole call, retries included, finishes within `check_timeout` (plus 5 s when `wait` is set, the time the
     /// server may take to sign).
     pub async fn check(&self, request: &CheckRequest) -> Result<CheckResponse> {
+        let agent_token = self.config().agent_token.as_ref().map(|s| s.token()).transpose()?;
+        self.check_with_agent_token(request, agent_token).await
+    }
+
+    /// [`Client::check`] with this call's agent token instead of the configured source's: for a binding whose
+    /// token supplier lives in the host language (and may be asynchronous there), or the official SDK's per-call
+    /// `agent_token`. `None` sends no token. With a token, every scope falls back closed.
+    pub async fn check_with_agent_token(
+        &self,
+        request: &CheckRequest,
+        agent_token: Option<String>,
+    ) -> Result<CheckResponse> {
         request.validate()?;
+        if let Some(token) = &agent_token {
+            if token.trim().is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::Config {
+                    message: "the agent token must be a non-empty printable ASCII string".into(),
+                });
+            }
+        }
         let wire = request.for_wire()?;
         let extra = if request.wait { CHECK_WAIT } else { Duration::ZERO };
         let deadline = Instant::now() + self.config().check_timeout + extra;
+        let identity = agent_token.is_some();
         let mut call = Call::new(Method::POST, "POST /v1/check", vec!["v1", "check"])
+            .agent_token(agent_token)
             .json(wire.as_ref())?
             .timeout(self.timeout() + extra)
             .deadline(deadline)
@@ -81,19 +102,21 @@ impl Client {
                         scopes = request.scopes.len(),
                         "allowly check could not get an answer from the server; returning client-side fallback results"
                     );
-                    Ok(self.fallback_response(request, cause))
+                    Ok(self.fallback_response(request, cause, identity))
                 }
                 None => Err(error),
             },
         }
     }
 
-    fn fallback_response(&self, request: &CheckRequest, cause: FallbackCause) -> CheckResponse {
+    /// With an agent token every scope falls back closed: the identity could not be verified, so nothing may run
+    /// unchecked on its strength (0.8.0 does the same).
+    fn fallback_response(&self, request: &CheckRequest, cause: FallbackCause, identity: bool) -> CheckResponse {
         let results: BTreeMap<String, ScopeResult> = request
             .scopes
             .iter()
             .map(|scope| {
-                let mode = self.config().fallback_for(scope);
+                let mode = if identity { FallbackMode::Closed } else { self.config().fallback_for(scope) };
                 (scope.clone(), fallback_result(mode, cause))
             })
             .collect();

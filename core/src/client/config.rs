@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
+use crate::agent_identity::AgentCredential;
 use crate::error::{Error, Result};
 
 /// The hosted Allowly API.
@@ -62,6 +64,46 @@ pub struct ClientConfig {
     pub user_agent: Option<String>,
     /// First backoff step; mostly for tests, which need fast retries.
     pub retry_base_delay: Duration,
+    /// Where `check` gets its `X-Allowly-Agent-Token` (none: no header). With a source set, an outage never falls
+    /// back open: a client that asserts an identity must not act without the server having checked it.
+    pub agent_token: Option<AgentTokenSource>,
+}
+
+/// A caller-supplied token function: called once per `check`; an `Err` text becomes a `Config` error.
+pub type AgentTokenSupplier = Arc<dyn Fn() -> std::result::Result<String, String> + Send + Sync>;
+
+/// Where agent tokens come from.
+#[derive(Clone)]
+pub enum AgentTokenSource {
+    /// A fresh 60-second token signed from the enrolled credential for each request.
+    Credential(Arc<AgentCredential>),
+    /// The caller's own function (another identity provider, a cache).
+    Supplier(AgentTokenSupplier),
+}
+
+impl fmt::Debug for AgentTokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentTokenSource::Credential(c) => f.debug_tuple("Credential").field(c).finish(),
+            AgentTokenSource::Supplier(_) => f.write_str("Supplier(..)"),
+        }
+    }
+}
+
+impl AgentTokenSource {
+    /// The token for one request.
+    pub fn token(&self) -> Result<String> {
+        let token = match self {
+            AgentTokenSource::Credential(c) => c.token(),
+            AgentTokenSource::Supplier(f) => {
+                f().map_err(|e| config_error(format!("the agent token supplier failed: {e}")))?
+            }
+        };
+        if token.trim().is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(config_error("the agent token must be a non-empty printable ASCII string"));
+        }
+        Ok(token)
+    }
 }
 
 impl Default for ClientConfig {
@@ -76,6 +118,7 @@ impl Default for ClientConfig {
             allow_insecure_http: false,
             user_agent: None,
             retry_base_delay: DEFAULT_RETRY_BASE_DELAY,
+            agent_token: None,
         }
     }
 }
@@ -123,6 +166,21 @@ impl ClientConfig {
 
     pub fn with_retry_base_delay(mut self, delay: Duration) -> Self {
         self.retry_base_delay = delay;
+        self
+    }
+
+    /// Signs a fresh agent token from `credential` for every check.
+    pub fn with_agent_credential(mut self, credential: AgentCredential) -> Self {
+        self.agent_token = Some(AgentTokenSource::Credential(Arc::new(credential)));
+        self
+    }
+
+    /// Takes every check's agent token from `supplier`.
+    pub fn with_agent_token_supplier(
+        mut self,
+        supplier: impl Fn() -> std::result::Result<String, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.agent_token = Some(AgentTokenSource::Supplier(Arc::new(supplier)));
         self
     }
 
@@ -192,6 +250,7 @@ impl fmt::Debug for ClientConfig {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("user_agent", &self.user_agent)
             .field("retry_base_delay", &self.retry_base_delay)
+            .field("agent_token", &self.agent_token)
             .finish()
     }
 }

@@ -9,6 +9,7 @@
 //! redaction. The safety property of the client — `check` fails closed when the server cannot answer — lives in
 //! `check.rs`.
 
+mod agents;
 mod authorizations;
 mod budget;
 mod check;
@@ -28,8 +29,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{
-    ClientConfig, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BASE_DELAY,
-    DEFAULT_TIMEOUT, FallbackMode,
+    AgentTokenSource, AgentTokenSupplier, ClientConfig, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT, DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_BASE_DELAY, DEFAULT_TIMEOUT, FallbackMode,
 };
 pub use confirmations::{ConfirmPrompt, WaitOptions};
 pub use policies::MAX_POLICY_PAGE;

@@ -50,6 +50,8 @@ pub(crate) struct Call<'a> {
     idempotency_key: Option<String>,
     /// Overrides the client's `max_retries` for this call.
     max_retries: Option<u32>,
+    /// `X-Allowly-Agent-Token` of this call (the same token on every retry).
+    agent_token: Option<String>,
 }
 
 impl<'a> Call<'a> {
@@ -65,6 +67,7 @@ impl<'a> Call<'a> {
             secret: None,
             idempotency_key: None,
             max_retries: None,
+            agent_token: None,
         }
     }
 
@@ -100,6 +103,11 @@ impl<'a> Call<'a> {
 
     pub(crate) fn secret(mut self, secret: &'a str) -> Self {
         self.secret = Some(secret);
+        self
+    }
+
+    pub(crate) fn agent_token(mut self, token: Option<String>) -> Self {
+        self.agent_token = token;
         self
     }
 
@@ -258,6 +266,12 @@ impl Transport {
             .header(ACCEPT, "application/json");
         if let Some(key) = idempotency_key {
             builder = builder.header(IDEMPOTENCY_KEY, key);
+        }
+        if let Some(token) = &call.agent_token {
+            let mut value = HeaderValue::from_str(token)
+                .map_err(|_| Error::Config { message: "the agent token is not a valid header value".into() })?;
+            value.set_sensitive(true);
+            builder = builder.header(crate::agent_identity::AGENT_TOKEN_HEADER, value);
         }
         if let Some(body) = &call.body {
             builder = builder.header(CONTENT_TYPE, "application/json").body(body.clone());

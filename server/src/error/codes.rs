@@ -16,8 +16,21 @@ pub enum WireCode {
     MalformedRequest,
     /// 401: missing, malformed or unknown API key.
     InvalidApiKey,
-    /// 401: an agent token this server cannot verify; refused, never ignored.
+    /// 401: an agent token naming a key this workspace has not registered (or has revoked): it cannot be verified,
+    /// so it is refused, never ignored.
     AgentTokenUnverifiable,
+    /// 401: not a compact EdDSA agent token (segments, encoding, header, claims, issuer).
+    AgentTokenMalformed,
+    /// 401: the token's `aud` is another workspace.
+    AgentTokenWrongAudience,
+    /// 401: the signature does not verify with the registered key, or the key belongs to another agent or binding.
+    AgentTokenInvalidSignature,
+    /// 401: outside its validity window (or valid for more than 5 minutes).
+    AgentTokenExpired,
+    /// 401: the token's agent is not the checked authorization's agent.
+    AgentTokenAgentMismatch,
+    /// 401: the workspace requires an agent token on checks and none was sent.
+    AgentTokenRequired,
     /// 403: a runtime key on a setup route.
     InsufficientKeyTier,
     /// 404: no such route.
@@ -30,6 +43,7 @@ pub enum WireCode {
     WebhookNotFound,
     PolicyNotFound,
     EscalationNotFound,
+    AgentKeyNotFound,
     /// 405
     MethodNotAllowed,
     /// 408: the request took longer than the server's timeout.
@@ -60,6 +74,8 @@ pub enum WireCode {
     BudgetSingleScope,
     /// 422: settling a check that was not an allowed check of a budgeted authorization.
     NotBudgeted,
+    /// 429 with `Retry-After`: the API key's or the authorization's request rate limit (nothing was stored).
+    RateLimited,
     /// 501: a route of the official API this server does not implement yet (executions, seal, ...). Answered, never
     /// silently accepted, so a caller cannot mistake it for success.
     NotSupported,
@@ -69,11 +85,17 @@ pub enum WireCode {
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 31] = [
+    pub const ALL: [WireCode; 39] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
         Self::AgentTokenUnverifiable,
+        Self::AgentTokenMalformed,
+        Self::AgentTokenWrongAudience,
+        Self::AgentTokenInvalidSignature,
+        Self::AgentTokenExpired,
+        Self::AgentTokenAgentMismatch,
+        Self::AgentTokenRequired,
         Self::InsufficientKeyTier,
         Self::NotFound,
         Self::AuthorizationNotFound,
@@ -84,6 +106,7 @@ impl WireCode {
         Self::WebhookNotFound,
         Self::PolicyNotFound,
         Self::EscalationNotFound,
+        Self::AgentKeyNotFound,
         Self::MethodNotAllowed,
         Self::RequestTimeout,
         Self::IdempotencyConflict,
@@ -99,6 +122,7 @@ impl WireCode {
         Self::BudgetEstimateRequired,
         Self::BudgetSingleScope,
         Self::NotBudgeted,
+        Self::RateLimited,
         Self::NotSupported,
         Self::Unavailable,
     ];
@@ -110,6 +134,13 @@ impl WireCode {
             Self::MalformedRequest => "malformed_request",
             Self::InvalidApiKey => "invalid_api_key",
             Self::AgentTokenUnverifiable => "agent_token_unverifiable",
+            Self::AgentTokenMalformed => "agent_token_malformed",
+            Self::AgentTokenWrongAudience => "agent_token_wrong_audience",
+            Self::AgentTokenInvalidSignature => "agent_token_invalid_signature",
+            Self::AgentTokenExpired => "agent_token_expired",
+            Self::AgentTokenAgentMismatch => "agent_token_agent_mismatch",
+            Self::AgentTokenRequired => "agent_token_required",
+            Self::AgentKeyNotFound => "agent_key_not_found",
             Self::InsufficientKeyTier => "insufficient_key_tier",
             Self::NotFound => "not_found",
             Self::AuthorizationNotFound => "authorization_not_found",
@@ -135,6 +166,7 @@ impl WireCode {
             Self::BudgetEstimateRequired => "budget_estimate_required",
             Self::BudgetSingleScope => "budget_single_scope",
             Self::NotBudgeted => "not_budgeted",
+            Self::RateLimited => "rate_limited",
             Self::NotSupported => "not_supported",
             Self::Unavailable => "unavailable",
         }
@@ -146,7 +178,14 @@ impl WireCode {
     pub const fn status(self) -> StatusCode {
         match self {
             Self::MalformedJson | Self::MalformedRequest => StatusCode::BAD_REQUEST,
-            Self::InvalidApiKey | Self::AgentTokenUnverifiable => StatusCode::UNAUTHORIZED,
+            Self::InvalidApiKey
+            | Self::AgentTokenUnverifiable
+            | Self::AgentTokenMalformed
+            | Self::AgentTokenWrongAudience
+            | Self::AgentTokenInvalidSignature
+            | Self::AgentTokenExpired
+            | Self::AgentTokenAgentMismatch
+            | Self::AgentTokenRequired => StatusCode::UNAUTHORIZED,
             Self::InsufficientKeyTier => StatusCode::FORBIDDEN,
             Self::NotFound
             | Self::AuthorizationNotFound
@@ -156,7 +195,8 @@ impl WireCode {
             | Self::ApiKeyNotFound
             | Self::WebhookNotFound
             | Self::PolicyNotFound
-            | Self::EscalationNotFound => StatusCode::NOT_FOUND,
+            | Self::EscalationNotFound
+            | Self::AgentKeyNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::IdempotencyConflict
@@ -172,6 +212,7 @@ impl WireCode {
             | Self::BudgetEstimateRequired
             | Self::BudgetSingleScope
             | Self::NotBudgeted => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::NotSupported => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -32,7 +32,9 @@ fn error_response(status: u16) -> Value {
     let description = match status {
         400 => "Malformed JSON",
         401 => {
-            "Missing or invalid API key (`invalid_api_key`), or an unverifiable agent token (`agent_token_unverifiable`)"
+            "Missing or invalid API key (`invalid_api_key`), or a refused agent token (`agent_token_unverifiable`, \
+             `agent_token_malformed`, `agent_token_wrong_audience`, `agent_token_invalid_signature`, \
+             `agent_token_expired`, `agent_token_agent_mismatch`, `agent_token_required`)"
         }
         403 => "Runtime key on a setup route (`insufficient_key_tier`)",
         404 => "Not found (`*_not_found`)",
@@ -41,6 +43,7 @@ fn error_response(status: u16) -> Value {
         410 => "Expired (`confirmation_expired`)",
         413 => "Body over 64 KiB",
         422 => "Validation error with `fields`",
+        429 => "Over the API key's or the authorization's request rate (`rate_limited`, with `Retry-After`)",
         501 => "Not supported by this server yet (`not_supported`)",
         503 => "Unavailable",
         _ => "Error",
@@ -105,8 +108,9 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
     }
     match op.auth {
         Auth::Public => {}
-        Auth::Runtime => errors.push(401),
-        Auth::Setup => errors.extend([401, 403]),
+        // Every authenticated request passes the API key's rate limit.
+        Auth::Runtime => errors.extend([401, 429]),
+        Auth::Setup => errors.extend([401, 403, 429]),
     }
     errors.sort_unstable();
     errors.dedup();

@@ -126,6 +126,23 @@ fn handler_types() -> Vec<HandlerTypes> {
         ("get", "/v1/escalations/{id}", None, 200, Some(SchemaOf::of::<EscalationMonitor>())),
         ("post", "/v1/escalations/{id}/resolve", None, 501, None),
         ("get", "/v1/setup/resolution-webhook", None, 501, None),
+        (
+            "post",
+            "/v1/setup/agents/{id}/keys",
+            Some(SchemaOf::of::<AgentKeyRegister>()),
+            201,
+            Some(SchemaOf::of::<AgentKeyRegistered>()),
+        ),
+        ("get", "/v1/setup/agents", None, 200, Some(SchemaOf::of::<AgentKeyList>())),
+        ("delete", "/v1/setup/agent-keys/{id}", None, 200, Some(SchemaOf::of::<AgentKeyRecord>())),
+        ("get", "/v1/setup/agent-identity", None, 200, Some(SchemaOf::of::<AgentIdentitySettings>())),
+        (
+            "put",
+            "/v1/setup/agent-identity",
+            Some(SchemaOf::of::<AgentIdentityPut>()),
+            200,
+            Some(SchemaOf::of::<AgentIdentitySettings>()),
+        ),
         ("get", "/v1/audit", None, 200, Some(SchemaOf::of::<AuditPage>())),
     ]
 }

@@ -74,6 +74,27 @@ pub(super) struct CheckReq {
     pub confirmation_id: Option<String>,
 }
 
+/// The agent-identity rules of a check, before anything is stored: a workspace that requires tokens refuses a check
+/// without one, and a verified token must name the authorization's agent. An unknown authorization is left to the
+/// evaluation (deny `authorization_not_found` with its receipt), as without a token.
+async fn check_agent(s: &AppState, who: &Runtime, authorization_id: &str) -> ApiResult<()> {
+    match &who.agent {
+        None if crate::store::agents::requires_tokens(s.store.reader(), &who.workspace_id).await? => {
+            Err(ApiError::agent_token(WireCode::AgentTokenRequired))
+        }
+        None => Ok(()),
+        Some(agent) => {
+            let bound =
+                crate::store::agents::authorization_agent(s.store.reader(), &who.workspace_id, authorization_id)
+                    .await?;
+            match bound {
+                Some(bound) if bound != agent.agent_id => Err(ApiError::agent_token(WireCode::AgentTokenAgentMismatch)),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
 pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError> {
     let mut f = Fields::new(parse::object(body, false)?, FIELDS)?;
     let authorization_id = f.req_str("authorization_id");
@@ -157,6 +178,12 @@ pub async fn check(
         Some(_) => return Err(ApiError::field(WireCode::ValidationError, "wait", "must be true or false")),
     };
     let req = parse_check(&body)?;
+    check_agent(&s, &who, &req.authorization_id).await?;
+    let bucket = (who.workspace_id.clone(), req.authorization_id.clone());
+    s.limiter
+        .authorizations
+        .take(&bucket, std::time::Instant::now())
+        .map_err(|secs| ApiError::rate_limited("this authorization", secs))?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;
     let mut tx = s.store.begin().await?;
     let out = match idempotency::replay_value(&mut tx, &who.workspace_id, idem.as_ref()).await? {

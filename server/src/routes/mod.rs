@@ -2,6 +2,7 @@
 //! key rotation, metrics, the OpenAPI document). Every rejection is the wire-v1 envelope — including unknown routes
 //! and wrong methods.
 
+mod agents;
 mod authorizations;
 mod check;
 mod confirmations;
@@ -34,6 +35,7 @@ use crate::parse::MAX_BODY;
 use crate::store::signing_keys;
 use crate::util;
 use crate::wire::{
+    AgentIdentityPut, AgentIdentitySettings, AgentKeyList, AgentKeyRecord, AgentKeyRegister, AgentKeyRegistered,
     ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, AuthorizationCreate,
     CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, EscalationMonitor, Health, KeyDocument,
     KeyRotation, PolicyBody, PolicyCreate, PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness,
@@ -209,6 +211,24 @@ route_table! {
         Op::unsupported("resolveEscalation", "Escalations (not supported yet)");
     get "/v1/setup/resolution-webhook" => unsupported::resolution_webhook,
         Op::unsupported("getResolutionWebhook", "Resolution webhooks (not supported yet)");
+    post "/v1/setup/agents/{id}/keys" => agents::register,
+        Op::setup("registerAgentKey", "Register an enrolled agent's Ed25519 public key (never a private key)")
+            .body::<AgentKeyRegister>()
+            .ok::<AgentKeyRegistered>(201)
+            .errors(&[422]);
+    get "/v1/setup/agents" => agents::list,
+        Op::setup("listAgentKeys", "Every registered agent key (public halves), oldest first").ok::<AgentKeyList>(200);
+    delete "/v1/setup/agent-keys/{id}" => agents::revoke,
+        Op::setup("revokeAgentKey", "Revoke an agent key: its tokens are refused from now on")
+            .ok::<AgentKeyRecord>(200)
+            .errors(&[404]);
+    get "/v1/setup/agent-identity" => agents::get_settings,
+        Op::setup("getAgentIdentitySettings", "Whether checks require an agent token").ok::<AgentIdentitySettings>(200);
+    put "/v1/setup/agent-identity" => agents::put_settings,
+        Op::setup("putAgentIdentitySettings", "Require (or stop requiring) a verified agent token on every check")
+            .body::<AgentIdentityPut>()
+            .ok::<AgentIdentitySettings>(200)
+            .errors(&[422]);
     get "/v1/audit" => setup::audit,
         Op::setup("audit", "Signed receipts matching filters, newest first")
             .query(&[

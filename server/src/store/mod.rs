@@ -21,6 +21,7 @@
 //!   ([`signing_keys::lock_for_rotation`], [`api_keys::lock_for_bootstrap`]); the signer claims pending receipts with
 //!   `FOR UPDATE SKIP LOCKED` ([`receipts::pending_batch`]) so several processes sign disjoint batches.
 
+pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod authorizations;
@@ -56,12 +57,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "setup", include_str!("../../migrations/sqlite/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/sqlite/0003_policies.sql")),
     (4, "bound_confirmations", include_str!("../../migrations/sqlite/0004_bound_confirmations.sql")),
+    (6, "agent_identity", include_str!("../../migrations/sqlite/0006_agent_identity.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/postgres/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/postgres/0003_policies.sql")),
     (4, "bound_confirmations", include_str!("../../migrations/postgres/0004_bound_confirmations.sql")),
+    (6, "agent_identity", include_str!("../../migrations/postgres/0006_agent_identity.sql")),
 ];
 
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.

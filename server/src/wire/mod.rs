@@ -12,6 +12,7 @@
 //! Core's client models (`allowly_core::model`) describe the same shapes but declare fields in documentation order
 //! and read more than the server writes (aliases, defaults), so they are not reused for serializing here.
 
+mod agents;
 mod decisions;
 mod keys;
 mod policies;
@@ -19,6 +20,7 @@ mod requests;
 mod setup;
 mod webhooks;
 
+pub use agents::*;
 pub use decisions::*;
 pub use keys::*;
 pub use policies::*;

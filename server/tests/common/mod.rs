@@ -162,6 +162,11 @@ impl TestServer {
     /// SQLite: `serve --dev` (bootstrap on first start, keys re-read on restart). PostgreSQL: `init` on first start,
     /// then `serve` with the master key, as in production.
     pub async fn start(db: &TestDb) -> TestServer {
+        Self::start_with_limits(db, Default::default()).await
+    }
+
+    /// [`TestServer::start`] with other request rate limits (the rate-limit tests use tiny ones).
+    pub async fn start_with_limits(db: &TestDb, rate_limits: allowly_server::rate_limit::RateLimits) -> TestServer {
         let ready = db.dir.path().join("ready.json");
         let _ = std::fs::remove_file(&ready);
         let (dev, ready_file, master_key) = match db.backend {
@@ -182,6 +187,7 @@ impl TestServer {
             dev,
             ready_file,
             master_key,
+            rate_limits,
         })
         .await
         .expect("server starts");

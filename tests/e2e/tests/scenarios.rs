@@ -11,6 +11,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;
 
+use allowly_core::agent_identity::{AgentCredential, unix_now};
 use allowly_core::client::FetchSignedOptions;
 use allowly_core::model::{CheckRequest, CreateAuthorizationRequest, RevokeRequest, SettlementRequest};
 use allowly_core::receipt::{KeySet, ReceiptKind, VerifyOptions, load_keys_from_json, verify_receipt_json};
@@ -59,6 +60,12 @@ fn client(env: &Value, key: &str, opts: Option<&Value>) -> Result<Client, Fail> 
     }
     for (scope, mode) in o["fallback_by_scope"].as_object().into_iter().flatten() {
         c = c.with_fallback(scope, if mode == "open" { FallbackMode::Open } else { FallbackMode::Closed });
+    }
+    if let Some(text) = o["agent_credential"].as_str() {
+        c = c.with_agent_credential(AgentCredential::from_json(text)?);
+    }
+    if let Some(token) = o["agent_token"].as_str().map(str::to_owned) {
+        c = c.with_agent_token_supplier(move || Ok(token.clone()));
     }
     Ok(Client::new(c)?)
 }
@@ -176,6 +183,17 @@ impl Run {
                 }
                 Ok(body)
             }
+            "enroll_agent" => {
+                let admin = client(&self.env, &self.setup_key, None)?;
+                let a = admin.enroll_agent(&s("agent_id")).await?;
+                Ok(json!({"agent_id": a.agent_id, "binding_id": a.binding_id, "key_id": a.key_id,
+                    "workspace_id": a.workspace_id, "credential_json": a.to_json()}))
+            }
+            "mint_agent_token" => {
+                let credential = AgentCredential::from_json(&s("credential"))?;
+                let offset = args["issued_at_offset_seconds"].as_i64().unwrap_or(0);
+                Ok(json!({"token": credential.token_at(unix_now() + offset)}))
+            }
             "sleep" => {
                 tokio::time::sleep(Duration::from_millis(args["ms"].as_u64().unwrap_or(0))).await;
                 Ok(Value::Null)
@@ -220,12 +238,13 @@ async fn every_scenario_passes_through_the_rust_sdk() {
     let server = common::Server::start();
     let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let silent = TcpListener::bind("127.0.0.1:0").expect("bind"); // never accepts: a peer that never answers
-    let env = json!({
-        "base_url": server.field("base_url"), "workspace_id": server.field("workspace_id"),
-        "dead_base_url": format!("http://127.0.0.1:{dead}"),
-        "silent_base_url": format!("http://{}", silent.local_addr().expect("addr")),
-    });
-    let (runtime_key, setup_key) = (server.field("runtime_api_key"), server.field("setup_api_key"));
+    let env_of = |server: &common::Server| {
+        json!({
+            "base_url": server.field("base_url"), "workspace_id": server.field("workspace_id"),
+            "dead_base_url": format!("http://127.0.0.1:{dead}"),
+            "silent_base_url": format!("http://{}", silent.local_addr().expect("addr")),
+        })
+    };
     let mut report = Map::new();
     let mut failures = Vec::new();
     for sc in load_scenarios() {
@@ -234,6 +253,13 @@ async fn every_scenario_passes_through_the_rust_sdk() {
         let result = if let Some(reason) = skip {
             json!({"status": "skip", "reason": reason})
         } else {
+            // A scenario with `serve_args` gets a server of its own, started with those flags.
+            let serve_args: Vec<&str> =
+                sc["serve_args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let own = (!serve_args.is_empty()).then(|| common::Server::start_with(&serve_args));
+            let server = own.as_ref().unwrap_or(&server);
+            let env = env_of(server);
+            let (runtime_key, setup_key) = (server.field("runtime_api_key"), server.field("setup_api_key"));
             let client = client(&env, &runtime_key, None).unwrap_or_else(|_| panic!("client"));
             let mut vars = Map::new();
             vars.insert("env".into(), env.clone());

@@ -79,6 +79,11 @@ impl Drop for Server {
 
 impl Server {
     pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// `allowly serve --dev` with extra flags (a scenario's `serve_args`).
+    pub fn start_with(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let ready = dir.path().join("ready.json");
         let log = dir.path().join("server.log");
@@ -90,6 +95,7 @@ impl Server {
             .arg(format!("sqlite://{}", dir.path().join("test.db").display()))
             .args(["--listen", "127.0.0.1:0", "--ready-file"])
             .arg(&ready)
+            .args(extra)
             .env_remove("ALLOWLY_MASTER_KEY")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log file"))

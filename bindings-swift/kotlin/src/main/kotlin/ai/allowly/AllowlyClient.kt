@@ -66,6 +66,12 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
     suspend fun readiness(): Boolean = native.readiness()
 
     /**
+     * Enrolls [agentId] (setup key): an Ed25519 key generated here, only its public half registered. Store the
+     * credential's `credentialJson()` privately; pass the credential as `ClientOptions(agentCredential = …)`.
+     */
+    suspend fun enrollAgent(agentId: String): AgentCredential = native.enrollAgent(agentId)
+
+    /**
      * Creates the next edition of [policyId] (a setup key's call). The definition (JSON text) is validated by
      * allowly-core first: an invalid one is [AllowlyException.Validation] naming its path, and is never sent.
      */

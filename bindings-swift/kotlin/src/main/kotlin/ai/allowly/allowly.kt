@@ -732,6 +732,20 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_verify_receipt_json(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_agentcredential_agent_id(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_agentcredential_binding_id(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_agentcredential_credential_json(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_agentcredential_key_id(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_agentcredential_token(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_agentcredential_token_at(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_confirmhandler_confirm(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation(
@@ -749,6 +763,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_create_edition_authorization(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_create_policy(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_enroll_agent(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_fetch_signed(
     ): Int
@@ -790,6 +806,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_keyset_workspace_id(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_constructor_nativeclient_new(
     ): Int
     external fun uniffi_allowly_ffi_checksum_constructor_confirmnonce_new(
@@ -815,6 +833,26 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_allowly_ffi_fn_clone_agentcredential(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_agentcredential(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_constructor_agentcredential_from_json(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_agentcredential_agent_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_agentcredential_binding_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_agentcredential_credential_json(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_agentcredential_key_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_agentcredential_token(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_agentcredential_token_at(`ptr`: Long,`issuedAt`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_agentcredential_workspace_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_clone_confirmhandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_allowly_ffi_fn_free_confirmhandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -844,6 +882,8 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_method_nativeclient_create_edition_authorization(`ptr`: Long,`request`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_create_policy(`ptr`: Long,`policyId`: RustBuffer.ByValue,`definitionJson`: RustBuffer.ByValue,`description`: RustBuffer.ByValue,`previousPolicyRef`: RustBuffer.ByValue,`idempotencyKey`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_enroll_agent(`ptr`: Long,`agentId`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_fetch_signed(`ptr`: Long,`receiptId`: RustBuffer.ByValue,`pollInterval`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,
     ): Long
@@ -1088,6 +1128,27 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_func_verify_receipt_json() and 0xFFFF) != 60640) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_agent_id() and 0xFFFF) != 21318) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_binding_id() and 0xFFFF) != 1233) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_credential_json() and 0xFFFF) != 44055) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_key_id() and 0xFFFF) != 5917) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_token() and 0xFFFF) != 56198) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_token_at() and 0xFFFF) != 32106) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id() and 0xFFFF) != 45307) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() and 0xFFFF) != 24844) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1113,6 +1174,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_create_policy() and 0xFFFF) != 41715) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_enroll_agent() and 0xFFFF) != 31530) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_fetch_signed() and 0xFFFF) != 2942) {
@@ -1173,6 +1237,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_keyset_workspace_id() and 0xFFFF) != 24589) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json() and 0xFFFF) != 60068) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_constructor_nativeclient_new() and 0xFFFF) != 48530) {
@@ -1774,6 +1841,390 @@ public object FfiConverterDuration: FfiConverterRustBuffer<java.time.Duration> {
         buf.putLong(value.seconds)
         // Type mismatch (should be u32) but since values will always be between 0 and 999,999,999 it should be OK
         buf.putInt(value.nano)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * An enrolled agent's credential; `token()` signs a fresh 60-second `X-Allowly-Agent-Token`.
+ */
+public interface AgentCredentialInterface {
+    
+    fun `agentId`(): kotlin.String
+    
+    fun `bindingId`(): kotlin.String
+    
+    /**
+     * The credential file's text. It holds the private key: write it with owner-only permissions.
+     */
+    fun `credentialJson`(): kotlin.String
+    
+    fun `keyId`(): kotlin.String
+    
+    /**
+     * A fresh token (iat = now, exp = now + 60 s), the same bytes 0.8.0 mints from this file.
+     */
+    fun `token`(): kotlin.String
+    
+    /**
+     * The token as issued at `issued_at` (Unix seconds; valid for 60 s from then), e.g. to test a verifier.
+     */
+    fun `tokenAt`(`issuedAt`: kotlin.Long): kotlin.String
+    
+    fun `workspaceId`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * An enrolled agent's credential; `token()` signs a fresh 60-second `X-Allowly-Agent-Token`.
+ */
+open class AgentCredential: Disposable, AutoCloseable, AgentCredentialInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_agentcredential(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_agentcredential(handle, status)
+        }
+    }
+
+    override fun `agentId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_agentcredential_agent_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    override fun `bindingId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_agentcredential_binding_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The credential file's text. It holds the private key: write it with owner-only permissions.
+     */override fun `credentialJson`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_agentcredential_credential_json(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    override fun `keyId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_agentcredential_key_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A fresh token (iat = now, exp = now + 60 s), the same bytes 0.8.0 mints from this file.
+     */override fun `token`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_agentcredential_token(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The token as issued at `issued_at` (Unix seconds; valid for 60 s from then), e.g. to test a verifier.
+     */override fun `tokenAt`(`issuedAt`: kotlin.Long): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_agentcredential_token_at(
+        it,
+        
+        FfiConverterLong.lower(`issuedAt`),_status)
+}
+    }
+    )
+    }
+    
+
+    override fun `workspaceId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_agentcredential_workspace_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Reads the credential file's text (`AllowlyError.Config` on anything else; the text is never quoted).
+     */
+    @Throws(AllowlyException::class) fun `fromJson`(`text`: kotlin.String): AgentCredential {
+            return FfiConverterTypeAgentCredential.lift(
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_constructor_agentcredential_from_json(
+    
+        
+        FfiConverterString.lower(`text`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAgentCredential: FfiConverter<AgentCredential, Long> {
+    override fun lower(value: AgentCredential): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AgentCredential {
+        return AgentCredential(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AgentCredential {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AgentCredential) = 8UL
+
+    override fun write(value: AgentCredential, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -2873,6 +3324,11 @@ public interface NativeClientInterface {
     suspend fun `createPolicy`(`policyId`: kotlin.String, `definitionJson`: kotlin.String, `description`: kotlin.String?, `previousPolicyRef`: PolicyRef?, `idempotencyKey`: kotlin.String?): Policy
     
     /**
+     * `POST /v1/setup/agents/{agent_id}/keys` (setup key): a key generated here, only its public half registered.
+     */
+    suspend fun `enrollAgent`(`agentId`: kotlin.String): AgentCredential
+    
+    /**
      * Polls until the receipt is signed and returns its exact JSON text, ready for `verify_receipt_json`.
      */
     suspend fun `fetchSigned`(`receiptId`: kotlin.String, `pollInterval`: java.time.Duration, `timeout`: java.time.Duration): SignedReceipt
@@ -3252,6 +3708,31 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
         { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypePolicy.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * `POST /v1/setup/agents/{agent_id}/keys` (setup key): a key generated here, only its public half registered.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `enrollAgent`(`agentId`: kotlin.String) : AgentCredential {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_enroll_agent(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`agentId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeAgentCredential.lift(it) },
         // Error FFI converter
         AllowlyException.ErrorHandler,
     )
@@ -4173,12 +4654,40 @@ data class ClientOptions (
      * First retry backoff step (default 100 ms).
      */
     val `retryBaseDelay`: java.time.Duration? = null 
+    , 
+    /**
+     * An enrolled agent's credential: every check carries a fresh agent token signed from it (and an outage then
+     * falls back closed for every scope). An object, so no generated `toString` shows its key.
+     */
+    val `agentCredential`: AgentCredential? = null 
+    , 
+    /**
+     * A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
+     */
+    val `agentToken`: kotlin.String? = null 
     
-){
+): Disposable{
     
 
     
 
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`baseUrl`,
+        this.`timeout`,
+        this.`checkTimeout`,
+        this.`maxRetries`,
+        this.`fallbackByScope`,
+        this.`allowInsecureHttp`,
+        this.`userAgent`,
+        this.`retryBaseDelay`,
+        this.`agentCredential`,
+        this.`agentToken`
+    )
+    }
     
     companion object
 }
@@ -4197,6 +4706,8 @@ public object FfiConverterTypeClientOptions: FfiConverterRustBuffer<ClientOption
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalDuration.read(buf),
+            FfiConverterOptionalTypeAgentCredential.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -4208,7 +4719,9 @@ public object FfiConverterTypeClientOptions: FfiConverterRustBuffer<ClientOption
             FfiConverterOptionalMapStringTypeFallbackMode.allocationSize(value.`fallbackByScope`) +
             FfiConverterBoolean.allocationSize(value.`allowInsecureHttp`) +
             FfiConverterOptionalString.allocationSize(value.`userAgent`) +
-            FfiConverterOptionalDuration.allocationSize(value.`retryBaseDelay`)
+            FfiConverterOptionalDuration.allocationSize(value.`retryBaseDelay`) +
+            FfiConverterOptionalTypeAgentCredential.allocationSize(value.`agentCredential`) +
+            FfiConverterOptionalString.allocationSize(value.`agentToken`)
     )
 
     override fun write(value: ClientOptions, buf: ByteBuffer) {
@@ -4220,6 +4733,8 @@ public object FfiConverterTypeClientOptions: FfiConverterRustBuffer<ClientOption
             FfiConverterBoolean.write(value.`allowInsecureHttp`, buf)
             FfiConverterOptionalString.write(value.`userAgent`, buf)
             FfiConverterOptionalDuration.write(value.`retryBaseDelay`, buf)
+            FfiConverterOptionalTypeAgentCredential.write(value.`agentCredential`, buf)
+            FfiConverterOptionalString.write(value.`agentToken`, buf)
     }
 }
 
@@ -7093,6 +7608,38 @@ public object FfiConverterOptionalDuration: FfiConverterRustBuffer<java.time.Dur
         } else {
             buf.put(1)
             FfiConverterDuration.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAgentCredential: FfiConverterRustBuffer<AgentCredential?> {
+    override fun read(buf: ByteBuffer): AgentCredential? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAgentCredential.read(buf)
+    }
+
+    override fun allocationSize(value: AgentCredential?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAgentCredential.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AgentCredential?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAgentCredential.write(value, buf)
         }
     }
 }

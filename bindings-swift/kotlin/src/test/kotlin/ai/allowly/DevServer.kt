@@ -27,7 +27,8 @@ class DevServer private constructor(private val process: Process, private val di
     override fun toString(): String = "DevServer($baseUrl)"
 
     companion object {
-        fun start(): DevServer {
+        /** `extraArgs` are more `allowly serve` flags (a scenario's `serve_args`). */
+        fun start(extraArgs: List<String> = emptyList()): DevServer {
             val bin = File(System.getProperty("allowly.bin") ?: error("allowly.bin is not set"))
             check(bin.canExecute()) { "$bin is missing: build it with `cargo build -p allowly-cli`" }
             val dir = Files.createTempDirectory("allowly-kotlin").toFile()
@@ -35,7 +36,7 @@ class DevServer private constructor(private val process: Process, private val di
             val log = File(dir, "server.log")
             val process = ProcessBuilder(
                 bin.path, "serve", "--dev", "--db", "sqlite://${File(dir, "test.db").path}",
-                "--listen", "127.0.0.1:0", "--ready-file", ready.path,
+                "--listen", "127.0.0.1:0", "--ready-file", ready.path, *extraArgs.toTypedArray(),
             ).redirectErrorStream(true).redirectOutput(log).also { it.environment().remove("ALLOWLY_MASTER_KEY") }.start()
             val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60)
             while (!(ready.exists() && ready.length() > 0)) {

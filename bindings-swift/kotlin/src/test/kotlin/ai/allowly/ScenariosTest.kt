@@ -157,6 +157,8 @@ private fun match(exp: Any?, act: Any?, path: String) {
             if (act !is List<*> || act.size != exp.size) fail()
             exp.forEachIndexed { i, e -> match(e, act[i], "$path[$i]") }
         }
+        // JSON has one number type: 2 and 2.0 are the same value (retry_after is seconds as a double).
+        exp is Number && act is Number -> if (exp.toDouble() != act.toDouble()) fail()
         exp != act -> fail()
     }
 }
@@ -221,7 +223,19 @@ class ScenariosTest {
                 if (skip != null) report[name] = mapOf("status" to "skip", "reason" to skip)
                 assumeTrue(skip == null, skip)
                 try {
-                    runBlocking { Run().use { run -> (scenario["steps"] as List<*>).forEachIndexed { i, s -> run.step(i, s as Map<*, *>) } } }
+                    // A scenario with `serve_args` gets a server of its own, started with those flags.
+                    val own = (scenario["serve_args"] as List<*>?)?.let { args -> DevServer.start(args.map { it as String }) }
+                    try {
+                        val srv = own ?: server
+                        val runEnv = env + mapOf("base_url" to srv.baseUrl, "workspace_id" to srv.workspaceId)
+                        runBlocking {
+                            Run(srv, runEnv).use { run ->
+                                (scenario["steps"] as List<*>).forEachIndexed { i, s -> run.step(i, s as Map<*, *>) }
+                            }
+                        }
+                    } finally {
+                        own?.close()
+                    }
                 } catch (e: Throwable) {
                     report[name] = mapOf("status" to "fail", "reason" to "${e::class.simpleName}: ${e.message}".lines()[0].take(300))
                     throw e
@@ -231,8 +245,8 @@ class ScenariosTest {
         }
     }
 
-    private inner class Run : AutoCloseable {
-        val vars = mutableMapOf<String, Any?>("env" to env)
+    private inner class Run(val server: DevServer, runEnv: Map<String, Any?>) : AutoCloseable {
+        val vars = mutableMapOf<String, Any?>("env" to runEnv)
         val keys = mutableMapOf<String, KeySet>()
         val clients = mutableListOf<Allowly>()
         val client = makeClient(emptyMap<String, Any?>())
@@ -245,6 +259,8 @@ class ScenariosTest {
                 checkTimeout = (o["check_timeout_ms"] as Long?)?.let { Duration.ofMillis(it) },
                 fallbackByScope = (o["fallback_by_scope"] as Map<*, *>?)
                     ?.entries?.associate { (k, v) -> k as String to FallbackMode.valueOf((v as String).uppercase()) },
+                agentCredential = (o["agent_credential"] as String?)?.let { AgentCredential.fromJson(it) },
+                agentToken = o["agent_token"] as String?,
             ),
         ).also { clients += it }
 
@@ -317,6 +333,16 @@ class ScenariosTest {
                     val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
                     if (resp.statusCode() !in 200..299) throw RunnerError("rotate: ${resp.statusCode()} ${resp.body()}")
                     parseJson(resp.body())
+                }
+                "enroll_agent" -> {
+                    val cred = makeClient(mapOf("api_key" to server.setupApiKey)).enrollAgent(a["agent_id"] as String)
+                    mapOf("agent_id" to cred.agentId(), "binding_id" to cred.bindingId(), "key_id" to cred.keyId(),
+                        "workspace_id" to cred.workspaceId(), "credential_json" to cred.credentialJson())
+                }
+                "mint_agent_token" -> {
+                    val cred = AgentCredential.fromJson(a["credential"] as String)
+                    val offset = (a["issued_at_offset_seconds"] as Long?) ?: 0L
+                    mapOf("token" to cred.tokenAt(Instant.now().epochSecond + offset))
                 }
                 "sleep" -> delay(a["ms"] as Long).let { null }
                 else -> throw RunnerError("unknown op $op")
