@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` here (mode 0600) once listening.
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,
+    /// Let webhook endpoints use this host name, address or CIDR range although it is not public (plain http
+    /// included). Repeatable. Without it (and without `--dev`) endpoints must be https URLs of public addresses.
+    #[arg(long = "webhook-allow", value_name = "HOST|CIDR")]
+    pub webhook_allow: Vec<String>,
 }
 
 /// Runs the server until Ctrl-C / SIGTERM. Exit code 0 on a clean stop, 1 on a runtime failure, 2 on bad config.
@@ -50,6 +54,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         dev: args.dev,
         ready_file: args.ready_file,
         master_key,
+        webhook_allow: args.webhook_allow,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -28,6 +28,7 @@ impl Server {
             dev: true,
             ready_file: None,
             master_key: None,
+            webhook_allow: Vec::new(),
         };
         let running = allowly_server::start(cfg).await.expect("start allowly-server");
         let info = running.info.clone().expect("dev mode reports its keys");

@@ -22,6 +22,7 @@ pub mod routes;
 pub mod signer;
 pub mod store;
 pub mod util;
+pub mod webhook_guard;
 pub mod webhooks;
 pub mod wire;
 
@@ -47,6 +48,8 @@ pub struct AppState {
     pub signer: Arc<signer::SignerHandle>,
     pub master: MasterKey,
     pub webhooks: Arc<webhooks::Dispatcher>,
+    /// Where webhook endpoints may point (`--dev`, `--webhook-allow`); checked at configure and at connect time.
+    pub webhook_guard: Arc<webhook_guard::Guard>,
     pub metrics: metrics::Metrics,
 }
 
@@ -65,6 +68,9 @@ pub struct ServeConfig {
     pub ready_file: Option<PathBuf>,
     /// The master key sealing signing keys; required unless `dev` (then read from or created in a 0600 file).
     pub master_key: Option<MasterKey>,
+    /// `--webhook-allow`: host names, addresses or CIDR ranges webhook endpoints may use although they are not public
+    /// (plain http included). Empty: only public https endpoints, unless `dev`.
+    pub webhook_allow: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,12 +109,19 @@ impl Running {
 /// Opens the database, bootstraps, binds and starts serving; returns once the socket listens and the ready file
 /// (if any) is written.
 pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
+    let guard = Arc::new(webhook_guard::Guard::new(cfg.dev, &cfg.webhook_allow).map_err(ServeError::Config)?);
     let boot = bootstrap::prepare(&cfg).await?;
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let signer = signer::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
-    let webhooks = webhooks::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
-    let state =
-        Arc::new(AppState { store: boot.store, signer, master: boot.master, webhooks, metrics: Default::default() });
+    let webhooks = webhooks::spawn(boot.store.clone(), boot.master.clone(), guard.clone(), shutdown_rx.clone());
+    let state = Arc::new(AppState {
+        store: boot.store,
+        signer,
+        master: boot.master,
+        webhooks,
+        webhook_guard: guard,
+        metrics: Default::default(),
+    });
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
     let app = routes::router(state.clone());

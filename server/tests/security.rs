@@ -116,7 +116,7 @@ fn declared_tier(doc: &Value, method: &str, path: &str) -> Option<String> {
 fn valid_body(method: &str, path: &str) -> Option<Value> {
     match (method, path) {
         ("post", "/v1/api-keys") => Some(json!({"tier": "runtime", "name": "tier probe"})),
-        ("put", "/v1/webhook") => Some(json!({"url": "http://127.0.0.1:9/hook"})),
+        ("put", "/v1/webhook" | "/v1/setup/resolution-webhook") => Some(json!({"url": "http://127.0.0.1:9/hook"})),
         ("post", "/v1/authorizations") => Some(json!({"user_id": "u", "agent_id": "a", "scopes": ["x"]})),
         ("post", "/v1/check") => Some(json!({"authorization_id": "auth_01JNOTAREALIDXXXXXXXXXXXXX", "scopes": ["x"]})),
         ("post", "/v1/confirmations/{id}") => Some(json!({"approved": true})),
@@ -270,6 +270,7 @@ impl TwoWorkspaces {
             dev: false,
             ready_file: None,
             master_key: Some(master),
+            webhook_allow: Vec::new(),
         })
         .await
         .expect("server starts");

@@ -28,6 +28,8 @@ pub enum WireCode {
     WorkspaceNotFound,
     ApiKeyNotFound,
     WebhookNotFound,
+    /// 404: rotating the resolution webhook of a workspace that never configured one.
+    ResolutionWebhookNotConfigured,
     PolicyNotFound,
     EscalationNotFound,
     /// 405
@@ -69,7 +71,7 @@ pub enum WireCode {
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 31] = [
+    pub const ALL: [WireCode; 32] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
@@ -82,6 +84,7 @@ impl WireCode {
         Self::WorkspaceNotFound,
         Self::ApiKeyNotFound,
         Self::WebhookNotFound,
+        Self::ResolutionWebhookNotConfigured,
         Self::PolicyNotFound,
         Self::EscalationNotFound,
         Self::MethodNotAllowed,
@@ -118,6 +121,7 @@ impl WireCode {
             Self::WorkspaceNotFound => "workspace_not_found",
             Self::ApiKeyNotFound => "api_key_not_found",
             Self::WebhookNotFound => "webhook_not_found",
+            Self::ResolutionWebhookNotConfigured => "resolution_webhook_not_configured",
             Self::PolicyNotFound => "policy_not_found",
             Self::EscalationNotFound => "escalation_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -155,6 +159,7 @@ impl WireCode {
             | Self::WorkspaceNotFound
             | Self::ApiKeyNotFound
             | Self::WebhookNotFound
+            | Self::ResolutionWebhookNotConfigured
             | Self::PolicyNotFound
             | Self::EscalationNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

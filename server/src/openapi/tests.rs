@@ -125,7 +125,23 @@ fn handler_types() -> Vec<HandlerTypes> {
         ("post", "/v1/setup/custom-executables", None, 501, None),
         ("get", "/v1/escalations/{id}", None, 200, Some(SchemaOf::of::<EscalationMonitor>())),
         ("post", "/v1/escalations/{id}/resolve", None, 501, None),
-        ("get", "/v1/setup/resolution-webhook", None, 501, None),
+        ("get", "/v1/setup/resolution-webhook", None, 200, Some(SchemaOf::of::<ResolutionWebhookConfig>())),
+        (
+            "put",
+            "/v1/setup/resolution-webhook",
+            Some(SchemaOf::of::<ResolutionWebhookPut>()),
+            200,
+            Some(SchemaOf::of::<ResolutionWebhookSecret>()),
+        ),
+        ("post", "/v1/setup/resolution-webhook/rotate", None, 200, Some(SchemaOf::of::<ResolutionWebhookSecret>())),
+        (
+            "get",
+            "/v1/setup/resolution-webhook/deliveries",
+            None,
+            200,
+            Some(SchemaOf::of::<ResolutionWebhookDeliveries>()),
+        ),
+        ("delete", "/v1/setup/resolution-webhook", None, 200, Some(SchemaOf::of::<ResolutionWebhookConfig>())),
         ("get", "/v1/audit", None, 200, Some(SchemaOf::of::<AuditPage>())),
     ]
 }

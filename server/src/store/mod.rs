@@ -29,6 +29,7 @@ pub mod escalations;
 pub mod idempotency;
 pub mod policies;
 pub mod receipts;
+pub mod resolution_webhooks;
 pub mod signing_keys;
 pub mod webhooks;
 
@@ -55,11 +56,13 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/sqlite/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/sqlite/0003_policies.sql")),
+    (5, "resolution_webhooks", include_str!("../../migrations/sqlite/0005_resolution_webhooks.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/postgres/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/postgres/0003_policies.sql")),
+    (5, "resolution_webhooks", include_str!("../../migrations/postgres/0005_resolution_webhooks.sql")),
 ];
 
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.

@@ -50,3 +50,26 @@ pub struct AuthorizationRevoked {
     pub revoked_confirmations: Vec<String>,
     pub user_id: String,
 }
+
+/// A resolution webhook event, exactly the shape 0.8.0's `verify_resolution_webhook` accepts:
+/// `{"data", "id", "timestamp", "type", "workspace_id"}` with `id` equal to the `webhook-id` header.
+#[derive(Debug, Serialize)]
+pub struct ResolutionEvent<'a> {
+    pub data: ResolutionEventData,
+    pub id: &'a str,
+    pub timestamp: &'a str,
+    #[serde(rename = "type")]
+    pub event_type: &'a str,
+    pub workspace_id: &'a str,
+}
+
+/// `data` of a resolution event: which prompt (`cnf_…` / `esc_…`) was resolved how, the receipt of the check that
+/// asked (`source_receipt_id`) and the receipt of the resolution. Ids only: no user, agent, resource or context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolutionEventData {
+    pub prompt_id: String,
+    pub resolution_receipt_id: String,
+    pub source_receipt_id: Option<String>,
+    /// `approved` or `rejected`.
+    pub status: &'static str,
+}
