@@ -18,6 +18,7 @@ mod models;
 mod policies;
 mod runtime;
 mod verify;
+mod webhook;
 
 use pyo3::prelude::*;
 
@@ -75,5 +76,6 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     verify::register(m)?;
     mcp::register(m)?;
     policies::register(m)?;
+    webhook::register(m)?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! - [`client`]: the async HTTP client (retries, idempotency keys, fail-closed `check`, confirmation flow, receipt polling);
 //! - [`receipt`]: strict JSON, canonical bytes, key documents and the Allowly Receipt Format wire 4 verifier;
 //! - [`identifiers`]: `from_email` pseudonymous user ids;
+//! - [`webhook`]: verifying a webhook delivery (signature, tolerance, workspace, replays) on the receiving side;
 //! - [`error`]: the single error enum the bindings map to their own exception hierarchies.
 
 pub mod client;
@@ -16,6 +17,9 @@ pub mod identifiers;
 pub mod model;
 pub mod policy;
 pub mod receipt;
+pub mod webhook;
 
 pub use client::{Client, ClientConfig, FallbackMode};
-pub use error::{Error, ErrorKind, FieldError, Result, VerificationError, VerificationErrorKind};
+pub use error::{
+    Error, ErrorKind, FieldError, Result, VerificationError, VerificationErrorKind, WebhookError, WebhookErrorKind,
+};

@@ -1,6 +1,6 @@
 # Type stubs of the native module (bindings-python/src). tests/test_stubs.py fails when this file and the built
 # module disagree on a public name, a property, or a parameter list.
-from typing import Any, Awaitable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 __version__: str
 
@@ -421,6 +421,10 @@ class KeySet:
     def __len__(self) -> int: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
+class MemorySeenIds:
+    def __init__(self, capacity: int = 100000) -> None: ...
+    def __len__(self) -> int: ...
+
 class VerifiedReceipt:
     # properties generated from allowly-core by `make models` (tools/modelgen): do not edit
     @property
@@ -616,6 +620,16 @@ def verify_batch(
     trusted_fingerprints: Optional[Sequence[str]] = None,
     max_future_skew: Optional[float] = None,
 ) -> List[Union[VerifiedReceipt, Any]]: ...
+def verify_webhook(
+    body: bytes,
+    headers: Union[Mapping[str, str], Iterable[Tuple[str, str]]],
+    secret: str,
+    expected_workspace_id: str,
+    *,
+    tolerance_seconds: float = 300.0,
+    now: Optional[float] = None,
+    seen: Union[None, MemorySeenIds, Callable[[str, int], bool]] = None,
+) -> Dict[str, Any]: ...
 def _error_samples() -> List[Tuple[str, Exception]]: ...
 def _error_kinds() -> List[Tuple[str, type]]: ...  # core's ErrorKind::ALL, each with its exception class
 def _close_python_gate() -> None: ...  # registered with atexit: no runtime thread enters Python after it

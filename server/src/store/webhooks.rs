@@ -116,7 +116,8 @@ pub async fn enqueue<T: serde::Serialize>(
 ) -> Result<bool, sqlx::Error> {
     let id = util::new_id("msg");
     let now = util::fmt_ts(util::now());
-    let payload = crate::wire::to_text(&crate::wire::WebhookEvent { data, timestamp: &now, event_type });
+    let payload =
+        crate::wire::to_text(&crate::wire::WebhookEvent { data, id: &id, timestamp: &now, event_type, workspace_id });
     let r = sqlx::query(
         "INSERT INTO webhook_deliveries (id, workspace_id, event_type, payload, status, attempts, next_attempt_at, \
          created_at) SELECT $1, workspace_id, $2, $3, 'pending', 0, $4, $4 FROM webhooks WHERE workspace_id = $5",

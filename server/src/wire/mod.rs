@@ -64,7 +64,13 @@ mod tests {
             scope: s(),
             user_id: s(),
         };
-        assert_sorted(&WebhookEvent { data: created, timestamp: "t", event_type: "confirmation.created" });
+        assert_sorted(&WebhookEvent {
+            data: created,
+            id: "msg_1",
+            timestamp: "t",
+            event_type: "confirmation.created",
+            workspace_id: "ws_1",
+        });
         assert_sorted(&ConfirmationResolved {
             agent_id: s(),
             authorization_id: s(),

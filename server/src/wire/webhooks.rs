@@ -5,13 +5,16 @@
 
 use serde::Serialize;
 
-/// `{"data", "timestamp", "type"}`.
+/// `{"data", "id", "timestamp", "type", "workspace_id"}`: the same envelope as a resolution event, so one
+/// `verify_webhook` checks the id and the workspace of both webhooks' events.
 #[derive(Debug, Serialize)]
 pub struct WebhookEvent<'a, T> {
     pub data: T,
+    pub id: &'a str,
     pub timestamp: &'a str,
     #[serde(rename = "type")]
     pub event_type: &'a str,
+    pub workspace_id: &'a str,
 }
 
 /// `confirmation.created`: a check asked for the user's confirmation.
