@@ -6,9 +6,11 @@ export const {
   identifiers,
   policy,
   verifyReceipt,
+  verifyWebhook,
   loadKeysFromJson,
   fetchKeysDoc,
   KeySet,
+  MemorySeenIds,
   AllowlyError,
   AuthenticationError,
   PermissionDeniedError,
@@ -22,5 +24,6 @@ export const {
   ProtocolError,
   ConfigError,
   VerificationError,
+  WebhookVerificationError,
 } = sdk
 export default sdk

@@ -16,3 +16,4 @@ pub mod gate;
 pub mod model;
 pub mod policies;
 pub mod receipt;
+pub mod webhook;

@@ -93,14 +93,13 @@ fn verify_webhook<'py>(
         return Err(to_py_err(py, allowly_core::Error::invalid_input("now", "must be finite Unix seconds")));
     }
     let mut callback = None;
-    let store: Option<Arc<dyn SeenIds>> = match seen {
-        None => None,
+    let mut memory = None;
+    match seen {
+        None => {}
         Some(s) => match s.cast::<PyMemorySeenIds>() {
-            Ok(m) => Some(m.get().inner.clone()),
+            Ok(m) => memory = Some(m.get().inner.clone()),
             Err(_) if s.is_callable() => {
-                let c = Arc::new(CallbackSeenIds { callback: s.clone().unbind(), raised: Mutex::new(None) });
-                callback = Some(c.clone());
-                Some(c)
+                callback = Some(CallbackSeenIds { callback: s.clone().unbind(), raised: Mutex::new(None) });
             }
             Err(_) => {
                 return Err(to_py_err(
@@ -109,6 +108,11 @@ fn verify_webhook<'py>(
                 ));
             }
         },
+    }
+    let store: Option<&dyn SeenIds> = match (&memory, &callback) {
+        (Some(m), _) => Some(&**m),
+        (None, Some(c)) => Some(c),
+        (None, None) => None,
     };
     let options = WebhookVerifyOptions {
         tolerance: Duration::from_secs_f64(tolerance_seconds),
@@ -116,7 +120,7 @@ fn verify_webhook<'py>(
         seen: store,
     };
     let result = webhook::verify_webhook_with(body, pairs, secret, expected_workspace_id, &options);
-    if let Some(err) = callback.and_then(|c| c.raised.lock().unwrap_or_else(|p| p.into_inner()).take()) {
+    if let Some(err) = callback.and_then(|c| c.raised.into_inner().unwrap_or_else(|p| p.into_inner())) {
         return Err(err);
     }
     let event = result.map_err(|e| to_py_err(py, e))?;

@@ -1,7 +1,6 @@
 //! The shared webhook vectors (`tests/conformance/webhooks/vectors.json`, also read by the Python, Node and Kotlin
 //! tests): every case accepted or refused with its error code.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use allowly_core::webhook::{MemorySeenIds, WebhookVerifyOptions, verify_webhook_with};
@@ -24,10 +23,11 @@ fn every_shared_webhook_vector() {
             .iter()
             .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
             .collect();
+        let store = MemorySeenIds::default();
         let opts = WebhookVerifyOptions {
             tolerance: Duration::from_secs(doc["tolerance_seconds"].as_u64().unwrap()),
             now: Some(case["now"].as_i64().unwrap()),
-            seen: Some(Arc::new(MemorySeenIds::default())),
+            seen: Some(&store),
         };
         let verify = || verify_webhook_with(body, headers.clone(), secret, ws, &opts);
         if case["deliver_twice"] == true {

@@ -29,23 +29,24 @@ pub const MAX_BODY: usize = 16 * 1024;
 const MAX_SIGNATURES: usize = 8;
 
 /// Options of [`verify_webhook_with`]; [`Default`] is what [`verify_webhook`] uses.
-#[derive(Clone)]
-pub struct WebhookVerifyOptions {
+#[derive(Clone, Copy)]
+pub struct WebhookVerifyOptions<'a> {
     /// Default 300 s.
     pub tolerance: Duration,
     /// The receiver's clock in Unix seconds; `None` reads the system clock.
     pub now: Option<i64>,
-    /// Where accepted ids are remembered; `None` is one bounded in-memory store shared by the whole process.
-    pub seen: Option<Arc<dyn SeenIds>>,
+    /// Where accepted ids are remembered; `None` is one bounded in-memory store shared by the whole process. Borrowed,
+    /// so a binding can lend a store that lives only for the call (a JavaScript callback).
+    pub seen: Option<&'a dyn SeenIds>,
 }
 
-impl Default for WebhookVerifyOptions {
+impl Default for WebhookVerifyOptions<'_> {
     fn default() -> Self {
         Self { tolerance: DEFAULT_TOLERANCE, now: None, seen: None }
     }
 }
 
-impl std::fmt::Debug for WebhookVerifyOptions {
+impl std::fmt::Debug for WebhookVerifyOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookVerifyOptions")
             .field("tolerance", &self.tolerance)
@@ -147,7 +148,7 @@ pub fn verify_webhook_with<I, K, V>(
     headers: I,
     secret: &str,
     expected_workspace_id: &str,
-    options: &WebhookVerifyOptions,
+    options: &WebhookVerifyOptions<'_>,
 ) -> Result<WebhookEvent, Error>
 where
     I: IntoIterator<Item = (K, V)>,
@@ -202,17 +203,15 @@ where
         return Err(fail(WebhookErrorKind::SignatureMismatch, "no v1 signature matches the body and headers"));
     }
     let event = parse_event(body, &id, expected_workspace_id)?;
-    let seen: Arc<dyn SeenIds> = match &options.seen {
-        Some(s) => s.clone(),
-        None => process_store(),
-    };
+    let process = process_store();
+    let seen: &dyn SeenIds = options.seen.unwrap_or(&*process);
     if !seen.check_and_record(&id, ts.saturating_add(tolerance)) {
         return Err(fail(WebhookErrorKind::Replay, format!("webhook {id} was already accepted (a replay)")));
     }
     Ok(event)
 }
 
-fn process_store() -> Arc<dyn SeenIds> {
+fn process_store() -> Arc<MemorySeenIds> {
     static STORE: OnceLock<Arc<MemorySeenIds>> = OnceLock::new();
     STORE.get_or_init(|| Arc::new(MemorySeenIds::default())).clone()
 }
@@ -258,11 +257,8 @@ mod tests {
             ("Webhook-Timestamp", "1700000000"),
             ("Webhook-Signature", "v2,x v1,ccj9r4381eeqEORTlD4qdKOXeGA63FYeGAv62T9IPOI="),
         ];
-        let opts = WebhookVerifyOptions {
-            now: Some(1_700_000_100),
-            seen: Some(Arc::new(MemorySeenIds::default())),
-            ..Default::default()
-        };
+        let store = MemorySeenIds::default();
+        let opts = WebhookVerifyOptions { now: Some(1_700_000_100), seen: Some(&store), ..Default::default() };
         let event = verify_webhook_with(body, headers, &secret, "ws_test", &opts).expect("verifies");
         assert_eq!((event.id.as_str(), event.event_type.as_str()), ("evt_1", "confirmation.resolved"));
         assert_eq!(event.data["prompt_id"], "cnf_1");
@@ -270,7 +266,7 @@ mod tests {
         assert!(matches!(&again, Error::Webhook(e) if e.kind == WebhookErrorKind::Replay), "{again}");
         let other = verify_webhook_with(body, headers, &secret, "ws_other", &opts).unwrap_err();
         assert!(matches!(&other, Error::Webhook(e) if e.kind == WebhookErrorKind::WorkspaceMismatch), "{other}");
-        let late = WebhookVerifyOptions { now: Some(1_700_000_301), ..opts.clone() };
+        let late = WebhookVerifyOptions { now: Some(1_700_000_301), ..opts };
         let stale = verify_webhook_with(body, headers, &secret, "ws_test", &late).unwrap_err();
         assert!(matches!(&stale, Error::Webhook(e) if e.kind == WebhookErrorKind::Timestamp), "{stale}");
         assert!(!stale.to_string().contains(&secret[6..]));

@@ -6,7 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 /// A receiver's memory of accepted webhook ids. Implement it over your own database to share it between processes.
-pub trait SeenIds: Send + Sync {
+/// No `Send`/`Sync` bound: a store is only borrowed for one verification.
+pub trait SeenIds {
     /// Records `id` as accepted and returns `true`, or returns `false` if it was already recorded (a replay).
     /// `forget_after` is the Unix second after which the id may be dropped. Must be atomic per id: of two
     /// concurrent calls with one id, one returns `false`.
