@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 backend_tests!(
     resolution_events_are_signed_retried_logged_rotated_and_disabled,
     unsafe_urls_are_refused_at_configure_time,
-    a_url_no_longer_allowed_is_refused_at_connect_time
+    a_url_no_longer_allowed_is_refused_at_connect_time,
+    an_escalation_notifies_the_generic_webhook_in_a_form_verify_webhook_accepts
 );
 
 const PATH: &str = "/v1/setup/resolution-webhook";
@@ -253,5 +254,47 @@ async fn a_url_no_longer_allowed_is_refused_at_connect_time(db: TestDb) {
     assert_eq!((item["status"].as_str(), item["last_error"].as_str()), (Some("pending"), Some("unsafe_url")), "{log}");
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the receiver was never contacted");
     assert!(rx.try_recv().is_err());
+    s.stop().await;
+}
+
+/// The generic webhook gets `escalation.created` when a policy edition escalates, and its deliveries verify with
+/// core's `verify_webhook` (the receivers' verifier in every SDK): right secret and workspace, once.
+async fn an_escalation_notifies_the_generic_webhook_in_a_form_verify_webhook_accepts(db: TestDb) {
+    use allowly_core::webhook::{MemorySeenIds, WebhookVerifyOptions, verify_webhook_with};
+    let s = TestServer::start(&db).await;
+    let (url, mut rx, _) = receiver(0).await;
+    let (st, hook) = s.send("PUT", "/v1/webhook", Some(&s.setup), Some(json!({"url": url})), None).await;
+    assert_eq!(st, 200, "{hook}");
+    assert!(hook["events"].as_array().unwrap().iter().any(|e| e == "escalation.created"), "{hook}");
+    let secret = hook["signing_secret"].as_str().unwrap().to_string();
+    let policy = json!({
+        "policy_id": "docs", "profile": "allowly.policy.v1", "agent_id": "ag", "default_expiry_days": null,
+        "actions": [{"policy": {"profile": "allowly.basic.v1", "action": "doc.read", "decision": "allow",
+                                "target": null, "fields": {"n": "integer"},
+                                "rules": [{"id": "big", "decision": "escalate", "target": "member:boss",
+                                           "conditions": [{"field": "n", "op": "gt", "value": 9}]}]},
+                     "guards": {}, "executable_operations": []}],
+    });
+    let (st, p) = s.send("POST", "/v1/policies", Some(&s.setup), Some(policy), None).await;
+    assert_eq!(st, 201, "{p}");
+    let a = s.authorize(json!({"user_id": "u-esc", "policy_id": "docs", "policy_version": 1})).await;
+    let auth = a["authorization_id"].as_str().unwrap();
+    let (d, reason, r) = s.decide(auth, "doc.read", json!({"context": {"n": 10}})).await;
+    assert_eq!((d.as_str(), reason.as_str()), ("escalate", "policy_requires_escalation"), "{r}");
+
+    let (headers, body) = next(&mut rx).await;
+    let pairs: Vec<(String, String)> =
+        headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string())).collect();
+    let store = MemorySeenIds::default();
+    let opts = WebhookVerifyOptions { seen: Some(&store), ..Default::default() };
+    let event = verify_webhook_with(body.as_bytes(), pairs.clone(), &secret, &s.ws, &opts).expect("verifies");
+    assert_eq!(event.event_type, "escalation.created");
+    assert_eq!(event.data["escalation_id"], r["escalation_id"]);
+    assert_eq!(event.data["escalation_to"], "member:boss");
+    assert_eq!(event.data["check_receipt_id"], r["receipt"]["receipt_id"]);
+    let again = verify_webhook_with(body.as_bytes(), pairs.clone(), &secret, &s.ws, &opts).unwrap_err();
+    assert_eq!(again.code(), "webhook_replay");
+    let other = verify_webhook_with(body.as_bytes(), pairs, &secret, "ws_other", &Default::default()).unwrap_err();
+    assert_eq!(other.code(), "webhook_workspace_mismatch");
     s.stop().await;
 }

@@ -37,8 +37,12 @@ const EXPORT_PAGE: i64 = 500;
 pub(super) const MAX_NAME: usize = 200;
 const MAX_URL: usize = 2048;
 /// Events a webhook receives (all of them; there is no per-event subscription yet).
-pub const WEBHOOK_EVENTS: [&str; 3] =
-    [webhooks::CONFIRMATION_CREATED, webhooks::CONFIRMATION_RESOLVED, webhooks::AUTHORIZATION_REVOKED];
+pub const WEBHOOK_EVENTS: [&str; 4] = [
+    webhooks::CONFIRMATION_CREATED,
+    webhooks::CONFIRMATION_RESOLVED,
+    webhooks::AUTHORIZATION_REVOKED,
+    webhooks::ESCALATION_CREATED,
+];
 
 fn key_info(k: api_keys::KeyInfo) -> ApiKeyInfo {
     ApiKeyInfo {

@@ -12,8 +12,9 @@ use super::{Pool, Store, Tx};
 use crate::crypto::MasterKey;
 use crate::util;
 
-/// The three event types of wire-v1.
+/// The event types of the generic webhook (wire-v1).
 pub const CONFIRMATION_CREATED: &str = "confirmation.created";
+pub const ESCALATION_CREATED: &str = "escalation.created";
 pub const CONFIRMATION_RESOLVED: &str = "confirmation.resolved";
 pub const AUTHORIZATION_REVOKED: &str = "authorization.revoked";
 

@@ -43,6 +43,20 @@ pub struct ConfirmationResolved {
     pub user_id: String,
 }
 
+/// `escalation.created`: a check of a policy edition was escalated to a named member (`member:<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EscalationCreated {
+    pub agent_id: String,
+    pub authorization_id: String,
+    pub check_receipt_id: String,
+    pub escalation_expires_at: String,
+    pub escalation_id: String,
+    pub escalation_to: String,
+    pub reason: &'static str,
+    pub scope: String,
+    pub user_id: String,
+}
+
 /// `authorization.revoked`, with the pending confirmations the revoke cancelled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuthorizationRevoked {
