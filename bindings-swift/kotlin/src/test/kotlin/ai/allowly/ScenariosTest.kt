@@ -112,6 +112,7 @@ private fun errorJson(e: AllowlyException): Map<String, Any?> {
         is AllowlyException.Protocol -> e.code to null
         is AllowlyException.Config -> e.code to null
         is AllowlyException.Verification -> e.code to null
+        is AllowlyException.Webhook -> e.code to null
     }
     return mapOf("type" to errorKind(e.javaClass), "code" to code, "status" to status,
         "fields" to ((e as? AllowlyException.Validation)?.fields?.map { it.field } ?: emptyList<String>()),
