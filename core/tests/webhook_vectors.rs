@@ -49,3 +49,23 @@ fn every_shared_webhook_vector() {
         }
     }
 }
+
+/// The committed vectors and scenario are what `generate.py` writes (standard-library Python, so no skip beyond a
+/// machine without python3).
+#[test]
+fn the_generator_reproduces_the_committed_files() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/webhooks/generate.py");
+    let out = match std::process::Command::new("python3").args([script, "--check"]).output() {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("SKIPPED the_generator_reproduces_the_committed_files: cannot run python3 ({e})");
+            return;
+        }
+    };
+    assert!(
+        out.status.success(),
+        "generate.py --check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

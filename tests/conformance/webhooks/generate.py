@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Writes vectors.json: webhook deliveries every SDK's verify_webhook must accept or reject.
+"""Writes vectors.json: webhook deliveries every SDK's verify_webhook must accept or reject, and the scenario
+tests/scenarios/webhook_verify.json over the same deliveries. `--check` writes nothing and exits 1 when either
+committed file differs from what this script produces (core/tests/webhook_vectors.rs runs it).
 
 Standard library only and no code shared with core/src/webhook: the signatures here are computed independently
 (HMAC-SHA256 over "id.timestamp.body", base64). Fixed key and times, so a rerun reproduces the file byte for byte.
@@ -9,6 +11,7 @@ import hashlib
 import hmac
 import json
 import pathlib
+import sys
 
 KEY = bytes(range(32, 64))
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
@@ -83,8 +86,7 @@ doc = {
     "tolerance_seconds": 300,
     "cases": cases,
 }
-path = pathlib.Path(__file__).with_name("vectors.json")
-path.write_text(json.dumps(doc, indent=2) + "\n")
+OUTPUTS = {pathlib.Path(__file__).with_name("vectors.json"): json.dumps(doc, indent=2) + "\n"}
 
 # The cross-language scenario over the same deliveries (tests/scenarios/webhook_verify.json): verify accepts the good
 # one once (its replay into the same seen-id store is refused) and refuses tampered, stale and other-workspace ones.
@@ -122,5 +124,15 @@ scenario = {
                     error="webhook_workspace_mismatch"),
     ],
 }
-scenario_path = pathlib.Path(__file__).resolve().parents[2] / "scenarios" / "webhook_verify.json"
-scenario_path.write_text(json.dumps(scenario, indent=2) + "\n")
+OUTPUTS[pathlib.Path(__file__).resolve().parents[2] / "scenarios" / "webhook_verify.json"] = (
+    json.dumps(scenario, indent=2) + "\n")
+
+if sys.argv[1:] == ["--check"]:
+    stale = [str(p) for p, text in OUTPUTS.items() if p.read_text(encoding="utf-8") != text]
+    if stale:
+        print(f"differs from what generate.py writes (run it and commit): {stale}", file=sys.stderr)
+        sys.exit(1)
+    print("webhook vectors and scenario: reproduced byte for byte")
+else:
+    for p, text in OUTPUTS.items():
+        p.write_text(text, encoding="utf-8")
