@@ -186,6 +186,19 @@ export interface CheckRequest {
    * another process) is answered with the first answer. Not part of the body.
    */
   idempotencyKey?: string
+  /**
+   * The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
+   * canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
+   * asking check's.
+   */
+  arguments?: Record<string, any>
+  /**
+   * Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
+   * `arguments` when that is given (both given must agree).
+   */
+  argumentsSha256?: string
+  /** On the re-check after the user answered: the confirm result's `confirmation_id`, so only that answer is used. */
+  confirmationId?: string
 }
 
 /** Response of `POST /v1/check` (or the client's fail-closed fallback, see `is_fallback` on each result). */
@@ -310,6 +323,11 @@ export interface CreateAuthorizationRequest {
   requiresDenyFor?: Array<string>
   /** An authorization this one supersedes; the server revokes it in the same transaction. */
   replaces?: string
+  /**
+   * How long each confirmation of this authorization waits for the user's answer, in seconds (server default one
+   * hour; clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+   */
+  confirmationTimeoutSeconds?: number
 }
 
 /** `policies.create` / `policies.publish`: a policy id and its complete definition (validated by core before sending). */

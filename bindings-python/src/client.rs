@@ -183,7 +183,8 @@ impl NativeClient {
     /// this is a policy edition grant (`policy_id` + `policy_version`) or a scope grant (`agent_id` + `scopes`).
     #[pyo3(signature = (*, user_id, agent_id=None, scopes=None, policy_id=None, policy_version=None, actions=None,
                         expires_at=None, metadata=None, budget_limit_micros=None, requires_confirm_for=None,
-                        requires_deny_for=None, replaces=None, idempotency_key=None))]
+                        requires_deny_for=None, replaces=None, idempotency_key=None,
+                        confirmation_timeout_seconds=None))]
     #[allow(clippy::too_many_arguments)]
     fn create_authorization(
         &self,
@@ -201,6 +202,7 @@ impl NativeClient {
         requires_deny_for: Option<Vec<String>>,
         replaces: Option<String>,
         idempotency_key: Option<String>,
+        confirmation_timeout_seconds: Option<i64>,
     ) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             let scopes = scopes
@@ -232,6 +234,7 @@ impl NativeClient {
                 requires_deny_for,
                 replaces,
                 idempotency_key,
+                confirmation_timeout_seconds,
             }
             .into_request()?;
             Ok(move || async move { client.create_any_authorization(&request).await.map(Created::from) })
@@ -265,7 +268,7 @@ impl NativeClient {
     /// `trace` is the ambient `allowly.trace(...)` values; core merges them into the context.
     #[pyo3(signature = (*, authorization_id, scopes, resource=None, context=None, session_id=None,
                         estimated_cost_micros=None, wait=false, trace=None, client_timestamp=None,
-                        idempotency_key=None))]
+                        idempotency_key=None, arguments=None, arguments_sha256=None, confirmation_id=None))]
     #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
@@ -280,6 +283,9 @@ impl NativeClient {
         trace: Option<Bound<'_, PyDict>>,
         client_timestamp: Option<String>,
         idempotency_key: Option<String>,
+        arguments: Option<Bound<'_, PyAny>>,
+        arguments_sha256: Option<String>,
+        confirmation_id: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             let mut request = CheckRequest {
@@ -292,6 +298,9 @@ impl NativeClient {
                 client_timestamp,
                 wait,
                 idempotency_key,
+                arguments: optional_object(arguments.as_ref(), "arguments")?,
+                arguments_sha256,
+                confirmation_id,
             };
             if let Some(trace) = optional_object(trace.as_ref().map(|t| t.as_any()), "trace")? {
                 request = request.with_trace(trace);

@@ -20,6 +20,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
     /// Development mode: bootstrap a workspace and keys on first start and keep them re-readable across restarts.
+    /// Confirmation timeouts (`confirmation_timeout_seconds`) may then be as short as 1 s instead of 60 s, and
+    /// expired confirmations are swept every second, so expiry tests need not wait a minute.
     #[arg(long)]
     pub dev: bool,
     /// Write `{"base_url","workspace_id","runtime_api_key","setup_api_key"}` here (mode 0600) once listening.

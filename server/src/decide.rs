@@ -15,8 +15,14 @@ use crate::store::receipts::{Draft, Kind};
 use crate::util;
 use crate::wire::{BudgetBlock, ConfirmationCreated, EscalationBlock, PolicyEvalBody, ReceiptEnvelope, ScopeResult};
 
-/// How long a confirm nonce can be resolved.
-const NONCE_TTL_MINUTES: i64 = 10;
+/// How long a confirmation waits for the user's answer when neither the authorization nor its policy edition says.
+pub const DEFAULT_CONFIRM_TIMEOUT_SECS: i64 = 3600;
+/// The shortest wait a production server allows: an answer needs a human.
+pub const MIN_CONFIRM_TIMEOUT_SECS: i64 = 60;
+/// The shortest wait under `--dev`, so expiry scenarios need not sleep a minute.
+pub const DEV_MIN_CONFIRM_TIMEOUT_SECS: i64 = 1;
+/// The longest wait: past a week the question is stale.
+pub const MAX_CONFIRM_TIMEOUT_SECS: i64 = 7 * 24 * 3600;
 
 /// The user's answer to an earlier confirmation that matches this check (`confirmations::matching_decision`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,9 +67,16 @@ pub fn reads_today_count(grants: &[Grant], scope: &str) -> bool {
     grants.iter().any(|g| g.name == scope && g.max_per_day.is_some())
 }
 
-/// When a confirmation opened at `now` stops accepting its nonce.
-pub fn nonce_expires_at(now: OffsetDateTime) -> String {
-    util::fmt_ts(now + time::Duration::minutes(NONCE_TTL_MINUTES))
+/// How long a confirmation waits, in seconds: the authorization's timeout (its own, else the one of the edition it
+/// was granted from, copied at grant), else the default; clamped to `min` (60 s, or 1 s under `--dev`) … 7 days.
+/// Stored values are clamped only here, so a timeout means the same whichever server mode stored it.
+pub fn confirm_timeout(requested: Option<i64>, min: i64) -> i64 {
+    requested.unwrap_or(DEFAULT_CONFIRM_TIMEOUT_SECS).clamp(min, MAX_CONFIRM_TIMEOUT_SECS)
+}
+
+/// When a confirmation opened at `now` with a timeout of `timeout_secs` stops accepting its nonce.
+pub fn nonce_expires_at(now: OffsetDateTime, timeout_secs: i64) -> String {
+    util::fmt_ts(now + time::Duration::seconds(timeout_secs))
 }
 
 /// The text a client may show the user: the grant's `confirm_prompt`, else one naming agent, scope and resource.

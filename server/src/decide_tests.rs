@@ -55,9 +55,21 @@ fn prompt_hint_prefers_the_grants_prompt() {
 }
 
 #[test]
-fn nonces_expire_ten_minutes_after_the_check() {
+fn nonces_expire_their_timeout_after_the_check() {
     let now = time::macros::datetime!(2026-04-21 23:55:00.123456 UTC);
-    assert_eq!(nonce_expires_at(now), "2026-04-22T00:05:00.123Z");
+    assert_eq!(nonce_expires_at(now, 600), "2026-04-22T00:05:00.123Z");
+    assert_eq!(nonce_expires_at(now, DEFAULT_CONFIRM_TIMEOUT_SECS), "2026-04-22T00:55:00.123Z");
+}
+
+#[test]
+fn confirm_timeouts_default_to_an_hour_and_are_clamped() {
+    let min = MIN_CONFIRM_TIMEOUT_SECS;
+    assert_eq!(confirm_timeout(None, min), 3600);
+    assert_eq!(confirm_timeout(Some(120), min), 120);
+    assert_eq!(confirm_timeout(Some(5), min), 60);
+    assert_eq!(confirm_timeout(Some(5), DEV_MIN_CONFIRM_TIMEOUT_SECS), 5);
+    assert_eq!(confirm_timeout(Some(0), DEV_MIN_CONFIRM_TIMEOUT_SECS), 1);
+    assert_eq!(confirm_timeout(Some(30 * 24 * 3600), min), 7 * 24 * 3600);
 }
 
 #[test]

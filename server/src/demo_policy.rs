@@ -50,6 +50,7 @@ pub async fn ensure(store: &Store, workspace_id: &str) -> Result<EditionRef, Sto
         created_by: "allowly serve --dev".to_owned(),
         created_at: util::fmt_ts(util::now()),
         archived_at: None,
+        confirmation_timeout: None,
     };
     editions::insert(&mut tx, workspace_id, &row).await?;
     tx.commit().await?;

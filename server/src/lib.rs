@@ -13,6 +13,7 @@ pub mod decide;
 pub mod demo_policy;
 pub mod edition;
 pub mod error;
+pub mod expiry;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
@@ -51,6 +52,15 @@ pub struct AppState {
     /// Where webhook endpoints may point (`--dev`, `--webhook-allow`); checked at configure and at connect time.
     pub webhook_guard: Arc<webhook_guard::Guard>,
     pub metrics: metrics::Metrics,
+    /// `--dev`: confirmation timeouts may be as short as 1 s (60 s otherwise), so expiry tests need not wait.
+    pub dev: bool,
+}
+
+impl AppState {
+    /// The shortest confirmation timeout this server allows.
+    pub fn min_confirm_timeout(&self) -> i64 {
+        if self.dev { decide::DEV_MIN_CONFIRM_TIMEOUT_SECS } else { decide::MIN_CONFIRM_TIMEOUT_SECS }
+    }
 }
 
 /// What `allowly serve` passes in.
@@ -114,6 +124,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let signer = signer::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
     let webhooks = webhooks::spawn(boot.store.clone(), boot.master.clone(), guard.clone(), shutdown_rx.clone());
+    // Under `--dev` a confirmation may time out after 1 s, so the sweep runs as often.
+    let sweep_every = std::time::Duration::from_secs(if cfg.dev { 1 } else { 10 });
+    expiry::spawn(boot.store.clone(), signer.clone(), sweep_every, shutdown_rx.clone());
     let state = Arc::new(AppState {
         store: boot.store,
         signer,
@@ -121,6 +134,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         webhooks,
         webhook_guard: guard,
         metrics: Default::default(),
+        dev: cfg.dev,
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;

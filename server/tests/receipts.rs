@@ -29,8 +29,10 @@ async fn every_receipt_kind_is_signed_and_verifies(db: TestDb) {
     let nonce = rid(&c, "/results/w/confirm_nonce");
     let (_, ap) = s.post(&format!("/v1/confirmations/{nonce}"), json!({"approved": true})).await;
     ids.push(rid(&ap, "/receipt/receipt_id"));
+    // The re-check of the same call (an answer is bound to the asking check's session).
     let c2 = s
-        .check(json!({"authorization_id": id, "scopes": ["w"], "context": {"amount": 50}, "estimated_cost_micros": 5}))
+        .check(json!({"authorization_id": id, "scopes": ["w"], "context": {"amount": 50}, "estimated_cost_micros": 5,
+                      "session_id": "sess"}))
         .await;
     assert_eq!(c2["results"]["w"]["reason"], "user_confirmed");
     ids.push(rid(&c2, "/results/w/receipt/receipt_id"));

@@ -793,6 +793,15 @@ pub struct CheckRequest {
     /// Sent as the `Idempotency-Key` header instead of a generated one, so a caller's own retry (after a crash, from
     /// another process) is answered with the first answer. Not part of the body.
     pub idempotency_key: Option<String>,
+    /// The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
+    /// canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
+    /// asking check's.
+    pub arguments: Option<Map<String, Value>>,
+    /// Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
+    /// `arguments` when that is given (both given must agree).
+    pub arguments_sha256: Option<String>,
+    /// On the re-check after the user answered: the confirm result's `confirmation_id`, so only that answer is used.
+    pub confirmation_id: Option<String>,
 }
 
 impl From<CheckRequest> for allowly_core::model::CheckRequest {
@@ -807,6 +816,9 @@ impl From<CheckRequest> for allowly_core::model::CheckRequest {
             client_timestamp: v.client_timestamp,
             wait: v.wait.unwrap_or_default(),
             idempotency_key: v.idempotency_key,
+            arguments: v.arguments,
+            arguments_sha256: v.arguments_sha256,
+            confirmation_id: v.confirmation_id,
         }
     }
 }
@@ -929,6 +941,9 @@ pub struct CreateAuthorizationRequest {
     pub requires_deny_for: Option<Vec<String>>,
     /// An authorization this one supersedes; the server revokes it in the same transaction.
     pub replaces: Option<String>,
+    /// How long each confirmation of this authorization waits for the user's answer, in seconds (server default one
+    /// hour; clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+    pub confirmation_timeout_seconds: Option<i64>,
 }
 
 impl From<CreateAuthorizationRequest> for allowly_core::model::CreateAuthorizationRequest {
@@ -943,6 +958,7 @@ impl From<CreateAuthorizationRequest> for allowly_core::model::CreateAuthorizati
             requires_confirm_for: v.requires_confirm_for.unwrap_or_default(),
             requires_deny_for: v.requires_deny_for.unwrap_or_default(),
             replaces: v.replaces,
+            confirmation_timeout_seconds: v.confirmation_timeout_seconds,
         }
     }
 }

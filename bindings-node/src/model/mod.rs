@@ -195,6 +195,8 @@ impl From<EditionAuthorizationRequest> for core::CreateEditionAuthorizationReque
             replaces: r.replaces,
             metadata: r.metadata.unwrap_or_default(),
             idempotency_key: r.idempotency_key,
+            // A per-authorization timeout is a scope-grant option in this binding; an edition sets its own.
+            confirmation_timeout_seconds: None,
         }
     }
 }

@@ -39,6 +39,7 @@ class AuthorizationsAPI:
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        confirmation_timeout_seconds: Optional[int] = None,
     ) -> Any:
         # Two call shapes share this method: 0.8.0's edition grant (policy_id + policy_version [+ actions]) and the
         # scope grant (agent_id + scopes). Which one the arguments mean is decided in core (AuthorizationArgs).
@@ -58,6 +59,7 @@ class AuthorizationsAPI:
             requires_deny_for=None if requires_deny_for is None else list(requires_deny_for),
             replaces=replaces,
             idempotency_key=idempotency_key,
+            confirmation_timeout_seconds=confirmation_timeout_seconds,
         )
 
     def get(self, authorization_id: str) -> Any:
@@ -246,6 +248,9 @@ class _Client:
         actions: Optional[Sequence[str]] = None,
         client_timestamp: Union[datetime, str, None] = None,
         idempotency_key: Optional[str] = None,
+        arguments: Optional[Mapping[str, Any]] = None,
+        arguments_sha256: Optional[str] = None,
+        confirmation_id: Optional[str] = None,
     ) -> Any:
         # `actions` is the official 0.8.0 SDK's name for `scopes`; code written for either runs unchanged.
         if (scopes is None) == (actions is None):
@@ -264,6 +269,9 @@ class _Client:
             trace=current_trace() or None,
             client_timestamp=client_timestamp,
             idempotency_key=idempotency_key,
+            arguments=arguments,
+            arguments_sha256=arguments_sha256,
+            confirmation_id=confirmation_id,
         )
 
     def readiness(self) -> Any:

@@ -40,6 +40,7 @@ class AsyncAuthorizationsAPI:
         budget_limit_micros: Optional[int] = None,
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        confirmation_timeout_seconds: Optional[int] = None,
     ) -> EditionAuthorization: ...
     @overload
     async def create(
@@ -54,6 +55,7 @@ class AsyncAuthorizationsAPI:
         requires_confirm_for: Optional[Sequence[str]] = None,
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
+        confirmation_timeout_seconds: Optional[int] = None,
     ) -> Authorization: ...
     async def create(
         self,
@@ -71,6 +73,7 @@ class AsyncAuthorizationsAPI:
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        confirmation_timeout_seconds: Optional[int] = None,
     ) -> Union[Authorization, EditionAuthorization]: ...
     async def get(self, authorization_id: str) -> Authorization: ...
     async def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Revocation: ...
@@ -139,6 +142,7 @@ class SyncAuthorizationsAPI:
         budget_limit_micros: Optional[int] = None,
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        confirmation_timeout_seconds: Optional[int] = None,
     ) -> EditionAuthorization: ...
     @overload
     def create(
@@ -153,6 +157,7 @@ class SyncAuthorizationsAPI:
         requires_confirm_for: Optional[Sequence[str]] = None,
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
+        confirmation_timeout_seconds: Optional[int] = None,
     ) -> Authorization: ...
     def create(
         self,
@@ -170,6 +175,7 @@ class SyncAuthorizationsAPI:
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        confirmation_timeout_seconds: Optional[int] = None,
     ) -> Union[Authorization, EditionAuthorization]: ...
     def get(self, authorization_id: str) -> Authorization: ...
     def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Revocation: ...
@@ -252,6 +258,9 @@ class Allowly:
         actions: Optional[Sequence[str]] = None,
         client_timestamp: Union[datetime, str, None] = None,
         idempotency_key: Optional[str] = None,
+        arguments: Optional[Mapping[str, Any]] = None,
+        arguments_sha256: Optional[str] = None,
+        confirmation_id: Optional[str] = None,
     ) -> CheckResult: ...
     async def readiness(self) -> bool: ...
     @property
@@ -295,6 +304,9 @@ class SyncAllowly:
         actions: Optional[Sequence[str]] = None,
         client_timestamp: Union[datetime, str, None] = None,
         idempotency_key: Optional[str] = None,
+        arguments: Optional[Mapping[str, Any]] = None,
+        arguments_sha256: Optional[str] = None,
+        confirmation_id: Optional[str] = None,
     ) -> CheckResult: ...
     def readiness(self) -> bool: ...
     @property

@@ -491,6 +491,7 @@ class NativeClient:
         requires_deny_for: Optional[List[str]] = None,
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        confirmation_timeout_seconds: Optional[int] = None,
     ) -> Any: ...
     def get_authorization(self, authorization_id: str) -> Any: ...
     def get_confirmation_status(self, confirmation_id: str) -> Any: ...
@@ -524,6 +525,9 @@ class NativeClient:
         trace: Optional[Dict[str, Any]] = None,
         client_timestamp: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        arguments: Optional[Dict[str, Any]] = None,
+        arguments_sha256: Optional[str] = None,
+        confirmation_id: Optional[str] = None,
     ) -> Any: ...
     def approve_confirmation(
         self, confirm_nonce: str, *, approved: bool, ttl_seconds: Optional[float] = None

@@ -2583,6 +2583,21 @@ public struct CheckRequest: Equatable, Hashable {
      * another process) is answered with the first answer. Not part of the body.
      */
     public let idempotencyKey: String?
+    /**
+     * The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
+     * canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
+     * asking check's.
+     */
+    public let argumentsJson: String?
+    /**
+     * Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
+     * `arguments` when that is given (both given must agree).
+     */
+    public let argumentsSha256: String?
+    /**
+     * On the re-check after the user answered: the confirm result's `confirmation_id`, so only that answer is used.
+     */
+    public let confirmationId: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2609,7 +2624,19 @@ public struct CheckRequest: Equatable, Hashable {
         /**
          * Sent as the `Idempotency-Key` header instead of a generated one, so a caller's own retry (after a crash, from
          * another process) is answered with the first answer. Not part of the body.
-         */idempotencyKey: String? = nil) {
+         */idempotencyKey: String? = nil, 
+        /**
+         * The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
+         * canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
+         * asking check's.
+         */argumentsJson: String? = nil, 
+        /**
+         * Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
+         * `arguments` when that is given (both given must agree).
+         */argumentsSha256: String? = nil, 
+        /**
+         * On the re-check after the user answered: the confirm result's `confirmation_id`, so only that answer is used.
+         */confirmationId: String? = nil) {
         self.authorizationId = authorizationId
         self.scopes = scopes
         self.resource = resource
@@ -2619,6 +2646,9 @@ public struct CheckRequest: Equatable, Hashable {
         self.clientTimestamp = clientTimestamp
         self.wait = wait
         self.idempotencyKey = idempotencyKey
+        self.argumentsJson = argumentsJson
+        self.argumentsSha256 = argumentsSha256
+        self.confirmationId = confirmationId
     }
 
     
@@ -2645,7 +2675,10 @@ public struct FfiConverterTypeCheckRequest: FfiConverterRustBuffer {
                 estimatedCostMicros: FfiConverterOptionInt64.read(from: &buf), 
                 clientTimestamp: FfiConverterOptionString.read(from: &buf), 
                 wait: FfiConverterBool.read(from: &buf), 
-                idempotencyKey: FfiConverterOptionString.read(from: &buf)
+                idempotencyKey: FfiConverterOptionString.read(from: &buf), 
+                argumentsJson: FfiConverterOptionString.read(from: &buf), 
+                argumentsSha256: FfiConverterOptionString.read(from: &buf), 
+                confirmationId: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2659,6 +2692,9 @@ public struct FfiConverterTypeCheckRequest: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.clientTimestamp, into: &buf)
         FfiConverterBool.write(value.wait, into: &buf)
         FfiConverterOptionString.write(value.idempotencyKey, into: &buf)
+        FfiConverterOptionString.write(value.argumentsJson, into: &buf)
+        FfiConverterOptionString.write(value.argumentsSha256, into: &buf)
+        FfiConverterOptionString.write(value.confirmationId, into: &buf)
     }
 }
 
@@ -3386,6 +3422,11 @@ public struct CreateAuthorizationRequest: Equatable, Hashable {
      * An authorization this one supersedes; the server revokes it in the same transaction.
      */
     public let replaces: String?
+    /**
+     * How long each confirmation of this authorization waits for the user's answer, in seconds (server default one
+     * hour; clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+     */
+    public let confirmationTimeoutSeconds: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3401,7 +3442,11 @@ public struct CreateAuthorizationRequest: Equatable, Hashable {
          */budgetLimitMicros: Int64? = nil, requiresConfirmFor: [String] = [], requiresDenyFor: [String] = [], 
         /**
          * An authorization this one supersedes; the server revokes it in the same transaction.
-         */replaces: String? = nil) {
+         */replaces: String? = nil, 
+        /**
+         * How long each confirmation of this authorization waits for the user's answer, in seconds (server default one
+         * hour; clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+         */confirmationTimeoutSeconds: Int64? = nil) {
         self.userId = userId
         self.agentId = agentId
         self.scopes = scopes
@@ -3411,6 +3456,7 @@ public struct CreateAuthorizationRequest: Equatable, Hashable {
         self.requiresConfirmFor = requiresConfirmFor
         self.requiresDenyFor = requiresDenyFor
         self.replaces = replaces
+        self.confirmationTimeoutSeconds = confirmationTimeoutSeconds
     }
 
     
@@ -3437,7 +3483,8 @@ public struct FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
                 budgetLimitMicros: FfiConverterOptionInt64.read(from: &buf), 
                 requiresConfirmFor: FfiConverterSequenceString.read(from: &buf), 
                 requiresDenyFor: FfiConverterSequenceString.read(from: &buf), 
-                replaces: FfiConverterOptionString.read(from: &buf)
+                replaces: FfiConverterOptionString.read(from: &buf), 
+                confirmationTimeoutSeconds: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -3451,6 +3498,7 @@ public struct FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
         FfiConverterSequenceString.write(value.requiresConfirmFor, into: &buf)
         FfiConverterSequenceString.write(value.requiresDenyFor, into: &buf)
         FfiConverterOptionString.write(value.replaces, into: &buf)
+        FfiConverterOptionInt64.write(value.confirmationTimeoutSeconds, into: &buf)
     }
 }
 

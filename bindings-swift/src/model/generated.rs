@@ -897,6 +897,18 @@ pub struct CheckRequest {
     /// another process) is answered with the first answer. Not part of the body.
     #[uniffi(default = None)]
     pub idempotency_key: Option<String>,
+    /// The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
+    /// canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
+    /// asking check's.
+    #[uniffi(default = None)]
+    pub arguments_json: Option<String>,
+    /// Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
+    /// `arguments` when that is given (both given must agree).
+    #[uniffi(default = None)]
+    pub arguments_sha256: Option<String>,
+    /// On the re-check after the user answered: the confirm result's `confirmation_id`, so only that answer is used.
+    #[uniffi(default = None)]
+    pub confirmation_id: Option<String>,
 }
 
 impl CheckRequest {
@@ -912,6 +924,9 @@ impl CheckRequest {
             client_timestamp: v.client_timestamp,
             wait: v.wait,
             idempotency_key: v.idempotency_key,
+            arguments: parse_object("arguments_json", v.arguments_json)?,
+            arguments_sha256: v.arguments_sha256,
+            confirmation_id: v.confirmation_id,
         })
     }
 }
@@ -1014,6 +1029,10 @@ pub struct CreateAuthorizationRequest {
     /// An authorization this one supersedes; the server revokes it in the same transaction.
     #[uniffi(default = None)]
     pub replaces: Option<String>,
+    /// How long each confirmation of this authorization waits for the user's answer, in seconds (server default one
+    /// hour; clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+    #[uniffi(default = None)]
+    pub confirmation_timeout_seconds: Option<i64>,
 }
 
 impl CreateAuthorizationRequest {
@@ -1029,6 +1048,7 @@ impl CreateAuthorizationRequest {
             requires_confirm_for: v.requires_confirm_for,
             requires_deny_for: v.requires_deny_for,
             replaces: v.replaces,
+            confirmation_timeout_seconds: v.confirmation_timeout_seconds,
         })
     }
 }

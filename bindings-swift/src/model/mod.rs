@@ -204,6 +204,8 @@ impl EditionAuthorizationRequest {
             replaces: self.replaces,
             metadata: parse_object("metadata_json", self.metadata_json)?.unwrap_or_default(),
             idempotency_key: self.idempotency_key,
+            // A per-authorization timeout is a scope-grant option in this binding; an edition sets its own.
+            confirmation_timeout_seconds: None,
         })
     }
 }

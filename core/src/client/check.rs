@@ -55,10 +55,11 @@ impl Client {
     /// server may take to sign).
     pub async fn check(&self, request: &CheckRequest) -> Result<CheckResponse> {
         request.validate()?;
+        let wire = request.for_wire()?;
         let extra = if request.wait { CHECK_WAIT } else { Duration::ZERO };
         let deadline = Instant::now() + self.config().check_timeout + extra;
         let mut call = Call::new(Method::POST, "POST /v1/check", vec!["v1", "check"])
-            .json(request)?
+            .json(wire.as_ref())?
             .timeout(self.timeout() + extra)
             .deadline(deadline)
             .idempotency_key(request.idempotency_key.clone());

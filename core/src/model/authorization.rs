@@ -197,6 +197,11 @@ pub struct CreateAuthorizationRequest {
     /// An authorization this one supersedes; the server revokes it in the same transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
+    /// How long each confirmation of this authorization waits for the user's answer, in seconds (server default one
+    /// hour; clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub confirmation_timeout_seconds: Option<i64>,
 }
 
 impl CreateAuthorizationRequest {
@@ -243,6 +248,11 @@ impl CreateAuthorizationRequest {
         self
     }
 
+    pub fn with_confirmation_timeout_seconds(mut self, seconds: i64) -> Self {
+        self.confirmation_timeout_seconds = Some(seconds);
+        self
+    }
+
     /// The checks that need no server: a request failing them would be a 422 anyway, and failing here sends nothing.
     pub fn validate(&self) -> Result<()> {
         if self.user_id.is_empty() {
@@ -256,6 +266,9 @@ impl CreateAuthorizationRequest {
         }
         if self.scopes.iter().any(|s| s.name().is_empty()) {
             return Err(Error::invalid_input("scopes", "scope names must not be empty"));
+        }
+        if self.confirmation_timeout_seconds.is_some_and(|t| t < 1) {
+            return Err(Error::invalid_input("confirmation_timeout_seconds", "must be a positive number of seconds"));
         }
         if let Some(limit) = self.budget_limit_micros {
             if limit <= 0 {

@@ -56,6 +56,20 @@ pub struct CheckRequest {
     /// another process) is answered with the first answer. Not part of the body.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
+    /// The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
+    /// canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
+    /// asking check's.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub arguments: Option<Map<String, Value>>,
+    /// Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
+    /// `arguments` when that is given (both given must agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
+    pub arguments_sha256: Option<String>,
+    /// On the re-check after the user answered: the confirm result's `confirmation_id`, so only that answer is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation_id: Option<String>,
 }
 
 impl CheckRequest {
@@ -107,6 +121,31 @@ impl CheckRequest {
         self
     }
 
+    /// Binds a confirmation this check asks for (or the answer it uses) to these arguments; see `arguments`.
+    pub fn with_arguments(mut self, arguments: Map<String, Value>) -> Self {
+        self.arguments = Some(arguments);
+        self
+    }
+
+    /// The re-check of the call that asked `confirmation_id`: only that confirmation's answer may be used.
+    pub fn with_confirmation_id(mut self, confirmation_id: impl Into<String>) -> Self {
+        self.confirmation_id = Some(confirmation_id.into());
+        self
+    }
+
+    /// The request as sent: `arguments_sha256` computed from `arguments` by core's canonicalizer.
+    pub(crate) fn for_wire(&self) -> Result<std::borrow::Cow<'_, Self>> {
+        let Some(arguments) = &self.arguments else { return Ok(std::borrow::Cow::Borrowed(self)) };
+        let digest = crate::policy::arguments_sha256(&Value::Object(arguments.clone()))
+            .map_err(|e| Error::invalid_input("arguments", e.message))?;
+        if self.arguments_sha256.as_ref().is_some_and(|d| *d != digest) {
+            return Err(Error::invalid_input("arguments_sha256", "does not match the digest of arguments"));
+        }
+        let mut wire = self.clone();
+        wire.arguments_sha256 = Some(digest);
+        Ok(std::borrow::Cow::Owned(wire))
+    }
+
     /// Checks that need no server. A failing request is rejected before sending and never falls back.
     pub fn validate(&self) -> Result<()> {
         validate_id("authorization_id", &self.authorization_id)?;
@@ -133,6 +172,14 @@ impl CheckRequest {
             if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
                 return Err(Error::invalid_input("idempotency_key", "must be 1 to 255 visible ASCII characters"));
             }
+        }
+        if let Some(d) = &self.arguments_sha256 {
+            if d.len() != 64 || !d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return Err(Error::invalid_input("arguments_sha256", "must be 64 lowercase hex digits"));
+            }
+        }
+        if let Some(id) = &self.confirmation_id {
+            validate_id("confirmation_id", id)?;
         }
         if let Some(ts) = &self.client_timestamp {
             let parsed = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339);
@@ -303,6 +350,13 @@ mod tests {
         value.as_object().cloned().expect("an object")
     }
 
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::Validation { fields, .. } => fields[0].field.clone(),
+            other => panic!("not a validation error: {other}"),
+        }
+    }
+
     #[test]
     fn trace_values_join_the_context_and_explicit_context_wins() {
         let request = CheckRequest::new("auth_1", ["email.send"])
@@ -319,5 +373,44 @@ mod tests {
         assert_eq!(untouched.context, None);
         let body = serde_json::to_value(&untouched).expect("serializes");
         assert!(body.get("context").is_none(), "no empty context is sent: {body}");
+    }
+
+    #[test]
+    fn arguments_are_sent_only_as_their_canonical_digest() {
+        let a =
+            CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"to": "alice", "amount": 5, "memo": "é"})));
+        let b =
+            CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"memo": "é", "amount": 5, "to": "alice"})));
+        let body = |r: &CheckRequest| serde_json::to_value(r.for_wire().expect("digest").as_ref()).expect("serializes");
+        let (wa, wb) = (body(&a), body(&b));
+        // Key order is the caller's serialization, not the call: both digest alike, and the arguments stay here.
+        assert_eq!(wa["arguments_sha256"], wb["arguments_sha256"]);
+        assert!(wa.get("arguments").is_none(), "{wa}");
+        let digest = wa["arguments_sha256"].as_str().expect("a digest").to_owned();
+        assert_eq!(digest.len(), 64);
+        assert_eq!(
+            digest,
+            crate::policy::arguments_sha256(&json!({"amount": 5, "memo": "é", "to": "alice"})).expect("d")
+        );
+        let other = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"to": "mallory", "amount": 5})));
+        assert_ne!(body(&other)["arguments_sha256"], wa["arguments_sha256"]);
+        // A digest given with the arguments must be theirs; a float has no canonical form and is refused by name.
+        let mut mismatched = a.clone();
+        mismatched.arguments_sha256 = Some("0".repeat(64));
+        assert_eq!(mismatched.for_wire().map(drop).map_err(field_of).expect_err("mismatch"), "arguments_sha256");
+        let float = CheckRequest::new("auth_1", ["pay"]).with_arguments(map(json!({"amount": 1.5})));
+        assert_eq!(float.for_wire().map(drop).map_err(field_of).expect_err("float"), "arguments");
+        // Without arguments nothing is added, so servers that predate the field see the same body as before.
+        assert!(body(&CheckRequest::new("auth_1", ["pay"])).get("arguments_sha256").is_none());
+    }
+
+    #[test]
+    fn a_malformed_digest_or_confirmation_id_is_refused_before_sending() {
+        let mut r = CheckRequest::new("auth_1", ["pay"]);
+        r.arguments_sha256 = Some("ABC".into());
+        assert_eq!(r.validate().map_err(field_of).expect_err("digest"), "arguments_sha256");
+        let r = CheckRequest::new("auth_1", ["pay"]).with_confirmation_id("");
+        assert_eq!(r.validate().map_err(field_of).expect_err("id"), "confirmation_id");
+        assert!(CheckRequest::new("auth_1", ["pay"]).with_confirmation_id("cnf_1").validate().is_ok());
     }
 }

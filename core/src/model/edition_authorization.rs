@@ -38,6 +38,10 @@ pub struct CreateEditionAuthorizationRequest {
     /// Sent as the `Idempotency-Key` header instead of a generated one. Not part of the body.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
+    /// How long each confirmation of this authorization waits for an answer, in seconds (else the edition's, else
+    /// one hour; clamped to 60 s … 7 days by the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation_timeout_seconds: Option<i64>,
 }
 
 impl CreateEditionAuthorizationRequest {
@@ -150,6 +154,7 @@ pub struct AuthorizationArgs {
     pub requires_deny_for: Option<Vec<String>>,
     pub replaces: Option<String>,
     pub idempotency_key: Option<String>,
+    pub confirmation_timeout_seconds: Option<i64>,
 }
 
 /// The request [`AuthorizationArgs`] resolve to.
@@ -201,6 +206,7 @@ impl AuthorizationArgs {
                 replaces: self.replaces,
                 metadata: self.metadata.unwrap_or_default(),
                 idempotency_key: self.idempotency_key,
+                confirmation_timeout_seconds: self.confirmation_timeout_seconds,
             }));
         }
         let scopes = match (self.scopes, self.actions) {
@@ -225,6 +231,7 @@ impl AuthorizationArgs {
             requires_confirm_for: self.requires_confirm_for.unwrap_or_default(),
             requires_deny_for: self.requires_deny_for.unwrap_or_default(),
             replaces: self.replaces,
+            confirmation_timeout_seconds: self.confirmation_timeout_seconds,
         }))
     }
 }

@@ -12,7 +12,9 @@ mod evaluate;
 mod validate;
 
 pub use definition::{Definition, Guards};
-pub use digest::{MAX_CONTEXT_BYTES, MAX_DEFINITION_BYTES, definition_sha256, input_sha256};
+pub use digest::{
+    MAX_ARGUMENTS_BYTES, MAX_CONTEXT_BYTES, MAX_DEFINITION_BYTES, arguments_sha256, definition_sha256, input_sha256,
+};
 pub use engine::engine_version;
 pub use error::PolicyError;
 pub use evaluate::evaluate;

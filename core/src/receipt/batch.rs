@@ -1,33 +1,33 @@
 //! Bulk verification for exports and checkpoints.
 //!
 //! Every receipt goes through exactly the checks of single verification (`verify::prepare`); only the
-//! Ed25519 equation is amortised, with `ed25519_dalek::verify_batch` over chunks spread across all cores. A chunk
-//! that fails as a whole is re-checked one signature at a time, so each result is that receipt's own verdict.
+//! Ed25519 equation is amortised, with [`super::batch_equation`] over chunks spread across all cores. A chunk that
+//! fails as a whole is bisected down to single verifications, so each result is that receipt's own verdict.
 //!
 //! Agreement with single verification: key documents refuse keys with small-order or torsion components and every
 //! signature's `R` must be canonically encoded, so for every signature an honest RFC 8032 signer can produce (and
 //! every signature someone without the private key can forge) the batch verdict equals the single verdict. The
-//! remaining gap is inherent to dalek's randomized, cofactorless batch equation: a *key holder* who deliberately
-//! adds a small-order component to `R` gets a signature single verification rejects and a batch may accept. Such a
-//! receipt is still a statement signed by that key.
+//! remaining gap is inherent to the randomized, cofactorless batch equation (dalek's too): a *key holder* who
+//! deliberately adds a small-order component to `R` gets a signature single verification rejects and a batch may
+//! accept. Such a receipt is still a statement signed by that key.
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use rayon::prelude::*;
 
+use super::batch_equation;
 use super::json::{self, Value};
 use super::keys::KeySet;
 use super::verify::{Prepared, VerifiedReceipt, VerifyOptions, prepare};
 use crate::error::VerificationError;
 
-/// Fewest receipts per `ed25519_dalek::verify_batch` call: below this the multiscalar multiplication is not
-/// amortised.
+/// Fewest receipts per batch-equation call: below this the multiscalar multiplication is not amortised.
 pub const BATCH_CHUNK: usize = 64;
 
-/// Most receipts per call. dalek's batch equation gets cheaper per signature up to a few hundred (on make bench's
-/// 10,000 server-signed receipts, one thread, quiet machine: 59.1k/s in chunks of 64, 68.5k/s in chunks of 256; see
-/// `core/examples/verify_rates.rs`), while a chunk that fails as a whole is re-checked one signature at a time, so
-/// it should not grow without bound.
-pub const BATCH_CHUNK_MAX: usize = 256;
+/// Most receipts per call. The batch equation gets cheaper per signature as chunks grow (make bench's 10,000
+/// server-signed wire-5 receipts, `verify_batch_json` on one thread with this constant set to each size, before the
+/// JSON fast paths: 48.5k/s in chunks of 128, 49.9k/s of 256, 53.0k/s of 512, 54.4k/s of 1024), and a chunk that
+/// fails is bisected, so a large one costs little when a signature is bad.
+pub const BATCH_CHUNK_MAX: usize = 1024;
 
 /// The chunk size for `n` receipts: as large as allowed while every thread still gets a couple of chunks, so small
 /// batches spread over all cores and large exports use the cheaper large chunks.
@@ -88,21 +88,42 @@ fn verify_chunk(
     let mut buf = Vec::with_capacity(chunk.len() * 640);
     let prepared: Vec<Result<Prepared<'_, '_>, VerificationError>> =
         chunk.iter().map(|r| prepare(r, keys, opts, latest, &mut buf)).collect();
-    let ready: Vec<&Prepared<'_, '_>> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
-    if ready.len() >= 2 {
-        let messages: Vec<&[u8]> = ready.iter().map(|p| &buf[p.message.clone()]).collect();
-        let signatures: Vec<Signature> = ready.iter().map(|p| p.signature).collect();
-        let verifying_keys: Vec<VerifyingKey> = ready.iter().map(|p| p.key.public_key).collect();
-        if ed25519_dalek::verify_batch(&messages, &signatures, &verifying_keys).is_ok() {
-            return prepared.into_iter().map(|p| p.map(Prepared::into_verified)).collect();
-        }
-    }
+    let ready: Vec<(usize, &Prepared<'_, '_>)> =
+        prepared.iter().enumerate().filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p))).collect();
+    let mut bad = vec![None; prepared.len()];
+    settle(&ready, &buf, &mut bad);
     prepared
         .into_iter()
-        .map(|p| {
-            let p = p?;
-            p.check_signature(&buf)?;
-            Ok(p.into_verified())
+        .zip(bad)
+        .map(|(p, bad)| match bad {
+            Some(e) => Err(e),
+            None => p.map(Prepared::into_verified),
         })
         .collect()
+}
+
+/// Fewest signatures a failed batch is split into halves for; below it each is checked on its own.
+const BISECT_BELOW: usize = 8;
+
+/// Records in `bad` the signature error of each prepared receipt whose signature does not verify. A batch that fails
+/// as a whole is split in halves and each half tried again, so one bad signature among a thousand costs a few dozen
+/// small batches rather than a thousand single verifications.
+fn settle(ready: &[(usize, &Prepared<'_, '_>)], buf: &[u8], bad: &mut [Option<VerificationError>]) {
+    if ready.len() >= BISECT_BELOW {
+        let messages: Vec<&[u8]> = ready.iter().map(|(_, p)| &buf[p.message.clone()]).collect();
+        let signatures: Vec<Signature> = ready.iter().map(|(_, p)| p.signature).collect();
+        let verifying_keys: Vec<VerifyingKey> = ready.iter().map(|(_, p)| p.key.public_key).collect();
+        if batch_equation::verify(&messages, &signatures, &verifying_keys) {
+            return;
+        }
+        let (left, right) = ready.split_at(ready.len() / 2);
+        settle(left, buf, bad);
+        settle(right, buf, bad);
+        return;
+    }
+    for (i, p) in ready {
+        if let Err(e) = p.check_signature(buf) {
+            bad[*i] = Some(e);
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! that was signed or refuses it; [`verify`] applies the format's checks in their normative order.
 
 pub mod batch;
+mod batch_equation;
 pub mod canonical;
 pub mod checkpoint;
 pub mod json;

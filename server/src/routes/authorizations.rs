@@ -36,6 +36,7 @@ const CREATE_FIELDS: &[&str] = &[
     "requires_confirm_for",
     "requires_deny_for",
     "replaces",
+    "confirmation_timeout_seconds",
     // Sent by existing clients; accepted only with their empty values.
     "requires_escalation_for",
     "escalation_targets",
@@ -75,6 +76,17 @@ fn auth_body(
         user_id: a.user_id.clone(),
     }
     .with_scopes(&a.scope_field, a.scopes.clone())
+}
+
+/// `confirmation_timeout_seconds` of either create shape: how long this authorization's confirmations wait for an
+/// answer. Any positive value is kept as sent and clamped when a confirmation opens (60 s, or 1 s under `--dev`,
+/// to 7 days), so one request means the same on every server; zero or less is an error.
+pub(super) fn opt_confirm_timeout(f: &mut Fields) -> Option<i64> {
+    let t = f.opt_i64("confirmation_timeout_seconds");
+    if t.is_some_and(|t| t < 1) {
+        f.error("confirmation_timeout_seconds", "must be a positive number of seconds");
+    }
+    t
 }
 
 pub(super) struct CreateReq {
@@ -142,6 +154,7 @@ pub(super) fn parse_create(
         f.error("policy_id", "must be null: policies are not supported yet");
     }
     let replaces = f.opt_str("replaces");
+    let confirmation_timeout = opt_confirm_timeout(&mut f);
     f.finish()?;
     let (Some(user_id), Some(agent_id), Some(expires_at)) = (user_id, agent_id, expires_at) else {
         return Err(ApiError::validation(Vec::new()));
@@ -171,6 +184,7 @@ pub(super) fn parse_create(
             revocation_receipt_id: None,
             revoke_response: None,
             policy: None,
+            confirmation_timeout,
         },
         replaces,
     })

@@ -51,6 +51,8 @@ const FIELDS: &[&str] = &[
     "session_id",
     "estimated_cost_micros",
     "client_timestamp",
+    "arguments_sha256",
+    "confirmation_id",
 ];
 /// `wait=true` waits at most this long for the receipts to be signed.
 const CHECK_WAIT: Duration = Duration::from_secs(5);
@@ -65,6 +67,11 @@ pub(super) struct CheckReq {
     /// When the caller says it asked (official SDK 0.8.0 sends it); recorded in each receipt's context as the
     /// caller's claim, never used to decide.
     pub client_timestamp: Option<String>,
+    /// Lowercase hex SHA-256 of the call's canonical arguments (core computes it): binds a confirmation this check
+    /// opens, or the answer it uses, to exactly those arguments.
+    pub arguments_sha256: Option<String>,
+    /// The confirmation whose answer this re-check asks for; only that one may answer it.
+    pub confirmation_id: Option<String>,
 }
 
 pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError> {
@@ -109,11 +116,30 @@ pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError
     if client_timestamp.as_deref().is_some_and(|t| util::parse_ts(t).is_none()) {
         f.error("client_timestamp", "must be an RFC 3339 timestamp with a time zone");
     }
+    let arguments_sha256 = f.opt_str("arguments_sha256");
+    if arguments_sha256
+        .as_deref()
+        .is_some_and(|d| d.len() != 64 || !d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        f.error("arguments_sha256", "must be 64 lowercase hex digits (SHA-256 of the canonical arguments)");
+    }
+    let confirmation_id = f.opt_str("confirmation_id");
+    if confirmation_id.as_deref().is_some_and(|c| !c.starts_with("cnf_")) {
+        f.error("confirmation_id", "must be a cnf_ id");
+    }
     f.finish()?;
     match (authorization_id, scopes) {
-        (Some(authorization_id), Some(scopes)) => {
-            Ok(CheckReq { authorization_id, scopes, resource, context, session_id, estimate, client_timestamp })
-        }
+        (Some(authorization_id), Some(scopes)) => Ok(CheckReq {
+            authorization_id,
+            scopes,
+            resource,
+            context,
+            session_id,
+            estimate,
+            client_timestamp,
+            arguments_sha256,
+            confirmation_id,
+        }),
         _ => Err(ApiError::validation(Vec::new())),
     }
 }
@@ -142,7 +168,7 @@ pub async fn check(
             open_nonces(&s.master, stored)?
         }
         None => {
-            let body = decide(&mut tx, &who.workspace_id, &req).await?;
+            let body = decide(&mut tx, &who.workspace_id, &req, s.min_confirm_timeout()).await?;
             let stored = if idem.is_some() { seal_nonces(&s.master, &json_of(&body)?)? } else { Value::Null };
             idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &stored).await?;
             tx.commit().await?;
@@ -229,7 +255,7 @@ async fn sign_wait(s: &AppState, ws: &str, mut out: Value) -> Result<Value, ApiE
 }
 
 /// Decides every scope inside `tx` and returns the response body.
-async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<CheckBody, ApiError> {
+async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq, min_timeout: i64) -> Result<CheckBody, ApiError> {
     let now_t = util::now();
     let now = util::fmt_ts(now_t);
     let day = util::utc_day(now_t);
@@ -246,7 +272,7 @@ async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq) -> Result<CheckBody, ApiE
     };
     let mut results = BTreeMap::new();
     for scope in &req.scopes {
-        let at = At { now: &now, day: &day, now_t };
+        let at = At { now: &now, day: &day, now_t, min_timeout };
         let result = decide_scope(tx, ws, req, auth.as_ref(), edition.as_ref(), scope, &at).await?;
         results.insert(scope.clone(), result);
     }
@@ -265,6 +291,8 @@ struct At<'a> {
     now: &'a str,
     day: &'a str,
     now_t: time::OffsetDateTime,
+    /// The shortest confirmation timeout this server allows (`--dev` allows shorter).
+    min_timeout: i64,
 }
 
 /// One scope: read what the decision needs, let `policy` (or `edition`) and `decide` decide, store what they say.
@@ -316,15 +344,25 @@ async fn decide_scope(
     };
     let receipt_id = util::new_id("rcp");
     let resource = req.resource.as_deref();
+    let call = confirmations::CallKey {
+        authorization_id: &req.authorization_id,
+        scope,
+        resource,
+        session_id: req.session_id.as_deref(),
+        arguments_sha256: req.arguments_sha256.as_deref(),
+        confirmation_id: req.confirmation_id.as_deref(),
+    };
     let answer = match (&eval.outcome, auth) {
-        (Outcome::NeedsConfirm { .. }, Some(a)) => stored_answer(tx, a, scope, resource, now, &receipt_id).await?,
+        (Outcome::NeedsConfirm { .. }, Some(_)) => stored_answer(tx, &call, now, &receipt_id).await?,
         _ => StoredAnswer::None,
     };
     let reason = decide::final_reason(&eval.outcome, auth.is_some(), &answer);
     let ask = match (&eval.outcome, auth) {
         (Outcome::NeedsConfirm { prompt, .. }, Some(a)) if reason.decision() == Decision::Confirm => {
             let hint = decide::prompt_hint(prompt.as_deref(), &a.agent_id, scope, resource);
-            Some(open_confirmation(tx, ws, a, scope, resource, now, now_t, &receipt_id, hint).await?)
+            let timeout = decide::confirm_timeout(a.confirmation_timeout, at.min_timeout);
+            let expires_at = decide::nonce_expires_at(now_t, timeout);
+            Some(open_confirmation(tx, ws, a, &call, now, expires_at, &receipt_id, hint).await?)
         }
         _ => None,
     };
@@ -359,23 +397,21 @@ async fn decide_scope(
     Ok(decide::scope_result(reason, envelope, ask.as_ref(), escalation.as_ref(), budget, eval.policy_eval))
 }
 
-/// The user's answer matching this check; an approval is consumed here, by this check's receipt, or not at all.
+/// The user's answer to this very call, if one is waiting: an approval or a rejection is used here, by this check's
+/// receipt, or not at all (each answers one re-check; a later identical call asks again).
 async fn stored_answer(
     tx: &mut Tx,
-    auth: &AuthRow,
-    scope: &str,
-    resource: Option<&str>,
+    call: &confirmations::CallKey<'_>,
     now: &str,
     receipt_id: &str,
 ) -> Result<StoredAnswer, ApiError> {
-    Ok(match confirmations::matching_decision(tx, &auth.id, scope, resource, now).await? {
-        Some(c)
-            if c.status == ConfirmationStatus::Approved && confirmations::consume(tx, &c.id, receipt_id).await? =>
-        {
-            StoredAnswer::Approved { confirmation_id: c.id, resource: c.resource }
-        }
-        Some(c) if c.status == ConfirmationStatus::DeniedByUser => StoredAnswer::Rejected { confirmation_id: c.id },
-        _ => StoredAnswer::None,
+    let Some(c) = confirmations::matching_decision(tx, call, now).await? else { return Ok(StoredAnswer::None) };
+    if !confirmations::consume(tx, &c.id, receipt_id).await? {
+        return Ok(StoredAnswer::None);
+    }
+    Ok(match c.status {
+        ConfirmationStatus::Approved => StoredAnswer::Approved { confirmation_id: c.id, resource: c.resource },
+        _ => StoredAnswer::Rejected { confirmation_id: c.id },
     })
 }
 
@@ -434,19 +470,14 @@ async fn open_confirmation(
     tx: &mut Tx,
     ws: &str,
     auth: &AuthRow,
-    scope: &str,
-    resource: Option<&str>,
+    call: &confirmations::CallKey<'_>,
     now: &str,
-    now_t: time::OffsetDateTime,
+    expires_at: String,
     receipt_id: &str,
     prompt_hint: String,
 ) -> Result<Ask, ApiError> {
-    let ask = Ask {
-        confirmation_id: util::new_id("cnf"),
-        nonce: util::random_token(),
-        expires_at: decide::nonce_expires_at(now_t),
-        prompt_hint,
-    };
+    let scope = call.scope;
+    let ask = Ask { confirmation_id: util::new_id("cnf"), nonce: util::random_token(), expires_at, prompt_hint };
     confirmations::create(
         tx,
         &NewConfirmation {
@@ -455,10 +486,12 @@ async fn open_confirmation(
             authorization_id: &auth.id,
             nonce_hash: &util::sha256_hex(ask.nonce.as_bytes()),
             scope,
-            resource,
+            resource: call.resource,
             now,
             nonce_expires_at: &ask.expires_at,
             check_receipt_id: receipt_id,
+            session_id: call.session_id,
+            arguments_sha256: call.arguments_sha256,
         },
     )
     .await?;

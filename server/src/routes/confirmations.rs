@@ -16,10 +16,11 @@ use super::Body;
 use crate::AppState;
 use crate::auth::Runtime;
 use crate::error::{ApiError, ApiResult, WireCode};
+use crate::expiry;
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as auth_db;
-use crate::store::confirmations::{self as db, Resolution};
+use crate::store::confirmations::{self as db, ConfRow, Resolution};
 use crate::store::escalations;
 use crate::store::receipts::{self, Draft, Event, Kind};
 use crate::store::resolution_webhooks;
@@ -67,6 +68,13 @@ pub async fn resolve(
         .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
     let now_t = util::now();
     let now = util::fmt_ts(now_t);
+    // A late answer finds the confirmation expired: its expiry is receipted now unless the sweep already did, and
+    // the answer is refused.
+    if expiry::expire(&mut tx, &row, &now).await?.is_some() {
+        tx.commit().await?;
+        s.signer.kick();
+        return Err(ApiError::new(WireCode::ConfirmationExpired, "this confirmation has expired"));
+    }
     let expires_at = util::fmt_ts(now_t + time::Duration::seconds(ttl));
     let decision = ConfirmationDecision::from_approved(approved);
     let receipt_id = util::new_id("rcp");
@@ -161,15 +169,38 @@ pub async fn resolve(
     Ok(Json(out).into_response())
 }
 
+/// Reads a confirmation for a status route; a pending one past its time is expired (and receipted) first, so a
+/// reader never sees an expiry without its receipt.
+async fn read_row(s: &AppState, ws: &str, id: &str) -> ApiResult<ConfRow> {
+    let mut conn = s.store.reader().acquire().await?;
+    let row = db::get(&mut conn, ws, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
+    drop(conn);
+    let now = util::fmt_ts(util::now());
+    if row.effective_status(&now) != ConfirmationStatus::Expired || row.status != ConfirmationStatus::Pending {
+        return Ok(row);
+    }
+    let mut tx = s.store.begin().await?;
+    // Read again inside the write transaction: it may have been answered or expired since.
+    let fresh = db::get(&mut tx, ws, id).await?.ok_or_else(|| ApiError::internal("confirmation vanished"))?;
+    if expiry::expire(&mut tx, &fresh, &now).await?.is_none() {
+        tx.rollback().await?;
+        return Ok(fresh);
+    }
+    let expired = db::get(&mut tx, ws, id).await?.ok_or_else(|| ApiError::internal("confirmation vanished"))?;
+    tx.commit().await?;
+    s.signer.kick();
+    Ok(expired)
+}
+
 pub async fn get_one(
     State(s): State<Arc<AppState>>,
     who: Runtime,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Confirmation>> {
+    let c = read_row(&s, &who.workspace_id, &id).await?;
     let mut conn = s.store.reader().acquire().await?;
-    let c = db::get(&mut conn, &who.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
     let auth = auth_db::get(&mut conn, &who.workspace_id, &c.authorization_id).await?;
     drop(conn);
     let now = util::fmt_ts(util::now());
@@ -177,7 +208,7 @@ pub async fn get_one(
     Ok(Json(Confirmation {
         authority_status,
         status: c.effective_status(&now).as_str().to_owned(),
-        receipt: c.resolve_receipt_id.as_deref().map(receipts::pending_envelope),
+        receipt: c.resolve_receipt_id.as_deref().or(c.expire_receipt_id.as_deref()).map(receipts::pending_envelope),
         authorization_id: c.authorization_id,
         check_receipt_id: c.check_receipt_id,
         confirm_expires_at: c.nonce_expires_at,
@@ -197,10 +228,8 @@ pub async fn status(
     who: Runtime,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConfirmationMonitor>> {
+    let c = read_row(&s, &who.workspace_id, &id).await?;
     let mut conn = s.store.reader().acquire().await?;
-    let c = db::get(&mut conn, &who.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(WireCode::ConfirmationNotFound, "confirmation"))?;
     let auth = auth_db::get(&mut conn, &who.workspace_id, &c.authorization_id).await?;
     drop(conn);
     let now = util::fmt_ts(util::now());
@@ -233,7 +262,7 @@ fn monitor(c: &db::ConfRow, now: &str, auth_revoked: bool) -> ConfirmationMonito
         child_authorization_id: available.then(|| c.authorization_id.clone()),
         confirmation_id: c.id.clone(),
         expires_at: c.decision_expires_at.clone().unwrap_or_else(|| c.nonce_expires_at.clone()),
-        resolution_receipt_id: c.resolve_receipt_id.clone(),
+        resolution_receipt_id: c.resolve_receipt_id.clone().or_else(|| c.expire_receipt_id.clone()),
         resolved_at: c.decided_at.clone(),
         resource: c.resource.clone(),
         source_receipt_id: Some(c.check_receipt_id.clone()),

@@ -26,6 +26,7 @@ const FIELDS: &[&str] = &[
     "budget_limit_micros",
     "replaces",
     "metadata",
+    "confirmation_timeout_seconds",
 ];
 const MAX_ACTIONS: usize = 32;
 
@@ -45,6 +46,7 @@ pub(super) struct EditionGrantReq {
     budget_limit: Option<i64>,
     pub replaces: Option<String>,
     metadata: Value,
+    confirmation_timeout: Option<i64>,
 }
 
 pub(super) fn parse(body: &axum::body::Bytes, now: time::OffsetDateTime) -> Result<EditionGrantReq, ApiError> {
@@ -79,6 +81,7 @@ pub(super) fn parse(body: &axum::body::Bytes, now: time::OffsetDateTime) -> Resu
         f.error("metadata", m);
     }
     let replaces = f.opt_str("replaces");
+    let confirmation_timeout = super::authorizations::opt_confirm_timeout(&mut f);
     f.finish()?;
     let (Some(user_id), Some(policy_id), Some(policy_version)) = (user_id, policy_id, policy_version) else {
         return Err(ApiError::validation(Vec::new()));
@@ -93,6 +96,7 @@ pub(super) fn parse(body: &axum::body::Bytes, now: time::OffsetDateTime) -> Resu
         budget_limit,
         replaces,
         metadata,
+        confirmation_timeout,
     })
 }
 
@@ -156,6 +160,7 @@ pub(super) async fn build_row(
         replaced_authorization_id: req.replaces.clone(),
         create_receipt_id: util::new_id("rcp"),
         policy: Some(edition.reference),
+        confirmation_timeout: req.confirmation_timeout.or(edition.confirmation_timeout),
         ..AuthRow::default()
     })
 }

@@ -28,8 +28,16 @@ use crate::store::policies::{self as db, EditionRef, EditionRow};
 use crate::util;
 use crate::wire::{PolicyBody, PolicyEvalBody, PolicyList, PolicyPreview, PolicyPublished};
 
-const EDITION_FIELDS: &[&str] =
-    &["policy_id", "profile", "agent_id", "actions", "default_expiry_days", "description", "previous_policy_ref"];
+const EDITION_FIELDS: &[&str] = &[
+    "policy_id",
+    "profile",
+    "agent_id",
+    "actions",
+    "default_expiry_days",
+    "description",
+    "previous_policy_ref",
+    "confirmation_timeout_seconds",
+];
 const DEFINITION_FIELDS: [&str; 4] = ["profile", "agent_id", "actions", "default_expiry_days"];
 const MAX_DESCRIPTION: usize = 2048;
 const MAX_LIST: i64 = 100;
@@ -59,6 +67,7 @@ struct NewEdition {
     definition: Definition,
     description: Option<String>,
     previous: Option<EditionRef>,
+    confirmation_timeout: Option<i64>,
 }
 
 fn parse_previous(v: &Value) -> Result<EditionRef, String> {
@@ -104,10 +113,11 @@ fn parse_edition(body: &axum::body::Bytes) -> Result<NewEdition, ApiError> {
             None
         }
     };
+    let confirmation_timeout = super::authorizations::opt_confirm_timeout(&mut f);
     f.finish()?;
     let definition = policy::validate_definition(&Value::Object(definition)).map_err(|e| field_error(e, ""))?;
     let policy_id = policy_id.ok_or_else(|| ApiError::field(WireCode::ValidationError, "policy_id", "is required"))?;
-    Ok(NewEdition { policy_id, definition, description, previous })
+    Ok(NewEdition { policy_id, definition, description, previous, confirmation_timeout })
 }
 
 /// Stores the next edition of `new.policy_id` inside `tx`, refusing archived policies and stale predecessors.
@@ -144,6 +154,7 @@ async fn store_edition(tx: &mut Tx, ws: &str, new: NewEdition) -> Result<Edition
         created_by: CREATED_BY.to_owned(),
         created_at: util::fmt_ts(util::now()),
         archived_at: None,
+        confirmation_timeout: new.confirmation_timeout,
     };
     db::insert(tx, ws, &row).await?;
     Ok(row)

@@ -37,6 +37,8 @@ pub struct AuthRow {
     /// The policy edition an authorization created from `policy_id` + `policy_version` was granted from; its
     /// receipts are wire 5 and its checks are evaluated by that edition.
     pub policy: Option<EditionRef>,
+    /// How long its confirmations wait for an answer (seconds as requested; clamped when a confirmation opens).
+    pub confirmation_timeout: Option<i64>,
 }
 
 impl AuthRow {
@@ -99,6 +101,7 @@ impl AuthRow {
             revocation_receipt_id: r.try_get("revocation_receipt_id")?,
             revoke_response: r.try_get("revoke_response")?,
             policy,
+            confirmation_timeout: r.try_get("confirmation_timeout_seconds")?,
         })
     }
 }
@@ -127,8 +130,9 @@ pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO authorizations (id, workspace_id, user_id, agent_id, scope_field, scopes, requires_confirm_for, \
          requires_deny_for, metadata, budget_limit_micros, status, created_at, expires_at, \
-         replaced_authorization_id, create_receipt_id, policy_id, policy_version, definition_sha256) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14, $15, $16, $17)",
+         replaced_authorization_id, create_receipt_id, policy_id, policy_version, definition_sha256, \
+         confirmation_timeout_seconds) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&a.id)
     .bind(&a.workspace_id)
@@ -147,6 +151,7 @@ pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
     .bind(a.policy.as_ref().map(|p| p.policy_id.clone()))
     .bind(a.policy.as_ref().map(|p| p.policy_version))
     .bind(a.policy.as_ref().map(|p| p.definition_sha256.clone()))
+    .bind(a.confirmation_timeout)
     .execute(&mut **tx)
     .await?;
     Ok(())

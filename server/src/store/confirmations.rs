@@ -1,7 +1,11 @@
 //! Confirmations: the pending nonce a `confirm` decision hands out, the user's decision on it, and its single use.
 //!
 //! Only the SHA-256 of a nonce is stored. Resolution is a conditional `UPDATE … WHERE status = 'pending'`, so of
-//! any number of concurrent approvals exactly one changes the row; consumption by a later check is conditional too.
+//! any number of concurrent approvals exactly one changes the row; consumption by a later check is conditional too,
+//! and so is expiry (the one update that marks a pending row expired is the one that receipts it).
+//!
+//! An answer belongs to the call that asked: it is matched by the asking check's authorization, scope, resource,
+//! session and arguments digest (see [`CallKey`]) and used once, approval or rejection alike.
 
 use allowly_core::model::ConfirmationStatus;
 use sqlx::any::AnyRow;
@@ -24,6 +28,10 @@ pub struct ConfRow {
     pub decision_expires_at: Option<String>,
     pub check_receipt_id: String,
     pub resolve_receipt_id: Option<String>,
+    pub session_id: Option<String>,
+    pub arguments_sha256: Option<String>,
+    /// The `confirmation.resolve` receipt (reason `confirmation_expired`) of a pending row nobody answered in time.
+    pub expire_receipt_id: Option<String>,
 }
 
 impl ConfRow {
@@ -48,6 +56,9 @@ impl ConfRow {
             decision_expires_at: r.try_get("decision_expires_at")?,
             check_receipt_id: r.try_get("check_receipt_id")?,
             resolve_receipt_id: r.try_get("resolve_receipt_id")?,
+            session_id: r.try_get("session_id")?,
+            arguments_sha256: r.try_get("arguments_sha256")?,
+            expire_receipt_id: r.try_get("expire_receipt_id")?,
         })
     }
 
@@ -72,12 +83,15 @@ pub struct NewConfirmation<'a> {
     pub now: &'a str,
     pub nonce_expires_at: &'a str,
     pub check_receipt_id: &'a str,
+    pub session_id: Option<&'a str>,
+    pub arguments_sha256: Option<&'a str>,
 }
 
 pub async fn create(tx: &mut Tx, c: &NewConfirmation<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO confirmations (id, workspace_id, authorization_id, nonce_hash, scope, resource, status, \
-         created_at, nonce_expires_at, check_receipt_id) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)",
+         created_at, nonce_expires_at, check_receipt_id, session_id, arguments_sha256) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11)",
     )
     .bind(c.id)
     .bind(c.workspace_id)
@@ -88,43 +102,91 @@ pub async fn create(tx: &mut Tx, c: &NewConfirmation<'_>) -> Result<(), sqlx::Er
     .bind(c.now)
     .bind(c.nonce_expires_at)
     .bind(c.check_receipt_id)
+    .bind(c.session_id)
+    .bind(c.arguments_sha256)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// The decision a new check of (authorization, scope, resource) inherits: an unused approval first, else a
-/// rejection within its TTL. A check without a resource matches any confirmed resource (the seed re-checks with
-/// scopes only); a check with one matches only that resource.
-pub async fn matching_decision(
-    tx: &mut Tx,
-    auth_id: &str,
-    scope: &str,
-    resource: Option<&str>,
-    now: &str,
-) -> Result<Option<ConfRow>, sqlx::Error> {
+/// What a check says about the call it asks for; an answer is matched to a later check by all of it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallKey<'a> {
+    pub authorization_id: &'a str,
+    pub scope: &'a str,
+    pub resource: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub arguments_sha256: Option<&'a str>,
+    /// The caller named the confirmation it re-checks for: only that one may answer.
+    pub confirmation_id: Option<&'a str>,
+}
+
+/// The unused answer a new check inherits: the oldest one given for the same call. Authorization and scope must be
+/// equal; the session and the arguments digest must be equal too, absent on both sides counting as equal, so a
+/// check that sends another (or none where the asking check sent one) is another call. The resource must be equal,
+/// except that a re-check without one matches (the seed walkthrough re-checks with its scopes only). A rejection is
+/// an answer like an approval: it denies the re-check of the call that asked, once, and is not remembered for later
+/// calls.
+pub async fn matching_decision(tx: &mut Tx, key: &CallKey<'_>, now: &str) -> Result<Option<ConfRow>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT * FROM confirmations WHERE authorization_id = $1 AND scope = $2 \
-         AND status IN ('approved', 'denied_by_user') AND decision_expires_at > $3 \
+         AND status IN ('approved', 'denied_by_user') AND consumed_receipt_id IS NULL AND decision_expires_at > $3 \
          AND ($4 IS NULL OR resource = $4) \
-         ORDER BY CASE status WHEN 'approved' THEN 0 ELSE 1 END, decided_at DESC LIMIT 1",
+         AND (session_id = $5 OR (session_id IS NULL AND $5 IS NULL)) \
+         AND (arguments_sha256 = $6 OR (arguments_sha256 IS NULL AND $6 IS NULL)) \
+         AND ($7 IS NULL OR id = $7) \
+         ORDER BY created_at, id LIMIT 1",
     )
-    .bind(auth_id)
-    .bind(scope)
+    .bind(key.authorization_id)
+    .bind(key.scope)
     .bind(now)
-    .bind(resource)
+    .bind(key.resource)
+    .bind(key.session_id)
+    .bind(key.arguments_sha256)
+    .bind(key.confirmation_id)
     .fetch_optional(&mut **tx)
     .await?;
     row.as_ref().map(ConfRow::from_row).transpose()
 }
 
-/// Consumes an approval (single use). False when another check consumed it first.
+/// Uses an answer up (single use): an approval becomes `consumed`, a rejection keeps its status; both record the
+/// check that used them. False when another check used it first.
 pub async fn consume(tx: &mut Tx, id: &str, receipt_id: &str) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE confirmations SET status = 'consumed', consumed_receipt_id = $1 WHERE id = $2 AND status = 'approved'",
+        "UPDATE confirmations SET status = CASE status WHEN 'approved' THEN 'consumed' ELSE status END, \
+         consumed_receipt_id = $1 WHERE id = $2 AND status IN ('approved', 'denied_by_user') \
+         AND consumed_receipt_id IS NULL",
     )
     .bind(receipt_id)
     .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Pending rows whose time ran out at `now`, oldest first (the background sweep's batch).
+pub async fn due_for_expiry(conn: &mut AnyConnection, now: &str, limit: i64) -> Result<Vec<ConfRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT * FROM confirmations WHERE status = 'pending' AND nonce_expires_at <= $1 \
+         ORDER BY nonce_expires_at, id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(ConfRow::from_row).collect()
+}
+
+/// Marks a pending row expired if its time ran out at `now`, recording `receipt_id` as its expiry receipt. True for
+/// the one caller that changed it (the only one that may write that receipt).
+pub async fn mark_expired(tx: &mut Tx, id: &str, now: &str, receipt_id: &str) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE confirmations SET status = 'expired', expire_receipt_id = $1 \
+         WHERE id = $2 AND status = 'pending' AND nonce_expires_at <= $3",
+    )
+    .bind(receipt_id)
+    .bind(id)
+    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(r.rows_affected() == 1)

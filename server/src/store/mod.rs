@@ -56,12 +56,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/sqlite/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/sqlite/0003_policies.sql")),
+    (4, "bound_confirmations", include_str!("../../migrations/sqlite/0004_bound_confirmations.sql")),
     (5, "resolution_webhooks", include_str!("../../migrations/sqlite/0005_resolution_webhooks.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/postgres/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/postgres/0003_policies.sql")),
+    (4, "bound_confirmations", include_str!("../../migrations/postgres/0004_bound_confirmations.sql")),
     (5, "resolution_webhooks", include_str!("../../migrations/postgres/0005_resolution_webhooks.sql")),
 ];
 

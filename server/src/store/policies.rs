@@ -32,6 +32,9 @@ pub struct EditionRow {
     pub created_at: String,
     /// When the logical policy was archived, if it was.
     pub archived_at: Option<String>,
+    /// How long confirmations of the authorizations it grants wait for an answer (seconds, clamped on use), unless
+    /// the authorization says; outside the definition, so the definition and its digest stay 0.8.0's.
+    pub confirmation_timeout: Option<i64>,
 }
 
 impl EditionRow {
@@ -48,6 +51,7 @@ impl EditionRow {
             created_by: r.try_get("created_by")?,
             created_at: r.try_get("created_at")?,
             archived_at: r.try_get("archived_at")?,
+            confirmation_timeout: r.try_get("confirmation_timeout_seconds")?,
         })
     }
 }
@@ -120,7 +124,8 @@ pub async fn is_archived(tx: &mut Tx, workspace_id: &str, policy_id: &str) -> Re
 pub async fn insert(tx: &mut Tx, workspace_id: &str, e: &EditionRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO policy_editions (workspace_id, policy_id, policy_version, definition, definition_sha256, \
-         agent_id, description, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         agent_id, description, created_by, created_at, confirmation_timeout_seconds) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(workspace_id)
     .bind(&e.reference.policy_id)
@@ -131,6 +136,7 @@ pub async fn insert(tx: &mut Tx, workspace_id: &str, e: &EditionRow) -> Result<(
     .bind(&e.description)
     .bind(&e.created_by)
     .bind(&e.created_at)
+    .bind(e.confirmation_timeout)
     .execute(&mut **tx)
     .await?;
     Ok(())

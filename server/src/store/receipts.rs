@@ -57,7 +57,14 @@ pub enum Event {
     BudgetSettled,
     ConfirmationApproved,
     ConfirmationRejected,
+    /// A pending confirmation nobody answered in time. The receipt format has no event of its own for it (the
+    /// official verifiers refuse unknown events), so it is the resolution the timeout made: rejected, with its own
+    /// reason.
+    ConfirmationExpired,
 }
+
+/// The reason of a confirmation's expiry receipt: the same word the 410 of a late answer carries.
+pub const EXPIRED_REASON: &str = "confirmation_expired";
 
 impl Event {
     /// The receipt's `event`.
@@ -66,7 +73,9 @@ impl Event {
             Self::AuthorizationCreated => "authorization.create",
             Self::AuthorizationRevoked => "authorization.revoke",
             Self::BudgetSettled => "budget.settle",
-            Self::ConfirmationApproved | Self::ConfirmationRejected => "confirmation.resolve",
+            Self::ConfirmationApproved | Self::ConfirmationRejected | Self::ConfirmationExpired => {
+                "confirmation.resolve"
+            }
         }
     }
 
@@ -76,7 +85,7 @@ impl Event {
             Self::AuthorizationRevoked => "authorization_revoked",
             Self::BudgetSettled => "budget_settled",
             Self::ConfirmationApproved => "confirmation_approved",
-            Self::ConfirmationRejected => "confirmation_rejected",
+            Self::ConfirmationRejected | Self::ConfirmationExpired => "confirmation_rejected",
         }
     }
 
@@ -88,6 +97,7 @@ impl Event {
             Self::ConfirmationApproved => "user_approved",
             // The same word a later check's deny gives (`user_rejected`), spelled once.
             Self::ConfirmationRejected => Reason::UserRejected.as_str(),
+            Self::ConfirmationExpired => EXPIRED_REASON,
         }
     }
 }

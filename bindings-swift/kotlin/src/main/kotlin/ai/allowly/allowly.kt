@@ -4626,6 +4626,24 @@ data class CheckRequest (
      * another process) is answered with the first answer. Not part of the body.
      */
     val `idempotencyKey`: kotlin.String? = null 
+    , 
+    /**
+     * The call's arguments, to bind a confirmation to this exact call. Never sent: core sends their SHA-256 over
+     * canonical JSON as `arguments_sha256`, and the server uses an approval only for a re-check whose digest is the
+     * asking check's.
+     */
+    val `argumentsJson`: kotlin.String? = null 
+    , 
+    /**
+     * Lowercase hex SHA-256 of the canonical arguments (`allowly_core::policy::arguments_sha256`); filled from
+     * `arguments` when that is given (both given must agree).
+     */
+    val `argumentsSha256`: kotlin.String? = null 
+    , 
+    /**
+     * On the re-check after the user answered: the confirm result's `confirmation_id`, so only that answer is used.
+     */
+    val `confirmationId`: kotlin.String? = null 
     
 ){
     
@@ -4651,6 +4669,9 @@ public object FfiConverterTypeCheckRequest: FfiConverterRustBuffer<CheckRequest>
             FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -4663,7 +4684,10 @@ public object FfiConverterTypeCheckRequest: FfiConverterRustBuffer<CheckRequest>
             FfiConverterOptionalLong.allocationSize(value.`estimatedCostMicros`) +
             FfiConverterOptionalString.allocationSize(value.`clientTimestamp`) +
             FfiConverterBoolean.allocationSize(value.`wait`) +
-            FfiConverterOptionalString.allocationSize(value.`idempotencyKey`)
+            FfiConverterOptionalString.allocationSize(value.`idempotencyKey`) +
+            FfiConverterOptionalString.allocationSize(value.`argumentsJson`) +
+            FfiConverterOptionalString.allocationSize(value.`argumentsSha256`) +
+            FfiConverterOptionalString.allocationSize(value.`confirmationId`)
     )
 
     override fun write(value: CheckRequest, buf: ByteBuffer) {
@@ -4676,6 +4700,9 @@ public object FfiConverterTypeCheckRequest: FfiConverterRustBuffer<CheckRequest>
             FfiConverterOptionalString.write(value.`clientTimestamp`, buf)
             FfiConverterBoolean.write(value.`wait`, buf)
             FfiConverterOptionalString.write(value.`idempotencyKey`, buf)
+            FfiConverterOptionalString.write(value.`argumentsJson`, buf)
+            FfiConverterOptionalString.write(value.`argumentsSha256`, buf)
+            FfiConverterOptionalString.write(value.`confirmationId`, buf)
     }
 }
 
@@ -5256,6 +5283,12 @@ data class CreateAuthorizationRequest (
      * An authorization this one supersedes; the server revokes it in the same transaction.
      */
     val `replaces`: kotlin.String? = null 
+    , 
+    /**
+     * How long each confirmation of this authorization waits for the user's answer, in seconds (server default one
+     * hour; clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+     */
+    val `confirmationTimeoutSeconds`: kotlin.Long? = null 
     
 ){
     
@@ -5281,6 +5314,7 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
         )
     }
 
@@ -5293,7 +5327,8 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterOptionalLong.allocationSize(value.`budgetLimitMicros`) +
             FfiConverterSequenceString.allocationSize(value.`requiresConfirmFor`) +
             FfiConverterSequenceString.allocationSize(value.`requiresDenyFor`) +
-            FfiConverterOptionalString.allocationSize(value.`replaces`)
+            FfiConverterOptionalString.allocationSize(value.`replaces`) +
+            FfiConverterOptionalLong.allocationSize(value.`confirmationTimeoutSeconds`)
     )
 
     override fun write(value: CreateAuthorizationRequest, buf: ByteBuffer) {
@@ -5306,6 +5341,7 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterSequenceString.write(value.`requiresConfirmFor`, buf)
             FfiConverterSequenceString.write(value.`requiresDenyFor`, buf)
             FfiConverterOptionalString.write(value.`replaces`, buf)
+            FfiConverterOptionalLong.write(value.`confirmationTimeoutSeconds`, buf)
     }
 }
 

@@ -263,6 +263,7 @@ class ScenariosTest {
                     budgetLimitMicros = a["budget_limit_micros"] as Long?,
                     requiresConfirmFor = strings(a["requires_confirm_for"]), requiresDenyFor = strings(a["requires_deny_for"]),
                     replaces = str(a, "replaces"),
+                    confirmationTimeoutSeconds = a["confirmation_timeout_seconds"] as Long?,
                 )))
                 "get_authorization" -> authorization(c.getAuthorization(a["authorization_id"] as String))
                 "revoke" -> c.revokeAuthorization(a["authorization_id"] as String, a["revoked_by"] as String, str(a, "notes")).let {
@@ -273,6 +274,8 @@ class ScenariosTest {
                     a["authorization_id"] as String, strings(a["scopes"]), resource = str(a, "resource"),
                     contextJson = if ("context" in a) toJson(a["context"]) else null, sessionId = str(a, "session_id"),
                     estimatedCostMicros = a["estimated_cost_micros"] as Long?,
+                    argumentsJson = if ("arguments" in a) toJson(a["arguments"]) else null,
+                    confirmationId = str(a, "confirmation_id"),
                 )).let { r ->
                     mapOf("authorization_id" to r.authorizationId, "user_id" to r.userId, "agent_id" to r.agentId,
                         "authorization_expires_at" to r.authorizationExpiresAt, "engine_version" to r.engineVersion,

@@ -1,0 +1,98 @@
+//! Confirmations nobody answered in time: each is marked expired and receipted exactly once.
+//!
+//! Expiry is detected two ways, so neither a quiet server nor a busy one leaves it unrecorded: lazily, by whatever
+//! touches a pending row past its time (a late answer, a status read, a check), and by a background sweep. Both go
+//! through [`expire`], whose conditional update lets exactly one of them write the receipt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, json};
+use tokio::sync::watch;
+
+use crate::signer::SignerHandle;
+use crate::store::authorizations as auth_db;
+use crate::store::confirmations::{self as db, ConfRow};
+use crate::store::receipts::{self, Draft, Event, Kind};
+use crate::store::{Store, Tx};
+use crate::util;
+
+/// Rows one sweep expires at most; the next tick takes the rest.
+const SWEEP_BATCH: i64 = 100;
+
+/// Expires `row` if it is still pending and its time ran out at `now`, writing its `confirmation.resolve` receipt
+/// (decision `confirmation_rejected`, reason `confirmation_expired`) in `tx`. Returns the receipt id for the one
+/// caller that expired it, `None` for every other (already answered, already expired, not due yet).
+pub async fn expire(tx: &mut Tx, row: &ConfRow, now: &str) -> Result<Option<String>, sqlx::Error> {
+    if row.status != allowly_core::model::ConfirmationStatus::Pending || row.nonce_expires_at.as_str() > now {
+        return Ok(None);
+    }
+    let receipt_id = util::new_id("rcp");
+    if !db::mark_expired(tx, &row.id, now, &receipt_id).await? {
+        return Ok(None);
+    }
+    let Some(auth) = auth_db::get(tx, &row.workspace_id, &row.authorization_id).await? else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    let mut ctx = Map::new();
+    ctx.insert("confirmation_id".into(), json!(row.id));
+    ctx.insert("scope".into(), json!(row.scope));
+    ctx.insert("check_receipt_id".into(), json!(row.check_receipt_id));
+    ctx.insert("confirm_expires_at".into(), json!(row.nonce_expires_at));
+    let draft = Draft {
+        receipt_id: receipt_id.clone(),
+        workspace_id: row.workspace_id.clone(),
+        issued_at: now.to_owned(),
+        user_id: auth.user_id.clone(),
+        agent_id: auth.agent_id.clone(),
+        kind: Kind::Event(Event::ConfirmationExpired),
+        resource: row.resource.clone(),
+        context: ctx,
+        authorization_id: Some(auth.id.clone()),
+        engine_version: crate::engine_version().into(),
+        policy_eval: None,
+        policy_ref: auth.policy.clone(),
+    };
+    receipts::insert(tx, &draft).await?;
+    Ok(Some(receipt_id))
+}
+
+/// Expires every due row (up to one batch) in one transaction; returns how many this call receipted.
+pub async fn sweep_once(store: &Store) -> Result<usize, sqlx::Error> {
+    let now = util::fmt_ts(util::now());
+    // The read runs on the reader pool, so a quiet tick never queues for SQLite's one write connection.
+    let due = {
+        let mut conn = store.reader().acquire().await?;
+        db::due_for_expiry(&mut conn, &now, SWEEP_BATCH).await?
+    };
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin().await?;
+    let mut expired = 0;
+    for row in &due {
+        expired += usize::from(expire(&mut tx, row, &now).await?.is_some());
+    }
+    tx.commit().await?;
+    Ok(expired)
+}
+
+/// The background sweep: every `every`, until shutdown.
+pub fn spawn(store: Store, signer: Arc<SignerHandle>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+            match sweep_once(&store).await {
+                Ok(0) => {}
+                Ok(_) => signer.kick(),
+                Err(e) => tracing::error!(error = %e, "confirmation expiry sweep failed"),
+            }
+        }
+    });
+}
