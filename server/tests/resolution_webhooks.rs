@@ -20,7 +20,8 @@ backend_tests!(
     resolution_events_are_signed_retried_logged_rotated_and_disabled,
     unsafe_urls_are_refused_at_configure_time,
     a_url_no_longer_allowed_is_refused_at_connect_time,
-    an_escalation_notifies_the_generic_webhook_in_a_form_verify_webhook_accepts
+    an_escalation_notifies_the_generic_webhook_in_a_form_verify_webhook_accepts,
+    an_expired_confirmation_notifies_the_generic_webhook_once
 );
 
 const PATH: &str = "/v1/setup/resolution-webhook";
@@ -296,5 +297,44 @@ async fn an_escalation_notifies_the_generic_webhook_in_a_form_verify_webhook_acc
     assert_eq!(again.code(), "webhook_replay");
     let other = verify_webhook_with(body.as_bytes(), pairs, &secret, "ws_other", &Default::default()).unwrap_err();
     assert_eq!(other.code(), "webhook_workspace_mismatch");
+    s.stop().await;
+}
+
+/// A confirmation nobody answered: its expiry (here found by a status read) sends `confirmation.expired` once, with
+/// the expiry receipt's id; the resolution webhook is not told (0.8.0 knows only resolutions).
+async fn an_expired_confirmation_notifies_the_generic_webhook_once(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let (url, mut rx, hits) = receiver(0).await;
+    let (st, hook) = s.send("PUT", "/v1/webhook", Some(&s.setup), Some(json!({"url": url})), None).await;
+    assert_eq!(st, 200, "{hook}");
+    let secret = hook["signing_secret"].as_str().unwrap().to_string();
+    let a = s
+        .authorize(json!({"user_id": "u-exp", "agent_id": "mail", "scopes": ["email.send"],
+                          "requires_confirm_for": ["email.send"]}))
+        .await;
+    let (d, _, r) = s.decide(a["authorization_id"].as_str().unwrap(), "email.send", json!({})).await;
+    assert_eq!(d, "confirm");
+    let cnf = r["confirmation_id"].as_str().unwrap();
+    let (headers, body) = next(&mut rx).await;
+    assert_eq!(verified(&secret, &headers, &body).1["type"], "confirmation.created");
+    // Its time runs out (moved into the past rather than waited for).
+    let moved = db
+        .exec(&format!("UPDATE confirmations SET nonce_expires_at = '2000-01-01T00:00:00.000Z' WHERE id = '{cnf}'"))
+        .await;
+    assert_eq!(moved, 1);
+    let (st, m) = s.get(&format!("/v1/confirmations/{cnf}/status")).await;
+    assert_eq!((st, m["status"].as_str()), (200, Some("expired")), "{m}");
+    let (headers, body) = next(&mut rx).await;
+    let (_, event) = verified(&secret, &headers, &body);
+    assert_eq!(event["type"], "confirmation.expired");
+    assert_eq!(event["data"]["confirmation_id"], cnf);
+    assert_eq!(event["data"]["reason"], "confirmation_expired");
+    assert!(event["data"]["receipt_id"].as_str().is_some_and(|id| id.starts_with("rcp_")), "{event}");
+    // Reading it again expires nothing twice: one event of each kind was ever queued.
+    s.get(&format!("/v1/confirmations/{cnf}/status")).await;
+    assert_eq!(s.count("webhook_deliveries WHERE event_type = 'confirmation.expired'").await, 1);
+    assert_eq!(s.count("webhook_deliveries WHERE event_type = 'confirmation.created'").await, 1);
+    assert!(hits.load(Ordering::SeqCst) >= 2);
+    assert_eq!(s.count("webhook_deliveries WHERE channel = 'resolution'").await, 0);
     s.stop().await;
 }

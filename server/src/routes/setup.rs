@@ -37,9 +37,10 @@ const EXPORT_PAGE: i64 = 500;
 pub(super) const MAX_NAME: usize = 200;
 const MAX_URL: usize = 2048;
 /// Events a webhook receives (all of them; there is no per-event subscription yet).
-pub const WEBHOOK_EVENTS: [&str; 4] = [
+pub const WEBHOOK_EVENTS: [&str; 5] = [
     webhooks::CONFIRMATION_CREATED,
     webhooks::CONFIRMATION_RESOLVED,
+    webhooks::CONFIRMATION_EXPIRED,
     webhooks::AUTHORIZATION_REVOKED,
     webhooks::ESCALATION_CREATED,
 ];

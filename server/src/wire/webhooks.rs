@@ -43,6 +43,20 @@ pub struct ConfirmationResolved {
     pub user_id: String,
 }
 
+/// `confirmation.expired`: nobody answered in time (sent once, with the expiry's receipt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfirmationExpired {
+    pub agent_id: String,
+    pub authorization_id: String,
+    pub check_receipt_id: String,
+    pub confirm_expires_at: String,
+    pub confirmation_id: String,
+    pub reason: &'static str,
+    pub receipt_id: String,
+    pub scope: String,
+    pub user_id: String,
+}
+
 /// `escalation.created`: a check of a policy edition was escalated to a named member (`member:<id>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EscalationCreated {
