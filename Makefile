@@ -126,6 +126,7 @@ test-oracles: toolchain oracle-venvs
 	$(ORACLE_RF5)/bin/python $(ORACLE_DIR)/verify_rf_5_0_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/agent_token_sdk_0_8_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_8_0.py; \
+	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/resolution_webhook_sdk_0_8_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/policy_definitions_sdk_0_8_0.py
 	@echo "make test-oracles: the official packages agree with our server and receipts"
 

@@ -56,6 +56,14 @@ class VerificationError extends AllowlyError {
   }
 }
 
+/** A webhook delivery did not verify: do not act on it. `code` is `webhook_<kind>`; `kind` is `malformed`,
+ * `signature_mismatch`, `timestamp` (stale or in the future), `workspace_mismatch` or `replay`. */
+class WebhookVerificationError extends AllowlyError {
+  get kind() {
+    return this.code.replace(/^webhook_/, '')
+  }
+}
+
 const CLASSES = {
   AuthenticationError,
   PermissionDeniedError,
@@ -69,6 +77,7 @@ const CLASSES = {
   ProtocolError,
   ConfigError,
   VerificationError,
+  WebhookVerificationError,
 }
 
 /** One class per core error kind, keyed by core's kind names (`errorClassNames()` of the native layer, built from

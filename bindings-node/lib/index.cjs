@@ -269,6 +269,41 @@ function verifyReceipt(receipt, keys, options) {
   return mapped(() => native.verifyReceiptText(receiptText(receipt), keys, options))
 }
 
+/** `[name, value]` pairs from a plain object, a `Headers` / `Map`, or pairs already (repeats are kept: core refuses them). */
+function headerPairs(headers) {
+  if (headers == null || typeof headers !== 'object') {
+    throw new errors.ValidationError('headers: must be an object, a Headers / Map or [name, value] pairs', {
+      code: 'invalid_input',
+      fields: [{ field: 'headers', message: 'must be an object, a Headers / Map or [name, value] pairs' }],
+    })
+  }
+  const entries = typeof headers[Symbol.iterator] === 'function' ? [...headers] : Object.entries(headers)
+  return entries.map(([name, value]) => [String(name), Array.isArray(value) ? value.join(', ') : String(value)])
+}
+
+/**
+ * Verifies one webhook delivery from an Allowly server (allowly-core's `verify_webhook`): the Standard Webhooks
+ * signature over the exact body, the 300 s tolerance, the expected workspace and, through `options.seen`, replays.
+ * `seen` is a `MemorySeenIds`, or `(eventId, forgetAfter) => boolean` (true when new and now recorded); without
+ * it the process's in-memory store is used. Throws `WebhookVerificationError` (or `ValidationError` for a bad
+ * secret or workspace).
+ */
+function verifyWebhook(body, headers, secret, expectedWorkspaceId, options = {}) {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : toBuffer(body)
+  const { seen, toleranceSeconds, now } = options
+  const store = seen instanceof native.MemorySeenIds ? seen : undefined
+  const callback = typeof seen === 'function' ? seen : undefined
+  if (seen != null && !store && !callback) {
+    throw new errors.ValidationError('seen: must be a MemorySeenIds or a function', {
+      code: 'invalid_input',
+      fields: [{ field: 'seen', message: 'must be a MemorySeenIds or a function' }],
+    })
+  }
+  return mapped(() =>
+    native.verifyWebhook(bytes, headerPairs(headers), secret, expectedWorkspaceId, { toleranceSeconds, now }, store, callback),
+  )
+}
+
 const identifiers = Object.freeze({
   /**
    * `email_hmac:v1:…`, the same id every Allowly SDK derives for this email and pepper. The pepper is text (its UTF-8
@@ -307,11 +342,13 @@ module.exports = {
   identifiers,
   policy,
   verifyReceipt,
+  verifyWebhook,
   loadKeysFromJson,
   fetchKeysDoc,
   KeySet: native.KeySet,
   AgentCredential,
   NativeAgentCredential: AgentCredential,
+  MemorySeenIds: native.MemorySeenIds,
   AllowlyError: errors.AllowlyError,
   AuthenticationError: errors.AuthenticationError,
   PermissionDeniedError: errors.PermissionDeniedError,
@@ -325,4 +362,5 @@ module.exports = {
   ProtocolError: errors.ProtocolError,
   ConfigError: errors.ConfigError,
   VerificationError: errors.VerificationError,
+  WebhookVerificationError: errors.WebhookVerificationError,
 }

@@ -229,6 +229,44 @@ export declare function verifyReceipt(
   options?: VerifyReceiptOptions,
 ): VerifiedReceipt
 
+/** A bounded in-memory store of accepted webhook ids; share one per receiver. */
+export declare class MemorySeenIds {
+  constructor(capacity?: number)
+  /** How many ids are remembered now. */
+  readonly size: number
+}
+
+export interface VerifyWebhookOptions {
+  /** Default 300. */
+  toleranceSeconds?: number
+  /** The receiver's clock in Unix seconds; default the system clock. */
+  now?: number
+  /** Where accepted ids are remembered: a `MemorySeenIds`, or your own `(eventId, forgetAfter) => boolean` (true when
+   * the id is new and now recorded; `forgetAfter` is the Unix second after which it may be dropped). Default: one
+   * in-memory store per process. */
+  seen?: MemorySeenIds | ((eventId: string, forgetAfter: number) => boolean)
+}
+
+export interface WebhookEvent {
+  id: string
+  type: string
+  timestamp: string
+  workspaceId: string
+  data: Record<string, unknown>
+}
+
+/**
+ * Verifies one webhook delivery (the exact body bytes, its headers, the endpoint's `whsec_` secret, the workspace you
+ * expect): signature, 300 s tolerance, workspace and replays. Throws `WebhookVerificationError`.
+ */
+export declare function verifyWebhook(
+  body: Uint8Array | string,
+  headers: Record<string, string | string[]> | Iterable<[string, string]>,
+  secret: string,
+  expectedWorkspaceId: string,
+  options?: VerifyWebhookOptions,
+): WebhookEvent
+
 export declare const identifiers: {
   /**
    * `email_hmac:v1:…`: the same id every Allowly SDK derives for this email and pepper (text = its UTF-8 bytes).
@@ -280,4 +318,14 @@ export type VerificationErrorCode =
 export declare class VerificationError extends AllowlyError {
   readonly code: VerificationErrorCode
   readonly kind: VerificationErrorCode
+}
+export type WebhookVerificationErrorKind =
+  | 'malformed'
+  | 'signature_mismatch'
+  | 'timestamp'
+  | 'workspace_mismatch'
+  | 'replay'
+export declare class WebhookVerificationError extends AllowlyError {
+  readonly code: `webhook_${WebhookVerificationErrorKind}`
+  readonly kind: WebhookVerificationErrorKind
 }

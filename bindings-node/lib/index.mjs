@@ -6,11 +6,13 @@ export const {
   identifiers,
   policy,
   verifyReceipt,
+  verifyWebhook,
   loadKeysFromJson,
   fetchKeysDoc,
   KeySet,
   AgentCredential,
   NativeAgentCredential,
+  MemorySeenIds,
   AllowlyError,
   AuthenticationError,
   PermissionDeniedError,
@@ -24,5 +26,6 @@ export const {
   ProtocolError,
   ConfigError,
   VerificationError,
+  WebhookVerificationError,
 } = sdk
 export default sdk

@@ -78,6 +78,13 @@ export declare class KeySet {
   toJSON(): any
 }
 
+/** A bounded in-memory store of accepted webhook ids (core's `MemorySeenIds`); share one per receiver. */
+export declare class MemorySeenIds {
+  constructor(capacity?: number | undefined | null)
+  /** How many ids are remembered now. */
+  get size(): number
+}
+
 /** The native client behind the JS `Allowly` class. */
 export declare class NativeClient {
   constructor(options: ClientOptions)
@@ -759,7 +766,28 @@ export interface VerifyReceiptOptions {
 /** Verifies one receipt's exact JSON text; throws a `VerificationError` (code = its kind) if it is not valid. */
 export declare function verifyReceiptText(json: string | Buffer, keys: KeySet, options?: VerifyReceiptOptions | undefined | null): VerifiedReceipt
 
+/**
+ * Verifies one webhook delivery (`headers` as `[name, value]` pairs, so a repeated header reaches core, which
+ * refuses it). At most one of `seenStore` / `seenCallback` is given.
+ */
+export declare function verifyWebhook(body: Buffer, headers: Array<Array<string>>, secret: string, expectedWorkspaceId: string, options?: VerifyWebhookOptions | undefined | null, seenStore?: MemorySeenIds | undefined | null, seenCallback?: ((arg0: string, arg1: number) => boolean) | undefined | null): WebhookEvent
+
+/** `toleranceSeconds` (default 300) and `now` (Unix seconds; default the system clock). */
+export interface VerifyWebhookOptions {
+  toleranceSeconds?: number
+  now?: number
+}
+
 export interface WaitOptions {
   timeoutMs?: number
   pollIntervalMs?: number
+}
+
+/** A verified event: `data` is the event's `data` object. */
+export interface WebhookEvent {
+  id: string
+  type: string
+  timestamp: string
+  workspaceId: string
+  data: any
 }

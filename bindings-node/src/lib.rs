@@ -17,3 +17,4 @@ pub mod gate;
 pub mod model;
 pub mod policies;
 pub mod receipt;
+pub mod webhook;

@@ -123,6 +123,7 @@ class Run {
     this.server = srv
     this.vars = { env: e }
     this.keys = {}
+    this.seen = {}
     this.client = this.makeClient({})
   }
 
@@ -166,6 +167,11 @@ class Run {
         return toWire(sdk.verifyReceipt(text, this.keys[name], { expectedWorkspaceId: a.expected_workspace_id }))
       }
       case 'from_email': return { user_id: sdk.identifiers.fromEmail(a.email, { pepper: a.pepper }) }
+      case 'verify_webhook': {
+        this.seen[a.seen] ??= new sdk.MemorySeenIds()
+        const event = sdk.verifyWebhook(a.body, a.headers, a.secret, a.expected_workspace_id, { now: a.now, seen: this.seen[a.seen] })
+        return toWire(event)
+      }
       case 'rotate_signing_key': {
         const resp = await fetch(`${this.server.baseUrl}/v1/signing-keys/rotate`, {
           method: 'POST', headers: { authorization: `Bearer ${this.server.setupApiKey}` },

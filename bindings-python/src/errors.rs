@@ -43,6 +43,10 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             kwargs.set_item("kind", v.kind.as_str())?;
             verification_class(v.kind)
         }
+        Error::Webhook(w) => {
+            kwargs.set_item("kind", w.kind.as_str().trim_start_matches("webhook_"))?;
+            error.kind().class_name()
+        }
         _ => error.kind().class_name(),
     };
     let exception = error_class(py, class)?.call((error.to_string(),), Some(&kwargs))?;

@@ -19,6 +19,7 @@ mod models;
 mod policies;
 mod runtime;
 mod verify;
+mod webhook;
 
 use pyo3::prelude::*;
 
@@ -77,5 +78,6 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     verify::register(m)?;
     mcp::register(m)?;
     policies::register(m)?;
+    webhook::register(m)?;
     Ok(())
 }

@@ -153,6 +153,7 @@ EXPECTED = {
     "signature_mismatch": allowly.SignatureMismatchError,
     "key_document": allowly.KeyDocumentError,
     "checkpoint": allowly.CheckpointError,
+    "webhook": allowly.WebhookVerificationError,
 }
 
 
@@ -165,6 +166,7 @@ def test_every_core_error_maps_to_its_own_class() -> None:
     assert samples["rate_limited"].retry_after == 1.5
     assert samples["validation"].fields[0].field == "scopes"
     assert samples["signature_mismatch"].kind == "signature_mismatch"
+    assert (samples["webhook"].kind, samples["webhook"].code) == ("signature_mismatch", "webhook_signature_mismatch")
     # Every public class is reachable from core: nothing in the hierarchy is dead.
     classes = {getattr(errors, n) for n in errors.__all__} - {allowly.AllowlyError, allowly.VerificationError}
     assert classes == set(EXPECTED.values())

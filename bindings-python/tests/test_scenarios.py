@@ -124,6 +124,7 @@ class Run:
         self.server = server
         self.vars: Dict[str, Any] = {"env": env}
         self.keys: Dict[str, allowly.KeySet] = {}
+        self.seen: Dict[str, allowly.MemorySeenIds] = {}
         self.client = self.make_client(None)
 
     def make_client(self, opts: Optional[Dict[str, Any]]) -> allowly.SyncAllowly:
@@ -174,6 +175,10 @@ class Run:
             return verify.verify_receipt(text, self.keys[name], expected_workspace_id=a.get("expected_workspace_id")).to_dict()
         if op == "from_email":
             return {"user_id": identifiers.from_email(a["email"], pepper=a["pepper"])}
+        if op == "verify_webhook":
+            seen = self.seen.setdefault(a["seen"], allowly.MemorySeenIds())
+            return allowly.verify_webhook(a["body"].encode(), [tuple(h) for h in a["headers"]], a["secret"],
+                                          a["expected_workspace_id"], now=a["now"], seen=seen)
         if op == "rotate_signing_key":
             req = urllib.request.Request(f"{self.server['base_url']}/v1/signing-keys/rotate", data=b"", method="POST",
                                          headers={"Authorization": f"Bearer {self.server['setup_api_key']}"})

@@ -65,6 +65,9 @@ pub enum AllowlyError {
     /// A receipt or key document did not verify; `code` is the kind's stable code.
     #[error("{detail}")]
     Verification { kind: VerificationErrorKind, code: String, detail: String },
+    /// A webhook delivery did not verify (`verify_webhook`); `code` is `webhook_<kind>` (`webhook_replay`, …).
+    #[error("{detail}")]
+    Webhook { code: String, detail: String },
 }
 
 impl From<Error> for AllowlyError {
@@ -96,6 +99,7 @@ impl From<Error> for AllowlyError {
                 Some(kind) => Self::Verification { kind, code, detail },
                 None => Self::Protocol { code, detail },
             },
+            Error::Webhook(_) => Self::Webhook { code, detail },
             // `Error` is non_exhaustive; a variant added later surfaces as Protocol until it is mapped here (the
             // kind test below fails meanwhile).
             _ => Self::Protocol { code, detail },

@@ -16,3 +16,4 @@ pub mod error;
 pub mod model;
 pub mod policies;
 pub mod receipt;
+pub mod webhook;

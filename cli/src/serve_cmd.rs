@@ -51,6 +51,10 @@ pub struct ServeArgs {
         default_value_t = DEFAULT_AUTHORIZATION.burst
     )]
     pub rate_limit_authorization_burst: u32,
+    /// Let webhook endpoints use this host name, address or CIDR range although it is not public (plain http
+    /// included). Repeatable. Without it (and without `--dev`) endpoints must be https URLs of public addresses.
+    #[arg(long = "webhook-allow", value_name = "HOST|CIDR")]
+    pub webhook_allow: Vec<String>,
 }
 
 const DEFAULT_KEY: Limit = RateLimits::DEFAULT_PER_KEY;
@@ -89,6 +93,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         ready_file: args.ready_file,
         master_key,
         rate_limits,
+        webhook_allow: args.webhook_allow,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

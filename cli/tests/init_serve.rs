@@ -123,6 +123,12 @@ async fn init_then_serve(url: &str, dir: &Path) {
     assert!(text(&out.stderr).contains("master key"), "{out:?}");
     assert!(!text(&out.stderr).contains(&wrong) && !text(&out.stderr).contains(&master));
 
+    // A --webhook-allow entry that is neither a host, an address nor a CIDR is a usage error naming it.
+    let args = ["serve", "--db", url, "--listen", "127.0.0.1:0", "--webhook-allow", "10.0.0.0/99"];
+    let out = finish(allowly(&args, Some(&master))).await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(text(&out.stderr).contains("10.0.0.0/99"), "{out:?}");
+
     // Serving with the right one: the printed keys work, receipts get signed.
     let served = serve(url, &master, dir).await;
     assert_eq!(served.ready["workspace_id"], ws.as_str());

@@ -104,6 +104,53 @@ impl VerificationError {
     }
 }
 
+/// Why a webhook delivery was refused by `webhook::verify_webhook`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WebhookErrorKind {
+    /// Headers missing, repeated or out of bounds, or the authenticated body is not the event shape.
+    Malformed,
+    /// No `v1` signature matches the body and headers (tampered, or another secret).
+    SignatureMismatch,
+    /// `webhook-timestamp` is outside the tolerance (stale or in the future).
+    Timestamp,
+    /// The event belongs to another workspace than the expected one.
+    WorkspaceMismatch,
+    /// The `webhook-id` was already accepted (a replayed delivery).
+    Replay,
+}
+
+impl WebhookErrorKind {
+    /// Stable snake_case name, used as the error `code` in every language.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "webhook_malformed",
+            Self::SignatureMismatch => "webhook_signature_mismatch",
+            Self::Timestamp => "webhook_timestamp",
+            Self::WorkspaceMismatch => "webhook_workspace_mismatch",
+            Self::Replay => "webhook_replay",
+        }
+    }
+
+    /// Every kind, so binding tests can prove each one is mapped.
+    pub const ALL: [WebhookErrorKind; 5] =
+        [Self::Malformed, Self::SignatureMismatch, Self::Timestamp, Self::WorkspaceMismatch, Self::Replay];
+}
+
+/// A webhook delivery did not verify; the message never contains the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct WebhookError {
+    pub kind: WebhookErrorKind,
+    pub message: String,
+}
+
+impl WebhookError {
+    pub fn new(kind: WebhookErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+}
+
 /// Which [`Error`] variant an error is: the one list of client error kinds.
 ///
 /// Each binding names its exception classes, `Error` subclasses or UniFFI variants after these, and its tests walk
@@ -123,6 +170,7 @@ pub enum ErrorKind {
     Protocol,
     Config,
     Verification,
+    Webhook,
 }
 
 impl ErrorKind {
@@ -141,6 +189,7 @@ impl ErrorKind {
             Self::Protocol => "protocol",
             Self::Config => "config",
             Self::Verification => "verification",
+            Self::Webhook => "webhook",
         }
     }
 
@@ -161,11 +210,12 @@ impl ErrorKind {
             Self::Protocol => "ProtocolError",
             Self::Config => "ConfigError",
             Self::Verification => "VerificationError",
+            Self::Webhook => "WebhookVerificationError",
         }
     }
 
     /// Every kind, so binding tests can prove each one is mapped.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         Self::Authentication,
         Self::PermissionDenied,
         Self::NotFound,
@@ -178,6 +228,7 @@ impl ErrorKind {
         Self::Protocol,
         Self::Config,
         Self::Verification,
+        Self::Webhook,
     ];
 }
 
@@ -228,6 +279,9 @@ pub enum Error {
     /// A receipt, key document or checkpoint did not verify.
     #[error("verification failed ({}): {}", .0.kind, .0.message)]
     Verification(#[from] VerificationError),
+    /// A webhook delivery did not verify (`webhook::verify_webhook`): do not act on it.
+    #[error("webhook refused ({}): {}", .0.kind.as_str(), .0.message)]
+    Webhook(#[from] WebhookError),
 }
 
 fn fmt_fields(fields: &[FieldError]) -> String {
@@ -254,6 +308,7 @@ impl Error {
             Error::Protocol { .. } => ErrorKind::Protocol,
             Error::Config { .. } => ErrorKind::Config,
             Error::Verification(_) => ErrorKind::Verification,
+            Error::Webhook(_) => ErrorKind::Webhook,
         }
     }
 
@@ -285,6 +340,7 @@ impl Error {
             ErrorKind::Verification => {
                 Error::Verification(VerificationError::new(VerificationErrorKind::SignatureMismatch, message))
             }
+            ErrorKind::Webhook => Error::Webhook(WebhookError::new(WebhookErrorKind::SignatureMismatch, message)),
         }
     }
 
@@ -303,6 +359,7 @@ impl Error {
             Error::Protocol { .. } => "protocol_error",
             Error::Config { .. } => "invalid_config",
             Error::Verification(v) => v.kind.as_str(),
+            Error::Webhook(w) => w.kind.as_str(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! - [`receipt`]: strict JSON, canonical bytes, key documents and the Allowly Receipt Format wire 4 verifier;
 //! - [`identifiers`]: `from_email` pseudonymous user ids;
 //! - [`agent_identity`]: enrolled agents' credential files and the EdDSA agent tokens they sign;
+//! - [`webhook`]: verifying a webhook delivery (signature, tolerance, workspace, replays) on the receiving side;
 //! - [`error`]: the single error enum the bindings map to their own exception hierarchies.
 
 pub mod agent_identity;
@@ -18,6 +19,9 @@ pub mod identifiers;
 pub mod model;
 pub mod policy;
 pub mod receipt;
+pub mod webhook;
 
 pub use client::{Client, ClientConfig, FallbackMode};
-pub use error::{Error, ErrorKind, FieldError, Result, VerificationError, VerificationErrorKind};
+pub use error::{
+    Error, ErrorKind, FieldError, Result, VerificationError, VerificationErrorKind, WebhookError, WebhookErrorKind,
+};

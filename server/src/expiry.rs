@@ -2,7 +2,8 @@
 //!
 //! Expiry is detected two ways, so neither a quiet server nor a busy one leaves it unrecorded: lazily, by whatever
 //! touches a pending row past its time (a late answer, a status read, a check), and by a background sweep. Both go
-//! through [`expire`], whose conditional update lets exactly one of them write the receipt.
+//! through [`expire`], whose conditional update lets exactly one of them write the receipt and queue the generic
+//! webhook's `confirmation.expired` event (picked up by the delivery task's next poll).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use crate::signer::SignerHandle;
 use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, ConfRow};
 use crate::store::receipts::{self, Draft, Event, Kind};
-use crate::store::{Store, Tx};
+use crate::store::{Store, Tx, webhooks};
 use crate::util;
 
 /// Rows one sweep expires at most; the next tick takes the rest.
@@ -54,6 +55,18 @@ pub async fn expire(tx: &mut Tx, row: &ConfRow, now: &str) -> Result<Option<Stri
         policy_ref: auth.policy.clone(),
     };
     receipts::insert(tx, &draft).await?;
+    let event = crate::wire::ConfirmationExpired {
+        agent_id: auth.agent_id.clone(),
+        authorization_id: auth.id.clone(),
+        check_receipt_id: row.check_receipt_id.clone(),
+        confirm_expires_at: row.nonce_expires_at.clone(),
+        confirmation_id: row.id.clone(),
+        reason: receipts::EXPIRED_REASON,
+        receipt_id: receipt_id.clone(),
+        scope: row.scope.clone(),
+        user_id: auth.user_id.clone(),
+    };
+    webhooks::enqueue(tx, &row.workspace_id, webhooks::CONFIRMATION_EXPIRED, event).await?;
     Ok(Some(receipt_id))
 }
 

@@ -24,6 +24,7 @@ pub mod routes;
 pub mod signer;
 pub mod store;
 pub mod util;
+pub mod webhook_guard;
 pub mod webhooks;
 pub mod wire;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub signer: Arc<signer::SignerHandle>,
     pub master: MasterKey,
     pub webhooks: Arc<webhooks::Dispatcher>,
+    /// Where webhook endpoints may point (`--dev`, `--webhook-allow`); checked at configure and at connect time.
+    pub webhook_guard: Arc<webhook_guard::Guard>,
     pub metrics: metrics::Metrics,
     /// `--dev`: confirmation timeouts may be as short as 1 s (60 s otherwise), so expiry tests need not wait.
     pub dev: bool,
@@ -79,6 +82,9 @@ pub struct ServeConfig {
     pub master_key: Option<MasterKey>,
     /// Request rate limits per API key and per authorization (429 `rate_limited` above them).
     pub rate_limits: rate_limit::RateLimits,
+    /// `--webhook-allow`: host names, addresses or CIDR ranges webhook endpoints may use although they are not public
+    /// (plain http included). Empty: only public https endpoints, unless `dev`.
+    pub webhook_allow: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,10 +123,11 @@ impl Running {
 /// Opens the database, bootstraps, binds and starts serving; returns once the socket listens and the ready file
 /// (if any) is written.
 pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
+    let guard = Arc::new(webhook_guard::Guard::new(cfg.dev, &cfg.webhook_allow).map_err(ServeError::Config)?);
     let boot = bootstrap::prepare(&cfg).await?;
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let signer = signer::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
-    let webhooks = webhooks::spawn(boot.store.clone(), boot.master.clone(), shutdown_rx.clone());
+    let webhooks = webhooks::spawn(boot.store.clone(), boot.master.clone(), guard.clone(), shutdown_rx.clone());
     // Under `--dev` a confirmation may time out after 1 s, so the sweep runs as often.
     let sweep_every = std::time::Duration::from_secs(if cfg.dev { 1 } else { 10 });
     expiry::spawn(boot.store.clone(), signer.clone(), sweep_every, shutdown_rx.clone());
@@ -129,6 +136,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         signer,
         master: boot.master,
         webhooks,
+        webhook_guard: guard,
         metrics: Default::default(),
         dev: cfg.dev,
         limiter: rate_limit::Limiter::new(cfg.rate_limits),

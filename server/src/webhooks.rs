@@ -1,5 +1,7 @@
 //! Webhook delivery: a background task that drains the outbox (`store::webhooks`) with the Standard Webhooks
-//! signature scheme (<https://www.standardwebhooks.com/>) and retries on failure.
+//! signature scheme (<https://www.standardwebhooks.com/>) and retries on failure. Both endpoints use it: the
+//! generic webhook (`PUT /v1/webhook`) and the resolution webhook (`store::resolution_webhooks`); a row's channel
+//! says whose URL and secret it goes out with. Every attempt passes the SSRF guard (`crate::webhook_guard`).
 //!
 //! Deliveries never run on a request's path: a check only inserts an outbox row in its own transaction, so a slow or
 //! failing endpoint can delay notifications but never a decision. Each attempt has a hard timeout, redirects are not
@@ -15,8 +17,9 @@ use sha2::Sha256;
 use tokio::sync::{Notify, watch};
 
 use crate::crypto::MasterKey;
-use crate::store::{Store, webhooks as db};
+use crate::store::{Store, resolution_webhooks as resolution, webhooks as db};
 use crate::util;
+use crate::webhook_guard::{Guard, GuardedResolver};
 
 /// Delays before attempt 2, 3, …; after the last one fails the event is given up.
 pub const RETRY_SCHEDULE: [Duration; 7] = [
@@ -55,13 +58,21 @@ pub fn signature(secret: &[u8], msg_id: &str, timestamp: i64, body: &str) -> Str
     format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
 }
 
-/// Starts the delivery task; it stops when `shutdown` flips to true.
-pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool>) -> Arc<Dispatcher> {
+/// Starts the delivery task; it stops when `shutdown` flips to true. Every request resolves names through the
+/// `guard` (connect-time SSRF check) and ignores proxy variables, so the checked address is the one connected to.
+pub fn spawn(
+    store: Store,
+    master: MasterKey,
+    guard: Arc<Guard>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Arc<Dispatcher> {
     let d = Arc::new(Dispatcher::default());
     let task = d.clone();
     let http = reqwest::Client::builder()
         .timeout(ATTEMPT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver::new(guard.clone())))
         .user_agent(concat!("allowly-server/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
         .build()
         .expect("reqwest client builds with static settings");
@@ -74,8 +85,8 @@ pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool
                 Ok(due) => {
                     let mut set = tokio::task::JoinSet::new();
                     for item in due {
-                        let (store, master, http) = (store.clone(), master.clone(), http.clone());
-                        set.spawn(async move { deliver(&store, &master, &http, item).await });
+                        let (store, master, http, guard) = (store.clone(), master.clone(), http.clone(), guard.clone());
+                        set.spawn(async move { deliver(&store, &master, &guard, &http, item).await });
                     }
                     while set.join_next().await.is_some() {}
                 }
@@ -91,51 +102,101 @@ pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool
     d
 }
 
-async fn deliver(store: &Store, master: &MasterKey, http: &reqwest::Client, item: db::Due) {
-    let endpoint = match db::get(store.reader(), &item.workspace_id).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "webhook endpoint read failed");
-            return; // The lease expires and the attempt is retried.
+/// Why an attempt did not deliver: worth retrying (with the HTTP status, if one came back), or never deliverable
+/// (the endpoint is gone, disabled or was given a newer secret). The text is the delivery log's `last_error`.
+enum Failure {
+    Retry(Option<u16>, &'static str),
+    Cancel(&'static str),
+}
+
+/// The URL and raw secret an item is delivered with, per channel.
+async fn target(store: &Store, master: &MasterKey, item: &db::Due) -> Result<(String, Vec<u8>), Failure> {
+    let opened = |r: Result<Vec<u8>, String>| {
+        r.map_err(|_| {
+            tracing::error!(event = %item.event_type, "webhook secret cannot be opened with this master key");
+            Failure::Cancel("endpoint_gone")
+        })
+    };
+    let read_failed = |e: sqlx::Error| {
+        tracing::error!(error = %e, "webhook endpoint read failed");
+        Failure::Retry(None, "transport_error")
+    };
+    if item.channel == resolution::CHANNEL {
+        match resolution::get(store.reader(), &item.workspace_id).await.map_err(read_failed)? {
+            None => Err(Failure::Cancel("endpoint_gone")),
+            Some(ep) if !ep.enabled => Err(Failure::Cancel("endpoint_disabled")),
+            Some(ep) if Some(ep.credential_version) != item.credential_version => {
+                Err(Failure::Cancel("endpoint_changed"))
+            }
+            Some(ep) => Ok((ep.url.clone(), opened(ep.secret(master, &item.workspace_id))?)),
         }
-    };
-    let outcome = match endpoint {
-        None => Err(None), // The endpoint was removed: nothing to deliver to.
-        Some(ep) => match ep.secret(master, &item.workspace_id) {
-            Err(_) => {
-                tracing::error!(event = %item.event_type, "webhook secret cannot be opened with this master key");
-                Err(None)
-            }
-            Ok(secret) => {
-                let ts = util::now().unix_timestamp();
-                let sig = signature(&secret, &item.id, ts, &item.payload);
-                let sent = http
-                    .post(&ep.url)
-                    .header("content-type", "application/json")
-                    .header("webhook-id", &item.id)
-                    .header("webhook-timestamp", ts.to_string())
-                    .header("webhook-signature", sig)
-                    .body(item.payload.clone())
-                    .send()
-                    .await;
-                match sent {
-                    Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
-                    Ok(r) => Err(Some(Some(r.status().as_u16()))),
-                    Err(_) => Err(Some(None)),
+    } else {
+        match db::get(store.reader(), &item.workspace_id).await.map_err(read_failed)? {
+            None => Err(Failure::Cancel("endpoint_gone")),
+            Some(ep) => Ok((ep.url.clone(), opened(ep.secret(master, &item.workspace_id))?)),
+        }
+    }
+}
+
+/// One signed POST. The URL is judged again first (scheme and every address), and the connection itself only
+/// reaches addresses the guarded resolver checked.
+async fn attempt(
+    guard: &Guard,
+    http: &reqwest::Client,
+    url: &str,
+    secret: &[u8],
+    item: &db::Due,
+) -> Result<u16, Failure> {
+    let parsed = url::Url::parse(url).map_err(|_| Failure::Cancel("unsafe_url"))?;
+    if let Err(r) = guard.check_url(&parsed).await {
+        tracing::warn!(event = %item.event_type, refusal = %r, "webhook endpoint refused at connect time");
+        return Err(Failure::Retry(None, r.code()));
+    }
+    let ts = util::now().unix_timestamp();
+    let sig = signature(secret, &item.id, ts, &item.payload);
+    let sent = http
+        .post(parsed)
+        .header("content-type", "application/json")
+        .header("webhook-id", &item.id)
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", sig)
+        .body(item.payload.clone())
+        .send()
+        .await;
+    match sent {
+        Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
+        Ok(r) => Err(Failure::Retry(Some(r.status().as_u16()), "http_error")),
+        Err(e) => {
+            let code = match crate::webhook_guard::refusal_of(&e) {
+                Some(r) => {
+                    tracing::warn!(event = %item.event_type, refusal = %r, "webhook address refused at connect time");
+                    r.code()
                 }
-            }
-        },
+                None if e.is_timeout() => "timeout",
+                None => "transport_error",
+            };
+            Err(Failure::Retry(None, code))
+        }
+    }
+}
+
+async fn deliver(store: &Store, master: &MasterKey, guard: &Guard, http: &reqwest::Client, item: db::Due) {
+    let outcome = match target(store, master, &item).await {
+        Ok((url, secret)) => attempt(guard, http, &url, &secret, &item).await,
+        Err(f) => Err(f),
     };
-    let attempt = item.attempts as usize; // attempts made before this one
+    let attempt_no = item.attempts as usize; // attempts made before this one
     let result = match outcome {
-        Ok(code) => db::record_attempt(store, &item.id, true, Some(code.into()), None).await,
-        Err(retryable) => {
-            let code = retryable.flatten().map(i64::from);
-            let retry_at = retryable
-                .and(RETRY_SCHEDULE.get(attempt))
+        Ok(code) => db::record_attempt(store, &item.id, true, Some(code.into()), None, None).await,
+        Err(Failure::Cancel(why)) => db::record_attempt(store, &item.id, false, None, None, Some(why)).await,
+        Err(Failure::Retry(status, why)) => {
+            let code = status.map(i64::from);
+            let retry_at = RETRY_SCHEDULE
+                .get(attempt_no)
                 .map(|d| util::fmt_ts(util::now() + time::Duration::try_from(*d).unwrap_or(time::Duration::HOUR)));
-            tracing::warn!(event = %item.event_type, attempt = attempt + 1, status = ?code, "webhook delivery failed");
-            db::record_attempt(store, &item.id, false, code, retry_at.as_deref()).await
+            let why = if retry_at.is_some() { why } else { "attempts_exhausted" };
+            tracing::warn!(event = %item.event_type, attempt = attempt_no + 1, status = ?code, error = why, "webhook delivery failed");
+            db::record_attempt(store, &item.id, false, code, retry_at.as_deref(), Some(why)).await
         }
     };
     if let Err(e) = result {
@@ -148,6 +209,12 @@ mod tests {
     use super::*;
 
     /// The example of the Standard Webhooks reference libraries (secret `whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw`).
+    #[test]
+    fn retry_delays_grow() {
+        assert!(RETRY_SCHEDULE.windows(2).all(|w| w[0] <= w[1]));
+        assert!(RETRY_SCHEDULE[1] >= RETRY_SCHEDULE[0] * 10, "backoff, not a fixed interval");
+    }
+
     #[test]
     fn signature_matches_standard_webhooks_reference() {
         let secret = base64::engine::general_purpose::STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();

@@ -208,6 +208,13 @@ async fn every_success_body_matches_its_documented_schema(db: TestDb) {
     c.call("put", "/v1/webhook", "", "", &setup, Some(json!({"url": "http://127.0.0.1:9/hook"}))).await;
     c.call("get", "/v1/webhook", "", "", &setup, None).await;
     c.call("delete", "/v1/webhook", "", "", &setup, None).await;
+    let hook = "/v1/setup/resolution-webhook";
+    c.call("get", hook, "", "", &setup, None).await;
+    let (st, v) = c.call("put", hook, "", "", &setup, Some(json!({"url": "http://127.0.0.1:9/hook"}))).await;
+    assert_eq!(st, 200, "{v}");
+    c.call("post", "/v1/setup/resolution-webhook/rotate", "", "", &setup, None).await;
+    c.call("get", "/v1/setup/resolution-webhook/deliveries", "", "", &setup, None).await;
+    c.call("delete", hook, "", "", &setup, None).await;
     let (_, v) = c.call("get", "/v1/audit", "", "?limit=2", &setup, None).await;
     assert!(v["next_cursor"].is_string(), "{v}");
 

@@ -116,7 +116,7 @@ fn declared_tier(doc: &Value, method: &str, path: &str) -> Option<String> {
 fn valid_body(method: &str, path: &str) -> Option<Value> {
     match (method, path) {
         ("post", "/v1/api-keys") => Some(json!({"tier": "runtime", "name": "tier probe"})),
-        ("put", "/v1/webhook") => Some(json!({"url": "http://127.0.0.1:9/hook"})),
+        ("put", "/v1/webhook" | "/v1/setup/resolution-webhook") => Some(json!({"url": "http://127.0.0.1:9/hook"})),
         ("post", "/v1/setup/agents/{id}/keys") => {
             let jwk = allowly_core::agent_identity::AgentCredential::generate().public_key_jwk();
             Some(json!({"public_key_jwk": {"kty": jwk.kty, "crv": jwk.crv, "x": jwk.x}}))
@@ -287,6 +287,7 @@ impl TwoWorkspaces {
             ready_file: None,
             master_key: Some(master),
             rate_limits: Default::default(),
+            webhook_allow: Vec::new(),
         })
         .await
         .expect("server starts");

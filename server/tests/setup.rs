@@ -133,6 +133,7 @@ fn verified_event(secret: &str, headers: &axum::http::HeaderMap, body: &str) -> 
     let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
     assert_eq!(h("webhook-signature"), expected, "signature over id.timestamp.body");
     let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["id"], id, "the body repeats webhook-id");
     // The payload's members are sorted at every level, as the `json!` payloads always were.
     assert_eq!(event.to_string(), body);
     event
@@ -186,7 +187,9 @@ async fn webhooks_deliver_signed_events_without_context_values_and_retry(db: Tes
     assert_eq!(created["type"], "confirmation.created");
     assert_eq!(created["data"]["confirmation_id"], r["confirmation_id"]);
     assert_eq!(created["data"]["scope"], "email.send");
-    assert_eq!(member_names(&created), ["data", "timestamp", "type"]);
+    assert_eq!(member_names(&created), ["data", "id", "timestamp", "type", "workspace_id"]);
+    assert_eq!(created["workspace_id"], s.ws);
+    assert!(created["id"].as_str().is_some_and(|id| id.starts_with("msg_")), "{created}");
     let members = [
         "agent_id",
         "authorization_id",

@@ -18,6 +18,7 @@ from ._native import (
     EscalationMonitor,
     FieldError,
     KeySet,
+    MemorySeenIds,
     Policy,
     PolicyEval,
     PolicyPage,
@@ -32,6 +33,7 @@ from ._native import (
     SignedReceipt,
     VerifiedReceipt,
     __version__,
+    verify_webhook,
 )
 from .errors import *  # noqa: F403 - the exception hierarchy is part of the top-level API
 from .errors import __all__ as _errors_all
@@ -62,6 +64,7 @@ __all__ = [
     "EscalationMonitor",
     "FieldError",
     "KeySet",
+    "MemorySeenIds",
     "Policy",
     "PolicyDefinition",
     "PolicyEval",
@@ -76,6 +79,7 @@ __all__ = [
     "Settlement",
     "SignedReceipt",
     "VerifiedReceipt",
+    "verify_webhook",
     "__version__",
     *_errors_all,
 ]

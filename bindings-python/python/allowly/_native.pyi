@@ -441,6 +441,10 @@ class KeySet:
     def __len__(self) -> int: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
+class MemorySeenIds:
+    def __init__(self, capacity: int = 100000) -> None: ...
+    def __len__(self) -> int: ...
+
 class VerifiedReceipt:
     # properties generated from allowly-core by `make models` (tools/modelgen): do not edit
     @property
@@ -644,6 +648,16 @@ def verify_batch(
     trusted_fingerprints: Optional[Sequence[str]] = None,
     max_future_skew: Optional[float] = None,
 ) -> List[Union[VerifiedReceipt, Any]]: ...
+def verify_webhook(
+    body: bytes,
+    headers: Union[Mapping[str, str], Iterable[Tuple[str, str]]],
+    secret: str,
+    expected_workspace_id: str,
+    *,
+    tolerance_seconds: float = 300.0,
+    now: Optional[float] = None,
+    seen: Union[None, MemorySeenIds, Callable[[str, int], bool]] = None,
+) -> Dict[str, Any]: ...
 def _error_samples() -> List[Tuple[str, Exception]]: ...
 def _error_kinds() -> List[Tuple[str, type]]: ...  # core's ErrorKind::ALL, each with its exception class
 def _close_python_gate() -> None: ...  # registered with atexit: no runtime thread enters Python after it

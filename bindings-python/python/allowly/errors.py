@@ -3,7 +3,8 @@
 They mirror allowly-core's single ``Error`` enum (the native module maps each variant to exactly one class here), so
 ``except`` clauses can follow what to do next: retry later (``RateLimitError``, ``TimeoutError``, ``NetworkError``,
 ``ServerError``), fix the request (``ValidationError``, ``ConfigError``), fix credentials (``AuthenticationError``,
-``PermissionDeniedError``), or stop trusting data (``ProtocolError``, ``VerificationError``).
+``PermissionDeniedError``), or stop trusting data (``ProtocolError``, ``VerificationError``,
+``WebhookVerificationError``).
 
 Messages never contain an API key, a pepper or a confirmation nonce.
 """
@@ -37,6 +38,7 @@ __all__ = [
     "SignatureMismatchError",
     "KeyDocumentError",
     "CheckpointError",
+    "WebhookVerificationError",
 ]
 
 
@@ -161,3 +163,12 @@ class KeyDocumentError(VerificationError):
 
 class CheckpointError(VerificationError):
     """A checkpoint's members do not match its signed count, root or prior link."""
+
+
+class WebhookVerificationError(AllowlyError):
+    """A webhook delivery did not verify: do not act on it. ``kind`` is ``malformed``, ``signature_mismatch``,
+    ``timestamp`` (stale or in the future), ``workspace_mismatch`` or ``replay``; ``code`` is ``webhook_<kind>``."""
+
+    def __init__(self, message: str, *, code: str, status: Optional[int] = None, kind: str = "", **kw: Any) -> None:
+        super().__init__(message, code=code, status=status, **kw)
+        self.kind = kind or code

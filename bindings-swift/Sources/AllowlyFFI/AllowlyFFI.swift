@@ -1480,6 +1480,147 @@ public func FfiConverterTypeKeySet_lower(_ value: KeySet) -> UInt64 {
 
 
 /**
+ * A bounded in-memory store of accepted webhook ids (core's `MemorySeenIds`); share one per receiver.
+ */
+public protocol MemorySeenIdsProtocol: AnyObject, Sendable {
+    
+    /**
+     * How many ids are remembered now.
+     */
+    func size()  -> UInt64
+    
+}
+/**
+ * A bounded in-memory store of accepted webhook ids (core's `MemorySeenIds`); share one per receiver.
+ */
+open class MemorySeenIds: MemorySeenIdsProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_memoryseenids(self.handle, $0) }
+    }
+    /**
+     * `capacity` defaults to 100 000 ids.
+     */
+public convenience init(capacity: UInt64? = nil) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_constructor_memoryseenids_new(
+        FfiConverterOptionUInt64.lower(capacity),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_memoryseenids(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * How many ids are remembered now.
+     */
+open func size() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_memoryseenids_size(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemorySeenIds: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = MemorySeenIds
+
+    public static func lift(_ handle: UInt64) throws -> MemorySeenIds {
+        return MemorySeenIds(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: MemorySeenIds) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemorySeenIds {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MemorySeenIds, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemorySeenIds_lift(_ handle: UInt64) throws -> MemorySeenIds {
+    return try FfiConverterTypeMemorySeenIds.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemorySeenIds_lower(_ value: MemorySeenIds) -> UInt64 {
+    return FfiConverterTypeMemorySeenIds.lower(value)
+}
+
+
+
+
+
+
+/**
  * The native client behind Swift's and Kotlin's `Allowly` class.
  */
 public protocol NativeClientProtocol: AnyObject, Sendable {
@@ -2146,6 +2287,216 @@ public func FfiConverterTypeNativeClient_lift(_ handle: UInt64) throws -> Native
 #endif
 public func FfiConverterTypeNativeClient_lower(_ value: NativeClient) -> UInt64 {
     return FfiConverterTypeNativeClient.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The caller's own store of accepted ids (a database table, say): record `event_id` and return `true`, or return
+ * `false` when it was already recorded. `forget_after` is the Unix second after which it may be dropped.
+ */
+public protocol SeenIdsCallback: AnyObject, Sendable {
+    
+    func checkAndRecord(eventId: String, forgetAfter: Int64)  -> Bool
+    
+}
+/**
+ * The caller's own store of accepted ids (a database table, say): record `event_id` and return `true`, or return
+ * `false` when it was already recorded. `forget_after` is the Unix second after which it may be dropped.
+ */
+open class SeenIdsCallbackImpl: SeenIdsCallback, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_seenidscallback(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_seenidscallback(handle, $0) }
+    }
+
+    
+
+    
+open func checkAndRecord(eventId: String, forgetAfter: Int64) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_seenidscallback_check_and_record(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(eventId),
+        FfiConverterInt64.lower(forgetAfter),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSeenIdsCallback {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSeenIdsCallback = UniffiVTableCallbackInterfaceSeenIdsCallback(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSeenIdsCallback.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SeenIdsCallback: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSeenIdsCallback.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SeenIdsCallback: handle missing in uniffiClone")
+            }
+        },
+        checkAndRecord: { (
+            uniffiHandle: UInt64,
+            eventId: RustBuffer,
+            forgetAfter: Int64,
+            uniffiOutReturn: UnsafeMutablePointer<Int8>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Bool in
+                guard let uniffiObj = try? FfiConverterTypeSeenIdsCallback.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.checkAndRecord(
+                     eventId: try FfiConverterString.lift(eventId),
+                     forgetAfter: try FfiConverterInt64.lift(forgetAfter)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterBool.lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSeenIdsCallback> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSeenIdsCallback>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSeenIdsCallback() {
+    uniffi_allowly_ffi_fn_init_callback_vtable_seenidscallback(UniffiCallbackInterfaceSeenIdsCallback.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSeenIdsCallback: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SeenIdsCallback>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SeenIdsCallback
+
+    public static func lift(_ handle: UInt64) throws -> SeenIdsCallback {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SeenIdsCallbackImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SeenIdsCallback) -> UInt64 {
+         if let rustImpl = value as? SeenIdsCallbackImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SeenIdsCallback {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SeenIdsCallback, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSeenIdsCallback_lift(_ handle: UInt64) throws -> SeenIdsCallback {
+    return try FfiConverterTypeSeenIdsCallback.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSeenIdsCallback_lower(_ value: SeenIdsCallback) -> UInt64 {
+    return FfiConverterTypeSeenIdsCallback.lower(value)
 }
 
 
@@ -5317,6 +5668,132 @@ public func FfiConverterTypeVerifyOptions_lower(_ value: VerifyOptions) -> RustB
 
 
 /**
+ * A verified event; `data_json` is the event's `data` object as JSON text.
+ */
+public struct WebhookEvent: Equatable, Hashable {
+    public let id: String
+    public let eventType: String
+    public let timestamp: String
+    public let workspaceId: String
+    public let dataJson: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, eventType: String, timestamp: String, workspaceId: String, dataJson: String) {
+        self.id = id
+        self.eventType = eventType
+        self.timestamp = timestamp
+        self.workspaceId = workspaceId
+        self.dataJson = dataJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WebhookEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWebhookEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WebhookEvent {
+        return
+            try WebhookEvent(
+                id: FfiConverterString.read(from: &buf), 
+                eventType: FfiConverterString.read(from: &buf), 
+                timestamp: FfiConverterString.read(from: &buf), 
+                workspaceId: FfiConverterString.read(from: &buf), 
+                dataJson: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WebhookEvent, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.eventType, into: &buf)
+        FfiConverterString.write(value.timestamp, into: &buf)
+        FfiConverterString.write(value.workspaceId, into: &buf)
+        FfiConverterString.write(value.dataJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookEvent_lift(_ buf: RustBuffer) throws -> WebhookEvent {
+    return try FfiConverterTypeWebhookEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookEvent_lower(_ value: WebhookEvent) -> RustBuffer {
+    return FfiConverterTypeWebhookEvent.lower(value)
+}
+
+
+/**
+ * One received header, as the receiver's HTTP framework handed it over (repeats kept: core refuses them).
+ */
+public struct WebhookHeader: Equatable, Hashable {
+    public let name: String
+    public let value: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WebhookHeader: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWebhookHeader: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WebhookHeader {
+        return
+            try WebhookHeader(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WebhookHeader, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookHeader_lift(_ buf: RustBuffer) throws -> WebhookHeader {
+    return try FfiConverterTypeWebhookHeader.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookHeader_lower(_ value: WebhookHeader) -> RustBuffer {
+    return FfiConverterTypeWebhookHeader.lower(value)
+}
+
+
+/**
  * Every core error, as a UniFFI error. `code` is core's stable machine code (the server's `error.code` for HTTP
  * errors); `status` the HTTP status where there was one.
  */
@@ -5384,6 +5861,11 @@ enum AllowlyError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      * A receipt or key document did not verify; `code` is the kind's stable code.
      */
     case Verification(kind: VerificationErrorKind, code: String, detail: String
+    )
+    /**
+     * A webhook delivery did not verify (`verify_webhook`); `code` is `webhook_<kind>` (`webhook_replay`, …).
+     */
+    case Webhook(code: String, detail: String
     )
 
     
@@ -5469,6 +5951,10 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
             )
         case 12: return .Verification(
             kind: try FfiConverterTypeVerificationErrorKind.read(from: &buf), 
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 13: return .Webhook(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -5562,6 +6048,12 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
         case let .Verification(kind,code,detail):
             writeInt(&buf, Int32(12))
             FfiConverterTypeVerificationErrorKind.write(kind, into: &buf)
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Webhook(code,detail):
+            writeInt(&buf, Int32(13))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
@@ -6417,6 +6909,54 @@ fileprivate struct FfiConverterOptionTypeConfirmNonce: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMemorySeenIds: FfiConverterRustBuffer {
+    typealias SwiftType = MemorySeenIds?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMemorySeenIds.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMemorySeenIds.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSeenIdsCallback: FfiConverterRustBuffer {
+    typealias SwiftType = SeenIdsCallback?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSeenIdsCallback.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSeenIdsCallback.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeBudgetInfo: FfiConverterRustBuffer {
     typealias SwiftType = BudgetInfo?
 
@@ -6727,6 +7267,31 @@ fileprivate struct FfiConverterSequenceTypeScopeGrant: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeScopeGrant.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeWebhookHeader: FfiConverterRustBuffer {
+    typealias SwiftType = [WebhookHeader]
+
+    public static func write(_ value: [WebhookHeader], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeWebhookHeader.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [WebhookHeader] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [WebhookHeader]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeWebhookHeader.read(from: &buf))
         }
         return seq
     }
@@ -7118,6 +7683,27 @@ public func verifyReceiptJson(json: String, keys: KeySet, options: VerifyOptions
     )
 })
 }
+/**
+ * Verifies one webhook delivery: the exact body bytes, its headers, the endpoint's `whsec_` secret and the
+ * workspace you expect. `tolerance_seconds` defaults to 300, `now` (Unix seconds) to the system clock; give at most
+ * one of `seen` / `seen_callback` (neither: the process's in-memory store). Throws `Webhook` (code
+ * `webhook_<kind>`) or `Validation` for a bad secret or workspace.
+ */
+public func verifyWebhook(body: Data, headers: [WebhookHeader], secret: String, expectedWorkspaceId: String, toleranceSeconds: UInt64? = nil, now: Int64? = nil, seen: MemorySeenIds? = nil, seenCallback: SeenIdsCallback? = nil)throws  -> WebhookEvent  {
+    return try  FfiConverterTypeWebhookEvent_lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_verify_webhook(
+        FfiConverterData.lower(body),
+        FfiConverterSequenceTypeWebhookHeader.lower(headers),
+        FfiConverterString.lower(secret),
+        FfiConverterString.lower(expectedWorkspaceId),
+        FfiConverterOptionUInt64.lower(toleranceSeconds),
+        FfiConverterOptionInt64.lower(now),
+        FfiConverterOptionTypeMemorySeenIds.lower(seen),
+        FfiConverterOptionTypeSeenIdsCallback.lower(seenCallback),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -7174,6 +7760,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_func_verify_receipt_json() != 60640) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_verify_webhook() != 32947) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_agentcredential_agent_id() != 21318) {
@@ -7287,6 +7876,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_method_keyset_workspace_id() != 24589) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_memoryseenids_size() != 65247) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_seenidscallback_check_and_record() != 31419) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json() != 60068) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7296,8 +7891,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_constructor_confirmnonce_new() != 49406) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_constructor_memoryseenids_new() != 47166) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
     uniffiCallbackInitConfirmHandler()
+    uniffiCallbackInitSeenIdsCallback()
     return InitializationResult.ok
 }()
 

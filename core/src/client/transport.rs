@@ -356,9 +356,11 @@ impl Transport {
             }
             ErrorKind::RateLimited => Error::RateLimited { code, message, retry_after: reply.retry_after },
             ErrorKind::Server => Error::Server { status, code, message },
-            ErrorKind::Protocol | ErrorKind::Network | ErrorKind::Config | ErrorKind::Verification => {
-                Error::Protocol { message: format!("{route}: unexpected HTTP status {status}") }
-            }
+            ErrorKind::Protocol
+            | ErrorKind::Network
+            | ErrorKind::Config
+            | ErrorKind::Verification
+            | ErrorKind::Webhook => Error::Protocol { message: format!("{route}: unexpected HTTP status {status}") },
         }
     }
 

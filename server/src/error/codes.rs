@@ -41,6 +41,8 @@ pub enum WireCode {
     WorkspaceNotFound,
     ApiKeyNotFound,
     WebhookNotFound,
+    /// 404: rotating the resolution webhook of a workspace that never configured one.
+    ResolutionWebhookNotConfigured,
     PolicyNotFound,
     EscalationNotFound,
     AgentKeyNotFound,
@@ -85,7 +87,7 @@ pub enum WireCode {
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 39] = [
+    pub const ALL: [WireCode; 40] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
@@ -104,6 +106,7 @@ impl WireCode {
         Self::WorkspaceNotFound,
         Self::ApiKeyNotFound,
         Self::WebhookNotFound,
+        Self::ResolutionWebhookNotConfigured,
         Self::PolicyNotFound,
         Self::EscalationNotFound,
         Self::AgentKeyNotFound,
@@ -149,6 +152,7 @@ impl WireCode {
             Self::WorkspaceNotFound => "workspace_not_found",
             Self::ApiKeyNotFound => "api_key_not_found",
             Self::WebhookNotFound => "webhook_not_found",
+            Self::ResolutionWebhookNotConfigured => "resolution_webhook_not_configured",
             Self::PolicyNotFound => "policy_not_found",
             Self::EscalationNotFound => "escalation_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -194,6 +198,7 @@ impl WireCode {
             | Self::WorkspaceNotFound
             | Self::ApiKeyNotFound
             | Self::WebhookNotFound
+            | Self::ResolutionWebhookNotConfigured
             | Self::PolicyNotFound
             | Self::EscalationNotFound
             | Self::AgentKeyNotFound => StatusCode::NOT_FOUND,

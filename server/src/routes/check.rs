@@ -39,7 +39,7 @@ use crate::store::policies as editions;
 use crate::store::receipts;
 use crate::store::webhooks;
 use crate::util;
-use crate::wire::{CheckBody, EscalationBlock, ScopeResult};
+use crate::wire::{CheckBody, EscalationBlock, EscalationCreated, ScopeResult};
 use allowly_core::policy::Definition;
 
 const FIELDS: &[&str] = &[
@@ -202,10 +202,10 @@ pub async fn check(
             s.signer.kick();
             let mut confirms = false;
             for r in body.results.values() {
-                confirms |= r.decision == Decision::Confirm.as_str();
+                confirms |= r.decision == Decision::Confirm.as_str() || r.decision == Decision::Escalate.as_str();
                 s.metrics.decision(r.decision, r.reason);
             }
-            // A confirm is the only decision that enqueues a webhook event; waking the dispatcher after every check
+            // A confirm or an escalate is the only decision that enqueues a webhook event; waking the dispatcher after every check
             // cost a database read per check for nothing.
             if confirms {
                 s.webhooks.kick();
@@ -476,6 +476,18 @@ async fn open_escalation(
         check_receipt_id: receipt_id,
     };
     escalations::create(tx, &row).await?;
+    let event = EscalationCreated {
+        agent_id: auth.agent_id.clone(),
+        authorization_id: auth.id.clone(),
+        check_receipt_id: receipt_id.to_owned(),
+        escalation_expires_at: block.expires_at.clone(),
+        escalation_id: block.escalation_id.clone(),
+        escalation_to: target.to_owned(),
+        reason: allowly_core::model::Reason::PolicyRequiresEscalation.as_str(),
+        scope: scope.to_owned(),
+        user_id: auth.user_id.clone(),
+    };
+    webhooks::enqueue(tx, ws, webhooks::ESCALATION_CREATED, event).await?;
     Ok(block)
 }
 

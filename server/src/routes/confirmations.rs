@@ -23,9 +23,13 @@ use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, ConfRow, Resolution};
 use crate::store::escalations;
 use crate::store::receipts::{self, Draft, Event, Kind};
+use crate::store::resolution_webhooks;
 use crate::store::webhooks;
 use crate::util;
-use crate::wire::{Confirmation, ConfirmationMonitor, ConfirmationResolution, ConfirmationResolved, EscalationMonitor};
+use crate::wire::{
+    Confirmation, ConfirmationMonitor, ConfirmationResolution, ConfirmationResolved, EscalationMonitor,
+    ResolutionEventData,
+};
 
 pub(super) const MIN_TTL: i64 = 60;
 pub(super) const MAX_TTL: i64 = 7 * 24 * 3600;
@@ -130,6 +134,18 @@ pub async fn resolve(
             receipt_id: receipt_id.clone(),
             scope: row.scope.clone(),
             user_id: auth.user_id.clone(),
+        },
+    )
+    .await?;
+    resolution_webhooks::enqueue(
+        &mut tx,
+        &who.workspace_id,
+        resolution_webhooks::CONFIRMATION_RESOLVED,
+        ResolutionEventData {
+            prompt_id: row.id.clone(),
+            resolution_receipt_id: receipt_id.clone(),
+            source_receipt_id: Some(row.check_receipt_id.clone()),
+            status: if approved { "approved" } else { "rejected" },
         },
     )
     .await?;

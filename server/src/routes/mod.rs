@@ -11,6 +11,7 @@ pub mod edition_grants;
 pub mod fuzzing;
 mod policies;
 mod receipts;
+mod resolution_webhook;
 mod settlements;
 mod setup;
 mod unsupported;
@@ -39,7 +40,8 @@ use crate::wire::{
     ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, AuthorizationCreate,
     CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, EscalationMonitor, Health, KeyDocument,
     KeyRotation, PolicyBody, PolicyCreate, PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness,
-    ReceiptEnvelope, Revocation, Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
+    ReceiptEnvelope, ResolutionWebhookConfig, ResolutionWebhookDeliveries, ResolutionWebhookPut,
+    ResolutionWebhookSecret, Revocation, Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
 };
 use allowly_core::model;
 
@@ -209,8 +211,24 @@ route_table! {
             .errors(&[404]);
     post "/v1/escalations/{id}/resolve" => unsupported::escalation_resolutions,
         Op::unsupported("resolveEscalation", "Escalations (not supported yet)");
-    get "/v1/setup/resolution-webhook" => unsupported::resolution_webhook,
-        Op::unsupported("getResolutionWebhook", "Resolution webhooks (not supported yet)");
+    get "/v1/setup/resolution-webhook" => resolution_webhook::get,
+        Op::setup("getResolutionWebhook", "The resolution webhook endpoint (never its secret)")
+            .ok::<ResolutionWebhookConfig>(200);
+    put "/v1/setup/resolution-webhook" => resolution_webhook::put,
+        Op::setup("configureResolutionWebhook", "Configure the resolution webhook (returns a new signing secret once)")
+            .body::<ResolutionWebhookPut>()
+            .ok::<ResolutionWebhookSecret>(200)
+            .errors(&[422]);
+    post "/v1/setup/resolution-webhook/rotate" => resolution_webhook::rotate,
+        Op::setup("rotateResolutionWebhook", "A new signing secret for the resolution webhook (shown once)")
+            .ok::<ResolutionWebhookSecret>(200)
+            .errors(&[404]);
+    get "/v1/setup/resolution-webhook/deliveries" => resolution_webhook::deliveries,
+        Op::setup("listResolutionWebhookDeliveries", "The newest 20 resolution webhook deliveries")
+            .ok::<ResolutionWebhookDeliveries>(200);
+    delete "/v1/setup/resolution-webhook" => resolution_webhook::disable,
+        Op::setup("disableResolutionWebhook", "Disable the resolution webhook (queued events are cancelled)")
+            .ok::<ResolutionWebhookConfig>(200);
     post "/v1/setup/agents/{id}/keys" => agents::register,
         Op::setup("registerAgentKey", "Register an enrolled agent's Ed25519 public key (never a private key)")
             .body::<AgentKeyRegister>()

@@ -37,8 +37,13 @@ const EXPORT_PAGE: i64 = 500;
 pub(super) const MAX_NAME: usize = 200;
 const MAX_URL: usize = 2048;
 /// Events a webhook receives (all of them; there is no per-event subscription yet).
-pub const WEBHOOK_EVENTS: [&str; 3] =
-    [webhooks::CONFIRMATION_CREATED, webhooks::CONFIRMATION_RESOLVED, webhooks::AUTHORIZATION_REVOKED];
+pub const WEBHOOK_EVENTS: [&str; 5] = [
+    webhooks::CONFIRMATION_CREATED,
+    webhooks::CONFIRMATION_RESOLVED,
+    webhooks::CONFIRMATION_EXPIRED,
+    webhooks::AUTHORIZATION_REVOKED,
+    webhooks::ESCALATION_CREATED,
+];
 
 fn key_info(k: api_keys::KeyInfo) -> ApiKeyInfo {
     ApiKeyInfo {
@@ -142,7 +147,7 @@ pub async fn revoke_api_key(
 }
 
 /// Checks a webhook URL: absolute http(s), a host, no credentials (they would be stored and shown in the clear).
-fn check_webhook_url(raw: &str) -> Result<String, String> {
+pub(super) fn check_webhook_url(raw: &str) -> Result<String, String> {
     if raw.len() > MAX_URL {
         return Err(format!("must be at most {MAX_URL} bytes"));
     }
@@ -172,9 +177,11 @@ pub(super) fn parse_put_webhook(body: &axum::body::Bytes) -> Result<WebhookPut, 
     url.map(|url| WebhookPut { url }).ok_or_else(|| ApiError::internal("validated field missing"))
 }
 
-/// `PUT /v1/webhook {url}` → the signing secret, once. Replacing the endpoint rotates the secret.
+/// `PUT /v1/webhook {url}` → the signing secret, once. Replacing the endpoint rotates the secret. The URL passes
+/// the same SSRF guard as the resolution webhook's (https, public addresses; `--dev` / `--webhook-allow` relax it).
 pub async fn put_webhook(State(s): State<Arc<AppState>>, who: Setup, Body(body): Body) -> ApiResult<Response> {
     let WebhookPut { url } = parse_put_webhook(&body)?;
+    super::resolution_webhook::guard_url(&s, &url).await?;
     let mut secret = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
     let now = util::fmt_ts(util::now());

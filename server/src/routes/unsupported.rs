@@ -29,7 +29,3 @@ pub async fn custom_executables(_who: Runtime) -> ApiError {
 pub async fn escalation_resolutions(_who: Runtime) -> ApiError {
     unsupported("escalation resolutions")
 }
-
-pub async fn resolution_webhook(_who: Runtime) -> ApiError {
-    unsupported("resolution webhooks")
-}

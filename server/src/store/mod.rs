@@ -30,6 +30,7 @@ pub mod escalations;
 pub mod idempotency;
 pub mod policies;
 pub mod receipts;
+pub mod resolution_webhooks;
 pub mod signing_keys;
 pub mod webhooks;
 
@@ -57,6 +58,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "setup", include_str!("../../migrations/sqlite/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/sqlite/0003_policies.sql")),
     (4, "bound_confirmations", include_str!("../../migrations/sqlite/0004_bound_confirmations.sql")),
+    (5, "resolution_webhooks", include_str!("../../migrations/sqlite/0005_resolution_webhooks.sql")),
     (6, "agent_identity", include_str!("../../migrations/sqlite/0006_agent_identity.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -64,6 +66,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "setup", include_str!("../../migrations/postgres/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/postgres/0003_policies.sql")),
     (4, "bound_confirmations", include_str!("../../migrations/postgres/0004_bound_confirmations.sql")),
+    (5, "resolution_webhooks", include_str!("../../migrations/postgres/0005_resolution_webhooks.sql")),
     (6, "agent_identity", include_str!("../../migrations/postgres/0006_agent_identity.sql")),
 ];
 

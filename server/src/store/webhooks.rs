@@ -12,8 +12,10 @@ use super::{Pool, Store, Tx};
 use crate::crypto::MasterKey;
 use crate::util;
 
-/// The three event types of wire-v1.
+/// The event types of the generic webhook (wire-v1).
 pub const CONFIRMATION_CREATED: &str = "confirmation.created";
+pub const ESCALATION_CREATED: &str = "escalation.created";
+pub const CONFIRMATION_EXPIRED: &str = "confirmation.expired";
 pub const CONFIRMATION_RESOLVED: &str = "confirmation.resolved";
 pub const AUTHORIZATION_REVOKED: &str = "authorization.revoked";
 
@@ -76,10 +78,13 @@ pub async fn put(
 /// Removes the endpoint; undelivered events of the workspace are dropped with it (there is nowhere to send them).
 pub async fn delete(tx: &mut Tx, workspace_id: &str) -> Result<bool, sqlx::Error> {
     let r = sqlx::query("DELETE FROM webhooks WHERE workspace_id = $1").bind(workspace_id).execute(&mut **tx).await?;
-    sqlx::query("UPDATE webhook_deliveries SET status = 'failed' WHERE workspace_id = $1 AND status = 'pending'")
-        .bind(workspace_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint_gone' WHERE workspace_id = $1 \
+         AND channel = 'webhook' AND status = 'pending'",
+    )
+    .bind(workspace_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(r.rows_affected() > 0)
 }
 
@@ -113,7 +118,8 @@ pub async fn enqueue<T: serde::Serialize>(
 ) -> Result<bool, sqlx::Error> {
     let id = util::new_id("msg");
     let now = util::fmt_ts(util::now());
-    let payload = crate::wire::to_text(&crate::wire::WebhookEvent { data, timestamp: &now, event_type });
+    let payload =
+        crate::wire::to_text(&crate::wire::WebhookEvent { data, id: &id, timestamp: &now, event_type, workspace_id });
     let r = sqlx::query(
         "INSERT INTO webhook_deliveries (id, workspace_id, event_type, payload, status, attempts, next_attempt_at, \
          created_at) SELECT $1, workspace_id, $2, $3, 'pending', 0, $4, $4 FROM webhooks WHERE workspace_id = $5",
@@ -137,6 +143,10 @@ pub struct Due {
     pub payload: String,
     pub attempts: i64,
     pub created_at: String,
+    /// `webhook` (the generic endpoint) or `resolution` (`store::resolution_webhooks`).
+    pub channel: String,
+    /// The resolution endpoint's credential version the row was queued under (`None` on the generic channel).
+    pub credential_version: Option<i64>,
 }
 
 /// Leases up to `limit` due deliveries: each is claimed by a conditional update that pushes its `next_attempt_at`
@@ -146,7 +156,8 @@ pub async fn lease_due(store: &Store, limit: i64) -> Result<Vec<Due>, sqlx::Erro
     let now = util::fmt_ts(now_t);
     let lease_until = util::fmt_ts(now_t + time::Duration::seconds(LEASE_SECONDS));
     let rows = sqlx::query(
-        "SELECT id, workspace_id, event_type, payload, attempts, created_at, next_attempt_at FROM webhook_deliveries \
+        "SELECT id, workspace_id, event_type, payload, attempts, created_at, next_attempt_at, channel, \
+         credential_version FROM webhook_deliveries \
          WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
     )
     .bind(&now)
@@ -180,6 +191,8 @@ pub async fn lease_due(store: &Store, limit: i64) -> Result<Vec<Due>, sqlx::Erro
                 payload: r.try_get("payload")?,
                 attempts: r.try_get("attempts")?,
                 created_at: r.try_get("created_at")?,
+                channel: r.try_get("channel")?,
+                credential_version: r.try_get("credential_version")?,
             });
         }
     }
@@ -188,12 +201,14 @@ pub async fn lease_due(store: &Store, limit: i64) -> Result<Vec<Due>, sqlx::Erro
 }
 
 /// Records an attempt: delivered, retry at `retry_at`, or given up (`retry_at = None` and not delivered).
+/// `last_error` is the delivery log's code of a failed attempt (`http_error`, `timeout`, `unsafe_url`, …).
 pub async fn record_attempt(
     store: &Store,
     id: &str,
     delivered: bool,
     http_status: Option<i64>,
     retry_at: Option<&str>,
+    last_error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let now = util::fmt_ts(util::now());
     let mut tx = store.begin().await?;
@@ -204,12 +219,13 @@ pub async fn record_attempt(
     };
     sqlx::query(
         "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, \
-         delivered_at = $4 WHERE id = $5 AND status = 'pending'",
+         delivered_at = $4, last_error = $5 WHERE id = $6 AND status = 'pending'",
     )
     .bind(status)
     .bind(next)
     .bind(http_status)
     .bind(if delivered { Some(now) } else { None })
+    .bind(if delivered { None } else { last_error })
     .bind(id)
     .execute(&mut *tx)
     .await?;

@@ -66,7 +66,13 @@ mod tests {
             scope: s(),
             user_id: s(),
         };
-        assert_sorted(&WebhookEvent { data: created, timestamp: "t", event_type: "confirmation.created" });
+        assert_sorted(&WebhookEvent {
+            data: created,
+            id: "msg_1",
+            timestamp: "t",
+            event_type: "confirmation.created",
+            workspace_id: "ws_1",
+        });
         assert_sorted(&ConfirmationResolved {
             agent_id: s(),
             authorization_id: s(),
@@ -84,6 +90,33 @@ mod tests {
             receipt_id: s(),
             revoked_confirmations: vec![s()],
             user_id: s(),
+        });
+        let data = ResolutionEventData {
+            prompt_id: s(),
+            resolution_receipt_id: s(),
+            source_receipt_id: None,
+            status: "approved",
+        };
+        assert_sorted(&ResolutionEvent { data, id: "evt_1", timestamp: "t", event_type: "e", workspace_id: "w" });
+        let secret = ResolutionWebhookSecret {
+            created_at: None,
+            credential_version: Some(1),
+            enabled: true,
+            endpoint_id: None,
+            signing_secret: s(),
+            updated_at: None,
+            url: None,
+            workspace_id: s(),
+        };
+        assert_sorted(&secret);
+        assert_sorted(&ResolutionWebhookDelivery {
+            attempts: 1,
+            created_at: s(),
+            delivered_at: None,
+            event_id: s(),
+            event_type: s(),
+            last_error: None,
+            status: "pending",
         });
         assert_sorted(&PolicyEval { field_value: serde_json::Value::Null, matched_condition: None });
         let error = crate::error::ApiError::validation(vec![crate::error::FieldError::new("f", "is required")]);

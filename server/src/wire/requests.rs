@@ -23,6 +23,15 @@ pub struct WebhookPut {
     pub url: String,
 }
 
+/// `PUT /v1/setup/resolution-webhook`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub struct ResolutionWebhookPut {
+    /// Where resolution events are POSTed: an absolute https URL of a public host, without credentials (plain http
+    /// and private addresses only under `--dev` or `--webhook-allow`).
+    #[schema(format = "uri", max_length = 2048)]
+    pub url: String,
+}
+
 /// `POST /v1/policies` and `POST /v1/setup/policies/publish`: a definition (`allowly.policy.v1`, validated by
 /// allowly-core) plus where it goes.
 #[derive(Debug, Clone, PartialEq, ToSchema)]

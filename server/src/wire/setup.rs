@@ -109,3 +109,52 @@ pub struct AuditPage {
     /// Pass as `cursor` for the next page; `null` on the last one.
     pub next_cursor: Option<String>,
 }
+
+/// `GET`/`DELETE /v1/setup/resolution-webhook`: the endpoint without its secret. A workspace that never configured
+/// one answers `endpoint_id`, `url`, `credential_version`, `created_at`, `updated_at` as `null` and `enabled: false`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResolutionWebhookConfig {
+    pub created_at: Option<String>,
+    pub credential_version: Option<i64>,
+    pub enabled: bool,
+    pub endpoint_id: Option<String>,
+    pub updated_at: Option<String>,
+    pub url: Option<String>,
+    pub workspace_id: String,
+}
+
+/// `PUT /v1/setup/resolution-webhook` and `POST …/rotate`: the configuration plus the new `whsec_` secret, shown in
+/// this answer only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResolutionWebhookSecret {
+    pub created_at: Option<String>,
+    pub credential_version: Option<i64>,
+    pub enabled: bool,
+    pub endpoint_id: Option<String>,
+    pub signing_secret: String,
+    pub updated_at: Option<String>,
+    pub url: Option<String>,
+    pub workspace_id: String,
+}
+
+/// One entry of the delivery log: no payload, URL or secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResolutionWebhookDelivery {
+    pub attempts: i64,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    pub event_id: String,
+    /// `confirmation.resolved` or `escalation.resolved`.
+    pub event_type: String,
+    /// The latest failed attempt's code: `unsafe_url`, `dns_error`, `timeout`, `transport_error`, `http_error`,
+    /// `attempts_exhausted`, `endpoint_disabled`, `endpoint_changed`, `endpoint_gone`.
+    pub last_error: Option<String>,
+    /// `pending`, `delivered`, `failed` or `cancelled` (a newer secret or a disable stopped it).
+    pub status: &'static str,
+}
+
+/// `GET /v1/setup/resolution-webhook/deliveries`: the newest 20, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResolutionWebhookDeliveries {
+    pub items: Vec<ResolutionWebhookDelivery>,
+}

@@ -147,6 +147,15 @@ impl Drop for TestDb {
     }
 }
 
+/// How [`TestServer::start_with`] runs the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// `allowly serve --dev` (webhooks may go anywhere).
+    Dev,
+    /// `allowly init` + `allowly serve` with the master key and these `--webhook-allow` entries.
+    Prod(Vec<String>),
+}
+
 pub struct TestServer {
     pub running: Option<Running>,
     pub base: String,
@@ -160,25 +169,39 @@ pub struct TestServer {
 
 impl TestServer {
     /// SQLite: `serve --dev` (bootstrap on first start, keys re-read on restart). PostgreSQL: `init` on first start,
-    /// then `serve` with the master key, as in production.
+    /// then `serve` with the master key, as in production, allowing webhooks to 127.0.0.1 (`--webhook-allow`) so the
+    /// tests' loopback receivers work on both backends.
     pub async fn start(db: &TestDb) -> TestServer {
         Self::start_with_limits(db, Default::default()).await
     }
 
     /// [`TestServer::start`] with other request rate limits (the rate-limit tests use tiny ones).
     pub async fn start_with_limits(db: &TestDb, rate_limits: allowly_server::rate_limit::RateLimits) -> TestServer {
+        let mode = match db.backend {
+            Backend::Sqlite => Mode::Dev,
+            Backend::Postgres => Mode::Prod(vec!["127.0.0.1".into()]),
+        };
+        Self::start_full(db, mode, rate_limits).await
+    }
+
+    /// Starts a server in `mode` on either backend (a database keeps the mode it was first started in).
+    pub async fn start_with(db: &TestDb, mode: Mode) -> TestServer {
+        Self::start_full(db, mode, Default::default()).await
+    }
+
+    async fn start_full(db: &TestDb, mode: Mode, rate_limits: allowly_server::rate_limit::RateLimits) -> TestServer {
         let ready = db.dir.path().join("ready.json");
         let _ = std::fs::remove_file(&ready);
-        let (dev, ready_file, master_key) = match db.backend {
-            Backend::Sqlite => (true, Some(ready.clone()), None),
-            Backend::Postgres => {
+        let (dev, ready_file, master_key, webhook_allow) = match mode {
+            Mode::Dev => (true, Some(ready.clone()), None, Vec::new()),
+            Mode::Prod(allow) => {
                 let known = db.keys.lock().expect("keys").clone();
                 if known.is_none() {
                     let k = init(&db.url, &db.master).await.expect("init");
                     *db.keys.lock().expect("keys") =
                         Some(Keys { ws: k.workspace_id, rt: k.runtime_api_key, setup: k.setup_api_key });
                 }
-                (false, None, Some(db.master.clone()))
+                (false, None, Some(db.master.clone()), allow)
             }
         };
         let running = allowly_server::start(ServeConfig {
@@ -188,18 +211,19 @@ impl TestServer {
             ready_file,
             master_key,
             rate_limits,
+            webhook_allow,
         })
         .await
         .expect("server starts");
-        let keys = match db.backend {
-            Backend::Sqlite => {
+        let keys = match dev {
+            true => {
                 let info: Value =
                     serde_json::from_str(&std::fs::read_to_string(&ready).expect("ready file")).expect("json");
                 let s = |k: &str| info[k].as_str().expect(k).to_string();
                 assert_eq!(s("base_url"), format!("http://{}", running.addr));
                 Keys { ws: s("workspace_id"), rt: s("runtime_api_key"), setup: s("setup_api_key") }
             }
-            Backend::Postgres => db.keys.lock().expect("keys").clone().expect("keys known after init"),
+            false => db.keys.lock().expect("keys").clone().expect("keys known after init"),
         };
         TestServer {
             base: format!("http://{}", running.addr),

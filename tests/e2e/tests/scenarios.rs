@@ -43,6 +43,7 @@ struct Run {
     client: Client,
     vars: Map<String, Value>,
     keys: HashMap<String, KeySet>,
+    seen: HashMap<String, allowly_core::webhook::MemorySeenIds>,
 }
 
 fn client(env: &Value, key: &str, opts: Option<&Value>) -> Result<Client, Fail> {
@@ -172,6 +173,28 @@ impl Run {
                     "key_id": v.key_id, "issued_at": v.issued_at}))
             }
             "from_email" => Ok(json!({"user_id": allowly_core::identifiers::from_email(&s("email"), &s("pepper"))?})),
+            "verify_webhook" => {
+                use allowly_core::webhook::{WebhookVerifyOptions, verify_webhook_with};
+                let headers: Vec<(String, String)> = args["headers"]
+                    .as_array()
+                    .ok_or_else(|| runner("no headers"))?
+                    .iter()
+                    .map(|h| {
+                        (h[0].as_str().unwrap_or_default().to_owned(), h[1].as_str().unwrap_or_default().to_owned())
+                    })
+                    .collect();
+                let seen = self.seen.entry(s("seen")).or_default();
+                let opts = WebhookVerifyOptions { now: args["now"].as_i64(), seen: Some(&*seen), ..Default::default() };
+                let e = verify_webhook_with(
+                    s("body").as_bytes(),
+                    headers,
+                    &s("secret"),
+                    &s("expected_workspace_id"),
+                    &opts,
+                )?;
+                Ok(json!({"id": e.id, "type": e.event_type, "timestamp": e.timestamp, "workspace_id": e.workspace_id,
+                    "data": e.data}))
+            }
             "rotate_signing_key" => {
                 let url = format!("{}/v1/signing-keys/rotate", self.env["base_url"].as_str().unwrap_or_default());
                 let resp =
@@ -270,6 +293,7 @@ async fn every_scenario_passes_through_the_rust_sdk() {
                 client,
                 vars,
                 keys: HashMap::new(),
+                seen: HashMap::new(),
             };
             let mut outcome = Ok(());
             for (i, step) in sc["steps"].as_array().expect("steps").iter().enumerate() {

@@ -249,6 +249,13 @@ typedef void (*UniffiCallbackInterfaceConfirmHandlerMethod0)(uint64_t, RustBuffe
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SEEN_IDS_CALLBACK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SEEN_IDS_CALLBACK_METHOD0
+typedef void (*UniffiCallbackInterfaceSeenIdsCallbackMethod0)(uint64_t, RustBuffer, int64_t, int8_t* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONFIRM_HANDLER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONFIRM_HANDLER
 typedef struct UniffiVTableCallbackInterfaceConfirmHandler {
@@ -256,6 +263,15 @@ typedef struct UniffiVTableCallbackInterfaceConfirmHandler {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceConfirmHandlerMethod0 _Nonnull confirm;
 } UniffiVTableCallbackInterfaceConfirmHandler;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SEEN_IDS_CALLBACK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SEEN_IDS_CALLBACK
+typedef struct UniffiVTableCallbackInterfaceSeenIdsCallback {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSeenIdsCallbackMethod0 _Nonnull checkAndRecord;
+} UniffiVTableCallbackInterfaceSeenIdsCallback;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_AGENTCREDENTIAL
@@ -523,6 +539,46 @@ RustBuffer uniffi_allowly_ffi_fn_method_keyset_to_json(uint64_t ptr, RustCallSta
 RustBuffer uniffi_allowly_ffi_fn_method_keyset_workspace_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_MEMORYSEENIDS
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_MEMORYSEENIDS
+uint64_t uniffi_allowly_ffi_fn_clone_memoryseenids(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_MEMORYSEENIDS
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_MEMORYSEENIDS
+void uniffi_allowly_ffi_fn_free_memoryseenids(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CONSTRUCTOR_MEMORYSEENIDS_NEW
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CONSTRUCTOR_MEMORYSEENIDS_NEW
+uint64_t uniffi_allowly_ffi_fn_constructor_memoryseenids_new(RustBuffer capacity, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_MEMORYSEENIDS_SIZE
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_MEMORYSEENIDS_SIZE
+uint64_t uniffi_allowly_ffi_fn_method_memoryseenids_size(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_SEENIDSCALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_SEENIDSCALLBACK
+uint64_t uniffi_allowly_ffi_fn_clone_seenidscallback(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_SEENIDSCALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_SEENIDSCALLBACK
+void uniffi_allowly_ffi_fn_free_seenidscallback(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_INIT_CALLBACK_VTABLE_SEENIDSCALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_INIT_CALLBACK_VTABLE_SEENIDSCALLBACK
+void uniffi_allowly_ffi_fn_init_callback_vtable_seenidscallback(const UniffiVTableCallbackInterfaceSeenIdsCallback* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_SEENIDSCALLBACK_CHECK_AND_RECORD
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_SEENIDSCALLBACK_CHECK_AND_RECORD
+int8_t uniffi_allowly_ffi_fn_method_seenidscallback_check_and_record(uint64_t ptr, RustBuffer event_id, int64_t forget_after, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_CLIENT_DEFAULT_DURATIONS
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_CLIENT_DEFAULT_DURATIONS
 RustBuffer uniffi_allowly_ffi_fn_func_client_default_durations(RustCallStatus *_Nonnull out_status
@@ -595,6 +651,11 @@ uint64_t uniffi_allowly_ffi_fn_func_load_keys_from_json(RustBuffer json, RustCal
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_VERIFY_RECEIPT_JSON
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_VERIFY_RECEIPT_JSON
 RustBuffer uniffi_allowly_ffi_fn_func_verify_receipt_json(RustBuffer json, uint64_t keys, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_VERIFY_WEBHOOK
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_VERIFY_WEBHOOK
+RustBuffer uniffi_allowly_ffi_fn_func_verify_webhook(RustBuffer body, RustBuffer headers, RustBuffer secret, RustBuffer expected_workspace_id, RustBuffer tolerance_seconds, RustBuffer now, RustBuffer seen, RustBuffer seen_callback, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_ALLOWLY_FFI_RUSTBUFFER_ALLOC
@@ -941,6 +1002,12 @@ uint16_t uniffi_allowly_ffi_checksum_func_verify_receipt_json(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_VERIFY_WEBHOOK
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_VERIFY_WEBHOOK
+uint16_t uniffi_allowly_ffi_checksum_func_verify_webhook(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_AGENTCREDENTIAL_AGENT_ID
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_AGENTCREDENTIAL_AGENT_ID
 uint16_t uniffi_allowly_ffi_checksum_method_agentcredential_agent_id(void
@@ -1163,6 +1230,18 @@ uint16_t uniffi_allowly_ffi_checksum_method_keyset_workspace_id(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_MEMORYSEENIDS_SIZE
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_MEMORYSEENIDS_SIZE
+uint16_t uniffi_allowly_ffi_checksum_method_memoryseenids_size(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_SEENIDSCALLBACK_CHECK_AND_RECORD
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_SEENIDSCALLBACK_CHECK_AND_RECORD
+uint16_t uniffi_allowly_ffi_checksum_method_seenidscallback_check_and_record(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_AGENTCREDENTIAL_FROM_JSON
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_AGENTCREDENTIAL_FROM_JSON
 uint16_t uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json(void
@@ -1178,6 +1257,12 @@ uint16_t uniffi_allowly_ffi_checksum_constructor_nativeclient_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_CONFIRMNONCE_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_CONFIRMNONCE_NEW
 uint16_t uniffi_allowly_ffi_checksum_constructor_confirmnonce_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_MEMORYSEENIDS_NEW
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_MEMORYSEENIDS_NEW
+uint16_t uniffi_allowly_ffi_checksum_constructor_memoryseenids_new(void
     
 );
 #endif

@@ -660,6 +660,9 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfaceConfirmHandlerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`prompt`: RustBuffer.ByValue,`uniffiFutureCallback`: UniffiForeignFutureCompleteI8,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
 }
+internal interface UniffiCallbackInterfaceSeenIdsCallbackMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`eventId`: RustBuffer.ByValue,`forgetAfter`: Long,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "confirm")
 internal open class UniffiVTableCallbackInterfaceConfirmHandler(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -676,6 +679,25 @@ internal open class UniffiVTableCallbackInterfaceConfirmHandler(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `confirm` = other.`confirm`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "checkAndRecord")
+internal open class UniffiVTableCallbackInterfaceSeenIdsCallback(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `checkAndRecord`: UniffiCallbackInterfaceSeenIdsCallbackMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `checkAndRecord`: UniffiCallbackInterfaceSeenIdsCallbackMethod0? = null,
+    ): UniffiVTableCallbackInterfaceSeenIdsCallback(`uniffiFree`,`uniffiClone`,`checkAndRecord`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceSeenIdsCallback) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `checkAndRecord` = other.`checkAndRecord`
     }
 
 }
@@ -731,6 +753,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allowly_ffi_checksum_func_load_keys_from_json(
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_verify_receipt_json(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_func_verify_webhook(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_agentcredential_agent_id(
     ): Int
@@ -806,11 +830,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_keyset_workspace_id(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_memoryseenids_size(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_seenidscallback_check_and_record(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json(
     ): Int
     external fun uniffi_allowly_ffi_checksum_constructor_nativeclient_new(
     ): Int
     external fun uniffi_allowly_ffi_checksum_constructor_confirmnonce_new(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_constructor_memoryseenids_new(
     ): Int
     external fun ffi_allowly_ffi_uniffi_contract_version(
     ): Int
@@ -829,6 +859,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "allowly"))
         uniffiCallbackInterfaceConfirmHandler.register(this)
+        uniffiCallbackInterfaceSeenIdsCallback.register(this)
         
     }
 
@@ -939,6 +970,22 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_method_keyset_workspace_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_clone_memoryseenids(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_memoryseenids(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_constructor_memoryseenids_new(`capacity`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_memoryseenids_size(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_clone_seenidscallback(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_seenidscallback(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_init_callback_vtable_seenidscallback(`vtable`: UniffiVTableCallbackInterfaceSeenIdsCallback,
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_method_seenidscallback_check_and_record(`ptr`: Long,`eventId`: RustBuffer.ByValue,`forgetAfter`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_allowly_ffi_fn_func_client_default_durations(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_core_error_kinds(uniffi_out_err: UniffiRustCallStatus, 
@@ -966,6 +1013,8 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_func_load_keys_from_json(`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_allowly_ffi_fn_func_verify_receipt_json(`json`: RustBuffer.ByValue,`keys`: Long,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_verify_webhook(`body`: RustBuffer.ByValue,`headers`: RustBuffer.ByValue,`secret`: RustBuffer.ByValue,`expectedWorkspaceId`: RustBuffer.ByValue,`toleranceSeconds`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`seen`: RustBuffer.ByValue,`seenCallback`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_allowly_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1128,6 +1177,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_func_verify_receipt_json() and 0xFFFF) != 60640) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_func_verify_webhook() and 0xFFFF) != 32947) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_agent_id() and 0xFFFF) != 21318) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1239,6 +1291,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_method_keyset_workspace_id() and 0xFFFF) != 24589) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_method_memoryseenids_size() and 0xFFFF) != 65247) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_seenidscallback_check_and_record() and 0xFFFF) != 31419) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json() and 0xFFFF) != 60068) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1246,6 +1304,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_constructor_confirmnonce_new() and 0xFFFF) != 49406) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_constructor_memoryseenids_new() and 0xFFFF) != 47166) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -3284,6 +3345,285 @@ public object FfiConverterTypeKeySet: FfiConverter<KeySet, Long> {
 
 
 /**
+ * A bounded in-memory store of accepted webhook ids (core's `MemorySeenIds`); share one per receiver.
+ */
+public interface MemorySeenIdsInterface {
+    
+    /**
+     * How many ids are remembered now.
+     */
+    fun `size`(): kotlin.ULong
+    
+    companion object
+}
+
+/**
+ * A bounded in-memory store of accepted webhook ids (core's `MemorySeenIds`); share one per receiver.
+ */
+open class MemorySeenIds: Disposable, AutoCloseable, MemorySeenIdsInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * `capacity` defaults to 100 000 ids.
+     */
+    constructor(`capacity`: kotlin.ULong? = null) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_constructor_memoryseenids_new(
+    
+        
+        FfiConverterOptionalULong.lower(`capacity`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_memoryseenids(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_memoryseenids(handle, status)
+        }
+    }
+
+    
+    /**
+     * How many ids are remembered now.
+     */override fun `size`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_memoryseenids_size(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMemorySeenIds: FfiConverter<MemorySeenIds, Long> {
+    override fun lower(value: MemorySeenIds): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): MemorySeenIds {
+        return MemorySeenIds(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): MemorySeenIds {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MemorySeenIds) = 8UL
+
+    override fun write(value: MemorySeenIds, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The native client behind Swift's and Kotlin's `Allowly` class.
  */
 public interface NativeClientInterface {
@@ -4156,6 +4496,328 @@ public object FfiConverterTypeNativeClient: FfiConverter<NativeClient, Long> {
     override fun allocationSize(value: NativeClient) = 8UL
 
     override fun write(value: NativeClient, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The caller's own store of accepted ids (a database table, say): record `event_id` and return `true`, or return
+ * `false` when it was already recorded. `forget_after` is the Unix second after which it may be dropped.
+ */
+public interface SeenIdsCallback {
+    
+    fun `checkAndRecord`(`eventId`: kotlin.String, `forgetAfter`: kotlin.Long): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * The caller's own store of accepted ids (a database table, say): record `event_id` and return `true`, or return
+ * `false` when it was already recorded. `forget_after` is the Unix second after which it may be dropped.
+ */
+open class SeenIdsCallbackImpl: Disposable, AutoCloseable, SeenIdsCallback
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_seenidscallback(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_seenidscallback(handle, status)
+        }
+    }
+
+    override fun `checkAndRecord`(`eventId`: kotlin.String, `forgetAfter`: kotlin.Long): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_seenidscallback_check_and_record(
+        it,
+        
+        FfiConverterString.lower(`eventId`),
+        FfiConverterLong.lower(`forgetAfter`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceSeenIdsCallback {
+    internal object `checkAndRecord`: UniffiCallbackInterfaceSeenIdsCallbackMethod0 {
+        override fun callback(`uniffiHandle`: Long,`eventId`: RustBuffer.ByValue,`forgetAfter`: Long,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSeenIdsCallback.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`checkAndRecord`(
+                    FfiConverterString.lift(`eventId`),
+                    FfiConverterLong.lift(`forgetAfter`),
+                )
+            }
+            val writeReturn = { value: kotlin.Boolean -> uniffiOutReturn.setValue(FfiConverterBoolean.lower(value)) }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeSeenIdsCallback.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeSeenIdsCallback.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceSeenIdsCallback.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `checkAndRecord`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_allowly_ffi_fn_init_callback_vtable_seenidscallback(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSeenIdsCallback: FfiConverter<SeenIdsCallback, Long> {
+    internal val handleMap = UniffiHandleMap<SeenIdsCallback>()
+
+    override fun lower(value: SeenIdsCallback): Long {
+        if (value is SeenIdsCallbackImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): SeenIdsCallback {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SeenIdsCallbackImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): SeenIdsCallback {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SeenIdsCallback) = 8UL
+
+    override fun write(value: SeenIdsCallback, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -6665,6 +7327,103 @@ public object FfiConverterTypeVerifyOptions: FfiConverterRustBuffer<VerifyOption
 
 
 
+/**
+ * A verified event; `data_json` is the event's `data` object as JSON text.
+ */
+data class WebhookEvent (
+    val `id`: kotlin.String
+    , 
+    val `eventType`: kotlin.String
+    , 
+    val `timestamp`: kotlin.String
+    , 
+    val `workspaceId`: kotlin.String
+    , 
+    val `dataJson`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWebhookEvent: FfiConverterRustBuffer<WebhookEvent> {
+    override fun read(buf: ByteBuffer): WebhookEvent {
+        return WebhookEvent(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: WebhookEvent) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`eventType`) +
+            FfiConverterString.allocationSize(value.`timestamp`) +
+            FfiConverterString.allocationSize(value.`workspaceId`) +
+            FfiConverterString.allocationSize(value.`dataJson`)
+    )
+
+    override fun write(value: WebhookEvent, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`eventType`, buf)
+            FfiConverterString.write(value.`timestamp`, buf)
+            FfiConverterString.write(value.`workspaceId`, buf)
+            FfiConverterString.write(value.`dataJson`, buf)
+    }
+}
+
+
+
+/**
+ * One received header, as the receiver's HTTP framework handed it over (repeats kept: core refuses them).
+ */
+data class WebhookHeader (
+    val `name`: kotlin.String
+    , 
+    val `value`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWebhookHeader: FfiConverterRustBuffer<WebhookHeader> {
+    override fun read(buf: ByteBuffer): WebhookHeader {
+        return WebhookHeader(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: WebhookHeader) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`value`)
+    )
+
+    override fun write(value: WebhookHeader, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
 
 
 /**
@@ -6849,6 +7608,19 @@ sealed class AllowlyException: kotlin.Exception() {
             get() = "kind=${ `kind` }, code=${ `code` }, detail=${ `detail` }"
     }
     
+    /**
+     * A webhook delivery did not verify (`verify_webhook`); `code` is `webhook_<kind>` (`webhook_replay`, …).
+     */
+    class Webhook(
+        
+        val `code`: kotlin.String, 
+        
+        val `detail`: kotlin.String
+        ) : AllowlyException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
 
     
 
@@ -6923,6 +7695,10 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 )
             12 -> AllowlyException.Verification(
                 FfiConverterTypeVerificationErrorKind.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            13 -> AllowlyException.Webhook(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -7014,6 +7790,12 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
+            is AllowlyException.Webhook -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
         }
     }
 
@@ -7097,6 +7879,12 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
             is AllowlyException.Verification -> {
                 buf.putInt(12)
                 FfiConverterTypeVerificationErrorKind.write(value.`kind`, buf)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is AllowlyException.Webhook -> {
+                buf.putInt(13)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
@@ -7682,6 +8470,70 @@ public object FfiConverterOptionalTypeConfirmNonce: FfiConverterRustBuffer<Confi
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeMemorySeenIds: FfiConverterRustBuffer<MemorySeenIds?> {
+    override fun read(buf: ByteBuffer): MemorySeenIds? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMemorySeenIds.read(buf)
+    }
+
+    override fun allocationSize(value: MemorySeenIds?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMemorySeenIds.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MemorySeenIds?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMemorySeenIds.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSeenIdsCallback: FfiConverterRustBuffer<SeenIdsCallback?> {
+    override fun read(buf: ByteBuffer): SeenIdsCallback? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSeenIdsCallback.read(buf)
+    }
+
+    override fun allocationSize(value: SeenIdsCallback?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSeenIdsCallback.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SeenIdsCallback?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSeenIdsCallback.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeBudgetInfo: FfiConverterRustBuffer<BudgetInfo?> {
     override fun read(buf: ByteBuffer): BudgetInfo? {
         if (buf.get().toInt() == 0) {
@@ -8074,6 +8926,34 @@ public object FfiConverterSequenceTypeScopeGrant: FfiConverterRustBuffer<List<Sc
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeWebhookHeader: FfiConverterRustBuffer<List<WebhookHeader>> {
+    override fun read(buf: ByteBuffer): List<WebhookHeader> {
+        val len = buf.getInt()
+        return List<WebhookHeader>(len) {
+            FfiConverterTypeWebhookHeader.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<WebhookHeader>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeWebhookHeader.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<WebhookHeader>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeWebhookHeader.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterMapStringDuration: FfiConverterRustBuffer<Map<kotlin.String, java.time.Duration>> {
     override fun read(buf: ByteBuffer): Map<kotlin.String, java.time.Duration> {
         val len = buf.getInt()
@@ -8408,6 +9288,31 @@ public object FfiConverterMapStringTypeFallbackMode: FfiConverterRustBuffer<Map<
         FfiConverterString.lower(`json`),
         FfiConverterTypeKeySet.lower(`keys`),
         FfiConverterTypeVerifyOptions.lower(`options`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Verifies one webhook delivery: the exact body bytes, its headers, the endpoint's `whsec_` secret and the
+         * workspace you expect. `tolerance_seconds` defaults to 300, `now` (Unix seconds) to the system clock; give at most
+         * one of `seen` / `seen_callback` (neither: the process's in-memory store). Throws `Webhook` (code
+         * `webhook_<kind>`) or `Validation` for a bad secret or workspace.
+         */
+    @Throws(AllowlyException::class) fun `verifyWebhook`(`body`: kotlin.ByteArray, `headers`: List<WebhookHeader>, `secret`: kotlin.String, `expectedWorkspaceId`: kotlin.String, `toleranceSeconds`: kotlin.ULong? = null, `now`: kotlin.Long? = null, `seen`: MemorySeenIds? = null, `seenCallback`: SeenIdsCallback? = null): WebhookEvent {
+            return FfiConverterTypeWebhookEvent.lift(
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_verify_webhook(
+    
+        
+        FfiConverterByteArray.lower(`body`),
+        FfiConverterSequenceTypeWebhookHeader.lower(`headers`),
+        FfiConverterString.lower(`secret`),
+        FfiConverterString.lower(`expectedWorkspaceId`),
+        FfiConverterOptionalULong.lower(`toleranceSeconds`),
+        FfiConverterOptionalLong.lower(`now`),
+        FfiConverterOptionalTypeMemorySeenIds.lower(`seen`),
+        FfiConverterOptionalTypeSeenIdsCallback.lower(`seenCallback`),_status)
 }
     )
     }

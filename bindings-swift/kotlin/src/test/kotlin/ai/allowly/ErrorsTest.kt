@@ -35,7 +35,7 @@ class ErrorsTest {
         assertEquals(
             setOf(
                 "Authentication", "PermissionDenied", "NotFound", "Conflict", "Validation", "RateLimited", "Server",
-                "Timeout", "Network", "Protocol", "Config", "Verification",
+                "Timeout", "Network", "Protocol", "Config", "Verification", "Webhook",
             ),
             variants,
         )

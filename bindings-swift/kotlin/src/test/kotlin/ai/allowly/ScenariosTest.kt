@@ -112,6 +112,7 @@ private fun errorJson(e: AllowlyException): Map<String, Any?> {
         is AllowlyException.Protocol -> e.code to null
         is AllowlyException.Config -> e.code to null
         is AllowlyException.Verification -> e.code to null
+        is AllowlyException.Webhook -> e.code to null
     }
     return mapOf("type" to errorKind(e.javaClass), "code" to code, "status" to status,
         "fields" to ((e as? AllowlyException.Validation)?.fields?.map { it.field } ?: emptyList<String>()),
@@ -248,6 +249,7 @@ class ScenariosTest {
     private inner class Run(val server: DevServer, runEnv: Map<String, Any?>) : AutoCloseable {
         val vars = mutableMapOf<String, Any?>("env" to runEnv)
         val keys = mutableMapOf<String, KeySet>()
+        val seen = mutableMapOf<String, MemorySeenIds>()
         val clients = mutableListOf<Allowly>()
         val client = makeClient(emptyMap<String, Any?>())
 
@@ -326,6 +328,13 @@ class ScenariosTest {
                     verified(verifyReceiptJson(text, keySet, VerifyOptions(expectedWorkspaceId = str(a, "expected_workspace_id"))))
                 }
                 "from_email" -> mapOf("user_id" to fromEmail(a["email"] as String, a["pepper"] as String))
+                "verify_webhook" -> {
+                    val headers = (a["headers"] as List<*>).map { h -> (h as List<*>).let { WebhookHeader(it[0] as String, it[1] as String) } }
+                    val store = seen.getOrPut(a["seen"] as String) { MemorySeenIds() }
+                    val e = verifyWebhook((a["body"] as String).toByteArray(Charsets.UTF_8), headers, a["secret"] as String,
+                        a["expected_workspace_id"] as String, now = a["now"] as Long, seen = store)
+                    mapOf("id" to e.id, "type" to e.eventType, "timestamp" to e.timestamp, "workspace_id" to e.workspaceId)
+                }
                 "rotate_signing_key" -> {
                     val req = HttpRequest.newBuilder(URI("${server.baseUrl}/v1/signing-keys/rotate"))
                         .header("Authorization", "Bearer ${server.setupApiKey}").POST(HttpRequest.BodyPublishers.noBody())
