@@ -56,12 +56,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "setup", include_str!("../../migrations/sqlite/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/sqlite/0003_policies.sql")),
     (4, "bound_confirmations", include_str!("../../migrations/sqlite/0004_bound_confirmations.sql")),
+    (7, "audit_action", include_str!("../../migrations/sqlite/0007_audit_action.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "setup", include_str!("../../migrations/postgres/0002_setup.sql")),
     (3, "policies", include_str!("../../migrations/postgres/0003_policies.sql")),
     (4, "bound_confirmations", include_str!("../../migrations/postgres/0004_bound_confirmations.sql")),
+    (7, "audit_action", include_str!("../../migrations/postgres/0007_audit_action.sql")),
 ];
 
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.
