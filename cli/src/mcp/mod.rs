@@ -141,7 +141,7 @@ fn client(base_url: &str) -> Result<Client, String> {
 }
 
 /// Plain HTTP is accepted only to this machine (a local `allowly serve`), where nothing crosses a network.
-fn url_is_loopback(base_url: &str) -> bool {
+pub(crate) fn url_is_loopback(base_url: &str) -> bool {
     let rest = base_url.trim().strip_prefix("http://").unwrap_or("");
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host =

@@ -38,7 +38,6 @@ fn runner<E: std::fmt::Display>(e: E) -> Fail {
 struct Run {
     env: Value,
     runtime_key: String,
-    setup_key: String,
     client: Client,
     vars: Map<String, Value>,
     keys: HashMap<String, KeySet>,
@@ -165,17 +164,7 @@ impl Run {
                     "key_id": v.key_id, "issued_at": v.issued_at}))
             }
             "from_email" => Ok(json!({"user_id": allowly_core::identifiers::from_email(&s("email"), &s("pepper"))?})),
-            "rotate_signing_key" => {
-                let url = format!("{}/v1/signing-keys/rotate", self.env["base_url"].as_str().unwrap_or_default());
-                let resp =
-                    reqwest::Client::new().post(url).bearer_auth(&self.setup_key).send().await.map_err(runner)?;
-                let status = resp.status();
-                let body: Value = resp.json().await.map_err(runner)?;
-                if !status.is_success() {
-                    return Err(Fail::Runner(format!("rotate: {status} {body}")));
-                }
-                Ok(body)
-            }
+            "rotate_signing_key" => to_json!(&c.rotate_signing_key().await?),
             "sleep" => {
                 tokio::time::sleep(Duration::from_millis(args["ms"].as_u64().unwrap_or(0))).await;
                 Ok(Value::Null)
@@ -224,8 +213,9 @@ async fn every_scenario_passes_through_the_rust_sdk() {
         "base_url": server.field("base_url"), "workspace_id": server.field("workspace_id"),
         "dead_base_url": format!("http://127.0.0.1:{dead}"),
         "silent_base_url": format!("http://{}", silent.local_addr().expect("addr")),
+        "setup_api_key": server.field("setup_api_key"),
     });
-    let (runtime_key, setup_key) = (server.field("runtime_api_key"), server.field("setup_api_key"));
+    let runtime_key = server.field("runtime_api_key");
     let mut report = Map::new();
     let mut failures = Vec::new();
     for sc in load_scenarios() {
@@ -237,14 +227,8 @@ async fn every_scenario_passes_through_the_rust_sdk() {
             let client = client(&env, &runtime_key, None).unwrap_or_else(|_| panic!("client"));
             let mut vars = Map::new();
             vars.insert("env".into(), env.clone());
-            let mut run = Run {
-                env: env.clone(),
-                runtime_key: runtime_key.clone(),
-                setup_key: setup_key.clone(),
-                client,
-                vars,
-                keys: HashMap::new(),
-            };
+            let mut run =
+                Run { env: env.clone(), runtime_key: runtime_key.clone(), client, vars, keys: HashMap::new() };
             let mut outcome = Ok(());
             for (i, step) in sc["steps"].as_array().expect("steps").iter().enumerate() {
                 outcome = run.step(i, step).await;
