@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterator, Optional
 
@@ -172,10 +171,7 @@ class Run:
         if op == "from_email":
             return {"user_id": identifiers.from_email(a["email"], pepper=a["pepper"])}
         if op == "rotate_signing_key":
-            req = urllib.request.Request(f"{self.server['base_url']}/v1/signing-keys/rotate", data=b"", method="POST",
-                                         headers={"Authorization": f"Bearer {self.server['setup_api_key']}"})
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return json.loads(resp.read())
+            return c.admin.signing_keys.rotate().to_dict()
         if op == "sleep":
             time.sleep(a["ms"] / 1000)
             return None
@@ -218,7 +214,8 @@ def test_scenario(path: Any, server: Dict[str, str], endpoints: Dict[str, str]) 
     if skip:
         record(name, "skip", skip)
         pytest.skip(skip)
-    env = {"base_url": server["base_url"], "workspace_id": server["workspace_id"], **endpoints}
+    env = {"base_url": server["base_url"], "workspace_id": server["workspace_id"],
+           "setup_api_key": server["setup_api_key"], **endpoints}
     try:
         run = Run(server, env)
         for i, step in enumerate(scenario["steps"]):

@@ -4,13 +4,18 @@ A thin front over the Rust allowly-core (``allowly._native``); see the package R
 """
 
 from . import identifiers, policies, verify
-from ._client import Allowly, SyncAllowly
+from ._client import Admin, Allowly, SyncAllowly
 from ._native import (
+    ApiKey,
+    ApiKeyRevocation,
+    AuditPage,
+    AuditRow,
     Authorization,
     AuthorizationMigration,
     Budget,
     CheckResult,
     Confirmation,
+    CreatedApiKey,
     ConfirmationMonitor,
     ConfirmationResolution,
     EditionAuthorization,
@@ -29,7 +34,10 @@ from ._native import (
     ScopeResult,
     Settlement,
     SignedReceipt,
+    SigningKeyRotation,
     VerifiedReceipt,
+    WebhookEndpoint,
+    WebhookSecret,
     __version__,
 )
 from .errors import *  # noqa: F403 - the exception hierarchy is part of the top-level API
@@ -38,6 +46,7 @@ from .policies import PolicyDefinition
 from .trace import current_trace, trace
 
 __all__ = [
+    "Admin",
     "Allowly",
     "SyncAllowly",
     "trace",
@@ -45,6 +54,10 @@ __all__ = [
     "identifiers",
     "policies",
     "verify",
+    "ApiKey",
+    "ApiKeyRevocation",
+    "AuditPage",
+    "AuditRow",
     "Authorization",
     "AuthorizationMigration",
     "Budget",
@@ -52,6 +65,7 @@ __all__ = [
     "Confirmation",
     "ConfirmationMonitor",
     "ConfirmationResolution",
+    "CreatedApiKey",
     "EditionAuthorization",
     "EscalationMonitor",
     "FieldError",
@@ -69,7 +83,10 @@ __all__ = [
     "ScopeResult",
     "Settlement",
     "SignedReceipt",
+    "SigningKeyRotation",
     "VerifiedReceipt",
+    "WebhookEndpoint",
+    "WebhookSecret",
     "__version__",
     *_errors_all,
 ]

@@ -2,14 +2,18 @@
 # client decides awaitable or blocking); here they are split so each client's methods have exact return types.
 # tests/test_stubs.py checks every signature below against the runtime objects.
 from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence, Union, overload
+from typing import Any, AsyncIterator, Iterator, List, Mapping, Optional, Sequence, Union, overload
 
 from ._native import (
+    ApiKey,
+    ApiKeyRevocation,
+    AuditPage,
     Authorization,
     CheckResult,
     Confirmation,
     ConfirmationMonitor,
     ConfirmationResolution,
+    CreatedApiKey,
     EditionAuthorization,
     EscalationMonitor,
     KeySet,
@@ -22,9 +26,12 @@ from ._native import (
     Revocation,
     Settlement,
     SignedReceipt,
+    SigningKeyRotation,
+    WebhookEndpoint,
+    WebhookSecret,
 )
 
-__all__ = ["Allowly", "SyncAllowly"]
+__all__ = ["Admin", "Allowly", "SyncAllowly"]
 
 class AsyncAuthorizationsAPI:
     @overload
@@ -128,6 +135,57 @@ class AsyncBudgetAPI:
 class AsyncKeysAPI:
     async def fetch(self, workspace_id: str) -> KeySet: ...
 
+class AsyncApiKeysAPI:
+    async def create(self, *, tier: str, name: str) -> CreatedApiKey: ...
+    async def list(self) -> List[ApiKey]: ...
+    async def revoke(self, id: str) -> ApiKeyRevocation: ...
+
+class AsyncWebhookAPI:
+    async def set(self, url: str) -> WebhookSecret: ...
+    async def get(self) -> WebhookEndpoint: ...
+    async def delete(self) -> None: ...
+
+class AsyncSigningKeysAPI:
+    async def rotate(self) -> SigningKeyRotation: ...
+
+class AsyncAuditAPI:
+    async def list(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> AuditPage: ...
+    def iter(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+    ) -> AsyncIterator[SignedReceipt]: ...
+    async def export(
+        self, *, since: Union[datetime, str, None] = None, until: Union[datetime, str, None] = None
+    ) -> List[SignedReceipt]: ...
+
+class AsyncAdminAPI:
+    api_keys: AsyncApiKeysAPI
+    webhook: AsyncWebhookAPI
+    signing_keys: AsyncSigningKeysAPI
+    audit: AsyncAuditAPI
+
 class SyncAuthorizationsAPI:
     @overload
     def create(
@@ -226,6 +284,57 @@ class SyncBudgetAPI:
 class SyncKeysAPI:
     def fetch(self, workspace_id: str) -> KeySet: ...
 
+class SyncApiKeysAPI:
+    def create(self, *, tier: str, name: str) -> CreatedApiKey: ...
+    def list(self) -> List[ApiKey]: ...
+    def revoke(self, id: str) -> ApiKeyRevocation: ...
+
+class SyncWebhookAPI:
+    def set(self, url: str) -> WebhookSecret: ...
+    def get(self) -> WebhookEndpoint: ...
+    def delete(self) -> None: ...
+
+class SyncSigningKeysAPI:
+    def rotate(self) -> SigningKeyRotation: ...
+
+class SyncAuditAPI:
+    def list(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> AuditPage: ...
+    def iter(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+    ) -> Iterator[SignedReceipt]: ...
+    def export(
+        self, *, since: Union[datetime, str, None] = None, until: Union[datetime, str, None] = None
+    ) -> List[SignedReceipt]: ...
+
+class SyncAdminAPI:
+    api_keys: SyncApiKeysAPI
+    webhook: SyncWebhookAPI
+    signing_keys: SyncSigningKeysAPI
+    audit: SyncAuditAPI
+
 class Allowly:
     authorizations: AsyncAuthorizationsAPI
     confirmations: AsyncConfirmationsAPI
@@ -234,6 +343,7 @@ class Allowly:
     budget: AsyncBudgetAPI
     keys: AsyncKeysAPI
     policies: AsyncPoliciesAPI
+    admin: AsyncAdminAPI
     def __init__(
         self,
         api_key: str,
@@ -280,6 +390,7 @@ class SyncAllowly:
     budget: SyncBudgetAPI
     keys: SyncKeysAPI
     policies: SyncPoliciesAPI
+    admin: SyncAdminAPI
     def __init__(
         self,
         api_key: str,
@@ -316,3 +427,6 @@ class SyncAllowly:
     def close(self) -> None: ...
     def __enter__(self) -> "SyncAllowly": ...
     def __exit__(self, *exc: object) -> None: ...
+
+# `allowly.Admin` is the runtime class of `client.admin`; its methods are awaitable or blocking as the client's are.
+Admin = AsyncAdminAPI
