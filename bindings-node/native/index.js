@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.GateOutcome = nativeBinding.GateOutcome
 module.exports.KeySet = nativeBinding.KeySet
+module.exports.NativeAuditPages = nativeBinding.NativeAuditPages
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeGate = nativeBinding.NativeGate
 module.exports.AuthorizationStatus = nativeBinding.AuthorizationStatus

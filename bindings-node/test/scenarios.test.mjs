@@ -40,7 +40,7 @@ before(async () => {
   silent.on('connection', (c) => held.push(c))
   held.push(silent)
   env = {
-    base_url: server.baseUrl, workspace_id: server.workspaceId,
+    base_url: server.baseUrl, workspace_id: server.workspaceId, setup_api_key: server.setupApiKey,
     dead_base_url: `http://127.0.0.1:${deadPort}`, silent_base_url: `http://127.0.0.1:${silent.address().port}`,
   }
 })
@@ -163,13 +163,7 @@ class Run {
         return toWire(sdk.verifyReceipt(text, this.keys[name], { expectedWorkspaceId: a.expected_workspace_id }))
       }
       case 'from_email': return { user_id: sdk.identifiers.fromEmail(a.email, { pepper: a.pepper }) }
-      case 'rotate_signing_key': {
-        const resp = await fetch(`${server.baseUrl}/v1/signing-keys/rotate`, {
-          method: 'POST', headers: { authorization: `Bearer ${server.setupApiKey}` },
-        })
-        if (!resp.ok) throw new RunnerError(`rotate: ${resp.status} ${await resp.text()}`)
-        return resp.json()
-      }
+      case 'rotate_signing_key': return toWire(await c.admin.signingKeys.rotate())
       case 'sleep': return new Promise((r) => setTimeout(() => r(null), a.ms))
       default: throw new RunnerError(`unknown op ${step.op}`)
     }
