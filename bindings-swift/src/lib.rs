@@ -10,6 +10,7 @@
 
 uniffi::setup_scaffolding!("allowly");
 
+pub mod admin;
 pub mod client;
 pub mod error;
 pub mod model;

@@ -14,10 +14,6 @@ import org.junit.jupiter.api.TestFactory
 import org.junit.jupiter.api.TestInstance
 import java.io.File
 import java.net.ServerSocket
-import java.net.URI
-import java.net.http.HttpClient
-import java.net.http.HttpRequest
-import java.net.http.HttpResponse
 import java.time.Duration
 import java.time.Instant
 import java.time.temporal.ChronoUnit
@@ -193,7 +189,7 @@ class ScenariosTest {
         server = DevServer.start()
         val dead = ServerSocket(0).use { it.localPort } // bound, then released: nothing listens
         silent = ServerSocket(0, 64) // listens, never accepts or answers
-        env = mapOf("base_url" to server.baseUrl, "workspace_id" to server.workspaceId,
+        env = mapOf("base_url" to server.baseUrl, "workspace_id" to server.workspaceId, "setup_api_key" to server.setupApiKey,
             "dead_base_url" to "http://127.0.0.1:$dead", "silent_base_url" to "http://127.0.0.1:${silent.localPort}")
     }
 
@@ -310,13 +306,8 @@ class ScenariosTest {
                     verified(verifyReceiptJson(text, keySet, VerifyOptions(expectedWorkspaceId = str(a, "expected_workspace_id"))))
                 }
                 "from_email" -> mapOf("user_id" to fromEmail(a["email"] as String, a["pepper"] as String))
-                "rotate_signing_key" -> {
-                    val req = HttpRequest.newBuilder(URI("${server.baseUrl}/v1/signing-keys/rotate"))
-                        .header("Authorization", "Bearer ${server.setupApiKey}").POST(HttpRequest.BodyPublishers.noBody())
-                        .timeout(Duration.ofSeconds(10)).build()
-                    val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
-                    if (resp.statusCode() !in 200..299) throw RunnerError("rotate: ${resp.statusCode()} ${resp.body()}")
-                    parseJson(resp.body())
+                "rotate_signing_key" -> c.admin.rotateSigningKey().let {
+                    mapOf("key_id" to it.keyId, "active_from" to it.activeFrom, "workspace_id" to it.workspaceId)
                 }
                 "sleep" -> delay(a["ms"] as Long).let { null }
                 else -> throw RunnerError("unknown op $op")
