@@ -86,9 +86,7 @@ impl NativeClient {
 
     fn delete_webhook(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // `None` in Python: pyo3 would make `()` an empty tuple.
-        self.call(py, |client| {
-            Ok(move || async move { client.delete_webhook().await.map(|()| Option::<bool>::None) })
-        })
+        self.call(py, |client| Ok(move || async move { client.delete_webhook().await.map(|()| Option::<bool>::None) }))
     }
 
     fn rotate_signing_key(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

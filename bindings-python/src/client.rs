@@ -106,7 +106,11 @@ impl NativeClient {
     }
 
     /// Converts arguments (GIL held), then runs the core call.
-    pub(crate) fn call<T, F, Fut>(&self, py: Python<'_>, make: impl FnOnce(Client) -> Result<F, Error>) -> PyResult<Py<PyAny>>
+    pub(crate) fn call<T, F, Fut>(
+        &self,
+        py: Python<'_>,
+        make: impl FnOnce(Client) -> Result<F, Error>,
+    ) -> PyResult<Py<PyAny>>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = allowly_core::Result<T>> + Send + 'static,

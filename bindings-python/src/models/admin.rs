@@ -43,8 +43,14 @@ wrapper!(
 impl PyApiKey {
     fn __repr__(&self) -> String {
         let k = &self.inner;
-        format!("ApiKey(id={}, name={}, tier={}, prefix={}, revoked_at={})", q(&k.id), q(&k.name), q(&k.tier),
-            q(&k.prefix), q_opt(k.revoked_at.as_deref()))
+        format!(
+            "ApiKey(id={}, name={}, tier={}, prefix={}, revoked_at={})",
+            q(&k.id),
+            q(&k.name),
+            q(&k.tier),
+            q(&k.prefix),
+            q_opt(k.revoked_at.as_deref())
+        )
     }
 }
 
@@ -52,8 +58,13 @@ impl PyApiKey {
 impl PyCreatedApiKey {
     fn __repr__(&self) -> String {
         let k = &self.inner;
-        format!("CreatedApiKey(id={}, name={}, tier={}, prefix={}, key=<redacted>)", q(&k.id), q(&k.name), q(&k.tier),
-            q(&k.prefix))
+        format!(
+            "CreatedApiKey(id={}, name={}, tier={}, prefix={}, key=<redacted>)",
+            q(&k.id),
+            q(&k.name),
+            q(&k.tier),
+            q(&k.prefix)
+        )
     }
 }
 
@@ -96,7 +107,11 @@ impl PyAuditPage {
         rows.map(|r| r.into_iter().map(PyAuditRow::from).collect()).map_err(|e| crate::errors::to_py_err(py, e))
     }
     fn __repr__(&self) -> String {
-        format!("AuditPage(receipts={}, next_cursor={})", self.inner.receipts.len(), q_opt(self.inner.next_cursor.as_deref()))
+        format!(
+            "AuditPage(receipts={}, next_cursor={})",
+            self.inner.receipts.len(),
+            q_opt(self.inner.next_cursor.as_deref())
+        )
     }
 }
 
@@ -104,8 +119,13 @@ impl PyAuditPage {
 impl PyAuditRow {
     fn __repr__(&self) -> String {
         let r = &self.inner;
-        format!("AuditRow(receipt_id={}, action={}, decision={}, reason={})", q(&r.receipt_id), q(&r.action),
-            q(&r.decision), q(&r.reason))
+        format!(
+            "AuditRow(receipt_id={}, action={}, decision={}, reason={})",
+            q(&r.receipt_id),
+            q(&r.action),
+            q(&r.decision),
+            q(&r.reason)
+        )
     }
 }
 

@@ -263,11 +263,15 @@ pub const CUSTOM: &[Custom] = &[
 // (Python's repr leaves it out), the opaque `SecretText` in Swift/Kotlin so no generated `toString` prints it.
 const fn secret(binding: Binding, record: &'static str, field: &'static str, optional: bool) -> Custom {
     let (ty, expr, annotation) = match (binding, optional) {
-        (Binding::Python, true) => ("Option<&str>", "self.inner.key.as_ref().map(|k| k.expose())", Some("Optional[str]")),
+        (Binding::Python, true) => {
+            ("Option<&str>", "self.inner.key.as_ref().map(|k| k.expose())", Some("Optional[str]"))
+        }
         (Binding::Python, false) => ("&str", "self.inner.signing_secret.expose()", Some("str")),
         (Binding::Node, true) => ("Option<String>", "v.map(|k| k.expose().to_owned())", None),
         (Binding::Node, false) => ("String", "v.expose().to_owned()", None),
-        (Binding::Swift, true) => ("Option<Arc<SecretText>>", "v.map(|k| Arc::new(SecretText { value: k.expose().to_owned() }))", None),
+        (Binding::Swift, true) => {
+            ("Option<Arc<SecretText>>", "v.map(|k| Arc::new(SecretText { value: k.expose().to_owned() }))", None)
+        }
         (Binding::Swift, false) => ("Arc<SecretText>", "Arc::new(SecretText { value: v.expose().to_owned() })", None),
     };
     Custom { binding, record, field, ty, expr, annotation }
