@@ -180,6 +180,87 @@ class Agents {
   }
 }
 
+/** The workspace's API keys. A created key's text is in `create`'s answer only (`key`). */
+class ApiKeys {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  create({ tier, name }) {
+    return mapped(() => this.#native.createApiKey(tier, name))
+  }
+  list() {
+    return mapped(() => this.#native.listApiKeys())
+  }
+  revoke(id) {
+    return mapped(() => this.#native.revokeApiKey(id))
+  }
+}
+
+/** The workspace's webhook endpoint; `set` answers a new signing secret, once. */
+class Webhook {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  set(url) {
+    return mapped(() => this.#native.setWebhook(url))
+  }
+  get() {
+    return mapped(() => this.#native.getWebhook())
+  }
+  delete() {
+    return mapped(() => this.#native.deleteWebhook())
+  }
+}
+
+class SigningKeys {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  /** A new receipt signing key, active now; the old one stays published for verification. */
+  rotate() {
+    return mapped(() => this.#native.rotateSigningKey())
+  }
+}
+
+/** Signed receipts read back: `list` one page, `iter` every match (newest first), `export` a time range. */
+class Audit {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  list(query) {
+    return mapped(() => this.#native.audit(query))
+  }
+  /** An async iterator over every matching signed receipt, fetching a page (`limit`) at a time as it is read. */
+  iter(query) {
+    const pages = mapped(() => this.#native.auditPages(query))
+    return (async function* receipts() {
+      for (;;) {
+        const page = await mapped(() => pages.nextPage())
+        if (page === null || page === undefined) return
+        yield* page.receipts
+      }
+    })()
+  }
+  export(options) {
+    const { since, until } = options ?? {}
+    return mapped(() => this.#native.exportReceipts(since, until))
+  }
+}
+
+/** The setup key's calls (`client.admin`); with a runtime key each rejects with `PermissionDeniedError`. */
+class Admin {
+  constructor(nativeClient) {
+    this.apiKeys = new ApiKeys(nativeClient)
+    this.webhook = new Webhook(nativeClient)
+    this.signingKeys = new SigningKeys(nativeClient)
+    this.audit = new Audit(nativeClient)
+  }
+}
+
 /** The Allowly client. One per API key; share it (it holds one connection pool). The key is never readable back. */
 class Allowly {
   #native
@@ -202,6 +283,7 @@ class Allowly {
     this.keys = new Keys(this.#native)
     this.policies = new Policies(this.#native)
     this.agents = new Agents(this.#native)
+    this.admin = new Admin(this.#native)
   }
   get baseUrl() {
     return this.#native.baseUrl
@@ -339,6 +421,7 @@ const policy = Object.freeze({
 
 module.exports = {
   Allowly,
+  Admin,
   identifiers,
   policy,
   verifyReceipt,

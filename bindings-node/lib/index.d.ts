@@ -2,6 +2,14 @@
 // they are declared once; this file only types the JS layer around them.
 
 import type {
+  ApiKey,
+  ApiKeyRevocation,
+  AuditPage,
+  AuditQuery,
+  CreatedApiKey,
+  SigningKeyRotation,
+  WebhookEndpoint,
+  WebhookSecret,
   ApproveOptions,
   Authorization,
   CheckRequest,
@@ -36,6 +44,15 @@ import type {
 } from '../native/index.js'
 
 export type {
+  ApiKey,
+  ApiKeyRevocation,
+  AuditPage,
+  AuditQuery,
+  AuditRow,
+  CreatedApiKey,
+  SigningKeyRotation,
+  WebhookEndpoint,
+  WebhookSecret,
   ApproveOptions,
   Authorization,
   AuthorizationMigration,
@@ -165,6 +182,44 @@ export declare class Keys {
 }
 
 /** The Allowly client. One per API key; share it. The key is never readable back or shown by `inspect`. */
+export declare class ApiKeys {
+  private constructor()
+  /** `key` holds the new key's text, in this answer only. */
+  create(request: { tier: 'runtime' | 'setup'; name: string }): Promise<CreatedApiKey>
+  list(): Promise<ApiKey[]>
+  revoke(id: string): Promise<ApiKeyRevocation>
+}
+
+export declare class Webhook {
+  private constructor()
+  /** A new signing secret (`whsec_…`), in this answer only. */
+  set(url: string): Promise<WebhookSecret>
+  get(): Promise<WebhookEndpoint>
+  delete(): Promise<void>
+}
+
+export declare class SigningKeys {
+  private constructor()
+  rotate(): Promise<SigningKeyRotation>
+}
+
+export declare class Audit {
+  private constructor()
+  list(query?: AuditQuery): Promise<AuditPage>
+  /** Every matching signed receipt, newest first, a page (`limit`) at a time. */
+  iter(query?: Omit<AuditQuery, 'cursor'>): AsyncIterableIterator<SignedReceipt>
+  export(options?: { since?: string; until?: string }): Promise<SignedReceipt[]>
+}
+
+/** The setup key's calls; with a runtime key each rejects with `PermissionDeniedError` (`insufficient_key_tier`). */
+export declare class Admin {
+  private constructor()
+  readonly apiKeys: ApiKeys
+  readonly webhook: Webhook
+  readonly signingKeys: SigningKeys
+  readonly audit: Audit
+}
+
 export declare class Allowly {
   constructor(options: AllowlyOptions)
   readonly baseUrl: string
@@ -176,6 +231,7 @@ export declare class Allowly {
   readonly keys: Keys
   readonly policies: Policies
   readonly agents: Agents
+  readonly admin: Admin
   /**
    * Checks scopes before an action. Fails closed: when the server is unreachable, too slow or failing, the results
    * are deny `fallback_closed_*` (allow only for scopes mapped `'open'` in `fallbackByScope`), never an error.

@@ -3,6 +3,7 @@ import sdk from './index.cjs'
 
 export const {
   Allowly,
+  Admin,
   identifiers,
   policy,
   verifyReceipt,

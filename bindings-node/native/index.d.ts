@@ -85,8 +85,27 @@ export declare class MemorySeenIds {
   get size(): number
 }
 
+/**
+ * Pages of one audit query; `nextPage()` resolves `null` after the last one. One consumer at a time: the walker's
+ * position is taken out for the request and put back with the answer (an error leaves it where it was).
+ */
+export declare class NativeAuditPages {
+  nextPage(): Promise<AuditPage | null>
+}
+
 /** The native client behind the JS `Allowly` class. */
 export declare class NativeClient {
+  createApiKey(tier: string, name: string): Promise<CreatedApiKey>
+  listApiKeys(): Promise<Array<ApiKey>>
+  revokeApiKey(id: string): Promise<ApiKeyRevocation>
+  setWebhook(url: string): Promise<WebhookSecret>
+  getWebhook(): Promise<WebhookEndpoint>
+  deleteWebhook(): Promise<void>
+  rotateSigningKey(): Promise<SigningKeyRotation>
+  audit(query?: AuditQuery | undefined | null): Promise<AuditPage>
+  /** Bad filters are refused here, at the call, rather than at the first page. */
+  auditPages(query?: AuditQuery | undefined | null): NativeAuditPages
+  exportReceipts(since?: string | undefined | null, until?: string | undefined | null): Promise<Array<SignedReceipt>>
   constructor(options: ClientOptions)
   /** The normalized base URL (never the key). */
   get baseUrl(): string
@@ -131,10 +150,70 @@ export declare class NativeGate {
   onToolCall(call: ToolCall): Promise<GateOutcome>
 }
 
+/** One key of `GET /v1/api-keys`: its prefix only, never its text. */
+export interface ApiKey {
+  /** Pass to `revoke_api_key`. */
+  id: string
+  name: string
+  /** The start of the key text, enough to recognise it. */
+  prefix: string
+  /** `runtime` or `setup`. */
+  tier: string
+  createdAt: string
+  revokedAt?: string
+}
+
+/** Answer of `DELETE /v1/api-keys/{id}`. */
+export interface ApiKeyRevocation {
+  id: string
+  /** The first revocation's time (revoking twice answers it again). */
+  revokedAt: string
+}
+
 export interface ApproveOptions {
   approved: boolean
   /** How long the answer stays usable (the server clamps it to 60 s … 7 days). */
   ttlSeconds?: number
+}
+
+/** Answer of `GET /v1/audit`: signed receipts, newest first, each with the exact bytes the server stored. */
+export interface AuditPage {
+  receipts: Array<SignedReceipt>
+  /** Pass back as the cursor for the next page; `None` on the last page. */
+  nextCursor?: string
+}
+
+/** Filters of `admin.audit.list` / `iter` (exact matches; `since` inclusive, `until` exclusive, RFC 3339). */
+export interface AuditQuery {
+  userId?: string
+  agentId?: string
+  authorizationId?: string
+  runId?: string
+  /** A check's scope, or an event receipt's event name. */
+  action?: string
+  decision?: string
+  since?: string
+  until?: string
+  /** Receipts per page, 1 to 1000. */
+  limit?: number
+  /** A previous page's `nextCursor` (`list` only). */
+  cursor?: string
+}
+
+/**
+ * What an audit listing shows of one signed receipt: read from its payload for display, **not verified** (verify
+ * the receipt itself before relying on it). Wire 5 receipts are read from their JWS payload.
+ */
+export interface AuditRow {
+  receiptId: string
+  issuedAt: string
+  /** A check's scope, or an event receipt's event name. */
+  action: string
+  decision: string
+  reason: string
+  userId: string
+  agentId: string
+  authorizationId?: string
 }
 
 /** An authorization as returned by create (201) and GET (200). */
@@ -357,6 +436,21 @@ export interface CreateAuthorizationRequest {
    * hour; clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
    */
   confirmationTimeoutSeconds?: number
+}
+
+/** Answer of `POST /v1/api-keys`. */
+export interface CreatedApiKey {
+  id: string
+  name: string
+  prefix: string
+  tier: string
+  createdAt: string
+  /**
+   * The key text, shown in this answer only. `None` when the answer is the server's replay of an earlier attempt
+   * of the same call whose answer was lost: the key exists but its text cannot be shown again, so revoke it by
+   * `id` and create another.
+   */
+  key?: string
 }
 
 /** `policies.create` / `policies.publish`: a policy id and its complete definition (validated by core before sending). */
@@ -711,6 +805,13 @@ export interface SignedReceipt {
   json: string
 }
 
+/** Answer of `POST /v1/signing-keys/rotate`: the new key, active now (the old one stays published for verification). */
+export interface SigningKeyRotation {
+  keyId: string
+  activeFrom: string
+  workspaceId: string
+}
+
 /** One tool call. */
 export interface ToolCall {
   /** The caller's authorization; absent means none, which is denied without asking the server. */
@@ -783,6 +884,15 @@ export interface WaitOptions {
   pollIntervalMs?: number
 }
 
+/** Answer of `GET /v1/webhook`: the endpoint, without its secret. */
+export interface WebhookEndpoint {
+  url: string
+  /** The events delivered to it. */
+  events: Array<string>
+  createdAt: string
+  updatedAt: string
+}
+
 /** A verified event: `data` is the event's `data` object. */
 export interface WebhookEvent {
   id: string
@@ -790,4 +900,13 @@ export interface WebhookEvent {
   timestamp: string
   workspaceId: string
   data: any
+}
+
+/** Answer of `PUT /v1/webhook`: the endpoint and its new signing secret (`whsec_…`), shown once. */
+export interface WebhookSecret {
+  url: string
+  events: Array<string>
+  createdAt: string
+  /** Verify deliveries with it; setting the endpoint again replaces it. */
+  signingSecret: string
 }

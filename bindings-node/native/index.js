@@ -839,6 +839,7 @@ module.exports.AgentCredential = nativeBinding.AgentCredential
 module.exports.GateOutcome = nativeBinding.GateOutcome
 module.exports.KeySet = nativeBinding.KeySet
 module.exports.MemorySeenIds = nativeBinding.MemorySeenIds
+module.exports.NativeAuditPages = nativeBinding.NativeAuditPages
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeGate = nativeBinding.NativeGate
 module.exports.AuthorizationStatus = nativeBinding.AuthorizationStatus

@@ -40,7 +40,7 @@ before(async () => {
   silent.on('connection', (c) => held.push(c))
   held.push(silent)
   env = {
-    base_url: server.baseUrl, workspace_id: server.workspaceId,
+    base_url: server.baseUrl, workspace_id: server.workspaceId, setup_api_key: server.setupApiKey,
     dead_base_url: `http://127.0.0.1:${deadPort}`, silent_base_url: `http://127.0.0.1:${silent.address().port}`,
   }
 })
@@ -172,13 +172,7 @@ class Run {
         const event = sdk.verifyWebhook(a.body, a.headers, a.secret, a.expected_workspace_id, { now: a.now, seen: this.seen[a.seen] })
         return toWire(event)
       }
-      case 'rotate_signing_key': {
-        const resp = await fetch(`${this.server.baseUrl}/v1/signing-keys/rotate`, {
-          method: 'POST', headers: { authorization: `Bearer ${this.server.setupApiKey}` },
-        })
-        if (!resp.ok) throw new RunnerError(`rotate: ${resp.status} ${await resp.text()}`)
-        return resp.json()
-      }
+      case 'rotate_signing_key': return toWire(await c.admin.signingKeys.rotate())
       case 'enroll_agent': {
         const admin = new sdk.Allowly({ apiKey: this.server.setupApiKey, baseUrl: this.server.baseUrl, allowInsecureHttp: true })
         const c = await admin.agents.enroll(a.agent_id)
@@ -224,7 +218,7 @@ for (const file of files) {
     const own = scenario.serve_args ? await startServer(scenario.serve_args) : null
     try {
       const run = own
-        ? new Run(own, { ...env, base_url: own.baseUrl, workspace_id: own.workspaceId })
+        ? new Run(own, { ...env, base_url: own.baseUrl, workspace_id: own.workspaceId, setup_api_key: own.setupApiKey })
         : new Run(server, env)
       for (const [i, step] of scenario.steps.entries()) await run.step(i, step)
     } catch (e) {

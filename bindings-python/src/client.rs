@@ -96,13 +96,21 @@ impl<'py> IntoPyObject<'py> for Created {
 }
 
 impl NativeClient {
+    pub(crate) fn is_blocking(&self) -> bool {
+        self.blocking
+    }
+
     pub(crate) fn client(&self) -> Result<Client, Error> {
         let guard = self.client.lock().unwrap_or_else(PoisonError::into_inner);
         guard.clone().ok_or_else(|| Error::Config { message: "this Allowly client is closed".into() })
     }
 
     /// Converts arguments (GIL held), then runs the core call.
-    fn call<T, F, Fut>(&self, py: Python<'_>, make: impl FnOnce(Client) -> Result<F, Error>) -> PyResult<Py<PyAny>>
+    pub(crate) fn call<T, F, Fut>(
+        &self,
+        py: Python<'_>,
+        make: impl FnOnce(Client) -> Result<F, Error>,
+    ) -> PyResult<Py<PyAny>>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = allowly_core::Result<T>> + Send + 'static,

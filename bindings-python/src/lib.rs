@@ -6,11 +6,12 @@
 //!
 //! Files: `runtime.rs` is the one async policy (awaitable or blocking, the GIL released while waiting, and no
 //! runtime thread in Python once the interpreter exits), `errors.rs`
-//! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call, `policies.rs` the policy profile's pure functions, `models.rs` and
+//! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call (`admin.rs` those of the setup-key routes), `policies.rs` the policy profile's pure functions, `models.rs` and
 //! `verify.rs` the result classes and the offline verifier, `mcp.rs`
 //! the MCP gate (`allowly_mcp::Gate`) for the `allowly.mcp` middleware.
 
 mod agents;
+mod admin;
 mod client;
 mod convert;
 mod errors;
@@ -74,6 +75,7 @@ fn allowly_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
     m.add_class::<client::NativeClient>()?;
     agents::register(m)?;
+    admin::register(m)?;
     models::register(m)?;
     verify::register(m)?;
     mcp::register(m)?;

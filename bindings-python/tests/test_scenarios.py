@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
@@ -180,10 +179,7 @@ class Run:
             return allowly.verify_webhook(a["body"].encode(), [tuple(h) for h in a["headers"]], a["secret"],
                                           a["expected_workspace_id"], now=a["now"], seen=seen)
         if op == "rotate_signing_key":
-            req = urllib.request.Request(f"{self.server['base_url']}/v1/signing-keys/rotate", data=b"", method="POST",
-                                         headers={"Authorization": f"Bearer {self.server['setup_api_key']}"})
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return json.loads(resp.read())
+            return c.admin.signing_keys.rotate().to_dict()
         if op == "enroll_agent":
             with allowly.SyncAllowly(self.server["setup_api_key"], base_url=self.server["base_url"],
                                      allow_insecure_http=True) as admin:
@@ -240,7 +236,8 @@ def test_scenario(path: Any, server: Dict[str, str], endpoints: Dict[str, str], 
     try:
         if own is not None:
             server = own.start()
-        env = {"base_url": server["base_url"], "workspace_id": server["workspace_id"], **endpoints}
+        env = {"base_url": server["base_url"], "workspace_id": server["workspace_id"],
+               "setup_api_key": server["setup_api_key"], **endpoints}
         run = Run(server, env)
         for i, step in enumerate(scenario["steps"]):
             run.step(i, step)

@@ -107,12 +107,18 @@ def test_client_stub_matches_python_layer() -> None:
         # Namespaces: the attribute's stub class against the runtime namespace object.
         instance = runtime_cls(api_key="allowly_rt_" + "0" * 32, base_url="https://example.invalid")
         try:
-            for attribute, stub_class in attributes.items():
-                ns_methods, _, _ = members(classes[stub_class])
-                runtime_ns = getattr(instance, attribute)
-                assert {n for n in dir(runtime_ns) if not n.startswith("_")} == set(ns_methods), attribute
+            # A namespace may hold namespaces of its own (`admin.api_keys`); `iter` returns an iterator, never
+            # an awaitable.
+            namespaces = [(attribute, stub_class, getattr(instance, attribute)) for attribute, stub_class in attributes.items()]
+            while namespaces:
+                attribute, stub_class, runtime_ns = namespaces.pop()
+                ns_methods, _, ns_attributes = members(classes[stub_class])
+                public = {n for n in dir(runtime_ns) if not n.startswith("_")}
+                assert public == set(ns_methods) | set(ns_attributes), attribute
+                namespaces.extend((f"{attribute}.{a}", c, getattr(runtime_ns, a)) for a, c in ns_attributes.items())
                 for method, fn in ns_methods.items():
-                    assert isinstance(fn, ast.AsyncFunctionDef) == is_async, (stub_class, method)
+                    awaitable = is_async and method != "iter"
+                    assert isinstance(fn, ast.AsyncFunctionDef) == awaitable, (stub_class, method)
                     assert stub_params(fn) == runtime_params(getattr(runtime_ns, method)), f"{stub_class}.{method}"
             assert set(attributes) == {n for n, v in vars(instance).items() if not n.startswith("_")}
         finally:

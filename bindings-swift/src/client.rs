@@ -130,6 +130,13 @@ pub struct NativeClient {
     client: Client,
 }
 
+impl NativeClient {
+    /// The core client, for the admin methods (`admin.rs`).
+    pub(crate) fn core(&self) -> &Client {
+        &self.client
+    }
+}
+
 #[uniffi::export(async_runtime = "tokio")]
 impl NativeClient {
     /// Validates the configuration (key shape, `https://` unless `allow_insecure_http`); sends nothing.

@@ -11,6 +11,7 @@
 uniffi::setup_scaffolding!("allowly");
 
 pub mod agents;
+pub mod admin;
 pub mod client;
 pub mod error;
 pub mod model;

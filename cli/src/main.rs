@@ -4,6 +4,7 @@
 //! 1 = something was invalid (the reason is on stderr), 2 = usage or input error (clap uses 2 as well).
 
 mod agent_cmd;
+mod audit_cmd;
 mod export_cmd;
 mod id_cmd;
 mod init_cmd;
@@ -20,7 +21,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "allowly",
     version,
-    about = "Allowly: initialise a database, serve the API, verify signed receipts offline, derive identifiers, gate MCP servers"
+    about = "Allowly: initialise a database, serve the API, list the audit trail, verify signed receipts offline, derive identifiers, gate MCP servers"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,6 +34,9 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Bootstrap a production database once (needs ALLOWLY_MASTER_KEY) and print its workspace and API keys once.
     Init(init_cmd::InitArgs),
+    /// List signed receipts newest first, filtered by run, agent, user, action, decision and time (a setup key in
+    /// ALLOWLY_API_KEY); a table, or JSON Lines with `--json`.
+    Audit(audit_cmd::AuditArgs),
     /// Work with single signed receipts.
     Receipt {
         #[command(subcommand)]
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Init(args) => init_cmd::run(args),
+        Command::Audit(args) => audit_cmd::run(args),
         Command::Receipt { command: ReceiptCommand::Verify { trust, receipts } } => {
             receipt_cmd::verify(&trust, &receipts)
         }

@@ -712,6 +712,184 @@ impl From<allowly_core::model::EditionAuthorization> for EditionAuthorization {
     }
 }
 
+/// One key of `GET /v1/api-keys`: its prefix only, never its text.
+#[napi(object)]
+pub struct ApiKey {
+    /// Pass to `revoke_api_key`.
+    pub id: String,
+    pub name: String,
+    /// The start of the key text, enough to recognise it.
+    pub prefix: String,
+    /// `runtime` or `setup`.
+    pub tier: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<allowly_core::model::ApiKey> for ApiKey {
+    fn from(v: allowly_core::model::ApiKey) -> Self {
+        ApiKey {
+            id: v.id,
+            name: v.name,
+            prefix: v.prefix,
+            tier: v.tier,
+            created_at: v.created_at,
+            revoked_at: v.revoked_at,
+        }
+    }
+}
+
+/// Answer of `POST /v1/api-keys`.
+#[napi(object)]
+pub struct CreatedApiKey {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub tier: String,
+    pub created_at: String,
+    /// The key text, shown in this answer only. `None` when the answer is the server's replay of an earlier attempt
+    /// of the same call whose answer was lost: the key exists but its text cannot be shown again, so revoke it by
+    /// `id` and create another.
+    pub key: Option<String>,
+}
+
+impl From<allowly_core::model::CreatedApiKey> for CreatedApiKey {
+    fn from(v: allowly_core::model::CreatedApiKey) -> Self {
+        CreatedApiKey {
+            id: v.id,
+            name: v.name,
+            prefix: v.prefix,
+            tier: v.tier,
+            created_at: v.created_at,
+            key: v.key.map(|k| k.expose().to_owned()),
+        }
+    }
+}
+
+/// Answer of `DELETE /v1/api-keys/{id}`.
+#[napi(object)]
+pub struct ApiKeyRevocation {
+    pub id: String,
+    /// The first revocation's time (revoking twice answers it again).
+    pub revoked_at: String,
+}
+
+impl From<allowly_core::model::ApiKeyRevocation> for ApiKeyRevocation {
+    fn from(v: allowly_core::model::ApiKeyRevocation) -> Self {
+        ApiKeyRevocation {
+            id: v.id,
+            revoked_at: v.revoked_at,
+        }
+    }
+}
+
+/// Answer of `GET /v1/webhook`: the endpoint, without its secret.
+#[napi(object)]
+pub struct WebhookEndpoint {
+    pub url: String,
+    /// The events delivered to it.
+    pub events: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<allowly_core::model::WebhookEndpoint> for WebhookEndpoint {
+    fn from(v: allowly_core::model::WebhookEndpoint) -> Self {
+        WebhookEndpoint {
+            url: v.url,
+            events: v.events,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+/// Answer of `PUT /v1/webhook`: the endpoint and its new signing secret (`whsec_…`), shown once.
+#[napi(object)]
+pub struct WebhookSecret {
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: String,
+    /// Verify deliveries with it; setting the endpoint again replaces it.
+    pub signing_secret: String,
+}
+
+impl From<allowly_core::model::WebhookSecret> for WebhookSecret {
+    fn from(v: allowly_core::model::WebhookSecret) -> Self {
+        WebhookSecret {
+            url: v.url,
+            events: v.events,
+            created_at: v.created_at,
+            signing_secret: v.signing_secret.expose().to_owned(),
+        }
+    }
+}
+
+/// Answer of `POST /v1/signing-keys/rotate`: the new key, active now (the old one stays published for verification).
+#[napi(object)]
+pub struct SigningKeyRotation {
+    pub key_id: String,
+    pub active_from: String,
+    pub workspace_id: String,
+}
+
+impl From<allowly_core::model::SigningKeyRotation> for SigningKeyRotation {
+    fn from(v: allowly_core::model::SigningKeyRotation) -> Self {
+        SigningKeyRotation {
+            key_id: v.key_id,
+            active_from: v.active_from,
+            workspace_id: v.workspace_id,
+        }
+    }
+}
+
+/// Answer of `GET /v1/audit`: signed receipts, newest first, each with the exact bytes the server stored.
+#[napi(object)]
+pub struct AuditPage {
+    pub receipts: Vec<SignedReceipt>,
+    /// Pass back as the cursor for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<allowly_core::model::AuditPage> for AuditPage {
+    fn from(v: allowly_core::model::AuditPage) -> Self {
+        AuditPage {
+            receipts: v.receipts.into_iter().map(Into::into).collect(),
+            next_cursor: v.next_cursor,
+        }
+    }
+}
+
+/// What an audit listing shows of one signed receipt: read from its payload for display, **not verified** (verify
+/// the receipt itself before relying on it). Wire 5 receipts are read from their JWS payload.
+#[napi(object)]
+pub struct AuditRow {
+    pub receipt_id: String,
+    pub issued_at: String,
+    /// A check's scope, or an event receipt's event name.
+    pub action: String,
+    pub decision: String,
+    pub reason: String,
+    pub user_id: String,
+    pub agent_id: String,
+    pub authorization_id: Option<String>,
+}
+
+impl From<allowly_core::model::AuditRow> for AuditRow {
+    fn from(v: allowly_core::model::AuditRow) -> Self {
+        AuditRow {
+            receipt_id: v.receipt_id,
+            issued_at: v.issued_at,
+            action: v.action,
+            decision: v.decision,
+            reason: v.reason,
+            user_id: v.user_id,
+            agent_id: v.agent_id,
+            authorization_id: v.authorization_id,
+        }
+    }
+}
+
 /// A receipt as the server hands it out, as one flat record: `status` says which of the other fields are set.
 #[napi(object)]
 pub struct ReceiptEnvelope {

@@ -4,14 +4,19 @@ A thin front over the Rust allowly-core (``allowly._native``); see the package R
 """
 
 from . import identifiers, policies, verify
-from ._client import Allowly, SyncAllowly
+from ._client import Admin, Allowly, SyncAllowly
 from ._native import (
     AgentCredential,
+    ApiKey,
+    ApiKeyRevocation,
+    AuditPage,
+    AuditRow,
     Authorization,
     AuthorizationMigration,
     Budget,
     CheckResult,
     Confirmation,
+    CreatedApiKey,
     ConfirmationMonitor,
     ConfirmationResolution,
     EditionAuthorization,
@@ -31,7 +36,10 @@ from ._native import (
     ScopeResult,
     Settlement,
     SignedReceipt,
+    SigningKeyRotation,
     VerifiedReceipt,
+    WebhookEndpoint,
+    WebhookSecret,
     __version__,
     verify_webhook,
 )
@@ -44,6 +52,7 @@ from .trace import current_trace, trace
 NativeAgentCredential = AgentCredential
 
 __all__ = [
+    "Admin",
     "Allowly",
     "SyncAllowly",
     "trace",
@@ -53,6 +62,10 @@ __all__ = [
     "verify",
     "AgentCredential",
     "NativeAgentCredential",
+    "ApiKey",
+    "ApiKeyRevocation",
+    "AuditPage",
+    "AuditRow",
     "Authorization",
     "AuthorizationMigration",
     "Budget",
@@ -60,6 +73,7 @@ __all__ = [
     "Confirmation",
     "ConfirmationMonitor",
     "ConfirmationResolution",
+    "CreatedApiKey",
     "EditionAuthorization",
     "EscalationMonitor",
     "FieldError",
@@ -78,8 +92,11 @@ __all__ = [
     "ScopeResult",
     "Settlement",
     "SignedReceipt",
+    "SigningKeyRotation",
     "VerifiedReceipt",
     "verify_webhook",
+    "WebhookEndpoint",
+    "WebhookSecret",
     "__version__",
     *_errors_all,
 ]

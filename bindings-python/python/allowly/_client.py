@@ -7,12 +7,12 @@ the arguments and forwards them (plus the ambient ``trace`` for checks). Type st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from . import _native
 from .trace import current_trace
 
-__all__ = ["Allowly", "SyncAllowly"]
+__all__ = ["Admin", "Allowly", "SyncAllowly"]
 
 
 class AuthorizationsAPI:
@@ -216,6 +216,151 @@ class AgentsAPI:
         return self._native.enroll_agent(agent_id)
 
 
+class ApiKeysAPI:
+    """The workspace's API keys. A created key's text is shown once (``CreatedApiKey.key``; never in its repr)."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def create(self, *, tier: str, name: str) -> Any:
+        return self._native.create_api_key(tier=tier, name=name)
+
+    def list(self) -> Any:
+        return self._native.list_api_keys()
+
+    def revoke(self, id: str) -> Any:
+        return self._native.revoke_api_key(id)
+
+
+class WebhookAPI:
+    """The workspace's webhook endpoint. ``set`` answers a new signing secret, once."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def set(self, url: str) -> Any:
+        return self._native.set_webhook(url)
+
+    def get(self) -> Any:
+        return self._native.get_webhook()
+
+    def delete(self) -> Any:
+        return self._native.delete_webhook()
+
+
+class SigningKeysAPI:
+    """Receipt signing keys: ``rotate`` makes a new one active now; the old one stays published for verification."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def rotate(self) -> Any:
+        return self._native.rotate_signing_key()
+
+
+class AuditAPI:
+    """Signed receipts read back: ``list`` one page, ``iter`` every matching receipt (newest first), ``export``
+    every receipt of a time range (oldest first)."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def list(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> Any:
+        return self._native.audit(
+            user_id=user_id,
+            agent_id=agent_id,
+            authorization_id=authorization_id,
+            run_id=run_id,
+            action=action,
+            decision=decision,
+            since=_time(since),
+            until=_time(until),
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def iter(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+    ) -> Any:
+        """Every matching signed receipt, fetched a page (``limit``) at a time as the loop asks for them: an async
+        iterator on ``Allowly``, a plain iterator on ``SyncAllowly``."""
+        pages = self._native.audit_pages(
+            user_id=user_id,
+            agent_id=agent_id,
+            authorization_id=authorization_id,
+            run_id=run_id,
+            action=action,
+            decision=decision,
+            since=_time(since),
+            until=_time(until),
+            limit=limit,
+        )
+        return _sync_receipts(pages) if self._native.blocking else _async_receipts(pages)
+
+    def export(self, *, since: Union[datetime, str, None] = None, until: Union[datetime, str, None] = None) -> Any:
+        return self._native.export_receipts(since=_time(since), until=_time(until))
+
+
+def _time(value: Union[datetime, str, None]) -> Optional[str]:
+    # A naive datetime renders without an offset, and core refuses it with a typed validation error.
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _sync_receipts(pages: Any) -> Iterator[Any]:
+    while (page := pages.next_page()) is not None:
+        yield from page.receipts
+
+
+async def _async_receipts(pages: Any) -> AsyncIterator[Any]:
+    while (page := await pages.next_page()) is not None:
+        for receipt in page.receipts:
+            yield receipt
+
+
+class AdminAPI:
+    """The setup key's calls (``client.admin``): API keys, the webhook endpoint, signing keys and the audit trail.
+    With a runtime key each raises ``PermissionDeniedError`` (``insufficient_key_tier``)."""
+
+    __slots__ = ("api_keys", "webhook", "signing_keys", "audit")
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self.api_keys = ApiKeysAPI(native)
+        self.webhook = WebhookAPI(native)
+        self.signing_keys = SigningKeysAPI(native)
+        self.audit = AuditAPI(native)
+
+
 class _Client:
     _BLOCKING = False
 
@@ -255,6 +400,7 @@ class _Client:
         self.keys = KeysAPI(self._native)
         self.policies = PoliciesAPI(self._native)
         self.agents = AgentsAPI(self._native)
+        self.admin = AdminAPI(self._native)
 
     def check(
         self,
@@ -342,3 +488,7 @@ class SyncAllowly(_Client):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: ``allowly.Admin``: the type of ``client.admin``.
+Admin = AdminAPI

@@ -2,15 +2,19 @@
 # client decides awaitable or blocking); here they are split so each client's methods have exact return types.
 # tests/test_stubs.py checks every signature below against the runtime objects.
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional, Sequence, Union, overload
+from typing import Any, AsyncIterator, Callable, Iterator, List, Mapping, Optional, Sequence, Union, overload
 
 from ._native import (
     AgentCredential,
+    ApiKey,
+    ApiKeyRevocation,
+    AuditPage,
     Authorization,
     CheckResult,
     Confirmation,
     ConfirmationMonitor,
     ConfirmationResolution,
+    CreatedApiKey,
     EditionAuthorization,
     EscalationMonitor,
     KeySet,
@@ -23,9 +27,12 @@ from ._native import (
     Revocation,
     Settlement,
     SignedReceipt,
+    SigningKeyRotation,
+    WebhookEndpoint,
+    WebhookSecret,
 )
 
-__all__ = ["Allowly", "SyncAllowly"]
+__all__ = ["Admin", "Allowly", "SyncAllowly"]
 
 class AsyncAuthorizationsAPI:
     @overload
@@ -132,6 +139,57 @@ class AsyncKeysAPI:
 class AsyncAgentsAPI:
     async def enroll(self, agent_id: str) -> AgentCredential: ...
 
+class AsyncApiKeysAPI:
+    async def create(self, *, tier: str, name: str) -> CreatedApiKey: ...
+    async def list(self) -> List[ApiKey]: ...
+    async def revoke(self, id: str) -> ApiKeyRevocation: ...
+
+class AsyncWebhookAPI:
+    async def set(self, url: str) -> WebhookSecret: ...
+    async def get(self) -> WebhookEndpoint: ...
+    async def delete(self) -> None: ...
+
+class AsyncSigningKeysAPI:
+    async def rotate(self) -> SigningKeyRotation: ...
+
+class AsyncAuditAPI:
+    async def list(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> AuditPage: ...
+    def iter(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+    ) -> AsyncIterator[SignedReceipt]: ...
+    async def export(
+        self, *, since: Union[datetime, str, None] = None, until: Union[datetime, str, None] = None
+    ) -> List[SignedReceipt]: ...
+
+class AsyncAdminAPI:
+    api_keys: AsyncApiKeysAPI
+    webhook: AsyncWebhookAPI
+    signing_keys: AsyncSigningKeysAPI
+    audit: AsyncAuditAPI
+
 class SyncAuthorizationsAPI:
     @overload
     def create(
@@ -233,6 +291,57 @@ class SyncKeysAPI:
 class SyncAgentsAPI:
     def enroll(self, agent_id: str) -> AgentCredential: ...
 
+class SyncApiKeysAPI:
+    def create(self, *, tier: str, name: str) -> CreatedApiKey: ...
+    def list(self) -> List[ApiKey]: ...
+    def revoke(self, id: str) -> ApiKeyRevocation: ...
+
+class SyncWebhookAPI:
+    def set(self, url: str) -> WebhookSecret: ...
+    def get(self) -> WebhookEndpoint: ...
+    def delete(self) -> None: ...
+
+class SyncSigningKeysAPI:
+    def rotate(self) -> SigningKeyRotation: ...
+
+class SyncAuditAPI:
+    def list(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> AuditPage: ...
+    def iter(
+        self,
+        *,
+        user_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        authorization_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        action: Optional[str] = None,
+        decision: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+        limit: Optional[int] = None,
+    ) -> Iterator[SignedReceipt]: ...
+    def export(
+        self, *, since: Union[datetime, str, None] = None, until: Union[datetime, str, None] = None
+    ) -> List[SignedReceipt]: ...
+
+class SyncAdminAPI:
+    api_keys: SyncApiKeysAPI
+    webhook: SyncWebhookAPI
+    signing_keys: SyncSigningKeysAPI
+    audit: SyncAuditAPI
+
 class Allowly:
     authorizations: AsyncAuthorizationsAPI
     confirmations: AsyncConfirmationsAPI
@@ -242,6 +351,7 @@ class Allowly:
     keys: AsyncKeysAPI
     policies: AsyncPoliciesAPI
     agents: AsyncAgentsAPI
+    admin: AsyncAdminAPI
     def __init__(
         self,
         api_key: str,
@@ -292,6 +402,7 @@ class SyncAllowly:
     keys: SyncKeysAPI
     policies: SyncPoliciesAPI
     agents: SyncAgentsAPI
+    admin: SyncAdminAPI
     def __init__(
         self,
         api_key: str,
@@ -331,3 +442,6 @@ class SyncAllowly:
     def close(self) -> None: ...
     def __enter__(self) -> "SyncAllowly": ...
     def __exit__(self, *exc: object) -> None: ...
+
+# `allowly.Admin` is the runtime class of `client.admin`; its methods are awaitable or blocking as the client's are.
+Admin = AsyncAdminAPI

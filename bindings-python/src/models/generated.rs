@@ -816,6 +816,216 @@ impl PyEditionAuthorization {
 }
 
 #[pymethods]
+impl PyApiKey {
+    /// Pass to `revoke_api_key`.
+    #[getter]
+    pub(crate) fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    #[getter]
+    pub(crate) fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The start of the key text, enough to recognise it.
+    #[getter]
+    pub(crate) fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// `runtime` or `setup`.
+    #[getter]
+    pub(crate) fn tier(&self) -> &str {
+        &self.inner.tier
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> &str {
+        &self.inner.created_at
+    }
+
+    #[getter]
+    pub(crate) fn revoked_at(&self) -> Option<&str> {
+        self.inner.revoked_at.as_deref()
+    }
+}
+
+#[pymethods]
+impl PyCreatedApiKey {
+    #[getter]
+    pub(crate) fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    #[getter]
+    pub(crate) fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    #[getter]
+    pub(crate) fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    #[getter]
+    pub(crate) fn tier(&self) -> &str {
+        &self.inner.tier
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> &str {
+        &self.inner.created_at
+    }
+
+    /// The key text, shown in this answer only. `None` when the answer is the server's replay of an earlier attempt
+    /// of the same call whose answer was lost: the key exists but its text cannot be shown again, so revoke it by
+    /// `id` and create another.
+    #[getter]
+    pub(crate) fn key(&self) -> Option<&str> {
+        self.inner.key.as_ref().map(|k| k.expose())
+    }
+}
+
+#[pymethods]
+impl PyApiKeyRevocation {
+    #[getter]
+    pub(crate) fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The first revocation's time (revoking twice answers it again).
+    #[getter]
+    pub(crate) fn revoked_at(&self) -> &str {
+        &self.inner.revoked_at
+    }
+}
+
+#[pymethods]
+impl PyWebhookEndpoint {
+    #[getter]
+    pub(crate) fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// The events delivered to it.
+    #[getter]
+    pub(crate) fn events(&self) -> Vec<String> {
+        self.inner.events.clone()
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> &str {
+        &self.inner.created_at
+    }
+
+    #[getter]
+    pub(crate) fn updated_at(&self) -> &str {
+        &self.inner.updated_at
+    }
+}
+
+#[pymethods]
+impl PyWebhookSecret {
+    #[getter]
+    pub(crate) fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    #[getter]
+    pub(crate) fn events(&self) -> Vec<String> {
+        self.inner.events.clone()
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> &str {
+        &self.inner.created_at
+    }
+
+    /// Verify deliveries with it; setting the endpoint again replaces it.
+    #[getter]
+    pub(crate) fn signing_secret(&self) -> &str {
+        self.inner.signing_secret.expose()
+    }
+}
+
+#[pymethods]
+impl PySigningKeyRotation {
+    #[getter]
+    pub(crate) fn key_id(&self) -> &str {
+        &self.inner.key_id
+    }
+
+    #[getter]
+    pub(crate) fn active_from(&self) -> &str {
+        &self.inner.active_from
+    }
+
+    #[getter]
+    pub(crate) fn workspace_id(&self) -> &str {
+        &self.inner.workspace_id
+    }
+}
+
+#[pymethods]
+impl PyAuditPage {
+    #[getter]
+    pub(crate) fn receipts(&self) -> Vec<PySignedReceipt> {
+        self.inner.receipts.iter().cloned().map(Into::into).collect()
+    }
+
+    /// Pass back as the cursor for the next page; `None` on the last page.
+    #[getter]
+    pub(crate) fn next_cursor(&self) -> Option<&str> {
+        self.inner.next_cursor.as_deref()
+    }
+}
+
+#[pymethods]
+impl PyAuditRow {
+    #[getter]
+    pub(crate) fn receipt_id(&self) -> &str {
+        &self.inner.receipt_id
+    }
+
+    #[getter]
+    pub(crate) fn issued_at(&self) -> &str {
+        &self.inner.issued_at
+    }
+
+    /// A check's scope, or an event receipt's event name.
+    #[getter]
+    pub(crate) fn action(&self) -> &str {
+        &self.inner.action
+    }
+
+    #[getter]
+    pub(crate) fn decision(&self) -> &str {
+        &self.inner.decision
+    }
+
+    #[getter]
+    pub(crate) fn reason(&self) -> &str {
+        &self.inner.reason
+    }
+
+    #[getter]
+    pub(crate) fn user_id(&self) -> &str {
+        &self.inner.user_id
+    }
+
+    #[getter]
+    pub(crate) fn agent_id(&self) -> &str {
+        &self.inner.agent_id
+    }
+
+    #[getter]
+    pub(crate) fn authorization_id(&self) -> Option<&str> {
+        self.inner.authorization_id.as_deref()
+    }
+}
+
+#[pymethods]
 impl crate::verify::PyVerifiedReceipt {
     /// The wire version the receipt was verified under: `"4"` (a plain receipt object) or `"5"` (a JWS).
     #[getter]

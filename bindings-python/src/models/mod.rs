@@ -46,8 +46,10 @@ macro_rules! wrapper {
 }
 
 // After the macro, which a module sees only when declared below it.
+mod admin;
 mod policies;
 
+pub(crate) use admin::*;
 pub(crate) use policies::*;
 
 wrapper!(
@@ -305,5 +307,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyConfirmation>()?;
     m.add_class::<PySettlement>()?;
     policies::register(m)?;
+    admin::register(m)?;
     Ok(())
 }

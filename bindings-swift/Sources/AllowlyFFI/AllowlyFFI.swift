@@ -1621,9 +1621,179 @@ public func FfiConverterTypeMemorySeenIds_lower(_ value: MemorySeenIds) -> UInt6
 
 
 /**
+ * Pages of one audit query; `next_page()` answers `null`/`nil` after the last one. One consumer at a time: the
+ * position is taken out for the request and put back with the answer (an error leaves it where it was).
+ */
+public protocol NativeAuditPagesProtocol: AnyObject, Sendable {
+    
+    func nextPage() async throws  -> AuditPage?
+    
+}
+/**
+ * Pages of one audit query; `next_page()` answers `null`/`nil` after the last one. One consumer at a time: the
+ * position is taken out for the request and put back with the answer (an error leaves it where it was).
+ */
+open class NativeAuditPages: NativeAuditPagesProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_nativeauditpages(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_nativeauditpages(handle, $0) }
+    }
+
+    
+
+    
+open func nextPage()async throws  -> AuditPage?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeauditpages_next_page(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeAuditPage.lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNativeAuditPages: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = NativeAuditPages
+
+    public static func lift(_ handle: UInt64) throws -> NativeAuditPages {
+        return NativeAuditPages(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: NativeAuditPages) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NativeAuditPages {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: NativeAuditPages, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNativeAuditPages_lift(_ handle: UInt64) throws -> NativeAuditPages {
+    return try FfiConverterTypeNativeAuditPages.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNativeAuditPages_lower(_ value: NativeAuditPages) -> UInt64 {
+    return FfiConverterTypeNativeAuditPages.lower(value)
+}
+
+
+
+
+
+
+/**
  * The native client behind Swift's and Kotlin's `Allowly` class.
  */
 public protocol NativeClientProtocol: AnyObject, Sendable {
+    
+    /**
+     * One page of signed receipts, newest first; `cursor` is a previous page's `next_cursor`.
+     */
+    func audit(query: AuditQuery, cursor: String?) async throws  -> AuditPage
+    
+    /**
+     * Every page of `query`, one request per `next_page()`. Bad filters are refused here.
+     */
+    func auditPages(query: AuditQuery) throws  -> NativeAuditPages
+    
+    /**
+     * A new API key; its text (`key`, a `SecretText`) is in this answer only.
+     */
+    func createApiKey(tier: String, name: String) async throws  -> CreatedApiKey
+    
+    func deleteWebhook() async throws 
+    
+    /**
+     * Every signed receipt issued in `[since, until)`, oldest first.
+     */
+    func exportReceipts(since: String?, until: String?) async throws  -> [SignedReceipt]
+    
+    func getWebhook() async throws  -> WebhookEndpoint
+    
+    func listApiKeys() async throws  -> [ApiKey]
+    
+    func revokeApiKey(id: String) async throws  -> ApiKeyRevocation
+    
+    /**
+     * A new receipt signing key, active now; the old one stays published for verification.
+     */
+    func rotateSigningKey() async throws  -> SigningKeyRotation
+    
+    /**
+     * Sets the webhook endpoint; its new signing secret (`SecretText`) is in this answer only.
+     */
+    func setWebhook(url: String) async throws  -> WebhookSecret
     
     /**
      * Records the user's answer to a `confirm` decision; `ttl` is how long it stays usable (server: 60 s … 7 days).
@@ -1804,6 +1974,178 @@ public convenience init(apiKey: String, options: ClientOptions)throws  {
 
     
 
+    
+    /**
+     * One page of signed receipts, newest first; `cursor` is a previous page's `next_cursor`.
+     */
+open func audit(query: AuditQuery, cursor: String?)async throws  -> AuditPage  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_audit(
+                        self.uniffiCloneHandle(),FfiConverterTypeAuditQuery_lower(query),FfiConverterOptionString.lower(cursor)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAuditPage_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * Every page of `query`, one request per `next_page()`. Bad filters are refused here.
+     */
+open func auditPages(query: AuditQuery)throws  -> NativeAuditPages  {
+    return try  FfiConverterTypeNativeAuditPages_lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_nativeclient_audit_pages(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAuditQuery_lower(query),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A new API key; its text (`key`, a `SecretText`) is in this answer only.
+     */
+open func createApiKey(tier: String, name: String)async throws  -> CreatedApiKey  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_create_api_key(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(tier),FfiConverterString.lower(name)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCreatedApiKey_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+open func deleteWebhook()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_delete_webhook(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_void,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_void,
+            freeFunc: ffi_allowly_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * Every signed receipt issued in `[since, until)`, oldest first.
+     */
+open func exportReceipts(since: String?, until: String?)async throws  -> [SignedReceipt]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_export_receipts(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(since),FfiConverterOptionString.lower(until)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSignedReceipt.lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+open func getWebhook()async throws  -> WebhookEndpoint  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_get_webhook(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeWebhookEndpoint_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+open func listApiKeys()async throws  -> [ApiKey]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_list_api_keys(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeApiKey.lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+open func revokeApiKey(id: String)async throws  -> ApiKeyRevocation  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_revoke_api_key(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeApiKeyRevocation_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * A new receipt signing key, active now; the old one stays published for verification.
+     */
+open func rotateSigningKey()async throws  -> SigningKeyRotation  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_rotate_signing_key(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSigningKeyRotation_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * Sets the webhook endpoint; its new signing secret (`SecretText`) is in this answer only.
+     */
+open func setWebhook(url: String)async throws  -> WebhookSecret  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_set_webhook(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(url)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeWebhookSecret_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
     
     /**
      * Records the user's answer to a `confirm` decision; `ttl` is how long it stays usable (server: 60 s … 7 days).
@@ -2295,6 +2637,159 @@ public func FfiConverterTypeNativeClient_lower(_ value: NativeClient) -> UInt64 
 
 
 /**
+ * A secret shown once by the admin API (a new API key's text, a webhook signing secret): `SecretText(<redacted>)`
+ * when printed, so no generated `toString` / `description` of a record shows it; [`SecretText::reveal`] reads it.
+ */
+public protocol SecretTextProtocol: AnyObject, Sendable {
+    
+    /**
+     * The secret itself, to store where secrets go. Never log it.
+     */
+    func reveal()  -> String
+    
+}
+/**
+ * A secret shown once by the admin API (a new API key's text, a webhook signing secret): `SecretText(<redacted>)`
+ * when printed, so no generated `toString` / `description` of a record shows it; [`SecretText::reveal`] reads it.
+ */
+open class SecretText: SecretTextProtocol, @unchecked Sendable, CustomDebugStringConvertible, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_secrettext(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_secrettext(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The secret itself, to store where secrets go. Never log it.
+     */
+open func reveal() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_secrettext_reveal(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Debug` implementation.
+public var debugDescription: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_secrettext_uniffi_trait_debug(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_secrettext_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSecretText: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SecretText
+
+    public static func lift(_ handle: UInt64) throws -> SecretText {
+        return SecretText(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SecretText) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SecretText {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SecretText, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretText_lift(_ handle: UInt64) throws -> SecretText {
+    return try FfiConverterTypeSecretText.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretText_lower(_ value: SecretText) -> UInt64 {
+    return FfiConverterTypeSecretText.lower(value)
+}
+
+
+
+
+
+
+/**
  * The caller's own store of accepted ids (a database table, say): record `event_id` and return `true`, or return
  * `false` when it was already recorded. `forget_after` is the Unix second after which it may be dropped.
  */
@@ -2500,6 +2995,402 @@ public func FfiConverterTypeSeenIdsCallback_lower(_ value: SeenIdsCallback) -> U
 }
 
 
+
+
+/**
+ * One key of `GET /v1/api-keys`: its prefix only, never its text.
+ */
+public struct ApiKey: Equatable, Hashable {
+    /**
+     * Pass to `revoke_api_key`.
+     */
+    public let id: String
+    public let name: String
+    /**
+     * The start of the key text, enough to recognise it.
+     */
+    public let prefix: String
+    /**
+     * `runtime` or `setup`.
+     */
+    public let tier: String
+    public let createdAt: String
+    public let revokedAt: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Pass to `revoke_api_key`.
+         */id: String, name: String, 
+        /**
+         * The start of the key text, enough to recognise it.
+         */prefix: String, 
+        /**
+         * `runtime` or `setup`.
+         */tier: String, createdAt: String, revokedAt: String?) {
+        self.id = id
+        self.name = name
+        self.prefix = prefix
+        self.tier = tier
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ApiKey: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeApiKey: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ApiKey {
+        return
+            try ApiKey(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                prefix: FfiConverterString.read(from: &buf), 
+                tier: FfiConverterString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                revokedAt: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ApiKey, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.prefix, into: &buf)
+        FfiConverterString.write(value.tier, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterOptionString.write(value.revokedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApiKey_lift(_ buf: RustBuffer) throws -> ApiKey {
+    return try FfiConverterTypeApiKey.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApiKey_lower(_ value: ApiKey) -> RustBuffer {
+    return FfiConverterTypeApiKey.lower(value)
+}
+
+
+/**
+ * Answer of `DELETE /v1/api-keys/{id}`.
+ */
+public struct ApiKeyRevocation: Equatable, Hashable {
+    public let id: String
+    /**
+     * The first revocation's time (revoking twice answers it again).
+     */
+    public let revokedAt: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, 
+        /**
+         * The first revocation's time (revoking twice answers it again).
+         */revokedAt: String) {
+        self.id = id
+        self.revokedAt = revokedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ApiKeyRevocation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeApiKeyRevocation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ApiKeyRevocation {
+        return
+            try ApiKeyRevocation(
+                id: FfiConverterString.read(from: &buf), 
+                revokedAt: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ApiKeyRevocation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.revokedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApiKeyRevocation_lift(_ buf: RustBuffer) throws -> ApiKeyRevocation {
+    return try FfiConverterTypeApiKeyRevocation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApiKeyRevocation_lower(_ value: ApiKeyRevocation) -> RustBuffer {
+    return FfiConverterTypeApiKeyRevocation.lower(value)
+}
+
+
+/**
+ * Answer of `GET /v1/audit`: signed receipts, newest first, each with the exact bytes the server stored.
+ */
+public struct AuditPage: Equatable, Hashable {
+    public let receipts: [SignedReceipt]
+    /**
+     * Pass back as the cursor for the next page; `None` on the last page.
+     */
+    public let nextCursor: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(receipts: [SignedReceipt], 
+        /**
+         * Pass back as the cursor for the next page; `None` on the last page.
+         */nextCursor: String?) {
+        self.receipts = receipts
+        self.nextCursor = nextCursor
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AuditPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuditPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuditPage {
+        return
+            try AuditPage(
+                receipts: FfiConverterSequenceTypeSignedReceipt.read(from: &buf), 
+                nextCursor: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AuditPage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeSignedReceipt.write(value.receipts, into: &buf)
+        FfiConverterOptionString.write(value.nextCursor, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuditPage_lift(_ buf: RustBuffer) throws -> AuditPage {
+    return try FfiConverterTypeAuditPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuditPage_lower(_ value: AuditPage) -> RustBuffer {
+    return FfiConverterTypeAuditPage.lower(value)
+}
+
+
+/**
+ * Filters of an audit query (exact matches; `since` inclusive, `until` exclusive, RFC 3339; `limit` 1–1000 per page).
+ */
+public struct AuditQuery: Equatable, Hashable {
+    public let userId: String?
+    public let agentId: String?
+    public let authorizationId: String?
+    public let runId: String?
+    /**
+     * A check's scope, or an event receipt's event name.
+     */
+    public let action: String?
+    public let decision: String?
+    public let since: String?
+    public let until: String?
+    public let limit: UInt32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(userId: String? = nil, agentId: String? = nil, authorizationId: String? = nil, runId: String? = nil, 
+        /**
+         * A check's scope, or an event receipt's event name.
+         */action: String? = nil, decision: String? = nil, since: String? = nil, until: String? = nil, limit: UInt32? = nil) {
+        self.userId = userId
+        self.agentId = agentId
+        self.authorizationId = authorizationId
+        self.runId = runId
+        self.action = action
+        self.decision = decision
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AuditQuery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuditQuery: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuditQuery {
+        return
+            try AuditQuery(
+                userId: FfiConverterOptionString.read(from: &buf), 
+                agentId: FfiConverterOptionString.read(from: &buf), 
+                authorizationId: FfiConverterOptionString.read(from: &buf), 
+                runId: FfiConverterOptionString.read(from: &buf), 
+                action: FfiConverterOptionString.read(from: &buf), 
+                decision: FfiConverterOptionString.read(from: &buf), 
+                since: FfiConverterOptionString.read(from: &buf), 
+                until: FfiConverterOptionString.read(from: &buf), 
+                limit: FfiConverterOptionUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AuditQuery, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.userId, into: &buf)
+        FfiConverterOptionString.write(value.agentId, into: &buf)
+        FfiConverterOptionString.write(value.authorizationId, into: &buf)
+        FfiConverterOptionString.write(value.runId, into: &buf)
+        FfiConverterOptionString.write(value.action, into: &buf)
+        FfiConverterOptionString.write(value.decision, into: &buf)
+        FfiConverterOptionString.write(value.since, into: &buf)
+        FfiConverterOptionString.write(value.until, into: &buf)
+        FfiConverterOptionUInt32.write(value.limit, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuditQuery_lift(_ buf: RustBuffer) throws -> AuditQuery {
+    return try FfiConverterTypeAuditQuery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuditQuery_lower(_ value: AuditQuery) -> RustBuffer {
+    return FfiConverterTypeAuditQuery.lower(value)
+}
+
+
+/**
+ * What an audit listing shows of one signed receipt: read from its payload for display, **not verified** (verify
+ * the receipt itself before relying on it). Wire 5 receipts are read from their JWS payload.
+ */
+public struct AuditRow: Equatable, Hashable {
+    public let receiptId: String
+    public let issuedAt: String
+    /**
+     * A check's scope, or an event receipt's event name.
+     */
+    public let action: String
+    public let decision: String
+    public let reason: String
+    public let userId: String
+    public let agentId: String
+    public let authorizationId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(receiptId: String, issuedAt: String, 
+        /**
+         * A check's scope, or an event receipt's event name.
+         */action: String, decision: String, reason: String, userId: String, agentId: String, authorizationId: String?) {
+        self.receiptId = receiptId
+        self.issuedAt = issuedAt
+        self.action = action
+        self.decision = decision
+        self.reason = reason
+        self.userId = userId
+        self.agentId = agentId
+        self.authorizationId = authorizationId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AuditRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuditRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuditRow {
+        return
+            try AuditRow(
+                receiptId: FfiConverterString.read(from: &buf), 
+                issuedAt: FfiConverterString.read(from: &buf), 
+                action: FfiConverterString.read(from: &buf), 
+                decision: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                userId: FfiConverterString.read(from: &buf), 
+                agentId: FfiConverterString.read(from: &buf), 
+                authorizationId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AuditRow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.receiptId, into: &buf)
+        FfiConverterString.write(value.issuedAt, into: &buf)
+        FfiConverterString.write(value.action, into: &buf)
+        FfiConverterString.write(value.decision, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterString.write(value.userId, into: &buf)
+        FfiConverterString.write(value.agentId, into: &buf)
+        FfiConverterOptionString.write(value.authorizationId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuditRow_lift(_ buf: RustBuffer) throws -> AuditRow {
+    return try FfiConverterTypeAuditRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuditRow_lower(_ value: AuditRow) -> RustBuffer {
+    return FfiConverterTypeAuditRow.lower(value)
+}
 
 
 /**
@@ -3781,6 +4672,89 @@ public func FfiConverterTypeCreateAuthorizationRequest_lift(_ buf: RustBuffer) t
 #endif
 public func FfiConverterTypeCreateAuthorizationRequest_lower(_ value: CreateAuthorizationRequest) -> RustBuffer {
     return FfiConverterTypeCreateAuthorizationRequest.lower(value)
+}
+
+
+/**
+ * Answer of `POST /v1/api-keys`.
+ */
+public struct CreatedApiKey {
+    public let id: String
+    public let name: String
+    public let prefix: String
+    public let tier: String
+    public let createdAt: String
+    /**
+     * The key text, shown in this answer only. `None` when the answer is the server's replay of an earlier attempt
+     * of the same call whose answer was lost: the key exists but its text cannot be shown again, so revoke it by
+     * `id` and create another.
+     */
+    public let key: SecretText?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, name: String, prefix: String, tier: String, createdAt: String, 
+        /**
+         * The key text, shown in this answer only. `None` when the answer is the server's replay of an earlier attempt
+         * of the same call whose answer was lost: the key exists but its text cannot be shown again, so revoke it by
+         * `id` and create another.
+         */key: SecretText?) {
+        self.id = id
+        self.name = name
+        self.prefix = prefix
+        self.tier = tier
+        self.createdAt = createdAt
+        self.key = key
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CreatedApiKey: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCreatedApiKey: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CreatedApiKey {
+        return
+            try CreatedApiKey(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                prefix: FfiConverterString.read(from: &buf), 
+                tier: FfiConverterString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                key: FfiConverterOptionTypeSecretText.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CreatedApiKey, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.prefix, into: &buf)
+        FfiConverterString.write(value.tier, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterOptionTypeSecretText.write(value.key, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCreatedApiKey_lift(_ buf: RustBuffer) throws -> CreatedApiKey {
+    return try FfiConverterTypeCreatedApiKey.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCreatedApiKey_lower(_ value: CreatedApiKey) -> RustBuffer {
+    return FfiConverterTypeCreatedApiKey.lower(value)
 }
 
 
@@ -5478,6 +6452,67 @@ public func FfiConverterTypeSignedReceipt_lower(_ value: SignedReceipt) -> RustB
 
 
 /**
+ * Answer of `POST /v1/signing-keys/rotate`: the new key, active now (the old one stays published for verification).
+ */
+public struct SigningKeyRotation: Equatable, Hashable {
+    public let keyId: String
+    public let activeFrom: String
+    public let workspaceId: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(keyId: String, activeFrom: String, workspaceId: String) {
+        self.keyId = keyId
+        self.activeFrom = activeFrom
+        self.workspaceId = workspaceId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SigningKeyRotation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSigningKeyRotation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SigningKeyRotation {
+        return
+            try SigningKeyRotation(
+                keyId: FfiConverterString.read(from: &buf), 
+                activeFrom: FfiConverterString.read(from: &buf), 
+                workspaceId: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SigningKeyRotation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.keyId, into: &buf)
+        FfiConverterString.write(value.activeFrom, into: &buf)
+        FfiConverterString.write(value.workspaceId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSigningKeyRotation_lift(_ buf: RustBuffer) throws -> SigningKeyRotation {
+    return try FfiConverterTypeSigningKeyRotation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSigningKeyRotation_lower(_ value: SigningKeyRotation) -> RustBuffer {
+    return FfiConverterTypeSigningKeyRotation.lower(value)
+}
+
+
+/**
  * What a valid receipt attests, for callers that do not want to walk the JSON again.
  */
 public struct VerifiedReceipt: Equatable, Hashable {
@@ -5668,6 +6703,77 @@ public func FfiConverterTypeVerifyOptions_lower(_ value: VerifyOptions) -> RustB
 
 
 /**
+ * Answer of `GET /v1/webhook`: the endpoint, without its secret.
+ */
+public struct WebhookEndpoint: Equatable, Hashable {
+    public let url: String
+    /**
+     * The events delivered to it.
+     */
+    public let events: [String]
+    public let createdAt: String
+    public let updatedAt: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(url: String, 
+        /**
+         * The events delivered to it.
+         */events: [String], createdAt: String, updatedAt: String) {
+        self.url = url
+        self.events = events
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WebhookEndpoint: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWebhookEndpoint: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WebhookEndpoint {
+        return
+            try WebhookEndpoint(
+                url: FfiConverterString.read(from: &buf), 
+                events: FfiConverterSequenceString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                updatedAt: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WebhookEndpoint, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterSequenceString.write(value.events, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterString.write(value.updatedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookEndpoint_lift(_ buf: RustBuffer) throws -> WebhookEndpoint {
+    return try FfiConverterTypeWebhookEndpoint.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookEndpoint_lower(_ value: WebhookEndpoint) -> RustBuffer {
+    return FfiConverterTypeWebhookEndpoint.lower(value)
+}
+
+
+/**
  * A verified event; `data_json` is the event's `data` object as JSON text.
  */
 public struct WebhookEvent: Equatable, Hashable {
@@ -5790,6 +6896,77 @@ public func FfiConverterTypeWebhookHeader_lift(_ buf: RustBuffer) throws -> Webh
 #endif
 public func FfiConverterTypeWebhookHeader_lower(_ value: WebhookHeader) -> RustBuffer {
     return FfiConverterTypeWebhookHeader.lower(value)
+}
+
+
+/**
+ * Answer of `PUT /v1/webhook`: the endpoint and its new signing secret (`whsec_…`), shown once.
+ */
+public struct WebhookSecret {
+    public let url: String
+    public let events: [String]
+    public let createdAt: String
+    /**
+     * Verify deliveries with it; setting the endpoint again replaces it.
+     */
+    public let signingSecret: SecretText
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(url: String, events: [String], createdAt: String, 
+        /**
+         * Verify deliveries with it; setting the endpoint again replaces it.
+         */signingSecret: SecretText) {
+        self.url = url
+        self.events = events
+        self.createdAt = createdAt
+        self.signingSecret = signingSecret
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WebhookSecret: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWebhookSecret: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WebhookSecret {
+        return
+            try WebhookSecret(
+                url: FfiConverterString.read(from: &buf), 
+                events: FfiConverterSequenceString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                signingSecret: FfiConverterTypeSecretText.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WebhookSecret, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterSequenceString.write(value.events, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterTypeSecretText.write(value.signingSecret, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookSecret_lift(_ buf: RustBuffer) throws -> WebhookSecret {
+    return try FfiConverterTypeWebhookSecret.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookSecret_lower(_ value: WebhookSecret) -> RustBuffer {
+    return FfiConverterTypeWebhookSecret.lower(value)
 }
 
 
@@ -6933,6 +8110,30 @@ fileprivate struct FfiConverterOptionTypeMemorySeenIds: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSecretText: FfiConverterRustBuffer {
+    typealias SwiftType = SecretText?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSecretText.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSecretText.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSeenIdsCallback: FfiConverterRustBuffer {
     typealias SwiftType = SeenIdsCallback?
 
@@ -6949,6 +8150,30 @@ fileprivate struct FfiConverterOptionTypeSeenIdsCallback: FfiConverterRustBuffer
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSeenIdsCallback.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAuditPage: FfiConverterRustBuffer {
+    typealias SwiftType = AuditPage?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAuditPage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAuditPage.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -7150,6 +8375,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeApiKey: FfiConverterRustBuffer {
+    typealias SwiftType = [ApiKey]
+
+    public static func write(_ value: [ApiKey], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeApiKey.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ApiKey] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ApiKey]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeApiKey.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeAuthorizationMigration: FfiConverterRustBuffer {
     typealias SwiftType = [AuthorizationMigration]
 
@@ -7267,6 +8517,31 @@ fileprivate struct FfiConverterSequenceTypeScopeGrant: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeScopeGrant.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSignedReceipt: FfiConverterRustBuffer {
+    typealias SwiftType = [SignedReceipt]
+
+    public static func write(_ value: [SignedReceipt], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSignedReceipt.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SignedReceipt] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SignedReceipt]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSignedReceipt.read(from: &buf))
         }
         return seq
     }
@@ -7765,6 +9040,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_func_verify_webhook() != 32947) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_nativeauditpages_next_page() != 29254) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_method_agentcredential_agent_id() != 21318) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7787,6 +9065,36 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() != 24844) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_audit() != 8059) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_audit_pages() != 7331) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_create_api_key() != 24813) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_delete_webhook() != 16912) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_export_receipts() != 46228) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_get_webhook() != 9337) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_list_api_keys() != 20849) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_revoke_api_key() != 3199) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_rotate_signing_key() != 40210) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_set_webhook() != 53290) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation() != 50780) {
@@ -7862,6 +9170,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_confirmnonce_reveal() != 57277) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_secrettext_reveal() != 31472) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_keyset_fingerprints() != 46642) {

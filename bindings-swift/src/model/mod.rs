@@ -153,6 +153,34 @@ impl ConfirmNonce {
     }
 }
 
+/// A secret shown once by the admin API (a new API key's text, a webhook signing secret): `SecretText(<redacted>)`
+/// when printed, so no generated `toString` / `description` of a record shows it; [`SecretText::reveal`] reads it.
+#[derive(PartialEq, Eq, uniffi::Object)]
+#[uniffi::export(Display, Debug)]
+pub struct SecretText {
+    pub(crate) value: String,
+}
+
+impl fmt::Display for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretText(<redacted>)")
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[uniffi::export]
+impl SecretText {
+    /// The secret itself, to store where secrets go. Never log it.
+    pub fn reveal(&self) -> String {
+        self.value.clone()
+    }
+}
+
 /// JSON text as a value, refused as `field` when it does not parse (a lone surrogate escape does not).
 pub(crate) fn parse_json(field: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| invalid_input(field, format!("{field} is not valid JSON: {e}")))

@@ -3,13 +3,14 @@
 //! One [`Client`] per API key: it owns one connection pool (reqwest + rustls) and is cheap to clone (an `Arc` inside),
 //! so bindings keep a single instance and share it across tasks.
 //!
-//! Route families live in their own files (`authorizations`, `check`, `confirmations`, `escalations`, `budget`, `receipts`, `keys`,
+//! Route families live in their own files (`admin/` for the setup-key routes, `authorizations`, `check`, `confirmations`, `escalations`, `budget`, `receipts`, `keys`,
 //! `policies`, `health`);
 //! every one of them goes through `transport`, which owns authentication, idempotency keys, retries, error mapping and
 //! redaction. The safety property of the client — `check` fails closed when the server cannot answer — lives in
 //! `check.rs`.
 
 mod agents;
+mod admin;
 mod authorizations;
 mod budget;
 mod check;
@@ -22,6 +23,7 @@ mod policies;
 mod receipts;
 mod transport;
 
+pub use admin::AuditPages;
 pub use keys::{DEFAULT_KEYS_DOC_CACHE_TTL, KeysDocOptions, fetch_keys_doc};
 
 use std::fmt;

@@ -14,6 +14,7 @@
 //! - a signed receipt keeps the exact bytes the server sent ([`SignedReceipt`]), because the offline verifier must run
 //!   its strict parser over what was signed, not over a re-serialization.
 
+pub mod admin;
 pub mod authorization;
 pub mod budget;
 pub mod check;
@@ -26,6 +27,10 @@ pub mod policy;
 pub mod reason;
 pub mod receipt;
 
+pub use admin::{
+    ApiKey, ApiKeyRevocation, ApiKeyTier, AuditPage, AuditQuery, AuditRow, CreateApiKeyRequest, CreatedApiKey,
+    MAX_AUDIT_PAGE, Secret, SigningKeyRotation, WebhookEndpoint, WebhookSecret,
+};
 pub use authorization::{
     Authorization, AuthorizationStatus, Condition, ConditionOp, CreateAuthorizationRequest, Revocation, RevokeRequest,
     ScopeConstraints, ScopeGrant,

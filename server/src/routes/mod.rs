@@ -254,6 +254,7 @@ route_table! {
                 ("agent_id", Query::String),
                 ("authorization_id", Query::String),
                 ("run_id", Query::String),
+                ("action", Query::String),
                 ("decision", Query::String),
                 ("since", Query::DateTime),
                 ("until", Query::DateTime),

@@ -257,8 +257,18 @@ fn decode_cursor(c: &str) -> Option<(String, String)> {
 
 /// `GET /v1/audit?…`: signed receipts, newest first, with an opaque `next_cursor` while more remain.
 pub async fn audit(State(s): State<Arc<AppState>>, who: Setup, RawQuery(q): RawQuery) -> ApiResult<Json<AuditPage>> {
-    const ALLOWED: &[&str] =
-        &["user_id", "agent_id", "authorization_id", "run_id", "decision", "since", "until", "limit", "cursor"];
+    const ALLOWED: &[&str] = &[
+        "user_id",
+        "agent_id",
+        "authorization_id",
+        "run_id",
+        "action",
+        "decision",
+        "since",
+        "until",
+        "limit",
+        "cursor",
+    ];
     let p = query_params(q.as_deref());
     let mut errors = reject_unknown(&p, ALLOWED);
     let text = |k: &str| p.get(k).map(|v| percent_decode(v));
@@ -267,6 +277,7 @@ pub async fn audit(State(s): State<Arc<AppState>>, who: Setup, RawQuery(q): RawQ
         agent_id: text("agent_id"),
         authorization_id: text("authorization_id"),
         run_id: text("run_id"),
+        action: text("action"),
         decision: text("decision"),
         since: time_param(&p, "since", &mut errors),
         until: time_param(&p, "until", &mut errors),

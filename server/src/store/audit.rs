@@ -14,6 +14,8 @@ pub struct AuditFilter {
     pub agent_id: Option<String>,
     pub authorization_id: Option<String>,
     pub run_id: Option<String>,
+    /// A check's scope or an event receipt's event name (`authorization.create`, …).
+    pub action: Option<String>,
     pub decision: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
@@ -78,6 +80,7 @@ pub async fn audit(
     w.opt("agent_id = ?", &f.agent_id);
     w.opt("authorization_id = ?", &f.authorization_id);
     w.opt("run_id = ?", &f.run_id);
+    w.opt("action = ?", &f.action);
     w.opt("decision = ?", &f.decision);
     w.opt("issued_at >= ?", &f.since);
     w.opt("issued_at < ?", &f.until);

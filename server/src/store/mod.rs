@@ -60,6 +60,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "bound_confirmations", include_str!("../../migrations/sqlite/0004_bound_confirmations.sql")),
     (5, "resolution_webhooks", include_str!("../../migrations/sqlite/0005_resolution_webhooks.sql")),
     (6, "agent_identity", include_str!("../../migrations/sqlite/0006_agent_identity.sql")),
+    (7, "audit_action", include_str!("../../migrations/sqlite/0007_audit_action.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
@@ -68,6 +69,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "bound_confirmations", include_str!("../../migrations/postgres/0004_bound_confirmations.sql")),
     (5, "resolution_webhooks", include_str!("../../migrations/postgres/0005_resolution_webhooks.sql")),
     (6, "agent_identity", include_str!("../../migrations/postgres/0006_agent_identity.sql")),
+    (7, "audit_action", include_str!("../../migrations/postgres/0007_audit_action.sql")),
 ];
 
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.

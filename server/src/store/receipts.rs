@@ -118,6 +118,14 @@ impl Draft {
         }
     }
 
+    /// What `GET /v1/audit?action=` matches: the scope a check decided, or the event's name.
+    pub fn audit_action(&self) -> &str {
+        match &self.kind {
+            Kind::Action { scope, .. } => scope,
+            Kind::Event(e) => e.name(),
+        }
+    }
+
     /// The payload: wire 4 without `alg`, `key_id` and `signature` (the signer adds them), or the complete wire-5
     /// JWS payload with `policy_ref` (the signer wraps it).
     pub fn payload(&self) -> Value {
@@ -160,7 +168,7 @@ impl Draft {
 pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO receipts (id, workspace_id, status, issued_at, authorization_id, user_id, agent_id, decision, \
-         payload, created_at, run_id) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10)",
+         payload, created_at, run_id, action) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&d.receipt_id)
     .bind(&d.workspace_id)
@@ -172,6 +180,7 @@ pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
     .bind(d.payload().to_string())
     .bind(util::fmt_ts(util::now()))
     .bind(d.context.get("run_id").and_then(Value::as_str))
+    .bind(d.audit_action())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -195,17 +195,7 @@ impl Run {
                 Ok(json!({"id": e.id, "type": e.event_type, "timestamp": e.timestamp, "workspace_id": e.workspace_id,
                     "data": e.data}))
             }
-            "rotate_signing_key" => {
-                let url = format!("{}/v1/signing-keys/rotate", self.env["base_url"].as_str().unwrap_or_default());
-                let resp =
-                    reqwest::Client::new().post(url).bearer_auth(&self.setup_key).send().await.map_err(runner)?;
-                let status = resp.status();
-                let body: Value = resp.json().await.map_err(runner)?;
-                if !status.is_success() {
-                    return Err(Fail::Runner(format!("rotate: {status} {body}")));
-                }
-                Ok(body)
-            }
+            "rotate_signing_key" => to_json!(&c.rotate_signing_key().await?),
             "enroll_agent" => {
                 let admin = client(&self.env, &self.setup_key, None)?;
                 let a = admin.enroll_agent(&s("agent_id")).await?;
@@ -266,6 +256,7 @@ async fn every_scenario_passes_through_the_rust_sdk() {
             "base_url": server.field("base_url"), "workspace_id": server.field("workspace_id"),
             "dead_base_url": format!("http://127.0.0.1:{dead}"),
             "silent_base_url": format!("http://{}", silent.local_addr().expect("addr")),
+            "setup_api_key": server.field("setup_api_key"),
         })
     };
     let mut report = Map::new();

@@ -55,6 +55,15 @@ pub const RECORDS: &[Record] = &[
     out("AuthorizationMigration", true, true, Some(("PyAuthorizationMigration", "AuthorizationMigration"))),
     out("PolicyPublication", true, true, Some(("PyPolicyPublication", "PolicyPublication"))),
     out("EditionAuthorization", true, true, Some(("PyEditionAuthorization", "EditionAuthorization"))),
+    // The admin client (setup key).
+    out("ApiKey", true, true, Some(("PyApiKey", "ApiKey"))),
+    out("CreatedApiKey", true, true, Some(("PyCreatedApiKey", "CreatedApiKey"))),
+    out("ApiKeyRevocation", true, true, Some(("PyApiKeyRevocation", "ApiKeyRevocation"))),
+    out("WebhookEndpoint", true, true, Some(("PyWebhookEndpoint", "WebhookEndpoint"))),
+    out("WebhookSecret", true, true, Some(("PyWebhookSecret", "WebhookSecret"))),
+    out("SigningKeyRotation", true, true, Some(("PySigningKeyRotation", "SigningKeyRotation"))),
+    out("AuditPage", true, true, Some(("PyAuditPage", "AuditPage"))),
+    out("AuditRow", true, true, Some(("PyAuditRow", "AuditRow"))),
     // The receipt envelope, flattened by core (`ReceiptParts`); `From<ReceiptEnvelope>` goes through it.
     Record {
         core: "ReceiptParts",
@@ -159,6 +168,8 @@ pub const HAND_MAPPED: &[(&str, &str, &str, (&str, &str))] = &[
     ("ReceiptEnvelope", "ReceiptEnvelope", "ReceiptEnvelope", ("PyReceipt", "Receipt")),
     ("SignedReceipt", "SignedReceipt", "SignedReceipt", ("PySignedReceipt", "SignedReceipt")),
     ("ScopeGrant", "", "ScopeGrant", ("", "")),
+    // Always shaped by a `SECRETS` entry below; listed so the type is known.
+    ("Secret", "String", "SecretText", ("", "")),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -248,12 +259,40 @@ pub const CUSTOM: &[Custom] = &[
     },
 ];
 
+// Secrets shown once (a new API key's text, a webhook signing secret): a plain string to Python and JavaScript
+// (Python's repr leaves it out), the opaque `SecretText` in Swift/Kotlin so no generated `toString` prints it.
+const fn secret(binding: Binding, record: &'static str, field: &'static str, optional: bool) -> Custom {
+    let (ty, expr, annotation) = match (binding, optional) {
+        (Binding::Python, true) => {
+            ("Option<&str>", "self.inner.key.as_ref().map(|k| k.expose())", Some("Optional[str]"))
+        }
+        (Binding::Python, false) => ("&str", "self.inner.signing_secret.expose()", Some("str")),
+        (Binding::Node, true) => ("Option<String>", "v.map(|k| k.expose().to_owned())", None),
+        (Binding::Node, false) => ("String", "v.expose().to_owned()", None),
+        (Binding::Swift, true) => {
+            ("Option<Arc<SecretText>>", "v.map(|k| Arc::new(SecretText { value: k.expose().to_owned() }))", None)
+        }
+        (Binding::Swift, false) => ("Arc<SecretText>", "Arc::new(SecretText { value: v.expose().to_owned() })", None),
+    };
+    Custom { binding, record, field, ty, expr, annotation }
+}
+
+pub const SECRETS: &[Custom] = &[
+    secret(Binding::Python, "CreatedApiKey", "key", true),
+    secret(Binding::Node, "CreatedApiKey", "key", true),
+    secret(Binding::Swift, "CreatedApiKey", "key", true),
+    secret(Binding::Python, "WebhookSecret", "signing_secret", false),
+    secret(Binding::Node, "WebhookSecret", "signing_secret", false),
+    secret(Binding::Swift, "WebhookSecret", "signing_secret", false),
+];
+
 pub fn custom(binding: Binding, record: &str, field: &str) -> Option<&'static Custom> {
-    CUSTOM.iter().find(|c| c.binding == binding && c.record == record && c.field == field)
+    CUSTOM.iter().chain(SECRETS).find(|c| c.binding == binding && c.record == record && c.field == field)
 }
 
 /// The core source files read, relative to the repository root.
 pub const CORE_FILES: &[&str] = &[
+    "core/src/model/admin.rs",
     "core/src/model/authorization.rs",
     "core/src/model/budget.rs",
     "core/src/model/check.rs",

@@ -140,7 +140,48 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
             },
         )
 
+    /** The setup key's calls; with a runtime key each throws `AllowlyException.PermissionDenied`. */
+    val admin: Admin = Admin(native)
+
     override fun close() = native.close()
 
     override fun toString(): String = "Allowly(baseUrl=$baseUrl)"
+}
+
+/**
+ * The admin client (setup key): API keys, the webhook endpoint, signing keys and the audit trail. Secrets shown once
+ * ([CreatedApiKey.key], [WebhookSecret.signingSecret]) are [SecretText]s: printed as `<redacted>`, read with `reveal()`.
+ */
+class Admin internal constructor(private val native: NativeClient) {
+    suspend fun createApiKey(tier: String, name: String): CreatedApiKey = native.createApiKey(tier, name)
+
+    suspend fun listApiKeys(): List<ApiKey> = native.listApiKeys()
+
+    suspend fun revokeApiKey(id: String): ApiKeyRevocation = native.revokeApiKey(id)
+
+    suspend fun setWebhook(url: String): WebhookSecret = native.setWebhook(url)
+
+    suspend fun getWebhook(): WebhookEndpoint = native.getWebhook()
+
+    suspend fun deleteWebhook() = native.deleteWebhook()
+
+    suspend fun rotateSigningKey(): SigningKeyRotation = native.rotateSigningKey()
+
+    /** One page, newest first; pass a page's `nextCursor` as [cursor] for the next. */
+    suspend fun audit(query: AuditQuery = AuditQuery(), cursor: String? = null): AuditPage = native.audit(query, cursor)
+
+    /** Every matching signed receipt, newest first, fetched a page (`query.limit`) at a time as it is collected. */
+    fun auditReceipts(query: AuditQuery = AuditQuery()): kotlinx.coroutines.flow.Flow<SignedReceipt> {
+        val pages = native.auditPages(query)
+        return kotlinx.coroutines.flow.flow {
+            while (true) {
+                val page = pages.nextPage() ?: break
+                page.receipts.forEach { emit(it) }
+            }
+        }
+    }
+
+    /** Every signed receipt issued in `[since, until)`, oldest first. */
+    suspend fun exportReceipts(since: String? = null, until: String? = null): List<SignedReceipt> =
+        native.exportReceipts(since, until)
 }

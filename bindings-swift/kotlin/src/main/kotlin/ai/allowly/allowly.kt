@@ -756,6 +756,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_verify_webhook(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeauditpages_next_page(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_agentcredential_agent_id(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_agentcredential_binding_id(
@@ -771,6 +773,26 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_confirmhandler_confirm(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_audit(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_audit_pages(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_create_api_key(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_delete_webhook(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_export_receipts(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_get_webhook(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_list_api_keys(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_revoke_api_key(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_rotate_signing_key(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_set_webhook(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation(
     ): Int
@@ -822,6 +844,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_confirmnonce_reveal(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_secrettext_reveal(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_keyset_fingerprints(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_keyset_size(
@@ -864,6 +888,12 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_allowly_ffi_fn_clone_nativeauditpages(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_nativeauditpages(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_method_nativeauditpages_next_page(`ptr`: Long,
+    ): Long
     external fun uniffi_allowly_ffi_fn_clone_agentcredential(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_allowly_ffi_fn_free_agentcredential(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -897,6 +927,26 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_free_nativeclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_allowly_ffi_fn_constructor_nativeclient_new(`apiKey`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_audit(`ptr`: Long,`query`: RustBuffer.ByValue,`cursor`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_audit_pages(`ptr`: Long,`query`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_create_api_key(`ptr`: Long,`tier`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_delete_webhook(`ptr`: Long,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_export_receipts(`ptr`: Long,`since`: RustBuffer.ByValue,`until`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_get_webhook(`ptr`: Long,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_list_api_keys(`ptr`: Long,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_revoke_api_key(`ptr`: Long,`id`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_rotate_signing_key(`ptr`: Long,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_set_webhook(`ptr`: Long,`url`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_approve_confirmation(`ptr`: Long,`nonce`: Long,`approved`: Byte,`ttl`: RustBuffer.ByValue,
     ): Long
@@ -957,6 +1007,16 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_method_confirmnonce_uniffi_trait_debug(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_method_confirmnonce_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_clone_secrettext(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_secrettext(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_method_secrettext_reveal(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_secrettext_uniffi_trait_debug(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_secrettext_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_clone_keyset(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1180,6 +1240,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_func_verify_webhook() and 0xFFFF) != 32947) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeauditpages_next_page() and 0xFFFF) != 29254) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_agent_id() and 0xFFFF) != 21318) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1202,6 +1265,36 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() and 0xFFFF) != 24844) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_audit() and 0xFFFF) != 8059) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_audit_pages() and 0xFFFF) != 7331) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_create_api_key() and 0xFFFF) != 24813) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_delete_webhook() and 0xFFFF) != 16912) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_export_receipts() and 0xFFFF) != 46228) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_get_webhook() and 0xFFFF) != 9337) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_list_api_keys() and 0xFFFF) != 20849) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_revoke_api_key() and 0xFFFF) != 3199) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_rotate_signing_key() and 0xFFFF) != 40210) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_set_webhook() and 0xFFFF) != 53290) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_approve_confirmation() and 0xFFFF) != 50780) {
@@ -1277,6 +1370,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_confirmnonce_reveal() and 0xFFFF) != 57277) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_secrettext_reveal() and 0xFFFF) != 31472) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_keyset_fingerprints() and 0xFFFF) != 46642) {
@@ -3624,9 +3720,318 @@ public object FfiConverterTypeMemorySeenIds: FfiConverter<MemorySeenIds, Long> {
 
 
 /**
+ * Pages of one audit query; `next_page()` answers `null`/`nil` after the last one. One consumer at a time: the
+ * position is taken out for the request and put back with the answer (an error leaves it where it was).
+ */
+public interface NativeAuditPagesInterface {
+    
+    suspend fun `nextPage`(): AuditPage?
+    
+    companion object
+}
+
+/**
+ * Pages of one audit query; `next_page()` answers `null`/`nil` after the last one. One consumer at a time: the
+ * position is taken out for the request and put back with the answer (an error leaves it where it was).
+ */
+open class NativeAuditPages: Disposable, AutoCloseable, NativeAuditPagesInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_nativeauditpages(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_nativeauditpages(handle, status)
+        }
+    }
+
+    
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `nextPage`() : AuditPage? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeauditpages_next_page(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeAuditPage.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNativeAuditPages: FfiConverter<NativeAuditPages, Long> {
+    override fun lower(value: NativeAuditPages): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): NativeAuditPages {
+        return NativeAuditPages(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): NativeAuditPages {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: NativeAuditPages) = 8UL
+
+    override fun write(value: NativeAuditPages, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The native client behind Swift's and Kotlin's `Allowly` class.
  */
 public interface NativeClientInterface {
+    
+    /**
+     * One page of signed receipts, newest first; `cursor` is a previous page's `next_cursor`.
+     */
+    suspend fun `audit`(`query`: AuditQuery, `cursor`: kotlin.String?): AuditPage
+    
+    /**
+     * Every page of `query`, one request per `next_page()`. Bad filters are refused here.
+     */
+    fun `auditPages`(`query`: AuditQuery): NativeAuditPages
+    
+    /**
+     * A new API key; its text (`key`, a `SecretText`) is in this answer only.
+     */
+    suspend fun `createApiKey`(`tier`: kotlin.String, `name`: kotlin.String): CreatedApiKey
+    
+    suspend fun `deleteWebhook`()
+    
+    /**
+     * Every signed receipt issued in `[since, until)`, oldest first.
+     */
+    suspend fun `exportReceipts`(`since`: kotlin.String?, `until`: kotlin.String?): List<SignedReceipt>
+    
+    suspend fun `getWebhook`(): WebhookEndpoint
+    
+    suspend fun `listApiKeys`(): List<ApiKey>
+    
+    suspend fun `revokeApiKey`(`id`: kotlin.String): ApiKeyRevocation
+    
+    /**
+     * A new receipt signing key, active now; the old one stays published for verification.
+     */
+    suspend fun `rotateSigningKey`(): SigningKeyRotation
+    
+    /**
+     * Sets the webhook endpoint; its new signing secret (`SecretText`) is in this answer only.
+     */
+    suspend fun `setWebhook`(`url`: kotlin.String): WebhookSecret
     
     /**
      * Records the user's answer to a `confirm` decision; `ttl` is how long it stays usable (server: 60 s … 7 days).
@@ -3856,6 +4261,237 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
         return uniffiRustCall() { status ->
             UniffiLib.uniffi_allowly_ffi_fn_clone_nativeclient(handle, status)
         }
+    }
+
+    
+    /**
+     * One page of signed receipts, newest first; `cursor` is a previous page's `next_cursor`.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `audit`(`query`: AuditQuery, `cursor`: kotlin.String?) : AuditPage {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_audit(
+                uniffiHandle,
+                
+        FfiConverterTypeAuditQuery.lower(`query`),
+        FfiConverterOptionalString.lower(`cursor`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeAuditPage.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Every page of `query`, one request per `next_page()`. Bad filters are refused here.
+     */
+    @Throws(AllowlyException::class)override fun `auditPages`(`query`: AuditQuery): NativeAuditPages {
+            return FfiConverterTypeNativeAuditPages.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_audit_pages(
+        it,
+        
+        FfiConverterTypeAuditQuery.lower(`query`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A new API key; its text (`key`, a `SecretText`) is in this answer only.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createApiKey`(`tier`: kotlin.String, `name`: kotlin.String) : CreatedApiKey {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_create_api_key(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`tier`),
+        FfiConverterString.lower(`name`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCreatedApiKey.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `deleteWebhook`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_delete_webhook(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Every signed receipt issued in `[since, until)`, oldest first.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `exportReceipts`(`since`: kotlin.String?, `until`: kotlin.String?) : List<SignedReceipt> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_export_receipts(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`since`),
+        FfiConverterOptionalString.lower(`until`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeSignedReceipt.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `getWebhook`() : WebhookEndpoint {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_get_webhook(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeWebhookEndpoint.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `listApiKeys`() : List<ApiKey> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_list_api_keys(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeApiKey.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `revokeApiKey`(`id`: kotlin.String) : ApiKeyRevocation {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_revoke_api_key(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`id`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeApiKeyRevocation.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A new receipt signing key, active now; the old one stays published for verification.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `rotateSigningKey`() : SigningKeyRotation {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_rotate_signing_key(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeSigningKeyRotation.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Sets the webhook endpoint; its new signing secret (`SecretText`) is in this answer only.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setWebhook`(`url`: kotlin.String) : WebhookSecret {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_set_webhook(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`url`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeWebhookSecret.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
     }
 
     
@@ -4597,6 +5233,287 @@ public object FfiConverterTypeNativeClient: FfiConverter<NativeClient, Long> {
 
 
 /**
+ * A secret shown once by the admin API (a new API key's text, a webhook signing secret): `SecretText(<redacted>)`
+ * when printed, so no generated `toString` / `description` of a record shows it; [`SecretText::reveal`] reads it.
+ */
+public interface SecretTextInterface {
+    
+    /**
+     * The secret itself, to store where secrets go. Never log it.
+     */
+    fun `reveal`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * A secret shown once by the admin API (a new API key's text, a webhook signing secret): `SecretText(<redacted>)`
+ * when printed, so no generated `toString` / `description` of a record shows it; [`SecretText::reveal`] reads it.
+ */
+open class SecretText: Disposable, AutoCloseable, SecretTextInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_secrettext(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_secrettext(handle, status)
+        }
+    }
+
+    
+    /**
+     * The secret itself, to store where secrets go. Never log it.
+     */override fun `reveal`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_secrettext_reveal(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_secrettext_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSecretText: FfiConverter<SecretText, Long> {
+    override fun lower(value: SecretText): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): SecretText {
+        return SecretText(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): SecretText {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SecretText) = 8UL
+
+    override fun write(value: SecretText, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The caller's own store of accepted ids (a database table, say): record `event_id` and return `true`, or return
  * `false` when it was already recorded. `forget_after` is the Unix second after which it may be dropped.
  */
@@ -4819,6 +5736,318 @@ public object FfiConverterTypeSeenIdsCallback: FfiConverter<SeenIdsCallback, Lon
 
     override fun write(value: SeenIdsCallback, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * One key of `GET /v1/api-keys`: its prefix only, never its text.
+ */
+data class ApiKey (
+    /**
+     * Pass to `revoke_api_key`.
+     */
+    val `id`: kotlin.String
+    , 
+    val `name`: kotlin.String
+    , 
+    /**
+     * The start of the key text, enough to recognise it.
+     */
+    val `prefix`: kotlin.String
+    , 
+    /**
+     * `runtime` or `setup`.
+     */
+    val `tier`: kotlin.String
+    , 
+    val `createdAt`: kotlin.String
+    , 
+    val `revokedAt`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeApiKey: FfiConverterRustBuffer<ApiKey> {
+    override fun read(buf: ByteBuffer): ApiKey {
+        return ApiKey(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ApiKey) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`prefix`) +
+            FfiConverterString.allocationSize(value.`tier`) +
+            FfiConverterString.allocationSize(value.`createdAt`) +
+            FfiConverterOptionalString.allocationSize(value.`revokedAt`)
+    )
+
+    override fun write(value: ApiKey, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`prefix`, buf)
+            FfiConverterString.write(value.`tier`, buf)
+            FfiConverterString.write(value.`createdAt`, buf)
+            FfiConverterOptionalString.write(value.`revokedAt`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of `DELETE /v1/api-keys/{id}`.
+ */
+data class ApiKeyRevocation (
+    val `id`: kotlin.String
+    , 
+    /**
+     * The first revocation's time (revoking twice answers it again).
+     */
+    val `revokedAt`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeApiKeyRevocation: FfiConverterRustBuffer<ApiKeyRevocation> {
+    override fun read(buf: ByteBuffer): ApiKeyRevocation {
+        return ApiKeyRevocation(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ApiKeyRevocation) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`revokedAt`)
+    )
+
+    override fun write(value: ApiKeyRevocation, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`revokedAt`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of `GET /v1/audit`: signed receipts, newest first, each with the exact bytes the server stored.
+ */
+data class AuditPage (
+    val `receipts`: List<SignedReceipt>
+    , 
+    /**
+     * Pass back as the cursor for the next page; `None` on the last page.
+     */
+    val `nextCursor`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuditPage: FfiConverterRustBuffer<AuditPage> {
+    override fun read(buf: ByteBuffer): AuditPage {
+        return AuditPage(
+            FfiConverterSequenceTypeSignedReceipt.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AuditPage) = (
+            FfiConverterSequenceTypeSignedReceipt.allocationSize(value.`receipts`) +
+            FfiConverterOptionalString.allocationSize(value.`nextCursor`)
+    )
+
+    override fun write(value: AuditPage, buf: ByteBuffer) {
+            FfiConverterSequenceTypeSignedReceipt.write(value.`receipts`, buf)
+            FfiConverterOptionalString.write(value.`nextCursor`, buf)
+    }
+}
+
+
+
+/**
+ * Filters of an audit query (exact matches; `since` inclusive, `until` exclusive, RFC 3339; `limit` 1–1000 per page).
+ */
+data class AuditQuery (
+    val `userId`: kotlin.String? = null 
+    , 
+    val `agentId`: kotlin.String? = null 
+    , 
+    val `authorizationId`: kotlin.String? = null 
+    , 
+    val `runId`: kotlin.String? = null 
+    , 
+    /**
+     * A check's scope, or an event receipt's event name.
+     */
+    val `action`: kotlin.String? = null 
+    , 
+    val `decision`: kotlin.String? = null 
+    , 
+    val `since`: kotlin.String? = null 
+    , 
+    val `until`: kotlin.String? = null 
+    , 
+    val `limit`: kotlin.UInt? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuditQuery: FfiConverterRustBuffer<AuditQuery> {
+    override fun read(buf: ByteBuffer): AuditQuery {
+        return AuditQuery(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AuditQuery) = (
+            FfiConverterOptionalString.allocationSize(value.`userId`) +
+            FfiConverterOptionalString.allocationSize(value.`agentId`) +
+            FfiConverterOptionalString.allocationSize(value.`authorizationId`) +
+            FfiConverterOptionalString.allocationSize(value.`runId`) +
+            FfiConverterOptionalString.allocationSize(value.`action`) +
+            FfiConverterOptionalString.allocationSize(value.`decision`) +
+            FfiConverterOptionalString.allocationSize(value.`since`) +
+            FfiConverterOptionalString.allocationSize(value.`until`) +
+            FfiConverterOptionalUInt.allocationSize(value.`limit`)
+    )
+
+    override fun write(value: AuditQuery, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`userId`, buf)
+            FfiConverterOptionalString.write(value.`agentId`, buf)
+            FfiConverterOptionalString.write(value.`authorizationId`, buf)
+            FfiConverterOptionalString.write(value.`runId`, buf)
+            FfiConverterOptionalString.write(value.`action`, buf)
+            FfiConverterOptionalString.write(value.`decision`, buf)
+            FfiConverterOptionalString.write(value.`since`, buf)
+            FfiConverterOptionalString.write(value.`until`, buf)
+            FfiConverterOptionalUInt.write(value.`limit`, buf)
+    }
+}
+
+
+
+/**
+ * What an audit listing shows of one signed receipt: read from its payload for display, **not verified** (verify
+ * the receipt itself before relying on it). Wire 5 receipts are read from their JWS payload.
+ */
+data class AuditRow (
+    val `receiptId`: kotlin.String
+    , 
+    val `issuedAt`: kotlin.String
+    , 
+    /**
+     * A check's scope, or an event receipt's event name.
+     */
+    val `action`: kotlin.String
+    , 
+    val `decision`: kotlin.String
+    , 
+    val `reason`: kotlin.String
+    , 
+    val `userId`: kotlin.String
+    , 
+    val `agentId`: kotlin.String
+    , 
+    val `authorizationId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuditRow: FfiConverterRustBuffer<AuditRow> {
+    override fun read(buf: ByteBuffer): AuditRow {
+        return AuditRow(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AuditRow) = (
+            FfiConverterString.allocationSize(value.`receiptId`) +
+            FfiConverterString.allocationSize(value.`issuedAt`) +
+            FfiConverterString.allocationSize(value.`action`) +
+            FfiConverterString.allocationSize(value.`decision`) +
+            FfiConverterString.allocationSize(value.`reason`) +
+            FfiConverterString.allocationSize(value.`userId`) +
+            FfiConverterString.allocationSize(value.`agentId`) +
+            FfiConverterOptionalString.allocationSize(value.`authorizationId`)
+    )
+
+    override fun write(value: AuditRow, buf: ByteBuffer) {
+            FfiConverterString.write(value.`receiptId`, buf)
+            FfiConverterString.write(value.`issuedAt`, buf)
+            FfiConverterString.write(value.`action`, buf)
+            FfiConverterString.write(value.`decision`, buf)
+            FfiConverterString.write(value.`reason`, buf)
+            FfiConverterString.write(value.`userId`, buf)
+            FfiConverterString.write(value.`agentId`, buf)
+            FfiConverterOptionalString.write(value.`authorizationId`, buf)
     }
 }
 
@@ -5857,6 +7086,85 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterSequenceString.write(value.`requiresDenyFor`, buf)
             FfiConverterOptionalString.write(value.`replaces`, buf)
             FfiConverterOptionalLong.write(value.`confirmationTimeoutSeconds`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of `POST /v1/api-keys`.
+ */
+data class CreatedApiKey (
+    val `id`: kotlin.String
+    , 
+    val `name`: kotlin.String
+    , 
+    val `prefix`: kotlin.String
+    , 
+    val `tier`: kotlin.String
+    , 
+    val `createdAt`: kotlin.String
+    , 
+    /**
+     * The key text, shown in this answer only. `None` when the answer is the server's replay of an earlier attempt
+     * of the same call whose answer was lost: the key exists but its text cannot be shown again, so revoke it by
+     * `id` and create another.
+     */
+    val `key`: SecretText?
+    
+): Disposable{
+    
+
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`id`,
+        this.`name`,
+        this.`prefix`,
+        this.`tier`,
+        this.`createdAt`,
+        this.`key`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCreatedApiKey: FfiConverterRustBuffer<CreatedApiKey> {
+    override fun read(buf: ByteBuffer): CreatedApiKey {
+        return CreatedApiKey(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalTypeSecretText.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CreatedApiKey) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`prefix`) +
+            FfiConverterString.allocationSize(value.`tier`) +
+            FfiConverterString.allocationSize(value.`createdAt`) +
+            FfiConverterOptionalTypeSecretText.allocationSize(value.`key`)
+    )
+
+    override fun write(value: CreatedApiKey, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`prefix`, buf)
+            FfiConverterString.write(value.`tier`, buf)
+            FfiConverterString.write(value.`createdAt`, buf)
+            FfiConverterOptionalTypeSecretText.write(value.`key`, buf)
     }
 }
 
@@ -7178,6 +8486,52 @@ public object FfiConverterTypeSignedReceipt: FfiConverterRustBuffer<SignedReceip
 
 
 /**
+ * Answer of `POST /v1/signing-keys/rotate`: the new key, active now (the old one stays published for verification).
+ */
+data class SigningKeyRotation (
+    val `keyId`: kotlin.String
+    , 
+    val `activeFrom`: kotlin.String
+    , 
+    val `workspaceId`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSigningKeyRotation: FfiConverterRustBuffer<SigningKeyRotation> {
+    override fun read(buf: ByteBuffer): SigningKeyRotation {
+        return SigningKeyRotation(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SigningKeyRotation) = (
+            FfiConverterString.allocationSize(value.`keyId`) +
+            FfiConverterString.allocationSize(value.`activeFrom`) +
+            FfiConverterString.allocationSize(value.`workspaceId`)
+    )
+
+    override fun write(value: SigningKeyRotation, buf: ByteBuffer) {
+            FfiConverterString.write(value.`keyId`, buf)
+            FfiConverterString.write(value.`activeFrom`, buf)
+            FfiConverterString.write(value.`workspaceId`, buf)
+    }
+}
+
+
+
+/**
  * What a valid receipt attests, for callers that do not want to walk the JSON again.
  */
 data class VerifiedReceipt (
@@ -7328,6 +8682,60 @@ public object FfiConverterTypeVerifyOptions: FfiConverterRustBuffer<VerifyOption
 
 
 /**
+ * Answer of `GET /v1/webhook`: the endpoint, without its secret.
+ */
+data class WebhookEndpoint (
+    val `url`: kotlin.String
+    , 
+    /**
+     * The events delivered to it.
+     */
+    val `events`: List<kotlin.String>
+    , 
+    val `createdAt`: kotlin.String
+    , 
+    val `updatedAt`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWebhookEndpoint: FfiConverterRustBuffer<WebhookEndpoint> {
+    override fun read(buf: ByteBuffer): WebhookEndpoint {
+        return WebhookEndpoint(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: WebhookEndpoint) = (
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterSequenceString.allocationSize(value.`events`) +
+            FfiConverterString.allocationSize(value.`createdAt`) +
+            FfiConverterString.allocationSize(value.`updatedAt`)
+    )
+
+    override fun write(value: WebhookEndpoint, buf: ByteBuffer) {
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterSequenceString.write(value.`events`, buf)
+            FfiConverterString.write(value.`createdAt`, buf)
+            FfiConverterString.write(value.`updatedAt`, buf)
+    }
+}
+
+
+
+/**
  * A verified event; `data_json` is the event's `data` object as JSON text.
  */
 data class WebhookEvent (
@@ -7419,6 +8827,71 @@ public object FfiConverterTypeWebhookHeader: FfiConverterRustBuffer<WebhookHeade
     override fun write(value: WebhookHeader, buf: ByteBuffer) {
             FfiConverterString.write(value.`name`, buf)
             FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of `PUT /v1/webhook`: the endpoint and its new signing secret (`whsec_…`), shown once.
+ */
+data class WebhookSecret (
+    val `url`: kotlin.String
+    , 
+    val `events`: List<kotlin.String>
+    , 
+    val `createdAt`: kotlin.String
+    , 
+    /**
+     * Verify deliveries with it; setting the endpoint again replaces it.
+     */
+    val `signingSecret`: SecretText
+    
+): Disposable{
+    
+
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`url`,
+        this.`events`,
+        this.`createdAt`,
+        this.`signingSecret`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWebhookSecret: FfiConverterRustBuffer<WebhookSecret> {
+    override fun read(buf: ByteBuffer): WebhookSecret {
+        return WebhookSecret(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeSecretText.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: WebhookSecret) = (
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterSequenceString.allocationSize(value.`events`) +
+            FfiConverterString.allocationSize(value.`createdAt`) +
+            FfiConverterTypeSecretText.allocationSize(value.`signingSecret`)
+    )
+
+    override fun write(value: WebhookSecret, buf: ByteBuffer) {
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterSequenceString.write(value.`events`, buf)
+            FfiConverterString.write(value.`createdAt`, buf)
+            FfiConverterTypeSecretText.write(value.`signingSecret`, buf)
     }
 }
 
@@ -8502,6 +9975,38 @@ public object FfiConverterOptionalTypeMemorySeenIds: FfiConverterRustBuffer<Memo
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeSecretText: FfiConverterRustBuffer<SecretText?> {
+    override fun read(buf: ByteBuffer): SecretText? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSecretText.read(buf)
+    }
+
+    override fun allocationSize(value: SecretText?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSecretText.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SecretText?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSecretText.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeSeenIdsCallback: FfiConverterRustBuffer<SeenIdsCallback?> {
     override fun read(buf: ByteBuffer): SeenIdsCallback? {
         if (buf.get().toInt() == 0) {
@@ -8524,6 +10029,38 @@ public object FfiConverterOptionalTypeSeenIdsCallback: FfiConverterRustBuffer<Se
         } else {
             buf.put(1)
             FfiConverterTypeSeenIdsCallback.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAuditPage: FfiConverterRustBuffer<AuditPage?> {
+    override fun read(buf: ByteBuffer): AuditPage? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAuditPage.read(buf)
+    }
+
+    override fun allocationSize(value: AuditPage?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAuditPage.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AuditPage?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAuditPage.write(value, buf)
         }
     }
 }
@@ -8786,6 +10323,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeApiKey: FfiConverterRustBuffer<List<ApiKey>> {
+    override fun read(buf: ByteBuffer): List<ApiKey> {
+        val len = buf.getInt()
+        return List<ApiKey>(len) {
+            FfiConverterTypeApiKey.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ApiKey>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeApiKey.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ApiKey>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeApiKey.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeAuthorizationMigration: FfiConverterRustBuffer<List<AuthorizationMigration>> {
     override fun read(buf: ByteBuffer): List<AuthorizationMigration> {
         val len = buf.getInt()
@@ -8916,6 +10481,34 @@ public object FfiConverterSequenceTypeScopeGrant: FfiConverterRustBuffer<List<Sc
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeScopeGrant.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSignedReceipt: FfiConverterRustBuffer<List<SignedReceipt>> {
+    override fun read(buf: ByteBuffer): List<SignedReceipt> {
+        val len = buf.getInt()
+        return List<SignedReceipt>(len) {
+            FfiConverterTypeSignedReceipt.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SignedReceipt>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSignedReceipt.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SignedReceipt>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSignedReceipt.write(it, buf)
         }
     }
 }

@@ -14,10 +14,6 @@ import org.junit.jupiter.api.TestFactory
 import org.junit.jupiter.api.TestInstance
 import java.io.File
 import java.net.ServerSocket
-import java.net.URI
-import java.net.http.HttpClient
-import java.net.http.HttpRequest
-import java.net.http.HttpResponse
 import java.time.Duration
 import java.time.Instant
 import java.time.temporal.ChronoUnit
@@ -196,7 +192,7 @@ class ScenariosTest {
         server = DevServer.start()
         val dead = ServerSocket(0).use { it.localPort } // bound, then released: nothing listens
         silent = ServerSocket(0, 64) // listens, never accepts or answers
-        env = mapOf("base_url" to server.baseUrl, "workspace_id" to server.workspaceId,
+        env = mapOf("base_url" to server.baseUrl, "workspace_id" to server.workspaceId, "setup_api_key" to server.setupApiKey,
             "dead_base_url" to "http://127.0.0.1:$dead", "silent_base_url" to "http://127.0.0.1:${silent.localPort}")
     }
 
@@ -228,7 +224,7 @@ class ScenariosTest {
                     val own = (scenario["serve_args"] as List<*>?)?.let { args -> DevServer.start(args.map { it as String }) }
                     try {
                         val srv = own ?: server
-                        val runEnv = env + mapOf("base_url" to srv.baseUrl, "workspace_id" to srv.workspaceId)
+                        val runEnv = env + mapOf("base_url" to srv.baseUrl, "workspace_id" to srv.workspaceId, "setup_api_key" to srv.setupApiKey)
                         runBlocking {
                             Run(srv, runEnv).use { run ->
                                 (scenario["steps"] as List<*>).forEachIndexed { i, s -> run.step(i, s as Map<*, *>) }
@@ -335,13 +331,8 @@ class ScenariosTest {
                         a["expected_workspace_id"] as String, now = a["now"] as Long, seen = store)
                     mapOf("id" to e.id, "type" to e.eventType, "timestamp" to e.timestamp, "workspace_id" to e.workspaceId)
                 }
-                "rotate_signing_key" -> {
-                    val req = HttpRequest.newBuilder(URI("${server.baseUrl}/v1/signing-keys/rotate"))
-                        .header("Authorization", "Bearer ${server.setupApiKey}").POST(HttpRequest.BodyPublishers.noBody())
-                        .timeout(Duration.ofSeconds(10)).build()
-                    val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
-                    if (resp.statusCode() !in 200..299) throw RunnerError("rotate: ${resp.statusCode()} ${resp.body()}")
-                    parseJson(resp.body())
+                "rotate_signing_key" -> c.admin.rotateSigningKey().let {
+                    mapOf("key_id" to it.keyId, "active_from" to it.activeFrom, "workspace_id" to it.workspaceId)
                 }
                 "enroll_agent" -> {
                     val cred = makeClient(mapOf("api_key" to server.setupApiKey)).enrollAgent(a["agent_id"] as String)
