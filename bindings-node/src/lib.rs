@@ -10,8 +10,8 @@
 
 // Public so the exported functions are reachable from the crate root in every build (`cargo test` compiles the
 // crate without napi's registration, which would otherwise leave them unused).
-pub mod agents;
 pub mod admin;
+pub mod agents;
 pub mod client;
 pub mod error;
 pub mod gate;

@@ -10,8 +10,8 @@
 //! `verify.rs` the result classes and the offline verifier, `mcp.rs`
 //! the MCP gate (`allowly_mcp::Gate`) for the `allowly.mcp` middleware.
 
-mod agents;
 mod admin;
+mod agents;
 mod client;
 mod convert;
 mod errors;

@@ -10,8 +10,8 @@
 
 uniffi::setup_scaffolding!("allowly");
 
-pub mod agents;
 pub mod admin;
+pub mod agents;
 pub mod client;
 pub mod error;
 pub mod model;

@@ -9,8 +9,8 @@
 //! redaction. The safety property of the client — `check` fails closed when the server cannot answer — lives in
 //! `check.rs`.
 
-mod agents;
 mod admin;
+mod agents;
 mod authorizations;
 mod budget;
 mod check;
