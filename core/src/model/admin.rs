@@ -272,12 +272,12 @@ mod tests {
     fn secrets_never_print() {
         let created: CreatedApiKey = serde_json::from_str(
             r#"{"id":"key_1","name":"ci","prefix":"allowly_rt_ab","tier":"runtime","created_at":"t",
-                "revoked_at":null,"key":"allowly_rt_abcdefghSECRETSECRETSECRET"}"#,
+                "revoked_at":null,"key":"allowly_rt_example-SECRET-not-a-real-key"}"#,
         )
         .unwrap();
         let shown = format!("{created:?}");
         assert!(!shown.contains("SECRET"), "{shown}");
-        assert_eq!(created.key.as_ref().map(Secret::expose), Some("allowly_rt_abcdefghSECRETSECRETSECRET"));
+        assert_eq!(created.key.as_ref().map(Secret::expose), Some("allowly_rt_example-SECRET-not-a-real-key"));
         let hook: WebhookSecret = serde_json::from_str(
             r#"{"url":"https://h.example/","events":["a"],"created_at":"t","signing_secret":"whsec_SECRET"}"#,
         )
