@@ -11,9 +11,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::sync::{Notify, watch};
 
 use crate::crypto::MasterKey;
@@ -47,15 +44,9 @@ impl Dispatcher {
     }
 }
 
-/// `v1,<base64 HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`.
+/// `v1,<base64 HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`, as core's receivers verify it (one definition).
 pub fn signature(secret: &[u8], msg_id: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length");
-    mac.update(msg_id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+    allowly_core::webhook::signature(secret, msg_id, timestamp, body.as_bytes())
 }
 
 /// Starts the delivery task; it stops when `shutdown` flips to true. Every request resolves names through the
@@ -217,6 +208,7 @@ mod tests {
 
     #[test]
     fn signature_matches_standard_webhooks_reference() {
+        use base64::Engine as _;
         let secret = base64::engine::general_purpose::STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let sig = signature(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, r#"{"test": 2432232314}"#);
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");

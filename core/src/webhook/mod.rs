@@ -79,6 +79,25 @@ fn malformed(message: impl Into<String>) -> Error {
 }
 
 /// The raw key of a `whsec_` secret: canonical base64 of exactly 32 bytes (the server's, and 0.8.0's profile).
+/// HMAC-SHA256 over `{id}.{timestamp}.{body}`: the one definition of what a `v1` signature covers, for the server
+/// that signs deliveries ([`signature`]) and the receivers that verify them.
+fn delivery_mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+/// The `webhook-signature` value of a delivery: `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`, where
+/// `key` is the secret's 32 bytes (the base64 after `whsec_`).
+pub fn signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let mac = delivery_mac(key, id, &timestamp.to_string(), body);
+    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+}
+
 fn signing_key(secret: &str) -> Result<Vec<u8>, Error> {
     let bad = || Error::invalid_input("secret", "must be whsec_ followed by the canonical base64 of 32 bytes");
     let b64 = secret.strip_prefix("whsec_").ok_or_else(bad)?;
@@ -182,12 +201,7 @@ where
     if entries.is_empty() || entries.len() > MAX_SIGNATURES {
         return Err(malformed(format!("webhook-signature must hold 1 to {MAX_SIGNATURES} signatures")));
     }
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC accepts any key length");
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(ts_text.as_bytes());
-    mac.update(b".");
-    mac.update(body);
+    let mac = delivery_mac(&key, &id, &ts_text, body);
     let mut verified = false;
     for entry in entries {
         let Some((scheme, sig)) = entry.split_once(',') else {
