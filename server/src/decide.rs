@@ -211,6 +211,39 @@ pub fn check_receipt(
     }
 }
 
+/// The event receipt of a confirmation's end, whichever way it ends (approved, rejected, expired): one shape, so an
+/// answer and an expiry can never describe the same confirmation differently. `extra` joins the context.
+pub fn confirmation_receipt(
+    receipt_id: String,
+    row: &crate::store::confirmations::ConfRow,
+    auth: &AuthRow,
+    now: &str,
+    event: crate::store::receipts::Event,
+    extra: impl IntoIterator<Item = (&'static str, Value)>,
+) -> Draft {
+    let mut context = Map::new();
+    context.insert("confirmation_id".into(), Value::from(row.id.clone()));
+    context.insert("scope".into(), Value::from(row.scope.clone()));
+    context.insert("check_receipt_id".into(), Value::from(row.check_receipt_id.clone()));
+    for (name, value) in extra {
+        context.insert(name.into(), value);
+    }
+    Draft {
+        receipt_id,
+        workspace_id: row.workspace_id.clone(),
+        issued_at: now.to_owned(),
+        user_id: auth.user_id.clone(),
+        agent_id: auth.agent_id.clone(),
+        kind: Kind::Event(event),
+        resource: row.resource.clone(),
+        context,
+        authorization_id: Some(auth.id.clone()),
+        engine_version: crate::engine_version().into(),
+        policy_eval: None,
+        policy_ref: auth.policy.clone(),
+    }
+}
+
 /// One entry of the response's `results`: every member present, `null` when it does not apply.
 pub fn scope_result(
     reason: Reason,

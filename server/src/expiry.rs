@@ -8,13 +8,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, json};
+use serde_json::json;
 use tokio::sync::watch;
 
+use crate::decide;
 use crate::signer::SignerHandle;
 use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, ConfRow};
-use crate::store::receipts::{self, Draft, Event, Kind};
+use crate::store::receipts::{self, Event};
 use crate::store::{Store, Tx, webhooks};
 use crate::util;
 
@@ -35,25 +36,14 @@ pub async fn expire(tx: &mut Tx, row: &ConfRow, now: &str) -> Result<Option<Stri
     let Some(auth) = auth_db::get(tx, &row.workspace_id, &row.authorization_id).await? else {
         return Err(sqlx::Error::RowNotFound);
     };
-    let mut ctx = Map::new();
-    ctx.insert("confirmation_id".into(), json!(row.id));
-    ctx.insert("scope".into(), json!(row.scope));
-    ctx.insert("check_receipt_id".into(), json!(row.check_receipt_id));
-    ctx.insert("confirm_expires_at".into(), json!(row.nonce_expires_at));
-    let draft = Draft {
-        receipt_id: receipt_id.clone(),
-        workspace_id: row.workspace_id.clone(),
-        issued_at: now.to_owned(),
-        user_id: auth.user_id.clone(),
-        agent_id: auth.agent_id.clone(),
-        kind: Kind::Event(Event::ConfirmationExpired),
-        resource: row.resource.clone(),
-        context: ctx,
-        authorization_id: Some(auth.id.clone()),
-        engine_version: crate::engine_version().into(),
-        policy_eval: None,
-        policy_ref: auth.policy.clone(),
-    };
+    let draft = decide::confirmation_receipt(
+        receipt_id.clone(),
+        row,
+        &auth,
+        now,
+        Event::ConfirmationExpired,
+        [("confirm_expires_at", json!(row.nonce_expires_at))],
+    );
     receipts::insert(tx, &draft).await?;
     let event = crate::wire::ConfirmationExpired {
         agent_id: auth.agent_id.clone(),

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, json};
+use serde_json::json;
 
 use super::Body;
 use crate::AppState;
@@ -22,7 +22,7 @@ use crate::parse::{self, Fields};
 use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, ConfRow, Resolution};
 use crate::store::escalations;
-use crate::store::receipts::{self, Draft, Event, Kind};
+use crate::store::receipts::{self, Event};
 use crate::store::resolution_webhooks;
 use crate::store::webhooks;
 use crate::util;
@@ -100,26 +100,9 @@ pub async fn resolve(
     let auth = auth_db::get(&mut tx, &who.workspace_id, &row.authorization_id)
         .await?
         .ok_or_else(|| ApiError::internal("confirmation without authorization"))?;
-    let mut ctx = Map::new();
-    ctx.insert("confirmation_id".into(), json!(row.id));
-    ctx.insert("scope".into(), json!(row.scope));
-    ctx.insert("check_receipt_id".into(), json!(row.check_receipt_id));
-    ctx.insert("ttl_seconds".into(), json!(ttl));
-    ctx.insert("decision_expires_at".into(), json!(expires_at));
-    let draft = Draft {
-        receipt_id: receipt_id.clone(),
-        workspace_id: who.workspace_id.clone(),
-        issued_at: now.clone(),
-        user_id: auth.user_id.clone(),
-        agent_id: auth.agent_id.clone(),
-        kind: Kind::Event(if approved { Event::ConfirmationApproved } else { Event::ConfirmationRejected }),
-        resource: row.resource.clone(),
-        context: ctx,
-        authorization_id: Some(auth.id.clone()),
-        engine_version: crate::engine_version().into(),
-        policy_eval: None,
-        policy_ref: auth.policy.clone(),
-    };
+    let event = if approved { Event::ConfirmationApproved } else { Event::ConfirmationRejected };
+    let extra = [("ttl_seconds", json!(ttl)), ("decision_expires_at", json!(expires_at))];
+    let draft = crate::decide::confirmation_receipt(receipt_id.clone(), &row, &auth, &now, event, extra);
     receipts::insert(&mut tx, &draft).await?;
     webhooks::enqueue(
         &mut tx,
