@@ -124,7 +124,17 @@ fn handler_types() -> Vec<HandlerTypes> {
         ("get", "/v1/receipts/{id}/acknowledgments/{ack}", None, 501, None),
         ("post", "/v1/setup/custom-executables", None, 501, None),
         ("get", "/v1/escalations/{id}", None, 200, Some(SchemaOf::of::<EscalationMonitor>())),
-        ("post", "/v1/escalations/{id}/resolve", None, 501, None),
+        (
+            "post",
+            "/v1/escalations/{id}/resolve",
+            Some(SchemaOf::of::<EscalationResolve>()),
+            200,
+            Some(SchemaOf::of::<EscalationResolution>()),
+        ),
+        ("post", "/v1/setup/members", Some(SchemaOf::of::<MemberCreate>()), 201, Some(SchemaOf::of::<MemberCreated>())),
+        ("get", "/v1/setup/members", None, 200, Some(SchemaOf::of::<MemberList>())),
+        ("post", "/v1/setup/members/{id}/credential", None, 200, Some(SchemaOf::of::<MemberCreated>())),
+        ("delete", "/v1/setup/members/{id}", None, 200, Some(SchemaOf::of::<MemberRevocation>())),
         ("get", "/v1/setup/resolution-webhook", None, 200, Some(SchemaOf::of::<ResolutionWebhookConfig>())),
         (
             "put",
