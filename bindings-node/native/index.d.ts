@@ -226,8 +226,9 @@ export interface Authorization {
   expiresAt: string
   requiresConfirmFor: Array<string>
   requiresDenyFor: Array<string>
-  /** Always empty until escalations exist; kept so the shape matches existing clients. */
+  /** Scopes a named member must approve first (`escalate`). */
   requiresEscalationFor: Array<string>
+  /** Scope → its approvers by level (`member:<id>` strings; one string or a list of one or two). */
   escalationTargets: Record<string, any>
   policyId?: string
   budgetLimitMicros?: number
@@ -429,6 +430,17 @@ export interface CreateAuthorizationRequest {
   budgetLimitMicros?: number
   requiresConfirmFor?: Array<string>
   requiresDenyFor?: Array<string>
+  /**
+   * Scopes a named member must approve before they are allowed (decision `escalate`); each needs a target in
+   * `escalation_targets`.
+   */
+  requiresEscalationFor?: Array<string>
+  /**
+   * Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
+   * "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
+   * one level.
+   */
+  escalationTargets?: Record<string, string[]>
   /** An authorization this one supersedes; the server revokes it in the same transaction. */
   replaces?: string
   /**
@@ -451,6 +463,16 @@ export interface CreatedApiKey {
    * `id` and create another.
    */
   key?: string
+}
+
+/** Answer of `POST /v1/setup/members` and of a credential rotation: the member and its credential, shown this once. */
+export interface CreatedMember {
+  memberId: string
+  displayName?: string
+  createdAt: string
+  revokedAt?: string
+  /** `allowly_mk_…`: give it to the member; a client built with it resolves that member's escalations. */
+  credential: string
 }
 
 /** `policies.create` / `policies.publish`: a policy id and its complete definition (validated by core before sending). */
@@ -541,8 +563,50 @@ export interface EscalationMonitor {
   authorityStatus: string
   /** When a one-use approval was used. */
   consumedAt?: string
-  /** The member it was sent to (`member:<id>`). */
+  /** The member it waits on now (`member:<id>`): the level-2 member once level 1 approved. */
   escalationTo?: string
+  /** The level waiting for an answer (the last one answered once resolved). */
+  level?: number
+  /** How many levels the escalation has (1 or 2). */
+  levels?: number
+  /** `member:<id>` of the credential that gave the final answer. */
+  resolvedBy?: string
+  /** The answered levels, in order. */
+  steps: Array<EscalationStep>
+}
+
+/** Answer of `POST /v1/escalations/{escalation_id}/resolve`: this step's answer and where the escalation stands. */
+export interface EscalationResolved {
+  escalationId: string
+  /**
+   * This step's answer (a level-1 approval of a two-level escalation is `approved` while the escalation itself is
+   * still `pending`: read `escalation_status`).
+   */
+  status: 'approved' | 'rejected'
+  /** `member:<id>` of the credential that answered. */
+  resolvedBy?: string
+  resolvedAt?: string
+  /** The level this answer resolved (1 or 2). */
+  level?: number
+  /** How many levels the escalation has. */
+  levels?: number
+  /** `pending` (waiting for the next level), `approved` or `rejected`. */
+  escalationStatus?: string
+  /** The member asked now, when another level waits. */
+  escalationTo?: string
+  /** The `escalation.resolve` receipt of this step. */
+  receipt?: ReceiptEnvelope
+}
+
+/** One answered level of an escalation, as the monitor lists it. */
+export interface EscalationStep {
+  level: number
+  /** `approved` or `rejected`. */
+  resolution: string
+  /** `member:<id>` of the credential that answered. */
+  resolvedBy: string
+  resolvedAt: string
+  receiptId?: string
 }
 
 /** Evaluates `action` for `context` as the server would. */
@@ -606,6 +670,21 @@ export interface ListPoliciesOptions {
 
 /** Loads a key document from its exact JSON text (the strict parser sees the bytes, duplicates included). */
 export declare function loadKeysFromJsonText(json: string | Buffer): KeySet
+
+/** One member of `GET /v1/setup/members` (never with a credential). */
+export interface Member {
+  memberId: string
+  displayName?: string
+  createdAt: string
+  /** Set once the member is removed: its credential no longer works and it can resolve nothing. */
+  revokedAt?: string
+}
+
+/** Answer of `DELETE /v1/setup/members/{member_id}`. */
+export interface MemberRevocation {
+  memberId: string
+  revokedAt: string
+}
 
 /** One edition as `POST /v1/policies` (201), `GET /v1/policies/{policy_id}` and the list answer it. */
 export interface Policy {

@@ -206,7 +206,8 @@ impl NativeClient {
     #[pyo3(signature = (*, user_id, agent_id=None, scopes=None, policy_id=None, policy_version=None, actions=None,
                         expires_at=None, metadata=None, budget_limit_micros=None, requires_confirm_for=None,
                         requires_deny_for=None, replaces=None, idempotency_key=None,
-                        confirmation_timeout_seconds=None))]
+                        confirmation_timeout_seconds=None, requires_escalation_for=None,
+                        escalation_targets=None))]
     #[allow(clippy::too_many_arguments)]
     fn create_authorization(
         &self,
@@ -225,6 +226,8 @@ impl NativeClient {
         replaces: Option<String>,
         idempotency_key: Option<String>,
         confirmation_timeout_seconds: Option<i64>,
+        requires_escalation_for: Option<Vec<String>>,
+        escalation_targets: Option<std::collections::BTreeMap<String, Vec<String>>>,
     ) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             let scopes = scopes
@@ -254,6 +257,8 @@ impl NativeClient {
                 budget_limit_micros,
                 requires_confirm_for,
                 requires_deny_for,
+                requires_escalation_for,
+                escalation_targets,
                 replaces,
                 idempotency_key,
                 confirmation_timeout_seconds,

@@ -251,8 +251,9 @@ pub struct Authorization {
     pub expires_at: String,
     pub requires_confirm_for: Vec<String>,
     pub requires_deny_for: Vec<String>,
-    /// Always empty until escalations exist; kept so the shape matches existing clients.
+    /// Scopes a named member must approve first (`escalate`).
     pub requires_escalation_for: Vec<String>,
+    /// Scope → its approvers by level (`member:<id>` strings; one string or a list of one or two).
     pub escalation_targets: Map<String, Value>,
     pub policy_id: Option<String>,
     pub budget_limit_micros: Option<i64>,
@@ -471,8 +472,16 @@ pub struct EscalationMonitor {
     pub authority_status: String,
     /// When a one-use approval was used.
     pub consumed_at: Option<String>,
-    /// The member it was sent to (`member:<id>`).
+    /// The member it waits on now (`member:<id>`): the level-2 member once level 1 approved.
     pub escalation_to: Option<String>,
+    /// The level waiting for an answer (the last one answered once resolved).
+    pub level: Option<u32>,
+    /// How many levels the escalation has (1 or 2).
+    pub levels: Option<u32>,
+    /// `member:<id>` of the credential that gave the final answer.
+    pub resolved_by: Option<String>,
+    /// The answered levels, in order.
+    pub steps: Vec<EscalationStep>,
 }
 
 impl From<allowly_core::model::EscalationMonitor> for EscalationMonitor {
@@ -490,6 +499,73 @@ impl From<allowly_core::model::EscalationMonitor> for EscalationMonitor {
             authority_status: v.authority_status,
             consumed_at: v.consumed_at,
             escalation_to: v.escalation_to,
+            level: v.level,
+            levels: v.levels,
+            resolved_by: v.resolved_by,
+            steps: v.steps.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// One answered level of an escalation, as the monitor lists it.
+#[napi(object)]
+pub struct EscalationStep {
+    pub level: u32,
+    /// `approved` or `rejected`.
+    pub resolution: String,
+    /// `member:<id>` of the credential that answered.
+    pub resolved_by: String,
+    pub resolved_at: String,
+    pub receipt_id: Option<String>,
+}
+
+impl From<allowly_core::model::EscalationStep> for EscalationStep {
+    fn from(v: allowly_core::model::EscalationStep) -> Self {
+        EscalationStep {
+            level: v.level,
+            resolution: v.resolution,
+            resolved_by: v.resolved_by,
+            resolved_at: v.resolved_at,
+            receipt_id: v.receipt_id,
+        }
+    }
+}
+
+/// Answer of `POST /v1/escalations/{escalation_id}/resolve`: this step's answer and where the escalation stands.
+#[napi(object)]
+pub struct EscalationResolved {
+    pub escalation_id: String,
+    /// This step's answer (a level-1 approval of a two-level escalation is `approved` while the escalation itself is
+    /// still `pending`: read `escalation_status`).
+    #[napi(ts_type = "'approved' | 'rejected'")]
+    pub status: String,
+    /// `member:<id>` of the credential that answered.
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<String>,
+    /// The level this answer resolved (1 or 2).
+    pub level: Option<u32>,
+    /// How many levels the escalation has.
+    pub levels: Option<u32>,
+    /// `pending` (waiting for the next level), `approved` or `rejected`.
+    pub escalation_status: Option<String>,
+    /// The member asked now, when another level waits.
+    pub escalation_to: Option<String>,
+    /// The `escalation.resolve` receipt of this step.
+    pub receipt: Option<ReceiptEnvelope>,
+}
+
+impl From<allowly_core::model::EscalationResolved> for EscalationResolved {
+    fn from(v: allowly_core::model::EscalationResolved) -> Self {
+        EscalationResolved {
+            escalation_id: v.escalation_id,
+            status: v.status.as_str().to_owned(),
+            resolved_by: v.resolved_by,
+            resolved_at: v.resolved_at,
+            level: v.level,
+            levels: v.levels,
+            escalation_status: v.escalation_status,
+            escalation_to: v.escalation_to,
+            receipt: v.receipt.map(Into::into),
         }
     }
 }
@@ -778,6 +854,66 @@ impl From<allowly_core::model::ApiKeyRevocation> for ApiKeyRevocation {
     fn from(v: allowly_core::model::ApiKeyRevocation) -> Self {
         ApiKeyRevocation {
             id: v.id,
+            revoked_at: v.revoked_at,
+        }
+    }
+}
+
+/// One member of `GET /v1/setup/members` (never with a credential).
+#[napi(object)]
+pub struct Member {
+    pub member_id: String,
+    pub display_name: Option<String>,
+    pub created_at: String,
+    /// Set once the member is removed: its credential no longer works and it can resolve nothing.
+    pub revoked_at: Option<String>,
+}
+
+impl From<allowly_core::model::Member> for Member {
+    fn from(v: allowly_core::model::Member) -> Self {
+        Member {
+            member_id: v.member_id,
+            display_name: v.display_name,
+            created_at: v.created_at,
+            revoked_at: v.revoked_at,
+        }
+    }
+}
+
+/// Answer of `POST /v1/setup/members` and of a credential rotation: the member and its credential, shown this once.
+#[napi(object)]
+pub struct CreatedMember {
+    pub member_id: String,
+    pub display_name: Option<String>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+    /// `allowly_mk_…`: give it to the member; a client built with it resolves that member's escalations.
+    pub credential: String,
+}
+
+impl From<allowly_core::model::CreatedMember> for CreatedMember {
+    fn from(v: allowly_core::model::CreatedMember) -> Self {
+        CreatedMember {
+            member_id: v.member_id,
+            display_name: v.display_name,
+            created_at: v.created_at,
+            revoked_at: v.revoked_at,
+            credential: v.credential.expose().to_owned(),
+        }
+    }
+}
+
+/// Answer of `DELETE /v1/setup/members/{member_id}`.
+#[napi(object)]
+pub struct MemberRevocation {
+    pub member_id: String,
+    pub revoked_at: String,
+}
+
+impl From<allowly_core::model::MemberRevocation> for MemberRevocation {
+    fn from(v: allowly_core::model::MemberRevocation) -> Self {
+        MemberRevocation {
+            member_id: v.member_id,
             revoked_at: v.revoked_at,
         }
     }
@@ -1117,6 +1253,14 @@ pub struct CreateAuthorizationRequest {
     pub budget_limit_micros: Option<i64>,
     pub requires_confirm_for: Option<Vec<String>>,
     pub requires_deny_for: Option<Vec<String>>,
+    /// Scopes a named member must approve before they are allowed (decision `escalate`); each needs a target in
+    /// `escalation_targets`.
+    pub requires_escalation_for: Option<Vec<String>>,
+    /// Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
+    /// "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
+    /// one level.
+    #[napi(ts_type = "Record<string, string[]>")]
+    pub escalation_targets: Option<HashMap<String, Vec<String>>>,
     /// An authorization this one supersedes; the server revokes it in the same transaction.
     pub replaces: Option<String>,
     /// How long each confirmation of this authorization waits for the user's answer, in seconds (server default one
@@ -1135,6 +1279,8 @@ impl From<CreateAuthorizationRequest> for allowly_core::model::CreateAuthorizati
             budget_limit_micros: v.budget_limit_micros,
             requires_confirm_for: v.requires_confirm_for.unwrap_or_default(),
             requires_deny_for: v.requires_deny_for.unwrap_or_default(),
+            requires_escalation_for: v.requires_escalation_for.unwrap_or_default(),
+            escalation_targets: v.escalation_targets.unwrap_or_default().into_iter().collect(),
             replaces: v.replaces,
             confirmation_timeout_seconds: v.confirmation_timeout_seconds,
         }

@@ -5,7 +5,8 @@
 //! reprs leave them out.
 
 use allowly_core::model::{
-    ApiKey, ApiKeyRevocation, AuditPage, AuditRow, CreatedApiKey, SigningKeyRotation, WebhookEndpoint, WebhookSecret,
+    ApiKey, ApiKeyRevocation, AuditPage, AuditRow, CreatedApiKey, CreatedMember, Member, MemberRevocation,
+    SigningKeyRotation, WebhookEndpoint, WebhookSecret,
 };
 use pyo3::prelude::*;
 
@@ -21,6 +22,15 @@ wrapper!(
     PyCreatedApiKey => CreatedApiKey, "CreatedApiKey"
 );
 wrapper!(PyApiKeyRevocation => ApiKeyRevocation, "ApiKeyRevocation");
+wrapper!(
+    /// A member who answers escalations (never with a credential).
+    PyMember => Member, "Member"
+);
+wrapper!(
+    /// A new member, or a rotated credential: `credential` is shown in this answer only (not in the repr).
+    PyCreatedMember => CreatedMember, "CreatedMember"
+);
+wrapper!(PyMemberRevocation => MemberRevocation, "MemberRevocation");
 wrapper!(
     /// The webhook endpoint, without its secret.
     PyWebhookEndpoint => WebhookEndpoint, "WebhookEndpoint"
@@ -72,6 +82,38 @@ impl PyCreatedApiKey {
 impl PyApiKeyRevocation {
     fn __repr__(&self) -> String {
         format!("ApiKeyRevocation(id={}, revoked_at={})", q(&self.inner.id), q(&self.inner.revoked_at))
+    }
+}
+
+#[pymethods]
+impl PyMember {
+    fn __repr__(&self) -> String {
+        let m = &self.inner;
+        format!(
+            "Member(member_id={}, display_name={}, revoked_at={})",
+            q(&m.member_id),
+            q_opt(m.display_name.as_deref()),
+            q_opt(m.revoked_at.as_deref())
+        )
+    }
+}
+
+#[pymethods]
+impl PyCreatedMember {
+    fn __repr__(&self) -> String {
+        let m = &self.inner;
+        format!(
+            "CreatedMember(member_id={}, display_name={}, credential=<redacted>)",
+            q(&m.member_id),
+            q_opt(m.display_name.as_deref())
+        )
+    }
+}
+
+#[pymethods]
+impl PyMemberRevocation {
+    fn __repr__(&self) -> String {
+        format!("MemberRevocation(member_id={}, revoked_at={})", q(&self.inner.member_id), q(&self.inner.revoked_at))
     }
 }
 
@@ -133,6 +175,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyApiKey>()?;
     m.add_class::<PyCreatedApiKey>()?;
     m.add_class::<PyApiKeyRevocation>()?;
+    m.add_class::<PyMember>()?;
+    m.add_class::<PyCreatedMember>()?;
+    m.add_class::<PyMemberRevocation>()?;
     m.add_class::<PyWebhookEndpoint>()?;
     m.add_class::<PyWebhookSecret>()?;
     m.add_class::<PySigningKeyRotation>()?;

@@ -196,12 +196,13 @@ impl PyAuthorization {
         self.inner.requires_deny_for.clone()
     }
 
-    /// Always empty until escalations exist; kept so the shape matches existing clients.
+    /// Scopes a named member must approve first (`escalate`).
     #[getter]
     pub(crate) fn requires_escalation_for(&self) -> Vec<String> {
         self.inner.requires_escalation_for.clone()
     }
 
+    /// Scope → its approvers by level (`member:<id>` strings; one string or a list of one or two).
     #[getter]
     pub(crate) fn escalation_targets(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(to_py(py, &serde_json::Value::Object(self.inner.escalation_targets.clone()))?.unbind())
@@ -536,10 +537,120 @@ impl PyEscalationMonitor {
         self.inner.consumed_at.as_deref()
     }
 
-    /// The member it was sent to (`member:<id>`).
+    /// The member it waits on now (`member:<id>`): the level-2 member once level 1 approved.
     #[getter]
     pub(crate) fn escalation_to(&self) -> Option<&str> {
         self.inner.escalation_to.as_deref()
+    }
+
+    /// The level waiting for an answer (the last one answered once resolved).
+    #[getter]
+    pub(crate) fn level(&self) -> Option<u32> {
+        self.inner.level
+    }
+
+    /// How many levels the escalation has (1 or 2).
+    #[getter]
+    pub(crate) fn levels(&self) -> Option<u32> {
+        self.inner.levels
+    }
+
+    /// `member:<id>` of the credential that gave the final answer.
+    #[getter]
+    pub(crate) fn resolved_by(&self) -> Option<&str> {
+        self.inner.resolved_by.as_deref()
+    }
+
+    /// The answered levels, in order.
+    #[getter]
+    pub(crate) fn steps(&self) -> Vec<PyEscalationStep> {
+        self.inner.steps.iter().cloned().map(Into::into).collect()
+    }
+}
+
+#[pymethods]
+impl PyEscalationStep {
+    #[getter]
+    pub(crate) fn level(&self) -> u32 {
+        self.inner.level
+    }
+
+    /// `approved` or `rejected`.
+    #[getter]
+    pub(crate) fn resolution(&self) -> &str {
+        &self.inner.resolution
+    }
+
+    /// `member:<id>` of the credential that answered.
+    #[getter]
+    pub(crate) fn resolved_by(&self) -> &str {
+        &self.inner.resolved_by
+    }
+
+    #[getter]
+    pub(crate) fn resolved_at(&self) -> &str {
+        &self.inner.resolved_at
+    }
+
+    #[getter]
+    pub(crate) fn receipt_id(&self) -> Option<&str> {
+        self.inner.receipt_id.as_deref()
+    }
+}
+
+#[pymethods]
+impl PyEscalationResolved {
+    #[getter]
+    pub(crate) fn escalation_id(&self) -> &str {
+        &self.inner.escalation_id
+    }
+
+    /// This step's answer (a level-1 approval of a two-level escalation is `approved` while the escalation itself is
+    /// still `pending`: read `escalation_status`).
+    #[getter]
+    pub(crate) fn status(&self) -> &'static str {
+        self.inner.status.as_str()
+    }
+
+    /// `member:<id>` of the credential that answered.
+    #[getter]
+    pub(crate) fn resolved_by(&self) -> Option<&str> {
+        self.inner.resolved_by.as_deref()
+    }
+
+    #[getter]
+    pub(crate) fn resolved_at(&self) -> Option<&str> {
+        self.inner.resolved_at.as_deref()
+    }
+
+    /// The level this answer resolved (1 or 2).
+    #[getter]
+    pub(crate) fn level(&self) -> Option<u32> {
+        self.inner.level
+    }
+
+    /// How many levels the escalation has.
+    #[getter]
+    pub(crate) fn levels(&self) -> Option<u32> {
+        self.inner.levels
+    }
+
+    /// `pending` (waiting for the next level), `approved` or `rejected`.
+    #[getter]
+    pub(crate) fn escalation_status(&self) -> Option<&str> {
+        self.inner.escalation_status.as_deref()
+    }
+
+    /// The member asked now, when another level waits.
+    #[getter]
+    pub(crate) fn escalation_to(&self) -> Option<&str> {
+        self.inner.escalation_to.as_deref()
+    }
+
+    /// The `escalation.resolve` receipt of this step.
+    #[getter]
+    pub(crate) fn receipt(&self) -> Option<PyReceipt> {
+        self.inner.receipt.clone().map(Into::into)
     }
 }
 
@@ -895,6 +1006,72 @@ impl PyApiKeyRevocation {
     }
 
     /// The first revocation's time (revoking twice answers it again).
+    #[getter]
+    pub(crate) fn revoked_at(&self) -> &str {
+        &self.inner.revoked_at
+    }
+}
+
+#[pymethods]
+impl PyMember {
+    #[getter]
+    pub(crate) fn member_id(&self) -> &str {
+        &self.inner.member_id
+    }
+
+    #[getter]
+    pub(crate) fn display_name(&self) -> Option<&str> {
+        self.inner.display_name.as_deref()
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> &str {
+        &self.inner.created_at
+    }
+
+    /// Set once the member is removed: its credential no longer works and it can resolve nothing.
+    #[getter]
+    pub(crate) fn revoked_at(&self) -> Option<&str> {
+        self.inner.revoked_at.as_deref()
+    }
+}
+
+#[pymethods]
+impl PyCreatedMember {
+    #[getter]
+    pub(crate) fn member_id(&self) -> &str {
+        &self.inner.member_id
+    }
+
+    #[getter]
+    pub(crate) fn display_name(&self) -> Option<&str> {
+        self.inner.display_name.as_deref()
+    }
+
+    #[getter]
+    pub(crate) fn created_at(&self) -> &str {
+        &self.inner.created_at
+    }
+
+    #[getter]
+    pub(crate) fn revoked_at(&self) -> Option<&str> {
+        self.inner.revoked_at.as_deref()
+    }
+
+    /// `allowly_mk_…`: give it to the member; a client built with it resolves that member's escalations.
+    #[getter]
+    pub(crate) fn credential(&self) -> &str {
+        self.inner.credential.expose()
+    }
+}
+
+#[pymethods]
+impl PyMemberRevocation {
+    #[getter]
+    pub(crate) fn member_id(&self) -> &str {
+        &self.inner.member_id
+    }
+
     #[getter]
     pub(crate) fn revoked_at(&self) -> &str {
         &self.inner.revoked_at

@@ -6,8 +6,8 @@
 //! written against 0.8.0's dicts runs unchanged, while attribute access works as for every other result here.
 
 use allowly_core::model::{
-    AuthorizationMigration, ConfirmationMonitor, EditionAuthorization, EscalationMonitor, Policy, PolicyEval,
-    PolicyPage, PolicyPreview, PolicyPublication, PolicyRef, PolicyResult,
+    AuthorizationMigration, ConfirmationMonitor, EditionAuthorization, EscalationMonitor, EscalationResolved,
+    EscalationStep, Policy, PolicyEval, PolicyPage, PolicyPreview, PolicyPublication, PolicyRef, PolicyResult,
 };
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
@@ -43,6 +43,14 @@ wrapper!(
 wrapper!(
     /// `escalations.get_status`: whether the member answered and whether an approval is still usable.
     PyEscalationMonitor => EscalationMonitor, "EscalationMonitor"
+);
+wrapper!(
+    /// One answered level of an escalation: who answered (from their credential), what, and its receipt.
+    PyEscalationStep => EscalationStep, "EscalationStep"
+);
+wrapper!(
+    /// A member's answer to an escalation level, and where the escalation stands after it.
+    PyEscalationResolved => EscalationResolved, "EscalationResolved"
 );
 
 /// `obj["key"]` over the wire shape, for records 0.8.0 returns as dicts.
@@ -191,6 +199,28 @@ impl PyEscalationMonitor {
     }
 }
 
+#[pymethods]
+impl PyEscalationStep {
+    fn __repr__(&self) -> String {
+        let s = &self.inner;
+        format!("EscalationStep(level={}, resolution={}, resolved_by={})", s.level, q(&s.resolution), q(&s.resolved_by))
+    }
+}
+
+#[pymethods]
+impl PyEscalationResolved {
+    fn __repr__(&self) -> String {
+        let r = &self.inner;
+        format!(
+            "EscalationResolved(escalation_id={}, status={}, resolved_by={}, escalation_status={})",
+            q(&r.escalation_id),
+            q(r.status.as_str()),
+            q_opt(r.resolved_by.as_deref()),
+            q_opt(r.escalation_status.as_deref())
+        )
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPolicyRef>()?;
     m.add_class::<PyPolicyResult>()?;
@@ -203,5 +233,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEditionAuthorization>()?;
     m.add_class::<PyConfirmationMonitor>()?;
     m.add_class::<PyEscalationMonitor>()?;
+    m.add_class::<PyEscalationStep>()?;
+    m.add_class::<PyEscalationResolved>()?;
     Ok(())
 }

@@ -3406,9 +3406,12 @@ public struct Authorization: Equatable, Hashable {
     public let requiresConfirmFor: [String]
     public let requiresDenyFor: [String]
     /**
-     * Always empty until escalations exist; kept so the shape matches existing clients.
+     * Scopes a named member must approve first (`escalate`).
      */
     public let requiresEscalationFor: [String]
+    /**
+     * Scope → its approvers by level (`member:<id>` strings; one string or a list of one or two).
+     */
     public let escalationTargetsJson: String
     public let policyId: String?
     public let budgetLimitMicros: Int64?
@@ -3435,8 +3438,11 @@ public struct Authorization: Equatable, Hashable {
     // declare one manually.
     public init(authorizationId: String, userId: String, agentId: String, scopes: [ScopeGrant], createdAt: String, expiresAt: String, requiresConfirmFor: [String], requiresDenyFor: [String], 
         /**
-         * Always empty until escalations exist; kept so the shape matches existing clients.
-         */requiresEscalationFor: [String], escalationTargetsJson: String, policyId: String?, budgetLimitMicros: Int64?, budgetSpentMicros: Int64?, metadataJson: String?, 
+         * Scopes a named member must approve first (`escalate`).
+         */requiresEscalationFor: [String], 
+        /**
+         * Scope → its approvers by level (`member:<id>` strings; one string or a list of one or two).
+         */escalationTargetsJson: String, policyId: String?, budgetLimitMicros: Int64?, budgetSpentMicros: Int64?, metadataJson: String?, 
         /**
          * Only on GET; create returns an active authorization.
          */status: AuthorizationStatus?, 
@@ -4576,6 +4582,17 @@ public struct CreateAuthorizationRequest: Equatable, Hashable {
     public let requiresConfirmFor: [String]
     public let requiresDenyFor: [String]
     /**
+     * Scopes a named member must approve before they are allowed (decision `escalate`); each needs a target in
+     * `escalation_targets`.
+     */
+    public let requiresEscalationFor: [String]
+    /**
+     * Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
+     * "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
+     * one level.
+     */
+    public let escalationTargets: [String: [String]]
+    /**
      * An authorization this one supersedes; the server revokes it in the same transaction.
      */
     public let replaces: String?
@@ -4598,6 +4615,15 @@ public struct CreateAuthorizationRequest: Equatable, Hashable {
          * Authorization-wide spending cap in micros (> 0); budgeted checks then need `estimated_cost_micros`.
          */budgetLimitMicros: Int64? = nil, requiresConfirmFor: [String] = [], requiresDenyFor: [String] = [], 
         /**
+         * Scopes a named member must approve before they are allowed (decision `escalate`); each needs a target in
+         * `escalation_targets`.
+         */requiresEscalationFor: [String] = [], 
+        /**
+         * Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
+         * "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
+         * one level.
+         */escalationTargets: [String: [String]], 
+        /**
          * An authorization this one supersedes; the server revokes it in the same transaction.
          */replaces: String? = nil, 
         /**
@@ -4612,6 +4638,8 @@ public struct CreateAuthorizationRequest: Equatable, Hashable {
         self.budgetLimitMicros = budgetLimitMicros
         self.requiresConfirmFor = requiresConfirmFor
         self.requiresDenyFor = requiresDenyFor
+        self.requiresEscalationFor = requiresEscalationFor
+        self.escalationTargets = escalationTargets
         self.replaces = replaces
         self.confirmationTimeoutSeconds = confirmationTimeoutSeconds
     }
@@ -4640,6 +4668,8 @@ public struct FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
                 budgetLimitMicros: FfiConverterOptionInt64.read(from: &buf), 
                 requiresConfirmFor: FfiConverterSequenceString.read(from: &buf), 
                 requiresDenyFor: FfiConverterSequenceString.read(from: &buf), 
+                requiresEscalationFor: FfiConverterSequenceString.read(from: &buf), 
+                escalationTargets: FfiConverterDictionaryStringSequenceString.read(from: &buf), 
                 replaces: FfiConverterOptionString.read(from: &buf), 
                 confirmationTimeoutSeconds: FfiConverterOptionInt64.read(from: &buf)
         )
@@ -4654,6 +4684,8 @@ public struct FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
         FfiConverterOptionInt64.write(value.budgetLimitMicros, into: &buf)
         FfiConverterSequenceString.write(value.requiresConfirmFor, into: &buf)
         FfiConverterSequenceString.write(value.requiresDenyFor, into: &buf)
+        FfiConverterSequenceString.write(value.requiresEscalationFor, into: &buf)
+        FfiConverterDictionaryStringSequenceString.write(value.escalationTargets, into: &buf)
         FfiConverterOptionString.write(value.replaces, into: &buf)
         FfiConverterOptionInt64.write(value.confirmationTimeoutSeconds, into: &buf)
     }
@@ -4755,6 +4787,81 @@ public func FfiConverterTypeCreatedApiKey_lift(_ buf: RustBuffer) throws -> Crea
 #endif
 public func FfiConverterTypeCreatedApiKey_lower(_ value: CreatedApiKey) -> RustBuffer {
     return FfiConverterTypeCreatedApiKey.lower(value)
+}
+
+
+/**
+ * Answer of `POST /v1/setup/members` and of a credential rotation: the member and its credential, shown this once.
+ */
+public struct CreatedMember {
+    public let memberId: String
+    public let displayName: String?
+    public let createdAt: String
+    public let revokedAt: String?
+    /**
+     * `allowly_mk_…`: give it to the member; a client built with it resolves that member's escalations.
+     */
+    public let credential: SecretText
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(memberId: String, displayName: String?, createdAt: String, revokedAt: String?, 
+        /**
+         * `allowly_mk_…`: give it to the member; a client built with it resolves that member's escalations.
+         */credential: SecretText) {
+        self.memberId = memberId
+        self.displayName = displayName
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+        self.credential = credential
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CreatedMember: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCreatedMember: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CreatedMember {
+        return
+            try CreatedMember(
+                memberId: FfiConverterString.read(from: &buf), 
+                displayName: FfiConverterOptionString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                revokedAt: FfiConverterOptionString.read(from: &buf), 
+                credential: FfiConverterTypeSecretText.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CreatedMember, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.memberId, into: &buf)
+        FfiConverterOptionString.write(value.displayName, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterOptionString.write(value.revokedAt, into: &buf)
+        FfiConverterTypeSecretText.write(value.credential, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCreatedMember_lift(_ buf: RustBuffer) throws -> CreatedMember {
+    return try FfiConverterTypeCreatedMember.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCreatedMember_lower(_ value: CreatedMember) -> RustBuffer {
+    return FfiConverterTypeCreatedMember.lower(value)
 }
 
 
@@ -5026,9 +5133,25 @@ public struct EscalationMonitor: Equatable, Hashable {
      */
     public let consumedAt: String?
     /**
-     * The member it was sent to (`member:<id>`).
+     * The member it waits on now (`member:<id>`): the level-2 member once level 1 approved.
      */
     public let escalationTo: String?
+    /**
+     * The level waiting for an answer (the last one answered once resolved).
+     */
+    public let level: UInt32?
+    /**
+     * How many levels the escalation has (1 or 2).
+     */
+    public let levels: UInt32?
+    /**
+     * `member:<id>` of the credential that gave the final answer.
+     */
+    public let resolvedBy: String?
+    /**
+     * The answered levels, in order.
+     */
+    public let steps: [EscalationStep]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5052,8 +5175,20 @@ public struct EscalationMonitor: Equatable, Hashable {
          * When a one-use approval was used.
          */consumedAt: String?, 
         /**
-         * The member it was sent to (`member:<id>`).
-         */escalationTo: String?) {
+         * The member it waits on now (`member:<id>`): the level-2 member once level 1 approved.
+         */escalationTo: String?, 
+        /**
+         * The level waiting for an answer (the last one answered once resolved).
+         */level: UInt32?, 
+        /**
+         * How many levels the escalation has (1 or 2).
+         */levels: UInt32?, 
+        /**
+         * `member:<id>` of the credential that gave the final answer.
+         */resolvedBy: String?, 
+        /**
+         * The answered levels, in order.
+         */steps: [EscalationStep]) {
         self.escalationId = escalationId
         self.authorizationId = authorizationId
         self.action = action
@@ -5066,6 +5201,10 @@ public struct EscalationMonitor: Equatable, Hashable {
         self.authorityStatus = authorityStatus
         self.consumedAt = consumedAt
         self.escalationTo = escalationTo
+        self.level = level
+        self.levels = levels
+        self.resolvedBy = resolvedBy
+        self.steps = steps
     }
 
     
@@ -5095,7 +5234,11 @@ public struct FfiConverterTypeEscalationMonitor: FfiConverterRustBuffer {
                 resolutionReceiptId: FfiConverterOptionString.read(from: &buf), 
                 authorityStatus: FfiConverterString.read(from: &buf), 
                 consumedAt: FfiConverterOptionString.read(from: &buf), 
-                escalationTo: FfiConverterOptionString.read(from: &buf)
+                escalationTo: FfiConverterOptionString.read(from: &buf), 
+                level: FfiConverterOptionUInt32.read(from: &buf), 
+                levels: FfiConverterOptionUInt32.read(from: &buf), 
+                resolvedBy: FfiConverterOptionString.read(from: &buf), 
+                steps: FfiConverterSequenceTypeEscalationStep.read(from: &buf)
         )
     }
 
@@ -5112,6 +5255,10 @@ public struct FfiConverterTypeEscalationMonitor: FfiConverterRustBuffer {
         FfiConverterString.write(value.authorityStatus, into: &buf)
         FfiConverterOptionString.write(value.consumedAt, into: &buf)
         FfiConverterOptionString.write(value.escalationTo, into: &buf)
+        FfiConverterOptionUInt32.write(value.level, into: &buf)
+        FfiConverterOptionUInt32.write(value.levels, into: &buf)
+        FfiConverterOptionString.write(value.resolvedBy, into: &buf)
+        FfiConverterSequenceTypeEscalationStep.write(value.steps, into: &buf)
     }
 }
 
@@ -5128,6 +5275,216 @@ public func FfiConverterTypeEscalationMonitor_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeEscalationMonitor_lower(_ value: EscalationMonitor) -> RustBuffer {
     return FfiConverterTypeEscalationMonitor.lower(value)
+}
+
+
+/**
+ * Answer of `POST /v1/escalations/{escalation_id}/resolve`: this step's answer and where the escalation stands.
+ */
+public struct EscalationResolved: Equatable, Hashable {
+    public let escalationId: String
+    /**
+     * This step's answer (a level-1 approval of a two-level escalation is `approved` while the escalation itself is
+     * still `pending`: read `escalation_status`).
+     */
+    public let status: String
+    /**
+     * `member:<id>` of the credential that answered.
+     */
+    public let resolvedBy: String?
+    public let resolvedAt: String?
+    /**
+     * The level this answer resolved (1 or 2).
+     */
+    public let level: UInt32?
+    /**
+     * How many levels the escalation has.
+     */
+    public let levels: UInt32?
+    /**
+     * `pending` (waiting for the next level), `approved` or `rejected`.
+     */
+    public let escalationStatus: String?
+    /**
+     * The member asked now, when another level waits.
+     */
+    public let escalationTo: String?
+    /**
+     * The `escalation.resolve` receipt of this step.
+     */
+    public let receipt: ReceiptEnvelope?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(escalationId: String, 
+        /**
+         * This step's answer (a level-1 approval of a two-level escalation is `approved` while the escalation itself is
+         * still `pending`: read `escalation_status`).
+         */status: String, 
+        /**
+         * `member:<id>` of the credential that answered.
+         */resolvedBy: String?, resolvedAt: String?, 
+        /**
+         * The level this answer resolved (1 or 2).
+         */level: UInt32?, 
+        /**
+         * How many levels the escalation has.
+         */levels: UInt32?, 
+        /**
+         * `pending` (waiting for the next level), `approved` or `rejected`.
+         */escalationStatus: String?, 
+        /**
+         * The member asked now, when another level waits.
+         */escalationTo: String?, 
+        /**
+         * The `escalation.resolve` receipt of this step.
+         */receipt: ReceiptEnvelope?) {
+        self.escalationId = escalationId
+        self.status = status
+        self.resolvedBy = resolvedBy
+        self.resolvedAt = resolvedAt
+        self.level = level
+        self.levels = levels
+        self.escalationStatus = escalationStatus
+        self.escalationTo = escalationTo
+        self.receipt = receipt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EscalationResolved: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEscalationResolved: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EscalationResolved {
+        return
+            try EscalationResolved(
+                escalationId: FfiConverterString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                resolvedBy: FfiConverterOptionString.read(from: &buf), 
+                resolvedAt: FfiConverterOptionString.read(from: &buf), 
+                level: FfiConverterOptionUInt32.read(from: &buf), 
+                levels: FfiConverterOptionUInt32.read(from: &buf), 
+                escalationStatus: FfiConverterOptionString.read(from: &buf), 
+                escalationTo: FfiConverterOptionString.read(from: &buf), 
+                receipt: FfiConverterOptionTypeReceiptEnvelope.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EscalationResolved, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.escalationId, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterOptionString.write(value.resolvedBy, into: &buf)
+        FfiConverterOptionString.write(value.resolvedAt, into: &buf)
+        FfiConverterOptionUInt32.write(value.level, into: &buf)
+        FfiConverterOptionUInt32.write(value.levels, into: &buf)
+        FfiConverterOptionString.write(value.escalationStatus, into: &buf)
+        FfiConverterOptionString.write(value.escalationTo, into: &buf)
+        FfiConverterOptionTypeReceiptEnvelope.write(value.receipt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEscalationResolved_lift(_ buf: RustBuffer) throws -> EscalationResolved {
+    return try FfiConverterTypeEscalationResolved.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEscalationResolved_lower(_ value: EscalationResolved) -> RustBuffer {
+    return FfiConverterTypeEscalationResolved.lower(value)
+}
+
+
+/**
+ * One answered level of an escalation, as the monitor lists it.
+ */
+public struct EscalationStep: Equatable, Hashable {
+    public let level: UInt32
+    /**
+     * `approved` or `rejected`.
+     */
+    public let resolution: String
+    /**
+     * `member:<id>` of the credential that answered.
+     */
+    public let resolvedBy: String
+    public let resolvedAt: String
+    public let receiptId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(level: UInt32, 
+        /**
+         * `approved` or `rejected`.
+         */resolution: String, 
+        /**
+         * `member:<id>` of the credential that answered.
+         */resolvedBy: String, resolvedAt: String, receiptId: String?) {
+        self.level = level
+        self.resolution = resolution
+        self.resolvedBy = resolvedBy
+        self.resolvedAt = resolvedAt
+        self.receiptId = receiptId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EscalationStep: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEscalationStep: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EscalationStep {
+        return
+            try EscalationStep(
+                level: FfiConverterUInt32.read(from: &buf), 
+                resolution: FfiConverterString.read(from: &buf), 
+                resolvedBy: FfiConverterString.read(from: &buf), 
+                resolvedAt: FfiConverterString.read(from: &buf), 
+                receiptId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EscalationStep, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.level, into: &buf)
+        FfiConverterString.write(value.resolution, into: &buf)
+        FfiConverterString.write(value.resolvedBy, into: &buf)
+        FfiConverterString.write(value.resolvedAt, into: &buf)
+        FfiConverterOptionString.write(value.receiptId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEscalationStep_lift(_ buf: RustBuffer) throws -> EscalationStep {
+    return try FfiConverterTypeEscalationStep.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEscalationStep_lower(_ value: EscalationStep) -> RustBuffer {
+    return FfiConverterTypeEscalationStep.lower(value)
 }
 
 
@@ -5270,6 +5627,134 @@ public func FfiConverterTypeFieldError_lift(_ buf: RustBuffer) throws -> FieldEr
 #endif
 public func FfiConverterTypeFieldError_lower(_ value: FieldError) -> RustBuffer {
     return FfiConverterTypeFieldError.lower(value)
+}
+
+
+/**
+ * One member of `GET /v1/setup/members` (never with a credential).
+ */
+public struct Member: Equatable, Hashable {
+    public let memberId: String
+    public let displayName: String?
+    public let createdAt: String
+    /**
+     * Set once the member is removed: its credential no longer works and it can resolve nothing.
+     */
+    public let revokedAt: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(memberId: String, displayName: String?, createdAt: String, 
+        /**
+         * Set once the member is removed: its credential no longer works and it can resolve nothing.
+         */revokedAt: String?) {
+        self.memberId = memberId
+        self.displayName = displayName
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Member: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMember: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Member {
+        return
+            try Member(
+                memberId: FfiConverterString.read(from: &buf), 
+                displayName: FfiConverterOptionString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                revokedAt: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Member, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.memberId, into: &buf)
+        FfiConverterOptionString.write(value.displayName, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterOptionString.write(value.revokedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMember_lift(_ buf: RustBuffer) throws -> Member {
+    return try FfiConverterTypeMember.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMember_lower(_ value: Member) -> RustBuffer {
+    return FfiConverterTypeMember.lower(value)
+}
+
+
+/**
+ * Answer of `DELETE /v1/setup/members/{member_id}`.
+ */
+public struct MemberRevocation: Equatable, Hashable {
+    public let memberId: String
+    public let revokedAt: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(memberId: String, revokedAt: String) {
+        self.memberId = memberId
+        self.revokedAt = revokedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MemberRevocation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemberRevocation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemberRevocation {
+        return
+            try MemberRevocation(
+                memberId: FfiConverterString.read(from: &buf), 
+                revokedAt: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MemberRevocation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.memberId, into: &buf)
+        FfiConverterString.write(value.revokedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberRevocation_lift(_ buf: RustBuffer) throws -> MemberRevocation {
+    return try FfiConverterTypeMemberRevocation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberRevocation_lower(_ value: MemberRevocation) -> RustBuffer {
+    return FfiConverterTypeMemberRevocation.lower(value)
 }
 
 
@@ -8450,6 +8935,31 @@ fileprivate struct FfiConverterSequenceTypeCondition: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeEscalationStep: FfiConverterRustBuffer {
+    typealias SwiftType = [EscalationStep]
+
+    public static func write(_ value: [EscalationStep], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeEscalationStep.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EscalationStep] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [EscalationStep]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeEscalationStep.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFieldError: FfiConverterRustBuffer {
     typealias SwiftType = [FieldError]
 
@@ -8644,6 +9154,32 @@ fileprivate struct FfiConverterDictionaryStringTypeFallbackMode: FfiConverterRus
         for _ in 0..<len {
             let key = try FfiConverterString.read(from: &buf)
             let value = try FfiConverterTypeFallbackMode.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringSequenceString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: [String]], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterSequenceString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: [String]] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: [String]]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterSequenceString.read(from: &buf)
             dict[key] = value
         }
         return dict

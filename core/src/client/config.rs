@@ -46,7 +46,7 @@ impl FallbackMode {
 /// `Debug` never prints the API key, only its non-secret tier prefix.
 #[derive(Clone)]
 pub struct ClientConfig {
-    /// `allowly_rt_…` (runtime routes) or `allowly_setup_…`.
+    /// `allowly_rt_…` (runtime routes), `allowly_setup_…`, or a member's `allowly_mk_…` (answering escalations).
     pub api_key: String,
     /// Scheme, host and optional path prefix; trailing slashes are ignored.
     pub base_url: String,
@@ -230,7 +230,7 @@ fn config_error(message: impl Into<String>) -> Error {
 
 /// The non-secret part of a key: its tier prefix, so a log still says which kind of key was configured.
 pub(crate) fn redacted_key(api_key: &str) -> String {
-    for prefix in ["allowly_rt_", "allowly_setup_"] {
+    for prefix in ["allowly_rt_", "allowly_setup_", "allowly_mk_"] {
         if api_key.starts_with(prefix) {
             return format!("{prefix}…[redacted]");
         }

@@ -433,13 +433,13 @@ fn encode_segment(value: &str) -> String {
     url.path().trim_start_matches('/').to_owned()
 }
 
-/// Replaces `allowly_rt_…` / `allowly_setup_…` tokens (prefix + at least 8 alphanumerics) with `[redacted]`, so a
+/// Replaces `allowly_rt_…` / `allowly_setup_…` / `allowly_mk_…` (member) tokens (prefix + at least 8 alphanumerics) with `[redacted]`, so a
 /// server that echoes some other key still cannot leak it through us.
 fn redact_key_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     'scan: while !rest.is_empty() {
-        for prefix in ["allowly_rt_", "allowly_setup_"] {
+        for prefix in ["allowly_rt_", "allowly_setup_", "allowly_mk_"] {
             if let Some(after) = rest.strip_prefix(prefix) {
                 let tail = after.bytes().take_while(u8::is_ascii_alphanumeric).count();
                 if tail >= 8 {
@@ -478,6 +478,7 @@ mod tests {
         let text = format!("key {}{} leaked", "allowly_rt_", "abcdefgh12345678");
         assert_eq!(redact_key_like(&text), "key [redacted] leaked");
         assert_eq!(redact_key_like("allowly_setup_ABCDEFGH1234"), "[redacted]");
+        assert_eq!(redact_key_like("allowly_mk_ABCDEFGH1234"), "[redacted]");
         assert_eq!(redact_key_like("allowly_rt_ is a prefix"), "allowly_rt_ is a prefix");
         assert_eq!(redact_key_like("héllo wörld"), "héllo wörld");
     }

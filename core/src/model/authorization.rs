@@ -3,6 +3,7 @@
 //! Authorizations are immutable on the server: a change is a revoke plus a create (`replaces`), so the response types
 //! here carry both the new authorization and the receipt envelopes of that pair.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -194,6 +195,15 @@ pub struct CreateAuthorizationRequest {
     pub requires_confirm_for: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires_deny_for: Vec<String>,
+    /// Scopes a named member must approve before they are allowed (decision `escalate`); each needs a target in
+    /// `escalation_targets`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires_escalation_for: Vec<String>,
+    /// Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
+    /// "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
+    /// one level.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "escalation_levels")]
+    pub escalation_targets: BTreeMap<String, Vec<String>>,
     /// An authorization this one supersedes; the server revokes it in the same transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
@@ -243,6 +253,20 @@ impl CreateAuthorizationRequest {
         self
     }
 
+    /// Sends `scope` to `members` (`member:<id>`, one or two levels) before it is allowed.
+    pub fn with_escalation<S: Into<String>>(
+        mut self,
+        scope: impl Into<String>,
+        members: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let scope = scope.into();
+        if !self.requires_escalation_for.contains(&scope) {
+            self.requires_escalation_for.push(scope.clone());
+        }
+        self.escalation_targets.insert(scope, members.into_iter().map(Into::into).collect());
+        self
+    }
+
     pub fn with_replaces(mut self, authorization_id: impl Into<String>) -> Self {
         self.replaces = Some(authorization_id.into());
         self
@@ -278,8 +302,89 @@ impl CreateAuthorizationRequest {
         if let Some(replaces) = &self.replaces {
             validate_id("replaces", replaces)?;
         }
-        Ok(())
+        let names: Vec<&str> = self.scopes.iter().map(ScopeGrant::name).collect();
+        check_escalations(
+            &names,
+            &self.requires_confirm_for,
+            &self.requires_deny_for,
+            &self.requires_escalation_for,
+            &self.escalation_targets,
+        )
     }
+}
+
+/// The most levels an escalation has: a first approver, then a second.
+pub const MAX_ESCALATION_LEVELS: usize = 2;
+
+/// The escalation rules of an authorization that need no server (whether each member exists is the server's to
+/// say): every escalated scope is one of the authorization's, is not also confirmed or denied, and has one or two
+/// distinct `member:<id>` targets; every target belongs to an escalated scope. The server applies the same function,
+/// so a client and the server can never disagree about what is well formed.
+pub fn check_escalations(
+    scopes: &[&str],
+    requires_confirm_for: &[String],
+    requires_deny_for: &[String],
+    requires_escalation_for: &[String],
+    escalation_targets: &BTreeMap<String, Vec<String>>,
+) -> Result<()> {
+    const FIELD: &str = "requires_escalation_for";
+    for (i, scope) in requires_escalation_for.iter().enumerate() {
+        if !scopes.contains(&scope.as_str()) {
+            return Err(Error::invalid_input(FIELD, format!("`{scope}` is not one of the authorization's scopes")));
+        }
+        if requires_escalation_for[..i].contains(scope) {
+            return Err(Error::invalid_input(FIELD, format!("`{scope}` is listed twice")));
+        }
+        if requires_confirm_for.contains(scope) || requires_deny_for.contains(scope) {
+            return Err(Error::invalid_input(
+                FIELD,
+                format!("`{scope}` is also in requires_confirm_for or requires_deny_for"),
+            ));
+        }
+        if !escalation_targets.contains_key(scope) {
+            return Err(Error::invalid_input("escalation_targets", format!("`{scope}` has no escalation target")));
+        }
+    }
+    for (scope, members) in escalation_targets {
+        let field = "escalation_targets";
+        if !requires_escalation_for.contains(scope) {
+            return Err(Error::invalid_input(field, format!("`{scope}` is not in requires_escalation_for")));
+        }
+        if members.is_empty() || members.len() > MAX_ESCALATION_LEVELS {
+            return Err(Error::invalid_input(field, format!("`{scope}` needs 1 or 2 members, one per level")));
+        }
+        if members.len() == 2 && members[0] == members[1] {
+            return Err(Error::invalid_input(field, format!("`{scope}`: the two levels need two different members")));
+        }
+        if let Some(bad) = members.iter().find(|m| super::members::member_of_target(m).is_none()) {
+            return Err(Error::invalid_input(field, format!("`{scope}`: {bad:?} is not `member:<member_id>`")));
+        }
+    }
+    Ok(())
+}
+
+/// Reads `escalation_targets` values written as one `"member:<id>"` or as a list of levels.
+fn escalation_levels<'de, D>(deserializer: D) -> std::result::Result<BTreeMap<String, Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Levels {
+        One(String),
+        Many(Vec<String>),
+    }
+    let raw = Option::<BTreeMap<String, Levels>>::deserialize(deserializer)?.unwrap_or_default();
+    Ok(raw
+        .into_iter()
+        .map(|(scope, levels)| {
+            let members = match levels {
+                Levels::One(m) => vec![m],
+                Levels::Many(ms) => ms,
+            };
+            (scope, members)
+        })
+        .collect())
 }
 
 /// Lifecycle state reported by `GET /v1/authorizations/{id}`.
@@ -321,9 +426,10 @@ pub struct Authorization {
     pub requires_confirm_for: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub requires_deny_for: Vec<String>,
-    /// Always empty until escalations exist; kept so the shape matches existing clients.
+    /// Scopes a named member must approve first (`escalate`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub requires_escalation_for: Vec<String>,
+    /// Scope → its approvers by level (`member:<id>` strings; one string or a list of one or two).
     #[serde(default, deserialize_with = "null_as_default")]
     pub escalation_targets: Map<String, Value>,
     #[serde(default)]
@@ -394,4 +500,67 @@ pub struct Revocation {
     /// Pending confirmations of this authorization that the revoke cancelled.
     #[serde(default, deserialize_with = "null_as_default")]
     pub revoked_confirmations: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_level() -> CreateAuthorizationRequest {
+        CreateAuthorizationRequest::new("u", "a", ["pay", "read"]).with_escalation("pay", ["member:l1", "member:l2"])
+    }
+
+    #[test]
+    fn escalation_targets_read_one_member_or_levels_and_send_levels() {
+        let req: CreateAuthorizationRequest = serde_json::from_value(serde_json::json!({
+            "user_id": "u", "agent_id": "a", "scopes": ["pay", "send"],
+            "requires_escalation_for": ["pay", "send"],
+            "escalation_targets": {"pay": "member:l1", "send": ["member:l1", "member:l2"]}
+        }))
+        .unwrap();
+        req.validate().unwrap();
+        assert_eq!(req.escalation_targets["pay"], ["member:l1"]);
+        let body = serde_json::to_value(two_level()).unwrap();
+        assert_eq!(body["escalation_targets"], serde_json::json!({"pay": ["member:l1", "member:l2"]}));
+        assert_eq!(body["requires_escalation_for"], serde_json::json!(["pay"]));
+    }
+
+    #[test]
+    fn malformed_escalations_are_refused_naming_the_field() {
+        let cases: Vec<(CreateAuthorizationRequest, &str)> = vec![
+            (
+                CreateAuthorizationRequest::new("u", "a", ["read"]).with_escalation("pay", ["member:l1"]),
+                "requires_escalation_for",
+            ),
+            (two_level().with_requires_confirm_for(["pay"]), "requires_escalation_for"),
+            (
+                CreateAuthorizationRequest::new("u", "a", ["pay"]).with_escalation("pay", ["member:l1", "member:l1"]),
+                "escalation_targets",
+            ),
+            (
+                CreateAuthorizationRequest::new("u", "a", ["pay"]).with_escalation("pay", ["agent_owner"]),
+                "escalation_targets",
+            ),
+            (
+                CreateAuthorizationRequest::new("u", "a", ["pay"]).with_escalation("pay", Vec::<String>::new()),
+                "escalation_targets",
+            ),
+            (
+                CreateAuthorizationRequest::new("u", "a", ["pay"])
+                    .with_escalation("pay", ["member:a", "member:b", "member:c"]),
+                "escalation_targets",
+            ),
+        ];
+        for (req, field) in cases {
+            let err = req.validate().unwrap_err();
+            assert_eq!(err.kind().as_str(), "validation");
+            assert!(format!("{err:?}").contains(field), "{err:?} names {field}");
+        }
+        let mut untargeted = two_level();
+        untargeted.escalation_targets.clear();
+        assert!(format!("{:?}", untargeted.validate().unwrap_err()).contains("escalation_targets"));
+        let mut stray = CreateAuthorizationRequest::new("u", "a", ["pay"]);
+        stray.escalation_targets.insert("pay".into(), vec!["member:l1".into()]);
+        assert!(format!("{:?}", stray.validate().unwrap_err()).contains("escalation_targets"));
+    }
 }

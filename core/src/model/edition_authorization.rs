@@ -152,6 +152,10 @@ pub struct AuthorizationArgs {
     pub budget_limit_micros: Option<i64>,
     pub requires_confirm_for: Option<Vec<String>>,
     pub requires_deny_for: Option<Vec<String>>,
+    /// Scope grants only: scopes a named member approves first.
+    pub requires_escalation_for: Option<Vec<String>>,
+    /// Scope grants only: scope → `member:<id>` approvers, one per level (one or two).
+    pub escalation_targets: Option<std::collections::BTreeMap<String, Vec<String>>>,
     pub replaces: Option<String>,
     pub idempotency_key: Option<String>,
     pub confirmation_timeout_seconds: Option<i64>,
@@ -196,6 +200,12 @@ impl AuthorizationArgs {
             if self.requires_deny_for.is_some() {
                 return misplaced("requires_deny_for", from_edition);
             }
+            if self.requires_escalation_for.is_some() {
+                return misplaced("requires_escalation_for", from_edition);
+            }
+            if self.escalation_targets.is_some() {
+                return misplaced("escalation_targets", from_edition);
+            }
             return Ok(AuthorizationRequest::Edition(CreateEditionAuthorizationRequest {
                 user_id: self.user_id,
                 policy_id,
@@ -230,6 +240,8 @@ impl AuthorizationArgs {
             budget_limit_micros: self.budget_limit_micros,
             requires_confirm_for: self.requires_confirm_for.unwrap_or_default(),
             requires_deny_for: self.requires_deny_for.unwrap_or_default(),
+            requires_escalation_for: self.requires_escalation_for.unwrap_or_default(),
+            escalation_targets: self.escalation_targets.unwrap_or_default(),
             replaces: self.replaces,
             confirmation_timeout_seconds: self.confirmation_timeout_seconds,
         }))

@@ -22,6 +22,7 @@ pub mod confirmation;
 pub mod edition_authorization;
 pub mod error_envelope;
 pub mod escalation;
+pub mod members;
 pub mod policies;
 pub mod policy;
 pub mod reason;
@@ -46,7 +47,14 @@ pub use edition_authorization::{
     EditionAuthorization,
 };
 pub use error_envelope::{ErrorBody, ErrorEnvelope};
-pub use escalation::EscalationMonitor;
+pub use escalation::{
+    EscalationMonitor, EscalationResolution, EscalationResolved, EscalationStep, MAX_ESCALATION_NOTE,
+    ResolveEscalationRequest,
+};
+pub use members::{
+    CreateMemberRequest, CreatedMember, MEMBER_CREDENTIAL_PREFIX, Member, MemberRevocation, member_of_target,
+    validate_member_id,
+};
 pub use policies::{
     AuthorizationMigration, CreatePolicyRequest, Policy, PolicyPage, PolicyPreview, PolicyPreviewRequest,
     PolicyPublication,

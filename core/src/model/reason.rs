@@ -25,6 +25,12 @@ pub enum Reason {
     ScopeRequiresUserConfirmation,
     /// deny: the user rejected this scope recently.
     UserRejected,
+    /// allow: the members named for this scope approved this very call (every level), and the approval is used here.
+    EscalationApproved,
+    /// escalate: the authorization sends this scope to a named member first (`escalation_id` is set).
+    ScopeRequiresEscalation,
+    /// deny: a member named for this scope rejected this very call.
+    EscalationRejected,
     AuthorizationNotFound,
     AuthorizationRevoked,
     AuthorizationExpired,
@@ -55,11 +61,14 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in wire-v1's evaluation order then the fallbacks, so tests can prove each one is handled.
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 24] = [
         Self::ScopeGranted,
         Self::UserConfirmed,
         Self::ScopeRequiresUserConfirmation,
         Self::UserRejected,
+        Self::EscalationApproved,
+        Self::ScopeRequiresEscalation,
+        Self::EscalationRejected,
         Self::AuthorizationNotFound,
         Self::AuthorizationRevoked,
         Self::AuthorizationExpired,
@@ -86,6 +95,9 @@ impl Reason {
             Self::UserConfirmed => "user_confirmed",
             Self::ScopeRequiresUserConfirmation => "scope_requires_user_confirmation",
             Self::UserRejected => "user_rejected",
+            Self::EscalationApproved => "escalation_approved",
+            Self::ScopeRequiresEscalation => "scope_requires_escalation",
+            Self::EscalationRejected => "escalation_rejected",
             Self::AuthorizationNotFound => "authorization_not_found",
             Self::AuthorizationRevoked => "authorization_revoked",
             Self::AuthorizationExpired => "authorization_expired",
@@ -112,12 +124,14 @@ impl Reason {
         match self {
             Self::ScopeGranted
             | Self::UserConfirmed
+            | Self::EscalationApproved
             | Self::PolicyAllowed
             | Self::FallbackOpenUnreachable
             | Self::FallbackOpenTimeout => Decision::Allow,
             Self::ScopeRequiresUserConfirmation | Self::PolicyRequiresConfirmation => Decision::Confirm,
-            Self::PolicyRequiresEscalation => Decision::Escalate,
+            Self::ScopeRequiresEscalation | Self::PolicyRequiresEscalation => Decision::Escalate,
             Self::UserRejected
+            | Self::EscalationRejected
             | Self::AuthorizationNotFound
             | Self::AuthorizationRevoked
             | Self::AuthorizationExpired
@@ -177,6 +191,12 @@ pub const USER_CONFIRMED: &str = Reason::UserConfirmed.as_str();
 pub const SCOPE_REQUIRES_USER_CONFIRMATION: &str = Reason::ScopeRequiresUserConfirmation.as_str();
 /// deny: the user rejected this scope recently.
 pub const USER_REJECTED: &str = Reason::UserRejected.as_str();
+/// allow: the named members approved this very call, and the approval is used here.
+pub const ESCALATION_APPROVED: &str = Reason::EscalationApproved.as_str();
+/// escalate: the authorization sends this scope to a named member first.
+pub const SCOPE_REQUIRES_ESCALATION: &str = Reason::ScopeRequiresEscalation.as_str();
+/// deny: a named member rejected this very call.
+pub const ESCALATION_REJECTED: &str = Reason::EscalationRejected.as_str();
 pub const AUTHORIZATION_NOT_FOUND: &str = Reason::AuthorizationNotFound.as_str();
 pub const AUTHORIZATION_REVOKED: &str = Reason::AuthorizationRevoked.as_str();
 pub const AUTHORIZATION_EXPIRED: &str = Reason::AuthorizationExpired.as_str();
@@ -232,6 +252,7 @@ mod tests {
             [
                 Reason::ScopeGranted,
                 Reason::UserConfirmed,
+                Reason::EscalationApproved,
                 Reason::PolicyAllowed,
                 Reason::FallbackOpenUnreachable,
                 Reason::FallbackOpenTimeout
@@ -240,7 +261,7 @@ mod tests {
         let confirm: Vec<Reason> = Reason::ALL.into_iter().filter(|r| r.decision() == Decision::Confirm).collect();
         assert_eq!(confirm, [Reason::ScopeRequiresUserConfirmation, Reason::PolicyRequiresConfirmation]);
         let escalate: Vec<Reason> = Reason::ALL.into_iter().filter(|r| r.decision() == Decision::Escalate).collect();
-        assert_eq!(escalate, [Reason::PolicyRequiresEscalation]);
+        assert_eq!(escalate, [Reason::ScopeRequiresEscalation, Reason::PolicyRequiresEscalation]);
         assert_eq!(Reason::ALL.iter().filter(|r| r.is_fallback()).count(), 4);
         assert!(Reason::ALL.iter().filter(|r| r.is_fallback()).all(|r| r.as_str().starts_with("fallback_")));
     }

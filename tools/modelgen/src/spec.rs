@@ -45,6 +45,8 @@ pub const RECORDS: &[Record] = &[
     out("Confirmation", true, true, Some(("PyConfirmation", "Confirmation"))),
     out("ConfirmationMonitor", true, true, Some(("PyConfirmationMonitor", "ConfirmationMonitor"))),
     out("EscalationMonitor", true, true, Some(("PyEscalationMonitor", "EscalationMonitor"))),
+    out("EscalationStep", true, true, Some(("PyEscalationStep", "EscalationStep"))),
+    out("EscalationResolved", true, true, Some(("PyEscalationResolved", "EscalationResolved"))),
     // Policy editions (the official 0.8.0 shapes).
     out("PolicyRef", true, true, Some(("PyPolicyRef", "PolicyRef"))),
     out("PolicyResult", true, true, Some(("PyPolicyResult", "PolicyResult"))),
@@ -59,6 +61,9 @@ pub const RECORDS: &[Record] = &[
     out("ApiKey", true, true, Some(("PyApiKey", "ApiKey"))),
     out("CreatedApiKey", true, true, Some(("PyCreatedApiKey", "CreatedApiKey"))),
     out("ApiKeyRevocation", true, true, Some(("PyApiKeyRevocation", "ApiKeyRevocation"))),
+    out("Member", true, true, Some(("PyMember", "Member"))),
+    out("CreatedMember", true, true, Some(("PyCreatedMember", "CreatedMember"))),
+    out("MemberRevocation", true, true, Some(("PyMemberRevocation", "MemberRevocation"))),
     out("WebhookEndpoint", true, true, Some(("PyWebhookEndpoint", "WebhookEndpoint"))),
     out("WebhookSecret", true, true, Some(("PyWebhookSecret", "WebhookSecret"))),
     out("SigningKeyRotation", true, true, Some(("PySigningKeyRotation", "SigningKeyRotation"))),
@@ -194,6 +199,23 @@ pub struct Custom {
 }
 
 pub const CUSTOM: &[Custom] = &[
+    // Escalation approvers by level: a plain string-list map in JavaScript and Swift/Kotlin (core keeps it ordered).
+    Custom {
+        binding: Binding::Node,
+        record: "CreateAuthorizationRequest",
+        field: "escalation_targets",
+        ty: "Option<HashMap<String, Vec<String>>>",
+        expr: "v.unwrap_or_default().into_iter().collect()",
+        annotation: Some("Record<string, string[]>"),
+    },
+    Custom {
+        binding: Binding::Swift,
+        record: "CreateAuthorizationRequest",
+        field: "escalation_targets",
+        ty: "HashMap<String, Vec<String>>",
+        expr: "v.into_iter().collect()",
+        annotation: None,
+    },
     // A grant is a bare string or `{name, constraints}` in JavaScript, as on the wire.
     Custom {
         binding: Binding::Node,
@@ -284,6 +306,17 @@ pub const SECRETS: &[Custom] = &[
     secret(Binding::Python, "WebhookSecret", "signing_secret", false),
     secret(Binding::Node, "WebhookSecret", "signing_secret", false),
     secret(Binding::Swift, "WebhookSecret", "signing_secret", false),
+    // Python reads the field by name, so a const fn (no string formatting) spells the expression out.
+    Custom {
+        binding: Binding::Python,
+        record: "CreatedMember",
+        field: "credential",
+        ty: "&str",
+        expr: "self.inner.credential.expose()",
+        annotation: Some("str"),
+    },
+    secret(Binding::Node, "CreatedMember", "credential", false),
+    secret(Binding::Swift, "CreatedMember", "credential", false),
 ];
 
 pub fn custom(binding: Binding, record: &str, field: &str) -> Option<&'static Custom> {
@@ -298,6 +331,7 @@ pub const CORE_FILES: &[&str] = &[
     "core/src/model/check.rs",
     "core/src/model/confirmation.rs",
     "core/src/model/escalation.rs",
+    "core/src/model/members.rs",
     "core/src/model/policy.rs",
     "core/src/model/policies.rs",
     "core/src/model/edition_authorization.rs",

@@ -1,4 +1,4 @@
-//! The admin client: the setup-key routes of wire-v1 (API keys, the webhook endpoint, signing-key rotation, audit
+//! The admin client: the setup-key routes of wire-v1 (API keys, members, the webhook endpoint, signing-key rotation, audit
 //! queries and the receipt export). Policy editions, also a setup key's calls, live in `client/policies.rs`.
 //!
 //! These are methods of the same [`Client`](super::Client): a client built with a setup key calls them; with a
@@ -7,6 +7,7 @@
 
 mod api_keys;
 mod audit;
+mod members;
 mod signing_keys;
 mod webhook;
 

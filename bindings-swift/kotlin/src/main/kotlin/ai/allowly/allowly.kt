@@ -6074,10 +6074,13 @@ data class Authorization (
     val `requiresDenyFor`: List<kotlin.String>
     , 
     /**
-     * Always empty until escalations exist; kept so the shape matches existing clients.
+     * Scopes a named member must approve first (`escalate`).
      */
     val `requiresEscalationFor`: List<kotlin.String>
     , 
+    /**
+     * Scope → its approvers by level (`member:<id>` strings; one string or a list of one or two).
+     */
     val `escalationTargetsJson`: kotlin.String
     , 
     val `policyId`: kotlin.String?
@@ -7024,6 +7027,19 @@ data class CreateAuthorizationRequest (
     val `requiresDenyFor`: List<kotlin.String> = listOf() 
     , 
     /**
+     * Scopes a named member must approve before they are allowed (decision `escalate`); each needs a target in
+     * `escalation_targets`.
+     */
+    val `requiresEscalationFor`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
+     * "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
+     * one level.
+     */
+    val `escalationTargets`: Map<kotlin.String, List<kotlin.String>>
+    , 
+    /**
      * An authorization this one supersedes; the server revokes it in the same transaction.
      */
     val `replaces`: kotlin.String? = null 
@@ -7057,6 +7073,8 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterOptionalLong.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterMapStringSequenceString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalLong.read(buf),
         )
@@ -7071,6 +7089,8 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterOptionalLong.allocationSize(value.`budgetLimitMicros`) +
             FfiConverterSequenceString.allocationSize(value.`requiresConfirmFor`) +
             FfiConverterSequenceString.allocationSize(value.`requiresDenyFor`) +
+            FfiConverterSequenceString.allocationSize(value.`requiresEscalationFor`) +
+            FfiConverterMapStringSequenceString.allocationSize(value.`escalationTargets`) +
             FfiConverterOptionalString.allocationSize(value.`replaces`) +
             FfiConverterOptionalLong.allocationSize(value.`confirmationTimeoutSeconds`)
     )
@@ -7084,6 +7104,8 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterOptionalLong.write(value.`budgetLimitMicros`, buf)
             FfiConverterSequenceString.write(value.`requiresConfirmFor`, buf)
             FfiConverterSequenceString.write(value.`requiresDenyFor`, buf)
+            FfiConverterSequenceString.write(value.`requiresEscalationFor`, buf)
+            FfiConverterMapStringSequenceString.write(value.`escalationTargets`, buf)
             FfiConverterOptionalString.write(value.`replaces`, buf)
             FfiConverterOptionalLong.write(value.`confirmationTimeoutSeconds`, buf)
     }
@@ -7165,6 +7187,77 @@ public object FfiConverterTypeCreatedApiKey: FfiConverterRustBuffer<CreatedApiKe
             FfiConverterString.write(value.`tier`, buf)
             FfiConverterString.write(value.`createdAt`, buf)
             FfiConverterOptionalTypeSecretText.write(value.`key`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of `POST /v1/setup/members` and of a credential rotation: the member and its credential, shown this once.
+ */
+data class CreatedMember (
+    val `memberId`: kotlin.String
+    , 
+    val `displayName`: kotlin.String?
+    , 
+    val `createdAt`: kotlin.String
+    , 
+    val `revokedAt`: kotlin.String?
+    , 
+    /**
+     * `allowly_mk_…`: give it to the member; a client built with it resolves that member's escalations.
+     */
+    val `credential`: SecretText
+    
+): Disposable{
+    
+
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`memberId`,
+        this.`displayName`,
+        this.`createdAt`,
+        this.`revokedAt`,
+        this.`credential`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCreatedMember: FfiConverterRustBuffer<CreatedMember> {
+    override fun read(buf: ByteBuffer): CreatedMember {
+        return CreatedMember(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeSecretText.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CreatedMember) = (
+            FfiConverterString.allocationSize(value.`memberId`) +
+            FfiConverterOptionalString.allocationSize(value.`displayName`) +
+            FfiConverterString.allocationSize(value.`createdAt`) +
+            FfiConverterOptionalString.allocationSize(value.`revokedAt`) +
+            FfiConverterTypeSecretText.allocationSize(value.`credential`)
+    )
+
+    override fun write(value: CreatedMember, buf: ByteBuffer) {
+            FfiConverterString.write(value.`memberId`, buf)
+            FfiConverterOptionalString.write(value.`displayName`, buf)
+            FfiConverterString.write(value.`createdAt`, buf)
+            FfiConverterOptionalString.write(value.`revokedAt`, buf)
+            FfiConverterTypeSecretText.write(value.`credential`, buf)
     }
 }
 
@@ -7406,9 +7499,29 @@ data class EscalationMonitor (
     val `consumedAt`: kotlin.String?
     , 
     /**
-     * The member it was sent to (`member:<id>`).
+     * The member it waits on now (`member:<id>`): the level-2 member once level 1 approved.
      */
     val `escalationTo`: kotlin.String?
+    , 
+    /**
+     * The level waiting for an answer (the last one answered once resolved).
+     */
+    val `level`: kotlin.UInt?
+    , 
+    /**
+     * How many levels the escalation has (1 or 2).
+     */
+    val `levels`: kotlin.UInt?
+    , 
+    /**
+     * `member:<id>` of the credential that gave the final answer.
+     */
+    val `resolvedBy`: kotlin.String?
+    , 
+    /**
+     * The answered levels, in order.
+     */
+    val `steps`: List<EscalationStep>
     
 ){
     
@@ -7437,6 +7550,10 @@ public object FfiConverterTypeEscalationMonitor: FfiConverterRustBuffer<Escalati
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypeEscalationStep.read(buf),
         )
     }
 
@@ -7452,7 +7569,11 @@ public object FfiConverterTypeEscalationMonitor: FfiConverterRustBuffer<Escalati
             FfiConverterOptionalString.allocationSize(value.`resolutionReceiptId`) +
             FfiConverterString.allocationSize(value.`authorityStatus`) +
             FfiConverterOptionalString.allocationSize(value.`consumedAt`) +
-            FfiConverterOptionalString.allocationSize(value.`escalationTo`)
+            FfiConverterOptionalString.allocationSize(value.`escalationTo`) +
+            FfiConverterOptionalUInt.allocationSize(value.`level`) +
+            FfiConverterOptionalUInt.allocationSize(value.`levels`) +
+            FfiConverterOptionalString.allocationSize(value.`resolvedBy`) +
+            FfiConverterSequenceTypeEscalationStep.allocationSize(value.`steps`)
     )
 
     override fun write(value: EscalationMonitor, buf: ByteBuffer) {
@@ -7468,6 +7589,170 @@ public object FfiConverterTypeEscalationMonitor: FfiConverterRustBuffer<Escalati
             FfiConverterString.write(value.`authorityStatus`, buf)
             FfiConverterOptionalString.write(value.`consumedAt`, buf)
             FfiConverterOptionalString.write(value.`escalationTo`, buf)
+            FfiConverterOptionalUInt.write(value.`level`, buf)
+            FfiConverterOptionalUInt.write(value.`levels`, buf)
+            FfiConverterOptionalString.write(value.`resolvedBy`, buf)
+            FfiConverterSequenceTypeEscalationStep.write(value.`steps`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of `POST /v1/escalations/{escalation_id}/resolve`: this step's answer and where the escalation stands.
+ */
+data class EscalationResolved (
+    val `escalationId`: kotlin.String
+    , 
+    /**
+     * This step's answer (a level-1 approval of a two-level escalation is `approved` while the escalation itself is
+     * still `pending`: read `escalation_status`).
+     */
+    val `status`: kotlin.String
+    , 
+    /**
+     * `member:<id>` of the credential that answered.
+     */
+    val `resolvedBy`: kotlin.String?
+    , 
+    val `resolvedAt`: kotlin.String?
+    , 
+    /**
+     * The level this answer resolved (1 or 2).
+     */
+    val `level`: kotlin.UInt?
+    , 
+    /**
+     * How many levels the escalation has.
+     */
+    val `levels`: kotlin.UInt?
+    , 
+    /**
+     * `pending` (waiting for the next level), `approved` or `rejected`.
+     */
+    val `escalationStatus`: kotlin.String?
+    , 
+    /**
+     * The member asked now, when another level waits.
+     */
+    val `escalationTo`: kotlin.String?
+    , 
+    /**
+     * The `escalation.resolve` receipt of this step.
+     */
+    val `receipt`: ReceiptEnvelope?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEscalationResolved: FfiConverterRustBuffer<EscalationResolved> {
+    override fun read(buf: ByteBuffer): EscalationResolved {
+        return EscalationResolved(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeReceiptEnvelope.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EscalationResolved) = (
+            FfiConverterString.allocationSize(value.`escalationId`) +
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterOptionalString.allocationSize(value.`resolvedBy`) +
+            FfiConverterOptionalString.allocationSize(value.`resolvedAt`) +
+            FfiConverterOptionalUInt.allocationSize(value.`level`) +
+            FfiConverterOptionalUInt.allocationSize(value.`levels`) +
+            FfiConverterOptionalString.allocationSize(value.`escalationStatus`) +
+            FfiConverterOptionalString.allocationSize(value.`escalationTo`) +
+            FfiConverterOptionalTypeReceiptEnvelope.allocationSize(value.`receipt`)
+    )
+
+    override fun write(value: EscalationResolved, buf: ByteBuffer) {
+            FfiConverterString.write(value.`escalationId`, buf)
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterOptionalString.write(value.`resolvedBy`, buf)
+            FfiConverterOptionalString.write(value.`resolvedAt`, buf)
+            FfiConverterOptionalUInt.write(value.`level`, buf)
+            FfiConverterOptionalUInt.write(value.`levels`, buf)
+            FfiConverterOptionalString.write(value.`escalationStatus`, buf)
+            FfiConverterOptionalString.write(value.`escalationTo`, buf)
+            FfiConverterOptionalTypeReceiptEnvelope.write(value.`receipt`, buf)
+    }
+}
+
+
+
+/**
+ * One answered level of an escalation, as the monitor lists it.
+ */
+data class EscalationStep (
+    val `level`: kotlin.UInt
+    , 
+    /**
+     * `approved` or `rejected`.
+     */
+    val `resolution`: kotlin.String
+    , 
+    /**
+     * `member:<id>` of the credential that answered.
+     */
+    val `resolvedBy`: kotlin.String
+    , 
+    val `resolvedAt`: kotlin.String
+    , 
+    val `receiptId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEscalationStep: FfiConverterRustBuffer<EscalationStep> {
+    override fun read(buf: ByteBuffer): EscalationStep {
+        return EscalationStep(
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EscalationStep) = (
+            FfiConverterUInt.allocationSize(value.`level`) +
+            FfiConverterString.allocationSize(value.`resolution`) +
+            FfiConverterString.allocationSize(value.`resolvedBy`) +
+            FfiConverterString.allocationSize(value.`resolvedAt`) +
+            FfiConverterOptionalString.allocationSize(value.`receiptId`)
+    )
+
+    override fun write(value: EscalationStep, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`level`, buf)
+            FfiConverterString.write(value.`resolution`, buf)
+            FfiConverterString.write(value.`resolvedBy`, buf)
+            FfiConverterString.write(value.`resolvedAt`, buf)
+            FfiConverterOptionalString.write(value.`receiptId`, buf)
     }
 }
 
@@ -7570,6 +7855,101 @@ public object FfiConverterTypeFieldError: FfiConverterRustBuffer<FieldError> {
     override fun write(value: FieldError, buf: ByteBuffer) {
             FfiConverterString.write(value.`field`, buf)
             FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
+ * One member of `GET /v1/setup/members` (never with a credential).
+ */
+data class Member (
+    val `memberId`: kotlin.String
+    , 
+    val `displayName`: kotlin.String?
+    , 
+    val `createdAt`: kotlin.String
+    , 
+    /**
+     * Set once the member is removed: its credential no longer works and it can resolve nothing.
+     */
+    val `revokedAt`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMember: FfiConverterRustBuffer<Member> {
+    override fun read(buf: ByteBuffer): Member {
+        return Member(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Member) = (
+            FfiConverterString.allocationSize(value.`memberId`) +
+            FfiConverterOptionalString.allocationSize(value.`displayName`) +
+            FfiConverterString.allocationSize(value.`createdAt`) +
+            FfiConverterOptionalString.allocationSize(value.`revokedAt`)
+    )
+
+    override fun write(value: Member, buf: ByteBuffer) {
+            FfiConverterString.write(value.`memberId`, buf)
+            FfiConverterOptionalString.write(value.`displayName`, buf)
+            FfiConverterString.write(value.`createdAt`, buf)
+            FfiConverterOptionalString.write(value.`revokedAt`, buf)
+    }
+}
+
+
+
+/**
+ * Answer of `DELETE /v1/setup/members/{member_id}`.
+ */
+data class MemberRevocation (
+    val `memberId`: kotlin.String
+    , 
+    val `revokedAt`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMemberRevocation: FfiConverterRustBuffer<MemberRevocation> {
+    override fun read(buf: ByteBuffer): MemberRevocation {
+        return MemberRevocation(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MemberRevocation) = (
+            FfiConverterString.allocationSize(value.`memberId`) +
+            FfiConverterString.allocationSize(value.`revokedAt`)
+    )
+
+    override fun write(value: MemberRevocation, buf: ByteBuffer) {
+            FfiConverterString.write(value.`memberId`, buf)
+            FfiConverterString.write(value.`revokedAt`, buf)
     }
 }
 
@@ -10407,6 +10787,34 @@ public object FfiConverterSequenceTypeCondition: FfiConverterRustBuffer<List<Con
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeEscalationStep: FfiConverterRustBuffer<List<EscalationStep>> {
+    override fun read(buf: ByteBuffer): List<EscalationStep> {
+        val len = buf.getInt()
+        return List<EscalationStep>(len) {
+            FfiConverterTypeEscalationStep.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<EscalationStep>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeEscalationStep.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<EscalationStep>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeEscalationStep.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeFieldError: FfiConverterRustBuffer<List<FieldError>> {
     override fun read(buf: ByteBuffer): List<FieldError> {
         val len = buf.getInt()
@@ -10654,6 +11062,45 @@ public object FfiConverterMapStringTypeFallbackMode: FfiConverterRustBuffer<Map<
         value.forEach { (k, v) ->
             FfiConverterString.write(k, buf)
             FfiConverterTypeFallbackMode.write(v, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringSequenceString: FfiConverterRustBuffer<Map<kotlin.String, List<kotlin.String>>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, List<kotlin.String>> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, List<kotlin.String>>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterSequenceString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, List<kotlin.String>>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterSequenceString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, List<kotlin.String>>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterSequenceString.write(v, buf)
         }
     }
 }
