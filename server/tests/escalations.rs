@@ -142,28 +142,28 @@ async fn escalation_fields_of_an_authorization_are_validated_and_store_nothing(d
         b
     };
     let cases = [
-        (json!({"requires_escalation_for": ["pay"]}), "escalation_targets.pay"),
+        (json!({"requires_escalation_for": ["pay"]}), "escalation_targets"),
         (
             json!({"requires_escalation_for": ["nope"], "escalation_targets": {"nope": "member:l1"}}),
             "requires_escalation_for",
         ),
-        (json!({"escalation_targets": {"pay": "member:l1"}}), "escalation_targets.pay"),
+        (json!({"escalation_targets": {"pay": "member:l1"}}), "escalation_targets"),
         (
             json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": ["member:l1", "member:l1"]}}),
-            "escalation_targets.pay",
+            "escalation_targets",
         ),
         (
             json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": ["member:l1", "member:l2", "member:l1"]}}),
-            "escalation_targets.pay",
+            "escalation_targets",
         ),
-        (json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": "l1"}}), "escalation_targets.pay"),
+        (json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": "l1"}}), "escalation_targets"),
         (
             json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": "member:ghost"}}),
-            "escalation_targets.pay",
+            "escalation_targets",
         ),
         (
             json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": ["member:l1", "member:gone"]}}),
-            "escalation_targets.pay",
+            "escalation_targets",
         ),
         (
             json!({"requires_escalation_for": ["pay"], "requires_confirm_for": ["pay"], "escalation_targets": {"pay": "member:l1"}}),

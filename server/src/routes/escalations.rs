@@ -24,10 +24,8 @@ use crate::store::escalations::{self as db, EscalationRow, Step};
 use crate::store::receipts::{self, Event};
 use crate::store::{resolution_webhooks, webhooks};
 use crate::util;
-use crate::wire::{EscalationMonitor, EscalationResolution, EscalationResolvedEvent, ResolutionEventData};
-
-/// The longest note accepted; only its SHA-256 is recorded.
-const MAX_NOTE: usize = 1000;
+use crate::wire::{EscalationMonitor, EscalationResolvedEvent, ResolutionEventData};
+use allowly_core::model::{EscalationResolution, ResolveEscalationRequest};
 
 /// The body of a resolve: `(approved, resolved_by, note)`.
 pub(super) struct ResolveReq {
@@ -36,13 +34,14 @@ pub(super) struct ResolveReq {
     pub note: Option<String>,
 }
 
+/// Reads allowly-core's `ResolveEscalationRequest` (its `validate` bounds the note, as every SDK does before sending).
 pub(super) fn parse_resolve(body: &axum::body::Bytes) -> Result<ResolveReq, ApiError> {
     let mut f = Fields::new(parse::object(body, false)?, &["resolution", "resolved_by", "note"])?;
     let resolution = f.req_str("resolution");
-    let approved = match resolution.as_deref() {
-        Some("approved") => Some(true),
-        Some("rejected") => Some(false),
-        Some(_) => {
+    let approved = match resolution.as_deref().map(|r| serde_json::from_value(json!(r))) {
+        Some(Ok(EscalationResolution::Approved)) => Some(true),
+        Some(Ok(EscalationResolution::Rejected)) => Some(false),
+        Some(Err(_)) => {
             f.error("resolution", "must be approved or rejected");
             None
         }
@@ -50,12 +49,14 @@ pub(super) fn parse_resolve(body: &axum::body::Bytes) -> Result<ResolveReq, ApiE
     };
     let resolved_by = f.opt_str("resolved_by");
     let note = f.opt_str("note");
-    if note.as_deref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-        f.error("note", format!("must be at most {MAX_NOTE} characters"));
-    }
     f.finish()?;
     let approved = approved.ok_or_else(|| ApiError::internal("validated field missing"))?;
-    Ok(ResolveReq { approved, resolved_by, note })
+    let resolution = if approved { EscalationResolution::Approved } else { EscalationResolution::Rejected };
+    let req = ResolveEscalationRequest { resolution, resolved_by, note };
+    if let Err(allowly_core::Error::Validation { message, .. }) = req.validate() {
+        return Err(ApiError::field(WireCode::ValidationError, "note", message));
+    }
+    Ok(ResolveReq { approved, resolved_by: req.resolved_by, note: req.note })
 }
 
 fn not_found() -> ApiError {
@@ -133,7 +134,7 @@ pub async fn resolve(
     if last {
         s.webhooks.kick();
     }
-    let out = EscalationResolution {
+    let out = crate::wire::EscalationResolveAnswer {
         escalation_id: row.id.clone(),
         escalation_status: if last { status } else { "pending" },
         escalation_to: next_target.map(str::to_owned),
