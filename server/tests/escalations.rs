@@ -270,9 +270,17 @@ async fn two_level_escalation_is_resolved_only_by_its_members_with_a_receipt_per
     let (st, v) = resolve(&s, &l1, &esc, approve("member:l1")).await;
     assert_eq!((st, code(&v)), (403, "escalation_wrong_member"), "{v}");
 
-    // Level 2 by l2, without resolved_by (the resolver is the credential's member either way).
-    let (st, two) = resolve(&s, &l2, &esc, json!({"resolution": "approved"})).await;
+    // Level 2 by l2, without resolved_by (the resolver is the credential's member either way), with an
+    // Idempotency-Key: a retry of the same request replays the answer; the same key from another member is not its.
+    let path = format!("/v1/escalations/{esc}/resolve");
+    let body = json!({"resolution": "approved"});
+    let (st, two) = s.send("POST", &path, Some(&l2), Some(body.clone()), Some("resolve-l2-1")).await;
     assert_eq!(st, 200, "{two}");
+    let (st, replay) = s.send("POST", &path, Some(&l2), Some(body.clone()), Some("resolve-l2-1")).await;
+    assert_eq!((st, &replay), (200, &two), "a retry replays the recorded resolution");
+    let (st, v) = s.send("POST", &path, Some(&l1), Some(body), Some("resolve-l2-1")).await;
+    assert_eq!((st, code(&v)), (409, "idempotency_conflict"), "{v}");
+    assert_eq!(s.count(&format!("escalation_steps WHERE escalation_id = '{esc}'")).await, 2);
     assert_eq!((two["escalation_status"].as_str(), two["level"].as_i64()), (Some("approved"), Some(2)), "{two}");
     assert!(two["escalation_to"].is_null(), "{two}");
     let (st, v) = resolve(&s, &l2, &esc, approve("member:l2")).await;

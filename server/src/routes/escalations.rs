@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -18,6 +19,7 @@ use crate::AppState;
 use crate::auth::{EscalationReader, Member};
 use crate::error::{ApiError, ApiResult, WireCode};
 use crate::escalation;
+use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as auth_db;
 use crate::store::escalations::{self as db, EscalationRow, Step};
@@ -67,12 +69,19 @@ pub async fn resolve(
     State(s): State<Arc<AppState>>,
     who: Member,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
     let req = parse_resolve(&body)?;
     let me = format!("member:{}", who.member_id);
     let ws = who.workspace_id.as_str();
+    // A retry whose answer was lost gets the recorded resolution back (core's client reuses one key across retries).
+    // The member is part of the fingerprint: one member's key can never replay another member's answer.
+    let idem = IdemKey::from_request(&headers, "POST", &format!("/v1/escalations/{id}/resolve#{me}"), &body)?;
     let mut tx = s.store.begin().await?;
+    if let Some(r) = idempotency::replay(&mut tx, ws, idem.as_ref()).await? {
+        return Ok(r);
+    }
     // Never addressed to this member (at any level) reads exactly like no such escalation.
     let row =
         db::get_locked(&mut tx, ws, &id).await?.filter(|e| e.addressed_to(&who.member_id)).ok_or_else(not_found)?;
@@ -129,11 +138,6 @@ pub async fn resolve(
     if last {
         final_events(&mut tx, &row, &auth, &me, &receipt_id, status).await?;
     }
-    tx.commit().await?;
-    s.signer.kick();
-    if last {
-        s.webhooks.kick();
-    }
     let out = crate::wire::EscalationResolveAnswer {
         escalation_id: row.id.clone(),
         escalation_status: if last { status } else { "pending" },
@@ -145,6 +149,12 @@ pub async fn resolve(
         resolved_by: me,
         status,
     };
+    idempotency::save(&mut tx, ws, idem.as_ref(), StatusCode::OK, &out).await?;
+    tx.commit().await?;
+    s.signer.kick();
+    if last {
+        s.webhooks.kick();
+    }
     Ok(Json(out).into_response())
 }
 

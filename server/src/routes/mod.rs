@@ -218,7 +218,8 @@ route_table! {
         Op::member("resolveEscalation", "Approve or reject an escalation's current level (its member's own credential)")
             .body::<model::ResolveEscalationRequest>()
             .ok::<EscalationResolveAnswer>(200)
-            .errors(&[404, 409, 410, 422]);
+            .errors(&[404, 409, 410, 422])
+            .idempotent();
     post "/v1/setup/members" => members::create,
         Op::setup("createMember", "Create a member (an approver); its credential is shown once")
             .body::<model::CreateMemberRequest>()
