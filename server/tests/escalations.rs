@@ -399,13 +399,30 @@ async fn hundred_concurrent_resolves_of_one_level_have_exactly_one_winner(db: Te
     let auth = escalating_auth(&s, json!(["member:l1", "member:l2"])).await;
     let (_, _, asked) = s.decide(&auth, "pay", json!({})).await;
     let esc = asked["escalation_id"].as_str().expect("escalation id").to_owned();
-    let (st, _) = resolve(&s, &l1, &esc, json!({"resolution": "approved"})).await;
-    assert_eq!(st, 200);
+    // Level 1: 100 approvals at once by its member; one wins and passes the escalation on to l2, so every other one
+    // finds it waiting on another member.
+    let (won, lost) = race(&s, &l1, &esc, |_| "approved").await;
+    assert_eq!((won.len(), lost.len()), (1, 99));
+    assert!(lost.iter().all(|v| code(v) == "escalation_wrong_member"), "{lost:?}");
+    assert_eq!(won[0]["escalation_to"], "member:l2");
     // Level 2: 100 resolves at once by its member, half approving, half rejecting.
+    let (won, lost) = race(&s, &l2, &esc, |i| if i % 2 == 0 { "approved" } else { "rejected" }).await;
+    assert_eq!((won.len(), lost.len()), (1, 99));
+    assert!(lost.iter().all(|v| code(v) == "escalation_not_pending"), "{lost:?}");
+    assert_eq!(s.count(&format!("escalation_steps WHERE escalation_id = '{esc}'")).await, 2);
+    let final_receipts = format!("receipts WHERE action = 'escalation.resolve' AND payload LIKE '%{esc}%'");
+    assert_eq!(s.count(&final_receipts).await, 2, "one receipt per level");
+    let (_, m) = s.get(&format!("/v1/escalations/{esc}")).await;
+    assert_eq!(m["status"], won[0]["status"], "the monitor shows the one winner's resolution: {m}");
+    s.stop().await;
+}
+
+/// 100 resolves of `esc` at once with `key`; returns the 200 bodies and the 4xx bodies.
+async fn race(s: &TestServer, key: &str, esc: &str, resolution: fn(usize) -> &'static str) -> (Vec<Value>, Vec<Value>) {
     let mut set = tokio::task::JoinSet::new();
     for i in 0..100 {
-        let (http, url, key) = (s.http.clone(), format!("{}/v1/escalations/{esc}/resolve", s.base), l2.clone());
-        let resolution = if i % 2 == 0 { "approved" } else { "rejected" };
+        let (http, url, key) = (s.http.clone(), format!("{}/v1/escalations/{esc}/resolve", s.base), key.to_owned());
+        let resolution = resolution(i);
         set.spawn(async move {
             let r =
                 http.post(url).bearer_auth(key).json(&json!({"resolution": resolution})).send().await.expect("send");
@@ -413,25 +430,16 @@ async fn hundred_concurrent_resolves_of_one_level_have_exactly_one_winner(db: Te
             (status, r.json::<Value>().await.expect("json"))
         });
     }
-    let (mut won, mut lost) = (Vec::new(), 0);
+    let (mut won, mut lost) = (Vec::new(), Vec::new());
     while let Some(r) = set.join_next().await {
         let (status, v) = r.expect("join");
         match status {
             200 => won.push(v),
-            409 => {
-                assert_eq!(code(&v), "escalation_not_pending", "{v}");
-                lost += 1;
-            }
+            403 | 409 => lost.push(v),
             other => panic!("unexpected {other}: {v}"),
         }
     }
-    assert_eq!((won.len(), lost), (1, 99));
-    assert_eq!(s.count(&format!("escalation_steps WHERE escalation_id = '{esc}'")).await, 2);
-    let final_receipts = format!("receipts WHERE action = 'escalation.resolve' AND payload LIKE '%{esc}%'");
-    assert_eq!(s.count(&final_receipts).await, 2, "one receipt per level");
-    let (_, m) = s.get(&format!("/v1/escalations/{esc}")).await;
-    assert_eq!(m["status"], won[0]["status"], "the monitor shows the one winner's resolution: {m}");
-    s.stop().await;
+    (won, lost)
 }
 
 async fn an_unresolved_escalation_expires_with_exactly_one_receipt(db: TestDb) {
