@@ -336,6 +336,11 @@ async fn two_level_escalation_is_resolved_only_by_its_members_with_a_receipt_per
 async fn a_resolution_answers_only_the_call_that_asked_and_only_once(db: TestDb) {
     let s = TestServer::start(&db).await;
     let boss = member(&s, "boss").await;
+    // Both webhooks configured (never reachable here): what they would be sent is in the outbox.
+    for path in ["/v1/webhook", "/v1/setup/resolution-webhook"] {
+        let (st, v) = s.send("PUT", path, Some(&s.setup), Some(json!({"url": "http://127.0.0.1:9/hook"})), None).await;
+        assert_eq!(st, 200, "{v}");
+    }
     let auth = escalating_auth(&s, json!("member:boss")).await;
     let digest = "a".repeat(64);
     let call = json!({"resource": "inv:1", "session_id": "s1", "arguments_sha256": digest});
@@ -386,9 +391,15 @@ async fn a_resolution_answers_only_the_call_that_asked_and_only_once(db: TestDb)
     assert_eq!((d.as_str(), r.as_str()), ("deny", "escalation_rejected"));
     let (d, r, _) = s.decide(&auth, "pay", call).await;
     assert_eq!((d.as_str(), r.as_str()), ("escalate", "scope_requires_escalation"));
-    // Both final resolutions queued a generic webhook event only if an endpoint exists; none does here, so the
-    // outbox holds nothing for them.
-    assert_eq!(s.count("webhook_deliveries WHERE event_type = 'escalation.resolved'").await, 0);
+    // Events: one escalation.created per escalation opened (not per re-check), and per final resolution one generic
+    // escalation.resolved and one resolution-webhook escalation.resolved.
+    let opened = s.count("escalations").await;
+    assert_eq!(opened, 7, "the two resolved, three other calls, the one without a digest, the last ask");
+    let events =
+        |t: &str, channel: &str| format!("webhook_deliveries WHERE event_type = '{t}' AND channel = '{channel}'");
+    assert_eq!(s.count(&events("escalation.created", "webhook")).await, opened);
+    assert_eq!(s.count(&events("escalation.resolved", "webhook")).await, 2);
+    assert_eq!(s.count(&events("escalation.resolved", "resolution")).await, 2);
     s.stop().await;
 }
 
@@ -445,6 +456,20 @@ async fn race(s: &TestServer, key: &str, esc: &str, resolution: fn(usize) -> &'s
 async fn an_unresolved_escalation_expires_with_exactly_one_receipt(db: TestDb) {
     let s = TestServer::start(&db).await;
     let l1 = member(&s, "l1").await;
+    let (st, _) =
+        s.send("PUT", "/v1/webhook", Some(&s.setup), Some(json!({"url": "http://127.0.0.1:9/hook"})), None).await;
+    assert_eq!(st, 200);
+    // The confirmation timeout's clamp applies: 1 s stays 1 s only under --dev (the SQLite harness), else 60 s.
+    let short = s
+        .authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["pay"], "requires_escalation_for": ["pay"],
+                           "escalation_targets": {"pay": "member:l1"}, "confirmation_timeout_seconds": 1}))
+        .await;
+    let (_, _, r) = s.decide(short["authorization_id"].as_str().expect("id"), "pay", json!({})).await;
+    let at = |v: &Value| allowly_server::util::parse_ts(v.as_str().expect("timestamp")).expect("timestamp");
+    // The receipt's ready estimate is the check's time plus 500 ms.
+    let waits = (at(&r["escalation_expires_at"]) - at(&r["receipt"]["ready_at_estimate"])).whole_milliseconds() + 500;
+    let want = if db.backend == common::Backend::Sqlite { 1000 } else { 60_000 };
+    assert!((want - 500..=want).contains(&waits), "waits {waits} ms, want about {want}");
     let a = s
         .authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["pay"], "requires_escalation_for": ["pay"],
                            "escalation_targets": {"pay": "member:l1"}, "confirmation_timeout_seconds": 120}))
@@ -468,6 +493,9 @@ async fn an_unresolved_escalation_expires_with_exactly_one_receipt(db: TestDb) {
     store.close().await;
     let expiries = format!("receipts WHERE action = 'escalation.resolve' AND payload LIKE '%{esc}%'");
     assert_eq!(s.count(&expiries).await, 1);
+    let expired_events =
+        format!("webhook_deliveries WHERE event_type = 'escalation.expired' AND payload LIKE '%{esc}%'");
+    assert_eq!(s.count(&expired_events).await, 1);
     let (st, v) = resolve(&s, &l1, &esc, json!({"resolution": "approved"})).await;
     assert_eq!((st, code(&v)), (410, "escalation_expired"), "{v}");
     assert_eq!(s.count(&expiries).await, 1, "a late resolve receipts nothing more");
