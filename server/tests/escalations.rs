@@ -14,7 +14,8 @@ backend_tests!(
     escalation_fields_of_an_authorization_are_validated_and_store_nothing,
     two_level_escalation_is_resolved_only_by_its_members_with_a_receipt_per_step,
     a_resolution_answers_only_the_call_that_asked_and_only_once,
-    an_unresolved_escalation_expires_with_exactly_one_receipt
+    an_unresolved_escalation_expires_with_exactly_one_receipt,
+    a_policy_editions_escalation_is_resolved_by_its_member_in_wire_5
 );
 backend_tests!(multi_thread: hundred_concurrent_resolves_of_one_level_have_exactly_one_winner);
 
@@ -512,5 +513,36 @@ async fn an_unresolved_escalation_expires_with_exactly_one_receipt(db: TestDb) {
     let (d, _, again) = s.decide(&auth, "pay", json!({})).await;
     assert_eq!(d, "escalate");
     assert_ne!(again["escalation_id"].as_str(), Some(esc.as_str()));
+    s.stop().await;
+}
+
+async fn a_policy_editions_escalation_is_resolved_by_its_member_in_wire_5(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let boss = member(&s, "boss").await;
+    let definition = json!({
+        "policy_id": "docs", "profile": "allowly.policy.v1", "agent_id": "ag", "default_expiry_days": null,
+        "actions": [{"policy": {"profile": "allowly.basic.v1", "action": "doc.read", "decision": "allow",
+                                "target": null, "fields": {"n": "integer"},
+                                "rules": [{"id": "big", "decision": "escalate", "target": "member:boss",
+                                           "conditions": [{"field": "n", "op": "gt", "value": 9}]}]},
+                     "guards": {}, "executable_operations": []}],
+    });
+    let (st, p) = s.send("POST", "/v1/policies", Some(&s.setup), Some(definition), None).await;
+    assert_eq!(st, 201, "{p}");
+    let g = s.authorize(json!({"user_id": "u", "policy_id": "docs", "policy_version": 1})).await;
+    let auth = g["authorization_id"].as_str().expect("id").to_owned();
+    let call = json!({"context": {"n": 10}});
+    let (d, r, asked) = s.decide(&auth, "doc.read", call.clone()).await;
+    assert_eq!((d.as_str(), r.as_str()), ("escalate", "policy_requires_escalation"), "{asked}");
+    let esc = asked["escalation_id"].as_str().expect("escalation id").to_owned();
+    // One level: the member's approval ends it.
+    let (st, v) = resolve(&s, &boss, &esc, json!({"resolution": "approved", "resolved_by": "member:boss"})).await;
+    assert_eq!((st, v["escalation_status"].as_str(), v["levels"].as_i64()), (200, Some("approved"), Some(1)), "{v}");
+    // The step's receipt is about an edition-granted authorization: wire 5, naming the edition, and it verifies.
+    let receipt = s.signed(v["receipt"]["receipt_id"].as_str().expect("receipt")).await;
+    assert!(receipt["protected"].is_string() && receipt["payload"].is_string(), "not a wire-5 JWS: {receipt}");
+    s.verify(&receipt).await;
+    let (d, r, _) = s.decide(&auth, "doc.read", call).await;
+    assert_eq!((d.as_str(), r.as_str()), ("allow", "escalation_approved"));
     s.stop().await;
 }
