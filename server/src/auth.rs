@@ -1,4 +1,8 @@
-//! Bearer API key authentication and the two key tiers.
+//! Bearer API key authentication, the two key tiers, and member credentials.
+//!
+//! A member credential (`allowly_mk_…`, `store::members`) is a third kind of bearer token: it identifies one approver
+//! and opens only the two escalation routes ([`EscalationReader`], [`Member`]); on every other route it is a 403
+//! `insufficient_key_tier`. Who resolves an escalation is taken from it, never from a request body.
 //!
 //! A presented key is checked for shape first (so garbage never reaches the database) and then looked up by its
 //! SHA-256. Failures are a flat 401 `invalid_api_key` that never repeats the presented text.
@@ -38,6 +42,37 @@ pub struct Setup {
     pub workspace_id: String,
 }
 
+/// The caller of `POST /v1/escalations/{id}/resolve`: a member, by its own credential. An API key is a 403
+/// `member_credential_required`: a key proves the workspace, not which person approves.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub workspace_id: String,
+    pub member_id: String,
+}
+
+/// The caller of `GET /v1/escalations/{id}`: the workspace (runtime or setup key) or a member, who may read only the
+/// escalations addressed to it.
+#[derive(Debug, Clone)]
+pub enum EscalationReader {
+    Workspace(Runtime),
+    Member(Member),
+}
+
+impl EscalationReader {
+    pub fn workspace_id(&self) -> &str {
+        match self {
+            Self::Workspace(r) => &r.workspace_id,
+            Self::Member(m) => &m.workspace_id,
+        }
+    }
+}
+
+/// Who a bearer token turned out to be.
+enum Caller {
+    Key { workspace_id: String, tier: Tier, agent: Option<VerifiedAgent> },
+    Member(Member),
+}
+
 /// Who a verified agent token says the caller is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAgent {
@@ -49,6 +84,16 @@ pub struct VerifiedAgent {
 pub const AGENT_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-allowly-agent-token");
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<(String, Tier, Option<VerifiedAgent>), ApiError> {
+    match identify(parts, state).await? {
+        Caller::Key { workspace_id, tier, agent } => Ok((workspace_id, tier, agent)),
+        Caller::Member(_) => Err(ApiError::new(
+            WireCode::InsufficientKeyTier,
+            "a member credential can only read and resolve escalations; this route needs an API key",
+        )),
+    }
+}
+
+async fn identify(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
     let header =
         parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::invalid_api_key)?;
     let key = header
@@ -56,10 +101,20 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(String, Tier, 
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .ok_or_else(ApiError::invalid_api_key)?;
-    if Tier::of_key_text(key).is_none() {
+    let member = crate::store::members::is_credential_text(key);
+    if Tier::of_key_text(key).is_none() && !member {
         return Err(ApiError::invalid_api_key());
     }
-    let caller = api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)?;
+    let caller = if member {
+        let (workspace_id, member_id) = crate::store::members::authenticate(state.store.reader(), key)
+            .await?
+            .ok_or_else(ApiError::invalid_api_key)?;
+        Caller::Member(Member { workspace_id, member_id })
+    } else {
+        let (workspace_id, tier) =
+            api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)?;
+        Caller::Key { workspace_id, tier, agent: None }
+    };
     // Only known keys get a bucket, so garbage keys cannot fill the map; keyed by the hash, never the key text.
     let bucket = crate::util::sha256_hex(key.as_bytes());
     state
@@ -69,11 +124,18 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(String, Tier, 
         .map_err(|s| ApiError::rate_limited("this API key", s))?;
     // Checked after the key, so an unknown key is still a plain 401 `invalid_api_key`; before any handler runs, so a
     // refused request stores nothing.
+    // A member carries no agent identity, but a header it sends is still verified: never ignored.
+    let workspace_id = match &caller {
+        Caller::Key { workspace_id, .. } | Caller::Member(Member { workspace_id, .. }) => workspace_id.clone(),
+    };
     let agent = match parts.headers.get(AGENT_TOKEN_HEADER) {
-        Some(value) => Some(verify_agent_token(state, &caller.0, value).await?),
+        Some(value) => Some(verify_agent_token(state, &workspace_id, value).await?),
         None => None,
     };
-    Ok((caller.0, caller.1, agent))
+    Ok(match caller {
+        Caller::Key { workspace_id, tier, .. } => Caller::Key { workspace_id, tier, agent },
+        member => member,
+    })
 }
 
 async fn verify_agent_token(
@@ -123,5 +185,30 @@ impl FromRequestParts<Arc<AppState>> for Setup {
             (workspace_id, Tier::Setup, _) => Ok(Setup { workspace_id }),
             (_, Tier::Runtime, _) => Err(ApiError::insufficient_tier()),
         }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Member {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        match identify(parts, state).await? {
+            Caller::Member(m) => Ok(m),
+            Caller::Key { .. } => Err(ApiError::new(
+                WireCode::MemberCredentialRequired,
+                "only the member an escalation waits on may resolve it, with its own member credential",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for EscalationReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        Ok(match identify(parts, state).await? {
+            Caller::Member(m) => EscalationReader::Member(m),
+            Caller::Key { workspace_id, agent, .. } => EscalationReader::Workspace(Runtime { workspace_id, agent }),
+        })
     }
 }

@@ -35,6 +35,30 @@ pub enum StoredAnswer {
     Rejected { confirmation_id: String },
 }
 
+/// The escalation a check of an escalating scope inherits from an earlier check of the same call
+/// (`escalations::for_call`), already used up by this check when it is a final resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EscalationAnswer {
+    /// Nothing to inherit: this check opens a new escalation.
+    None,
+    /// Still waiting on a member: this check answers the same escalation again (no new row, no new event).
+    Pending { escalation_id: String },
+    /// Approved at its last level.
+    Approved { escalation_id: String },
+    /// Rejected at some level.
+    Rejected { escalation_id: String },
+}
+
+/// The reason of a check of an escalating scope: the member's final answer when this call has one, else the escalate
+/// reason of whatever asked (the policy edition's rule or the authorization's `escalation_targets`).
+pub fn escalation_reason(asked: Reason, answer: &EscalationAnswer) -> Reason {
+    match answer {
+        EscalationAnswer::Approved { .. } => Reason::EscalationApproved,
+        EscalationAnswer::Rejected { .. } => Reason::EscalationRejected,
+        EscalationAnswer::None | EscalationAnswer::Pending { .. } => asked,
+    }
+}
+
 /// A confirmation this check opens: what the caller needs to ask the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ask {
@@ -49,7 +73,7 @@ pub struct Ask {
 pub fn final_reason(outcome: &Outcome, authorization_found: bool, answer: &StoredAnswer) -> Reason {
     match outcome {
         Outcome::Deny(reason) | Outcome::Allow(reason) => *reason,
-        Outcome::NeedsEscalation { .. } => Reason::PolicyRequiresEscalation,
+        Outcome::NeedsEscalation { reason, .. } => *reason,
         // `evaluate` denies an unknown authorization before any confirmation, so this cannot happen; if it did, the
         // safe answer is the one an unknown authorization gets.
         Outcome::NeedsConfirm { .. } if !authorization_found => Reason::AuthorizationNotFound,

@@ -177,3 +177,18 @@ fn the_receipt_records_the_reasons_own_decision() {
                "confirm_expires_at": "2026-01-01T00:10:00.000Z"})
     );
 }
+
+#[test]
+fn an_escalation_answers_with_the_members_final_resolution_or_asks_again() {
+    let id = || "esc_1".to_string();
+    let asked = Reason::ScopeRequiresEscalation;
+    assert_eq!(escalation_reason(asked, &EscalationAnswer::None), asked);
+    assert_eq!(escalation_reason(asked, &EscalationAnswer::Pending { escalation_id: id() }), asked);
+    let approved = escalation_reason(asked, &EscalationAnswer::Approved { escalation_id: id() });
+    assert_eq!((approved, approved.decision()), (Reason::EscalationApproved, Decision::Allow));
+    let rejected =
+        escalation_reason(Reason::PolicyRequiresEscalation, &EscalationAnswer::Rejected { escalation_id: id() });
+    assert_eq!((rejected, rejected.decision()), (Reason::EscalationRejected, Decision::Deny));
+    let outcome = Outcome::NeedsEscalation { targets: vec!["member:l1".into()], reason: asked };
+    assert_eq!(final_reason(&outcome, true, &StoredAnswer::None), asked);
+}

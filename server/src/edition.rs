@@ -71,7 +71,10 @@ pub fn evaluate(auth: &EditionView<'_>, input: &CheckInput<'_>) -> Result<Evalua
         return Ok(eval);
     }
     eval.outcome = match decision {
-        Decision::Escalate => Outcome::NeedsEscalation { target: target.unwrap_or_default() },
+        Decision::Escalate => Outcome::NeedsEscalation {
+            targets: vec![target.unwrap_or_default()],
+            reason: Reason::PolicyRequiresEscalation,
+        },
         Decision::Confirm => Outcome::NeedsConfirm { prompt: None, reason: Reason::PolicyRequiresConfirmation },
         Decision::Allow => Outcome::Allow(Reason::PolicyAllowed),
         Decision::Deny => Outcome::Deny(Reason::PolicyDenied),

@@ -45,7 +45,10 @@ fn the_editions_decision_maps_to_an_outcome_and_its_eval_is_kept() {
     let confirm = run(&def, active, json!({"amount": 500}), None, 0);
     assert_eq!(confirm.outcome, Outcome::NeedsConfirm { prompt: None, reason: Reason::PolicyRequiresConfirmation });
     let esc = run(&def, active, json!({"amount": 5000}), None, 0);
-    assert_eq!(esc.outcome, Outcome::NeedsEscalation { target: "member:cfo".into() });
+    assert_eq!(
+        esc.outcome,
+        Outcome::NeedsEscalation { targets: vec!["member:cfo".into()], reason: Reason::PolicyRequiresEscalation }
+    );
     let PolicyEvalBody::Edition(pe) = esc.policy_eval.expect("eval") else { panic!("edition shape") };
     assert_eq!(pe.result.matched_rule_id.as_deref(), Some("big"));
     assert_eq!(run(&def, active, json!({"amount": -1}), None, 0).outcome, Outcome::Deny(Reason::PolicyDenied));

@@ -1,4 +1,5 @@
-//! Confirmations nobody answered in time: each is marked expired and receipted exactly once.
+//! Confirmations nobody answered, and escalations nobody resolved, in time: each is marked expired and receipted
+//! exactly once (escalations through [`crate::escalation::expire`], by the same two paths).
 //!
 //! Expiry is detected two ways, so neither a quiet server nor a busy one leaves it unrecorded: lazily, by whatever
 //! touches a pending row past its time (a late answer, a status read, a check), and by a background sweep. Both go
@@ -15,6 +16,7 @@ use crate::decide;
 use crate::signer::SignerHandle;
 use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, ConfRow};
+use crate::store::escalations;
 use crate::store::receipts::{self, Event};
 use crate::store::{Store, Tx, webhooks};
 use crate::util;
@@ -60,21 +62,26 @@ pub async fn expire(tx: &mut Tx, row: &ConfRow, now: &str) -> Result<Option<Stri
     Ok(Some(receipt_id))
 }
 
-/// Expires every due row (up to one batch) in one transaction; returns how many this call receipted.
+/// Expires every due confirmation and escalation (up to one batch of each) in one transaction; returns how many
+/// this call receipted.
 pub async fn sweep_once(store: &Store) -> Result<usize, sqlx::Error> {
     let now = util::fmt_ts(util::now());
-    // The read runs on the reader pool, so a quiet tick never queues for SQLite's one write connection.
-    let due = {
+    // The reads run on the reader pool, so a quiet tick never queues for SQLite's one write connection.
+    let (due, due_escalations) = {
         let mut conn = store.reader().acquire().await?;
-        db::due_for_expiry(&mut conn, &now, SWEEP_BATCH).await?
+        let due = db::due_for_expiry(&mut conn, &now, SWEEP_BATCH).await?;
+        (due, escalations::due_for_expiry(&mut conn, &now, SWEEP_BATCH).await?)
     };
-    if due.is_empty() {
+    if due.is_empty() && due_escalations.is_empty() {
         return Ok(0);
     }
     let mut tx = store.begin().await?;
     let mut expired = 0;
     for row in &due {
         expired += usize::from(expire(&mut tx, row, &now).await?.is_some());
+    }
+    for row in &due_escalations {
+        expired += usize::from(crate::escalation::expire(&mut tx, row, &now).await?.is_some());
     }
     tx.commit().await?;
     Ok(expired)

@@ -13,6 +13,7 @@ pub mod decide;
 pub mod demo_policy;
 pub mod edition;
 pub mod error;
+pub mod escalation;
 pub mod expiry;
 pub mod idempotency;
 pub mod metrics;

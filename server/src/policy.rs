@@ -248,6 +248,8 @@ pub struct AuthView<'a> {
     pub grants: &'a [Grant],
     pub requires_confirm_for: &'a [String],
     pub requires_deny_for: &'a [String],
+    /// The members this scope escalates to (`requires_escalation_for` + `escalation_targets`), if it does.
+    pub escalates_to: Option<Vec<String>>,
     pub budget: Option<Budget>,
 }
 
@@ -273,9 +275,11 @@ pub enum Outcome {
         prompt: Option<String>,
         reason: Reason,
     },
-    /// A policy edition sends the action to a named member (`member:<id>`).
+    /// The action goes to named members (`member:<id>`, level 1 first): a policy edition's rule (one level) or the
+    /// authorization's `escalation_targets` (one or two). `reason` is the escalate reason of whichever sent it.
     NeedsEscalation {
-        target: String,
+        targets: Vec<String>,
+        reason: Reason,
     },
     Allow(Reason),
 }
@@ -340,6 +344,12 @@ pub fn evaluate(auth: Option<&AuthView<'_>>, input: &CheckInput<'_>) -> Result<E
         return Ok(eval);
     }
     if budget_step(auth.budget, input, &mut eval)? {
+        return Ok(eval);
+    }
+    // An authorization cannot both confirm and escalate one scope (refused at create), so the order of the two is
+    // immaterial; escalation is checked first so a `confirm_when` match can never skip the approvers.
+    if let Some(targets) = &auth.escalates_to {
+        eval.outcome = Outcome::NeedsEscalation { targets: targets.clone(), reason: Reason::ScopeRequiresEscalation };
         return Ok(eval);
     }
     let confirm_match = first_match(&grant.confirm_when, input.context);

@@ -12,13 +12,21 @@ struct Fixture {
     grants: Vec<Grant>,
     confirm: Vec<String>,
     deny: Vec<String>,
+    escalates_to: Option<Vec<String>>,
     budget: Option<Budget>,
     state: AuthState,
 }
 
 impl Fixture {
     fn new(g: Value) -> Self {
-        Self { grants: grants(g), confirm: vec![], deny: vec![], budget: None, state: AuthState::Active }
+        Self {
+            grants: grants(g),
+            confirm: vec![],
+            deny: vec![],
+            escalates_to: None,
+            budget: None,
+            state: AuthState::Active,
+        }
     }
 
     fn eval(
@@ -34,6 +42,7 @@ impl Fixture {
             grants: &self.grants,
             requires_confirm_for: &self.confirm,
             requires_deny_for: &self.deny,
+            escalates_to: self.escalates_to.clone(),
             budget: self.budget,
         };
         let ctx: Map<String, Value> = ctx.as_object().cloned().unwrap_or_default();
@@ -112,6 +121,7 @@ fn budget_needs_an_estimate_one_scope_and_room() {
         grants: &f.grants,
         requires_confirm_for: &[],
         requires_deny_for: &[],
+        escalates_to: None,
         budget: f.budget,
     };
     let ctx = Map::new();
@@ -190,4 +200,24 @@ fn grant_parsing_rejects_bad_constraints_by_path() {
 /// `policy_eval` as the wire and the receipt show it.
 fn pe(e: &Evaluation) -> Option<Value> {
     e.policy_eval.as_ref().map(|p| serde_json::to_value(p).expect("json"))
+}
+
+#[test]
+fn an_escalating_scope_escalates_after_every_deny_step_and_before_any_confirmation() {
+    let mut f = Fixture::new(json!([{"name": "pay", "constraints": {
+        "deny_when": [{"field": "amount", "op": "gt", "value": 100}],
+        "confirm_when": [{"field": "amount", "op": "gt", "value": 10}],
+    }}, "read"]));
+    f.escalates_to = Some(vec!["member:l1".into(), "member:l2".into()]);
+    let e = f.eval("pay", None, json!({"amount": 50}), None, 0).expect("ok");
+    assert_eq!(
+        e.outcome,
+        Outcome::NeedsEscalation {
+            targets: vec!["member:l1".into(), "member:l2".into()],
+            reason: Reason::ScopeRequiresEscalation
+        }
+    );
+    // A deny condition still denies first.
+    let e = f.eval("pay", None, json!({"amount": 500}), None, 0).expect("ok");
+    assert_eq!(e.outcome, Outcome::Deny(Reason::DenyConditionMatched));
 }

@@ -128,7 +128,6 @@ async fn unsupported_routes_are_typed_errors(db: TestDb) {
         ("POST", "/v1/receipts/rcp_1/acknowledgments"),
         ("GET", "/v1/receipts/rcp_1/acknowledgments/ack_1"),
         ("POST", "/v1/setup/custom-executables"),
-        ("POST", "/v1/escalations/esc_1/resolve"),
     ] {
         let body = (method == "POST").then(|| json!({}));
         let (st, e) = s.send(method, path, Some(&s.rt), body.clone(), None).await;

@@ -257,6 +257,46 @@ async fn every_success_body_matches_its_documented_schema(db: TestDb) {
     assert_eq!(v["results"]["doc.read"]["decision"], "escalate", "{v}");
     let esc = v["results"]["doc.read"]["escalation_id"].as_str().expect("esc").to_string();
     c.call("get", "/v1/escalations/{id}", &esc, "", &rt, None).await;
+
+    // Members, and a two-level escalation of a scope-based authorization resolved by them.
+    let mut credentials = Vec::new();
+    for id in ["schema-l1", "schema-l2"] {
+        let (st, m) = c.call("post", "/v1/setup/members", "", "", &setup, Some(json!({"member_id": id}))).await;
+        assert_eq!(st, 201, "{m}");
+        credentials.push(m["credential"].as_str().expect("credential").to_string());
+    }
+    let (st, _) = c.call("post", "/v1/setup/members", "", "", &setup, Some(json!({"member_id": "schema-l1"}))).await;
+    assert_eq!(st, 409);
+    c.call("get", "/v1/setup/members", "", "", &setup, None).await;
+    let body = json!({"user_id": "u", "agent_id": "a", "scopes": ["wire"], "requires_escalation_for": ["wire"],
+                      "escalation_targets": {"wire": ["member:schema-l1", "member:schema-l2"]}});
+    let (st, e) = c.call("post", "/v1/authorizations", "", "", &rt, Some(body)).await;
+    assert_eq!(st, 201, "{e}");
+    let body = json!({"authorization_id": e["authorization_id"], "scopes": ["wire"]});
+    let (_, v) = c.call("post", "/v1/check", "", "", &rt, Some(body)).await;
+    let esc = v["results"]["wire"]["escalation_id"].as_str().expect("esc").to_string();
+    let resolve = |by: &str| json!({"resolution": "approved", "resolved_by": by, "note": "ok"});
+    let (st, _) =
+        c.call("post", "/v1/escalations/{id}/resolve", &esc, "", &rt, Some(resolve("member:schema-l1"))).await;
+    assert_eq!(st, 403);
+    let (st, v) = c
+        .call("post", "/v1/escalations/{id}/resolve", &esc, "", &credentials[0], Some(resolve("member:schema-l1")))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    c.call("get", "/v1/escalations/{id}", &esc, "", &credentials[1], None).await;
+    let (st, v) = c
+        .call("post", "/v1/escalations/{id}/resolve", &esc, "", &credentials[1], Some(resolve("member:schema-l2")))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, _) = c
+        .call("post", "/v1/escalations/{id}/resolve", &esc, "", &credentials[1], Some(resolve("member:schema-l2")))
+        .await;
+    assert_eq!(st, 409);
+    c.call("get", "/v1/escalations/{id}", &esc, "", &rt, None).await;
+    c.call("post", "/v1/setup/members/{id}/credential", "schema-l1", "", &setup, None).await;
+    c.call("delete", "/v1/setup/members/{id}", "schema-l1", "", &setup, None).await;
+    let (st, _) = c.call("delete", "/v1/setup/members/{id}", "schema-l1", "", &setup, None).await;
+    assert_eq!(st, 404);
     let (st, _) = s.send("DELETE", "/v1/policies/docs", Some(&setup), None, None).await;
     assert_eq!(st, 204);
 

@@ -25,7 +25,8 @@ backend_tests!(
     api_keys_are_stored_only_as_hashes,
     receipt_of_one_workspace_never_verifies_as_another,
     another_workspace_cannot_touch_an_authorization,
-    an_agent_token_the_server_cannot_verify_is_refused
+    an_agent_token_the_server_cannot_verify_is_refused,
+    a_member_credential_opens_only_the_escalation_routes
 );
 
 /// Every row of every table, as text (SQLite blobs as hex, PostgreSQL `bytea` as its `\x…` text), keyed by table.
@@ -122,6 +123,8 @@ fn valid_body(method: &str, path: &str) -> Option<Value> {
             Some(json!({"public_key_jwk": {"kty": jwk.kty, "crv": jwk.crv, "x": jwk.x}}))
         }
         ("put", "/v1/setup/agent-identity") => Some(json!({"require_agent_tokens": false})),
+        ("post", "/v1/setup/members") => Some(json!({"member_id": "tierprobe"})),
+        ("post", "/v1/escalations/{id}/resolve") => Some(json!({"resolution": "approved"})),
         ("post", "/v1/authorizations") => Some(json!({"user_id": "u", "agent_id": "a", "scopes": ["x"]})),
         ("post", "/v1/check") => Some(json!({"authorization_id": "auth_01JNOTAREALIDXXXXXXXXXXXXX", "scopes": ["x"]})),
         ("post", "/v1/confirmations/{id}") => Some(json!({"approved": true})),
@@ -168,6 +171,15 @@ async fn runtime_key_is_refused_on_every_setup_route(db: TestDb) {
             assert_error(&v, "insufficient_key_tier");
             assert_eq!(snapshot(&db.url).await, before, "a refused {method} {path} changed the database");
             setup_routes.push(format!("{method} {path}"));
+        } else if tier.as_deref() == Some("member") {
+            // Only a member's own credential resolves an escalation: an API key of either tier is refused.
+            for key in [&s.rt, &s.setup] {
+                let (st, v) =
+                    s.send(&method.to_uppercase(), &concrete, Some(key), valid_body(method, path), None).await;
+                assert_eq!(st, 403, "API key on {method} {path}: {v}");
+                assert_error(&v, "member_credential_required");
+            }
+            assert_eq!(snapshot(&db.url).await, before, "a refused {method} {path} changed the database");
         } else {
             assert_ne!(st, 403, "runtime key refused on {method} {path}, which is not declared setup: {v}");
         }
@@ -192,7 +204,7 @@ async fn runtime_key_is_refused_on_every_setup_route(db: TestDb) {
         }
         // Policies are addressed by their policy_id (created by the POST that precedes the DELETE in the table), agent
         // keys by the key id the registration that precedes the DELETE answered.
-        let target = if path.starts_with("/v1/policies") {
+        let target = if path.starts_with("/v1/policies") || path.starts_with("/v1/setup/members") {
             "tierprobe"
         } else if path.starts_with("/v1/setup/agent-keys") {
             agent_key.as_str()
@@ -546,5 +558,40 @@ async fn an_agent_token_the_server_cannot_verify_is_refused(db: TestDb) {
     assert_error(&v, "invalid_api_key");
     let (st, _) = with_token("GET", "/healthz", &s.rt, None).await;
     assert_eq!(st, 200);
+    s.stop().await;
+}
+
+/// A member credential (`allowly_mk_…`) identifies an approver, not the workspace: on every authenticated route of the
+/// table but the two escalation routes it is a 403 `insufficient_key_tier` that stores nothing.
+async fn a_member_credential_opens_only_the_escalation_routes(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let (st, doc) = s.send("GET", "/openapi.json", None, None, None).await;
+    assert_eq!(st, 200);
+    let (st, m) = s.send("POST", "/v1/setup/members", Some(&s.setup), Some(json!({"member_id": "probe"})), None).await;
+    assert_eq!(st, 201, "{m}");
+    let credential = m["credential"].as_str().expect("credential").to_owned();
+    let mut refused = 0;
+    for (method, path) in allowly_server::routes::ROUTES {
+        let Some(tier) = declared_tier(&doc, method, path) else { continue };
+        let before = snapshot(&db.url).await;
+        let concrete = path.replace("{id}", "x_unknown");
+        let (st, v) =
+            s.send(&method.to_uppercase(), &concrete, Some(&credential), valid_body(method, path), None).await;
+        if tier.contains("member") {
+            // Past authentication: the escalation does not exist.
+            assert_eq!(st, 404, "member credential on {method} {path}: {v}");
+        } else {
+            assert_eq!(st, 403, "member credential on {method} {path}: {v}");
+            assert_error(&v, "insufficient_key_tier");
+            refused += 1;
+        }
+        assert!(!v.to_string().contains(&credential), "the credential is echoed: {v}");
+        assert_eq!(snapshot(&db.url).await, before, "{method} {path} with a member credential changed the database");
+    }
+    assert!(refused >= 15, "only {refused} routes refused");
+    // A well-formed credential nobody holds is a plain 401.
+    let (st, v) = s.send("GET", "/v1/escalations/x", Some(&format!("allowly_mk_{}", "A".repeat(32))), None, None).await;
+    assert_eq!(st, 401);
+    assert_error(&v, "invalid_api_key");
     s.stop().await;
 }

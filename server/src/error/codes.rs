@@ -31,8 +31,15 @@ pub enum WireCode {
     AgentTokenAgentMismatch,
     /// 401: the workspace requires an agent token on checks and none was sent.
     AgentTokenRequired,
-    /// 403: a runtime key on a setup route.
+    /// 403: a runtime key on a setup route, or a member credential on any route but an escalation's.
     InsufficientKeyTier,
+    /// 403: an API key on the one route only a member may call (resolving an escalation): who resolved must come from
+    /// a member's own credential.
+    MemberCredentialRequired,
+    /// 403: a member resolving an escalation that waits on another member at its current level.
+    EscalationWrongMember,
+    /// 403: `resolved_by` in the body names someone else than the credential's member.
+    ResolvedByMismatch,
     /// 404: no such route.
     NotFound,
     AuthorizationNotFound,
@@ -60,6 +67,12 @@ pub enum WireCode {
     PolicyVersionConflict,
     /// 409: a new edition, or an authorization, for an archived policy.
     PolicyArchived,
+    /// 409: creating something whose id exists (a member id, live or revoked).
+    Conflict,
+    /// 409: resolving an escalation (level) that is no longer pending: another resolve won.
+    EscalationNotPending,
+    /// 410: resolving a pending escalation past its expiry.
+    EscalationExpired,
     /// 410: a confirmation nonce past its TTL.
     ConfirmationExpired,
     /// 413: a body over 64 KiB.
@@ -87,7 +100,7 @@ pub enum WireCode {
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 40] = [
+    pub const ALL: [WireCode; 46] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
@@ -99,6 +112,9 @@ impl WireCode {
         Self::AgentTokenAgentMismatch,
         Self::AgentTokenRequired,
         Self::InsufficientKeyTier,
+        Self::MemberCredentialRequired,
+        Self::EscalationWrongMember,
+        Self::ResolvedByMismatch,
         Self::NotFound,
         Self::AuthorizationNotFound,
         Self::ConfirmationNotFound,
@@ -117,6 +133,9 @@ impl WireCode {
         Self::LastSetupKey,
         Self::PolicyVersionConflict,
         Self::PolicyArchived,
+        Self::Conflict,
+        Self::EscalationNotPending,
+        Self::EscalationExpired,
         Self::ConfirmationExpired,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -145,6 +164,9 @@ impl WireCode {
             Self::AgentTokenRequired => "agent_token_required",
             Self::AgentKeyNotFound => "agent_key_not_found",
             Self::InsufficientKeyTier => "insufficient_key_tier",
+            Self::MemberCredentialRequired => "member_credential_required",
+            Self::EscalationWrongMember => "escalation_wrong_member",
+            Self::ResolvedByMismatch => "resolved_by_mismatch",
             Self::NotFound => "not_found",
             Self::AuthorizationNotFound => "authorization_not_found",
             Self::ConfirmationNotFound => "confirmation_not_found",
@@ -162,6 +184,9 @@ impl WireCode {
             Self::LastSetupKey => "last_setup_key",
             Self::PolicyVersionConflict => "policy_version_conflict",
             Self::PolicyArchived => "policy_archived",
+            Self::Conflict => "conflict",
+            Self::EscalationNotPending => "escalation_not_pending",
+            Self::EscalationExpired => "escalation_expired",
             Self::ConfirmationExpired => "confirmation_expired",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -190,7 +215,10 @@ impl WireCode {
             | Self::AgentTokenExpired
             | Self::AgentTokenAgentMismatch
             | Self::AgentTokenRequired => StatusCode::UNAUTHORIZED,
-            Self::InsufficientKeyTier => StatusCode::FORBIDDEN,
+            Self::InsufficientKeyTier
+            | Self::MemberCredentialRequired
+            | Self::EscalationWrongMember
+            | Self::ResolvedByMismatch => StatusCode::FORBIDDEN,
             Self::NotFound
             | Self::AuthorizationNotFound
             | Self::ConfirmationNotFound
@@ -208,8 +236,10 @@ impl WireCode {
             | Self::AlreadySettled
             | Self::LastSetupKey
             | Self::PolicyVersionConflict
-            | Self::PolicyArchived => StatusCode::CONFLICT,
-            Self::ConfirmationExpired => StatusCode::GONE,
+            | Self::PolicyArchived
+            | Self::Conflict
+            | Self::EscalationNotPending => StatusCode::CONFLICT,
+            Self::ConfirmationExpired | Self::EscalationExpired => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ValidationError

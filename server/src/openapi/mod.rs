@@ -109,8 +109,8 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
     match op.auth {
         Auth::Public => {}
         // Every authenticated request passes the API key's rate limit.
-        Auth::Runtime => errors.extend([401, 429]),
-        Auth::Setup => errors.extend([401, 403, 429]),
+        Auth::Runtime | Auth::RuntimeOrMember => errors.extend([401, 429]),
+        Auth::Setup | Auth::Member => errors.extend([401, 403, 429]),
     }
     errors.sort_unstable();
     errors.dedup();
@@ -129,6 +129,14 @@ fn operation(method: &str, path: &str, op: &Op) -> Value {
         Auth::Setup => {
             o.insert("security".into(), json!([{"apiKey": []}]));
             o.insert("x-allowly-key-tier".into(), json!("setup"));
+        }
+        Auth::RuntimeOrMember => {
+            o.insert("security".into(), json!([{"apiKey": []}]));
+            o.insert("x-allowly-key-tier".into(), json!("runtime, setup or member"));
+        }
+        Auth::Member => {
+            o.insert("security".into(), json!([{"apiKey": []}]));
+            o.insert("x-allowly-key-tier".into(), json!("member"));
         }
     }
     Value::Object(o)
@@ -220,7 +228,8 @@ pub fn generate() -> Value {
                 "apiKey": {
                     "type": "http", "scheme": "bearer",
                     "description": "Runtime keys (`allowly_rt_…`) for runtime routes; setup keys (`allowly_setup_…`) \
-                                    for every route."
+                                    for every route; member credentials (`allowly_mk_…`) only for reading and \
+                                    resolving the escalations addressed to their member."
                 }
             },
             "schemas": schemas(&ops)

@@ -39,6 +39,10 @@ pub enum Auth {
     Runtime,
     /// Setup keys only.
     Setup,
+    /// Runtime or setup keys, or a member credential (which reads only what is addressed to its member).
+    RuntimeOrMember,
+    /// A member credential only (`allowly_mk_…`): the caller's identity is the member's.
+    Member,
 }
 
 /// The success body of a route.
@@ -107,6 +111,16 @@ impl Op {
     /// A setup route (setup keys only).
     pub fn setup(id: &'static str, summary: &'static str) -> Self {
         Self::new(id, summary, "setup", Auth::Setup)
+    }
+
+    /// A route for API keys and member credentials alike.
+    pub fn runtime_or_member(id: &'static str, summary: &'static str) -> Self {
+        Self::new(id, summary, "runtime", Auth::RuntimeOrMember)
+    }
+
+    /// A route only a member credential may call.
+    pub fn member(id: &'static str, summary: &'static str) -> Self {
+        Self::new(id, summary, "runtime", Auth::Member)
     }
 
     /// A route of the official API this server answers with 501 `not_supported` (after authentication).

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::escalation_targets::Lists;
 use super::{Body, edition_grants};
 use crate::AppState;
 use crate::auth::Runtime;
@@ -23,7 +24,7 @@ use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::receipts::{self, Draft, Event, Kind, Lookup};
 use crate::store::{Tx, confirmations, webhooks};
 use crate::util;
-use crate::wire::{AuthorizationBody, AuthorizationRevoked, EmptyObject, ReceiptEnvelope, Revocation};
+use crate::wire::{AuthorizationBody, AuthorizationRevoked, ReceiptEnvelope, Revocation};
 
 const CREATE_FIELDS: &[&str] = &[
     "user_id",
@@ -37,9 +38,9 @@ const CREATE_FIELDS: &[&str] = &[
     "requires_deny_for",
     "replaces",
     "confirmation_timeout_seconds",
-    // Sent by existing clients; accepted only with their empty values.
     "requires_escalation_for",
     "escalation_targets",
+    // Sent by existing clients; accepted only when null.
     "policy_id",
 ];
 const REVOKE_FIELDS: &[&str] = &["revoked_by", "notes", "superseded_by"];
@@ -60,7 +61,7 @@ fn auth_body(
         budget_limit_micros: a.budget_limit,
         budget_spent_micros: a.budget_limit.map(|_| a.budget_spent + a.budget_reserved),
         created_at: a.created_at.clone(),
-        escalation_targets: EmptyObject {},
+        escalation_targets: a.escalation_targets.clone(),
         expires_at: a.expires_at.clone(),
         metadata: a.metadata.clone(),
         policy_id: None,
@@ -68,7 +69,7 @@ fn auth_body(
         replaced_authorization_id: a.replaced_authorization_id.clone(),
         requires_confirm_for: a.requires_confirm_for.clone(),
         requires_deny_for: a.requires_deny_for.clone(),
-        requires_escalation_for: [],
+        requires_escalation_for: a.requires_escalation_for.clone(),
         revocation_receipt,
         revoked_at: status.map(|_| a.revoked_at.clone()),
         scopes: None,
@@ -141,14 +142,24 @@ pub(super) fn parse_create(
     if !granted(&requires_deny_for) {
         f.error("requires_deny_for", "may only name granted scopes");
     }
-    if f.opt_str_list("requires_escalation_for").is_some_and(|l| !l.is_empty()) {
-        f.error("requires_escalation_for", "must be empty: escalations are not supported yet");
-    }
-    match f.take("escalation_targets") {
-        None => {}
-        Some(Value::Object(m)) if m.is_empty() => {}
-        Some(Value::Array(a)) if a.is_empty() => {}
-        Some(_) => f.error("escalation_targets", "must be empty: escalations are not supported yet"),
+    let requires_escalation_for = f.opt_str_list("requires_escalation_for").unwrap_or_default();
+    let escalation_targets = match f.take("escalation_targets") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m,
+        // An empty list is what older clients send for "none".
+        Some(Value::Array(a)) if a.is_empty() => Map::new(),
+        Some(_) => {
+            f.error(
+                "escalation_targets",
+                "must be an object {scope: \"member:<id>\" | [\"member:<l1>\", \"member:<l2>\"]}",
+            );
+            Map::new()
+        }
+    };
+    let names: Vec<&str> = grants.iter().map(|g| g.name.as_str()).collect();
+    let lists = Lists { confirm: &requires_confirm_for, deny: &requires_deny_for, escalate: &requires_escalation_for };
+    for (field, message) in super::escalation_targets::check(&names, &lists, &escalation_targets) {
+        f.error(&field, message);
     }
     if f.has("policy_id") {
         f.error("policy_id", "must be null: policies are not supported yet");
@@ -185,6 +196,8 @@ pub(super) fn parse_create(
             revoke_response: None,
             policy: None,
             confirmation_timeout,
+            requires_escalation_for,
+            escalation_targets,
         },
         replaces,
     })
@@ -217,6 +230,8 @@ pub async fn create(
         (None, None) => unreachable!("one of the two shapes was parsed"),
     };
     let row = req.row;
+    // The one rule that needs the store: every member named is a live member of this workspace.
+    super::escalation_targets::check_members(&mut tx, &who.workspace_id, &row.escalation_targets).await?;
     let now_s = row.created_at.clone();
     let mut revocation_receipt = None;
     if let Some(pred_id) = &req.replaces {
@@ -239,7 +254,10 @@ pub async fn create(
     if row.policy.is_none() {
         ctx.insert("requires_confirm_for".into(), json!(row.requires_confirm_for));
         ctx.insert("requires_deny_for".into(), json!(row.requires_deny_for));
-        ctx.insert("requires_escalation_for".into(), json!([]));
+        ctx.insert("requires_escalation_for".into(), json!(row.requires_escalation_for));
+        if !row.escalation_targets.is_empty() {
+            ctx.insert("escalation_targets".into(), Value::Object(row.escalation_targets.clone()));
+        }
     }
     if let Some(b) = row.budget_limit {
         ctx.insert("budget_limit_micros".into(), json!(b));

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value, json};
 
 use super::receipts::{query_params, wait_signed};
-use super::{Body, edition_grants};
+use super::{Body, edition_grants, escalation_check};
 use crate::AppState;
 use crate::auth::Runtime;
 use crate::crypto::MasterKey;
@@ -34,12 +34,11 @@ use crate::policy::{self, AuthView, CheckInput, Outcome};
 use crate::store::Tx;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
-use crate::store::escalations;
 use crate::store::policies as editions;
 use crate::store::receipts;
 use crate::store::webhooks;
 use crate::util;
-use crate::wire::{CheckBody, EscalationBlock, EscalationCreated, ScopeResult};
+use crate::wire::{CheckBody, ScopeResult};
 use allowly_core::policy::Definition;
 
 const FIELDS: &[&str] = &[
@@ -364,6 +363,7 @@ async fn decide_scope(
                 grants: &a.grants,
                 requires_confirm_for: &a.requires_confirm_for,
                 requires_deny_for: &a.requires_deny_for,
+                escalates_to: a.escalation_targets_for(scope),
                 budget: a.budget(),
             });
             policy::evaluate(view.as_ref(), &input)?
@@ -393,12 +393,19 @@ async fn decide_scope(
         }
         _ => None,
     };
-    let escalation = match (&eval.outcome, auth) {
-        (Outcome::NeedsEscalation { target }, Some(a)) => {
-            Some(open_escalation(tx, ws, a, scope, resource, target, now, now_t, &receipt_id).await?)
+    let (escalation, escalation_answer) = match (&eval.outcome, auth) {
+        (Outcome::NeedsEscalation { targets, reason }, Some(a)) => {
+            let timeout = decide::confirm_timeout(a.confirmation_timeout, at.min_timeout);
+            let ask = escalation_check::Ask {
+                targets,
+                reason: *reason,
+                expires_at: decide::nonce_expires_at(now_t, timeout),
+            };
+            escalation_check::inherit_or_open(tx, a, &call, &ask, now, &receipt_id).await?
         }
-        _ => None,
+        _ => (None, decide::EscalationAnswer::None),
     };
+    let reason = decide::escalation_reason(reason, &escalation_answer);
     let decision = reason.decision();
     let budget = decide::budget_block(auth.and_then(|a| a.budget_limit), eval.spent_before, req.estimate, decision);
     let writes = decide::writes(decision, budget.as_ref(), req.estimate, eval.max_per_day);
@@ -417,6 +424,11 @@ async fn decide_scope(
     if let Some(e) = &escalation {
         context.insert("escalation_id".into(), json!(e.escalation_id));
         context.insert("escalation_to".into(), json!(e.escalation_to));
+    }
+    if let decide::EscalationAnswer::Approved { escalation_id } | decide::EscalationAnswer::Rejected { escalation_id } =
+        &escalation_answer
+    {
+        context.insert("escalation_id".into(), json!(escalation_id));
     }
     let site = ReceiptSite { receipt_id: &receipt_id, workspace_id: ws, now, auth, scope, resource };
     receipts::insert(tx, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
@@ -440,55 +452,6 @@ async fn stored_answer(
         ConfirmationStatus::Approved => StoredAnswer::Approved { confirmation_id: c.id, resource: c.resource },
         _ => StoredAnswer::Rejected { confirmation_id: c.id },
     })
-}
-
-/// How long an escalation waits for its member (resolving arrives with the approvals work).
-const ESCALATION_TTL: time::Duration = time::Duration::hours(1);
-
-/// Stores a new escalation to `target` (`member:<id>`), pending until resolved or expired.
-#[allow(clippy::too_many_arguments)]
-async fn open_escalation(
-    tx: &mut Tx,
-    ws: &str,
-    auth: &AuthRow,
-    scope: &str,
-    resource: Option<&str>,
-    target: &str,
-    now: &str,
-    now_t: time::OffsetDateTime,
-    receipt_id: &str,
-) -> Result<EscalationBlock, ApiError> {
-    let block = EscalationBlock {
-        escalation_id: util::new_id("esc"),
-        escalation_to: target.to_owned(),
-        expires_at: util::fmt_ts(now_t + ESCALATION_TTL),
-        status: "pending",
-    };
-    let row = escalations::NewEscalation {
-        id: &block.escalation_id,
-        workspace_id: ws,
-        authorization_id: &auth.id,
-        action: scope,
-        resource,
-        target,
-        now,
-        expires_at: &block.expires_at,
-        check_receipt_id: receipt_id,
-    };
-    escalations::create(tx, &row).await?;
-    let event = EscalationCreated {
-        agent_id: auth.agent_id.clone(),
-        authorization_id: auth.id.clone(),
-        check_receipt_id: receipt_id.to_owned(),
-        escalation_expires_at: block.expires_at.clone(),
-        escalation_id: block.escalation_id.clone(),
-        escalation_to: target.to_owned(),
-        reason: allowly_core::model::Reason::PolicyRequiresEscalation.as_str(),
-        scope: scope.to_owned(),
-        user_id: auth.user_id.clone(),
-    };
-    webhooks::enqueue(tx, ws, webhooks::ESCALATION_CREATED, event).await?;
-    Ok(block)
 }
 
 /// Stores a new confirmation (its nonce only as a hash) and its `confirmation.created` event.

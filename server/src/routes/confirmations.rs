@@ -21,14 +21,12 @@ use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as auth_db;
 use crate::store::confirmations::{self as db, ConfRow, Resolution};
-use crate::store::escalations;
 use crate::store::receipts::{self, Event};
 use crate::store::resolution_webhooks;
 use crate::store::webhooks;
 use crate::util;
 use crate::wire::{
-    Confirmation, ConfirmationMonitor, ConfirmationResolution, ConfirmationResolved, EscalationMonitor,
-    ResolutionEventData,
+    Confirmation, ConfirmationMonitor, ConfirmationResolution, ConfirmationResolved, ResolutionEventData,
 };
 
 pub(super) const MIN_TTL: i64 = 60;
@@ -251,31 +249,4 @@ fn monitor(c: &db::ConfRow, now: &str, auth_revoked: bool) -> ConfirmationMonito
         source_receipt_id: Some(c.check_receipt_id.clone()),
         status,
     }
-}
-
-/// `GET /v1/escalations/{escalation_id}`, the official 0.8.0 SDK's `escalations.get_status`.
-pub async fn escalation_status(
-    State(s): State<Arc<AppState>>,
-    who: Runtime,
-    Path(id): Path<String>,
-) -> ApiResult<Json<EscalationMonitor>> {
-    let mut conn = s.store.reader().acquire().await?;
-    let e = escalations::get(&mut conn, &who.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(WireCode::EscalationNotFound, "escalation"))?;
-    let now = util::fmt_ts(util::now());
-    Ok(Json(EscalationMonitor {
-        action: e.action.clone(),
-        authority_status: "none",
-        authorization_id: e.authorization_id.clone(),
-        consumed_at: None,
-        escalation_id: e.id.clone(),
-        escalation_to: e.target.clone(),
-        expires_at: e.expires_at.clone(),
-        resolution_receipt_id: None,
-        resolved_at: None,
-        resource: e.resource.clone(),
-        source_receipt_id: Some(e.check_receipt_id.clone()),
-        status: e.effective_status(&now).to_owned(),
-    }))
 }

@@ -7,8 +7,12 @@ mod authorizations;
 mod check;
 mod confirmations;
 pub mod edition_grants;
+mod escalation_check;
+mod escalation_targets;
+mod escalations;
 #[doc(hidden)]
 pub mod fuzzing;
+mod members;
 mod policies;
 mod receipts;
 mod resolution_webhook;
@@ -38,10 +42,11 @@ use crate::util;
 use crate::wire::{
     AgentIdentityPut, AgentIdentitySettings, AgentKeyList, AgentKeyRecord, AgentKeyRegister, AgentKeyRegistered,
     ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, AuthorizationCreate,
-    CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, EscalationMonitor, Health, KeyDocument,
-    KeyRotation, PolicyBody, PolicyCreate, PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness,
-    ReceiptEnvelope, ResolutionWebhookConfig, ResolutionWebhookDeliveries, ResolutionWebhookPut,
-    ResolutionWebhookSecret, Revocation, Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
+    CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, EscalationMonitor, EscalationResolveAnswer,
+    Health, KeyDocument, KeyRotation, MemberCreated, MemberList, MemberRevocation, PolicyBody, PolicyCreate,
+    PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness, ReceiptEnvelope,
+    ResolutionWebhookConfig, ResolutionWebhookDeliveries, ResolutionWebhookPut, ResolutionWebhookSecret, Revocation,
+    Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
 };
 use allowly_core::model;
 
@@ -205,12 +210,31 @@ route_table! {
         Op::unsupported("getReceiptAcknowledgment", "Receipt acknowledgments (not supported yet)");
     post "/v1/setup/custom-executables" => unsupported::custom_executables,
         Op::unsupported("createCustomExecutable", "Custom executables (not supported yet)");
-    get "/v1/escalations/{id}" => confirmations::escalation_status,
-        Op::runtime("getEscalation", "An escalation's monitor view (resolving arrives with the approvals work)")
+    get "/v1/escalations/{id}" => escalations::status,
+        Op::runtime_or_member("getEscalation", "An escalation's monitor view: its levels, who resolved each, its authority")
             .ok::<EscalationMonitor>(200)
             .errors(&[404]);
-    post "/v1/escalations/{id}/resolve" => unsupported::escalation_resolutions,
-        Op::unsupported("resolveEscalation", "Escalations (not supported yet)");
+    post "/v1/escalations/{id}/resolve" => escalations::resolve,
+        Op::member("resolveEscalation", "Approve or reject an escalation's current level (its member's own credential)")
+            .body::<model::ResolveEscalationRequest>()
+            .ok::<EscalationResolveAnswer>(200)
+            .errors(&[404, 409, 410, 422])
+            .idempotent();
+    post "/v1/setup/members" => members::create,
+        Op::setup("createMember", "Create a member (an approver); its credential is shown once")
+            .body::<model::CreateMemberRequest>()
+            .ok::<MemberCreated>(201)
+            .errors(&[409, 422]);
+    get "/v1/setup/members" => members::list,
+        Op::setup("listMembers", "Every member, oldest first (never a credential)").ok::<MemberList>(200);
+    post "/v1/setup/members/{id}/credential" => members::rotate,
+        Op::setup("rotateMemberCredential", "A new credential for a member (shown once); the old one stops working")
+            .ok::<MemberCreated>(200)
+            .errors(&[404]);
+    delete "/v1/setup/members/{id}" => members::revoke,
+        Op::setup("revokeMember", "Revoke a member: its credential stops working, its pending escalations expire")
+            .ok::<MemberRevocation>(200)
+            .errors(&[404]);
     get "/v1/setup/resolution-webhook" => resolution_webhook::get,
         Op::setup("getResolutionWebhook", "The resolution webhook endpoint (never its secret)")
             .ok::<ResolutionWebhookConfig>(200);

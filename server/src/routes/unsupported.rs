@@ -25,7 +25,3 @@ pub async fn acknowledgments(_who: Runtime) -> ApiError {
 pub async fn custom_executables(_who: Runtime) -> ApiError {
     unsupported("custom executables")
 }
-
-pub async fn escalation_resolutions(_who: Runtime) -> ApiError {
-    unsupported("escalation resolutions")
-}

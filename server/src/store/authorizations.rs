@@ -39,6 +39,10 @@ pub struct AuthRow {
     pub policy: Option<EditionRef>,
     /// How long its confirmations wait for an answer (seconds as requested; clamped when a confirmation opens).
     pub confirmation_timeout: Option<i64>,
+    /// Scopes whose checks escalate to the members of `escalation_targets` (scope-based authorizations only).
+    pub requires_escalation_for: Vec<String>,
+    /// `{scope: "member:<id>" | ["member:<l1>", "member:<l2>"]}` as validated from the request.
+    pub escalation_targets: serde_json::Map<String, Value>,
 }
 
 impl AuthRow {
@@ -50,6 +54,18 @@ impl AuthRow {
             AuthState::Expired
         } else {
             AuthState::Active
+        }
+    }
+
+    /// The members a check of `scope` escalates to, level 1 first; `None` when the scope does not escalate.
+    pub fn escalation_targets_for(&self, scope: &str) -> Option<Vec<String>> {
+        if !self.requires_escalation_for.iter().any(|s| s == scope) {
+            return None;
+        }
+        match self.escalation_targets.get(scope)? {
+            Value::String(t) => Some(vec![t.clone()]),
+            Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
+            _ => None,
         }
     }
 
@@ -102,6 +118,17 @@ impl AuthRow {
             revoke_response: r.try_get("revoke_response")?,
             policy,
             confirmation_timeout: r.try_get("confirmation_timeout_seconds")?,
+            requires_escalation_for: match r.try_get::<Option<String>, _>("requires_escalation_for")? {
+                Some(_) => list("requires_escalation_for")?,
+                None => Vec::new(),
+            },
+            escalation_targets: match r.try_get::<Option<String>, _>("escalation_targets")? {
+                Some(_) => match json("escalation_targets")? {
+                    Value::Object(m) => m,
+                    _ => return Err(sqlx::Error::Decode("stored escalation_targets is not an object".into())),
+                },
+                None => serde_json::Map::new(),
+            },
         })
     }
 }
@@ -131,8 +158,8 @@ pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
         "INSERT INTO authorizations (id, workspace_id, user_id, agent_id, scope_field, scopes, requires_confirm_for, \
          requires_deny_for, metadata, budget_limit_micros, status, created_at, expires_at, \
          replaced_authorization_id, create_receipt_id, policy_id, policy_version, definition_sha256, \
-         confirmation_timeout_seconds) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14, $15, $16, $17, $18)",
+         confirmation_timeout_seconds, requires_escalation_for, escalation_targets) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(&a.id)
     .bind(&a.workspace_id)
@@ -152,6 +179,9 @@ pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
     .bind(a.policy.as_ref().map(|p| p.policy_version))
     .bind(a.policy.as_ref().map(|p| p.definition_sha256.clone()))
     .bind(a.confirmation_timeout)
+    // NULL when nothing escalates, so rows of authorizations without escalations look as they did before v8.
+    .bind((!a.requires_escalation_for.is_empty()).then(|| Value::from(a.requires_escalation_for.clone()).to_string()))
+    .bind((!a.escalation_targets.is_empty()).then(|| Value::Object(a.escalation_targets.clone()).to_string()))
     .execute(&mut **tx)
     .await?;
     Ok(())

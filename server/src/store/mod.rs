@@ -28,6 +28,7 @@ pub mod authorizations;
 pub mod confirmations;
 pub mod escalations;
 pub mod idempotency;
+pub mod members;
 pub mod policies;
 pub mod receipts;
 pub mod resolution_webhooks;
@@ -61,6 +62,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "resolution_webhooks", include_str!("../../migrations/sqlite/0005_resolution_webhooks.sql")),
     (6, "agent_identity", include_str!("../../migrations/sqlite/0006_agent_identity.sql")),
     (7, "audit_action", include_str!("../../migrations/sqlite/0007_audit_action.sql")),
+    (8, "escalation_approvers", include_str!("../../migrations/sqlite/0008_escalation_approvers.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
@@ -70,6 +72,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "resolution_webhooks", include_str!("../../migrations/postgres/0005_resolution_webhooks.sql")),
     (6, "agent_identity", include_str!("../../migrations/postgres/0006_agent_identity.sql")),
     (7, "audit_action", include_str!("../../migrations/postgres/0007_audit_action.sql")),
+    (8, "escalation_approvers", include_str!("../../migrations/postgres/0008_escalation_approvers.sql")),
 ];
 
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.

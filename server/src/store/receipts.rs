@@ -61,7 +61,16 @@ pub enum Event {
     /// official verifiers refuse unknown events), so it is the resolution the timeout made: rejected, with its own
     /// reason.
     ConfirmationExpired,
+    /// One level of an escalation approved by its member (a further level may still wait).
+    EscalationApproved,
+    /// One level of an escalation rejected by its member: the escalation ends.
+    EscalationRejected,
+    /// A pending escalation nobody resolved in time: the resolution the timeout made, like a confirmation's expiry.
+    EscalationExpired,
 }
+
+/// The reason of an escalation's expiry receipt: the same word the 410 of a late resolve carries.
+pub const ESCALATION_EXPIRED_REASON: &str = "escalation_expired";
 
 /// The reason of a confirmation's expiry receipt: the same word the 410 of a late answer carries.
 pub const EXPIRED_REASON: &str = "confirmation_expired";
@@ -76,6 +85,7 @@ impl Event {
             Self::ConfirmationApproved | Self::ConfirmationRejected | Self::ConfirmationExpired => {
                 "confirmation.resolve"
             }
+            Self::EscalationApproved | Self::EscalationRejected | Self::EscalationExpired => "escalation.resolve",
         }
     }
 
@@ -86,6 +96,10 @@ impl Event {
             Self::BudgetSettled => "budget_settled",
             Self::ConfirmationApproved => "confirmation_approved",
             Self::ConfirmationRejected | Self::ConfirmationExpired => "confirmation_rejected",
+            // The receipt format pairs `escalation.resolve` with these two decisions only (core's verifier refuses
+            // `allow` / `deny` on an event receipt).
+            Self::EscalationApproved => "escalation_approved",
+            Self::EscalationRejected | Self::EscalationExpired => "escalation_rejected",
         }
     }
 
@@ -98,6 +112,9 @@ impl Event {
             // The same word a later check's deny gives (`user_rejected`), spelled once.
             Self::ConfirmationRejected => Reason::UserRejected.as_str(),
             Self::ConfirmationExpired => EXPIRED_REASON,
+            Self::EscalationApproved => "escalation_approved",
+            Self::EscalationRejected => "escalation_rejected",
+            Self::EscalationExpired => ESCALATION_EXPIRED_REASON,
         }
     }
 }

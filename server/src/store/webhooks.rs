@@ -15,6 +15,8 @@ use crate::util;
 /// The event types of the generic webhook (wire-v1).
 pub const CONFIRMATION_CREATED: &str = "confirmation.created";
 pub const ESCALATION_CREATED: &str = "escalation.created";
+pub const ESCALATION_RESOLVED: &str = "escalation.resolved";
+pub const ESCALATION_EXPIRED: &str = "escalation.expired";
 pub const CONFIRMATION_EXPIRED: &str = "confirmation.expired";
 pub const CONFIRMATION_RESOLVED: &str = "confirmation.resolved";
 pub const AUTHORIZATION_REVOKED: &str = "authorization.revoked";

@@ -52,10 +52,6 @@ impl ReceiptEnvelope {
     }
 }
 
-/// `{}`: the one value `escalation_targets` can have until escalations exist.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct EmptyObject {}
-
 /// The authorization of `POST /v1/authorizations` and `GET /v1/authorizations/{id}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuthorizationBody {
@@ -68,7 +64,9 @@ pub struct AuthorizationBody {
     pub budget_limit_micros: Option<i64>,
     pub budget_spent_micros: Option<i64>,
     pub created_at: String,
-    pub escalation_targets: EmptyObject,
+    /// `{scope: "member:<id>" | ["member:<level 1>", "member:<level 2>"]}`, as created.
+    #[schema(value_type = Object)]
+    pub escalation_targets: serde_json::Map<String, Value>,
     pub expires_at: String,
     pub metadata: Value,
     pub policy_id: Option<String>,
@@ -77,8 +75,7 @@ pub struct AuthorizationBody {
     pub replaced_authorization_id: Option<String>,
     pub requires_confirm_for: Vec<String>,
     pub requires_deny_for: Vec<String>,
-    #[schema(max_items = 0)]
-    pub requires_escalation_for: [String; 0],
+    pub requires_escalation_for: Vec<String>,
     /// The predecessor's revoke receipt, for an authorization created with `replaces`.
     pub revocation_receipt: Option<ReceiptEnvelope>,
     /// Only a read answers `status` and `revoked_at` (then `null` until revoked); a create leaves both out.
@@ -282,24 +279,32 @@ pub struct ConfirmationMonitor {
     pub status: &'static str,
 }
 
-/// `GET /v1/escalations/{escalation_id}`: the monitor view the official 0.8.0 SDK reads (`escalations.get_status`).
-/// Resolving escalations arrives with the approvals work, so `status` is `pending` or `expired` for now.
+/// `GET /v1/escalations/{escalation_id}`: the monitor view the official 0.8.0 SDK reads (`escalations.get_status`),
+/// plus the levels: which one waits now and who resolved each.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EscalationMonitor {
     pub action: String,
-    /// `none` until an approval exists.
+    /// `available` for an approval no check has used yet, `consumed` once one did, `revoked` / `expired` when its
+    /// authorization is; `none` otherwise (pending, rejected, expired).
     pub authority_status: &'static str,
     pub authorization_id: String,
     pub consumed_at: Option<String>,
     pub escalation_id: String,
-    /// The member it was sent to (`member:<id>`).
+    /// The member asked at the current level (`member:<id>`); the last level's once resolved.
     pub escalation_to: String,
     pub expires_at: String,
+    /// The level waiting now (the last one resolved once the escalation is).
+    pub level: i64,
+    pub levels: i64,
     pub resolution_receipt_id: Option<String>,
     pub resolved_at: Option<String>,
+    /// `member:<id>` of the final resolver; `null` while pending or expired.
+    pub resolved_by: Option<String>,
     pub resource: Option<String>,
     pub source_receipt_id: Option<String>,
     pub status: String,
+    /// Each resolved level, level 1 first.
+    pub steps: Vec<super::EscalationStepBody>,
 }
 
 /// `POST /v1/budget-settlements`.

@@ -15,6 +15,7 @@
 mod agents;
 mod decisions;
 mod keys;
+mod members;
 mod policies;
 mod requests;
 mod setup;
@@ -23,6 +24,7 @@ mod webhooks;
 pub use agents::*;
 pub use decisions::*;
 pub use keys::*;
+pub use members::*;
 pub use policies::*;
 pub use requests::*;
 pub use setup::*;
@@ -206,7 +208,7 @@ mod tests {
                     budget_limit_micros: Some(5),
                     budget_spent_micros: Some(0),
                     created_at: "t".into(),
-                    escalation_targets: EmptyObject {},
+                    escalation_targets: Default::default(),
                     expires_at: "t".into(),
                     metadata: json!({"z": 1, "a": 2}),
                     policy_id: None,
@@ -214,7 +216,7 @@ mod tests {
                     replaced_authorization_id: None,
                     requires_confirm_for: vec![],
                     requires_deny_for: vec![],
-                    requires_escalation_for: [],
+                    requires_escalation_for: Vec::new(),
                     revocation_receipt: None,
                     revoked_at: read.then_some(None),
                     scopes: None,
@@ -245,6 +247,74 @@ mod tests {
             receipt: pending,
         };
         assert_sorted(&result);
+        let step =
+            EscalationStepBody { level: 1, receipt_id: s(), resolution: s(), resolved_by: s(), resolved_at: s() };
+        assert_sorted(&step);
+        assert_sorted(&EscalationResolveAnswer {
+            escalation_id: s(),
+            escalation_status: "pending",
+            escalation_to: None,
+            level: 1,
+            levels: 2,
+            receipt: ReceiptEnvelope::pending("rcp_1"),
+            resolved_at: s(),
+            resolved_by: s(),
+            status: "approved",
+        });
+        assert_sorted(&EscalationMonitor {
+            action: s(),
+            authority_status: "none",
+            authorization_id: s(),
+            consumed_at: None,
+            escalation_id: s(),
+            escalation_to: s(),
+            expires_at: s(),
+            level: 1,
+            levels: 1,
+            resolution_receipt_id: None,
+            resolved_at: None,
+            resolved_by: None,
+            resource: None,
+            source_receipt_id: None,
+            status: s(),
+            steps: vec![step],
+        });
+        assert_sorted(&MemberCreated {
+            created_at: s(),
+            credential: s(),
+            display_name: None,
+            member_id: s(),
+            revoked_at: None,
+        });
+        let info = MemberInfo { created_at: s(), display_name: None, member_id: s(), revoked_at: None };
+        assert_sorted(&MemberList { members: vec![info] });
+        assert_sorted(&MemberRevocation { member_id: s(), revoked_at: s() });
+        assert_sorted(&EscalationResolvedEvent {
+            agent_id: s(),
+            authorization_id: s(),
+            check_receipt_id: s(),
+            escalation_id: s(),
+            level: 1,
+            levels: 1,
+            receipt_id: s(),
+            resolved_by: s(),
+            scope: s(),
+            status: "approved",
+            user_id: s(),
+        });
+        assert_sorted(&EscalationExpiredEvent {
+            agent_id: s(),
+            authorization_id: s(),
+            check_receipt_id: s(),
+            escalation_expires_at: s(),
+            escalation_id: s(),
+            escalation_to: s(),
+            level: 1,
+            reason: "r",
+            receipt_id: s(),
+            scope: s(),
+            user_id: s(),
+        });
         assert_sorted(&CheckBody {
             agent_id: None,
             authorization_expires_at: None,

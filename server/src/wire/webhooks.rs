@@ -66,7 +66,44 @@ pub struct EscalationCreated {
     pub escalation_expires_at: String,
     pub escalation_id: String,
     pub escalation_to: String,
+    /// 1: a new escalation waits on its first level.
+    pub level: i64,
+    /// 1 or 2.
+    pub levels: i64,
     pub reason: &'static str,
+    pub scope: String,
+    pub user_id: String,
+}
+
+/// `escalation.resolved`: an escalation's final resolution (approved at its last level, or rejected at any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EscalationResolvedEvent {
+    pub agent_id: String,
+    pub authorization_id: String,
+    pub check_receipt_id: String,
+    pub escalation_id: String,
+    pub level: i64,
+    pub levels: i64,
+    pub receipt_id: String,
+    pub resolved_by: String,
+    pub scope: String,
+    /// `approved` or `rejected`.
+    pub status: &'static str,
+    pub user_id: String,
+}
+
+/// `escalation.expired`: a pending escalation nobody resolved in time (sent once, with its expiry receipt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EscalationExpiredEvent {
+    pub agent_id: String,
+    pub authorization_id: String,
+    pub check_receipt_id: String,
+    pub escalation_expires_at: String,
+    pub escalation_id: String,
+    pub escalation_to: String,
+    pub level: i64,
+    pub reason: &'static str,
+    pub receipt_id: String,
     pub scope: String,
     pub user_id: String,
 }
