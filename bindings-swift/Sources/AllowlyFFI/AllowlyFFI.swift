@@ -915,6 +915,213 @@ public func FfiConverterTypeAgentCredential_lower(_ value: AgentCredential) -> U
 
 
 /**
+ * Supplies the agent token of each check; implemented in Swift / Kotlin. It is called from the SDK's own threads
+ * (not the caller's), once per check. Throwing fails that check with `Config` (`invalid_config`), whose message
+ * names no detail of the failure, since a supplier's error may carry a secret.
+ */
+public protocol AgentTokenSupplier: AnyObject, Sendable {
+    
+    func agentToken() throws  -> String
+    
+}
+/**
+ * Supplies the agent token of each check; implemented in Swift / Kotlin. It is called from the SDK's own threads
+ * (not the caller's), once per check. Throwing fails that check with `Config` (`invalid_config`), whose message
+ * names no detail of the failure, since a supplier's error may carry a secret.
+ */
+open class AgentTokenSupplierImpl: AgentTokenSupplier, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_agenttokensupplier(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_agenttokensupplier(handle, $0) }
+    }
+
+    
+
+    
+open func agentToken()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agenttokensupplier_agent_token(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAgentTokenSupplier {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAgentTokenSupplier = UniffiVTableCallbackInterfaceAgentTokenSupplier(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAgentTokenSupplier.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AgentTokenSupplier: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAgentTokenSupplier.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AgentTokenSupplier: handle missing in uniffiClone")
+            }
+        },
+        agentToken: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String in
+                guard let uniffiObj = try? FfiConverterTypeAgentTokenSupplier.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.agentToken(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeAllowlyError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAgentTokenSupplier> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAgentTokenSupplier>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAgentTokenSupplier() {
+    uniffi_allowly_ffi_fn_init_callback_vtable_agenttokensupplier(UniffiCallbackInterfaceAgentTokenSupplier.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAgentTokenSupplier: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AgentTokenSupplier>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AgentTokenSupplier
+
+    public static func lift(_ handle: UInt64) throws -> AgentTokenSupplier {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AgentTokenSupplierImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AgentTokenSupplier) -> UInt64 {
+         if let rustImpl = value as? AgentTokenSupplierImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AgentTokenSupplier {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AgentTokenSupplier, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgentTokenSupplier_lift(_ handle: UInt64) throws -> AgentTokenSupplier {
+    return try FfiConverterTypeAgentTokenSupplier.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgentTokenSupplier_lower(_ value: AgentTokenSupplier) -> UInt64 {
+    return FfiConverterTypeAgentTokenSupplier.lower(value)
+}
+
+
+
+
+
+
+/**
  * Asked by [`NativeClient::check_with_confirmation`] for every scope that needs the user's approval; answer `true`
  * to approve, `false` to reject. Implemented in Swift / Kotlin (an `async` / `suspend` function).
  */
@@ -3993,6 +4200,11 @@ public struct ClientOptions {
      * A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
      */
     public let agentToken: String?
+    /**
+     * Asked for the agent token before every check (a token minted by another service, a vault, …). Give at most
+     * one of `agent_credential`, `agent_token` and `agent_token_supplier`.
+     */
+    public let agentTokenSupplier: AgentTokenSupplier?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4027,7 +4239,11 @@ public struct ClientOptions {
          */agentCredential: AgentCredential? = nil, 
         /**
          * A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
-         */agentToken: String? = nil) {
+         */agentToken: String? = nil, 
+        /**
+         * Asked for the agent token before every check (a token minted by another service, a vault, …). Give at most
+         * one of `agent_credential`, `agent_token` and `agent_token_supplier`.
+         */agentTokenSupplier: AgentTokenSupplier? = nil) {
         self.baseUrl = baseUrl
         self.timeout = timeout
         self.checkTimeout = checkTimeout
@@ -4038,6 +4254,7 @@ public struct ClientOptions {
         self.retryBaseDelay = retryBaseDelay
         self.agentCredential = agentCredential
         self.agentToken = agentToken
+        self.agentTokenSupplier = agentTokenSupplier
     }
 
     
@@ -4065,7 +4282,8 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 userAgent: FfiConverterOptionString.read(from: &buf), 
                 retryBaseDelay: FfiConverterOptionDuration.read(from: &buf), 
                 agentCredential: FfiConverterOptionTypeAgentCredential.read(from: &buf), 
-                agentToken: FfiConverterOptionString.read(from: &buf)
+                agentToken: FfiConverterOptionString.read(from: &buf), 
+                agentTokenSupplier: FfiConverterOptionTypeAgentTokenSupplier.read(from: &buf)
         )
     }
 
@@ -4080,6 +4298,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterOptionDuration.write(value.retryBaseDelay, into: &buf)
         FfiConverterOptionTypeAgentCredential.write(value.agentCredential, into: &buf)
         FfiConverterOptionString.write(value.agentToken, into: &buf)
+        FfiConverterOptionTypeAgentTokenSupplier.write(value.agentTokenSupplier, into: &buf)
     }
 }
 
@@ -8547,6 +8766,30 @@ fileprivate struct FfiConverterOptionTypeAgentCredential: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAgentTokenSupplier: FfiConverterRustBuffer {
+    typealias SwiftType = AgentTokenSupplier?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAgentTokenSupplier.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAgentTokenSupplier.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeConfirmNonce: FfiConverterRustBuffer {
     typealias SwiftType = ConfirmNonce?
 
@@ -9624,6 +9867,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id() != 45307) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_agenttokensupplier_agent_token() != 60354) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() != 24844) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9766,6 +10012,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitAgentTokenSupplier()
     uniffiCallbackInitConfirmHandler()
     uniffiCallbackInitSeenIdsCallback()
     return InitializationResult.ok
