@@ -5235,6 +5235,11 @@ public struct EditionAuthorizationRequest: Equatable, Hashable {
      */
     public let metadataJson: String?
     public let idempotencyKey: String?
+    /**
+     * How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+     * clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+     */
+    public let confirmationTimeoutSeconds: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5247,7 +5252,11 @@ public struct EditionAuthorizationRequest: Equatable, Hashable {
          */expiresAt: String? = nil, budgetLimitMicros: Int64? = nil, replaces: String? = nil, 
         /**
          * A JSON object as text.
-         */metadataJson: String? = nil, idempotencyKey: String? = nil) {
+         */metadataJson: String? = nil, idempotencyKey: String? = nil, 
+        /**
+         * How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+         * clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+         */confirmationTimeoutSeconds: Int64? = nil) {
         self.userId = userId
         self.policyId = policyId
         self.policyVersion = policyVersion
@@ -5257,6 +5266,7 @@ public struct EditionAuthorizationRequest: Equatable, Hashable {
         self.replaces = replaces
         self.metadataJson = metadataJson
         self.idempotencyKey = idempotencyKey
+        self.confirmationTimeoutSeconds = confirmationTimeoutSeconds
     }
 
     
@@ -5283,7 +5293,8 @@ public struct FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
                 budgetLimitMicros: FfiConverterOptionInt64.read(from: &buf), 
                 replaces: FfiConverterOptionString.read(from: &buf), 
                 metadataJson: FfiConverterOptionString.read(from: &buf), 
-                idempotencyKey: FfiConverterOptionString.read(from: &buf)
+                idempotencyKey: FfiConverterOptionString.read(from: &buf), 
+                confirmationTimeoutSeconds: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -5297,6 +5308,7 @@ public struct FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
         FfiConverterOptionString.write(value.replaces, into: &buf)
         FfiConverterOptionString.write(value.metadataJson, into: &buf)
         FfiConverterOptionString.write(value.idempotencyKey, into: &buf)
+        FfiConverterOptionInt64.write(value.confirmationTimeoutSeconds, into: &buf)
     }
 }
 

@@ -7769,6 +7769,12 @@ data class EditionAuthorizationRequest (
     val `metadataJson`: kotlin.String? = null 
     , 
     val `idempotencyKey`: kotlin.String? = null 
+    , 
+    /**
+     * How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+     * clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+     */
+    val `confirmationTimeoutSeconds`: kotlin.Long? = null 
     
 ){
     
@@ -7794,6 +7800,7 @@ public object FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
         )
     }
 
@@ -7806,7 +7813,8 @@ public object FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
             FfiConverterOptionalLong.allocationSize(value.`budgetLimitMicros`) +
             FfiConverterOptionalString.allocationSize(value.`replaces`) +
             FfiConverterOptionalString.allocationSize(value.`metadataJson`) +
-            FfiConverterOptionalString.allocationSize(value.`idempotencyKey`)
+            FfiConverterOptionalString.allocationSize(value.`idempotencyKey`) +
+            FfiConverterOptionalLong.allocationSize(value.`confirmationTimeoutSeconds`)
     )
 
     override fun write(value: EditionAuthorizationRequest, buf: ByteBuffer) {
@@ -7819,6 +7827,7 @@ public object FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
             FfiConverterOptionalString.write(value.`replaces`, buf)
             FfiConverterOptionalString.write(value.`metadataJson`, buf)
             FfiConverterOptionalString.write(value.`idempotencyKey`, buf)
+            FfiConverterOptionalLong.write(value.`confirmationTimeoutSeconds`, buf)
     }
 }
 
