@@ -52,7 +52,8 @@ pub struct ServeArgs {
     )]
     pub rate_limit_authorization_burst: u32,
     /// Let webhook endpoints use this host name, address or CIDR range although it is not public (plain http
-    /// included). Repeatable. Without it (and without `--dev`) endpoints must be https URLs of public addresses.
+    /// included). Repeatable. Without it (and without `--dev`) endpoints must be https URLs of public addresses; with
+    /// it, only the listed receivers are exempt, under `--dev` too.
     #[arg(long = "webhook-allow", value_name = "HOST|CIDR")]
     pub webhook_allow: Vec<String>,
 }

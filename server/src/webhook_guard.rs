@@ -6,8 +6,10 @@
 //! when it is configured and again on every delivery: the delivery client resolves through [`GuardedResolver`], which
 //! checks every address and hands the connector only checked ones, so a name that re-resolves to a private address
 //! after it was configured (DNS rebinding) is refused at connect time. `allowly serve --dev` allows everything (a
-//! developer's receiver is on loopback); `--webhook-allow <host|cidr>` allows named hosts or address ranges, plain
-//! `http` included, for receivers inside the operator's own network.
+//! developer's receiver is on loopback) unless an allow-list is given; `--webhook-allow <host|cidr>` allows named
+//! hosts or address ranges, plain `http` included, for receivers inside the operator's own network. An explicit
+//! allow-list is the operator saying which receivers are fine, so it governs under `--dev` too (which also lets the
+//! guard be exercised against a dev server).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -147,8 +149,9 @@ pub struct Guard {
 
 impl Guard {
     /// `allow` holds `--webhook-allow` entries: an IP address or CIDR (`10.0.0.0/8`, `fd00::/8`) or a host name.
+    /// `dev` allows every URL only when `allow` is empty.
     pub fn new(dev: bool, allow: &[String]) -> Result<Guard, String> {
-        let mut g = Guard { dev, ..Guard::default() };
+        let mut g = Guard { dev: dev && allow.is_empty(), ..Guard::default() };
         for entry in allow {
             let e = entry.trim();
             if let Some(net) = Net::parse(e) {
@@ -343,6 +346,11 @@ mod tests {
         }
         let dev = Guard::new(true, &[]).unwrap();
         assert_eq!(dev.check_addr("x", false, ip("127.0.0.1")), Ok(()));
+        // An explicit list governs under --dev too: only what it names passes.
+        let listed = Guard::new(true, &["hooks.internal".to_string()]).unwrap();
+        assert_eq!(listed.check_addr("hooks.internal", false, ip("127.0.0.1")), Ok(()));
+        assert!(listed.check_addr("x", true, ip("127.0.0.1")).is_err());
+        assert!(listed.check_addr("x", false, ip("93.184.216.34")).is_err(), "plain http to an unlisted host");
     }
 
     #[tokio::test]
