@@ -18,7 +18,17 @@
 mod annotations;
 mod config;
 mod gate;
+mod request_state;
+pub mod results;
+mod step;
 
+pub use allowly_core::caller_identity::{IdentitySource, NO_TRUSTED_IDENTITY_HELP, TransportAuth};
 pub use annotations::{GrantKind, ToolAnnotations};
-pub use config::{AuthorizationResolver, AuthorizationTable, FailMode, FixedAuthorization, GateConfig, ScopeMapping};
+pub use config::{
+    AuthorizationResolver, AuthorizationTable, FailMode, FixedAuthorization, GateConfig, RequestStateConfig,
+    ScopeMapping,
+};
 pub use gate::{CallContext, ConfirmNonce, Gate, Outcome, Resolved};
+pub use request_state::{DEFAULT_REQUEST_STATE_TTL, MAX_REQUEST_STATE_CHARS, RequestStateKey};
+pub use results::{ElicitAnswer, Unanswered};
+pub use step::{ClientCapabilities, Era, PendingConfirmation, Retry, Step, StepInput};
