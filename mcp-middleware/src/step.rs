@@ -12,6 +12,7 @@
 //!   expired gets -32602.
 
 use std::fmt;
+use std::time::Duration;
 
 use allowly_core::Error;
 use allowly_core::caller_identity::{NO_TRUSTED_IDENTITY_HELP, TransportAuth};
@@ -332,12 +333,7 @@ impl Gate {
     }
 
     fn state_expiry(&self, confirmation_expires_at: Option<&str>) -> i64 {
-        let ttl = i64::try_from(self.config().request_state.ttl.as_secs()).unwrap_or(i64::MAX);
-        let mut expiry = now_unix().saturating_add(ttl);
-        if let Some(at) = confirmation_expires_at.and_then(parse_timestamp) {
-            expiry = expiry.min(at);
-        }
-        expiry
+        state_expiry(now_unix(), self.config().request_state.ttl, confirmation_expires_at)
     }
 
     async fn record_answer(&self, nonce: &ConfirmNonce, approved: bool) -> Result<ReceiptEnvelope, Error> {
@@ -383,6 +379,16 @@ fn digest(arguments: Option<&Map<String, Value>>) -> String {
     arguments_sha256(&Value::Object(arguments.cloned().unwrap_or_default()))
 }
 
+/// A state lives for the configured ttl, and never past its confirmation: after that the nonce cannot be answered, and
+/// a state that outlived it would only turn into a confusing server error.
+fn state_expiry(now: i64, ttl: Duration, confirmation_expires_at: Option<&str>) -> i64 {
+    let expiry = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+    match confirmation_expires_at.and_then(parse_timestamp) {
+        Some(at) => expiry.min(at),
+        None => expiry,
+    }
+}
+
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -390,4 +396,21 @@ fn now_unix() -> i64 {
 fn parse_timestamp(text: &str) -> Option<i64> {
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     Some(at.unix_timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_never_outlives_its_confirmation() {
+        // 2026-04-21T14:32:17Z
+        let confirmation_end = 1_776_781_937;
+        let ttl = Duration::from_secs(600);
+        let at = Some("2026-04-21T14:32:17.482Z");
+        assert_eq!(state_expiry(confirmation_end - 60, ttl, at), confirmation_end);
+        assert_eq!(state_expiry(confirmation_end - 6000, ttl, at), confirmation_end - 5400);
+        assert_eq!(state_expiry(100, ttl, None), 700);
+        assert_eq!(state_expiry(100, ttl, Some("not a time")), 700);
+    }
 }
