@@ -274,7 +274,7 @@ impl Gate {
         };
         match self.finish(call, &bound, asked, answer).await {
             Finished::Step(step) => step,
-            Finished::NonceSpent => {
+            Finished::NonceSpent(_) => {
                 Step::protocol_error(code::INVALID_PARAMS, "requestState was already used or its confirmation expired")
             }
         }
@@ -297,7 +297,7 @@ impl Gate {
         };
         match self.finish(&call, &bound, asked, answer).await {
             Finished::Step(step) => step,
-            Finished::NonceSpent => refuse_deny("confirmation_not_found", &bound.scope, &[]),
+            Finished::NonceSpent(receipt_ids) => refuse_deny("confirmation_not_found", &bound.scope, &receipt_ids),
         }
     }
 
@@ -319,7 +319,7 @@ impl Gate {
         match self.record_answer(nonce, approved).await {
             Ok(receipt) => receipt_ids.push(receipt_id(&receipt)),
             Err(error) if matches!(error.code(), "confirmation_not_found" | "confirmation_expired") => {
-                return Finished::NonceSpent;
+                return Finished::NonceSpent(receipt_ids);
             }
             Err(error) => {
                 tracing::warn!(code = error.code(), %error, "allowly gate: recording the user's answer failed");
@@ -351,7 +351,7 @@ struct Asked<'a> {
 enum Finished {
     Step(Step),
     /// The server no longer knows the nonce: it was already resolved (a replay) or the confirmation expired.
-    NonceSpent,
+    NonceSpent(Vec<String>),
 }
 
 /// The step of a settled outcome: allow runs, anything else refuses.

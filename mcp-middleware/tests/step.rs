@@ -11,7 +11,8 @@ use allowly_core::model::reason;
 use allowly_mcp::results::code;
 use allowly_mcp::{
     AuthorizationTable, CallContext, ClientCapabilities, ElicitAnswer, Era, Gate, GateConfig, IdentitySource,
-    NO_TRUSTED_IDENTITY_HELP, RequestStateConfig, RequestStateKey, Retry, Step, StepInput, TransportAuth,
+    MAX_REQUEST_STATE_CHARS, NO_TRUSTED_IDENTITY_HELP, RequestStateConfig, RequestStateKey, Retry, Step, StepInput,
+    TransportAuth,
 };
 use common::{Server, authorize};
 use serde_json::{Map, Value, json};
@@ -78,6 +79,9 @@ async fn input_required(gate: &Gate, call: CallContext<'_>) -> String {
             assert_eq!(request["method"], json!("elicitation/create"), "{input_requests}");
             assert_eq!(request["params"]["mode"], json!("form"));
             assert!(request["params"]["message"].as_str().unwrap().contains("`delete_note`"));
+            // Bounded base64url text.
+            assert!(request_state.len() <= MAX_REQUEST_STATE_CHARS, "{}", request_state.len());
+            assert!(request_state.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             request_state
         }
         other => panic!("expected input_required, got {other:?}"),
