@@ -34,9 +34,12 @@ pub enum Era {
 }
 
 impl Era {
-    /// The era of a negotiated (or per-request) `protocolVersion`; versions are dates, so they compare as text.
+    /// The era of a negotiated (or per-request) `protocolVersion`. Versions are `YYYY-MM-DD` dates, so they compare
+    /// as text; anything else is treated as the old era, whose answers never depend on a client-held state.
     pub fn of_protocol_version(version: &str) -> Era {
-        if version >= "2026-07-28" { Era::Current2026_07_28 } else { Era::Legacy2025_11_25 }
+        let is_date = version.len() == 10
+            && version.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        if is_date && version >= "2026-07-28" { Era::Current2026_07_28 } else { Era::Legacy2025_11_25 }
     }
 }
 

@@ -324,6 +324,8 @@ fn eras_and_capabilities_are_read_from_the_request() {
     assert_eq!(Era::of_protocol_version("2025-11-25"), Era::Legacy2025_11_25);
     assert_eq!(Era::of_protocol_version("2025-06-18"), Era::Legacy2025_11_25);
     assert_eq!(Era::of_protocol_version("2026-07-28"), Era::Current2026_07_28);
+    assert_eq!(Era::of_protocol_version("2027-01-01"), Era::Current2026_07_28);
+    assert_eq!(Era::of_protocol_version("draft"), Era::Legacy2025_11_25);
     let meta = |caps: Value| args(json!({"io.modelcontextprotocol/clientCapabilities": caps}));
     assert!(ClientCapabilities::from_request_meta(Some(&meta(json!({"elicitation": {}})))).elicitation);
     assert!(ClientCapabilities::from_request_meta(Some(&meta(json!({"elicitation": {"form": {}}})))).elicitation);
