@@ -144,6 +144,21 @@ async fn an_accepted_retry_runs_once_and_its_state_cannot_be_replayed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_retries_racing_with_one_state_run_the_tool_once() {
+    let server = Server::start().await;
+    let gate = gate_for(&server, |c| c).await;
+    let call = CallContext::new("delete_note");
+    let state = input_required(&gate, call).await;
+    let responses = accept();
+    let (first, second) = tokio::join!(retry(&gate, call, &state, &responses), retry(&gate, call, &state, &responses));
+    let runs = [&first, &second].iter().filter(|step| matches!(step, Step::Run { .. })).count();
+    assert_eq!(runs, 1, "{first:?} / {second:?}");
+    let loser = if matches!(first, Step::Run { .. }) { &second } else { &first };
+    invalid_params(loser);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_retry_never_runs_and_cannot_be_turned_into_an_accept() {
     let server = Server::start().await;
     let gate = gate_for(&server, |c| c).await;
