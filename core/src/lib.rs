@@ -7,10 +7,12 @@
 //! - [`receipt`]: strict JSON, canonical bytes, key documents and the Allowly Receipt Format wire 4 verifier;
 //! - [`identifiers`]: `from_email` pseudonymous user ids;
 //! - [`agent_identity`]: enrolled agents' credential files and the EdDSA agent tokens they sign;
+//! - [`caller_identity`]: whose authorization an MCP tool call runs under, from trusted sources only;
 //! - [`webhook`]: verifying a webhook delivery (signature, tolerance, workspace, replays) on the receiving side;
 //! - [`error`]: the single error enum the bindings map to their own exception hierarchies.
 
 pub mod agent_identity;
+pub mod caller_identity;
 pub mod client;
 pub mod error;
 #[doc(hidden)]

@@ -4,6 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
+
+use allowly_core::caller_identity::IdentitySource;
+
+use crate::request_state::{DEFAULT_REQUEST_STATE_TTL, RequestStateKey};
 
 /// Which scope a tool call is checked against.
 ///
@@ -114,6 +119,28 @@ pub struct GateConfig {
     /// Ask the server to wait until receipts are signed before answering (`?wait=true`): slower calls, but the receipt
     /// handed back is already signed.
     pub wait_for_signed_receipts: bool,
+    /// Where [`Gate::step`](crate::Gate::step) takes the caller's identity from. [`IdentitySource::Transport`] unless
+    /// the gate is for one authorization ([`GateConfig::for_authorization`]: a single-user process).
+    pub identity: IdentitySource,
+    pub request_state: RequestStateConfig,
+}
+
+/// How 2026-07-28 `requestState` values are sealed.
+#[derive(Debug, Clone)]
+pub struct RequestStateConfig {
+    /// `None`: a random key per [`Gate`](crate::Gate). Configure one only to let several gate instances behind one
+    /// client open each other's states.
+    pub key: Option<RequestStateKey>,
+    /// The gate's identity, sealed as associated data: a state opens only at a gate of the same audience.
+    pub audience: String,
+    /// Longest a state stays valid; never longer than the confirmation it carries.
+    pub ttl: Duration,
+}
+
+impl Default for RequestStateConfig {
+    fn default() -> Self {
+        RequestStateConfig { key: None, audience: "allowly-mcp".to_owned(), ttl: DEFAULT_REQUEST_STATE_TTL }
+    }
 }
 
 impl GateConfig {
@@ -125,12 +152,26 @@ impl GateConfig {
             context_fields: BTreeMap::new(),
             resource_field: None,
             wait_for_signed_receipts: false,
+            identity: IdentitySource::Transport,
+            request_state: RequestStateConfig::default(),
         }
     }
 
     /// A gate for one authorization (the stdio proxy).
     pub fn for_authorization(authorization_id: impl Into<String>) -> Self {
-        GateConfig::new(FixedAuthorization(authorization_id.into()))
+        let mut config = GateConfig::new(FixedAuthorization(authorization_id.into()));
+        config.identity = IdentitySource::Process("local".to_owned());
+        config
+    }
+
+    pub fn with_identity(mut self, identity: IdentitySource) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    pub fn with_request_state(mut self, request_state: RequestStateConfig) -> Self {
+        self.request_state = request_state;
+        self
     }
 
     pub fn with_scope_mapping(mut self, mapping: ScopeMapping) -> Self {
@@ -168,6 +209,8 @@ impl fmt::Debug for GateConfig {
             .field("context_fields", &self.context_fields)
             .field("resource_field", &self.resource_field)
             .field("wait_for_signed_receipts", &self.wait_for_signed_receipts)
+            .field("identity", &self.identity)
+            .field("request_state", &self.request_state)
             .finish_non_exhaustive()
     }
 }

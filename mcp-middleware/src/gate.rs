@@ -1,6 +1,7 @@
 //! The gate: one check per tool call, before the tool runs.
 
 use std::fmt;
+use std::sync::Arc;
 
 use allowly_core::model::{CheckRequest, CheckResponse, Decision, ReceiptEnvelope, ScopeResult, reason};
 use allowly_core::{Client, Error};
@@ -8,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::annotations::ToolAnnotations;
 use crate::config::GateConfig;
+use crate::request_state::RequestStateKey;
 
 /// One tool call as the MCP layer sees it.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +38,16 @@ impl<'a> CallContext<'a> {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConfirmNonce(String);
 
+impl ConfirmNonce {
+    pub(crate) fn new(secret: String) -> Self {
+        ConfirmNonce(secret)
+    }
+
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Debug for ConfirmNonce {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ConfirmNonce([redacted])")
@@ -55,6 +67,8 @@ pub enum Outcome {
         prompt_hint: Option<String>,
         confirmation_id: Option<String>,
         nonce: ConfirmNonce,
+        /// When the pending confirmation expires (RFC 3339), as the server said.
+        expires_at: Option<String>,
         receipt: Option<ReceiptEnvelope>,
     },
 }
@@ -110,11 +124,22 @@ pub struct Resolved {
 pub struct Gate {
     client: Client,
     config: GateConfig,
+    /// The configured request-state key, or one drawn for this gate (its clones share it).
+    state_key: Arc<RequestStateKey>,
 }
 
 impl Gate {
     pub fn new(client: Client, config: GateConfig) -> Gate {
-        Gate { client, config }
+        let state_key = Arc::new(config.request_state.key.clone().unwrap_or_else(RequestStateKey::generate));
+        Gate { client, config, state_key }
+    }
+
+    pub(crate) fn state_key(&self) -> &RequestStateKey {
+        &self.state_key
+    }
+
+    pub(crate) fn state_audience(&self) -> &str {
+        &self.config.request_state.audience
     }
 
     pub fn config(&self) -> &GateConfig {
@@ -159,7 +184,7 @@ impl Gate {
         Resolved { resolution_receipt, outcome }
     }
 
-    fn check_request(&self, call: &CallContext<'_>, authorization_id: &str, scope: &str) -> CheckRequest {
+    pub(crate) fn check_request(&self, call: &CallContext<'_>, authorization_id: &str, scope: &str) -> CheckRequest {
         let mut request = CheckRequest::new(authorization_id, [scope]).with_wait(self.config.wait_for_signed_receipts);
         let arguments = call.arguments;
         let context: Map<String, Value> = self
@@ -185,7 +210,7 @@ impl Gate {
         request
     }
 
-    async fn decide(&self, request: &CheckRequest, scope: String) -> Outcome {
+    pub(crate) async fn decide(&self, request: &CheckRequest, scope: String) -> Outcome {
         match self.client.check(request).await {
             Ok(response) => self.outcome_of(response, scope),
             Err(error) => {
@@ -200,7 +225,16 @@ impl Gate {
             return deny(scope, "protocol_error");
         };
         let result = self.apply_fail_mode(&scope, result);
-        let ScopeResult { decision, reason, receipt, confirm_nonce, confirmation_id, confirm_prompt_hint, .. } = result;
+        let ScopeResult {
+            decision,
+            reason,
+            receipt,
+            confirm_nonce,
+            confirmation_id,
+            confirm_prompt_hint,
+            confirm_expires_at,
+            ..
+        } = result;
         match (decision, confirm_nonce) {
             (Decision::Allow, _) => Outcome::Allow { scope, reason, receipt },
             (Decision::Confirm, Some(nonce)) => Outcome::Confirm {
@@ -208,6 +242,7 @@ impl Gate {
                 prompt_hint: confirm_prompt_hint,
                 confirmation_id,
                 nonce: ConfirmNonce(nonce),
+                expires_at: confirm_expires_at,
                 receipt,
             },
             // A confirm without a nonce cannot be answered; escalations have no MCP flow yet.

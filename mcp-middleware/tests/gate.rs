@@ -1,62 +1,19 @@
 //! The gate against a real allowly-server (in process, temp SQLite file): every decision path of a tool call, and the
 //! rule that arguments stay out of receipts unless mapped.
 
-use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
+mod common;
 
+use std::collections::{BTreeSet, HashMap};
+
+use allowly_core::Client;
 use allowly_core::client::FetchSignedOptions;
 use allowly_core::model::{CreateAuthorizationRequest, reason};
 use allowly_core::receipt::{VerifyOptions, load_keys_from_json, verify_receipt_json};
-use allowly_core::{Client, ClientConfig};
 use allowly_mcp::{
     AuthorizationTable, CallContext, FailMode, Gate, GateConfig, GrantKind, Outcome, ScopeMapping, ToolAnnotations,
 };
+use common::{Server, client_for};
 use serde_json::{Map, Value, json};
-
-struct Server {
-    running: Option<allowly_server::Running>,
-    info: allowly_server::ReadyInfo,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let cfg = allowly_server::ServeConfig {
-            listen: "127.0.0.1:0".parse().expect("address"),
-            db_url: Some(format!("sqlite://{}", dir.path().join("gate.db").display())),
-            dev: true,
-            ready_file: None,
-            master_key: None,
-            rate_limits: Default::default(),
-            webhook_allow: Vec::new(),
-        };
-        let running = allowly_server::start(cfg).await.expect("start allowly-server");
-        let info = running.info.clone().expect("dev mode reports its keys");
-        Server { running: Some(running), info, _dir: dir }
-    }
-
-    fn client(&self) -> Client {
-        client_for(&self.info.base_url, &self.info.runtime_api_key)
-    }
-
-    async fn stop(mut self) {
-        if let Some(running) = self.running.take() {
-            running.stop().await;
-        }
-    }
-}
-
-fn client_for(base_url: &str, key: &str) -> Client {
-    Client::new(
-        ClientConfig::new(key)
-            .with_base_url(base_url)
-            .with_allow_insecure_http(true)
-            .with_max_retries(0)
-            .with_check_timeout(Duration::from_secs(2)),
-    )
-    .expect("client")
-}
 
 /// read_note granted, delete_note granted with confirmation, touch_note not granted.
 async fn authorize(client: &Client) -> String {
