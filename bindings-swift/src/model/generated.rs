@@ -1346,6 +1346,7 @@ pub struct CreateAuthorizationRequest {
     /// Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
     /// "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
     /// one level.
+    #[uniffi(default)]
     pub escalation_targets: HashMap<String, Vec<String>>,
     /// An authorization this one supersedes; the server revokes it in the same transaction.
     #[uniffi(default = None)]

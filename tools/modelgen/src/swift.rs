@@ -36,6 +36,8 @@ pub fn render(model: &Model) -> String {
                     Ty::Opt(_) => out.push_str("    #[uniffi(default = None)]\n"),
                     Ty::Json if f.has_default => out.push_str("    #[uniffi(default = None)]\n"),
                     Ty::Vec(_) if f.has_default => out.push_str("    #[uniffi(default = [])]\n"),
+                    // An empty map, so Kotlin/Swift callers that name no escalation targets need not pass `mapOf()`.
+                    Ty::Map(_) if f.has_default => out.push_str("    #[uniffi(default)]\n"),
                     Ty::Bool if f.has_default => out.push_str("    #[uniffi(default = false)]\n"),
                     _ => {}
                 }
