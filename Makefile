@@ -127,6 +127,7 @@ test-oracles: toolchain oracle-venvs
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/agent_token_sdk_0_8_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/lifecycle_sdk_0_8_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/resolution_webhook_sdk_0_8_0.py; \
+	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/escalations_sdk_0_8_0.py; \
 	$(ORACLE_SDK_NEW)/bin/python $(ORACLE_DIR)/policy_definitions_sdk_0_8_0.py
 	@echo "make test-oracles: the official packages agree with our server and receipts"
 

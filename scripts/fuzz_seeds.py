@@ -21,6 +21,7 @@ VECTORS_V5 = ROOT / "tests" / "conformance" / "receipt-format-v5" / "test-vector
 
 # Selector bytes of allowly_server::fuzzing::Route::ALL.
 CHECK, CREATE_AUTH, REVOKE_AUTH, RESOLVE, SETTLE, CREATE_API_KEY, PUT_WEBHOOK, NO_FIELDS = range(8)
+CREATE_MEMBER, RESOLVE_ESCALATION = range(8, 10)
 
 
 class Raw(str):
@@ -89,8 +90,15 @@ def main() -> None:
         "approve_confirmation": RESOLVE,
         "settle_budget": SETTLE,
         "revoke": REVOKE_AUTH,
+        "create_member": CREATE_MEMBER,
+        "resolve_escalation": RESOLVE_ESCALATION,
     }
-    wire = {"approve_confirmation": {"approved", "ttl_seconds"}, "revoke": {"revoked_by", "notes", "superseded_by"}}
+    wire = {
+        "approve_confirmation": {"approved", "ttl_seconds"},
+        "revoke": {"revoked_by", "notes", "superseded_by"},
+        "create_member": {"member_id", "display_name"},
+        "resolve_escalation": {"resolution", "resolved_by", "note"},
+    }
     for path in sorted((ROOT / "tests" / "scenarios").glob("*.json")):
         if path.name == "schema.json":
             continue
@@ -104,6 +112,9 @@ def main() -> None:
     write("server_body", bytes([PUT_WEBHOOK]) + b'{"url":"https://hooks.example.invalid/allowly"}')
     write("server_body", bytes([NO_FIELDS]))
     write("server_body", bytes([NO_FIELDS]) + b"{}")
+    write("server_body", bytes([CREATE_MEMBER]) + b'{"member_id":"l1","display_name":"Level one"}')
+    write("server_body", bytes([RESOLVE_ESCALATION]) + b'{"resolution":"approved","resolved_by":"member:l1","note":null}')
+    write("server_body", bytes([RESOLVE_ESCALATION]) + b'{"resolution":"rejected"}')
     for target in sorted(p.name for p in OUT.iterdir()):
         print(f"{target}: {len(list((OUT / target).iterdir()))} seeds")
 

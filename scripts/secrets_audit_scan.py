@@ -3,8 +3,9 @@
 usage: secrets_audit_scan.py AUDIT_DIR REPO_DIR
 
 What counts as a secret:
-- any API-key-shaped text: `allowly_(rt|setup|live|l1)_` followed by 16+ key characters. The server lists and may
-  log a key's display PREFIX (the tier prefix and 4 characters); that shape is counted and reported, not a hit;
+- any API-key-shaped text: `allowly_(rt|setup|mk|live|l1)_` (mk: member credentials) followed by 16+ key
+  characters. The server lists and may log a key's display PREFIX (the tier prefix and 4 characters); that shape is
+  counted and reported, not a hit;
 - every API key the captured servers minted (their ready / dev-keys files), also without its tier prefix;
 - the conformance test peppers (tests/conformance/identifiers) of 8+ characters — shorter ones ("p", "pepper") are
   ordinary words in logs and are listed as not searchable;
@@ -25,8 +26,8 @@ from pathlib import Path
 import nacl.bindings
 import nacl.signing
 
-KEY_RE = re.compile(rb"allowly_(?:rt|setup|live|l1)_[A-Za-z0-9]{16,}")
-PREFIX_RE = re.compile(rb"allowly_(?:rt|setup|live|l1)_[A-Za-z0-9]{1,15}(?![A-Za-z0-9])")
+KEY_RE = re.compile(rb"allowly_(?:rt|setup|mk|live|l1)_[A-Za-z0-9]{16,}")
+PREFIX_RE = re.compile(rb"allowly_(?:rt|setup|mk|live|l1)_[A-Za-z0-9]{1,15}(?![A-Za-z0-9])")
 PEM_RE = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 MIN_PEPPER = 8
 

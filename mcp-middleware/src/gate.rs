@@ -177,6 +177,11 @@ impl Gate {
         if let Some(run_id) = call.run_id {
             request = request.with_session_id(run_id);
         }
+        // Only their digest is sent: it binds a confirmation to this exact call, so an approval given for one set of
+        // arguments is never taken by a call with others.
+        if let Some(arguments) = arguments {
+            request = request.with_arguments(arguments.clone());
+        }
         request
     }
 

@@ -118,6 +118,29 @@ async fn allow_deny_and_confirm_follow_the_authorization_and_receipts_verify() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_is_bound_to_the_arguments_of_the_call_that_asked() {
+    let server = Server::start().await;
+    let client = server.client();
+    let auth = authorize(&client).await;
+    let gate = Gate::new(client.clone(), GateConfig::for_authorization(&auth));
+    // Fractions included: the digest covers every JSON number, so such calls are bound too.
+    let asked_args = args(json!({"note": "n1", "weight": 0.5}));
+    let other_args = args(json!({"note": "n1", "weight": 0.25}));
+    let asked = CallContext { arguments: Some(&asked_args), ..CallContext::new("delete_note") };
+    let other = CallContext { arguments: Some(&other_args), ..CallContext::new("delete_note") };
+
+    let Outcome::Confirm { nonce, .. } = gate.on_tool_call(&asked).await else { panic!("delete_note asks first") };
+    // The user approves, and the re-check comes from a call with other arguments (same tool, same authorization):
+    // it is asked again, and the approval stays for the call that asked.
+    let taken_by_other = gate.resolve_confirmation(&other, &nonce, true).await;
+    assert!(taken_by_other.resolution_receipt.is_some(), "the answer was recorded");
+    assert!(matches!(&taken_by_other.outcome, Outcome::Confirm { .. }), "{:?}", taken_by_other.outcome);
+    let own = gate.on_tool_call(&asked).await;
+    assert!(matches!(&own, Outcome::Allow { reason, .. } if reason == reason::USER_CONFIRMED), "{own:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_identity_or_authorization_the_gate_denies_without_asking() {
     // The server is unreachable: a deny `authorization_not_found` (not a fallback) proves nothing was sent.
     let client = client_for("http://127.0.0.1:9", "allowly_rt_unused");

@@ -14,7 +14,8 @@ backend_tests!(
     escalation_fields_of_an_authorization_are_validated_and_store_nothing,
     two_level_escalation_is_resolved_only_by_its_members_with_a_receipt_per_step,
     a_resolution_answers_only_the_call_that_asked_and_only_once,
-    an_unresolved_escalation_expires_with_exactly_one_receipt
+    an_unresolved_escalation_expires_with_exactly_one_receipt,
+    a_policy_editions_escalation_is_resolved_by_its_member_in_wire_5
 );
 backend_tests!(multi_thread: hundred_concurrent_resolves_of_one_level_have_exactly_one_winner);
 
@@ -142,28 +143,28 @@ async fn escalation_fields_of_an_authorization_are_validated_and_store_nothing(d
         b
     };
     let cases = [
-        (json!({"requires_escalation_for": ["pay"]}), "escalation_targets.pay"),
+        (json!({"requires_escalation_for": ["pay"]}), "escalation_targets"),
         (
             json!({"requires_escalation_for": ["nope"], "escalation_targets": {"nope": "member:l1"}}),
             "requires_escalation_for",
         ),
-        (json!({"escalation_targets": {"pay": "member:l1"}}), "escalation_targets.pay"),
+        (json!({"escalation_targets": {"pay": "member:l1"}}), "escalation_targets"),
         (
             json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": ["member:l1", "member:l1"]}}),
-            "escalation_targets.pay",
+            "escalation_targets",
         ),
         (
             json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": ["member:l1", "member:l2", "member:l1"]}}),
-            "escalation_targets.pay",
+            "escalation_targets",
         ),
-        (json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": "l1"}}), "escalation_targets.pay"),
+        (json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": "l1"}}), "escalation_targets"),
         (
             json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": "member:ghost"}}),
-            "escalation_targets.pay",
+            "escalation_targets",
         ),
         (
             json!({"requires_escalation_for": ["pay"], "escalation_targets": {"pay": ["member:l1", "member:gone"]}}),
-            "escalation_targets.pay",
+            "escalation_targets",
         ),
         (
             json!({"requires_escalation_for": ["pay"], "requires_confirm_for": ["pay"], "escalation_targets": {"pay": "member:l1"}}),
@@ -270,9 +271,17 @@ async fn two_level_escalation_is_resolved_only_by_its_members_with_a_receipt_per
     let (st, v) = resolve(&s, &l1, &esc, approve("member:l1")).await;
     assert_eq!((st, code(&v)), (403, "escalation_wrong_member"), "{v}");
 
-    // Level 2 by l2, without resolved_by (the resolver is the credential's member either way).
-    let (st, two) = resolve(&s, &l2, &esc, json!({"resolution": "approved"})).await;
+    // Level 2 by l2, without resolved_by (the resolver is the credential's member either way), with an
+    // Idempotency-Key: a retry of the same request replays the answer; the same key from another member is not its.
+    let path = format!("/v1/escalations/{esc}/resolve");
+    let body = json!({"resolution": "approved"});
+    let (st, two) = s.send("POST", &path, Some(&l2), Some(body.clone()), Some("resolve-l2-1")).await;
     assert_eq!(st, 200, "{two}");
+    let (st, replay) = s.send("POST", &path, Some(&l2), Some(body.clone()), Some("resolve-l2-1")).await;
+    assert_eq!((st, &replay), (200, &two), "a retry replays the recorded resolution");
+    let (st, v) = s.send("POST", &path, Some(&l1), Some(body), Some("resolve-l2-1")).await;
+    assert_eq!((st, code(&v)), (409, "idempotency_conflict"), "{v}");
+    assert_eq!(s.count(&format!("escalation_steps WHERE escalation_id = '{esc}'")).await, 2);
     assert_eq!((two["escalation_status"].as_str(), two["level"].as_i64()), (Some("approved"), Some(2)), "{two}");
     assert!(two["escalation_to"].is_null(), "{two}");
     let (st, v) = resolve(&s, &l2, &esc, approve("member:l2")).await;
@@ -328,6 +337,11 @@ async fn two_level_escalation_is_resolved_only_by_its_members_with_a_receipt_per
 async fn a_resolution_answers_only_the_call_that_asked_and_only_once(db: TestDb) {
     let s = TestServer::start(&db).await;
     let boss = member(&s, "boss").await;
+    // Both webhooks configured (never reachable here): what they would be sent is in the outbox.
+    for path in ["/v1/webhook", "/v1/setup/resolution-webhook"] {
+        let (st, v) = s.send("PUT", path, Some(&s.setup), Some(json!({"url": "http://127.0.0.1:9/hook"})), None).await;
+        assert_eq!(st, 200, "{v}");
+    }
     let auth = escalating_auth(&s, json!("member:boss")).await;
     let digest = "a".repeat(64);
     let call = json!({"resource": "inv:1", "session_id": "s1", "arguments_sha256": digest});
@@ -378,9 +392,15 @@ async fn a_resolution_answers_only_the_call_that_asked_and_only_once(db: TestDb)
     assert_eq!((d.as_str(), r.as_str()), ("deny", "escalation_rejected"));
     let (d, r, _) = s.decide(&auth, "pay", call).await;
     assert_eq!((d.as_str(), r.as_str()), ("escalate", "scope_requires_escalation"));
-    // Both final resolutions queued a generic webhook event only if an endpoint exists; none does here, so the
-    // outbox holds nothing for them.
-    assert_eq!(s.count("webhook_deliveries WHERE event_type = 'escalation.resolved'").await, 0);
+    // Events: one escalation.created per escalation opened (not per re-check), and per final resolution one generic
+    // escalation.resolved and one resolution-webhook escalation.resolved.
+    let opened = s.count("escalations").await;
+    assert_eq!(opened, 7, "the two resolved, three other calls, the one without a digest, the last ask");
+    let events =
+        |t: &str, channel: &str| format!("webhook_deliveries WHERE event_type = '{t}' AND channel = '{channel}'");
+    assert_eq!(s.count(&events("escalation.created", "webhook")).await, opened);
+    assert_eq!(s.count(&events("escalation.resolved", "webhook")).await, 2);
+    assert_eq!(s.count(&events("escalation.resolved", "resolution")).await, 2);
     s.stop().await;
 }
 
@@ -391,33 +411,16 @@ async fn hundred_concurrent_resolves_of_one_level_have_exactly_one_winner(db: Te
     let auth = escalating_auth(&s, json!(["member:l1", "member:l2"])).await;
     let (_, _, asked) = s.decide(&auth, "pay", json!({})).await;
     let esc = asked["escalation_id"].as_str().expect("escalation id").to_owned();
-    let (st, _) = resolve(&s, &l1, &esc, json!({"resolution": "approved"})).await;
-    assert_eq!(st, 200);
+    // Level 1: 100 approvals at once by its member; one wins and passes the escalation on to l2, so every other one
+    // finds it waiting on another member.
+    let (won, lost) = race(&s, &l1, &esc, |_| "approved").await;
+    assert_eq!((won.len(), lost.len()), (1, 99));
+    assert!(lost.iter().all(|v| code(v) == "escalation_wrong_member"), "{lost:?}");
+    assert_eq!(won[0]["escalation_to"], "member:l2");
     // Level 2: 100 resolves at once by its member, half approving, half rejecting.
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..100 {
-        let (http, url, key) = (s.http.clone(), format!("{}/v1/escalations/{esc}/resolve", s.base), l2.clone());
-        let resolution = if i % 2 == 0 { "approved" } else { "rejected" };
-        set.spawn(async move {
-            let r =
-                http.post(url).bearer_auth(key).json(&json!({"resolution": resolution})).send().await.expect("send");
-            let status = r.status().as_u16();
-            (status, r.json::<Value>().await.expect("json"))
-        });
-    }
-    let (mut won, mut lost) = (Vec::new(), 0);
-    while let Some(r) = set.join_next().await {
-        let (status, v) = r.expect("join");
-        match status {
-            200 => won.push(v),
-            409 => {
-                assert_eq!(code(&v), "escalation_not_pending", "{v}");
-                lost += 1;
-            }
-            other => panic!("unexpected {other}: {v}"),
-        }
-    }
-    assert_eq!((won.len(), lost), (1, 99));
+    let (won, lost) = race(&s, &l2, &esc, |i| if i % 2 == 0 { "approved" } else { "rejected" }).await;
+    assert_eq!((won.len(), lost.len()), (1, 99));
+    assert!(lost.iter().all(|v| code(v) == "escalation_not_pending"), "{lost:?}");
     assert_eq!(s.count(&format!("escalation_steps WHERE escalation_id = '{esc}'")).await, 2);
     let final_receipts = format!("receipts WHERE action = 'escalation.resolve' AND payload LIKE '%{esc}%'");
     assert_eq!(s.count(&final_receipts).await, 2, "one receipt per level");
@@ -426,9 +429,48 @@ async fn hundred_concurrent_resolves_of_one_level_have_exactly_one_winner(db: Te
     s.stop().await;
 }
 
+/// 100 resolves of `esc` at once with `key`; returns the 200 bodies and the 4xx bodies.
+async fn race(s: &TestServer, key: &str, esc: &str, resolution: fn(usize) -> &'static str) -> (Vec<Value>, Vec<Value>) {
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let (http, url, key) = (s.http.clone(), format!("{}/v1/escalations/{esc}/resolve", s.base), key.to_owned());
+        let resolution = resolution(i);
+        set.spawn(async move {
+            let r =
+                http.post(url).bearer_auth(key).json(&json!({"resolution": resolution})).send().await.expect("send");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.expect("json"))
+        });
+    }
+    let (mut won, mut lost) = (Vec::new(), Vec::new());
+    while let Some(r) = set.join_next().await {
+        let (status, v) = r.expect("join");
+        match status {
+            200 => won.push(v),
+            403 | 409 => lost.push(v),
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    (won, lost)
+}
+
 async fn an_unresolved_escalation_expires_with_exactly_one_receipt(db: TestDb) {
     let s = TestServer::start(&db).await;
     let l1 = member(&s, "l1").await;
+    let (st, _) =
+        s.send("PUT", "/v1/webhook", Some(&s.setup), Some(json!({"url": "http://127.0.0.1:9/hook"})), None).await;
+    assert_eq!(st, 200);
+    // The confirmation timeout's clamp applies: 1 s stays 1 s only under --dev (the SQLite harness), else 60 s.
+    let short = s
+        .authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["pay"], "requires_escalation_for": ["pay"],
+                           "escalation_targets": {"pay": "member:l1"}, "confirmation_timeout_seconds": 1}))
+        .await;
+    let (_, _, r) = s.decide(short["authorization_id"].as_str().expect("id"), "pay", json!({})).await;
+    let at = |v: &Value| allowly_server::util::parse_ts(v.as_str().expect("timestamp")).expect("timestamp");
+    // The receipt's ready estimate is the check's time plus 500 ms.
+    let waits = (at(&r["escalation_expires_at"]) - at(&r["receipt"]["ready_at_estimate"])).whole_milliseconds() + 500;
+    let want = if db.backend == common::Backend::Sqlite { 1000 } else { 60_000 };
+    assert!((want - 500..=want).contains(&waits), "waits {waits} ms, want about {want}");
     let a = s
         .authorize(json!({"user_id": "u", "agent_id": "a", "scopes": ["pay"], "requires_escalation_for": ["pay"],
                            "escalation_targets": {"pay": "member:l1"}, "confirmation_timeout_seconds": 120}))
@@ -452,6 +494,9 @@ async fn an_unresolved_escalation_expires_with_exactly_one_receipt(db: TestDb) {
     store.close().await;
     let expiries = format!("receipts WHERE action = 'escalation.resolve' AND payload LIKE '%{esc}%'");
     assert_eq!(s.count(&expiries).await, 1);
+    let expired_events =
+        format!("webhook_deliveries WHERE event_type = 'escalation.expired' AND payload LIKE '%{esc}%'");
+    assert_eq!(s.count(&expired_events).await, 1);
     let (st, v) = resolve(&s, &l1, &esc, json!({"resolution": "approved"})).await;
     assert_eq!((st, code(&v)), (410, "escalation_expired"), "{v}");
     assert_eq!(s.count(&expiries).await, 1, "a late resolve receipts nothing more");
@@ -468,5 +513,36 @@ async fn an_unresolved_escalation_expires_with_exactly_one_receipt(db: TestDb) {
     let (d, _, again) = s.decide(&auth, "pay", json!({})).await;
     assert_eq!(d, "escalate");
     assert_ne!(again["escalation_id"].as_str(), Some(esc.as_str()));
+    s.stop().await;
+}
+
+async fn a_policy_editions_escalation_is_resolved_by_its_member_in_wire_5(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let boss = member(&s, "boss").await;
+    let definition = json!({
+        "policy_id": "docs", "profile": "allowly.policy.v1", "agent_id": "ag", "default_expiry_days": null,
+        "actions": [{"policy": {"profile": "allowly.basic.v1", "action": "doc.read", "decision": "allow",
+                                "target": null, "fields": {"n": "integer"},
+                                "rules": [{"id": "big", "decision": "escalate", "target": "member:boss",
+                                           "conditions": [{"field": "n", "op": "gt", "value": 9}]}]},
+                     "guards": {}, "executable_operations": []}],
+    });
+    let (st, p) = s.send("POST", "/v1/policies", Some(&s.setup), Some(definition), None).await;
+    assert_eq!(st, 201, "{p}");
+    let g = s.authorize(json!({"user_id": "u", "policy_id": "docs", "policy_version": 1})).await;
+    let auth = g["authorization_id"].as_str().expect("id").to_owned();
+    let call = json!({"context": {"n": 10}});
+    let (d, r, asked) = s.decide(&auth, "doc.read", call.clone()).await;
+    assert_eq!((d.as_str(), r.as_str()), ("escalate", "policy_requires_escalation"), "{asked}");
+    let esc = asked["escalation_id"].as_str().expect("escalation id").to_owned();
+    // One level: the member's approval ends it.
+    let (st, v) = resolve(&s, &boss, &esc, json!({"resolution": "approved", "resolved_by": "member:boss"})).await;
+    assert_eq!((st, v["escalation_status"].as_str(), v["levels"].as_i64()), (200, Some("approved"), Some(1)), "{v}");
+    // The step's receipt is about an edition-granted authorization: wire 5, naming the edition, and it verifies.
+    let receipt = s.signed(v["receipt"]["receipt_id"].as_str().expect("receipt")).await;
+    assert!(receipt["protected"].is_string() && receipt["payload"].is_string(), "not a wire-5 JWS: {receipt}");
+    s.verify(&receipt).await;
+    let (d, r, _) = s.decide(&auth, "doc.read", call).await;
+    assert_eq!((d.as_str(), r.as_str()), ("allow", "escalation_approved"));
     s.stop().await;
 }

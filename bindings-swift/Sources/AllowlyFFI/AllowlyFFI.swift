@@ -4729,7 +4729,7 @@ public struct CreateAuthorizationRequest: Equatable, Hashable {
      * "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
      * one level.
      */
-    public let escalationTargets: [String: [String]]
+    public let escalationTargets: [String: [String]]?
     /**
      * An authorization this one supersedes; the server revokes it in the same transaction.
      */
@@ -4760,7 +4760,7 @@ public struct CreateAuthorizationRequest: Equatable, Hashable {
          * Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
          * "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
          * one level.
-         */escalationTargets: [String: [String]] = [:], 
+         */escalationTargets: [String: [String]]? = nil, 
         /**
          * An authorization this one supersedes; the server revokes it in the same transaction.
          */replaces: String? = nil, 
@@ -4807,7 +4807,7 @@ public struct FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
                 requiresConfirmFor: FfiConverterSequenceString.read(from: &buf), 
                 requiresDenyFor: FfiConverterSequenceString.read(from: &buf), 
                 requiresEscalationFor: FfiConverterSequenceString.read(from: &buf), 
-                escalationTargets: FfiConverterDictionaryStringSequenceString.read(from: &buf), 
+                escalationTargets: FfiConverterOptionDictionaryStringSequenceString.read(from: &buf), 
                 replaces: FfiConverterOptionString.read(from: &buf), 
                 confirmationTimeoutSeconds: FfiConverterOptionInt64.read(from: &buf)
         )
@@ -4823,7 +4823,7 @@ public struct FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
         FfiConverterSequenceString.write(value.requiresConfirmFor, into: &buf)
         FfiConverterSequenceString.write(value.requiresDenyFor, into: &buf)
         FfiConverterSequenceString.write(value.requiresEscalationFor, into: &buf)
-        FfiConverterDictionaryStringSequenceString.write(value.escalationTargets, into: &buf)
+        FfiConverterOptionDictionaryStringSequenceString.write(value.escalationTargets, into: &buf)
         FfiConverterOptionString.write(value.replaces, into: &buf)
         FfiConverterOptionInt64.write(value.confirmationTimeoutSeconds, into: &buf)
     }
@@ -8965,6 +8965,30 @@ fileprivate struct FfiConverterOptionDictionaryStringTypeFallbackMode: FfiConver
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterDictionaryStringTypeFallbackMode.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionDictionaryStringSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String: [String]]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDictionaryStringSequenceString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDictionaryStringSequenceString.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -1346,8 +1346,8 @@ pub struct CreateAuthorizationRequest {
     /// Scope → the members who approve it, in order: `["member:<id>"]` for one level, `["member:<l1>",
     /// "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
     /// one level.
-    #[uniffi(default)]
-    pub escalation_targets: HashMap<String, Vec<String>>,
+    #[uniffi(default = None)]
+    pub escalation_targets: Option<HashMap<String, Vec<String>>>,
     /// An authorization this one supersedes; the server revokes it in the same transaction.
     #[uniffi(default = None)]
     pub replaces: Option<String>,
@@ -1370,7 +1370,7 @@ impl CreateAuthorizationRequest {
             requires_confirm_for: v.requires_confirm_for,
             requires_deny_for: v.requires_deny_for,
             requires_escalation_for: v.requires_escalation_for,
-            escalation_targets: v.escalation_targets.into_iter().collect(),
+            escalation_targets: v.escalation_targets.unwrap_or_default().into_iter().collect(),
             replaces: v.replaces,
             confirmation_timeout_seconds: v.confirmation_timeout_seconds,
         })

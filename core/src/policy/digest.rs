@@ -68,16 +68,6 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The largest canonical tool-call arguments [`arguments_sha256`] digests, in bytes.
-pub const MAX_ARGUMENTS_BYTES: usize = 65_536;
-
-/// Lowercase hex SHA-256 of canonical `arguments`: what a check's `arguments_sha256` carries, so an approval is
-/// bound to one call's exact arguments without the arguments leaving the client. Canonical JSON (not the caller's
-/// serialization) makes the same arguments give the same digest in every language.
-pub fn arguments_sha256(arguments: &Value) -> Result<String, PolicyError> {
-    Ok(sha256_hex(&canonical_bytes(arguments, "arguments", MAX_ARGUMENTS_BYTES, "arguments")?))
-}
-
 /// Lowercase hex SHA-256 of the canonical definition: what `policy_ref.definition_sha256` commits to.
 ///
 /// It hashes whatever canonical JSON it is given, without validating it as a definition, because a verifier must be

@@ -4,6 +4,7 @@
 //! local validation and digests, so a definition is judged by the same code wherever it is checked.
 //! The semantics are written down in docs/policy-semantics.md.
 
+mod arguments;
 mod definition;
 mod digest;
 pub mod engine;
@@ -11,10 +12,9 @@ mod error;
 mod evaluate;
 mod validate;
 
+pub use arguments::arguments_sha256;
 pub use definition::{Definition, Guards};
-pub use digest::{
-    MAX_ARGUMENTS_BYTES, MAX_CONTEXT_BYTES, MAX_DEFINITION_BYTES, arguments_sha256, definition_sha256, input_sha256,
-};
+pub use digest::{MAX_CONTEXT_BYTES, MAX_DEFINITION_BYTES, definition_sha256, input_sha256};
 pub use engine::engine_version;
 pub use error::PolicyError;
 pub use evaluate::evaluate;

@@ -234,7 +234,7 @@ fn write_int(n: i64, out: &mut Vec<u8>) {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Escapes only `"`, `\` and U+0000..=U+001F (always as lowercase `\u00xx`); everything else is raw UTF-8.
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();

@@ -2,6 +2,10 @@
 //! which scopes escalate, and to which member at each of at most two levels. Every rule is checked before anything
 //! is stored, each failure a 422 naming its field.
 
+use std::collections::BTreeMap;
+
+use allowly_core::model::authorization::check_escalations;
+use allowly_core::model::member_of_target;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldError};
@@ -14,52 +18,46 @@ pub(super) struct Lists<'a> {
     pub escalate: &'a [String],
 }
 
-/// The most levels an escalation has (level 1, then level 2).
-const MAX_LEVELS: usize = 2;
-
-/// The member id of a target `member:<id>`, if it is one.
-fn member_of(target: &str) -> Option<&str> {
-    target.strip_prefix("member:").filter(|id| super::members::validate_member_id(id).is_ok())
+/// A field error of allowly-core's validation (`Error::Validation`), as this server's 422.
+fn field_errors(e: allowly_core::Error) -> Vec<(String, String)> {
+    match e {
+        allowly_core::Error::Validation { fields, message, .. } if fields.is_empty() => {
+            vec![("escalation_targets".into(), message)]
+        }
+        allowly_core::Error::Validation { fields, .. } => fields.into_iter().map(|f| (f.field, f.message)).collect(),
+        other => vec![("escalation_targets".into(), other.to_string())],
+    }
 }
 
-/// Every member a target value names, level 1 first; `None` when it is not 1 or 2 distinct `member:<id>` strings.
-fn levels(target: &Value) -> Option<Vec<&str>> {
-    let list: Vec<&Value> = match target {
-        Value::Array(items) => items.iter().collect(),
-        single => vec![single],
-    };
-    let ids: Option<Vec<&str>> = list.iter().map(|v| v.as_str().and_then(member_of)).collect();
-    let ids = ids?;
-    let distinct = ids.len() != MAX_LEVELS || ids[0] != ids[1];
-    (!ids.is_empty() && ids.len() <= MAX_LEVELS && distinct).then_some(ids)
-}
-
-/// The rules that need no store, as `(field, message)` pairs. `granted` are the authorization's scope names.
+/// The rules that need no store, as `(field, message)` pairs: allowly-core's `check_escalations`, the function every
+/// SDK applies before sending, so a client and this server never disagree about what is well formed.
 pub(super) fn check(granted: &[&str], lists: &Lists<'_>, targets: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut errors = Vec::new();
-    let mut err = |field: String, message: &str| errors.push((field, message.to_owned()));
-    for scope in lists.escalate {
-        if !granted.contains(&scope.as_str()) {
-            err("requires_escalation_for".into(), "may only name granted scopes");
-        } else if !targets.contains_key(scope) {
-            err(format!("escalation_targets.{scope}"), "is required for every scope in requires_escalation_for");
-        }
-        if lists.confirm.contains(scope) {
-            err("requires_escalation_for".into(), "a scope cannot both require confirmation and escalate");
-        }
-        if lists.deny.contains(scope) {
-            err("requires_escalation_for".into(), "a scope cannot both be denied and escalate");
-        }
+    let Some(levels) = levels_of(targets) else {
+        return vec![(
+            "escalation_targets".into(),
+            "each target must be \"member:<id>\" or a list of \"member:<id>\" (level 1, then level 2)".into(),
+        )];
+    };
+    match check_escalations(granted, lists.confirm, lists.deny, lists.escalate, &levels) {
+        Ok(()) => Vec::new(),
+        Err(e) => field_errors(e),
     }
-    for (scope, target) in targets {
-        let field = format!("escalation_targets.{scope}");
-        if !lists.escalate.contains(scope) {
-            err(field, "names a scope that is not in requires_escalation_for");
-        } else if levels(target).is_none() {
-            err(field, "must be \"member:<id>\" or a list of 1 or 2 distinct \"member:<id>\" (level 1, then level 2)");
-        }
-    }
-    errors
+}
+
+/// `escalation_targets` as levels per scope: a string is one level, a list of strings one per level; `None` when a
+/// value is neither.
+pub(crate) fn levels_of(targets: &Map<String, Value>) -> Option<BTreeMap<String, Vec<String>>> {
+    targets
+        .iter()
+        .map(|(scope, v)| {
+            let members = match v {
+                Value::String(m) => vec![m.clone()],
+                Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_owned)).collect::<Option<_>>()?,
+                _ => return None,
+            };
+            Some((scope.clone(), members))
+        })
+        .collect()
 }
 
 /// The rule that needs the store: every member named exists in the workspace and is not revoked. Run inside the
@@ -71,12 +69,18 @@ pub(super) async fn check_members(
 ) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     for (scope, target) in targets {
-        let ids: Vec<String> = levels(target).unwrap_or_default().into_iter().map(str::to_owned).collect();
+        let one = Map::from_iter([(scope.clone(), target.clone())]);
+        let ids: Vec<String> = levels_of(&one)
+            .into_iter()
+            .flat_map(BTreeMap::into_values)
+            .flatten()
+            .filter_map(|t| member_of_target(&t).map(str::to_owned))
+            .collect();
         let live = members::live(tx, workspace_id, &ids).await?;
         if let Some(missing) = ids.iter().find(|id| !live.contains(id)) {
             errors.push(FieldError::new(
-                &format!("escalation_targets.{scope}"),
-                format!("member:{missing} is not a live member of this workspace"),
+                "escalation_targets",
+                format!("`{scope}`: member:{missing} is not a live member of this workspace"),
             ));
         }
     }
@@ -110,11 +114,12 @@ mod tests {
             json!("member:"),
             json!("member:a b"),
             json!(7),
+            json!([7]),
         ] {
-            assert_eq!(bad(t.clone()), ["escalation_targets.pay"], "{t}");
+            assert_eq!(bad(t.clone()), ["escalation_targets"], "{t}");
         }
-        assert_eq!(run(&["pay"], &[], json!({})), ["escalation_targets.pay"]);
-        assert_eq!(run(&[], &[], json!({"pay": "member:l1"})), ["escalation_targets.pay"]);
+        assert_eq!(run(&["pay"], &[], json!({})), ["escalation_targets"]);
+        assert_eq!(run(&[], &[], json!({"pay": "member:l1"})), ["escalation_targets"]);
         assert_eq!(run(&["nope"], &[], json!({})), ["requires_escalation_for"]);
         assert_eq!(run(&["pay"], &["pay"], json!({"pay": "member:l1"})), ["requires_escalation_for"]);
     }

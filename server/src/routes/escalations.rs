@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -18,16 +19,15 @@ use crate::AppState;
 use crate::auth::{EscalationReader, Member};
 use crate::error::{ApiError, ApiResult, WireCode};
 use crate::escalation;
+use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::store::authorizations as auth_db;
 use crate::store::escalations::{self as db, EscalationRow, Step};
 use crate::store::receipts::{self, Event};
 use crate::store::{resolution_webhooks, webhooks};
 use crate::util;
-use crate::wire::{EscalationMonitor, EscalationResolution, EscalationResolvedEvent, ResolutionEventData};
-
-/// The longest note accepted; only its SHA-256 is recorded.
-const MAX_NOTE: usize = 1000;
+use crate::wire::{EscalationMonitor, EscalationResolvedEvent, ResolutionEventData};
+use allowly_core::model::{EscalationResolution, ResolveEscalationRequest};
 
 /// The body of a resolve: `(approved, resolved_by, note)`.
 pub(super) struct ResolveReq {
@@ -36,13 +36,14 @@ pub(super) struct ResolveReq {
     pub note: Option<String>,
 }
 
+/// Reads allowly-core's `ResolveEscalationRequest` (its `validate` bounds the note, as every SDK does before sending).
 pub(super) fn parse_resolve(body: &axum::body::Bytes) -> Result<ResolveReq, ApiError> {
     let mut f = Fields::new(parse::object(body, false)?, &["resolution", "resolved_by", "note"])?;
     let resolution = f.req_str("resolution");
-    let approved = match resolution.as_deref() {
-        Some("approved") => Some(true),
-        Some("rejected") => Some(false),
-        Some(_) => {
+    let approved = match resolution.as_deref().map(|r| serde_json::from_value(json!(r))) {
+        Some(Ok(EscalationResolution::Approved)) => Some(true),
+        Some(Ok(EscalationResolution::Rejected)) => Some(false),
+        Some(Err(_)) => {
             f.error("resolution", "must be approved or rejected");
             None
         }
@@ -50,12 +51,14 @@ pub(super) fn parse_resolve(body: &axum::body::Bytes) -> Result<ResolveReq, ApiE
     };
     let resolved_by = f.opt_str("resolved_by");
     let note = f.opt_str("note");
-    if note.as_deref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-        f.error("note", format!("must be at most {MAX_NOTE} characters"));
-    }
     f.finish()?;
     let approved = approved.ok_or_else(|| ApiError::internal("validated field missing"))?;
-    Ok(ResolveReq { approved, resolved_by, note })
+    let resolution = if approved { EscalationResolution::Approved } else { EscalationResolution::Rejected };
+    let req = ResolveEscalationRequest { resolution, resolved_by, note };
+    if let Err(allowly_core::Error::Validation { message, .. }) = req.validate() {
+        return Err(ApiError::field(WireCode::ValidationError, "note", message));
+    }
+    Ok(ResolveReq { approved, resolved_by: req.resolved_by, note: req.note })
 }
 
 fn not_found() -> ApiError {
@@ -66,12 +69,19 @@ pub async fn resolve(
     State(s): State<Arc<AppState>>,
     who: Member,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Response> {
     let req = parse_resolve(&body)?;
     let me = format!("member:{}", who.member_id);
     let ws = who.workspace_id.as_str();
+    // A retry whose answer was lost gets the recorded resolution back (core's client reuses one key across retries).
+    // The member is part of the fingerprint: one member's key can never replay another member's answer.
+    let idem = IdemKey::from_request(&headers, "POST", &format!("/v1/escalations/{id}/resolve#{me}"), &body)?;
     let mut tx = s.store.begin().await?;
+    if let Some(r) = idempotency::replay(&mut tx, ws, idem.as_ref()).await? {
+        return Ok(r);
+    }
     // Never addressed to this member (at any level) reads exactly like no such escalation.
     let row =
         db::get_locked(&mut tx, ws, &id).await?.filter(|e| e.addressed_to(&who.member_id)).ok_or_else(not_found)?;
@@ -128,12 +138,7 @@ pub async fn resolve(
     if last {
         final_events(&mut tx, &row, &auth, &me, &receipt_id, status).await?;
     }
-    tx.commit().await?;
-    s.signer.kick();
-    if last {
-        s.webhooks.kick();
-    }
-    let out = EscalationResolution {
+    let out = crate::wire::EscalationResolveAnswer {
         escalation_id: row.id.clone(),
         escalation_status: if last { status } else { "pending" },
         escalation_to: next_target.map(str::to_owned),
@@ -144,6 +149,12 @@ pub async fn resolve(
         resolved_by: me,
         status,
     };
+    idempotency::save(&mut tx, ws, idem.as_ref(), StatusCode::OK, &out).await?;
+    tx.commit().await?;
+    s.signer.kick();
+    if last {
+        s.webhooks.kick();
+    }
     Ok(Json(out).into_response())
 }
 

@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-use super::{authorizations, check, confirmations, settlements, setup};
+use super::{authorizations, check, confirmations, escalations, members, settlements, setup};
 use crate::error::ApiError;
 use crate::parse::{self, MAX_SAFE_INT};
 use crate::util;
@@ -28,10 +28,13 @@ pub enum Route {
     PutWebhook,
     /// `POST /v1/signing-keys/rotate` and `DELETE /v1/api-keys/{id}`: no fields.
     NoFields,
+    CreateMember,
+    ResolveEscalation,
 }
 
 impl Route {
-    pub const ALL: [Route; 8] = [
+    /// New routes go last, so the selector byte of every committed seed keeps reaching the same parser.
+    pub const ALL: [Route; 10] = [
         Route::Check,
         Route::CreateAuthorization,
         Route::RevokeAuthorization,
@@ -40,6 +43,8 @@ impl Route {
         Route::CreateApiKey,
         Route::PutWebhook,
         Route::NoFields,
+        Route::CreateMember,
+        Route::ResolveEscalation,
     ];
 
     /// The selector byte a seed file starts with to reach this route.
@@ -79,8 +84,15 @@ pub fn parse_body(route: Route, body: &[u8]) -> Result<(), ApiError> {
             assert!(row.budget_limit.is_none_or(|b| b > 0 && b <= MAX_SAFE_INT), "budget out of range");
             assert!(util::parse_ts(&row.expires_at).is_some_and(|t| t > now), "expiry not in the future accepted");
             assert!(parse::json_size(&row.metadata) <= 4096, "oversized metadata accepted");
-            for scope in row.requires_confirm_for.iter().chain(&row.requires_deny_for) {
+            for scope in
+                row.requires_confirm_for.iter().chain(&row.requires_deny_for).chain(&row.requires_escalation_for)
+            {
                 assert!(row.grants.iter().any(|g| &g.name == scope), "{scope:?} is required but not granted");
+            }
+            for scope in &row.requires_escalation_for {
+                let targets = row.escalation_targets_for(scope).unwrap_or_default();
+                assert!((1..=2).contains(&targets.len()), "{scope:?} escalates to {} members", targets.len());
+                assert!(!row.requires_confirm_for.contains(scope), "{scope:?} both confirms and escalates");
             }
             let _ = &req.replaces;
         }
@@ -107,6 +119,15 @@ pub fn parse_body(route: Route, body: &[u8]) -> Result<(), ApiError> {
             assert!(url.starts_with("http://") || url.starts_with("https://"), "non-http webhook accepted");
         }
         Route::NoFields => parse::no_fields(&body)?,
+        Route::CreateMember => {
+            let req = members::parse_create(&body)?;
+            assert!(allowly_core::model::validate_member_id("member_id", &req.member_id).is_ok(), "bad id accepted");
+        }
+        Route::ResolveEscalation => {
+            let req = escalations::parse_resolve(&body)?;
+            assert!(req.note.is_none_or(|n| n.chars().count() <= 1000), "oversized note accepted");
+            let _ = (req.approved, req.resolved_by);
+        }
     }
     Ok(())
 }

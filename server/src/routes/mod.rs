@@ -42,11 +42,11 @@ use crate::util;
 use crate::wire::{
     AgentIdentityPut, AgentIdentitySettings, AgentKeyList, AgentKeyRecord, AgentKeyRegister, AgentKeyRegistered,
     ApiKeyCreate, ApiKeyList, ApiKeyRecord, ApiKeyRevocation, AuditPage, AuthorizationBody, AuthorizationCreate,
-    CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, EscalationMonitor, EscalationResolution,
-    EscalationResolve, Health, KeyDocument, KeyRotation, MemberCreate, MemberCreated, MemberList, MemberRevocation,
-    PolicyBody, PolicyCreate, PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness,
-    ReceiptEnvelope, ResolutionWebhookConfig, ResolutionWebhookDeliveries, ResolutionWebhookPut,
-    ResolutionWebhookSecret, Revocation, Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
+    CheckBody, Confirmation, ConfirmationMonitor, ConfirmationResolution, EscalationMonitor, EscalationResolveAnswer,
+    Health, KeyDocument, KeyRotation, MemberCreated, MemberList, MemberRevocation, PolicyBody, PolicyCreate,
+    PolicyList, PolicyPreview, PolicyPreviewRequest, PolicyPublished, Readiness, ReceiptEnvelope,
+    ResolutionWebhookConfig, ResolutionWebhookDeliveries, ResolutionWebhookPut, ResolutionWebhookSecret, Revocation,
+    Settlement, WebhookCreated, WebhookDeleted, WebhookEndpoint, WebhookPut,
 };
 use allowly_core::model;
 
@@ -216,12 +216,13 @@ route_table! {
             .errors(&[404]);
     post "/v1/escalations/{id}/resolve" => escalations::resolve,
         Op::member("resolveEscalation", "Approve or reject an escalation's current level (its member's own credential)")
-            .body::<EscalationResolve>()
-            .ok::<EscalationResolution>(200)
-            .errors(&[404, 409, 410, 422]);
+            .body::<model::ResolveEscalationRequest>()
+            .ok::<EscalationResolveAnswer>(200)
+            .errors(&[404, 409, 410, 422])
+            .idempotent();
     post "/v1/setup/members" => members::create,
         Op::setup("createMember", "Create a member (an approver); its credential is shown once")
-            .body::<MemberCreate>()
+            .body::<model::CreateMemberRequest>()
             .ok::<MemberCreated>(201)
             .errors(&[409, 422]);
     get "/v1/setup/members" => members::list,

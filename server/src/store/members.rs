@@ -9,8 +9,8 @@ use sqlx::{AnyConnection, Row as _};
 use super::{Dialect, Tx};
 use crate::util;
 
-/// The prefix of a member credential.
-pub const CREDENTIAL_PREFIX: &str = "allowly_mk_";
+/// The prefix of a member credential (allowly-core's, which every SDK redacts).
+pub use allowly_core::model::MEMBER_CREDENTIAL_PREFIX as CREDENTIAL_PREFIX;
 
 /// Whether `text` has the shape of a member credential (`allowly_mk_` + 32 base62); checked before any lookup, so
 /// garbage never reaches the database.

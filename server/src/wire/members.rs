@@ -6,16 +6,6 @@ use utoipa::ToSchema;
 
 use super::ReceiptEnvelope;
 
-/// `POST /v1/setup/members`: a member to create. Read only by the server (`routes/members.rs`).
-#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
-pub struct MemberCreate {
-    /// The id escalation targets name as `member:<member_id>`: 1–128 of `A–Z a–z 0–9 . _ @ -`.
-    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._@-]+$")]
-    pub member_id: String,
-    #[schema(max_length = 200)]
-    pub display_name: Option<String>,
-}
-
 /// `POST /v1/setup/members` and `POST /v1/setup/members/{member_id}/credential`: the member with a credential
 /// (`allowly_mk_…`) shown this once; only its SHA-256 is stored.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -63,7 +53,7 @@ pub struct EscalationStepBody {
 
 /// `POST /v1/escalations/{escalation_id}/resolve`: this step's resolution and where the escalation stands after it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct EscalationResolution {
+pub struct EscalationResolveAnswer {
     pub escalation_id: String,
     /// The escalation after this step: `pending` (a further level waits), `approved` or `rejected`.
     pub escalation_status: &'static str,
@@ -78,17 +68,4 @@ pub struct EscalationResolution {
     pub resolved_by: String,
     /// This step's resolution: `approved` or `rejected`.
     pub status: &'static str,
-}
-
-/// `POST /v1/escalations/{escalation_id}/resolve`.
-#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
-pub struct EscalationResolve {
-    /// `approved` or `rejected`.
-    #[schema(pattern = "^(approved|rejected)$")]
-    pub resolution: String,
-    /// If sent (the official 0.8.0 client always sends it), `member:<id>` or `<id>` of the credential's member.
-    pub resolved_by: Option<String>,
-    /// Never stored or receipted; the step's receipt carries its SHA-256.
-    #[schema(max_length = 1000)]
-    pub note: Option<String>,
 }

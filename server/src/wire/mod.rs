@@ -250,7 +250,7 @@ mod tests {
         let step =
             EscalationStepBody { level: 1, receipt_id: s(), resolution: s(), resolved_by: s(), resolved_at: s() };
         assert_sorted(&step);
-        assert_sorted(&EscalationResolution {
+        assert_sorted(&EscalationResolveAnswer {
             escalation_id: s(),
             escalation_status: "pending",
             escalation_to: None,

@@ -212,8 +212,8 @@ pub const CUSTOM: &[Custom] = &[
         binding: Binding::Swift,
         record: "CreateAuthorizationRequest",
         field: "escalation_targets",
-        ty: "HashMap<String, Vec<String>>",
-        expr: "v.into_iter().collect()",
+        ty: "Option<HashMap<String, Vec<String>>>",
+        expr: "v.unwrap_or_default().into_iter().collect()",
         annotation: None,
     },
     // A grant is a bare string or `{name, constraints}` in JavaScript, as on the wire.

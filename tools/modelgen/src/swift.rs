@@ -31,13 +31,14 @@ pub fn render(model: &Model) -> String {
         for f in &s.fields {
             let custom = spec::custom(Binding::Swift, r.core, &f.name);
             out.push_str(&doc_lines(&f.doc, "    "));
-            if r.dir != Dir::Out {
+            // A hand-shaped optional field of a request (a map with a serde default) defaults to absent too.
+            if r.dir != Dir::Out && custom.is_some_and(|c| c.ty.starts_with("Option<")) && f.has_default {
+                out.push_str("    #[uniffi(default = None)]\n");
+            } else if r.dir != Dir::Out {
                 match &f.ty {
                     Ty::Opt(_) => out.push_str("    #[uniffi(default = None)]\n"),
                     Ty::Json if f.has_default => out.push_str("    #[uniffi(default = None)]\n"),
                     Ty::Vec(_) if f.has_default => out.push_str("    #[uniffi(default = [])]\n"),
-                    // An empty map, so Kotlin/Swift callers that name no escalation targets need not pass `mapOf()`.
-                    Ty::Map(_) if f.has_default => out.push_str("    #[uniffi(default)]\n"),
                     Ty::Bool if f.has_default => out.push_str("    #[uniffi(default = false)]\n"),
                     _ => {}
                 }

@@ -7258,7 +7258,7 @@ data class CreateAuthorizationRequest (
      * "member:<l2>"]` for two (level 2 is asked once level 1 approved). A single `"member:<id>"` string is read as
      * one level.
      */
-    val `escalationTargets`: Map<kotlin.String, List<kotlin.String>> = mapOf() 
+    val `escalationTargets`: Map<kotlin.String, List<kotlin.String>>? = null 
     , 
     /**
      * An authorization this one supersedes; the server revokes it in the same transaction.
@@ -7295,7 +7295,7 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
-            FfiConverterMapStringSequenceString.read(buf),
+            FfiConverterOptionalMapStringSequenceString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalLong.read(buf),
         )
@@ -7311,7 +7311,7 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterSequenceString.allocationSize(value.`requiresConfirmFor`) +
             FfiConverterSequenceString.allocationSize(value.`requiresDenyFor`) +
             FfiConverterSequenceString.allocationSize(value.`requiresEscalationFor`) +
-            FfiConverterMapStringSequenceString.allocationSize(value.`escalationTargets`) +
+            FfiConverterOptionalMapStringSequenceString.allocationSize(value.`escalationTargets`) +
             FfiConverterOptionalString.allocationSize(value.`replaces`) +
             FfiConverterOptionalLong.allocationSize(value.`confirmationTimeoutSeconds`)
     )
@@ -7326,7 +7326,7 @@ public object FfiConverterTypeCreateAuthorizationRequest: FfiConverterRustBuffer
             FfiConverterSequenceString.write(value.`requiresConfirmFor`, buf)
             FfiConverterSequenceString.write(value.`requiresDenyFor`, buf)
             FfiConverterSequenceString.write(value.`requiresEscalationFor`, buf)
-            FfiConverterMapStringSequenceString.write(value.`escalationTargets`, buf)
+            FfiConverterOptionalMapStringSequenceString.write(value.`escalationTargets`, buf)
             FfiConverterOptionalString.write(value.`replaces`, buf)
             FfiConverterOptionalLong.write(value.`confirmationTimeoutSeconds`, buf)
     }
@@ -10886,6 +10886,38 @@ public object FfiConverterOptionalMapStringTypeFallbackMode: FfiConverterRustBuf
         } else {
             buf.put(1)
             FfiConverterMapStringTypeFallbackMode.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalMapStringSequenceString: FfiConverterRustBuffer<Map<kotlin.String, List<kotlin.String>>?> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, List<kotlin.String>>? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterMapStringSequenceString.read(buf)
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, List<kotlin.String>>?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterMapStringSequenceString.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Map<kotlin.String, List<kotlin.String>>?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterMapStringSequenceString.write(value, buf)
         }
     }
 }

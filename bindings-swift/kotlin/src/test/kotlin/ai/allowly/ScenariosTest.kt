@@ -294,7 +294,7 @@ class ScenariosTest {
                     budgetLimitMicros = a["budget_limit_micros"] as Long?,
                     requiresConfirmFor = strings(a["requires_confirm_for"]), requiresDenyFor = strings(a["requires_deny_for"]),
                     requiresEscalationFor = strings(a["requires_escalation_for"]),
-                    escalationTargets = (a["escalation_targets"] as Map<String, Any?>?)?.mapValues { strings(it.value) } ?: emptyMap(),
+                    escalationTargets = (a["escalation_targets"] as Map<String, Any?>?)?.mapValues { strings(it.value) },
                     replaces = str(a, "replaces"),
                     confirmationTimeoutSeconds = a["confirmation_timeout_seconds"] as Long?,
                 )))
