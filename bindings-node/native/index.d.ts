@@ -548,6 +548,11 @@ export interface EditionAuthorizationRequest {
   replaces?: string
   metadata?: Record<string, any>
   idempotencyKey?: string
+  /**
+   * How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+   * clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+   */
+  confirmationTimeoutSeconds?: number
 }
 
 /**

@@ -134,3 +134,27 @@ test('an edition grant decides, and its wire-5 receipts verify offline', async (
     assert.equal(verified.decision, result.decision)
   }
 })
+
+test('an edition grant takes its own confirmation timeout', async () => {
+  const created = await setup.policies.create({ policyId: 'research-agent-timeout', definition: DEFINITION })
+  const grant = (confirmationTimeoutSeconds) =>
+    client.authorizations.createFromPolicy({
+      userId: 'subject:timeout',
+      policyId: 'research-agent-timeout',
+      policyVersion: created.policyRef.policyVersion,
+      confirmationTimeoutSeconds,
+    })
+  await assert.rejects(
+    grant(0),
+    (e) => e instanceof ValidationError && e.fields.some((f) => f.field === 'confirmation_timeout_seconds'),
+  )
+  const auth = await grant(120)
+  const confirm = (
+    await client.check({ authorizationId: auth.authorizationId, scopes: ['web.search'], context: { risk: 3 } })
+  ).results['web.search']
+  assert.equal(confirm.decision, 'confirm')
+  const monitor = await client.confirmations.getStatus(confirm.confirmationId)
+  // The server's default is an hour; this grant's confirmations wait two minutes.
+  const waits = (Date.parse(monitor.expiresAt) - Date.now()) / 1000
+  assert.ok(waits > 60 && waits <= 121, `expires in ${waits} s`)
+})

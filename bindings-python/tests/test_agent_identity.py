@@ -82,3 +82,34 @@ async def test_the_async_client_enrolls_and_checks(server: Dict[str, str]) -> No
     async with allowly.Allowly(**client_kwargs(server), agent_token_supplier=credential.token) as c:
         r = (await c.check(authorization_id=auth, scopes=["s"])).results["s"]
         assert r.decision == "allow"
+
+
+async def test_an_async_supplier_is_awaited_before_each_check(server: Dict[str, str]) -> None:
+    """0.8.0 accepts an ``async def`` supplier; ours awaits it on the caller's loop, once per check."""
+    async with allowly.Allowly(**dict(client_kwargs(server), api_key=server["setup_api_key"])) as admin:
+        credential = await admin.agents.enroll("py-async-supplier")
+    auth = grant(server, "py-async-supplier")
+    other = grant(server, "someone-else-async")
+    calls = []
+
+    async def fetch_token() -> str:
+        calls.append(1)
+        return credential.token()
+
+    async with allowly.Allowly(**client_kwargs(server), agent_token_supplier=fetch_token) as c:
+        assert (await c.check(authorization_id=auth, scopes=["s"])).results["s"].decision == "allow"
+        # The token really is sent: the server refuses it for another agent's authorization.
+        with pytest.raises(allowly.AuthenticationError) as e:
+            await c.check(authorization_id=other, scopes=["s"])
+        assert e.value.code == "agent_token_agent_mismatch"
+    assert len(calls) == 2
+
+    async def sealed_vault() -> str:
+        raise RuntimeError("vault sealed: secret-path/xyz")
+
+    async with allowly.Allowly(**client_kwargs(server), agent_token_supplier=sealed_vault) as c:
+        with pytest.raises(allowly.ConfigError) as failed:
+            await c.check(authorization_id=auth, scopes=["s"])
+        assert "secret-path" not in str(failed.value) and "RuntimeError" in str(failed.value)
+    with pytest.raises(TypeError, match="allowly.Allowly"):
+        allowly.SyncAllowly(**client_kwargs(server), agent_token_supplier=fetch_token)

@@ -30,7 +30,7 @@ pub fn client_default_durations() -> HashMap<String, Duration> {
 }
 
 /// Client options; every field has core's default when absent.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, uniffi::Record)]
 pub struct ClientOptions {
     /// Defaults to `https://api.allowly.ai`.
     #[uniffi(default = None)]
@@ -63,6 +63,28 @@ pub struct ClientOptions {
     /// A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
     #[uniffi(default = None)]
     pub agent_token: Option<String>,
+    /// Asked for the agent token before every check (a token minted by another service, a vault, …). Give at most
+    /// one of `agent_credential`, `agent_token` and `agent_token_supplier`.
+    #[uniffi(default = None)]
+    pub agent_token_supplier: Option<Arc<dyn AgentTokenSupplier>>,
+}
+
+/// Supplies the agent token of each check; implemented in Swift / Kotlin. It is called from the SDK's own threads
+/// (not the caller's), once per check. Throwing fails that check with `Config` (`invalid_config`), whose message
+/// names no detail of the failure, since a supplier's error may carry a secret.
+#[uniffi::export(with_foreign)]
+pub trait AgentTokenSupplier: Send + Sync {
+    fn agent_token(&self) -> std::result::Result<String, crate::error::AllowlyError>;
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only what is safe to log: no token, no credential, no supplier.
+        f.debug_struct("ClientOptions")
+            .field("base_url", &self.base_url)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish_non_exhaustive()
+    }
 }
 
 fn build_client(api_key: String, options: ClientOptions) -> allowly_core::Result<Client> {
@@ -91,8 +113,20 @@ fn build_client(api_key: String, options: ClientOptions) -> allowly_core::Result
     if let Some(d) = options.retry_base_delay {
         config.retry_base_delay = d;
     }
+    let sources =
+        [options.agent_token.is_some(), options.agent_credential.is_some(), options.agent_token_supplier.is_some()];
+    if sources.into_iter().filter(|given| *given).count() > 1 {
+        return Err(allowly_core::Error::Config {
+            message: "give at most one of agent_credential, agent_token and agent_token_supplier".into(),
+        });
+    }
     if let Some(token) = options.agent_token {
         config = config.with_agent_token_supplier(move || Ok(token.clone()));
+    }
+    if let Some(supplier) = options.agent_token_supplier {
+        config = config.with_agent_token_supplier(move || {
+            supplier.agent_token().map_err(|_| "the Swift/Kotlin supplier threw".to_owned())
+        });
     }
     if let Some(credential) = options.agent_credential {
         config = config.with_agent_credential(credential.inner.clone());

@@ -70,6 +70,14 @@ pub enum AllowlyError {
     Webhook { code: String, detail: String },
 }
 
+/// What a Swift/Kotlin callback threw that was not an `AllowlyError` (the agent token supplier): a fixed message,
+/// since the exception's text may carry a secret.
+impl From<uniffi::UnexpectedUniFFICallbackError> for AllowlyError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        AllowlyError::Config { code: "invalid_config".into(), detail: "a Swift/Kotlin callback threw".into() }
+    }
+}
+
 impl From<Error> for AllowlyError {
     fn from(error: Error) -> Self {
         let detail = error.to_string();

@@ -36,6 +36,27 @@ pub struct Runtime {
     pub agent: Option<VerifiedAgent>,
 }
 
+impl Runtime {
+    /// A workspace that requires agent tokens refuses an agent's call (a check, a settlement) without one. Runs before
+    /// any write, so a refused call stores nothing.
+    pub async fn require_agent_token_if_configured(&self, state: &AppState) -> Result<(), ApiError> {
+        if self.agent.is_none() && agents::requires_tokens(state.store.reader(), &self.workspace_id).await? {
+            return Err(ApiError::agent_token(WireCode::AgentTokenRequired));
+        }
+        Ok(())
+    }
+
+    /// A verified agent token must name the agent of the authorization it acts on.
+    pub fn require_agent_of(&self, authorization_agent_id: &str) -> Result<(), ApiError> {
+        match &self.agent {
+            Some(agent) if agent.agent_id != authorization_agent_id => {
+                Err(ApiError::agent_token(WireCode::AgentTokenAgentMismatch))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The caller of a setup route (setup keys only; a runtime key is 403 `insufficient_key_tier`).
 #[derive(Debug, Clone)]
 pub struct Setup {

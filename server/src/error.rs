@@ -107,7 +107,9 @@ impl ApiError {
             WireCode::AgentTokenInvalidSignature => "the agent token's signature does not verify for its agent",
             WireCode::AgentTokenExpired => "the agent token is expired or not yet valid",
             WireCode::AgentTokenAgentMismatch => "the agent token's agent is not this authorization's agent",
-            WireCode::AgentTokenRequired => "this workspace requires an agent token (X-Allowly-Agent-Token) on checks",
+            WireCode::AgentTokenRequired => {
+                "this workspace requires an agent token (X-Allowly-Agent-Token) on checks and settlements"
+            }
             _ => "the agent token was refused",
         };
         Self::new(code, message)

@@ -1,6 +1,6 @@
 //! Agent identity, on SQLite and PostgreSQL: an agent enrolled through the setup API (public key only) is accepted
 //! with the tokens allowly-core mints from its credential; every way a token can be bad is a 401 with its own code
-//! that stores nothing and never echoes the token; a workspace can require tokens on checks.
+//! that stores nothing and never echoes the token; a workspace can require tokens on checks and settlements.
 
 #[macro_use]
 mod common;
@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 backend_tests!(
     an_enrolled_agents_token_is_accepted_and_each_bad_token_refused,
     a_workspace_can_require_agent_tokens,
+    settlements_follow_the_agent_token_rules_of_checks,
     registration_takes_public_keys_only
 );
 
@@ -32,6 +33,17 @@ async fn check_with(s: &TestServer, token: Option<&str>, authorization_id: &str)
         rb = rb.header("X-Allowly-Agent-Token", t);
     }
     let resp = rb.json(&json!({"authorization_id": authorization_id, "scopes": ["s"]})).send().await.expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("JSON"))
+}
+
+/// POST with the runtime key and, when given, an agent token.
+async fn post_as(s: &TestServer, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+    let mut rb = s.http.post(format!("{}{path}", s.base)).bearer_auth(&s.rt);
+    if let Some(t) = token {
+        rb = rb.header("X-Allowly-Agent-Token", t);
+    }
+    let resp = rb.json(&body).send().await.expect("request");
     let status = resp.status().as_u16();
     (status, resp.json().await.expect("JSON"))
 }
@@ -127,6 +139,39 @@ async fn a_workspace_can_require_agent_tokens(db: TestDb) {
     assert_eq!(st, 200);
     let (st, _) = check_with(&s, None, &auth).await;
     assert_eq!(st, 200);
+    s.stop().await;
+}
+
+async fn settlements_follow_the_agent_token_rules_of_checks(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let agent = enroll(&s, "agent-a").await;
+    let other = enroll(&s, "agent-b").await;
+    let a =
+        s.authorize(json!({"user_id": "u", "agent_id": "agent-a", "scopes": ["s"], "budget_limit_micros": 1000})).await;
+    let auth = a["authorization_id"].as_str().expect("id");
+    let check = json!({"authorization_id": auth, "scopes": ["s"], "estimated_cost_micros": 100});
+    let (st, v) = post_as(&s, "/v1/check", check, Some(&agent.token())).await;
+    assert_eq!(st, 200, "{v}");
+    let receipt = v["results"]["s"]["receipt"]["receipt_id"].as_str().expect("receipt").to_owned();
+    let settle = json!({"check_receipt_id": receipt, "actual_cost_micros": 80});
+
+    let before = [db.count("receipts").await, db.count("idempotency").await];
+    let (st, v) = post_as(&s, "/v1/budget-settlements", settle.clone(), Some(&other.token())).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (401, Some("agent_token_agent_mismatch")), "{v}");
+    let on = json!({"require_agent_tokens": true});
+    let (st, _) = s.send("PUT", "/v1/setup/agent-identity", Some(&s.setup), Some(on), None).await;
+    assert_eq!(st, 200);
+    let (st, v) = post_as(&s, "/v1/budget-settlements", settle.clone(), None).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (401, Some("agent_token_required")), "{v}");
+    assert_eq!(
+        [db.count("receipts").await, db.count("idempotency").await],
+        before,
+        "refused settlements store nothing"
+    );
+
+    let (st, v) = post_as(&s, "/v1/budget-settlements", settle, Some(&agent.token())).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["actual_cost_micros"], 80);
     s.stop().await;
 }
 

@@ -181,6 +181,9 @@ pub struct EditionAuthorizationRequest {
     pub replaces: Option<String>,
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     pub idempotency_key: Option<String>,
+    /// How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+    /// clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+    pub confirmation_timeout_seconds: Option<i64>,
 }
 
 impl From<EditionAuthorizationRequest> for core::CreateEditionAuthorizationRequest {
@@ -195,8 +198,7 @@ impl From<EditionAuthorizationRequest> for core::CreateEditionAuthorizationReque
             replaces: r.replaces,
             metadata: r.metadata.unwrap_or_default(),
             idempotency_key: r.idempotency_key,
-            // A per-authorization timeout is a scope-grant option in this binding; an edition sets its own.
-            confirmation_timeout_seconds: None,
+            confirmation_timeout_seconds: r.confirmation_timeout_seconds,
         }
     }
 }

@@ -6,10 +6,12 @@ the arguments and forwards them (plus the ambient ``trace`` for checks). Type st
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from . import _native
+from .errors import ConfigError
 from .trace import current_trace
 
 __all__ = ["Admin", "Allowly", "SyncAllowly"]
@@ -430,11 +432,18 @@ class _Client:
         fallback_by_scope: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
         agent_credential: Optional[_native.AgentCredential] = None,
-        agent_token_supplier: Optional[Callable[[], str]] = None,
+        agent_token_supplier: Optional[Callable[[], Union[str, Awaitable[str]]]] = None,
     ) -> None:
         # `agent_token_supplier` is 0.8.0's name; `credential.token` (a bound method) is recognised and signed in core.
         if agent_credential is None and isinstance(getattr(agent_token_supplier, "__self__", None), _native.AgentCredential):
             agent_credential, agent_token_supplier = agent_token_supplier.__self__, None  # type: ignore[union-attr]
+        # An async supplier (0.8.0 accepts one) is awaited here, on the caller's event loop, before each check: core's
+        # runtime threads cannot run a coroutine. A plain function still goes to core, which calls it per check.
+        self._async_token_supplier: Optional[Callable[[], Awaitable[str]]] = None
+        if agent_token_supplier is not None and _is_async_callable(agent_token_supplier):
+            if self._BLOCKING:
+                raise TypeError("SyncAllowly needs a plain function as agent_token_supplier; use allowly.Allowly for an async one")
+            self._async_token_supplier, agent_token_supplier = agent_token_supplier, None  # type: ignore[assignment]
         self._native = _native.NativeClient(
             api_key,
             base_url=base_url,
@@ -481,6 +490,22 @@ class _Client:
         if isinstance(client_timestamp, datetime):
             # A naive datetime renders without an offset, and core refuses it with a typed validation error.
             client_timestamp = client_timestamp.isoformat()
+        if agent_token is None and self._async_token_supplier is not None:
+            return self._check_with_supplied_token(
+                authorization_id=authorization_id,
+                scopes=list(scopes if scopes is not None else actions),  # type: ignore[arg-type]
+                resource=resource,
+                context=context,
+                session_id=session_id,
+                estimated_cost_micros=estimated_cost_micros,
+                wait=wait,
+                trace=current_trace() or None,
+                client_timestamp=client_timestamp,
+                idempotency_key=idempotency_key,
+                arguments=arguments,
+                arguments_sha256=arguments_sha256,
+                confirmation_id=confirmation_id,
+            )
         return self._native.check(
             authorization_id=authorization_id,
             scopes=list(scopes if scopes is not None else actions),  # type: ignore[arg-type]
@@ -497,6 +522,17 @@ class _Client:
             confirmation_id=confirmation_id,
             agent_token=agent_token,
         )
+
+    async def _check_with_supplied_token(self, **request: Any) -> Any:
+        supplier = self._async_token_supplier
+        assert supplier is not None
+        try:
+            token = await supplier()
+        except Exception as e:  # the supplier's message may hold a secret: only its type is reported, as core does
+            raise ConfigError(f"the agent token supplier failed: {type(e).__name__}", code="invalid_config") from None
+        if not isinstance(token, str):
+            raise ConfigError("the agent token supplier must return a str", code="invalid_config")
+        return await self._native.check(**request, agent_token=token)
 
     def readiness(self) -> Any:
         """True when the server reports ready (``GET /readyz``); a not-ready answer is ``False``, not an error."""
@@ -547,3 +583,8 @@ class SyncAllowly(_Client):
 
 #: ``allowly.Admin``: the type of ``client.admin``.
 Admin = AdminAPI
+
+
+def _is_async_callable(fn: Any) -> bool:
+    """An ``async def`` function, a partial of one, or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))

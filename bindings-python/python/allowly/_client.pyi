@@ -2,7 +2,7 @@
 # client decides awaitable or blocking); here they are split so each client's methods have exact return types.
 # tests/test_stubs.py checks every signature below against the runtime objects.
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, Iterator, List, Mapping, Optional, Sequence, Union, overload
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, List, Mapping, Optional, Sequence, Union, overload
 
 from ._native import (
     AgentCredential,
@@ -413,7 +413,7 @@ class Allowly:
         fallback_by_scope: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
         agent_credential: Optional[AgentCredential] = None,
-        agent_token_supplier: Optional[Callable[[], str]] = None,
+        agent_token_supplier: Optional[Callable[[], Union[str, Awaitable[str]]]] = None,
     ) -> None: ...
     async def check(
         self,

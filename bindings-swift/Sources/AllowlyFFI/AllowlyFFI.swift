@@ -915,6 +915,213 @@ public func FfiConverterTypeAgentCredential_lower(_ value: AgentCredential) -> U
 
 
 /**
+ * Supplies the agent token of each check; implemented in Swift / Kotlin. It is called from the SDK's own threads
+ * (not the caller's), once per check. Throwing fails that check with `Config` (`invalid_config`), whose message
+ * names no detail of the failure, since a supplier's error may carry a secret.
+ */
+public protocol AgentTokenSupplier: AnyObject, Sendable {
+    
+    func agentToken() throws  -> String
+    
+}
+/**
+ * Supplies the agent token of each check; implemented in Swift / Kotlin. It is called from the SDK's own threads
+ * (not the caller's), once per check. Throwing fails that check with `Config` (`invalid_config`), whose message
+ * names no detail of the failure, since a supplier's error may carry a secret.
+ */
+open class AgentTokenSupplierImpl: AgentTokenSupplier, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_agenttokensupplier(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_agenttokensupplier(handle, $0) }
+    }
+
+    
+
+    
+open func agentToken()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_agenttokensupplier_agent_token(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAgentTokenSupplier {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAgentTokenSupplier = UniffiVTableCallbackInterfaceAgentTokenSupplier(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAgentTokenSupplier.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AgentTokenSupplier: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAgentTokenSupplier.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AgentTokenSupplier: handle missing in uniffiClone")
+            }
+        },
+        agentToken: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String in
+                guard let uniffiObj = try? FfiConverterTypeAgentTokenSupplier.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.agentToken(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeAllowlyError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAgentTokenSupplier> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAgentTokenSupplier>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAgentTokenSupplier() {
+    uniffi_allowly_ffi_fn_init_callback_vtable_agenttokensupplier(UniffiCallbackInterfaceAgentTokenSupplier.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAgentTokenSupplier: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AgentTokenSupplier>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AgentTokenSupplier
+
+    public static func lift(_ handle: UInt64) throws -> AgentTokenSupplier {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AgentTokenSupplierImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AgentTokenSupplier) -> UInt64 {
+         if let rustImpl = value as? AgentTokenSupplierImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AgentTokenSupplier {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AgentTokenSupplier, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgentTokenSupplier_lift(_ handle: UInt64) throws -> AgentTokenSupplier {
+    return try FfiConverterTypeAgentTokenSupplier.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgentTokenSupplier_lower(_ value: AgentTokenSupplier) -> UInt64 {
+    return FfiConverterTypeAgentTokenSupplier.lower(value)
+}
+
+
+
+
+
+
+/**
  * Asked by [`NativeClient::check_with_confirmation`] for every scope that needs the user's approval; answer `true`
  * to approve, `false` to reject. Implemented in Swift / Kotlin (an `async` / `suspend` function).
  */
@@ -4131,6 +4338,11 @@ public struct ClientOptions {
      * A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
      */
     public let agentToken: String?
+    /**
+     * Asked for the agent token before every check (a token minted by another service, a vault, …). Give at most
+     * one of `agent_credential`, `agent_token` and `agent_token_supplier`.
+     */
+    public let agentTokenSupplier: AgentTokenSupplier?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4165,7 +4377,11 @@ public struct ClientOptions {
          */agentCredential: AgentCredential? = nil, 
         /**
          * A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
-         */agentToken: String? = nil) {
+         */agentToken: String? = nil, 
+        /**
+         * Asked for the agent token before every check (a token minted by another service, a vault, …). Give at most
+         * one of `agent_credential`, `agent_token` and `agent_token_supplier`.
+         */agentTokenSupplier: AgentTokenSupplier? = nil) {
         self.baseUrl = baseUrl
         self.timeout = timeout
         self.checkTimeout = checkTimeout
@@ -4176,6 +4392,7 @@ public struct ClientOptions {
         self.retryBaseDelay = retryBaseDelay
         self.agentCredential = agentCredential
         self.agentToken = agentToken
+        self.agentTokenSupplier = agentTokenSupplier
     }
 
     
@@ -4203,7 +4420,8 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 userAgent: FfiConverterOptionString.read(from: &buf), 
                 retryBaseDelay: FfiConverterOptionDuration.read(from: &buf), 
                 agentCredential: FfiConverterOptionTypeAgentCredential.read(from: &buf), 
-                agentToken: FfiConverterOptionString.read(from: &buf)
+                agentToken: FfiConverterOptionString.read(from: &buf), 
+                agentTokenSupplier: FfiConverterOptionTypeAgentTokenSupplier.read(from: &buf)
         )
     }
 
@@ -4218,6 +4436,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterOptionDuration.write(value.retryBaseDelay, into: &buf)
         FfiConverterOptionTypeAgentCredential.write(value.agentCredential, into: &buf)
         FfiConverterOptionString.write(value.agentToken, into: &buf)
+        FfiConverterOptionTypeAgentTokenSupplier.write(value.agentTokenSupplier, into: &buf)
     }
 }
 
@@ -5154,6 +5373,11 @@ public struct EditionAuthorizationRequest: Equatable, Hashable {
      */
     public let metadataJson: String?
     public let idempotencyKey: String?
+    /**
+     * How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+     * clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+     */
+    public let confirmationTimeoutSeconds: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5166,7 +5390,11 @@ public struct EditionAuthorizationRequest: Equatable, Hashable {
          */expiresAt: String? = nil, budgetLimitMicros: Int64? = nil, replaces: String? = nil, 
         /**
          * A JSON object as text.
-         */metadataJson: String? = nil, idempotencyKey: String? = nil) {
+         */metadataJson: String? = nil, idempotencyKey: String? = nil, 
+        /**
+         * How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+         * clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+         */confirmationTimeoutSeconds: Int64? = nil) {
         self.userId = userId
         self.policyId = policyId
         self.policyVersion = policyVersion
@@ -5176,6 +5404,7 @@ public struct EditionAuthorizationRequest: Equatable, Hashable {
         self.replaces = replaces
         self.metadataJson = metadataJson
         self.idempotencyKey = idempotencyKey
+        self.confirmationTimeoutSeconds = confirmationTimeoutSeconds
     }
 
     
@@ -5202,7 +5431,8 @@ public struct FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
                 budgetLimitMicros: FfiConverterOptionInt64.read(from: &buf), 
                 replaces: FfiConverterOptionString.read(from: &buf), 
                 metadataJson: FfiConverterOptionString.read(from: &buf), 
-                idempotencyKey: FfiConverterOptionString.read(from: &buf)
+                idempotencyKey: FfiConverterOptionString.read(from: &buf), 
+                confirmationTimeoutSeconds: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -5216,6 +5446,7 @@ public struct FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
         FfiConverterOptionString.write(value.replaces, into: &buf)
         FfiConverterOptionString.write(value.metadataJson, into: &buf)
         FfiConverterOptionString.write(value.idempotencyKey, into: &buf)
+        FfiConverterOptionInt64.write(value.confirmationTimeoutSeconds, into: &buf)
     }
 }
 
@@ -8685,6 +8916,30 @@ fileprivate struct FfiConverterOptionTypeAgentCredential: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAgentTokenSupplier: FfiConverterRustBuffer {
+    typealias SwiftType = AgentTokenSupplier?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAgentTokenSupplier.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAgentTokenSupplier.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeConfirmNonce: FfiConverterRustBuffer {
     typealias SwiftType = ConfirmNonce?
 
@@ -9787,6 +10042,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id() != 45307) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_agenttokensupplier_agent_token() != 60354) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() != 24844) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9947,6 +10205,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitAgentTokenSupplier()
     uniffiCallbackInitConfirmHandler()
     uniffiCallbackInitSeenIdsCallback()
     return InitializationResult.ok

@@ -218,6 +218,10 @@ pub struct EditionAuthorizationRequest {
     pub metadata_json: Option<String>,
     #[uniffi(default = None)]
     pub idempotency_key: Option<String>,
+    /// How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+    /// clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+    #[uniffi(default = None)]
+    pub confirmation_timeout_seconds: Option<i64>,
 }
 
 impl EditionAuthorizationRequest {
@@ -232,8 +236,7 @@ impl EditionAuthorizationRequest {
             replaces: self.replaces,
             metadata: parse_object("metadata_json", self.metadata_json)?.unwrap_or_default(),
             idempotency_key: self.idempotency_key,
-            // A per-authorization timeout is a scope-grant option in this binding; an edition sets its own.
-            confirmation_timeout_seconds: None,
+            confirmation_timeout_seconds: self.confirmation_timeout_seconds,
         })
     }
 }

@@ -82,6 +82,9 @@ impl CreateEditionAuthorizationRequest {
         {
             return Err(Error::invalid_input("budget_limit_micros", "budget_limit_micros must be >= 0"));
         }
+        if self.confirmation_timeout_seconds.is_some_and(|t| t < 1) {
+            return Err(Error::invalid_input("confirmation_timeout_seconds", "must be a positive number of seconds"));
+        }
         if let Some(replaces) = &self.replaces {
             validate_id("replaces", replaces)?;
         }

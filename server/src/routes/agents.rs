@@ -136,8 +136,8 @@ pub(super) fn parse_settings(body: &axum::body::Bytes) -> Result<AgentIdentityPu
     Ok(AgentIdentityPut { require_agent_tokens: required.unwrap_or(false) })
 }
 
-/// `PUT /v1/setup/agent-identity {require_agent_tokens}`: with `true`, a check without a verified agent token is 401
-/// `agent_token_required`.
+/// `PUT /v1/setup/agent-identity {require_agent_tokens}`: with `true`, a check or a settlement without a verified agent
+/// token is 401 `agent_token_required`.
 pub async fn put_settings(
     State(s): State<Arc<AppState>>,
     who: Setup,

@@ -77,21 +77,15 @@ pub(super) struct CheckReq {
 /// without one, and a verified token must name the authorization's agent. An unknown authorization is left to the
 /// evaluation (deny `authorization_not_found` with its receipt), as without a token.
 async fn check_agent(s: &AppState, who: &Runtime, authorization_id: &str) -> ApiResult<()> {
-    match &who.agent {
-        None if crate::store::agents::requires_tokens(s.store.reader(), &who.workspace_id).await? => {
-            Err(ApiError::agent_token(WireCode::AgentTokenRequired))
-        }
-        None => Ok(()),
-        Some(agent) => {
-            let bound =
-                crate::store::agents::authorization_agent(s.store.reader(), &who.workspace_id, authorization_id)
-                    .await?;
-            match bound {
-                Some(bound) if bound != agent.agent_id => Err(ApiError::agent_token(WireCode::AgentTokenAgentMismatch)),
-                _ => Ok(()),
-            }
+    who.require_agent_token_if_configured(s).await?;
+    if who.agent.is_some() {
+        let bound =
+            crate::store::agents::authorization_agent(s.store.reader(), &who.workspace_id, authorization_id).await?;
+        if let Some(bound) = bound {
+            who.require_agent_of(&bound)?;
         }
     }
+    Ok(())
 }
 
 pub(super) fn parse_check(body: &axum::body::Bytes) -> Result<CheckReq, ApiError> {

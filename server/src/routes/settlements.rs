@@ -43,6 +43,8 @@ pub async fn settle(
     Body(body): Body,
 ) -> ApiResult<Response> {
     let (check_receipt_id, actual) = parse_settle(&body)?;
+    // A settlement is an agent reporting what its allowed action cost: the agent-token rules of a check apply.
+    who.require_agent_token_if_configured(&s).await?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/budget-settlements", &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {
@@ -66,6 +68,7 @@ pub async fn settle(
     let auth = db::get_locked(&mut tx, &who.workspace_id, &res.authorization_id)
         .await?
         .ok_or_else(|| ApiError::internal("reservation without authorization"))?;
+    who.require_agent_of(&auth.agent_id)?;
     let before = auth.budget_spent + auth.budget_reserved;
     let after = before - res.estimated + actual;
     let delta = actual - res.estimated;

@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_AGENT_TOKEN_SUPPLIER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_AGENT_TOKEN_SUPPLIER_METHOD0
+typedef void (*UniffiCallbackInterfaceAgentTokenSupplierMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CONFIRM_HANDLER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CONFIRM_HANDLER_METHOD0
 typedef void (*UniffiCallbackInterfaceConfirmHandlerMethod0)(uint64_t, RustBuffer, UniffiForeignFutureCompleteI8 _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
@@ -254,6 +261,15 @@ typedef void (*UniffiCallbackInterfaceConfirmHandlerMethod0)(uint64_t, RustBuffe
 typedef void (*UniffiCallbackInterfaceSeenIdsCallbackMethod0)(uint64_t, RustBuffer, int64_t, int8_t* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AGENT_TOKEN_SUPPLIER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AGENT_TOKEN_SUPPLIER
+typedef struct UniffiVTableCallbackInterfaceAgentTokenSupplier {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAgentTokenSupplierMethod0 _Nonnull agentToken;
+} UniffiVTableCallbackInterfaceAgentTokenSupplier;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONFIRM_HANDLER
@@ -337,6 +353,26 @@ RustBuffer uniffi_allowly_ffi_fn_method_agentcredential_token_at(uint64_t ptr, i
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_AGENTCREDENTIAL_WORKSPACE_ID
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_AGENTCREDENTIAL_WORKSPACE_ID
 RustBuffer uniffi_allowly_ffi_fn_method_agentcredential_workspace_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_AGENTTOKENSUPPLIER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_AGENTTOKENSUPPLIER
+uint64_t uniffi_allowly_ffi_fn_clone_agenttokensupplier(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_AGENTTOKENSUPPLIER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_AGENTTOKENSUPPLIER
+void uniffi_allowly_ffi_fn_free_agenttokensupplier(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_INIT_CALLBACK_VTABLE_AGENTTOKENSUPPLIER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_INIT_CALLBACK_VTABLE_AGENTTOKENSUPPLIER
+void uniffi_allowly_ffi_fn_init_callback_vtable_agenttokensupplier(const UniffiVTableCallbackInterfaceAgentTokenSupplier* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_AGENTTOKENSUPPLIER_AGENT_TOKEN
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_AGENTTOKENSUPPLIER_AGENT_TOKEN
+RustBuffer uniffi_allowly_ffi_fn_method_agenttokensupplier_agent_token(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_CONFIRMHANDLER
@@ -1173,6 +1209,12 @@ uint16_t uniffi_allowly_ffi_checksum_method_agentcredential_token_at(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_AGENTCREDENTIAL_WORKSPACE_ID
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_AGENTCREDENTIAL_WORKSPACE_ID
 uint16_t uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_AGENTTOKENSUPPLIER_AGENT_TOKEN
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_AGENTTOKENSUPPLIER_AGENT_TOKEN
+uint16_t uniffi_allowly_ffi_checksum_method_agenttokensupplier_agent_token(void
     
 );
 #endif

@@ -657,11 +657,33 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceAgentTokenSupplierMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceConfirmHandlerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`prompt`: RustBuffer.ByValue,`uniffiFutureCallback`: UniffiForeignFutureCompleteI8,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
 }
 internal interface UniffiCallbackInterfaceSeenIdsCallbackMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`eventId`: RustBuffer.ByValue,`forgetAfter`: Long,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "agentToken")
+internal open class UniffiVTableCallbackInterfaceAgentTokenSupplier(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `agentToken`: UniffiCallbackInterfaceAgentTokenSupplierMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `agentToken`: UniffiCallbackInterfaceAgentTokenSupplierMethod0? = null,
+    ): UniffiVTableCallbackInterfaceAgentTokenSupplier(`uniffiFree`,`uniffiClone`,`agentToken`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceAgentTokenSupplier) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `agentToken` = other.`agentToken`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "confirm")
 internal open class UniffiVTableCallbackInterfaceConfirmHandler(
@@ -771,6 +793,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allowly_ffi_checksum_method_agentcredential_token_at(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_agenttokensupplier_agent_token(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_confirmhandler_confirm(
     ): Int
@@ -894,6 +918,7 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "allowly"))
+        uniffiCallbackInterfaceAgentTokenSupplier.register(this)
         uniffiCallbackInterfaceConfirmHandler.register(this)
         uniffiCallbackInterfaceSeenIdsCallback.register(this)
         
@@ -925,6 +950,14 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_method_agentcredential_token_at(`ptr`: Long,`issuedAt`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_method_agentcredential_workspace_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_clone_agenttokensupplier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_agenttokensupplier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_init_callback_vtable_agenttokensupplier(`vtable`: UniffiVTableCallbackInterfaceAgentTokenSupplier,
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_method_agenttokensupplier_agent_token(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_clone_confirmhandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1286,6 +1319,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_agentcredential_workspace_id() and 0xFFFF) != 45307) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_agenttokensupplier_agent_token() and 0xFFFF) != 60354) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_confirmhandler_confirm() and 0xFFFF) != 24844) {
@@ -2423,6 +2459,332 @@ public object FfiConverterTypeAgentCredential: FfiConverter<AgentCredential, Lon
     override fun allocationSize(value: AgentCredential) = 8UL
 
     override fun write(value: AgentCredential, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Supplies the agent token of each check; implemented in Swift / Kotlin. It is called from the SDK's own threads
+ * (not the caller's), once per check. Throwing fails that check with `Config` (`invalid_config`), whose message
+ * names no detail of the failure, since a supplier's error may carry a secret.
+ */
+public interface AgentTokenSupplier {
+    
+    fun `agentToken`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * Supplies the agent token of each check; implemented in Swift / Kotlin. It is called from the SDK's own threads
+ * (not the caller's), once per check. Throwing fails that check with `Config` (`invalid_config`), whose message
+ * names no detail of the failure, since a supplier's error may carry a secret.
+ */
+open class AgentTokenSupplierImpl: Disposable, AutoCloseable, AgentTokenSupplier
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_agenttokensupplier(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_agenttokensupplier(handle, status)
+        }
+    }
+
+    
+    @Throws(AllowlyException::class)override fun `agentToken`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_agenttokensupplier_agent_token(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceAgentTokenSupplier {
+    internal object `agentToken`: UniffiCallbackInterfaceAgentTokenSupplierMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeAgentTokenSupplier.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`agentToken`(
+                )
+            }
+            val writeReturn = { value: kotlin.String -> uniffiOutReturn.setValue(FfiConverterString.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: AllowlyException -> FfiConverterTypeAllowlyError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeAgentTokenSupplier.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeAgentTokenSupplier.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceAgentTokenSupplier.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `agentToken`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_allowly_ffi_fn_init_callback_vtable_agenttokensupplier(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAgentTokenSupplier: FfiConverter<AgentTokenSupplier, Long> {
+    internal val handleMap = UniffiHandleMap<AgentTokenSupplier>()
+
+    override fun lower(value: AgentTokenSupplier): Long {
+        if (value is AgentTokenSupplierImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): AgentTokenSupplier {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AgentTokenSupplierImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): AgentTokenSupplier {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AgentTokenSupplier) = 8UL
+
+    override fun write(value: AgentTokenSupplier, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -6780,6 +7142,12 @@ data class ClientOptions (
      * A fixed agent token sent on every check (minted elsewhere; prefer `agent_credential`).
      */
     val `agentToken`: kotlin.String? = null 
+    , 
+    /**
+     * Asked for the agent token before every check (a token minted by another service, a vault, …). Give at most
+     * one of `agent_credential`, `agent_token` and `agent_token_supplier`.
+     */
+    val `agentTokenSupplier`: AgentTokenSupplier? = null 
     
 ): Disposable{
     
@@ -6800,7 +7168,8 @@ data class ClientOptions (
         this.`userAgent`,
         this.`retryBaseDelay`,
         this.`agentCredential`,
-        this.`agentToken`
+        this.`agentToken`,
+        this.`agentTokenSupplier`
     )
     }
     
@@ -6823,6 +7192,7 @@ public object FfiConverterTypeClientOptions: FfiConverterRustBuffer<ClientOption
             FfiConverterOptionalDuration.read(buf),
             FfiConverterOptionalTypeAgentCredential.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeAgentTokenSupplier.read(buf),
         )
     }
 
@@ -6836,7 +7206,8 @@ public object FfiConverterTypeClientOptions: FfiConverterRustBuffer<ClientOption
             FfiConverterOptionalString.allocationSize(value.`userAgent`) +
             FfiConverterOptionalDuration.allocationSize(value.`retryBaseDelay`) +
             FfiConverterOptionalTypeAgentCredential.allocationSize(value.`agentCredential`) +
-            FfiConverterOptionalString.allocationSize(value.`agentToken`)
+            FfiConverterOptionalString.allocationSize(value.`agentToken`) +
+            FfiConverterOptionalTypeAgentTokenSupplier.allocationSize(value.`agentTokenSupplier`)
     )
 
     override fun write(value: ClientOptions, buf: ByteBuffer) {
@@ -6850,6 +7221,7 @@ public object FfiConverterTypeClientOptions: FfiConverterRustBuffer<ClientOption
             FfiConverterOptionalDuration.write(value.`retryBaseDelay`, buf)
             FfiConverterOptionalTypeAgentCredential.write(value.`agentCredential`, buf)
             FfiConverterOptionalString.write(value.`agentToken`, buf)
+            FfiConverterOptionalTypeAgentTokenSupplier.write(value.`agentTokenSupplier`, buf)
     }
 }
 
@@ -7618,6 +7990,12 @@ data class EditionAuthorizationRequest (
     val `metadataJson`: kotlin.String? = null 
     , 
     val `idempotencyKey`: kotlin.String? = null 
+    , 
+    /**
+     * How long each confirmation of this grant waits for the user's answer, in seconds (server default one hour;
+     * clamped to 60 s … 7 days, 1 s minimum under `allowly serve --dev`).
+     */
+    val `confirmationTimeoutSeconds`: kotlin.Long? = null 
     
 ){
     
@@ -7643,6 +8021,7 @@ public object FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
         )
     }
 
@@ -7655,7 +8034,8 @@ public object FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
             FfiConverterOptionalLong.allocationSize(value.`budgetLimitMicros`) +
             FfiConverterOptionalString.allocationSize(value.`replaces`) +
             FfiConverterOptionalString.allocationSize(value.`metadataJson`) +
-            FfiConverterOptionalString.allocationSize(value.`idempotencyKey`)
+            FfiConverterOptionalString.allocationSize(value.`idempotencyKey`) +
+            FfiConverterOptionalLong.allocationSize(value.`confirmationTimeoutSeconds`)
     )
 
     override fun write(value: EditionAuthorizationRequest, buf: ByteBuffer) {
@@ -7668,6 +8048,7 @@ public object FfiConverterTypeEditionAuthorizationRequest: FfiConverterRustBuffe
             FfiConverterOptionalString.write(value.`replaces`, buf)
             FfiConverterOptionalString.write(value.`metadataJson`, buf)
             FfiConverterOptionalString.write(value.`idempotencyKey`, buf)
+            FfiConverterOptionalLong.write(value.`confirmationTimeoutSeconds`, buf)
     }
 }
 
@@ -10502,6 +10883,38 @@ public object FfiConverterOptionalTypeAgentCredential: FfiConverterRustBuffer<Ag
         } else {
             buf.put(1)
             FfiConverterTypeAgentCredential.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAgentTokenSupplier: FfiConverterRustBuffer<AgentTokenSupplier?> {
+    override fun read(buf: ByteBuffer): AgentTokenSupplier? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAgentTokenSupplier.read(buf)
+    }
+
+    override fun allocationSize(value: AgentTokenSupplier?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAgentTokenSupplier.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AgentTokenSupplier?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAgentTokenSupplier.write(value, buf)
         }
     }
 }

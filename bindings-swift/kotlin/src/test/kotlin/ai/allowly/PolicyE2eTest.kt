@@ -79,6 +79,24 @@ class PolicyE2eTest {
     }
 
     @Test
+    fun `an edition grant takes its own confirmation timeout`() = runBlocking {
+        val created = setup.createPolicy("research-agent-timeout", definition())
+        fun grant(seconds: Long) = EditionAuthorizationRequest(
+            "subject:timeout", "research-agent-timeout", created.policyRef.policyVersion.toLong(),
+            confirmationTimeoutSeconds = seconds,
+        )
+        val bad = assertThrows<AllowlyException.Validation> { runBlocking { allowly.createAuthorizationFromPolicy(grant(0)) } }
+        assertEquals("confirmation_timeout_seconds", bad.fields.single().field)
+        val auth = allowly.createAuthorizationFromPolicy(grant(120))
+        val confirm = allowly.check(auth.authorizationId, listOf("web.search"), contextJson = """{"risk": 3}""")
+            .results.getValue("web.search")
+        val monitor = allowly.getConfirmationStatus(requireNotNull(confirm.confirmationId))
+        // The server's default is an hour; this grant's confirmations wait two minutes.
+        val waits = java.time.Duration.between(java.time.Instant.now(), java.time.Instant.parse(monitor.expiresAt)).seconds
+        assertTrue(waits in 60..121, "expires in $waits s")
+    }
+
+    @Test
     fun `an edition grant decides, and its wire-5 receipts verify offline`() = runBlocking {
         val created = setup.createPolicy("research-agent-grant", definition())
         val auth = allowly.createAuthorizationFromPolicy(
