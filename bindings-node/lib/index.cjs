@@ -91,6 +91,20 @@ class Escalations {
   get(escalationId) {
     return this.getStatus(escalationId)
   }
+  /** Answers the level the escalation waits on, as the member whose credential (`allowly_mk_…`) this client holds. */
+  resolve(escalationId, resolution, options) {
+    return mapped(() => this.#native.resolveEscalation(escalationId, resolution, options))
+  }
+  approve(escalationId, options) {
+    return this.resolve(escalationId, 'approved', options)
+  }
+  reject(escalationId, options) {
+    return this.resolve(escalationId, 'rejected', options)
+  }
+  /** Polls until no member is asked any more (approved at its last level, rejected or expired). */
+  waitFor(escalationId, options) {
+    return mapped(() => this.#native.waitForEscalation(escalationId, options))
+  }
 }
 
 class Policies {
@@ -214,6 +228,36 @@ class Webhook {
   }
 }
 
+/**
+ * The members who answer escalations. A created member's `credential` is in that answer only, and is left out of
+ * `inspect` and `JSON.stringify` so logging the answer does not leak it.
+ */
+class Members {
+  #native
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+  async create(request) {
+    return hideCredential(await mapped(() => this.#native.createMember(request)))
+  }
+  list() {
+    return mapped(() => this.#native.listMembers())
+  }
+  /** A new credential; the old one stops working at once. */
+  async rotateCredential(memberId) {
+    return hideCredential(await mapped(() => this.#native.rotateMemberCredential(memberId)))
+  }
+  revoke(memberId) {
+    return mapped(() => this.#native.revokeMember(memberId))
+  }
+}
+
+/** Keeps `credential` readable but not enumerable: `inspect`, `JSON.stringify` and spreads leave it out. */
+function hideCredential(created) {
+  Object.defineProperty(created, 'credential', { value: created.credential, enumerable: false })
+  return created
+}
+
 class SigningKeys {
   #native
   constructor(nativeClient) {
@@ -258,6 +302,7 @@ class Admin {
     this.webhook = new Webhook(nativeClient)
     this.signingKeys = new SigningKeys(nativeClient)
     this.audit = new Audit(nativeClient)
+    this.members = new Members(nativeClient)
   }
 }
 

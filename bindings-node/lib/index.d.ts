@@ -7,6 +7,12 @@ import type {
   AuditPage,
   AuditQuery,
   CreatedApiKey,
+  CreatedMember,
+  CreateMemberRequest,
+  EscalationResolved,
+  Member,
+  MemberRevocation,
+  ResolveEscalationOptions,
   SigningKeyRotation,
   WebhookEndpoint,
   WebhookSecret,
@@ -50,6 +56,13 @@ export type {
   AuditQuery,
   AuditRow,
   CreatedApiKey,
+  CreatedMember,
+  CreateMemberRequest,
+  EscalationResolved,
+  Member,
+  MemberRevocation,
+  ResolveEscalationOptions,
+  EscalationStep,
   SigningKeyRotation,
   WebhookEndpoint,
   WebhookSecret,
@@ -144,6 +157,20 @@ export declare class Escalations {
   getStatus(escalationId: string): Promise<EscalationMonitor>
   /** The 0.8.0 SDK's alias of `getStatus`. */
   get(escalationId: string): Promise<EscalationMonitor>
+  /**
+   * Answers the level the escalation waits on, as the member whose credential (`allowly_mk_…`) this client holds.
+   * Another member: `PermissionDeniedError` (`escalation_wrong_member`); already answered: `ConflictError`
+   * (`escalation_not_pending`); past its expiry: `ConflictError` (410 `escalation_expired`).
+   */
+  resolve(
+    escalationId: string,
+    resolution: 'approved' | 'rejected',
+    options?: ResolveEscalationOptions,
+  ): Promise<EscalationResolved>
+  approve(escalationId: string, options?: ResolveEscalationOptions): Promise<EscalationResolved>
+  reject(escalationId: string, options?: ResolveEscalationOptions): Promise<EscalationResolved>
+  /** Polls until no member is asked any more (`TimeoutError` after `timeoutMs`, default 60 000). */
+  waitFor(escalationId: string, options?: WaitOptions): Promise<EscalationMonitor>
 }
 
 /**
@@ -198,6 +225,17 @@ export declare class Webhook {
   delete(): Promise<void>
 }
 
+/** The members who answer escalations (`member:<memberId>` targets). */
+export declare class Members {
+  private constructor()
+  /** `credential` holds the member's `allowly_mk_…` credential, in this answer only (not enumerable). */
+  create(request: CreateMemberRequest): Promise<CreatedMember>
+  list(): Promise<Member[]>
+  /** A new credential, in this answer only; the old one stops working at once. */
+  rotateCredential(memberId: string): Promise<CreatedMember>
+  revoke(memberId: string): Promise<MemberRevocation>
+}
+
 export declare class SigningKeys {
   private constructor()
   rotate(): Promise<SigningKeyRotation>
@@ -218,6 +256,7 @@ export declare class Admin {
   readonly webhook: Webhook
   readonly signingKeys: SigningKeys
   readonly audit: Audit
+  readonly members: Members
 }
 
 export declare class Allowly {

@@ -144,6 +144,15 @@ export declare class NativeClient {
   settleBudget(request: SettlementRequest): Promise<Settlement>
   /** The workspace's key document, loaded with the strict key-document parser. */
   workspaceKeys(workspaceId: string): Promise<KeySet>
+  /** `resolution` is `"approved"` or `"rejected"` (anything else: `ValidationError` naming `resolution`). */
+  resolveEscalation(escalationId: string, resolution: string, options?: ResolveEscalationOptions | undefined | null): Promise<EscalationResolved>
+  waitForEscalation(escalationId: string, options?: WaitOptions | undefined | null): Promise<EscalationMonitor>
+  /** The new member's credential (`allowly_mk_…`) is in this answer only. */
+  createMember(request: CreateMemberRequest): Promise<CreatedMember>
+  listMembers(): Promise<Array<Member>>
+  /** A new credential, in this answer only; the old one stops working at once. */
+  rotateMemberCredential(memberId: string): Promise<CreatedMember>
+  revokeMember(memberId: string): Promise<MemberRevocation>
 }
 
 export declare class NativeGate {
@@ -478,6 +487,13 @@ export interface CreatedMember {
   credential: string
 }
 
+/** Body of `admin.members.create`. */
+export interface CreateMemberRequest {
+  /** 1–128 of `A-Z a-z 0-9 . _ @ -`; targets name it as `member:<memberId>`. */
+  memberId: string
+  displayName?: string
+}
+
 /** `policies.create` / `policies.publish`: a policy id and its complete definition (validated by core before sending). */
 export interface CreatePolicyRequest {
   /** Lowercase letters, digits, `_` and `-`; at most 128. */
@@ -797,6 +813,17 @@ export interface ReceiptEnvelope {
 
 /** Whether an envelope holds a signed receipt yet. */
 export type ReceiptStatus = 'pending' | 'signed'
+
+/** Options of `escalations.resolve` / `approve` / `reject`. */
+export interface ResolveEscalationOptions {
+  /** At most 1 000 characters; the receipt keeps only its SHA-256. */
+  note?: string
+  /**
+   * The official 0.8.0 SDK's field: checked by the server against this client's member credential
+   * (`member:<id>` or `<id>`; otherwise 403 `resolved_by_mismatch`). The resolver is always the credential's member.
+   */
+  resolvedBy?: string
+}
 
 /** Response of a revoke. Revoking twice returns the first result, so this is safe to retry. */
 export interface Revocation {

@@ -51,7 +51,7 @@ pub struct ClientOptions {
     pub agent_token: Option<String>,
 }
 
-fn ms(value: u32) -> Duration {
+pub(crate) fn ms(value: u32) -> Duration {
     Duration::from_millis(u64::from(value))
 }
 

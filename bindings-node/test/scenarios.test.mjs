@@ -23,7 +23,7 @@ const report = {}
 // Core's kind of each error class, from core's own list (lib/errors.cjs builds CLASS_BY_KIND from the native layer).
 const KIND_BY_CLASS = new Map(Object.entries(CLASS_BY_KIND).map(([kind, Class]) => [Class, kind]))
 // Values under these request keys are data (context keys, metadata, condition values), not field names.
-const OPAQUE = new Set(['context', 'metadata', 'value', 'fallback_by_scope'])
+const OPAQUE = new Set(['context', 'metadata', 'value', 'fallback_by_scope', 'escalation_targets'])
 
 class RunnerError extends Error {}
 
@@ -183,6 +183,15 @@ class Run {
         const c = sdk.AgentCredential.fromJson(a.credential)
         return { token: c.tokenAt(Math.floor(Date.now() / 1000) + (a.issued_at_offset_seconds ?? 0)) }
       }
+      case 'create_member': {
+        const m = await c.admin.members.create({ memberId: a.member_id, displayName: a.display_name })
+        return { ...toWire(m), credential: m.credential }
+      }
+      case 'resolve_escalation':
+        return toWire(await c.escalations.resolve(a.escalation_id, a.resolution, { note: a.note, resolvedBy: a.resolved_by }))
+      case 'get_escalation_status': return toWire(await c.escalations.getStatus(a.escalation_id))
+      case 'wait_for_escalation':
+        return toWire(await c.escalations.waitFor(a.escalation_id, { timeoutMs: a.timeout_ms, pollIntervalMs: a.poll_interval_ms }))
       case 'sleep': return new Promise((r) => setTimeout(() => r(null), a.ms))
       default: throw new RunnerError(`unknown op ${step.op}`)
     }

@@ -33,7 +33,7 @@ pub struct NativeClient {
     base_url: String,
 }
 
-fn seconds(field: &str, value: f64) -> Result<Duration, Error> {
+pub(crate) fn seconds(field: &str, value: f64) -> Result<Duration, Error> {
     Duration::try_from_secs_f64(value)
         .map_err(|_| Error::invalid_input(field, format!("{field} must be a non-negative number of seconds")))
 }
@@ -227,7 +227,7 @@ impl NativeClient {
         idempotency_key: Option<String>,
         confirmation_timeout_seconds: Option<i64>,
         requires_escalation_for: Option<Vec<String>>,
-        escalation_targets: Option<std::collections::BTreeMap<String, Vec<String>>>,
+        escalation_targets: Option<std::collections::BTreeMap<String, crate::escalations::EscalationLevels>>,
     ) -> PyResult<Py<PyAny>> {
         self.call(py, |client| {
             let scopes = scopes
@@ -258,7 +258,7 @@ impl NativeClient {
                 requires_confirm_for,
                 requires_deny_for,
                 requires_escalation_for,
-                escalation_targets,
+                escalation_targets: crate::escalations::escalation_targets(escalation_targets),
                 replaces,
                 idempotency_key,
                 confirmation_timeout_seconds,

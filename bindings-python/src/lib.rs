@@ -6,7 +6,7 @@
 //!
 //! Files: `runtime.rs` is the one async policy (awaitable or blocking, the GIL released while waiting, and no
 //! runtime thread in Python once the interpreter exits), `errors.rs`
-//! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call (`admin.rs` those of the setup-key routes), `policies.rs` the policy profile's pure functions, `models.rs` and
+//! the one error mapping, `convert.rs` the value conversions, `client.rs` one method per core call (`admin.rs` those of the setup-key routes, `escalations.rs` resolving escalations and the members who do), `policies.rs` the policy profile's pure functions, `models.rs` and
 //! `verify.rs` the result classes and the offline verifier, `mcp.rs`
 //! the MCP gate (`allowly_mcp::Gate`) for the `allowly.mcp` middleware.
 
@@ -15,6 +15,7 @@ mod agents;
 mod client;
 mod convert;
 mod errors;
+mod escalations;
 mod mcp;
 mod models;
 mod policies;

@@ -53,3 +53,22 @@ def test_readme_quickstart_runs_and_is_what_the_readme_shows(server: Dict[str, s
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0] == "allow scope_granted"
     assert "is genuine: email.send → allow" in run.stdout
+
+
+def test_readme_escalations_example_runs_and_is_what_the_readme_shows(server: Dict[str, str]) -> None:
+    source = (EXAMPLES / "escalations.py").read_text()
+    readme = (REPO / "bindings-python" / "README.md").read_text()
+    assert source in re.findall(r"```python\n(.*?)```", readme, flags=re.S), "README's Escalations example differs"
+    env = dict(os.environ, ALLOWLY_KEY=server["runtime_api_key"], ALLOWLY_SETUP_KEY=server["setup_api_key"],
+               ALLOWLY_BASE_URL=server["base_url"])
+    run = subprocess.run([sys.executable, str(EXAMPLES / "escalations.py")], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "escalate scope_requires_escalation member:team-lead-example",
+        "level 1/2: approved → pending",
+        "level 2/2: approved → approved",
+        "approved",
+        "allow escalation_approved",
+    ]
+    assert "allowly_mk_" not in run.stdout + run.stderr

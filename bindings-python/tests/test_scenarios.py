@@ -189,6 +189,17 @@ class Run:
         if op == "mint_agent_token":
             credential = allowly.AgentCredential.from_json(a["credential"])
             return {"token": credential.token_at(int(time.time()) + a.get("issued_at_offset_seconds", 0))}
+        if op == "create_member":
+            m = c.admin.members.create(a["member_id"], display_name=a.get("display_name"))
+            return {**m.to_dict(), "credential": m.credential}
+        if op == "resolve_escalation":
+            return c.escalations.resolve(a["escalation_id"], resolution=a["resolution"], note=a.get("note"),
+                                         resolved_by=a.get("resolved_by")).to_dict()
+        if op == "get_escalation_status":
+            return c.escalations.get_status(a["escalation_id"]).to_dict()
+        if op == "wait_for_escalation":
+            return c.escalations.wait(a["escalation_id"], timeout=a["timeout_ms"] / 1000,
+                                      poll_interval=a["poll_interval_ms"] / 1000).to_dict()
         if op == "sleep":
             time.sleep(a["ms"] / 1000)
             return None

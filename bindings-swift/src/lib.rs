@@ -14,6 +14,7 @@ pub mod admin;
 pub mod agents;
 pub mod client;
 pub mod error;
+pub mod escalations;
 pub mod model;
 pub mod policies;
 pub mod receipt;

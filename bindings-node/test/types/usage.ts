@@ -11,7 +11,10 @@ import {
   ValidationError,
   VerificationError,
   verifyReceipt,
+  type CreatedMember,
   type Decision,
+  type EscalationResolved,
+  type Member,
   type EscalationMonitor,
   type Reason,
   type ScopeResult,
@@ -132,3 +135,26 @@ async function official080(allowly: Allowly) {
   void [fromBytes, keys, same.authorityStatus, to]
 }
 void official080
+
+// Escalations answered by named members: members with a setup key, answers with the member's own credential.
+async function escalations(setup: Allowly, member: Allowly) {
+  const created: CreatedMember = await setup.admin.members.create({ memberId: 'l1', displayName: 'Level one' })
+  const credential: string = created.credential
+  const members: Member[] = await setup.admin.members.list()
+  await setup.admin.members.rotateCredential('l1')
+  const removed = await setup.admin.members.revoke('l1')
+  await setup.authorizations.create({
+    userId: 'u', agentId: 'bot', scopes: ['pay'], requiresEscalationFor: ['pay'],
+    escalationTargets: { pay: ['member:l1', 'member:l2'] },
+  })
+  const step: EscalationResolved = await member.escalations.approve('esc_1', { note: 'ok', resolvedBy: 'member:l1' })
+  await member.escalations.reject('esc_1')
+  await member.escalations.resolve('esc_1', 'rejected', { note: 'no' })
+  // @ts-expect-error a resolution is approved or rejected
+  await member.escalations.resolve('esc_1', 'maybe')
+  const next: string | undefined = step.escalationTo
+  const done: EscalationMonitor = await member.escalations.waitFor('esc_1', { timeoutMs: 30_000, pollIntervalMs: 500 })
+  const levels: number | undefined = done.steps[0]?.level
+  void [credential, members.length, removed.revokedAt, next, levels]
+}
+void escalations

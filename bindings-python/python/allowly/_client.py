@@ -42,6 +42,8 @@ class AuthorizationsAPI:
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
         confirmation_timeout_seconds: Optional[int] = None,
+        requires_escalation_for: Optional[Sequence[str]] = None,
+        escalation_targets: Optional[Mapping[str, Union[str, Sequence[str]]]] = None,
     ) -> Any:
         # Two call shapes share this method: 0.8.0's edition grant (policy_id + policy_version [+ actions]) and the
         # scope grant (agent_id + scopes). Which one the arguments mean is decided in core (AuthorizationArgs).
@@ -62,6 +64,10 @@ class AuthorizationsAPI:
             replaces=replaces,
             idempotency_key=idempotency_key,
             confirmation_timeout_seconds=confirmation_timeout_seconds,
+            requires_escalation_for=None if requires_escalation_for is None else list(requires_escalation_for),
+            escalation_targets=None
+            if escalation_targets is None
+            else {scope: t if isinstance(t, str) else list(t) for scope, t in escalation_targets.items()},
         )
 
     def get(self, authorization_id: str) -> Any:
@@ -108,6 +114,30 @@ class EscalationsAPI:
     def get(self, escalation_id: str) -> Any:
         """0.8.0's alias of ``get_status``."""
         return self._native.get_escalation_status(escalation_id)
+
+    def resolve(
+        self, escalation_id: str, *, resolution: str, note: Optional[str] = None, resolved_by: Optional[str] = None
+    ) -> Any:
+        """Answers the level the escalation waits on, as the member whose credential (``allowly_mk_...``) this client
+        holds. ``resolved_by`` is 0.8.0's keyword: optional here, and the server refuses it unless it names that
+        same member (the resolver is always taken from the credential)."""
+        return self._native.resolve_escalation(
+            escalation_id, resolution=resolution, note=note, resolved_by=resolved_by
+        )
+
+    def approve(self, escalation_id: str, *, note: Optional[str] = None, resolved_by: Optional[str] = None) -> Any:
+        return self._native.resolve_escalation(
+            escalation_id, resolution="approved", note=note, resolved_by=resolved_by
+        )
+
+    def reject(self, escalation_id: str, *, note: Optional[str] = None, resolved_by: Optional[str] = None) -> Any:
+        return self._native.resolve_escalation(
+            escalation_id, resolution="rejected", note=note, resolved_by=resolved_by
+        )
+
+    def wait(self, escalation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0) -> Any:
+        """Polls until no member is asked any more (approved at its last level, rejected or expired)."""
+        return self._native.wait_for_escalation(escalation_id, timeout=timeout, poll_interval=poll_interval)
 
 
 class PoliciesAPI:
@@ -254,6 +284,29 @@ class WebhookAPI:
         return self._native.delete_webhook()
 
 
+class MembersAPI:
+    """The members who answer escalations. A created member's credential is shown once (``CreatedMember.credential``;
+    never in its repr): hand it to the member, whose own client then resolves what is addressed to them."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self._native = native
+
+    def create(self, member_id: str, *, display_name: Optional[str] = None) -> Any:
+        return self._native.create_member(member_id, display_name=display_name)
+
+    def list(self) -> Any:
+        return self._native.list_members()
+
+    def rotate_credential(self, member_id: str) -> Any:
+        """A new credential; the old one stops working at once."""
+        return self._native.rotate_member_credential(member_id)
+
+    def revoke(self, member_id: str) -> Any:
+        return self._native.revoke_member(member_id)
+
+
 class SigningKeysAPI:
     """Receipt signing keys: ``rotate`` makes a new one active now; the old one stays published for verification."""
 
@@ -351,16 +404,18 @@ async def _async_receipts(pages: Any) -> AsyncIterator[Any]:
 
 
 class AdminAPI:
-    """The setup key's calls (``client.admin``): API keys, the webhook endpoint, signing keys and the audit trail.
-    With a runtime key each raises ``PermissionDeniedError`` (``insufficient_key_tier``)."""
+    """The setup key's calls (``client.admin``): API keys, the webhook endpoint, signing keys, the audit trail and the
+    members who answer escalations. With a runtime key each raises ``PermissionDeniedError``
+    (``insufficient_key_tier``)."""
 
-    __slots__ = ("api_keys", "webhook", "signing_keys", "audit")
+    __slots__ = ("api_keys", "webhook", "signing_keys", "audit", "members")
 
     def __init__(self, native: _native.NativeClient) -> None:
         self.api_keys = ApiKeysAPI(native)
         self.webhook = WebhookAPI(native)
         self.signing_keys = SigningKeysAPI(native)
         self.audit = AuditAPI(native)
+        self.members = MembersAPI(native)
 
 
 class _Client:

@@ -15,9 +15,13 @@ from ._native import (
     ConfirmationMonitor,
     ConfirmationResolution,
     CreatedApiKey,
+    CreatedMember,
     EditionAuthorization,
     EscalationMonitor,
+    EscalationResolved,
     KeySet,
+    Member,
+    MemberRevocation,
     Policy,
     PolicyPage,
     PolicyPreview,
@@ -64,6 +68,8 @@ class AsyncAuthorizationsAPI:
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
         confirmation_timeout_seconds: Optional[int] = None,
+        requires_escalation_for: Optional[Sequence[str]] = None,
+        escalation_targets: Optional[Mapping[str, Union[str, Sequence[str]]]] = None,
     ) -> Authorization: ...
     async def create(
         self,
@@ -82,6 +88,8 @@ class AsyncAuthorizationsAPI:
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
         confirmation_timeout_seconds: Optional[int] = None,
+        requires_escalation_for: Optional[Sequence[str]] = None,
+        escalation_targets: Optional[Mapping[str, Union[str, Sequence[str]]]] = None,
     ) -> Union[Authorization, EditionAuthorization]: ...
     async def get(self, authorization_id: str) -> Authorization: ...
     async def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Revocation: ...
@@ -99,6 +107,18 @@ class AsyncConfirmationsAPI:
 class AsyncEscalationsAPI:
     async def get_status(self, escalation_id: str) -> EscalationMonitor: ...
     async def get(self, escalation_id: str) -> EscalationMonitor: ...
+    async def resolve(
+        self, escalation_id: str, *, resolution: str, note: Optional[str] = None, resolved_by: Optional[str] = None
+    ) -> EscalationResolved: ...
+    async def approve(
+        self, escalation_id: str, *, note: Optional[str] = None, resolved_by: Optional[str] = None
+    ) -> EscalationResolved: ...
+    async def reject(
+        self, escalation_id: str, *, note: Optional[str] = None, resolved_by: Optional[str] = None
+    ) -> EscalationResolved: ...
+    async def wait(
+        self, escalation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> EscalationMonitor: ...
 
 class AsyncPoliciesAPI:
     async def create(
@@ -149,6 +169,12 @@ class AsyncWebhookAPI:
     async def get(self) -> WebhookEndpoint: ...
     async def delete(self) -> None: ...
 
+class AsyncMembersAPI:
+    async def create(self, member_id: str, *, display_name: Optional[str] = None) -> CreatedMember: ...
+    async def list(self) -> List[Member]: ...
+    async def rotate_credential(self, member_id: str) -> CreatedMember: ...
+    async def revoke(self, member_id: str) -> MemberRevocation: ...
+
 class AsyncSigningKeysAPI:
     async def rotate(self) -> SigningKeyRotation: ...
 
@@ -189,6 +215,7 @@ class AsyncAdminAPI:
     webhook: AsyncWebhookAPI
     signing_keys: AsyncSigningKeysAPI
     audit: AsyncAuditAPI
+    members: AsyncMembersAPI
 
 class SyncAuthorizationsAPI:
     @overload
@@ -220,6 +247,8 @@ class SyncAuthorizationsAPI:
         requires_deny_for: Optional[Sequence[str]] = None,
         replaces: Optional[str] = None,
         confirmation_timeout_seconds: Optional[int] = None,
+        requires_escalation_for: Optional[Sequence[str]] = None,
+        escalation_targets: Optional[Mapping[str, Union[str, Sequence[str]]]] = None,
     ) -> Authorization: ...
     def create(
         self,
@@ -238,6 +267,8 @@ class SyncAuthorizationsAPI:
         replaces: Optional[str] = None,
         idempotency_key: Optional[str] = None,
         confirmation_timeout_seconds: Optional[int] = None,
+        requires_escalation_for: Optional[Sequence[str]] = None,
+        escalation_targets: Optional[Mapping[str, Union[str, Sequence[str]]]] = None,
     ) -> Union[Authorization, EditionAuthorization]: ...
     def get(self, authorization_id: str) -> Authorization: ...
     def revoke(self, authorization_id: str, *, revoked_by: str, notes: Optional[str] = None) -> Revocation: ...
@@ -253,6 +284,18 @@ class SyncConfirmationsAPI:
 class SyncEscalationsAPI:
     def get_status(self, escalation_id: str) -> EscalationMonitor: ...
     def get(self, escalation_id: str) -> EscalationMonitor: ...
+    def resolve(
+        self, escalation_id: str, *, resolution: str, note: Optional[str] = None, resolved_by: Optional[str] = None
+    ) -> EscalationResolved: ...
+    def approve(
+        self, escalation_id: str, *, note: Optional[str] = None, resolved_by: Optional[str] = None
+    ) -> EscalationResolved: ...
+    def reject(
+        self, escalation_id: str, *, note: Optional[str] = None, resolved_by: Optional[str] = None
+    ) -> EscalationResolved: ...
+    def wait(
+        self, escalation_id: str, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> EscalationMonitor: ...
 
 class SyncPoliciesAPI:
     def create(
@@ -301,6 +344,12 @@ class SyncWebhookAPI:
     def get(self) -> WebhookEndpoint: ...
     def delete(self) -> None: ...
 
+class SyncMembersAPI:
+    def create(self, member_id: str, *, display_name: Optional[str] = None) -> CreatedMember: ...
+    def list(self) -> List[Member]: ...
+    def rotate_credential(self, member_id: str) -> CreatedMember: ...
+    def revoke(self, member_id: str) -> MemberRevocation: ...
+
 class SyncSigningKeysAPI:
     def rotate(self) -> SigningKeyRotation: ...
 
@@ -341,6 +390,7 @@ class SyncAdminAPI:
     webhook: SyncWebhookAPI
     signing_keys: SyncSigningKeysAPI
     audit: SyncAuditAPI
+    members: SyncMembersAPI
 
 class Allowly:
     authorizations: AsyncAuthorizationsAPI

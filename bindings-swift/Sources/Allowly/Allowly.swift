@@ -77,6 +77,38 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
         try await native.getEscalationStatus(escalationId: escalationId)
     }
 
+    /// Answers the level the escalation waits on (`approved` or `rejected`) as the member whose credential
+    /// (`allowly_mk_…`) this client was built with; `resolvedBy` is the official 0.8.0 field, checked by the server.
+    public func resolveEscalation(
+        _ escalationId: String, resolution: String, note: String? = nil, resolvedBy: String? = nil
+    ) async throws -> EscalationResolved {
+        try await native.resolveEscalation(
+            escalationId: escalationId, resolution: resolution, note: note, resolvedBy: resolvedBy)
+    }
+
+    public func approveEscalation(_ escalationId: String, note: String? = nil, resolvedBy: String? = nil)
+        async throws -> EscalationResolved
+    {
+        try await resolveEscalation(escalationId, resolution: "approved", note: note, resolvedBy: resolvedBy)
+    }
+
+    public func rejectEscalation(_ escalationId: String, note: String? = nil, resolvedBy: String? = nil)
+        async throws -> EscalationResolved
+    {
+        try await resolveEscalation(escalationId, resolution: "rejected", note: note, resolvedBy: resolvedBy)
+    }
+
+    /// Polls until no member is asked any more; `AllowlyError.Timeout` if still pending after `timeout`.
+    public func waitForEscalation(
+        _ escalationId: String, timeout: TimeInterval = AllowlyDefaults.waitTimeout,
+        pollInterval: TimeInterval = AllowlyDefaults.waitPollInterval
+    )
+        async throws -> EscalationMonitor
+    {
+        try await native.waitForEscalation(
+            escalationId: escalationId, timeout: timeout, pollInterval: pollInterval)
+    }
+
     /// Enrolls `agentId` (setup key): an Ed25519 key generated here, only its public half registered. Store the
     /// credential's `credentialJson()` privately; pass the credential as `ClientOptions.agentCredential`.
     public func enrollAgent(_ agentId: String) async throws -> AgentCredential {

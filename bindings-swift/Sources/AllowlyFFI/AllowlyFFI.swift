@@ -2112,6 +2112,33 @@ public protocol NativeClientProtocol: AnyObject, Sendable {
      */
     func workspaceKeys(workspaceId: String) async throws  -> KeySet
     
+    /**
+     * A new member; its credential (`SecretText`) is in this answer only.
+     */
+    func createMember(memberId: String, displayName: String?) async throws  -> CreatedMember
+    
+    func listMembers() async throws  -> [Member]
+    
+    /**
+     * Answers the level the escalation waits on (`resolution`: `approved` or `rejected`) as the member whose
+     * credential this client holds. `resolved_by` is the official 0.8.0 field: checked by the server against the
+     * credential (403 `resolved_by_mismatch`), never trusted; `note` is at most 1 000 characters.
+     */
+    func resolveEscalation(escalationId: String, resolution: String, note: String?, resolvedBy: String?) async throws  -> EscalationResolved
+    
+    func revokeMember(memberId: String) async throws  -> MemberRevocation
+    
+    /**
+     * A new credential, in this answer only; the old one stops working at once.
+     */
+    func rotateMemberCredential(memberId: String) async throws  -> CreatedMember
+    
+    /**
+     * Polls until no member is asked any more (approved at its last level, rejected or expired); `Timeout` if still
+     * pending after `timeout`.
+     */
+    func waitForEscalation(escalationId: String, timeout: TimeInterval, pollInterval: TimeInterval) async throws  -> EscalationMonitor
+    
 }
 /**
  * The native client behind Swift's and Kotlin's `Allowly` class.
@@ -2789,6 +2816,117 @@ open func workspaceKeys(workspaceId: String)async throws  -> KeySet  {
             completeFunc: ffi_allowly_ffi_rust_future_complete_u64,
             freeFunc: ffi_allowly_ffi_rust_future_free_u64,
             liftFunc: FfiConverterTypeKeySet_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * A new member; its credential (`SecretText`) is in this answer only.
+     */
+open func createMember(memberId: String, displayName: String?)async throws  -> CreatedMember  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_create_member(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(memberId),FfiConverterOptionString.lower(displayName)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCreatedMember_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+open func listMembers()async throws  -> [Member]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_list_members(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeMember.lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * Answers the level the escalation waits on (`resolution`: `approved` or `rejected`) as the member whose
+     * credential this client holds. `resolved_by` is the official 0.8.0 field: checked by the server against the
+     * credential (403 `resolved_by_mismatch`), never trusted; `note` is at most 1 000 characters.
+     */
+open func resolveEscalation(escalationId: String, resolution: String, note: String?, resolvedBy: String?)async throws  -> EscalationResolved  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_resolve_escalation(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(escalationId),FfiConverterString.lower(resolution),FfiConverterOptionString.lower(note),FfiConverterOptionString.lower(resolvedBy)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEscalationResolved_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+open func revokeMember(memberId: String)async throws  -> MemberRevocation  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_revoke_member(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(memberId)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeMemberRevocation_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * A new credential, in this answer only; the old one stops working at once.
+     */
+open func rotateMemberCredential(memberId: String)async throws  -> CreatedMember  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_rotate_member_credential(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(memberId)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCreatedMember_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * Polls until no member is asked any more (approved at its last level, rejected or expired); `Timeout` if still
+     * pending after `timeout`.
+     */
+open func waitForEscalation(escalationId: String, timeout: TimeInterval, pollInterval: TimeInterval)async throws  -> EscalationMonitor  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativeclient_wait_for_escalation(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(escalationId),FfiConverterDuration.lower(timeout),FfiConverterDuration.lower(pollInterval)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEscalationMonitor_lift,
             errorHandler: FfiConverterTypeAllowlyError_lift
         )
 }
@@ -9264,6 +9402,31 @@ fileprivate struct FfiConverterSequenceTypeFieldError: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeMember: FfiConverterRustBuffer {
+    typealias SwiftType = [Member]
+
+    public static func write(_ value: [Member], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMember.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Member] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Member]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMember.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePolicy: FfiConverterRustBuffer {
     typealias SwiftType = [Policy]
 
@@ -9985,6 +10148,24 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_nativeclient_workspace_keys() != 47529) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_create_member() != 50667) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_list_members() != 58225) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_resolve_escalation() != 34099) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_revoke_member() != 20276) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_rotate_member_credential() != 23405) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_escalation() != 52918) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_method_confirmnonce_reveal() != 57277) {

@@ -1,7 +1,7 @@
 //! Escalations: a decision sent to a named member (`escalate`), read back, answered by that member, and waited on.
 //!
 //! Answering needs the member's own credential (`allowly_mk_…`) as the client's key: the server records the resolver
-//! from it, so these calls have no "resolved by" parameter to get wrong.
+//! from it, so only the 0.8.0-compatible `resolve_escalation_as` carries a "resolved by", and the server checks it.
 
 use std::time::Duration;
 
@@ -52,9 +52,27 @@ impl Client {
         resolution: EscalationResolution,
         note: Option<&str>,
     ) -> Result<EscalationResolved> {
+        self.resolve_escalation_as(escalation_id, resolution, None, note).await
+    }
+
+    /// [`Client::resolve_escalation`] that also sends `resolved_by`, for code written against the official 0.8.0
+    /// SDK (`escalations.approve(id, resolved_by=...)`). It names no one: the server answers 403
+    /// `resolved_by_mismatch` unless it is this credential's member (`member:<id>` or `<id>`), and records the
+    /// credential's member either way.
+    pub async fn resolve_escalation_as(
+        &self,
+        escalation_id: &str,
+        resolution: EscalationResolution,
+        resolved_by: Option<&str>,
+        note: Option<&str>,
+    ) -> Result<EscalationResolved> {
         const ROUTE: &str = "POST /v1/escalations/{escalation_id}/resolve";
         validate_id("escalation_id", escalation_id)?;
-        let body = ResolveEscalationRequest { resolution, resolved_by: None, note: note.map(str::to_owned) };
+        let body = ResolveEscalationRequest {
+            resolution,
+            resolved_by: resolved_by.map(str::to_owned),
+            note: note.map(str::to_owned),
+        };
         body.validate()?;
         let call = Call::new(Method::POST, ROUTE, vec!["v1", "escalations", escalation_id, "resolve"]).json(&body)?;
         let resolved: EscalationResolved = self.transport().call(call).await?;

@@ -173,6 +173,9 @@ fn the_scenarios_expect_every_reason_code() {
         reason::FALLBACK_CLOSED_TIMEOUT,
         reason::FALLBACK_OPEN_UNREACHABLE,
         reason::FALLBACK_OPEN_TIMEOUT,
+        reason::SCOPE_REQUIRES_ESCALATION,
+        reason::ESCALATION_APPROVED,
+        reason::ESCALATION_REJECTED,
     ];
     let missing: Vec<&str> = all.iter().copied().filter(|r| !seen.iter().any(|s| s == r)).collect();
     assert!(missing.is_empty(), "no scenario expects {missing:?}");

@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use allowly_core::agent_identity::{AgentCredential, unix_now};
 use allowly_core::client::FetchSignedOptions;
-use allowly_core::model::{CheckRequest, CreateAuthorizationRequest, RevokeRequest, SettlementRequest};
+use allowly_core::model::{
+    CheckRequest, CreateAuthorizationRequest, CreateMemberRequest, EscalationResolution, RevokeRequest,
+    SettlementRequest,
+};
 use allowly_core::receipt::{KeySet, ReceiptKind, VerifyOptions, load_keys_from_json, verify_receipt_json};
 use allowly_core::{Client, ClientConfig, Error, FallbackMode};
 use scenario::{load_scenarios, matches};
@@ -206,6 +209,26 @@ impl Run {
                 let credential = AgentCredential::from_json(&s("credential"))?;
                 let offset = args["issued_at_offset_seconds"].as_i64().unwrap_or(0);
                 Ok(json!({"token": credential.token_at(unix_now() + offset)}))
+            }
+            "create_member" => {
+                let request = CreateMemberRequest {
+                    member_id: s("member_id"),
+                    display_name: args["display_name"].as_str().map(str::to_owned),
+                };
+                let m = c.create_member(&request).await?;
+                Ok(json!({"member_id": m.member_id, "display_name": m.display_name, "created_at": m.created_at,
+                    "revoked_at": m.revoked_at, "credential": m.credential.expose()}))
+            }
+            "resolve_escalation" => {
+                let resolution = EscalationResolution::parse(&s("resolution"))?;
+                let (by, note) = (args["resolved_by"].as_str(), args["note"].as_str());
+                to_json!(&c.resolve_escalation_as(&s("escalation_id"), resolution, by, note).await?)
+            }
+            "get_escalation_status" => to_json!(&c.get_escalation_status(&s("escalation_id")).await?),
+            "wait_for_escalation" => {
+                let ms = |k: &str| args[k].as_u64().map(Duration::from_millis).ok_or_else(|| runner(format!("no {k}")));
+                let (timeout, poll) = (ms("timeout_ms")?, ms("poll_interval_ms")?);
+                to_json!(&c.wait_for_escalation(&s("escalation_id"), timeout, poll).await?)
             }
             "sleep" => {
                 tokio::time::sleep(Duration::from_millis(args["ms"].as_u64().unwrap_or(0))).await;

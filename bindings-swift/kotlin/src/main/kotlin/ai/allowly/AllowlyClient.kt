@@ -62,6 +62,32 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
     /** The 0.8.0 monitor view of an escalation: whether the member answered and whether an approval is still usable. */
     suspend fun getEscalationStatus(escalationId: String): EscalationMonitor = native.getEscalationStatus(escalationId)
 
+    /**
+     * Answers the level the escalation waits on ([resolution]: `approved` or `rejected`) as the member whose credential
+     * (`allowly_mk_…`) this client was built with. Another member: [AllowlyException.PermissionDenied]
+     * (`escalation_wrong_member`); already answered or expired: [AllowlyException.Conflict]. [resolvedBy] is the
+     * official 0.8.0 field, checked by the server against the credential; the resolver is always the credential's member.
+     */
+    suspend fun resolveEscalation(
+        escalationId: String,
+        resolution: String,
+        note: String? = null,
+        resolvedBy: String? = null,
+    ): EscalationResolved = native.resolveEscalation(escalationId, resolution, note, resolvedBy)
+
+    suspend fun approveEscalation(escalationId: String, note: String? = null, resolvedBy: String? = null): EscalationResolved =
+        resolveEscalation(escalationId, "approved", note, resolvedBy)
+
+    suspend fun rejectEscalation(escalationId: String, note: String? = null, resolvedBy: String? = null): EscalationResolved =
+        resolveEscalation(escalationId, "rejected", note, resolvedBy)
+
+    /** Polls until no member is asked any more; [AllowlyException.Timeout] if still pending after [timeout]. */
+    suspend fun waitForEscalation(
+        escalationId: String,
+        timeout: Duration = CoreDefaults.of("wait_timeout"),
+        pollInterval: Duration = CoreDefaults.of("wait_poll_interval"),
+    ): EscalationMonitor = native.waitForEscalation(escalationId, timeout.toJavaDuration(), pollInterval.toJavaDuration())
+
     /** `GET /readyz`: true when the server can decide now; a not-ready answer is `false`, not an exception. */
     suspend fun readiness(): Boolean = native.readiness()
 
@@ -149,8 +175,9 @@ class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCl
 }
 
 /**
- * The admin client (setup key): API keys, the webhook endpoint, signing keys and the audit trail. Secrets shown once
- * ([CreatedApiKey.key], [WebhookSecret.signingSecret]) are [SecretText]s: printed as `<redacted>`, read with `reveal()`.
+ * The admin client (setup key): API keys, the webhook endpoint, signing keys, the audit trail and the members who answer
+ * escalations. Secrets shown once ([CreatedApiKey.key], [WebhookSecret.signingSecret], [CreatedMember.credential]) are
+ * [SecretText]s: printed as `<redacted>`, read with `reveal()`.
  */
 class Admin internal constructor(private val native: NativeClient) {
     suspend fun createApiKey(tier: String, name: String): CreatedApiKey = native.createApiKey(tier, name)
@@ -180,6 +207,17 @@ class Admin internal constructor(private val native: NativeClient) {
             }
         }
     }
+
+    /** A member who answers escalations (`member:<memberId>`); its credential ([CreatedMember.credential]) is shown once. */
+    suspend fun createMember(memberId: String, displayName: String? = null): CreatedMember =
+        native.createMember(memberId, displayName)
+
+    suspend fun listMembers(): List<Member> = native.listMembers()
+
+    /** A new credential, shown once; the old one stops working at once. */
+    suspend fun rotateMemberCredential(memberId: String): CreatedMember = native.rotateMemberCredential(memberId)
+
+    suspend fun revokeMember(memberId: String): MemberRevocation = native.revokeMember(memberId)
 
     /** Every signed receipt issued in `[since, until)`, oldest first. */
     suspend fun exportReceipts(since: String? = null, until: String? = null): List<SignedReceipt> =

@@ -866,6 +866,18 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_workspace_keys(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_create_member(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_list_members(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_resolve_escalation(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_revoke_member(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_rotate_member_credential(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_escalation(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_confirmnonce_reveal(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_secrettext_reveal(
@@ -1028,6 +1040,18 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_method_nativeclient_wait_for_confirmation(`ptr`: Long,`confirmationId`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,`pollInterval`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_workspace_keys(`ptr`: Long,`workspaceId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_create_member(`ptr`: Long,`memberId`: RustBuffer.ByValue,`displayName`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_list_members(`ptr`: Long,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_resolve_escalation(`ptr`: Long,`escalationId`: RustBuffer.ByValue,`resolution`: RustBuffer.ByValue,`note`: RustBuffer.ByValue,`resolvedBy`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_revoke_member(`ptr`: Long,`memberId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_rotate_member_credential(`ptr`: Long,`memberId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativeclient_wait_for_escalation(`ptr`: Long,`escalationId`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,`pollInterval`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_allowly_ffi_fn_clone_confirmnonce(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1403,6 +1427,24 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_workspace_keys() and 0xFFFF) != 47529) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_create_member() and 0xFFFF) != 50667) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_list_members() and 0xFFFF) != 58225) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_resolve_escalation() and 0xFFFF) != 34099) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_revoke_member() and 0xFFFF) != 20276) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_rotate_member_credential() and 0xFFFF) != 23405) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_escalation() and 0xFFFF) != 52918) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_method_confirmnonce_reveal() and 0xFFFF) != 57277) {
@@ -4505,6 +4547,33 @@ public interface NativeClientInterface {
      */
     suspend fun `workspaceKeys`(`workspaceId`: kotlin.String): KeySet
     
+    /**
+     * A new member; its credential (`SecretText`) is in this answer only.
+     */
+    suspend fun `createMember`(`memberId`: kotlin.String, `displayName`: kotlin.String?): CreatedMember
+    
+    suspend fun `listMembers`(): List<Member>
+    
+    /**
+     * Answers the level the escalation waits on (`resolution`: `approved` or `rejected`) as the member whose
+     * credential this client holds. `resolved_by` is the official 0.8.0 field: checked by the server against the
+     * credential (403 `resolved_by_mismatch`), never trusted; `note` is at most 1 000 characters.
+     */
+    suspend fun `resolveEscalation`(`escalationId`: kotlin.String, `resolution`: kotlin.String, `note`: kotlin.String?, `resolvedBy`: kotlin.String?): EscalationResolved
+    
+    suspend fun `revokeMember`(`memberId`: kotlin.String): MemberRevocation
+    
+    /**
+     * A new credential, in this answer only; the old one stops working at once.
+     */
+    suspend fun `rotateMemberCredential`(`memberId`: kotlin.String): CreatedMember
+    
+    /**
+     * Polls until no member is asked any more (approved at its last level, rejected or expired); `Timeout` if still
+     * pending after `timeout`.
+     */
+    suspend fun `waitForEscalation`(`escalationId`: kotlin.String, `timeout`: java.time.Duration, `pollInterval`: java.time.Duration): EscalationMonitor
+    
     companion object
 }
 
@@ -5455,6 +5524,158 @@ open class NativeClient: Disposable, AutoCloseable, NativeClientInterface
         { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_u64(future) },
         // lift function
         { FfiConverterTypeKeySet.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A new member; its credential (`SecretText`) is in this answer only.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createMember`(`memberId`: kotlin.String, `displayName`: kotlin.String?) : CreatedMember {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_create_member(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`memberId`),
+        FfiConverterOptionalString.lower(`displayName`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCreatedMember.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `listMembers`() : List<Member> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_list_members(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeMember.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Answers the level the escalation waits on (`resolution`: `approved` or `rejected`) as the member whose
+     * credential this client holds. `resolved_by` is the official 0.8.0 field: checked by the server against the
+     * credential (403 `resolved_by_mismatch`), never trusted; `note` is at most 1 000 characters.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `resolveEscalation`(`escalationId`: kotlin.String, `resolution`: kotlin.String, `note`: kotlin.String?, `resolvedBy`: kotlin.String?) : EscalationResolved {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_resolve_escalation(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`escalationId`),
+        FfiConverterString.lower(`resolution`),
+        FfiConverterOptionalString.lower(`note`),
+        FfiConverterOptionalString.lower(`resolvedBy`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeEscalationResolved.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `revokeMember`(`memberId`: kotlin.String) : MemberRevocation {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_revoke_member(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`memberId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeMemberRevocation.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A new credential, in this answer only; the old one stops working at once.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `rotateMemberCredential`(`memberId`: kotlin.String) : CreatedMember {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_rotate_member_credential(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`memberId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCreatedMember.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Polls until no member is asked any more (approved at its last level, rejected or expired); `Timeout` if still
+     * pending after `timeout`.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `waitForEscalation`(`escalationId`: kotlin.String, `timeout`: java.time.Duration, `pollInterval`: java.time.Duration) : EscalationMonitor {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativeclient_wait_for_escalation(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`escalationId`),
+        FfiConverterDuration.lower(`timeout`),
+        FfiConverterDuration.lower(`pollInterval`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeEscalationMonitor.lift(it) },
         // Error FFI converter
         AllowlyException.ErrorHandler,
     )
@@ -11278,6 +11499,34 @@ public object FfiConverterSequenceTypeFieldError: FfiConverterRustBuffer<List<Fi
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFieldError.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMember: FfiConverterRustBuffer<List<Member>> {
+    override fun read(buf: ByteBuffer): List<Member> {
+        val len = buf.getInt()
+        return List<Member>(len) {
+            FfiConverterTypeMember.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Member>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMember.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Member>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMember.write(it, buf)
         }
     }
 }

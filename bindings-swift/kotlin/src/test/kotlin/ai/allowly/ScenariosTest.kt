@@ -79,6 +79,25 @@ private fun scopeResult(r: ScopeResult) = mapOf(
             "estimated_cost_micros" to it.estimatedCostMicros, "spent_after_micros" to it.spentAfterMicros)
     },
     "policy_eval" to r.policyEvalJson?.let(::parseJson),
+    "escalation_id" to r.escalationId, "escalation_to" to r.escalationTo,
+)
+
+private fun escalationMonitor(m: EscalationMonitor) = mapOf(
+    "escalation_id" to m.escalationId, "authorization_id" to m.authorizationId, "action" to m.action,
+    "resource" to m.resource, "status" to m.status, "expires_at" to m.expiresAt, "resolved_at" to m.resolvedAt,
+    "source_receipt_id" to m.sourceReceiptId, "resolution_receipt_id" to m.resolutionReceiptId,
+    "authority_status" to m.authorityStatus, "consumed_at" to m.consumedAt, "escalation_to" to m.escalationTo,
+    "level" to m.level?.toLong(), "levels" to m.levels?.toLong(), "resolved_by" to m.resolvedBy,
+    "steps" to m.steps.map {
+        mapOf("level" to it.level.toLong(), "resolution" to it.resolution, "resolved_by" to it.resolvedBy,
+            "resolved_at" to it.resolvedAt, "receipt_id" to it.receiptId)
+    },
+)
+
+private fun escalationResolved(r: EscalationResolved) = mapOf(
+    "escalation_id" to r.escalationId, "status" to r.status, "resolved_by" to r.resolvedBy, "resolved_at" to r.resolvedAt,
+    "level" to r.level?.toLong(), "levels" to r.levels?.toLong(), "escalation_status" to r.escalationStatus,
+    "escalation_to" to r.escalationTo, "receipt" to envelope(r.receipt),
 )
 
 private fun verified(v: VerifiedReceipt) = mapOf(
@@ -274,6 +293,8 @@ class ScenariosTest {
                     metadataJson = if ("metadata" in a) toJson(a["metadata"]) else null,
                     budgetLimitMicros = a["budget_limit_micros"] as Long?,
                     requiresConfirmFor = strings(a["requires_confirm_for"]), requiresDenyFor = strings(a["requires_deny_for"]),
+                    requiresEscalationFor = strings(a["requires_escalation_for"]),
+                    escalationTargets = (a["escalation_targets"] as Map<String, Any?>?)?.mapValues { strings(it.value) },
                     replaces = str(a, "replaces"),
                     confirmationTimeoutSeconds = a["confirmation_timeout_seconds"] as Long?,
                 )))
@@ -344,6 +365,15 @@ class ScenariosTest {
                     val offset = (a["issued_at_offset_seconds"] as Long?) ?: 0L
                     mapOf("token" to cred.tokenAt(Instant.now().epochSecond + offset))
                 }
+                "create_member" -> c.admin.createMember(a["member_id"] as String, str(a, "display_name")).let {
+                    mapOf("member_id" to it.memberId, "display_name" to it.displayName, "created_at" to it.createdAt,
+                        "revoked_at" to it.revokedAt, "credential" to it.credential.reveal())
+                }
+                "resolve_escalation" -> escalationResolved(c.resolveEscalation(a["escalation_id"] as String,
+                    a["resolution"] as String, note = str(a, "note"), resolvedBy = str(a, "resolved_by")))
+                "get_escalation_status" -> escalationMonitor(c.getEscalationStatus(a["escalation_id"] as String))
+                "wait_for_escalation" -> escalationMonitor(c.waitForEscalation(a["escalation_id"] as String,
+                    timeout = (a["timeout_ms"] as Long).milliseconds, pollInterval = (a["poll_interval_ms"] as Long).milliseconds))
                 "sleep" -> delay(a["ms"] as Long).let { null }
                 else -> throw RunnerError("unknown op $op")
             }
