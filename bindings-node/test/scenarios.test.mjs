@@ -173,6 +173,7 @@ class Run {
         return toWire(event)
       }
       case 'rotate_signing_key': return toWire(await c.admin.signingKeys.rotate())
+      case 'set_webhook': return toWire(await c.admin.webhook.set(a.url))
       case 'enroll_agent': {
         const admin = new sdk.Allowly({ apiKey: this.server.setupApiKey, baseUrl: this.server.baseUrl, allowInsecureHttp: true })
         const c = await admin.agents.enroll(a.agent_id)

@@ -180,6 +180,8 @@ class Run:
                                           a["expected_workspace_id"], now=a["now"], seen=seen)
         if op == "rotate_signing_key":
             return c.admin.signing_keys.rotate().to_dict()
+        if op == "set_webhook":
+            return c.admin.webhook.set(a["url"]).to_dict()
         if op == "enroll_agent":
             with allowly.SyncAllowly(self.server["setup_api_key"], base_url=self.server["base_url"],
                                      allow_insecure_http=True) as admin:

@@ -199,6 +199,7 @@ impl Run {
                     "data": e.data}))
             }
             "rotate_signing_key" => to_json!(&c.rotate_signing_key().await?),
+            "set_webhook" => to_json!(&c.set_webhook(&s("url")).await?),
             "enroll_agent" => {
                 let admin = client(&self.env, &self.setup_key, None)?;
                 let a = admin.enroll_agent(&s("agent_id")).await?;

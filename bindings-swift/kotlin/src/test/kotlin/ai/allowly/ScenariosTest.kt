@@ -352,6 +352,9 @@ class ScenariosTest {
                         a["expected_workspace_id"] as String, now = a["now"] as Long, seen = store)
                     mapOf("id" to e.id, "type" to e.eventType, "timestamp" to e.timestamp, "workspace_id" to e.workspaceId)
                 }
+                "set_webhook" -> c.admin.setWebhook(a["url"] as String).let {
+                    mapOf("url" to it.url, "events" to it.events, "created_at" to it.createdAt)
+                }
                 "rotate_signing_key" -> c.admin.rotateSigningKey().let {
                     mapOf("key_id" to it.keyId, "active_from" to it.activeFrom, "workspace_id" to it.workspaceId)
                 }
