@@ -20,6 +20,9 @@ public final class Allowly: CustomStringConvertible, @unchecked Sendable {
 
     public var description: String { "Allowly(baseUrl: \(baseUrl))" }
 
+    /// The setup-key calls (API keys, members, webhook, signing keys, audit); see `Admin`.
+    public var admin: Admin { Admin(native: native) }
+
     public func createAuthorization(_ request: CreateAuthorizationRequest) async throws -> Authorization {
         try await native.createAuthorization(request: request)
     }
