@@ -194,14 +194,17 @@ class Agents {
   }
 }
 
-/** The workspace's API keys. A created key's text is in `create`'s answer only (`key`). */
+/**
+ * The workspace's API keys. A created key's text is in `create`'s answer only (`key`), readable but left out of
+ * `inspect` and `JSON.stringify` so logging the answer does not leak it.
+ */
 class ApiKeys {
   #native
   constructor(nativeClient) {
     this.#native = nativeClient
   }
-  create({ tier, name }) {
-    return mapped(() => this.#native.createApiKey(tier, name))
+  async create({ tier, name }) {
+    return hideSecret(await mapped(() => this.#native.createApiKey(tier, name)), 'key')
   }
   list() {
     return mapped(() => this.#native.listApiKeys())
@@ -211,14 +214,14 @@ class ApiKeys {
   }
 }
 
-/** The workspace's webhook endpoint; `set` answers a new signing secret, once. */
+/** The workspace's webhook endpoint; `set` answers a new signing secret, once (kept out of `inspect` and JSON). */
 class Webhook {
   #native
   constructor(nativeClient) {
     this.#native = nativeClient
   }
-  set(url) {
-    return mapped(() => this.#native.setWebhook(url))
+  async set(url) {
+    return hideSecret(await mapped(() => this.#native.setWebhook(url)), 'signingSecret')
   }
   get() {
     return mapped(() => this.#native.getWebhook())
@@ -238,24 +241,24 @@ class Members {
     this.#native = nativeClient
   }
   async create(request) {
-    return hideCredential(await mapped(() => this.#native.createMember(request)))
+    return hideSecret(await mapped(() => this.#native.createMember(request)), 'credential')
   }
   list() {
     return mapped(() => this.#native.listMembers())
   }
   /** A new credential; the old one stops working at once. */
   async rotateCredential(memberId) {
-    return hideCredential(await mapped(() => this.#native.rotateMemberCredential(memberId)))
+    return hideSecret(await mapped(() => this.#native.rotateMemberCredential(memberId)), 'credential')
   }
   revoke(memberId) {
     return mapped(() => this.#native.revokeMember(memberId))
   }
 }
 
-/** Keeps `credential` readable but not enumerable: `inspect`, `JSON.stringify` and spreads leave it out. */
-function hideCredential(created) {
-  Object.defineProperty(created, 'credential', { value: created.credential, enumerable: false })
-  return created
+/** Keeps a secret shown once readable but not enumerable: `inspect`, `JSON.stringify` and spreads leave it out. */
+function hideSecret(answer, field) {
+  Object.defineProperty(answer, field, { value: answer[field], enumerable: false })
+  return answer
 }
 
 class SigningKeys {

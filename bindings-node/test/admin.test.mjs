@@ -25,6 +25,8 @@ test('API keys are shown once, listed by prefix and revoked', async () => {
   assert.ok(admin.admin instanceof Admin)
   const created = await admin.admin.apiKeys.create({ tier: 'runtime', name: 'node ci' })
   assert.ok(created.key.startsWith('allowly_rt_') && created.key.startsWith(created.prefix))
+  // Readable once, but logging the answer does not print it.
+  assert.ok(!inspect(created).includes(created.key) && !JSON.stringify(created).includes(created.key))
   const fresh = new Allowly({ apiKey: created.key, baseUrl: server.baseUrl, allowInsecureHttp: true })
   await fresh.authorizations.create({ userId: 'u', agentId: 'bot', scopes: ['a'] })
   const listed = await admin.admin.apiKeys.list()
@@ -40,6 +42,7 @@ test('API keys are shown once, listed by prefix and revoked', async () => {
 test('the webhook endpoint and signing-key rotation', async () => {
   const hook = await admin.admin.webhook.set('http://127.0.0.1:9/hook')
   assert.ok(hook.signingSecret.startsWith('whsec_'))
+  assert.ok(!inspect(hook).includes(hook.signingSecret) && !JSON.stringify(hook).includes(hook.signingSecret))
   const read = await admin.admin.webhook.get()
   assert.equal(read.url, hook.url)
   assert.ok(read.events.length > 0 && !('signingSecret' in read))
