@@ -130,7 +130,7 @@ pub fn verify_bytes(fx: &Fixture, data: &[u8]) {
 }
 
 /// Target `verify_mutate`: a genuine receipt (chosen by the first byte) edited by the ops the remaining bytes encode
-/// (see [`apply_op`]). The edited receipt is verified alone, in a batch with the genuine ones, and after a lossless
+/// (see `apply_op`). The edited receipt is verified alone, in a batch with the genuine ones, and after a lossless
 /// write and re-parse; every path must agree, an unedited receipt must verify and nothing edited may verify unless
 /// its signed payload and signature are still a genuine pair.
 pub fn verify_mutate(fx: &Fixture, data: &[u8]) {

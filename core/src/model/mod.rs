@@ -8,7 +8,7 @@
 //! - optional request fields are omitted when `None` rather than sent as `null`, so the body is the smallest one the
 //!   server accepts;
 //! - unknown response fields are ignored (the server may add fields within v1), but a missing required field is an
-//!   error: the client turns it into [`Error::Protocol`](crate::Error::Protocol) naming the route and the field;
+//!   error: the client turns it into [`Error::Protocol`] naming the route and the field;
 //! - list fields of responses accept `null` as empty, because a list that is absent and a list that is empty mean the
 //!   same thing to a caller;
 //! - a signed receipt keeps the exact bytes the server sent ([`SignedReceipt`]), because the offline verifier must run

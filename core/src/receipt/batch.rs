@@ -1,7 +1,7 @@
 //! Bulk verification for exports and checkpoints.
 //!
 //! Every receipt goes through exactly the checks of single verification (`verify::prepare`); only the
-//! Ed25519 equation is amortised, with [`super::batch_equation`] over chunks spread across all cores. A chunk that
+//! Ed25519 equation is amortised, with `batch_equation` over chunks spread across all cores. A chunk that
 //! fails as a whole is bisected down to single verifications, so each result is that receipt's own verdict.
 //!
 //! Agreement with single verification: key documents refuse keys with small-order or torsion components and every

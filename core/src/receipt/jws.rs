@@ -3,7 +3,7 @@
 //! A wire-5 receipt is a JSON object with exactly three string members, `protected`, `payload` and `signature`,
 //! each canonical unpadded base64url. `protected` decodes to the header `{"alg":"EdDSA","kid":…,
 //! "typ":"allowly-receipt+jws"}` (exactly those members), `payload` to the receipt's fields (checked by
-//! [`super::schema5`]), `signature` to the 64-byte Ed25519 signature over the ASCII bytes
+//! `schema5`), `signature` to the 64-byte Ed25519 signature over the ASCII bytes
 //! `protected + "." + payload`. Unlike wire 4, the signed bytes are the transmitted text itself, so nothing is
 //! re-serialized to verify; the decoded JSON is still parsed strictly ([`super::json`]) and held to the same value
 //! rules (integers only within ±(2^53−1), no unpaired surrogates, depth ≤ 32, ≤ 50,000 nodes), so that two

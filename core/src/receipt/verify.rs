@@ -1,7 +1,7 @@
 //! Verification of one receipt (steps 1–8 of the format), shared by the single and the batch paths.
 //!
 //! Both wires go through `prepare`: a receipt shaped as a JWS (see [`super::jws`]) is wire 5 and is checked by
-//! `prepare_jws` (envelope, header, [`super::schema5`], then the same caller, timestamp and key steps, with the
+//! `prepare_jws` (envelope, header, `schema5`, then the same caller, timestamp and key steps, with the
 //! key named by the header's `kid`); anything else follows the wire-4 steps, unchanged. Either way the message
 //! the equation covers ends up in the caller's buffer: the canonical payload (wire 4) or `protected.payload`
 //! (wire 5).

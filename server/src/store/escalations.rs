@@ -6,7 +6,7 @@
 //! resolved only `WHERE status = 'pending' AND level = N` (and `escalation_steps`' primary key backs that up), a
 //! resolution is used by one re-check only `WHERE consumed_receipt_id IS NULL`, and an expiry is receipted once
 //! `WHERE status = 'pending'`. Like a confirmation's answer, a resolution belongs to the call that asked (see
-//! [`CallKey`](super::confirmations::CallKey)).
+//! [`CallKey`]).
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
