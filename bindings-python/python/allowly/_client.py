@@ -490,23 +490,7 @@ class _Client:
         if isinstance(client_timestamp, datetime):
             # A naive datetime renders without an offset, and core refuses it with a typed validation error.
             client_timestamp = client_timestamp.isoformat()
-        if agent_token is None and self._async_token_supplier is not None:
-            return self._check_with_supplied_token(
-                authorization_id=authorization_id,
-                scopes=list(scopes if scopes is not None else actions),  # type: ignore[arg-type]
-                resource=resource,
-                context=context,
-                session_id=session_id,
-                estimated_cost_micros=estimated_cost_micros,
-                wait=wait,
-                trace=current_trace() or None,
-                client_timestamp=client_timestamp,
-                idempotency_key=idempotency_key,
-                arguments=arguments,
-                arguments_sha256=arguments_sha256,
-                confirmation_id=confirmation_id,
-            )
-        return self._native.check(
+        request = dict(
             authorization_id=authorization_id,
             scopes=list(scopes if scopes is not None else actions),  # type: ignore[arg-type]
             resource=resource,
@@ -520,8 +504,10 @@ class _Client:
             arguments=arguments,
             arguments_sha256=arguments_sha256,
             confirmation_id=confirmation_id,
-            agent_token=agent_token,
         )
+        if agent_token is None and self._async_token_supplier is not None:
+            return self._check_with_supplied_token(**request)
+        return self._native.check(**request, agent_token=agent_token)
 
     async def _check_with_supplied_token(self, **request: Any) -> Any:
         supplier = self._async_token_supplier
