@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator, Dict, List, Optional
 import pytest
 
 import allowly
+import allowly.mcp
 from conftest import client_kwargs
 
 fastmcp = pytest.importorskip("fastmcp")

@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 import pytest
 
 import allowly
+import allowly.mcp
 from mcp_fronts import FRONTS, NEW, OLD, Front, boss, connected, gate_options, text_of, user  # noqa: F401
 
 from mcp.shared.exceptions import MCPError  # noqa: E402
