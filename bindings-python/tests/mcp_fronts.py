@@ -46,7 +46,9 @@ async def _user(client: allowly.Allowly, scopes: List[str], confirm: List[str]) 
     return {"user_id": user_id, "authorization_id": auth.authorization_id}
 
 
-def gate_options(server: Dict[str, str], *users: Dict[str, str], signed_in: Optional[str], **extra: Any) -> Dict[str, Any]:
+def gate_options(
+    server: Dict[str, str], *users: Dict[str, str], signed_in: Optional[str], **extra: Any
+) -> Dict[str, Any]:
     """The server's trusted context says `signed_in` (its own session); the authorization lookup is its database.
     `signed_in=None` with no `user_id_fn` leaves only the transport's token as a source."""
     kwargs = client_kwargs(server)

@@ -157,7 +157,8 @@ class AllowlyGate:
         """2025-11-25: pushes the step's ``elicitation/create`` and hands the client's answer back to the gate."""
         params = step.elicitation_params
         try:
-            answer = await session.elicit_form(params["message"], params["requestedSchema"], related_request_id=request_id)
+            message, schema = params["message"], params["requestedSchema"]
+            answer = await session.elicit_form(message, schema, related_request_id=request_id)
         except Exception as error:
             logger.warning("allowly.mcp: asking the user failed (%s)", type(error).__name__)
             answer = None
