@@ -99,6 +99,13 @@ async def test_walkthrough_step_4_on_stdio_gets_the_no_trusted_identity_help(ser
     assert not ran_file.exists()
 
 
+def test_the_seeds_fastmcp_import_is_gone_in_mcp_2_and_points_to_its_successors() -> None:
+    """Why the step-4 test imports `fastmcp`: the seed's `from mcp.server.fastmcp import FastMCP` is mcp 1.x."""
+    with pytest.raises(ModuleNotFoundError, match="MCPServer"):
+        import mcp.server.fastmcp  # noqa: F401
+    assert fastmcp.FastMCP.__module__.startswith("fastmcp.")
+
+
 def _signed_in_with(subject: Any) -> Any:
     """What the SDK's bearer-auth middleware does for a validated token (in-process transports carry none)."""
     token = AccessToken(token="opaque", client_id="the-mcp-client-app", scopes=[], subject=subject)
