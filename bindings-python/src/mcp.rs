@@ -81,11 +81,12 @@ impl NativeGate {
     /// every other scope fails closed. `context_fields` (context field → argument name) and `resource_field` name the
     /// only arguments that reach the check (and so the signed receipt). `identity_from_argument` names the tool
     /// argument read as the caller's identity — the single-user opt-in; without it the identity is the trusted
-    /// `principal` each call passes, and nothing else.
+    /// `principal` each call passes, and nothing else. `request_state_key` (32 bytes, a secret) lets several server
+    /// processes open each other's 2026-07-28 `requestState`s; by default each gate draws its own.
     #[new]
     #[pyo3(signature = (client, *, scopes=None, scope_template=None, server_name=None, fail_open_scopes=None,
                         context_fields=None, resource_field=None, wait_for_signed_receipts=false,
-                        identity_from_argument=None))]
+                        identity_from_argument=None, request_state_key=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -98,6 +99,7 @@ impl NativeGate {
         resource_field: Option<String>,
         wait_for_signed_receipts: bool,
         identity_from_argument: Option<String>,
+        request_state_key: Option<Vec<u8>>,
     ) -> PyResult<Self> {
         let build = || -> Result<GateConfig, Error> {
             let mut mapping = match scope_template {
@@ -124,8 +126,16 @@ impl NativeGate {
                 Some(argument) => IdentitySource::identity_from_arguments(argument),
                 None => IdentitySource::Transport,
             };
-            let request_state =
-                RequestStateConfig { key: Some(RequestStateKey::generate()), ..RequestStateConfig::default() };
+            let key = match request_state_key {
+                Some(bytes) => {
+                    let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+                        Error::invalid_input("request_state_key", "request_state_key must be exactly 32 bytes")
+                    })?;
+                    RequestStateKey::from_bytes(bytes)
+                }
+                None => RequestStateKey::generate(),
+            };
+            let request_state = RequestStateConfig { key: Some(key), ..RequestStateConfig::default() };
             let mut config = GateConfig::new(AuthorizationTable::default())
                 .with_scope_mapping(mapping)
                 .with_fail_mode(fail_mode)

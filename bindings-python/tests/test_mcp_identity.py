@@ -205,3 +205,30 @@ async def test_steps_and_gates_print_no_secret(server, user) -> None:
     with pytest.raises(allowly.ValidationError):
         await native.answer_elicitation(answered, {"action": "accept"})  # only an elicit step is answered
     await gate.close()
+
+
+async def test_gates_sharing_a_request_state_key_open_each_others_states(server, user) -> None:
+    """Two workers of one server (two gates, one configured key) finish each other's confirmations; a gate with
+    another key refuses the state, and a key of the wrong length is refused at construction."""
+    key = os.urandom(32)
+    options = gate_options(server, user, signed_in=user["user_id"])
+    workers = [allowly.mcp.AllowlyGate(**options, request_state_key=key) for _ in range(2)]
+    stranger = allowly.mcp.AllowlyGate(**options)
+    call = {"principal": user["user_id"], "authorization_id": user["authorization_id"], "protocol_version": NEW}
+    meta = {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
+    first = await workers[0]._native.step("send_email", SEND, request_meta=meta, **call)
+    assert first.kind == "input_required"
+    state = first.result["requestState"]
+    foreign = await stranger._native.step(
+        "send_email", SEND, request_meta=meta, input_responses=ACCEPT, request_state=state, **call
+    )
+    done = await workers[1]._native.step(
+        "send_email", SEND, request_meta=meta, input_responses=ACCEPT, request_state=state, **call
+    )
+    assert foreign.kind == "protocol_error" and foreign.error["code"] == -32602
+    assert done.kind == "run" and done.meta["allowly.ai/reason"] == "user_confirmed"
+    assert key.hex() not in repr(workers[0]._native)
+    with pytest.raises(allowly.ValidationError):
+        allowly.mcp.AllowlyGate(**options, request_state_key=b"too short")
+    for gate in (*workers, stranger):
+        await gate.close()

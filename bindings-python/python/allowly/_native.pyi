@@ -839,6 +839,7 @@ class NativeGate:
         resource_field: Optional[str] = None,
         wait_for_signed_receipts: bool = False,
         identity_from_argument: Optional[str] = None,
+        request_state_key: Optional[bytes] = None,
     ) -> None: ...
     def scope_for(self, tool_name: str) -> str: ...
     def identity(

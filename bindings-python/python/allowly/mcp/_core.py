@@ -69,6 +69,7 @@ class AllowlyGate:
         resource_field: Optional[str] = None,
         wait_for_signed_receipts: bool = False,
         allow_insecure_http: bool = False,
+        request_state_key: Optional[bytes] = None,
     ) -> None:
         if user_id_fn is not None and user_id_from_arguments:
             raise ValueError("pass either user_id_fn or user_id_from_arguments, not both")
@@ -89,6 +90,7 @@ class AllowlyGate:
             resource_field=resource_field,
             wait_for_signed_receipts=wait_for_signed_receipts,
             identity_from_argument="user_id" if user_id_from_arguments is True else (user_id_from_arguments or None),
+            request_state_key=None if request_state_key is None else bytes(request_state_key),
         )
         self._authorization_id_fn = authorization_id_fn
         self._user_id_fn = user_id_fn
