@@ -3,8 +3,9 @@ MCP frameworks against the real `allowly serve --dev`.
 
 - The walkthrough's step-4 code on a real stdio FastMCP server (a subprocess) has no trusted identity: every call
   gets exactly the gate's NO_TRUSTED_IDENTITY_HELP, and the tool never runs.
-- Without a `user_id_fn`, the identity is the subject of the access token the server's auth validated (set here the
-  way the SDK's auth middleware sets it), never a `user_id` argument.
+- Without a `user_id_fn`, the identity is the subject of the access token the server's auth validated (over real
+  streamable HTTP with FastMCP's bearer auth, and in-process set the way the SDK's auth middleware sets it), never a
+  `user_id` argument.
 - With a request-state codec that seals nothing (so the framework's own envelope checks can be satisfied by hand),
   the gate's sealed state still refuses a tampered state and one moved to other arguments."""
 
@@ -232,3 +233,54 @@ async def test_gates_sharing_a_request_state_key_open_each_others_states(server,
         allowly.mcp.AllowlyGate(**options, request_state_key=b"too short")
     for gate in (*workers, stranger):
         await gate.close()
+
+
+@pytest.mark.parametrize("mode", [NEW, OLD])
+async def test_over_real_http_the_bearer_tokens_subject_is_the_identity(server, user, boss, mode) -> None:
+    """FastMCP over streamable HTTP with its bearer-token auth: the validated token's `sub` is whose authorization the
+    call runs under, a `user_id` argument changes nothing, and a confirmation round trip keeps that identity."""
+    import asyncio
+    import socket
+
+    import uvicorn
+    from fastmcp.server.auth.providers.jwt import StaticTokenVerifier
+    from mcp_fronts import FastMCPFront
+    from mcp import types as mt
+
+    tokens = {
+        "token-of-user": {"client_id": "mail-app", "sub": user["user_id"], "scopes": []},
+        "token-of-app-only": {"client_id": "mail-app", "scopes": []},
+    }
+    ran: List[str] = []
+    srv = FastMCPFront().server(
+        gate_options(server, user, boss, signed_in=None), ran, auth=StaticTokenVerifier(tokens=tokens)
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    http = uvicorn.Server(uvicorn.Config(srv.http_app(), host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(http.serve())
+    asked: List[str] = []
+
+    async def accept(message: str, response_type: Any, params: Any, context: Any) -> Any:
+        asked.append(message)
+        return mt.ElicitResult(action="accept", content={})
+
+    try:
+        while not http.started:
+            await asyncio.sleep(0.02)
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with fastmcp.Client(url, auth="token-of-user", elicitation_handler=accept, mode=mode) as c:
+            allowed = await c.call_tool("read_inbox", {"user_id": boss["user_id"]}, raise_on_error=False)
+            as_boss = await c.call_tool("delete_all", {"user_id": boss["user_id"]}, raise_on_error=False)
+            confirmed = await c.call_tool("send_email", SEND, raise_on_error=False)
+        async with fastmcp.Client(url, auth="token-of-app-only", mode=mode) as c:
+            anonymous = await c.call_tool("read_inbox", {"user_id": user["user_id"]}, raise_on_error=False)
+    finally:
+        http.should_exit = True
+        await serving
+    assert ran == ["read_inbox", "send_email"] and len(asked) == 1
+    assert text_of(allowed) == "3 unread"
+    assert text_of(as_boss) == "denied by Allowly: scope_not_in_authorization (scope delete_all)"
+    assert text_of(confirmed) == "sent to a@example.com" and confirmed.meta["allowly.ai/reason"] == "user_confirmed"
+    assert text_of(anonymous) == allowly.mcp.NO_TRUSTED_IDENTITY_HELP
