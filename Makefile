@@ -11,7 +11,7 @@ VENV := bindings-python/.venv
 VENV_PY := $(VENV)/bin/python
 PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23" "jsonschema>=4"
 # The MCP frameworks the middleware tests drive (allowly's optional extras `fastmcp` / `mcp`; test-only here).
-PY_MCP := "fastmcp>=4.1,<5" "mcp>=2,<3"
+PY_MCP := "fastmcp>=4.2.3,<5" "mcp>=2.3,<3"
 
 .PHONY: demo test parity test-rust test-sqlite test-python test-python-release test-oracles oracle-venvs test-node test-kotlin models ffi-bindings python-env python-build lint fmt bench toolchain build-cli clean help
 

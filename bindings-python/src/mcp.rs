@@ -1,90 +1,77 @@
-//! `NativeGate`: the `allowly_mcp::Gate` in front of a Python MCP server's tools (`allowly.mcp`).
+//! `NativeGate`: `allowly_mcp::Gate::step` in front of a Python MCP server's tools (`allowly.mcp`).
 //!
-//! Every decision is the gate's — which scope a tool maps to, deny without identity or authorization, fail closed on
-//! an outage, the confirm → answer → re-check flow — and so is the wording of the results (the same texts as
-//! `allowly mcp proxy`). The Python adapters only pull the tool name, arguments and identity out of their framework's
-//! request, await one of the two methods here and turn the returned [`PyGateOutcome`] into their result type.
+//! Every decision and every word is the gate's: which scope a tool maps to, whose identity a call runs under, the
+//! protocol era and what the client declared, deny / confirm / fail closed, the elicitation to push (2025-11-25) or
+//! the `input_required` result with its sealed `requestState` (2026-07-28), the refusal texts and the JSON-RPC
+//! errors. The Python adapters only move values: they hand over the request's protocol version, `_meta`, session
+//! capabilities, retry fields and the trusted principal, and drop the returned [`PyGateStep`]'s JSON into their
+//! framework's result types.
 //!
-//! The confirmation nonce stays in Rust: a `GateOutcome` keeps it privately (never a getter, never in `repr`) and
-//! `resolve_confirmation` takes the outcome back, so no Python code, log line or tool result can carry it.
+//! The confirmation nonce stays in Rust: sealed inside `requestState` on the new era, and held by the step object
+//! (never a getter, never in `repr`) until [`NativeGate::answer_elicitation`] on the old one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use allowly_core::model::ReceiptEnvelope;
+use allowly_core::caller_identity::{IdentitySource, TransportAuth};
 use allowly_core::{Client, Error};
-use allowly_mcp::{AuthorizationTable, CallContext, FailMode, Gate, GateConfig, Outcome, ScopeMapping};
+use allowly_mcp::{
+    AuthorizationTable, CallContext, ClientCapabilities, ElicitAnswer, Era, FailMode, Gate, GateConfig,
+    PendingConfirmation, RequestStateConfig, RequestStateKey, Retry, ScopeMapping, Step, StepInput,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::{Map, Value, json};
 
 use crate::client::NativeClient;
-use crate::convert::{to_object, to_py};
+use crate::convert::{to_json, to_object, to_py};
 use crate::errors::to_py_err;
-use crate::models::PyReceipt;
 use crate::runtime::run;
-
-/// One tool call as the adapter saw it, kept with its outcome so the re-check after a confirmation is the same call.
-#[derive(Clone)]
-struct Call {
-    tool_name: String,
-    arguments: Option<Map<String, Value>>,
-    identity: Option<String>,
-    authorization_id: Option<String>,
-    scope: Option<String>,
-    run_id: Option<String>,
-}
-
-impl Call {
-    fn context(&self) -> CallContext<'_> {
-        CallContext {
-            identity: self.identity.as_deref(),
-            arguments: self.arguments.as_ref(),
-            run_id: self.run_id.as_deref(),
-            ..CallContext::new(&self.tool_name)
-        }
-    }
-}
 
 /// The gate of one MCP server, over a `NativeClient` (closing the client closes the gate).
 #[pyclass(frozen, module = "allowly._native")]
 pub struct NativeGate {
     client: Py<NativeClient>,
+    /// Carries one request-state key drawn for this gate, so a state minted on one call opens on its retry although
+    /// each call gets its own `Gate` (its own scope and authorization table).
     config: GateConfig,
 }
 
 impl NativeGate {
     /// The gate for one call: the configured mapping, with the server's own scope for this tool (`scope_fn`) first,
-    /// and an authorization table of exactly this caller — so a call without an identity, or whose authorization
-    /// could not be resolved, is denied `authorization_not_found` by the gate without a request.
-    fn gate_for(&self, call: &Call) -> Result<Gate, Error> {
+    /// and an authorization table of exactly this caller — so a call whose authorization could not be resolved is
+    /// denied `authorization_not_found` by the gate without a request.
+    fn gate_for(
+        &self,
+        tool_name: &str,
+        scope: Option<String>,
+        identity: Option<String>,
+        authorization_id: Option<String>,
+    ) -> Result<Gate, Error> {
         let client: Client = self.client.get().client()?;
         let mut config = self.config.clone();
-        if let Some(scope) = &call.scope {
+        if let Some(scope) = scope {
             config.scope_for_tool = ScopeMapping::Map {
-                scopes: HashMap::from([(call.tool_name.clone(), scope.clone())]),
+                scopes: HashMap::from([(tool_name.to_owned(), scope)]),
                 otherwise: Box::new(config.scope_for_tool),
             };
         }
-        let mut table = HashMap::new();
-        if let (Some(identity), Some(authorization_id)) = (&call.identity, &call.authorization_id) {
-            table.insert(identity.clone(), authorization_id.clone());
-        }
-        config.resolver = std::sync::Arc::new(AuthorizationTable(table));
+        let table = identity.zip(authorization_id).into_iter().collect();
+        config.resolver = Arc::new(AuthorizationTable(table));
         Ok(Gate::new(client, config))
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn call_of(
+/// Owned inputs of one `tools/call`, converted while the GIL is held.
+struct CallInput {
     tool_name: String,
-    arguments: Option<&Bound<'_, PyDict>>,
-    identity: Option<String>,
-    authorization_id: Option<String>,
-    scope: Option<String>,
+    arguments: Option<Map<String, Value>>,
+    principal: Option<String>,
     run_id: Option<String>,
-) -> Result<Call, Error> {
-    let arguments = arguments.map(|a| to_object(a, "arguments")).transpose()?;
-    Ok(Call { tool_name, arguments, identity, authorization_id, scope, run_id })
+    era: Era,
+    capabilities: ClientCapabilities,
+    input_responses: Option<Value>,
+    request_state: Option<String>,
 }
 
 #[pymethods]
@@ -92,10 +79,14 @@ impl NativeGate {
     /// `scopes` maps tool names to scopes; other tools use `scope_template` (`{server}` / `{tool}` placeholders, with
     /// `server_name`) or else their own name. Scopes in `fail_open_scopes` are allowed while Allowly is unreachable;
     /// every other scope fails closed. `context_fields` (context field → argument name) and `resource_field` name the
-    /// only arguments that reach the check (and so the signed receipt).
+    /// only arguments that reach the check (and so the signed receipt). `identity_from_argument` names the tool
+    /// argument read as the caller's identity — the single-user opt-in; without it the identity is the trusted
+    /// `principal` each call passes, and nothing else. `request_state_key` (32 bytes, a secret) lets several server
+    /// processes open each other's 2026-07-28 `requestState`s; by default each gate draws its own.
     #[new]
     #[pyo3(signature = (client, *, scopes=None, scope_template=None, server_name=None, fail_open_scopes=None,
-                        context_fields=None, resource_field=None, wait_for_signed_receipts=false))]
+                        context_fields=None, resource_field=None, wait_for_signed_receipts=false,
+                        identity_from_argument=None, request_state_key=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -107,6 +98,8 @@ impl NativeGate {
         context_fields: Option<BTreeMap<String, String>>,
         resource_field: Option<String>,
         wait_for_signed_receipts: bool,
+        identity_from_argument: Option<String>,
+        request_state_key: Option<Vec<u8>>,
     ) -> PyResult<Self> {
         let build = || -> Result<GateConfig, Error> {
             let mut mapping = match scope_template {
@@ -126,10 +119,29 @@ impl NativeGate {
                 Some(open) if !open.is_empty() => FailMode::OpenFor(open.into_iter().collect::<BTreeSet<_>>()),
                 _ => FailMode::Closed,
             };
+            let identity = match identity_from_argument {
+                Some(argument) if argument.is_empty() => {
+                    return Err(Error::invalid_input("identity_from_argument", "name a tool argument"));
+                }
+                Some(argument) => IdentitySource::identity_from_arguments(argument),
+                None => IdentitySource::Transport,
+            };
+            let key = match request_state_key {
+                Some(bytes) => {
+                    let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+                        Error::invalid_input("request_state_key", "request_state_key must be exactly 32 bytes")
+                    })?;
+                    RequestStateKey::from_bytes(bytes)
+                }
+                None => RequestStateKey::generate(),
+            };
+            let request_state = RequestStateConfig { key: Some(key), ..RequestStateConfig::default() };
             let mut config = GateConfig::new(AuthorizationTable::default())
                 .with_scope_mapping(mapping)
                 .with_fail_mode(fail_mode)
-                .with_wait_for_signed_receipts(wait_for_signed_receipts);
+                .with_wait_for_signed_receipts(wait_for_signed_receipts)
+                .with_identity(identity)
+                .with_request_state(request_state);
             config.context_fields = context_fields.unwrap_or_default();
             config.resource_field = resource_field;
             Ok(config)
@@ -143,46 +155,126 @@ impl NativeGate {
         self.config.scope_for_tool.scope_for(tool_name)
     }
 
-    /// Decides one tool call; awaitable, never raises for a decision (anything that prevents one is a deny).
-    /// `identity` must come from trusted server context; `authorization_id` is what the server resolved for it.
-    #[pyo3(signature = (tool_name, arguments=None, *, identity=None, authorization_id=None, scope=None, run_id=None))]
+    /// Whose call this is, by the gate's identity rule: the trusted `principal` (the transport's, or the server
+    /// callback's answer), or — only when the gate opted in — the named tool argument. `None`: no trusted identity
+    /// (the step refuses the call). The adapter looks up the authorization of exactly this identity.
+    #[pyo3(signature = (principal=None, arguments=None))]
+    fn identity(
+        &self,
+        py: Python<'_>,
+        principal: Option<&str>,
+        arguments: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Option<String>> {
+        let arguments = arguments.map(|a| to_object(&a, "arguments")).transpose().map_err(|e| to_py_err(py, e))?;
+        let auth = TransportAuth { principal, ..TransportAuth::default() };
+        Ok(self.config.identity.resolve(&auth, arguments.as_ref()))
+    }
+
+    /// Decides one `tools/call` (a first call, or a 2026-07-28 retry when `request_state` is given); awaitable,
+    /// never raises for a decision. `protocol_version` is the request's (or the session's negotiated) version;
+    /// `request_meta` the request's `_meta` (2026-07-28 clients declare their capabilities there);
+    /// `client_capabilities` the session's `initialize` capabilities (2025-11-25). `principal` must come from the
+    /// transport's authentication or the server's own callback, never from the model; `authorization_id` is the
+    /// server's for `identity(principal, arguments)`.
+    #[pyo3(signature = (tool_name, arguments=None, *, protocol_version, request_meta=None, client_capabilities=None,
+                        principal=None, authorization_id=None, scope=None, run_id=None, input_responses=None,
+                        request_state=None))]
     #[allow(clippy::too_many_arguments)]
-    fn on_tool_call(
+    fn step(
         &self,
         py: Python<'_>,
         tool_name: String,
         arguments: Option<Bound<'_, PyDict>>,
-        identity: Option<String>,
+        protocol_version: &str,
+        request_meta: Option<Bound<'_, PyDict>>,
+        client_capabilities: Option<Bound<'_, PyAny>>,
+        principal: Option<String>,
         authorization_id: Option<String>,
         scope: Option<String>,
         run_id: Option<String>,
+        input_responses: Option<Bound<'_, PyAny>>,
+        request_state: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let prepared = call_of(tool_name, arguments.as_ref(), identity, authorization_id, scope, run_id)
-            .and_then(|call| Ok((self.gate_for(&call)?, call)));
-        let (gate, call) = prepared.map_err(|e| to_py_err(py, e))?;
+        let prepare = || -> Result<(Gate, CallInput), Error> {
+            let arguments = arguments.map(|a| to_object(&a, "arguments")).transpose()?;
+            let era = Era::of_protocol_version(protocol_version);
+            let capabilities = match era {
+                Era::Current2026_07_28 => {
+                    let meta = request_meta.map(|m| to_object(&m, "request_meta")).transpose()?;
+                    ClientCapabilities::from_request_meta(meta.as_ref())
+                }
+                Era::Legacy2025_11_25 => {
+                    let declared = client_capabilities.map(|c| to_json(&c, "client_capabilities")).transpose()?;
+                    ClientCapabilities::from_capabilities(declared.as_ref())
+                }
+            };
+            let input_responses = input_responses.map(|r| to_json(&r, "input_responses")).transpose()?;
+            let auth = TransportAuth { principal: principal.as_deref(), ..TransportAuth::default() };
+            let identity = self.config.identity.resolve(&auth, arguments.as_ref());
+            let gate = self.gate_for(&tool_name, scope, identity, authorization_id)?;
+            let input = CallInput {
+                tool_name,
+                arguments,
+                principal,
+                run_id,
+                era,
+                capabilities,
+                input_responses,
+                request_state,
+            };
+            Ok((gate, input))
+        };
+        let (gate, input) = prepare().map_err(|e| to_py_err(py, e))?;
         run(py, false, async move {
-            let outcome = gate.on_tool_call(&call.context()).await;
-            let receipt_ids = outcome.receipt().map(receipt_id).into_iter().collect();
-            Ok(PyGateOutcome { outcome, call, receipt_ids })
+            let call = CallContext {
+                arguments: input.arguments.as_ref(),
+                run_id: input.run_id.as_deref(),
+                ..CallContext::new(&input.tool_name)
+            };
+            let retry = input
+                .request_state
+                .as_deref()
+                .map(|request_state| Retry { input_responses: input.input_responses.as_ref(), request_state });
+            let step_input = StepInput {
+                auth: TransportAuth { principal: input.principal.as_deref(), ..TransportAuth::default() },
+                capabilities: input.capabilities,
+                retry,
+                ..StepInput::new(call, input.era)
+            };
+            let step = gate.step(step_input).await;
+            Ok(PyGateStep::new(step, gate))
         })
     }
 
-    /// Records the user's answer to a `confirm` outcome and checks the same call again; awaitable, returns the
-    /// re-check's outcome (allow `user_confirmed` / deny `user_rejected`, or a deny naming what failed).
-    fn resolve_confirmation(&self, py: Python<'_>, outcome: &PyGateOutcome, approved: bool) -> PyResult<Py<PyAny>> {
-        let Outcome::Confirm { nonce, .. } = &outcome.outcome else {
-            let error = Error::invalid_input("outcome", "only a confirm outcome can be resolved");
-            return Err(to_py_err(py, error));
+    /// The second half of a 2025-11-25 confirmation: `result` is the client's `ElicitResult` as a dict (`None` when
+    /// pushing the question failed). Records the answer, re-checks and returns the next step (run or refuse).
+    #[pyo3(signature = (step, result=None))]
+    fn answer_elicitation(
+        &self,
+        py: Python<'_>,
+        step: &PyGateStep,
+        result: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let take = || -> Result<((Gate, PendingConfirmation), ElicitAnswer), Error> {
+            let answer = match result {
+                Some(result) => {
+                    let value = to_json(&result, "result")?;
+                    ElicitAnswer::from_result(&value).ok_or_else(|| {
+                        Error::invalid_input("result", "an ElicitResult has action accept, decline or cancel")
+                    })?
+                }
+                None => ElicitAnswer::Failed,
+            };
+            let pending =
+                step.pending.lock().unwrap_or_else(PoisonError::into_inner).take().ok_or_else(|| {
+                    Error::invalid_input("step", "only an elicit step can be answered, and only once")
+                })?;
+            Ok((pending, answer))
         };
-        let nonce = nonce.clone();
-        let call = outcome.call.clone();
-        let mut receipt_ids = outcome.receipt_ids.clone();
-        let gate = self.gate_for(&call).map_err(|e| to_py_err(py, e))?;
+        let ((gate, pending), answer) = take().map_err(|e| to_py_err(py, e))?;
         run(py, false, async move {
-            let resolved = gate.resolve_confirmation(&call.context(), &nonce, approved).await;
-            receipt_ids.extend(resolved.resolution_receipt.as_ref().map(receipt_id));
-            receipt_ids.extend(resolved.outcome.receipt().map(receipt_id));
-            Ok(PyGateOutcome { outcome: resolved.outcome, call, receipt_ids })
+            let next = gate.answer_elicitation(pending, answer).await;
+            Ok(PyGateStep::new(next, gate))
         })
     }
 
@@ -191,153 +283,90 @@ impl NativeGate {
     }
 }
 
-fn receipt_id(receipt: &ReceiptEnvelope) -> String {
-    receipt.receipt_id().to_owned()
+/// What the MCP server does with one `tools/call`. `kind` is `"run"` (run the tool, add `meta` to its result's
+/// `_meta`), `"refuse"` (answer `result`, a complete `isError` CallToolResult), `"elicit"` (2025-11-25: push
+/// `elicitation/create` with `elicitation_params`, then `NativeGate.answer_elicitation`), `"input_required"`
+/// (2026-07-28: answer `result`, an InputRequiredResult) or `"protocol_error"` (answer the JSON-RPC `error`).
+#[pyclass(frozen, module = "allowly._native", name = "GateStep")]
+pub struct PyGateStep {
+    kind: &'static str,
+    /// The kind's JSON: the result, the meta, the elicitation params or the error object.
+    value: Value,
+    /// An elicit step's confirmation (holding the nonce) and the gate that asked, until answered.
+    pending: Mutex<Option<(Gate, PendingConfirmation)>>,
 }
 
-/// Why a confirm could not be answered through elicitation; the nothing was recorded and the confirmation stays
-/// pending.
-fn unanswered_text(why: &str) -> Result<&'static str, Error> {
-    match why {
-        "unsupported" => Ok("this MCP client cannot ask the user (no elicitation support)"),
-        "dismissed" => Ok("the user dismissed the question"),
-        "failed" => Ok("asking the user failed"),
-        other => Err(Error::invalid_input(
-            "unanswered",
-            format!("unanswered must be \"unsupported\", \"dismissed\" or \"failed\", not {other:?}"),
-        )),
+impl PyGateStep {
+    fn new(step: Step, gate: Gate) -> Self {
+        let mut pending = None;
+        let (kind, value) = match step {
+            Step::Run { meta, .. } => ("run", Value::Object(meta)),
+            Step::Refuse { result } => ("refuse", result),
+            Step::Elicit { params, pending: confirmation } => {
+                pending = Some((gate, confirmation));
+                ("elicit", params)
+            }
+            Step::InputRequired { input_requests, request_state } => {
+                ("input_required", Step::input_required_result(&input_requests, &request_state))
+            }
+            Step::ProtocolError { code, message, data } => {
+                let mut error = json!({"code": code, "message": message});
+                if let Some(data) = data {
+                    error["data"] = data;
+                }
+                ("protocol_error", error)
+            }
+        };
+        PyGateStep { kind, value, pending: Mutex::new(pending) }
     }
-}
 
-/// What the gate decided for one tool call (`decision` is `"allow"`, `"deny"` or `"confirm"`).
-#[pyclass(frozen, module = "allowly", name = "GateOutcome")]
-pub struct PyGateOutcome {
-    outcome: Outcome,
-    call: Call,
-    /// Every receipt of this call's decisions so far: the check, and after a confirmation its resolution and re-check.
-    receipt_ids: Vec<String>,
+    fn value_if(&self, py: Python<'_>, kinds: &[&str]) -> PyResult<Option<Py<PyAny>>> {
+        if !kinds.contains(&self.kind) {
+            return Ok(None);
+        }
+        Ok(Some(to_py(py, &self.value)?.unbind()))
+    }
 }
 
 #[pymethods]
-impl PyGateOutcome {
+impl PyGateStep {
     #[getter]
-    fn decision(&self) -> &'static str {
-        self.outcome.decision().as_str()
+    fn kind(&self) -> &'static str {
+        self.kind
     }
 
+    /// `run`: the keys to add to the tool result's `_meta` (decision, reason, receipt ids).
     #[getter]
-    fn is_allowed(&self) -> bool {
-        self.outcome.is_allowed()
+    fn meta(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.value_if(py, &["run"])
     }
 
+    /// `refuse`: the CallToolResult; `input_required`: the InputRequiredResult (`requestState` is sealed).
     #[getter]
-    fn scope(&self) -> &str {
-        self.outcome.scope()
+    fn result(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.value_if(py, &["refuse", "input_required"])
     }
 
+    /// `elicit`: the `elicitation/create` params (mode, message, requestedSchema).
     #[getter]
-    fn reason(&self) -> &str {
-        self.outcome.reason()
+    fn elicitation_params(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.value_if(py, &["elicit"])
     }
 
+    /// `protocol_error`: `{"code", "message", "data"?}`.
     #[getter]
-    fn tool_name(&self) -> &str {
-        &self.call.tool_name
-    }
-
-    #[getter]
-    fn prompt_hint(&self) -> Option<&str> {
-        match &self.outcome {
-            Outcome::Confirm { prompt_hint, .. } => prompt_hint.as_deref(),
-            _ => None,
-        }
-    }
-
-    #[getter]
-    fn confirmation_id(&self) -> Option<&str> {
-        match &self.outcome {
-            Outcome::Confirm { confirmation_id, .. } => confirmation_id.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// The receipt of this decision (`None` when no server was asked or reached).
-    #[getter]
-    fn receipt(&self) -> Option<PyReceipt> {
-        self.outcome.receipt().cloned().map(PyReceipt::from)
-    }
-
-    #[getter]
-    fn receipt_ids(&self) -> Vec<String> {
-        self.receipt_ids.clone()
-    }
-
-    /// What to ask the user through elicitation for a confirm.
-    #[getter]
-    fn elicitation_message(&self) -> String {
-        let mut message =
-            format!("Allow the agent to run the tool `{}` (Allowly scope {})?", self.call.tool_name, self.scope());
-        if let Some(hint) = self.prompt_hint() {
-            message = format!("{hint}\n\n{message}");
-        }
-        message
-    }
-
-    /// The text of the error result a refused call gets: the deny's reason, or — for a confirm the user could not be
-    /// asked (`unanswered`: `"unsupported"`, `"dismissed"`, `"failed"`) — the prompt hint and confirmation id.
-    #[pyo3(signature = (unanswered=None))]
-    fn refusal(&self, py: Python<'_>, unanswered: Option<&str>) -> PyResult<String> {
-        let why = unanswered.map(unanswered_text).transpose().map_err(|e| to_py_err(py, e))?;
-        Ok(match (&self.outcome, why) {
-            (Outcome::Confirm { prompt_hint, confirmation_id, .. }, Some(why)) => {
-                let mut text = format!("confirmation required by Allowly: {}", self.reason());
-                if let Some(hint) = prompt_hint {
-                    text.push_str(&format!(" — ask the user: {hint}"));
-                }
-                if let Some(id) = confirmation_id {
-                    text.push_str(&format!(" (confirmation {id})"));
-                }
-                text.push_str(&format!("; {why}"));
-                text
-            }
-            (Outcome::Confirm { .. }, None) => format!("denied by Allowly: {} still pending", self.reason()),
-            (Outcome::Deny { reason, scope, .. }, _) => format!("denied by Allowly: {reason} (scope {scope})"),
-            (Outcome::Allow { .. }, _) => {
-                let error = Error::invalid_input("outcome", "an allow outcome is not refused");
-                return Err(to_py_err(py, error));
-            }
-        })
-    }
-
-    /// The `_meta` keys a tool result carries (`allowly.ai/decision`, `allowly.ai/reason`, `allowly.ai/receipt_ids`),
-    /// as `allowly mcp proxy` sets them; receipt ids are not secrets.
-    fn meta(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let meta = json!({
-            "allowly.ai/decision": self.decision(),
-            "allowly.ai/reason": self.reason(),
-            "allowly.ai/receipt_ids": self.receipt_ids,
-        });
-        Ok(to_py(py, &meta)?.unbind())
+    fn error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.value_if(py, &["protocol_error"])
     }
 
     fn __repr__(&self) -> String {
-        let mut out = format!(
-            "GateOutcome(decision='{}', tool_name={:?}, scope={:?}, reason={:?}",
-            self.decision(),
-            self.call.tool_name,
-            self.scope(),
-            self.reason()
-        );
-        if let Some(id) = self.confirmation_id() {
-            out.push_str(&format!(", confirmation_id={id:?}"));
-        }
-        out.push(')');
-        out
+        format!("GateStep(kind='{}')", self.kind)
     }
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeGate>()?;
-    m.add_class::<PyGateOutcome>()?;
+    m.add_class::<PyGateStep>()?;
+    m.add("NO_TRUSTED_IDENTITY_HELP", allowly_mcp::NO_TRUSTED_IDENTITY_HELP)?;
     Ok(())
 }

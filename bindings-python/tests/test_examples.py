@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Dict
 
+import pytest
+
 from conftest import REPO
 
 EXAMPLES = REPO / "bindings-python" / "examples"
@@ -72,3 +74,35 @@ def test_readme_escalations_example_runs_and_is_what_the_readme_shows(server: Di
         "allow escalation_approved",
     ]
     assert "allowly_mk_" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
+async def test_readme_mcp_server_example_runs_and_is_what_the_readme_shows(server: Dict[str, str], mode: str) -> None:
+    """The README's MCP server over real stdio, on both protocol eras: the confirm-gated tool asks once and runs."""
+    import allowly
+    import fastmcp
+    from fastmcp.client.transports import PythonStdioTransport
+    from mcp import types as mt
+
+    source = (EXAMPLES / "mcp_server.py").read_text()
+    readme = (REPO / "bindings-python" / "README.md").read_text()
+    assert source in re.findall(r"```python\n(.*?)```", readme, flags=re.S), "README's MCP server example differs"
+    async with allowly.Allowly(server["runtime_api_key"], base_url=server["base_url"], allow_insecure_http=True) as a:
+        auth = await a.authorizations.create(
+            user_id="mcp-example-user", agent_id="my-email-agent", scopes=["send_email"],
+            requires_confirm_for=["send_email"],
+        )
+    env = dict(os.environ, ALLOWLY_KEY=server["runtime_api_key"], ALLOWLY_BASE_URL=server["base_url"],
+               EXAMPLE_USER_ID="mcp-example-user", EXAMPLE_AUTHORIZATION_ID=auth.authorization_id)
+    asked = []
+
+    async def accept(message, response_type, params, context):
+        asked.append(message)
+        return mt.ElicitResult(action="accept", content={})
+
+    transport = PythonStdioTransport(EXAMPLES / "mcp_server.py", env=env, python_cmd=sys.executable)
+    async with fastmcp.Client(transport, elicitation_handler=accept, mode=mode) as c:
+        result = await c.call_tool("send_email", {"to": "a@example.com", "body": "hi"})
+    assert len(asked) == 1 and "`send_email`" in asked[0]
+    assert result.content[0].text == "sent to a@example.com"
+    assert result.meta["allowly.ai/reason"] == "user_confirmed"

@@ -48,6 +48,17 @@ def stub_classes(path: Path) -> Tuple[Dict[str, ast.ClassDef], Dict[str, ast.Fun
     return classes, functions  # type: ignore[return-value]
 
 
+def stub_constants(path: Path) -> Dict[str, str]:
+    """Module-level `NAME: type` declarations: constants the module exports."""
+    tree = ast.parse(path.read_text())
+    return {
+        n.target.id: ast.unparse(n.annotation)
+        for n in tree.body
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+        and not n.target.id.startswith("__")
+    }
+
+
 def members(cls: ast.ClassDef) -> Tuple[Dict[str, ast.FunctionDef], set, Dict[str, str]]:
     methods, properties, attributes = {}, set(), {}
     for node in cls.body:
@@ -68,7 +79,10 @@ def public(names) -> set:
 def test_native_stub_matches_module() -> None:
     classes, functions = stub_classes(PACKAGE / "_native.pyi")
     runtime = {n for n in dir(_native) if not n.startswith("__")}
-    assert set(classes) | set(functions) == runtime
+    constants = stub_constants(PACKAGE / "_native.pyi")
+    assert set(classes) | set(functions) | set(constants) == runtime
+    for name, annotation in constants.items():
+        assert type(getattr(_native, name)).__name__ == annotation, name
     for name, fn in functions.items():
         assert stub_params(fn) == runtime_params(getattr(_native, name)), name
     for name, cls in classes.items():

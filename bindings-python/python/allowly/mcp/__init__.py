@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _native
 from ._core import AllowlyGate
 
-__all__ = ["AllowlyGate", "AllowlyMCPMiddleware", "AllowlyMCPServerMiddleware"]
+#: The error text of a tool call with no trusted caller identity (what the server must do about it).
+NO_TRUSTED_IDENTITY_HELP: str = _native.NO_TRUSTED_IDENTITY_HELP
+
+__all__ = ["NO_TRUSTED_IDENTITY_HELP", "AllowlyGate", "AllowlyMCPMiddleware", "AllowlyMCPServerMiddleware"]
 
 
 def __getattr__(name: str) -> Any:

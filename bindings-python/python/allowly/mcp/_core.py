@@ -1,15 +1,17 @@
-"""What both MCP adapters share: resolving the caller, one call into the Rust gate, and asking the user.
+"""What both MCP adapters share: the server's callbacks around one ``NativeGate.step`` per tool call.
 
-Nothing here decides. The tool → scope mapping, the deny without identity or authorization, fail-closed on an
-outage, the re-check after a confirmation and the result texts are all ``NativeGate``'s (``allowly_mcp::Gate``); this
-module only gathers the inputs the gate needs from the server's own callbacks and forwards the user's answer.
+Nothing here decides and nothing here writes a text. The protocol era, what the client declared, whose identity a
+call runs under, the tool → scope mapping, deny / confirm / fail closed, the elicitation question, the sealed
+``requestState`` and every result shape are ``allowly_mcp::Gate::step``'s (through the native module). This module
+awaits the server's own callbacks (identity, authorization, scope) — they may be async, which the Rust gate cannot
+await — and moves the answers in and the step's JSON out.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, Union
 
 from .. import _native
 from .._client import Allowly
@@ -21,13 +23,29 @@ UserIdFn = Callable[[Any], MaybeAwaitable]
 AuthorizationIdFn = Callable[[str], MaybeAwaitable]
 ScopeFn = Callable[[str], MaybeAwaitable]
 
-# The MCP protocol versions without a back-channel for server-initiated requests (2026-07-28: SEP-2322, SEP-2575).
-_MODERN_PROTOCOL_VERSIONS = ("2026-07-28",)
-_EMPTY_FORM: Dict[str, Any] = {"type": "object", "properties": {}}
-
 
 async def _value(result: MaybeAwaitable) -> Any:
     return await result if inspect.isawaitable(result) else result
+
+
+def token_principal(token: Any) -> Optional[str]:
+    """The user an MCP access token stands for: its subject (``sub``). The token's ``client_id`` names the OAuth
+    client (the app), not the user, so a token without a subject gives no identity."""
+    if token is None:
+        return None
+    subject = getattr(token, "subject", None)
+    if subject is None:
+        subject = (getattr(token, "claims", None) or {}).get("sub")
+    return subject if isinstance(subject, str) and subject else None
+
+
+def dump(model: Any) -> Any:
+    """A framework model (pydantic), or a dict of them (``inputResponses``), as its wire JSON."""
+    if isinstance(model, Mapping):
+        return {key: dump(value) for key, value in model.items()}
+    if model is None or isinstance(model, (list, str, int, float, bool)):
+        return model
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class AllowlyGate:
@@ -51,6 +69,7 @@ class AllowlyGate:
         resource_field: Optional[str] = None,
         wait_for_signed_receipts: bool = False,
         allow_insecure_http: bool = False,
+        request_state_key: Optional[bytes] = None,
     ) -> None:
         if user_id_fn is not None and user_id_from_arguments:
             raise ValueError("pass either user_id_fn or user_id_from_arguments, not both")
@@ -70,22 +89,20 @@ class AllowlyGate:
             context_fields=None if context_fields is None else dict(context_fields),
             resource_field=resource_field,
             wait_for_signed_receipts=wait_for_signed_receipts,
+            identity_from_argument="user_id" if user_id_from_arguments is True else (user_id_from_arguments or None),
+            request_state_key=None if request_state_key is None else bytes(request_state_key),
         )
         self._authorization_id_fn = authorization_id_fn
         self._user_id_fn = user_id_fn
-        self._user_id_argument = "user_id" if user_id_from_arguments is True else (user_id_from_arguments or None)
         self._scope_fn = scope_fn
 
-    async def _identity(self, server_context: Any, arguments: Optional[Mapping[str, Any]]) -> Optional[str]:
-        if self._user_id_argument is not None:
-            # Opt-in only (single-user servers): a tool argument is chosen by the model, not by the server.
-            value = (arguments or {}).get(self._user_id_argument)
-            return value if isinstance(value, str) else None
+    async def _principal(self, server_context: Any, access_token: Any) -> Optional[str]:
+        """The trusted principal: the server's ``user_id_fn`` answer when it has one, else the transport's token."""
         if self._user_id_fn is None:
-            return None
+            return token_principal(access_token)
         try:
             value = await _value(self._user_id_fn(server_context))
-        except Exception as error:  # an identity that cannot be resolved is no identity: the gate denies
+        except Exception as error:  # an identity that cannot be resolved is no identity: the gate refuses
             logger.warning("allowly.mcp: user_id_fn raised %s; the call has no identity", type(error).__name__)
             return None
         return None if value is None else str(value)
@@ -106,47 +123,51 @@ class AllowlyGate:
         value = await _value(self._scope_fn(tool_name))
         return None if value is None else str(value)
 
-    async def on_tool_call(
-        self, tool_name: str, arguments: Optional[Mapping[str, Any]], server_context: Any, run_id: Optional[str] = None
-    ) -> "_native.GateOutcome":
-        identity = await self._identity(server_context, arguments)
-        return await self._native.on_tool_call(
+    async def step(
+        self,
+        tool_name: str,
+        arguments: Optional[Mapping[str, Any]],
+        *,
+        server_context: Any,
+        access_token: Any,
+        protocol_version: str,
+        request_meta: Optional[Mapping[str, Any]],
+        client_capabilities: Any,
+        run_id: Optional[str] = None,
+        input_responses: Any = None,
+        request_state: Optional[str] = None,
+    ) -> "_native.GateStep":
+        """One ``Gate::step`` for this ``tools/call``, with the server's callbacks awaited first."""
+        arguments = None if arguments is None else dict(arguments)
+        principal = await self._principal(server_context, access_token)
+        identity = self._native.identity(principal, arguments)
+        return await self._native.step(
             tool_name,
-            None if arguments is None else dict(arguments),
-            identity=identity,
+            arguments,
+            protocol_version=protocol_version,
+            request_meta=None if request_meta is None else dict(request_meta),
+            client_capabilities=dump(client_capabilities),
+            principal=principal,
             authorization_id=await self._authorization_id(identity),
             scope=await self._scope(tool_name),
             run_id=run_id,
+            input_responses=dump(input_responses),
+            request_state=request_state,
         )
 
-    async def confirm(
-        self, outcome: "_native.GateOutcome", session: Any, request_id: Any
-    ) -> "tuple[_native.GateOutcome, Optional[str]]":
-        """Asks the user through ``elicitation/create`` and re-checks. Returns the new outcome, or the unchanged
-        confirm with why it could not be answered (``"unsupported"``, ``"dismissed"``, ``"failed"``)."""
-        if not _can_elicit(session):
-            return outcome, "unsupported"
+    async def elicit(self, step: "_native.GateStep", session: Any, request_id: Any) -> "_native.GateStep":
+        """2025-11-25: pushes the step's ``elicitation/create`` and hands the client's answer back to the gate."""
+        params = step.elicitation_params
         try:
-            answer = await session.elicit_form(outcome.elicitation_message, _EMPTY_FORM, related_request_id=request_id)
+            message, schema = params["message"], params["requestedSchema"]
+            answer = await session.elicit_form(message, schema, related_request_id=request_id)
         except Exception as error:
             logger.warning("allowly.mcp: asking the user failed (%s)", type(error).__name__)
-            return outcome, "failed"
-        if answer.action not in ("accept", "decline"):
-            return outcome, "dismissed"
-        return await self._native.resolve_confirmation(outcome, answer.action == "accept"), None
+            answer = None
+        return await self._native.answer_elicitation(step, dump(answer))
 
     async def close(self) -> None:
         self.client.close()
 
     def __repr__(self) -> str:
         return f"AllowlyGate(base_url={self.client.base_url!r})"
-
-
-def _can_elicit(session: Any) -> bool:
-    """Push elicitation needs a client that declared it and a connection with a back-channel (handshake era)."""
-    if session is None or getattr(session, "protocol_version", None) in _MODERN_PROTOCOL_VERSIONS:
-        return False
-    if not getattr(session, "can_send_request", True):
-        return False
-    capabilities = getattr(session, "client_capabilities", None)
-    return capabilities is not None and getattr(capabilities, "elicitation", None) is not None

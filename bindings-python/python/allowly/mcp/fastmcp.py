@@ -1,18 +1,22 @@
 """``AllowlyMCPMiddleware`` for FastMCP 4.x: ``mcp.add_middleware(AllowlyMCPMiddleware(...))``.
 
-Its ``on_call_tool`` hook puts the Allowly gate in front of every tool: allow → the tool runs; deny → an error result
-naming the reason, the tool body never runs; confirm → the user is asked through MCP elicitation when the client
-supports it (then the gate re-checks), otherwise an error result carrying the prompt hint and confirmation id.
-Requires ``pip install 'allowly[fastmcp]'``.
+Its ``on_call_tool`` hook hands each tool call to the Allowly gate's step and moves the answer into FastMCP's types:
+run → ``call_next`` runs the tool; refuse → the gate's error result (the tool body never runs); on MCP 2026-07-28 a
+confirmation → FastMCP's ``InputRequiredToolResult`` (the client asks the user and retries with the sealed
+``requestState``), on 2025-11-25 → ``elicitation/create`` pushed through the session; a protocol error → the
+JSON-RPC error the gate named. Requires ``pip install 'allowly[fastmcp]'``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import mcp.types as mt
+from fastmcp.server.dependencies import get_access_token
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
-from fastmcp.tools.base import ToolResult
+from fastmcp.tools.base import InputRequiredToolResult, ToolResult
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ._core import AllowlyGate
 
@@ -22,11 +26,12 @@ __all__ = ["AllowlyMCPMiddleware"]
 class AllowlyMCPMiddleware(Middleware):
     """Gates every FastMCP tool call with Allowly.
 
-    ``user_id_fn(ctx)`` receives the FastMCP ``Context`` of the call (its session, request, auth token) and returns the
-    caller's user id — trusted server context, never the model's arguments. ``authorization_id_fn(user_id)`` returns
-    that user's authorization id. Either may be async; returning ``None`` (or raising) denies the call.
-    ``user_id_from_arguments=True`` reads the ``user_id`` tool argument instead: only for a single-user server, since
-    on a shared server the model (or a prompt injection) picks the argument and so whose authorization is used.
+    The caller's identity comes from a trusted source only: ``user_id_fn(ctx)`` (sync or async; it receives the
+    FastMCP ``Context`` of the call — session, request, auth token — and returns the user id), or, without it, the
+    subject of the access token FastMCP's auth validated. ``authorization_id_fn(user_id)`` (sync or async) returns
+    that user's authorization id. A call with no trusted identity gets an error result saying how to provide one.
+    ``user_id_from_arguments=True`` (or an argument name) reads the ``user_id`` tool argument instead: only for a
+    single-user server, since on a shared server the model (or a prompt injection) writes the arguments.
     Other keyword arguments: see ``AllowlyGate``.
     """
 
@@ -39,30 +44,45 @@ class AllowlyMCPMiddleware(Middleware):
         call_next: CallNext[mt.CallToolRequestParams, ToolResult],
     ) -> ToolResult:
         fctx = context.fastmcp_context
+        request = None if fctx is None else fctx.request_context
+        session = None if request is None else request.session
         params = context.message
-        run_id = _session_id(fctx)
-        outcome = await self.gate.on_tool_call(params.name, params.arguments, fctx, run_id)
-        unanswered = None
-        if outcome.decision == "confirm":
-            session = None if fctx is None else fctx.session
-            request_id = None if fctx is None else fctx.request_id
-            outcome, unanswered = await self.gate.confirm(outcome, session, request_id)
-        if not outcome.is_allowed:
-            return ToolResult(
-                content=[mt.TextContent(type="text", text=outcome.refusal(unanswered))],
-                meta=outcome.meta(),
-                is_error=True,
-            )
-        result = await call_next(context)
-        result.meta = {**(result.meta or {}), **outcome.meta()}
-        return result
+        step = await self.gate.step(
+            params.name,
+            params.arguments,
+            server_context=fctx,
+            access_token=get_access_token(),
+            protocol_version="" if request is None else request.protocol_version,
+            request_meta=None if request is None else request.meta,
+            client_capabilities=None if session is None else session.client_capabilities,
+            run_id=_session_id(fctx, request),
+            input_responses=None if fctx is None else fctx.input_responses,
+            request_state=None if fctx is None else fctx.request_state,
+        )
+        if step.kind == "elicit":
+            step = await self.gate.elicit(step, session, None if request is None else request.request_id)
+        if step.kind == "run":
+            result = await call_next(context)
+            result.meta = {**(result.meta or {}), **step.meta}
+            return result
+        if step.kind == "input_required":
+            return InputRequiredToolResult(mt.InputRequiredResult.model_validate(step.result))
+        if step.kind == "protocol_error":
+            error = step.error
+            raise MCPError(error["code"], error["message"], error.get("data"))
+        refused = mt.CallToolResult.model_validate(step.result)
+        return ToolResult(content=refused.content, meta=refused.meta, is_error=refused.is_error)
 
     def __repr__(self) -> str:
         return f"AllowlyMCPMiddleware({self.gate!r})"
 
 
-def _session_id(fctx: Any) -> Any:
+def _session_id(fctx: Any, request: Any) -> Optional[str]:
+    """The MCP session, to group a run's receipts. On FastMCP's modern connections every request is its own
+    connection with a fresh id, which would make a confirmation's retry look like another run: none is sent there."""
+    if fctx is None or request is None or request.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return None
     try:
-        return None if fctx is None else fctx.session_id
+        return fctx.session_id
     except Exception:  # no session (e.g. outside a request): the check simply carries no session id
         return None

@@ -1,10 +1,11 @@
 """``AllowlyMCPServerMiddleware`` for the official MCP Python SDK 2.x: ``MCPServer(..., middleware=[...])``.
 
-The SDK's ``ServerMiddleware`` (provisional in 2.x) wraps every inbound message as ``(ctx, call_next)``; this one acts
-on ``tools/call`` only and passes everything else through. Allow → ``call_next`` runs the tool; deny → an error
-result naming the reason, the tool never runs; confirm → elicitation when the client supports it (then the gate
-re-checks), otherwise an error result carrying the prompt hint and confirmation id.
-Requires ``pip install 'allowly[mcp]'``.
+The SDK's ``ServerMiddleware`` (provisional in 2.x) wraps every inbound message as ``(ctx, call_next)``; this one
+hands each ``tools/call`` to the Allowly gate's step and passes everything else through. It runs inside the SDK's
+request-state boundary, so it sees (and returns) the gate's own ``requestState`` and the SDK seals it on the wire.
+Run → ``call_next`` runs the tool; refuse → the gate's error result (the tool never runs); on MCP 2026-07-28 a
+confirmation → an ``InputRequiredResult``, on 2025-11-25 → ``elicitation/create`` pushed through the session; a
+protocol error → the JSON-RPC error the gate named. Requires ``pip install 'allowly[mcp]'``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Dict
 
 from mcp import types as mt
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.shared.exceptions import MCPError
 
 from ._core import AllowlyGate
 
@@ -22,7 +25,8 @@ class AllowlyMCPServerMiddleware:
     """Gates every tool call of an official-SDK ``MCPServer`` (or low-level ``Server``) with Allowly.
 
     ``user_id_fn(ctx)`` receives the SDK's ``ServerRequestContext`` (session, lifespan context, transport request) and
-    returns the caller's user id; the other options are ``AllowlyMCPMiddleware``'s (see ``AllowlyGate``).
+    returns the caller's user id; without it the identity is the subject of the access token the SDK's auth
+    validated. The other options are ``AllowlyMCPMiddleware``'s (see ``AllowlyGate``).
     """
 
     def __init__(self, **options: Any) -> None:
@@ -36,18 +40,28 @@ class AllowlyMCPServerMiddleware:
         if not isinstance(name, str):
             return await call_next(ctx)  # malformed: the SDK's validation answers it, and no tool runs
         arguments = params.get("arguments")
-        arguments = arguments if isinstance(arguments, dict) else None
-        outcome = await self.gate.on_tool_call(name, arguments, ctx)
-        unanswered = None
-        if outcome.decision == "confirm":
-            outcome, unanswered = await self.gate.confirm(outcome, ctx.session, ctx.request_id)
-        if not outcome.is_allowed:
-            return mt.CallToolResult(
-                content=[mt.TextContent(type="text", text=outcome.refusal(unanswered))],
-                is_error=True,
-                _meta=outcome.meta(),
-            )
-        return _with_meta(await call_next(ctx), outcome.meta())
+        session = ctx.session
+        step = await self.gate.step(
+            name,
+            arguments if isinstance(arguments, dict) else None,
+            server_context=ctx,
+            access_token=get_access_token(),
+            protocol_version=ctx.protocol_version,
+            request_meta=params.get("_meta") if isinstance(params.get("_meta"), dict) else None,
+            client_capabilities=None if session is None else session.client_capabilities,
+            input_responses=params.get("inputResponses"),
+            request_state=params.get("requestState"),
+        )
+        if step.kind == "elicit":
+            step = await self.gate.elicit(step, session, ctx.request_id)
+        if step.kind == "run":
+            return _with_meta(await call_next(ctx), step.meta)
+        if step.kind == "input_required":
+            return mt.InputRequiredResult.model_validate(step.result)
+        if step.kind == "protocol_error":
+            error = step.error
+            raise MCPError(error["code"], error["message"], error.get("data"))
+        return mt.CallToolResult.model_validate(step.result)
 
     def __repr__(self) -> str:
         return f"AllowlyMCPServerMiddleware({self.gate!r})"
