@@ -71,6 +71,8 @@ impl ServerHandler for Notes {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let service = Notes.serve(rmcp::transport::stdio()).await.expect("MCP handshake");
+    // A client may leave before any session starts (the proxy connects at launch and may never forward a request):
+    // nothing to serve then.
+    let Ok(service) = Notes.serve(rmcp::transport::stdio()).await else { return };
     let _ = service.waiting().await;
 }
