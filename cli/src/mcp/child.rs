@@ -31,10 +31,31 @@ const ENVELOPE_KEYS: [&str; 3] = [
     "io.modelcontextprotocol/clientCapabilities",
 ];
 
-/// Starts COMMAND and opens the proxy's connection to it.
+/// Starts COMMAND and opens the proxy's connection to it: the new era when the child speaks it, else `initialize`.
+///
+/// rmcp falls back by itself when the child does not know `server/discover`, but a child that knows it and refuses
+/// every new-era version fails the probe; such a child is started again, fresh, for `initialize` (no client request
+/// has been read yet, so nothing is lost).
 pub(super) async fn connect(
     command: &[String],
     shared: Arc<Shared>,
+) -> Result<RunningService<RoleClient, ChildSide>, String> {
+    let auto = ClientLifecycleMode::Auto {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        legacy_version: Some(ProtocolVersion::V_2025_11_25),
+    };
+    match start(command, shared.clone(), auto).await {
+        Ok(running) => Ok(running),
+        Err(probe) => start(command, shared, ClientLifecycleMode::Initialize)
+            .await
+            .map_err(|initialize| format!("{initialize} (after the new-era probe failed: {probe})")),
+    }
+}
+
+async fn start(
+    command: &[String],
+    shared: Arc<Shared>,
+    lifecycle: ClientLifecycleMode,
 ) -> Result<RunningService<RoleClient, ChildSide>, String> {
     let mut cmd = tokio::process::Command::new(&command[0]);
     cmd.args(&command[1..]);
@@ -43,10 +64,6 @@ pub(super) async fn connect(
         .spawn()
         .map_err(|e| format!("could not start the MCP server {}: {e}", command[0]))?
         .0;
-    let lifecycle = ClientLifecycleMode::Auto {
-        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        legacy_version: Some(ProtocolVersion::V_2025_11_25),
-    };
     ChildSide { shared }
         .serve_with_lifecycle(transport, lifecycle)
         .await
