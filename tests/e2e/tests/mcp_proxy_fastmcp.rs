@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use allowly_core::client::FetchSignedOptions;
 use allowly_core::model::CreateAuthorizationRequest;
+use allowly_core::receipt::{VerifyOptions, load_keys_from_json, verify_receipt_json};
 use allowly_core::{Client, ClientConfig};
 use common::Server;
 use serde_json::{Value, json};
@@ -98,6 +100,19 @@ impl Env {
                 (tool.to_owned(), serde_json::from_str(args).expect("recorded JSON"))
             })
             .collect()
+    }
+
+    /// Fetches each receipt signed and verifies it offline against the workspace's keys.
+    async fn verify_receipts(&self, meta: &Value) {
+        let workspace = self._server.field("workspace_id");
+        let keys = load_keys_from_json(self.client.workspace_keys_json(&workspace).await.unwrap().as_bytes()).unwrap();
+        let options = VerifyOptions { expected_workspace_id: Some(workspace), ..Default::default() };
+        for id in meta["allowly.ai/receipt_ids"].as_array().expect("receipt ids") {
+            let id = id.as_str().unwrap();
+            let signed = self.client.fetch_signed(id, FetchSignedOptions::default()).await.expect("signed receipt");
+            let verified = verify_receipt_json(signed.json().as_bytes(), &keys, &options).expect("receipt verifies");
+            assert_eq!(verified.receipt_id, id);
+        }
     }
 
     fn ran_tools(&self) -> Vec<String> {
@@ -292,6 +307,7 @@ async fn new_era_confirm_asks_once_runs_once_on_accept_never_on_decline_and_refu
     assert_eq!(text, "delete_note ran for note n3");
     assert_eq!(meta["allowly.ai/reason"], json!("user_confirmed"));
     assert_eq!(receipt_count(&meta), 3, "confirm, the user's approval, the re-check");
+    env.verify_receipts(&meta).await;
 
     let replayed = proxy.call("delete_note", note.clone(), true, Some((responses, &state))).await;
     assert_eq!(error_code(&replayed), -32602, "{replayed}");
