@@ -75,10 +75,11 @@ test: toolchain lint test-rust test-python test-python-release test-oracles test
 # ---------------------------------------------------------------- Tests per language
 
 # The server suite runs on SQLite and on a throwaway PostgreSQL that the script installs (apt) and starts if needed.
-test-rust: toolchain
+# python-env first: the e2e tests put `allowly mcp proxy` in front of a real FastMCP server from that venv.
+test-rust: toolchain python-env
 	scripts/with-postgres.sh $(CARGO) test --locked --workspace
 
-test-sqlite: toolchain
+test-sqlite: toolchain python-env
 	env -u ALLOWLY_TEST_PG_URL -u ALLOWLY_TEST_REQUIRE_PG $(CARGO) test --locked --workspace
 
 test-python: python-build

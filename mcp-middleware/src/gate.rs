@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::annotations::ToolAnnotations;
 use crate::config::GateConfig;
 use crate::request_state::RequestStateKey;
+use crate::upstream_state::SpentStates;
 
 /// One tool call as the MCP layer sees it.
 #[derive(Debug, Clone, Copy)]
@@ -126,12 +127,18 @@ pub struct Gate {
     config: GateConfig,
     /// The configured request-state key, or one drawn for this gate (its clones share it).
     state_key: Arc<RequestStateKey>,
+    /// Wrapped upstream states already opened (their clones share it): each opens once.
+    spent_upstream: Arc<SpentStates>,
 }
 
 impl Gate {
     pub fn new(client: Client, config: GateConfig) -> Gate {
         let state_key = Arc::new(config.request_state.key.clone().unwrap_or_else(RequestStateKey::generate));
-        Gate { client, config, state_key }
+        Gate { client, config, state_key, spent_upstream: Arc::default() }
+    }
+
+    pub(crate) fn spent_upstream_states(&self) -> &SpentStates {
+        &self.spent_upstream
     }
 
     pub(crate) fn state_key(&self) -> &RequestStateKey {

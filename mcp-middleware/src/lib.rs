@@ -7,7 +7,9 @@
 //! [`Gate::step`] is the same decision for a whole MCP `tools/call` on either protocol era (2025-11-25 and
 //! 2026-07-28): it answers a [`Step`] — run, an error result, an elicitation to push, an `input_required` result with
 //! a sealed `requestState`, or a JSON-RPC error — with every text and shape built in [`results`], so the proxy and the
-//! language middlewares only move values into their framework's types.
+//! language middlewares only move values into their framework's types. A proxy in front of another MCP server wraps
+//! that server's own `requestState` with [`Gate::wrap_upstream_state`] and reads a retry with
+//! [`Gate::open_upstream_state`] first, so the client sees one state and the user is never asked twice in one call.
 //!
 //! The crate depends on no MCP library: the MCP side (rmcp in `allowly mcp proxy`, or a server's own middleware) maps
 //! its request types to a [`CallContext`] and an [`Outcome`] to its result types. Decisions themselves come from
@@ -28,6 +30,7 @@ mod gate;
 mod request_state;
 pub mod results;
 mod step;
+mod upstream_state;
 
 pub use allowly_core::caller_identity::{IdentitySource, NO_TRUSTED_IDENTITY_HELP, TransportAuth};
 pub use annotations::{GrantKind, ToolAnnotations};
@@ -39,3 +42,4 @@ pub use gate::{CallContext, ConfirmNonce, Gate, Outcome, Resolved};
 pub use request_state::{DEFAULT_REQUEST_STATE_TTL, MAX_REQUEST_STATE_CHARS, RequestStateKey};
 pub use results::{ElicitAnswer, Unanswered};
 pub use step::{ClientCapabilities, Era, PendingConfirmation, Retry, Step, StepInput};
+pub use upstream_state::{MAX_UPSTREAM_STATE_CHARS, UpstreamResume};

@@ -16,6 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore as _;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Longest `requestState` text the gate mints or opens; anything longer is refused before decoding.
@@ -101,48 +102,92 @@ impl StateError {
     }
 }
 
-fn aad(audience: &str) -> Vec<u8> {
-    let mut aad = AAD_LABEL.to_vec();
-    aad.extend_from_slice(audience.as_bytes());
-    aad
-}
-
 /// Seals `call` for `audience`; `None` only if the result would exceed [`MAX_REQUEST_STATE_CHARS`].
 pub(crate) fn seal(key: &RequestStateKey, audience: &str, call: &SealedCall) -> Option<String> {
-    let plaintext = serde_json::to_vec(call).ok()?;
-    let mut nonce = [0u8; NONCE_LEN];
-    rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let aad = aad(audience);
-    let ciphertext = key.cipher().encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &aad }).ok()?;
-    let mut bytes = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
-    bytes.push(VERSION);
-    bytes.extend_from_slice(&nonce);
-    bytes.extend_from_slice(&ciphertext);
-    let text = B64.encode(bytes);
-    (text.len() <= MAX_REQUEST_STATE_CHARS).then_some(text)
+    seal_as(key, Sealing::CONFIRMATION, audience, call)
 }
 
 /// Opens a state minted by [`seal`] with the same key and audience, valid at `now` (unix seconds).
 pub(crate) fn open(key: &RequestStateKey, audience: &str, text: &str, now: i64) -> Result<SealedCall, StateError> {
-    if text.is_empty() || text.len() > MAX_REQUEST_STATE_CHARS {
+    let call: SealedCall = open_as(key, Sealing::CONFIRMATION, audience, text)?;
+    if now >= call.expires_at {
+        return Err(StateError::Expired);
+    }
+    Ok(call)
+}
+
+/// One kind of sealed state: its version byte, associated-data label and longest text. Each kind has its own label,
+/// so a state of one kind never opens as another even under the same key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sealing {
+    pub version: u8,
+    label: &'static [u8],
+    pub max_chars: usize,
+}
+
+impl Sealing {
+    pub const fn new(version: u8, label: &'static [u8], max_chars: usize) -> Sealing {
+        Sealing { version, label, max_chars }
+    }
+
+    pub const CONFIRMATION: Sealing =
+        Sealing { version: VERSION, label: AAD_LABEL, max_chars: MAX_REQUEST_STATE_CHARS };
+}
+
+/// The version byte of a state text, when it decodes at all; tells the kinds apart before opening.
+pub(crate) fn version_of(text: &str, max_chars: usize) -> Option<u8> {
+    if text.is_empty() || text.len() > max_chars {
+        return None;
+    }
+    B64.decode(text).ok()?.first().copied()
+}
+
+fn aad_of(sealing: Sealing, audience: &str) -> Vec<u8> {
+    let mut aad = sealing.label.to_vec();
+    aad.extend_from_slice(audience.as_bytes());
+    aad
+}
+
+pub(crate) fn seal_as<T: Serialize>(
+    key: &RequestStateKey,
+    sealing: Sealing,
+    audience: &str,
+    value: &T,
+) -> Option<String> {
+    let plaintext = serde_json::to_vec(value).ok()?;
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let aad = aad_of(sealing, audience);
+    let ciphertext = key.cipher().encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &aad }).ok()?;
+    let mut bytes = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
+    bytes.push(sealing.version);
+    bytes.extend_from_slice(&nonce);
+    bytes.extend_from_slice(&ciphertext);
+    let text = B64.encode(bytes);
+    (text.len() <= sealing.max_chars).then_some(text)
+}
+
+pub(crate) fn open_as<T: DeserializeOwned>(
+    key: &RequestStateKey,
+    sealing: Sealing,
+    audience: &str,
+    text: &str,
+) -> Result<T, StateError> {
+    if text.is_empty() || text.len() > sealing.max_chars {
         return Err(StateError::Malformed);
     }
     let bytes = B64.decode(text).map_err(|_| StateError::Malformed)?;
-    if bytes.len() <= 1 + NONCE_LEN || bytes[0] != VERSION {
+    if bytes.len() <= 1 + NONCE_LEN || bytes[0] != sealing.version {
         return Err(StateError::Malformed);
     }
     let (nonce, ciphertext) = bytes[1..].split_at(NONCE_LEN);
-    let aad = aad(audience);
+    let aad = aad_of(sealing, audience);
     let plaintext = key
         .cipher()
         .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
         .map_err(|_| StateError::Foreign)?;
     // Authenticated but unreadable can only be a state of another format version under the same key.
-    let call: SealedCall = serde_json::from_slice(&plaintext).map_err(|_| StateError::Malformed)?;
-    if now >= call.expires_at {
-        return Err(StateError::Expired);
-    }
-    Ok(call)
+    serde_json::from_slice(&plaintext).map_err(|_| StateError::Malformed)
 }
 
 #[cfg(test)]

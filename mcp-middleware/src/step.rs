@@ -378,7 +378,7 @@ fn receipt_id(receipt: &ReceiptEnvelope) -> String {
 }
 
 /// Absent arguments and `{}` are the same call.
-fn digest(arguments: Option<&Map<String, Value>>) -> String {
+pub(crate) fn digest(arguments: Option<&Map<String, Value>>) -> String {
     arguments_sha256(&Value::Object(arguments.cloned().unwrap_or_default()))
 }
 
@@ -392,7 +392,7 @@ fn state_expiry(now: i64, ttl: Duration, confirmation_expires_at: Option<&str>) 
     }
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 

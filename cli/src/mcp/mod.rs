@@ -5,6 +5,7 @@
 //! the MCP channel of `proxy`, so every message of ours goes to stderr.
 
 mod authorize;
+mod child;
 mod proxy;
 mod tool_call;
 
@@ -124,7 +125,15 @@ async fn run_proxy(args: ProxyArgs) -> Result<(), String> {
         hide_ungranted: args.hide_ungranted,
         command: args.command,
     };
-    proxy::Proxy::new(options).run().await
+    proxy::Proxy::launch(options).await?.run().await
+}
+
+/// The era of a client request: the protocol version its own `_meta` names (2026-07-28), else the one negotiated
+/// at `initialize`.
+fn era_of(context: &rmcp::service::RequestContext<rmcp::service::RoleServer>) -> allowly_mcp::Era {
+    context
+        .protocol_version()
+        .map_or(allowly_mcp::Era::Legacy2025_11_25, |v| allowly_mcp::Era::of_protocol_version(v.as_str()))
 }
 
 /// A client for the runtime routes, with the key from `ALLOWLY_API_KEY`.

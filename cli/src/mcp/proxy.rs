@@ -2,28 +2,28 @@
 //!
 //! Both directions are wired as generic rmcp services rather than as a `ServerHandler` with one method per route:
 //! a request the proxy does not know (a newer MCP method, a custom one) must still reach the other side unchanged.
-//! Only `tools/call` (the gate, in `tool_call.rs`) and `tools/list` (annotations, optional hiding) are looked at.
+//! Only `tools/call` (the gate, in `tool_call.rs`), `tools/list` (annotations, optional hiding), `initialize` and
+//! `server/discover` (the child's own description) are looked at.
 //!
-//! The child is spawned when the client sends `initialize`, with the client's own `initialize` parameters, so the
-//! child sees the client's capabilities (elicitation, sampling, roots) and its requests back to the client can be
-//! forwarded; the child's `initialize` result is what the client sees.
+//! The client may speak either MCP era: 2025-11-25 (`initialize`, then a session) or 2026-07-28 (no `initialize`,
+//! `server/discover`, every request carrying its protocol version and capabilities in `_meta`). So the child is
+//! started at launch, before any client request, on a connection of our own (`child.rs`), and the gate is built then
+//! from the child's name; both eras are answered from that one connection.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use allowly_core::Client;
 use allowly_mcp::{Gate, GateConfig, ScopeMapping, ToolAnnotations};
 use rmcp::model::{
-    ClientNotification, ClientRequest, ClientResult, Implementation, InitializeRequestParams, InitializeResult,
-    ProgressToken, ServerNotification, ServerRequest, ServerResult, Tool,
+    ClientNotification, ClientRequest, DiscoverResult, Implementation, InitializeResult, ProgressToken,
+    ProtocolVersion, ServerCapabilities, ServerPeerInfo, ServerResult, Tool,
 };
-use rmcp::service::{
-    NotificationContext, PeerRequestOptions, RequestContext, RoleClient, RoleServer, RunningService, ServiceError,
-};
-use rmcp::transport::TokioChildProcess;
+use rmcp::service::{NotificationContext, PeerRequestOptions, RequestContext, RoleClient, RoleServer, RunningService};
 use rmcp::{ErrorData, Peer, Service, ServiceExt};
 
-use super::{annotations_of, child_command};
+use super::annotations_of;
+use super::child::{ChildSide, child_meta, service_error};
 
 /// What the command line configured.
 pub struct ProxyOptions {
@@ -43,104 +43,98 @@ pub struct Proxy(pub(super) Arc<State>);
 
 pub(super) struct State {
     pub(super) options: ProxyOptions,
-    pub(super) gate: OnceLock<Gate>,
-    upstream: OnceLock<Peer<RoleServer>>,
-    child_peer: OnceLock<Peer<RoleClient>>,
+    pub(super) gate: Gate,
+    pub(super) shared: Arc<Shared>,
+    pub(super) child_peer: Peer<RoleClient>,
     child: tokio::sync::Mutex<Option<RunningService<RoleClient, ChildSide>>>,
+}
+
+/// What the two sides share.
+#[derive(Default)]
+pub(super) struct Shared {
+    /// The client's session, from its first request after `discover`: where the child's notifications go and, on
+    /// 2025-11-25, its requests.
+    pub(super) upstream: std::sync::OnceLock<Peer<RoleServer>>,
     /// Annotations of the child's tools, from its last `tools/list`.
     pub(super) tools: Mutex<HashMap<String, Option<ToolAnnotations>>>,
     /// Our progress token on the child connection → the client's token for the same request.
-    progress: Mutex<HashMap<ProgressToken, ProgressToken>>,
+    pub(super) progress: Mutex<HashMap<ProgressToken, ProgressToken>>,
 }
 
 impl Proxy {
-    pub fn new(options: ProxyOptions) -> Proxy {
-        Proxy(Arc::new(State {
-            options,
-            gate: OnceLock::new(),
-            upstream: OnceLock::new(),
-            child_peer: OnceLock::new(),
-            child: tokio::sync::Mutex::new(None),
-            tools: Mutex::new(HashMap::new()),
-            progress: Mutex::new(HashMap::new()),
-        }))
+    /// Starts the child and connects to it; the gate's `{server}` is the child's name.
+    pub async fn launch(options: ProxyOptions) -> Result<Proxy, String> {
+        let shared = Arc::new(Shared::default());
+        let child = super::child::connect(&options.command, shared.clone()).await?;
+        let child_peer = child.peer().clone();
+        let child_name = child_peer.peer_info().and_then(|info| info.server_info.clone()).map(|s| s.name);
+        let gate = build_gate(&options, child_name.as_deref().unwrap_or("mcp-server"));
+        Ok(Proxy(Arc::new(State { options, gate, shared, child_peer, child: tokio::sync::Mutex::new(Some(child)) })))
     }
 
     /// Serves MCP on our stdio until the client goes away, then stops the child.
     pub async fn run(self) -> Result<(), String> {
-        let running =
-            self.clone().serve(rmcp::transport::stdio()).await.map_err(|e| format!("MCP handshake failed: {e}"))?;
-        let _ = running.waiting().await;
+        let served = self.clone().serve(rmcp::transport::stdio()).await;
+        let result = match served {
+            Ok(running) => {
+                let _ = running.waiting().await;
+                Ok(())
+            }
+            Err(e) => Err(format!("MCP handshake failed: {e}")),
+        };
         if let Some(child) = self.0.child.lock().await.take() {
             let _ = child.cancel().await;
         }
-        Ok(())
+        result
     }
 
-    pub(super) fn gate(&self) -> Result<&Gate, ErrorData> {
-        self.0.gate.get().ok_or_else(not_initialized)
+    pub(super) fn gate(&self) -> &Gate {
+        &self.0.gate
     }
 
-    fn child_peer(&self) -> Result<&Peer<RoleClient>, ErrorData> {
-        self.0.child_peer.get().ok_or_else(not_initialized)
+    /// What the child said about itself (at `initialize` or `server/discover`).
+    fn child_info(&self) -> ServerPeerInfo {
+        self.0
+            .child_peer
+            .peer_info()
+            .map(|info| (*info).clone())
+            .unwrap_or_else(|| ServerPeerInfo::new(ProtocolVersion::V_2025_11_25, ServerCapabilities::default()))
     }
 
-    async fn initialize(
-        &self,
-        params: InitializeRequestParams,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<ServerResult, ErrorData> {
-        let _ = self.0.upstream.set(context.peer.clone());
-        let mut slot = self.0.child.lock().await;
-        if slot.is_none() {
-            let command = child_command(&self.0.options.command);
-            let transport = TokioChildProcess::builder(command)
-                .stderr(std::process::Stdio::inherit())
-                .spawn()
-                .map_err(|e| ErrorData::internal_error(format!("could not start the MCP server: {e}"), None))?
-                .0;
-            let side = ChildSide { proxy: self.0.clone(), info: params };
-            let running = side
-                .serve(transport)
-                .await
-                .map_err(|e| ErrorData::internal_error(format!("the MCP server did not initialize: {e}"), None))?;
-            let _ = self.0.child_peer.set(running.peer().clone());
-            *slot = Some(running);
-        }
-        let peer = self.child_peer()?;
-        let info = peer.peer_info().ok_or_else(not_initialized)?;
+    /// A 2025-11-25 client: the child's own description, as if it had answered.
+    fn initialize(&self) -> ServerResult {
+        let info = self.child_info();
         let server_info = info.server_info.clone().unwrap_or_else(|| Implementation::new("mcp-server", "unknown"));
-        let _ = self.0.gate.set(self.build_gate(&server_info.name));
-        let mut result = InitializeResult::new(info.capabilities.clone())
-            .with_protocol_version(info.protocol_version.clone())
-            .with_server_info(server_info);
-        result.instructions = info.instructions.clone();
-        result.meta = info.meta.clone();
-        Ok(ServerResult::InitializeResult(result))
+        let mut result = InitializeResult::new(info.capabilities).with_server_info(server_info);
+        result.instructions = info.instructions;
+        ServerResult::InitializeResult(result)
     }
 
-    fn build_gate(&self, child_name: &str) -> Gate {
-        let options = &self.0.options;
-        let mut config = options.gate_config.clone();
-        if let Some(template) = &options.scope_template {
-            let server = options.server_name.clone().unwrap_or_else(|| child_name.to_owned());
-            config = config.with_scope_mapping(ScopeMapping::template(template, server));
+    /// A 2026-07-28 client: the child's capabilities and name, with the versions this proxy speaks to the client
+    /// (both eras, whatever the child speaks: the proxy answers each request in the client's era).
+    fn discover(&self) -> ServerResult {
+        let info = self.child_info();
+        let mut result = DiscoverResult::new(self.supported_protocol_versions().into_owned(), info.capabilities);
+        result.instructions = info.instructions;
+        if let Some(server_info) = info.server_info {
+            result.set_server_info(server_info);
         }
-        Gate::new(options.client.clone(), config)
+        ServerResult::DiscoverResult(result)
     }
 
-    /// Sends a request to the child as is (metadata included) and relays its answer, error or cancellation.
+    /// Sends a request to the child (metadata included, in the client's era) and relays its answer, error or
+    /// cancellation.
     pub(super) async fn forward(
         &self,
         request: ClientRequest,
         context: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, ErrorData> {
-        let peer = self.child_peer()?;
-        let options = PeerRequestOptions::no_options().with_meta(context.meta.clone());
+        let peer = &self.0.child_peer;
+        let options = PeerRequestOptions::no_options().with_meta(child_meta(peer, context));
         let handle = peer.send_request_with_option(request, options).await.map_err(service_error)?;
         let ours = handle.progress_token.clone();
         if let Some(theirs) = context.meta.get_progress_token() {
-            lock(&self.0.progress).insert(ours.clone(), theirs);
+            lock(&self.0.shared.progress).insert(ours.clone(), theirs);
         }
         let request_id = handle.id.clone();
         let result = tokio::select! {
@@ -153,17 +147,26 @@ impl Proxy {
                 Err(ErrorData::internal_error("cancelled by the client", None))
             }
         };
-        lock(&self.0.progress).remove(&ours);
+        lock(&self.0.shared.progress).remove(&ours);
         result
     }
 
     /// Remembers the tools' annotations for the gate.
     pub(super) fn remember_tools(&self, tools: &[Tool]) {
-        let mut cache = lock(&self.0.tools);
+        let mut cache = lock(&self.0.shared.tools);
         for tool in tools {
             cache.insert(tool.name.to_string(), annotations_of(tool));
         }
     }
+}
+
+fn build_gate(options: &ProxyOptions, child_name: &str) -> Gate {
+    let mut config = options.gate_config.clone();
+    if let Some(template) = &options.scope_template {
+        let server = options.server_name.clone().unwrap_or_else(|| child_name.to_owned());
+        config = config.with_scope_mapping(ScopeMapping::template(template, server));
+    }
+    Gate::new(options.client.clone(), config)
 }
 
 impl Service<RoleServer> for Proxy {
@@ -172,14 +175,27 @@ impl Service<RoleServer> for Proxy {
         request: ClientRequest,
         context: RequestContext<RoleServer>,
     ) -> Result<ServerResult, ErrorData> {
-        match request {
-            ClientRequest::InitializeRequest(request) => self.initialize(request.params, &context).await,
+        let legacy = super::era_of(&context) == allowly_mcp::Era::Legacy2025_11_25;
+        if !matches!(request, ClientRequest::DiscoverRequest(_)) {
+            // Where the child's notifications go (and, on 2025-11-25, its requests): `discover` may come before any
+            // session exists, with a peer that cannot reach the client.
+            let _ = self.0.shared.upstream.set(context.peer.clone());
+        }
+        let mut result = match request {
+            ClientRequest::InitializeRequest(_) => Ok(self.initialize()),
+            ClientRequest::DiscoverRequest(_) => Ok(self.discover()),
             ClientRequest::CallToolRequest(request) => self.call_tool(request, &context).await,
             ClientRequest::ListToolsRequest(request) => {
                 self.list_tools(ClientRequest::ListToolsRequest(request), &context).await
             }
             other => self.forward(other, &context).await,
+        }?;
+        // A child on the new era marks its results `resultType: "complete"`; an old-era client knows no such field.
+        if legacy {
+            result.strip_result_type_for_legacy_peer();
+            result.strip_non_object_output_for_legacy_peer();
         }
+        Ok(result)
     }
 
     async fn handle_notification(
@@ -188,81 +204,19 @@ impl Service<RoleServer> for Proxy {
         _context: NotificationContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         match notification {
-            // rmcp already sent the child its own `initialized`; cancellations arrive through `context.ct`.
+            // The child got its own `initialized` from us; cancellations arrive through `context.ct`.
             ClientNotification::InitializedNotification(_) | ClientNotification::CancelledNotification(_) => Ok(()),
             other => {
-                if let Ok(peer) = self.child_peer() {
-                    let _ = peer.send_notification(other).await;
-                }
+                let _ = self.0.child_peer.send_notification(other).await;
                 Ok(())
             }
         }
     }
 
     fn get_info(&self) -> InitializeResult {
-        // Only consulted before `initialize`, which answers with the child's own info.
+        // Not consulted: `initialize` is answered with the child's own info.
         InitializeResult::new(Default::default())
             .with_server_info(Implementation::new("allowly-mcp-proxy", env!("CARGO_PKG_VERSION")))
-    }
-}
-
-/// The client side (facing the child): relays the child's requests and notifications to the MCP client.
-pub(super) struct ChildSide {
-    proxy: Arc<State>,
-    /// The MCP client's `initialize` parameters, presented to the child as ours.
-    info: InitializeRequestParams,
-}
-
-impl Service<RoleClient> for ChildSide {
-    async fn handle_request(
-        &self,
-        request: ServerRequest,
-        context: RequestContext<RoleClient>,
-    ) -> Result<ClientResult, ErrorData> {
-        let upstream = self.proxy.upstream.get().ok_or_else(not_initialized)?;
-        let options = PeerRequestOptions::no_options().with_meta(context.meta.clone());
-        let handle = upstream.send_request_with_option(request, options).await.map_err(service_error)?;
-        handle.await_response().await.map_err(service_error)
-    }
-
-    async fn handle_notification(
-        &self,
-        notification: ServerNotification,
-        _context: NotificationContext<RoleClient>,
-    ) -> Result<(), ErrorData> {
-        let Some(upstream) = self.proxy.upstream.get() else { return Ok(()) };
-        let notification = match notification {
-            ServerNotification::CancelledNotification(_) => return Ok(()),
-            ServerNotification::ProgressNotification(mut progress) => {
-                let mapped = lock(&self.proxy.progress).get(&progress.params.progress_token).cloned();
-                let Some(theirs) = mapped else { return Ok(()) };
-                progress.params.progress_token = theirs;
-                ServerNotification::ProgressNotification(progress)
-            }
-            ServerNotification::ToolListChangedNotification(n) => {
-                lock(&self.proxy.tools).clear();
-                ServerNotification::ToolListChangedNotification(n)
-            }
-            other => other,
-        };
-        let _ = upstream.send_notification(notification).await;
-        Ok(())
-    }
-
-    fn get_info(&self) -> InitializeRequestParams {
-        self.info.clone()
-    }
-}
-
-fn not_initialized() -> ErrorData {
-    ErrorData::internal_error("the proxy has not been initialized yet (send `initialize` first)", None)
-}
-
-/// The child's JSON-RPC errors pass through unchanged; transport failures become internal errors.
-fn service_error(error: ServiceError) -> ErrorData {
-    match error {
-        ServiceError::McpError(error) => error,
-        other => ErrorData::internal_error(format!("MCP server: {other}"), None),
     }
 }
 

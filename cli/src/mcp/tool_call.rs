@@ -1,32 +1,36 @@
-//! The two routes the proxy looks into: `tools/call` goes through the gate, `tools/list` feeds it annotations and
-//! can hide what the authorization does not grant.
+//! The two routes the proxy looks into: `tools/call` goes through the gate's step, `tools/list` feeds it
+//! annotations and can hide what the authorization does not grant.
 //!
-//! A call the gate does not allow is answered here with an `isError` tool result, so the model reads why (the reason
-//! code) and the child never sees the call. Every result the proxy answers carries the receipts of its decisions in
-//! `_meta` (`allowly.ai/receipt_ids`), so a client can fetch and verify them; receipt ids are not secrets, the nonce
-//! never leaves this file.
+//! Every decision, text and result shape is allowly-mcp's (`Gate::step`); this file only moves values between rmcp's
+//! types and the step: the era and capabilities of the request in, the step's answer out (the child's result with the
+//! gate's `_meta` added, an `isError` result, a pushed elicitation, an `input_required` result, a JSON-RPC error).
+//!
+//! The child's own input requests are kept apart from the gate's. When the child answers a 2026-07-28 call with
+//! `input_required`, its `requestState` is sealed inside one of the gate's (`Gate::wrap_upstream_state`), so the
+//! client sees one opaque state; the retry is opened first (`Gate::open_upstream_state`) and goes to the child with
+//! its own state and the client's answers, without a second decision — the call was approved in this call already,
+//! and the approval was single use. A 2025-11-25 client cannot be sent an `input_required`, so the child's input
+//! requests are asked of it as ordinary requests and the child is retried with the answers.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
-use allowly_core::model::ReceiptEnvelope;
-use allowly_mcp::{CallContext, ConfirmNonce, Gate, Outcome};
+use allowly_mcp::results::CONFIRM_INPUT_KEY;
+use allowly_mcp::{
+    CallContext, ClientCapabilities, ElicitAnswer, Era, Retry, Step, StepInput, TransportAuth, UpstreamResume,
+};
 use rmcp::ErrorData;
 use rmcp::model::{
-    CallToolRequest, CallToolResult, ClientRequest, ContentBlock, ElicitRequestParams, ElicitationAction,
-    ElicitationSchema, MetaObject, ServerResult,
+    CallToolRequest, ClientRequest, ErrorCode, InputRequest, InputRequiredResult, InputResponses, MetaObject,
+    ServerRequest, ServerResult,
 };
-use rmcp::service::{ElicitationMode, RequestContext, RoleServer};
-use serde_json::{Value, json};
+use rmcp::service::{RequestContext, RoleServer};
+use serde_json::{Map, Value};
 
+use super::child::service_error;
 use super::proxy::{Proxy, lock};
 
-/// What the user was asked and answered, when a confirm was resolved through elicitation.
-enum Asked {
-    Answered(Outcome),
-    /// The client cannot ask the user (no elicitation capability) or the user dismissed the question: nothing was
-    /// recorded, the confirmation stays pending.
-    NotAnswered(&'static str),
-}
+/// Rounds of child input requests relayed to a 2025-11-25 client in one call (rmcp's client default).
+const MAX_RELAYED_ROUNDS: usize = rmcp::model::DEFAULT_MRTR_MAX_ROUNDS;
 
 impl Proxy {
     pub(super) async fn call_tool(
@@ -34,90 +38,139 @@ impl Proxy {
         request: CallToolRequest,
         context: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, ErrorData> {
-        let gate = self.gate()?;
-        let tool = request.params.name.to_string();
-        let annotations = lock(&self.0.tools).get(&tool).cloned().flatten();
+        let gate = self.gate();
+        let params = &request.params;
+        let tool = params.name.to_string();
+        let annotations = lock(&self.0.shared.tools).get(&tool).cloned().flatten();
+        let era = super::era_of(context);
+        let capabilities = match era {
+            Era::Current2026_07_28 => ClientCapabilities::from_request_meta(Some(&context.meta.0.0)),
+            Era::Legacy2025_11_25 => {
+                let declared = context.peer.peer_info().and_then(|info| serde_json::to_value(&info.capabilities).ok());
+                ClientCapabilities::from_capabilities(declared.as_ref())
+            }
+        };
+        let responses = params.input_responses.as_ref().map(|r| Value::Object(r.clone().into_iter().collect()));
         let call = CallContext {
-            arguments: request.params.arguments.as_ref(),
+            arguments: params.arguments.as_ref(),
             annotations: annotations.as_ref(),
             ..CallContext::new(&tool)
         };
-        let mut receipts = Vec::new();
-        let mut outcome = gate.on_tool_call(&call).await;
-        receipts.extend(outcome.receipt().map(receipt_id));
+        let input = StepInput {
+            auth: TransportAuth::default(),
+            capabilities,
+            retry: params
+                .request_state
+                .as_deref()
+                .map(|request_state| Retry { input_responses: responses.as_ref(), request_state }),
+            ..StepInput::new(call, era)
+        };
 
-        if let Outcome::Confirm { nonce, prompt_hint, confirmation_id, scope, .. } = &outcome {
-            match ask_user(gate, &call, scope, prompt_hint.as_deref(), nonce, context, &mut receipts).await {
-                Asked::Answered(recheck) => outcome = recheck,
-                Asked::NotAnswered(why) => {
-                    let mut text = format!("confirmation required by Allowly: {}", outcome.reason());
-                    if let Some(hint) = prompt_hint {
-                        text.push_str(&format!(" — ask the user: {hint}"));
-                    }
-                    if let Some(id) = confirmation_id {
-                        text.push_str(&format!(" (confirmation {id})"));
-                    }
-                    text.push_str(&format!("; {why}"));
-                    return Ok(refused(text, &outcome, &receipts));
+        // Only a 2026-07-28 call can carry a wrapped state; on 2025-11-25 the step refuses any requestState.
+        let resume = match era {
+            Era::Current2026_07_28 => gate.open_upstream_state(&input),
+            Era::Legacy2025_11_25 => UpstreamResume::NotWrapped,
+        };
+        let mut step = match resume {
+            UpstreamResume::Resume { request_state, meta } => {
+                let mut responses = params.input_responses.clone().unwrap_or_default();
+                responses.remove(CONFIRM_INPUT_KEY);
+                let forwarded = to_child(&request, request_state, Some(responses));
+                return self.run_on_child(forwarded, &input, meta, context).await;
+            }
+            UpstreamResume::Refuse(step) => step,
+            UpstreamResume::NotWrapped => gate.step(input).await,
+        };
+        loop {
+            step = match step {
+                Step::Run { meta, .. } => {
+                    // The client's requestState and inputResponses, if any, answered the gate: never the child's.
+                    let forwarded = to_child(&request, None, None);
+                    return self.run_on_child(forwarded, &input, meta, context).await;
                 }
-            }
-        }
-
-        match &outcome {
-            Outcome::Allow { .. } => {
-                let result = self.forward(ClientRequest::CallToolRequest(request), context).await?;
-                Ok(annotate(result, &outcome, &receipts))
-            }
-            Outcome::Deny { reason, scope, .. } => {
-                Ok(refused(format!("denied by Allowly: {reason} (scope {scope})"), &outcome, &receipts))
-            }
-            Outcome::Confirm { .. } => {
-                Ok(refused(format!("denied by Allowly: {} still pending", outcome.reason()), &outcome, &receipts))
-            }
+                Step::Refuse { result } => {
+                    return Ok(ServerResult::CallToolResult(serde_json::from_value(result).map_err(not_mcp)?));
+                }
+                Step::InputRequired { input_requests, request_state } => {
+                    let result = Step::input_required_result(&input_requests, &request_state);
+                    return Ok(ServerResult::InputRequiredResult(serde_json::from_value(result).map_err(not_mcp)?));
+                }
+                Step::ProtocolError { code, message, data } => {
+                    return Err(ErrorData::new(ErrorCode(code), message, data));
+                }
+                Step::Elicit { params, pending } => {
+                    let answer =
+                        match context.peer.create_elicitation(serde_json::from_value(params).map_err(not_mcp)?).await {
+                            Ok(result) => serde_json::to_value(result)
+                                .ok()
+                                .and_then(|v| ElicitAnswer::from_result(&v))
+                                .unwrap_or(ElicitAnswer::Failed),
+                            Err(error) => {
+                                eprintln!("allowly mcp proxy: asking the user failed: {error}");
+                                ElicitAnswer::Failed
+                            }
+                        };
+                    gate.answer_elicitation(pending, answer).await
+                }
+            };
         }
     }
-}
 
-/// Asks the user through `elicitation/create`, records the answer and re-checks.
-async fn ask_user(
-    gate: &Gate,
-    call: &CallContext<'_>,
-    scope: &str,
-    prompt_hint: Option<&str>,
-    nonce: &ConfirmNonce,
-    context: &RequestContext<RoleServer>,
-    receipts: &mut Vec<String>,
-) -> Asked {
-    if !context.peer.supported_elicitation_modes().contains(&ElicitationMode::Form) {
-        return Asked::NotAnswered("this MCP client cannot ask the user (no elicitation support)");
-    }
-    let mut message = format!("Allow the agent to run the tool `{}` (Allowly scope {scope})?", call.tool_name);
-    if let Some(hint) = prompt_hint {
-        message = format!("{hint}\n\n{message}");
-    }
-    let params = ElicitRequestParams::FormElicitationParams {
-        meta: None,
-        message,
-        requested_schema: ElicitationSchema::new(BTreeMap::new()),
-    };
-    let approved = match context.peer.create_elicitation(params).await {
-        Ok(answer) => match answer.action {
-            ElicitationAction::Accept => true,
-            ElicitationAction::Decline => false,
-            _ => return Asked::NotAnswered("the user dismissed the question"),
-        },
-        Err(error) => {
-            eprintln!("allowly mcp proxy: asking the user failed: {error}");
-            return Asked::NotAnswered("asking the user failed");
+    /// Runs the allowed call on the child and adds the gate's `meta` to its final result. The child's own
+    /// `input_required` is wrapped for a 2026-07-28 client and relayed as requests to a 2025-11-25 one.
+    async fn run_on_child(
+        &self,
+        mut request: CallToolRequest,
+        input: &StepInput<'_>,
+        meta: Map<String, Value>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, ErrorData> {
+        for _ in 0..=MAX_RELAYED_ROUNDS {
+            let result = self.forward(ClientRequest::CallToolRequest(request.clone()), context).await?;
+            match result {
+                ServerResult::CallToolResult(mut result) => {
+                    result.meta.get_or_insert_with(MetaObject::default).0.extend(meta);
+                    return Ok(ServerResult::CallToolResult(result));
+                }
+                ServerResult::InputRequiredResult(mut asked) if input.era == Era::Current2026_07_28 => {
+                    let state = self.gate().wrap_upstream_state(input, asked.request_state.as_deref(), &meta);
+                    let state = state.ok_or_else(|| {
+                        ErrorData::internal_error("the MCP server's requestState is too large to carry", None)
+                    })?;
+                    asked.request_state = Some(state);
+                    return Ok(ServerResult::InputRequiredResult(asked));
+                }
+                ServerResult::InputRequiredResult(asked) => {
+                    let responses = self.ask_client(&asked, context).await?;
+                    request = to_child(&request, asked.request_state, Some(responses));
+                }
+                other => return Ok(other),
+            }
         }
-    };
-    let resolved = gate.resolve_confirmation(call, nonce, approved).await;
-    receipts.extend(resolved.resolution_receipt.as_ref().map(receipt_id));
-    receipts.extend(resolved.outcome.receipt().map(receipt_id));
-    Asked::Answered(resolved.outcome)
-}
+        Err(ErrorData::internal_error("the MCP server kept asking for input; giving up", None))
+    }
 
-impl Proxy {
+    /// A 2025-11-25 client answers the child's input requests as ordinary server requests.
+    async fn ask_client(
+        &self,
+        asked: &InputRequiredResult,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<InputResponses, ErrorData> {
+        let mut responses = InputResponses::new();
+        for (key, request) in asked.input_requests.clone().unwrap_or_default() {
+            let request = match request {
+                InputRequest::Elicitation(r) => ServerRequest::ElicitRequest(r),
+                InputRequest::CreateMessage(r) => ServerRequest::CreateMessageRequest(r),
+                InputRequest::ListRoots(r) => ServerRequest::ListRootsRequest(r),
+                _ => return Err(ErrorData::internal_error("the MCP server asked for an unknown kind of input", None)),
+            };
+            let answer = context.peer.send_request(request).await.map_err(service_error)?;
+            responses
+                .insert(key, serde_json::to_value(answer).map_err(|e| ErrorData::internal_error(e.to_string(), None))?);
+        }
+        Ok(responses)
+    }
+
     /// Forwards `tools/list`, remembers annotations and, with `--hide-ungranted`, drops tools whose scope the
     /// authorization does not grant (calls to them are denied either way; hiding only spares the model the attempt).
     pub(super) async fn list_tools(
@@ -130,7 +183,7 @@ impl Proxy {
             self.remember_tools(&list.tools);
             if self.0.options.hide_ungranted {
                 let granted = self.granted_scopes().await;
-                let gate = self.gate()?;
+                let gate = self.gate();
                 list.tools.retain(|tool| granted.contains(&gate.scope_for(&tool.name)));
             }
         }
@@ -150,30 +203,19 @@ impl Proxy {
     }
 }
 
-fn receipt_id(receipt: &ReceiptEnvelope) -> String {
-    receipt.receipt_id().to_owned()
+/// The call as the child gets it: the client's arguments, with the child's own retry fields only.
+fn to_child(
+    request: &CallToolRequest,
+    request_state: Option<String>,
+    responses: Option<InputResponses>,
+) -> CallToolRequest {
+    let mut request = request.clone();
+    request.params.request_state = request_state;
+    request.params.input_responses = responses.filter(|r| !r.is_empty());
+    request
 }
 
-fn allowly_meta(outcome: &Outcome, receipts: &[String]) -> serde_json::Map<String, Value> {
-    let mut meta = serde_json::Map::new();
-    meta.insert("allowly.ai/decision".into(), json!(outcome.decision().as_str()));
-    meta.insert("allowly.ai/reason".into(), json!(outcome.reason()));
-    meta.insert("allowly.ai/receipt_ids".into(), json!(receipts));
-    meta
-}
-
-/// An error result the model can read; the tool did not run.
-fn refused(text: String, outcome: &Outcome, receipts: &[String]) -> ServerResult {
-    let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
-    result.meta = Some(MetaObject(allowly_meta(outcome, receipts)));
-    ServerResult::CallToolResult(result)
-}
-
-/// The child's result, unchanged except for our keys added to its `_meta`.
-fn annotate(mut result: ServerResult, outcome: &Outcome, receipts: &[String]) -> ServerResult {
-    if let ServerResult::CallToolResult(call) = &mut result {
-        let meta = call.meta.get_or_insert_with(|| MetaObject(serde_json::Map::new()));
-        meta.0.extend(allowly_meta(outcome, receipts));
-    }
-    result
+/// A JSON value the step built did not parse as the rmcp type it stands for.
+fn not_mcp(error: serde_json::Error) -> ErrorData {
+    ErrorData::internal_error(format!("allowly gate result: {error}"), None)
 }

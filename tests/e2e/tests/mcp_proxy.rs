@@ -16,7 +16,7 @@ use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig as McpClientConfig, ElicitRequestParams, ElicitResult,
     ElicitationAction, Implementation, ProtocolVersion,
 };
-use rmcp::service::{RequestContext, RoleClient, RunningService};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, ErrorData, ServiceExt};
 use serde_json::{Value, json};
@@ -88,6 +88,20 @@ impl Env {
             .env("ALLOWLY_MCP_FIXTURE_LOG", &self.fixture_log);
         let transport = TokioChildProcess::new(cmd).expect("spawn the proxy");
         client.serve(transport).await.expect("MCP handshake through the proxy")
+    }
+
+    /// A 2026-07-28 client (`server/discover`, no `initialize`) through the proxy, in front of a fixture that speaks
+    /// 2025-11-25 at most.
+    async fn connect_new_era_to_legacy_child(&self, client: TestClient, auth: &str) -> Session {
+        let mut cmd = tokio::process::Command::new(common::allowly_bin());
+        cmd.args(["mcp", "proxy", "--base-url", &self.base_url, "--authorization-id", auth, "--"])
+            .arg(env!("CARGO_BIN_EXE_allowly-mcp-fixture"))
+            .env("ALLOWLY_API_KEY", &self.key)
+            .env("ALLOWLY_MCP_FIXTURE_LOG", &self.fixture_log)
+            .env("ALLOWLY_MCP_FIXTURE_LEGACY", "1");
+        let transport = TokioChildProcess::new(cmd).expect("spawn the proxy");
+        let lifecycle = ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] };
+        client.serve_with_lifecycle(transport, lifecycle).await.expect("server/discover through the proxy")
     }
 
     fn calls_that_ran(&self) -> Vec<String> {
@@ -248,4 +262,27 @@ async fn authorize_grants_read_only_tools_and_confirms_the_rest() {
     assert!(error && text.contains("scope_requires_user_confirmation"), "{text}");
     session.cancel().await.unwrap();
     assert_eq!(env.calls_that_ran(), ["read_note"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_era_client_in_front_of_an_old_era_server_is_gated_the_same() {
+    let env = Env::start();
+    let auth = env.authorize().await;
+    let accept = TestClient { answer: Some(ElicitationAction::Accept), ..Default::default() };
+    let session = env.connect_new_era_to_legacy_child(accept.clone(), &auth).await;
+    let info = session.peer_info().expect("discovered");
+    assert_eq!(info.protocol_version, ProtocolVersion::V_2026_07_28, "the proxy speaks the new era to the client");
+    assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("notes"));
+
+    let (error, text, _) = call(&session, "read_note", json!({"note_id": "n20"})).await;
+    assert!(!error, "{text}");
+    let (error, text, _) = call(&session, "touch_note", json!({"note_id": "n21"})).await;
+    assert!(error && text.contains("scope_not_in_authorization"), "{text}");
+    // rmcp's client answers the input_required round through its elicitation handler and retries once.
+    let (error, text, meta) = call(&session, "delete_note", json!({"note_id": "n22"})).await;
+    assert!(!error, "{text}");
+    assert_eq!(meta["allowly.ai/reason"], "user_confirmed");
+    session.cancel().await.unwrap();
+    assert_eq!(accept.asked.lock().unwrap().len(), 1, "asked once");
+    assert_eq!(env.calls_that_ran(), ["read_note", "delete_note"]);
 }

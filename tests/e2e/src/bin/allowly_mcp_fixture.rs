@@ -5,11 +5,12 @@
 //! `TOOL ARGUMENTS-JSON` to the file named by `ALLOWLY_MCP_FIXTURE_LOG`, so a test can prove that a denied call never
 //! ran here.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
@@ -40,6 +41,16 @@ fn record(tool: &str, arguments: &Option<Map<String, Value>>) {
 }
 
 impl ServerHandler for Notes {
+    /// `ALLOWLY_MCP_FIXTURE_LEGACY=1`: a server that speaks MCP 2025-11-25 at most, as servers written before
+    /// 2026-07-28 do.
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        if std::env::var_os("ALLOWLY_MCP_FIXTURE_LEGACY").is_some() {
+            Cow::Borrowed(ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25))
+        } else {
+            Cow::Borrowed(ProtocolVersion::KNOWN_VERSIONS)
+        }
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("notes", env!("CARGO_PKG_VERSION")))
@@ -71,6 +82,8 @@ impl ServerHandler for Notes {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let service = Notes.serve(rmcp::transport::stdio()).await.expect("MCP handshake");
+    // A client may leave before any session starts (the proxy connects at launch and may never forward a request):
+    // nothing to serve then.
+    let Ok(service) = Notes.serve(rmcp::transport::stdio()).await else { return };
     let _ = service.waiting().await;
 }
