@@ -1,6 +1,7 @@
 // @allowly/sdk/mcp on @modelcontextprotocol/server 2.x, against allowly serve --dev. The 2026-07-28 era goes through
-// the SDK's own HTTP entry (createMcpHandler) as raw JSON-RPC, so the test controls the request's `_meta` envelope,
-// `inputResponses` and `requestState` (and can tamper, move and replay them); the 2025-11-25 era is an old
+// the SDK's own HTTP entry (createMcpHandler): as raw JSON-RPC, so the test controls the request's `_meta` envelope,
+// `inputResponses` and `requestState` (and can tamper, move and replay them), and through the official 2.x client
+// (@modelcontextprotocol/client), which answers the input request and retries by itself. The 2025-11-25 era is an old
 // (@modelcontextprotocol/sdk 1.x) client talking to the same 2.x server in memory. Tool bodies append to `ran`, so
 // every assertion about a tool running counts real runs.
 
@@ -276,4 +277,45 @@ test('2025-11-25 client on the 2.x server: no elicitation → an isError result 
   assert.match(text(impostor), /authorization_not_found/)
   assert.deepEqual(ran, [])
   for (const c of [client, anonymous.client, mallory.client]) await c.close()
+})
+
+/** The 2.x MCP client pinned to 2026-07-28, over streamable HTTP into the SDK's HTTP entry (fetch routed in process). */
+async function officialNewEraClient(gate, ran, { user, elicitation }) {
+  const { Client: ClientV2, StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client')
+  const handler = createMcpHandler(() => emailServer(gate, ran))
+  const authInfo = { token: 't', clientId: user, scopes: [] }
+  const fetch = (url, init) => handler.fetch(new Request(url, init), { authInfo })
+  const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1/mcp'), { fetch })
+  const client = new ClientV2(
+    { name: 'official', version: '1.0' },
+    { capabilities: elicitation ? FORM : {}, versionNegotiation: { mode: { pin: NEW } } },
+  )
+  const asked = []
+  if (elicitation) {
+    client.setRequestHandler('elicitation/create', async (request) => {
+      asked.push(request.params.message)
+      return { action: elicitation, content: {} }
+    })
+  }
+  await client.connect(transport)
+  return { client, asked, close: async () => (await client.close(), await handler.close()) }
+}
+
+test('2026-07-28 with the official 2.x client: it answers the input request and retries; accept runs once', async () => {
+  const alice = await newUser('alice')
+  const bob = await newUser('bob')
+  const ran = []
+  const gate = middleware([alice, bob])
+  const accepting = await officialNewEraClient(gate, ran, { user: alice.userId, elicitation: 'accept' })
+  const sent = await accepting.client.callTool({ name: 'send_email', arguments: { thread_id: 'n1', body: 'hi' } })
+  assert.equal(text(sent), 'msg-n1')
+  assert.equal(sent._meta['allowly.ai/reason'], 'user_confirmed')
+  assert.equal(accepting.asked.length, 1)
+  const declining = await officialNewEraClient(gate, ran, { user: bob.userId, elicitation: 'decline' })
+  const refused = await declining.client.callTool({ name: 'send_email', arguments: { thread_id: 'n2', body: 'x' } })
+  assert.match(text(refused), /denied by Allowly: user_rejected/)
+  const unable = await officialNewEraClient(gate, ran, { user: bob.userId })
+  await assert.rejects(unable.client.callTool({ name: 'send_email', arguments: { thread_id: 'n3', body: 'x' } }), (e) => e.code === -32021)
+  assert.deepEqual(ran, ['send_email:n1'])
+  for (const c of [accepting, declining, unable]) await c.close()
 })
