@@ -319,3 +319,17 @@ test('2026-07-28 with the official 2.x client: it answers the input request and 
   assert.deepEqual(ran, ['send_email:n1'])
   for (const c of [accepting, declining, unable]) await c.close()
 })
+
+test("the README's MCP example runs as shown", async () => {
+  const { spawnSync } = await import('node:child_process')
+  const { readFileSync } = await import('node:fs')
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const section = readme.slice(readme.indexOf('## Gating an MCP server'))
+  const code = section.match(/```js\n([\s\S]*?)```/)[1]
+  const env = { ...process.env, ALLOWLY_KEY: server.runtimeApiKey, ALLOWLY_BASE_URL: server.baseUrl }
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url), env, encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  const [alice, mallory] = run.stdout.trim().split('\n')
+  assert.equal(alice, '3 unread scope_granted')
+  assert.equal(mallory, `${NO_TRUSTED_IDENTITY_HELP} no_trusted_identity`)
+})
