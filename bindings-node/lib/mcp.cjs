@@ -80,16 +80,21 @@ class AllowlyMCPMiddleware {
               userAgent: rest.userAgent,
             }),
         )
-    this.#gate = new native.NativeGate(nativeClient, {
-      scopeTemplate: rest.scopeTemplate,
-      serverName: rest.serverName,
-      scopeMap: rest.scopeMap,
-      failOpenScopes: rest.failOpenScopes,
-      contextFields: rest.contextFields,
-      resourceField: rest.resourceField,
-      waitForSignedReceipts: rest.waitForSignedReceipts,
-      identityFromArgument: argument,
-    })
+    try {
+      this.#gate = new native.NativeGate(nativeClient, {
+        scopeTemplate: rest.scopeTemplate,
+        serverName: rest.serverName,
+        scopeMap: rest.scopeMap,
+        failOpenScopes: rest.failOpenScopes,
+        contextFields: rest.contextFields,
+        resourceField: rest.resourceField,
+        waitForSignedReceipts: rest.waitForSignedReceipts,
+        identityFromArgument: argument,
+        requestStateKey: rest.requestStateKey,
+      })
+    } catch (error) {
+      throw new TypeError(`AllowlyMCPMiddleware: ${error.message}`)
+    }
     this.#options = { authorizationIdFn, userIdFn, scopeFn, elicit: rest.elicit ?? true }
   }
 

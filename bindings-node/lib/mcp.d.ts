@@ -43,6 +43,11 @@ export interface AllowlyMCPMiddlewareOptions extends Partial<Omit<ClientOptions,
   /** Argument whose string value is the check's resource. */
   resourceField?: string
   waitForSignedReceipts?: boolean
+  /**
+   * 32 secret bytes sealing 2026-07-28 `requestState` values (keep it like an API key). Default: a random key per
+   * middleware, so a retry must reach the same process; give every process behind one endpoint the same key.
+   */
+  requestStateKey?: Uint8Array
   /** Ask the user through MCP elicitation on confirm when the client supports it (default true). */
   elicit?: boolean
 }

@@ -689,6 +689,11 @@ export interface GateOptions {
    * writes the arguments, so on a server with several users any caller could name another.
    */
   identityFromArgument?: string
+  /**
+   * 32 secret bytes that seal 2026-07-28 `requestState` values. Absent: a random key per middleware, so a retry must
+   * come back to the same process; give every process behind one endpoint the same key to let any of them open it.
+   */
+  requestStateKey?: Uint8Array
 }
 
 /**

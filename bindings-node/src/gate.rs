@@ -18,7 +18,7 @@ use allowly_mcp::{
     AuthorizationTable, CallContext, ClientCapabilities, ElicitAnswer, Era, FailMode, Gate, GateConfig, IdentitySource,
     PendingConfirmation, RequestStateKey, Retry, ScopeMapping, Step, StepInput, ToolAnnotations, TransportAuth,
 };
-use napi::bindgen_prelude::{Error, Result, Status};
+use napi::bindgen_prelude::{Error, Result, Status, Uint8Array};
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
@@ -44,6 +44,9 @@ pub struct GateOptions {
     /// **Single-user servers only** (opt-in): the caller is the string value of this top-level tool argument. The model
     /// writes the arguments, so on a server with several users any caller could name another.
     pub identity_from_argument: Option<String>,
+    /// 32 secret bytes that seal 2026-07-28 `requestState` values. Absent: a random key per middleware, so a retry must
+    /// come back to the same process; give every process behind one endpoint the same key to let any of them open it.
+    pub request_state_key: Option<Uint8Array>,
 }
 
 /// The MCP `ToolAnnotations` hints (`readOnlyHint`, …).
@@ -88,8 +91,10 @@ pub struct NativeGate {
 #[napi]
 impl NativeGate {
     #[napi(constructor)]
-    pub fn new(client: &NativeClient, options: Option<GateOptions>) -> Self {
+    pub fn new(client: &NativeClient, options: Option<GateOptions>) -> Result<Self> {
         let mut config = GateConfig::new(AuthorizationTable::default());
+        // One key for every per-call gate of this middleware, so a retry opens the state its first call sealed.
+        config.request_state.key = Some(RequestStateKey::generate());
         if let Some(o) = options {
             let base = match o.scope_template {
                 Some(template) => ScopeMapping::template(template, o.server_name.unwrap_or_default()),
@@ -108,10 +113,14 @@ impl NativeGate {
             if let Some(argument) = o.identity_from_argument {
                 config.identity = IdentitySource::identity_from_arguments(argument);
             }
+            if let Some(key) = o.request_state_key {
+                let bytes: [u8; 32] = key.as_ref().try_into().map_err(|_| {
+                    Error::new(Status::InvalidArg, format!("requestStateKey must be 32 bytes, not {}", key.len()))
+                })?;
+                config.request_state.key = Some(RequestStateKey::from_bytes(bytes));
+            }
         }
-        // One key for every per-call gate of this middleware, so a retry opens the state its first call sealed.
-        config.request_state.key = Some(RequestStateKey::generate());
-        NativeGate { client: client.client.clone(), config }
+        Ok(NativeGate { client: client.client.clone(), config })
     }
 
     #[napi]

@@ -207,6 +207,24 @@ test('2026-07-28: tampered, moved and foreign requestState are refused with -326
   await other.close()
 })
 
+test('2026-07-28: middlewares given one requestStateKey open each other\'s states; a bad key is refused', async () => {
+  const { randomBytes } = await import('node:crypto')
+  const alice = await newUser('alice')
+  const ran = []
+  const requestStateKey = randomBytes(32)
+  // Two processes behind one endpoint: the retry reaches the other one.
+  const first = newEraClient(middleware([alice], { requestStateKey }), ran)
+  const second = newEraClient(middleware([alice], { requestStateKey: new Uint8Array(requestStateKey) }), ran)
+  const args = { thread_id: 't5', body: 'x' }
+  const asked = await first.call('send_email', args, { user: alice.userId })
+  const sent = await second.call('send_email', args, { user: alice.userId, retry: accept(asked.result.requestState) })
+  assert.equal(text(sent.result), 'msg-t5')
+  assert.deepEqual(ran, ['send_email:t5'])
+  assert.throws(() => middleware([alice], { requestStateKey: randomBytes(16) }), (e) => e instanceof TypeError && /32 bytes, not 16/.test(e.message))
+  await first.close()
+  await second.close()
+})
+
 test('2026-07-28: a request that declared no elicitation gets -32021, never a question', async () => {
   const alice = await newUser('alice')
   const ran = []
