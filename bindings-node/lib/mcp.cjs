@@ -15,11 +15,12 @@ const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion'
 const CLIENT_CAPABILITIES_KEY = 'io.modelcontextprotocol/clientCapabilities'
 
 /**
- * The transport's authenticated principal (`authInfo.extra.userId`, else `authInfo.clientId`): set by the server's
- * own auth layer from a validated credential, never by the model.
+ * The user the transport authenticated: the validated token's subject (`authInfo.extra.sub`, as JWT verifiers
+ * record it, or `authInfo.extra.userId`), set by the server's own auth layer, never by the model. Not
+ * `authInfo.clientId`: that names the OAuth client (the app every user shares), not the user.
  */
 function principalOfAuthInfo(authInfo) {
-  const principal = authInfo?.extra?.userId ?? authInfo?.clientId
+  const principal = authInfo?.extra?.sub ?? authInfo?.extra?.userId
   return typeof principal === 'string' && principal ? principal : undefined
 }
 

@@ -18,7 +18,8 @@ export interface AllowlyMCPMiddlewareOptions extends Partial<Omit<ClientOptions,
   authorizationIdFn: (userId: string) => string | null | undefined | Promise<string | null | undefined>
   /**
    * Who is calling, from trusted server context (your session table, a claim of the validated token); may be async and
-   * is awaited. Default: the transport's authenticated identity (`authInfo.extra.userId`, else `authInfo.clientId`).
+   * is awaited. Default: the validated token's subject (`authInfo.extra.sub`, else `authInfo.extra.userId`); never
+   * `authInfo.clientId`, which names the OAuth client every user shares.
    * A call with no identity is refused with an error result saying how to provide one (no request to Allowly). Never
    * the tool's arguments unless `userIdFromArguments` says so; a throw counts as no identity.
    */

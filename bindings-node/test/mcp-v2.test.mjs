@@ -73,7 +73,7 @@ function emailServer(gate, ran) {
 function newEraClient(gate, ran) {
   const handler = createMcpHandler(() => emailServer(gate, ran))
   let id = 0
-  const call = async (name, args, { user, capabilities = FORM, retry } = {}) => {
+  const call = async (name, args, { user, capabilities = FORM, retry, authInfo: given } = {}) => {
     const params = {
       name,
       arguments: args,
@@ -92,7 +92,7 @@ function newEraClient(gate, ran) {
       'mcp-name': name,
     }
     const body = JSON.stringify({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params })
-    const authInfo = user === undefined ? undefined : { token: 't', clientId: user, scopes: [] }
+    const authInfo = given ?? (user === undefined ? undefined : { token: 't', clientId: 'agent-app', scopes: [], extra: { sub: user } })
     const response = await handler.fetch(new Request('http://127.0.0.1/mcp', { method: 'POST', headers, body }), { authInfo })
     return response.json()
   }
@@ -130,6 +130,9 @@ test('2026-07-28: a user_id argument never chooses the authorization', async () 
   // Bob's authorization decides Bob's call, whoever the model names: Alice may read her inbox, Bob may not.
   const asAlice = await client.call('read_inbox', { user_id: alice.userId }, { user: bob.userId })
   assert.equal(text(asAlice.result), 'denied by Allowly: scope_not_in_authorization (scope read_inbox)')
+  // A token's clientId names the OAuth client (the app), not a user: it is never taken as the identity.
+  const appOnly = await client.call('read_inbox', {}, { authInfo: { token: 't', clientId: alice.userId, scopes: [] } })
+  assert.equal(text(appOnly.result), NO_TRUSTED_IDENTITY_HELP)
   const unknown = await client.call('read_inbox', { user_id: alice.userId }, { user: 'mallory' })
   assert.equal(text(unknown.result), 'denied by Allowly: authorization_not_found (scope read_inbox)')
   assert.deepEqual(unknown.result._meta['allowly.ai/receipt_ids'], [], 'no request was made')
@@ -250,7 +253,7 @@ async function oldEraClient(gate, ran, { user, elicitation } = {}) {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
   if (user !== undefined) {
     const send = clientSide.send.bind(clientSide)
-    clientSide.send = (message, options) => send(message, { ...options, authInfo: { token: 't', clientId: user, scopes: [] } })
+    clientSide.send = (message, options) => send(message, { ...options, authInfo: { token: 't', clientId: 'agent-app', scopes: [], extra: { sub: user } } })
   }
   await Promise.all([emailServer(gate, ran).connect(serverSide), client.connect(clientSide)])
   return { client, asked }
@@ -301,7 +304,7 @@ test('2025-11-25 client on the 2.x server: no elicitation → an isError result 
 async function officialNewEraClient(gate, ran, { user, elicitation }) {
   const { Client: ClientV2, StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client')
   const handler = createMcpHandler(() => emailServer(gate, ran))
-  const authInfo = { token: 't', clientId: user, scopes: [] }
+  const authInfo = { token: 't', clientId: 'agent-app', scopes: [], extra: { sub: user } }
   const fetch = (url, init) => handler.fetch(new Request(url, init), { authInfo })
   const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1/mcp'), { fetch })
   const client = new ClientV2(

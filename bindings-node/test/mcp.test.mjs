@@ -68,7 +68,7 @@ function seedServer(ran, { attachFirst = true, ...identity } = {}) {
   return mcp
 }
 
-/** An MCP client connected in memory; `user` is the identity its transport authenticated (`authInfo.clientId`). */
+/** An MCP client connected in memory; `user` is the subject of the token its transport validated (`authInfo.extra.sub`). */
 async function connect(mcpServer, { elicitation, user } = {}) {
   const client = new Client({ name: 'test-client', version: '1.0' }, { capabilities: elicitation ? { elicitation: { form: {} } } : {} })
   const asked = []
@@ -81,7 +81,7 @@ async function connect(mcpServer, { elicitation, user } = {}) {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
   if (user !== undefined) {
     const send = clientSide.send.bind(clientSide)
-    clientSide.send = (message, options) => send(message, { ...options, authInfo: { token: 't', clientId: user, scopes: [] } })
+    clientSide.send = (message, options) => send(message, { ...options, authInfo: { token: 't', clientId: 'agent-app', scopes: [], extra: { sub: user } } })
   }
   await Promise.all([mcpServer.connect(serverSide), client.connect(clientSide)])
   return { client, asked }
