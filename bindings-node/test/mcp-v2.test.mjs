@@ -354,3 +354,37 @@ test("the README's MCP example runs as shown", async () => {
   assert.equal(alice, '3 unread scope_granted')
   assert.equal(mallory, `${NO_TRUSTED_IDENTITY_HELP} no_trusted_identity`)
 })
+
+test('a 2.x low-level Server is gated too, on 2026-07-28; attaching twice fails clearly', async () => {
+  const { Server } = await import('@modelcontextprotocol/server')
+  const alice = await newUser('alice')
+  const ran = []
+  const gate = middleware([alice])
+  const handler = createMcpHandler(() => {
+    const low = new Server({ name: 'low', version: '1.0' }, { capabilities: { tools: {} } })
+    gate.attach(low)
+    low.setRequestHandler('tools/list', async () => ({ tools: [] }))
+    low.setRequestHandler('tools/call', async (request) => {
+      ran.push(request.params.name)
+      return { content: [{ type: 'text', text: 'done' }] }
+    })
+    assert.throws(() => gate.attach(low), /already has an Allowly middleware/)
+    return low
+  })
+  const raw = async (name, user) => {
+    const _meta = {
+      'io.modelcontextprotocol/protocolVersion': NEW,
+      'io.modelcontextprotocol/clientCapabilities': FORM,
+      'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+    }
+    const headers = { 'content-type': 'application/json', accept: 'application/json', 'mcp-protocol-version': NEW, 'mcp-method': 'tools/call', 'mcp-name': name }
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {}, _meta } })
+    const authInfo = { token: 't', clientId: 'agent-app', scopes: [], extra: { sub: user } }
+    return (await handler.fetch(new Request('http://127.0.0.1/mcp', { method: 'POST', headers, body }), { authInfo })).json()
+  }
+  assert.equal(text((await raw('read_inbox', alice.userId)).result), 'done')
+  assert.equal((await raw('delete_everything', alice.userId)).result.isError, true)
+  assert.equal((await raw('send_email', alice.userId)).result.resultType, 'input_required')
+  assert.deepEqual(ran, ['read_inbox'])
+  await handler.close()
+})
