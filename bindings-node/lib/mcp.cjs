@@ -1,44 +1,52 @@
 'use strict'
-// @allowly/sdk/mcp: puts the allowly-mcp gate (Rust, shared with `allowly mcp proxy`) in front of an MCP server's
-// tools. This file only adapts @modelcontextprotocol/sdk: it finds the `tools/call` handler, asks the gate, runs the
-// tool on allow, answers an `isError` result naming the reason on deny, and asks the user through elicitation on
-// confirm. Decisions, the fail-closed fallback and the confirm → re-check flow are the gate's.
+// @allowly/sdk/mcp: puts the allowly-mcp gate (Rust, shared with `allowly mcp proxy` and the Python middleware) in
+// front of an MCP server's tools, on @modelcontextprotocol/server 2.x and @modelcontextprotocol/sdk 1.x. This file only
+// moves values: it reads the tool call, the caller, the protocol revision and the client's declared capabilities out of
+// the SDK's request, hands them to the gate's step, and turns the step into the SDK's answer (run the tool, a result,
+// a pushed elicitation, or a thrown JSON-RPC error). Decisions, texts and result shapes are the gate's.
 
 const native = require('../native/index.js')
 const { Allowly } = require('./index.cjs')
 const { mapped } = require('./errors.cjs')
 
 const ATTACHED = Symbol.for('allowly.mcp.attached')
+// The 2026-07-28 per-request `_meta` envelope keys.
+const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion'
+const CLIENT_CAPABILITIES_KEY = 'io.modelcontextprotocol/clientCapabilities'
 
 /**
- * The caller's user id from the transport's authentication (`authInfo`), the only source trusted by default. Tool
- * arguments are written by the model: reading the user from them would let a prompt act as another user, so that is
- * the explicit `userIdFromArguments` opt-in (single-user servers only).
+ * The user the transport authenticated: the validated token's subject (`authInfo.extra.sub`, as JWT verifiers
+ * record it, or `authInfo.extra.userId`), set by the server's own auth layer, never by the model. Not
+ * `authInfo.clientId`: that names the OAuth client (the app every user shares), not the user.
  */
-function userIdFromTransport({ extra }) {
-  const auth = extra?.authInfo
-  const fromAuth = auth?.extra?.userId ?? auth?.clientId
-  return typeof fromAuth === 'string' && fromAuth ? fromAuth : undefined
+function principalOfAuthInfo(authInfo) {
+  const principal = authInfo?.extra?.sub ?? authInfo?.extra?.userId
+  return typeof principal === 'string' && principal ? principal : undefined
 }
 
-function userIdFromArgument(name) {
-  return ({ arguments: args }) => (typeof args?.[name] === 'string' ? args[name] : undefined)
-}
-
-function userIdSource(userIdFn, userIdFromArguments) {
+function identityFromArgument(userIdFn, userIdFromArguments) {
   if (userIdFn !== undefined && userIdFromArguments) {
     throw new TypeError('AllowlyMCPMiddleware: pass either userIdFn or userIdFromArguments, not both')
   }
-  if (userIdFn !== undefined) {
-    if (typeof userIdFn !== 'function') throw new TypeError('AllowlyMCPMiddleware: userIdFn must be a function')
-    return userIdFn
+  if (userIdFn !== undefined && typeof userIdFn !== 'function') {
+    throw new TypeError('AllowlyMCPMiddleware: userIdFn must be a function')
   }
-  if (userIdFromArguments === true) return userIdFromArgument('user_id')
-  if (typeof userIdFromArguments === 'string' && userIdFromArguments) return userIdFromArgument(userIdFromArguments)
+  if (userIdFromArguments === true) return 'user_id'
+  if (typeof userIdFromArguments === 'string' && userIdFromArguments) return userIdFromArguments
   if (userIdFromArguments !== undefined && userIdFromArguments !== false) {
     throw new TypeError('AllowlyMCPMiddleware: userIdFromArguments must be a boolean or an argument name')
   }
-  return userIdFromTransport
+  return undefined
+}
+
+/** The gate's JSON-RPC error, thrown so the SDK answers it as the request's error (both SDKs read code and data). */
+class AllowlyProtocolError extends Error {
+  constructor({ code, message, data }) {
+    super(message)
+    this.name = 'AllowlyProtocolError'
+    this.code = code
+    if (data !== undefined && data !== null) this.data = data
+  }
 }
 
 /** The low-level `Server` of an `McpServer` or of itself, and the McpServer when there is one (for annotations). */
@@ -47,25 +55,7 @@ function serversOf(server) {
   return { low: server, high: null }
 }
 
-function receiptIds(...outcomes) {
-  const ids = []
-  for (const o of outcomes) {
-    for (const r of [o?.resolutionReceipt, o?.receipt]) if (r?.receiptId) ids.push(r.receiptId)
-  }
-  return ids
-}
-
-function meta(outcome, receipts) {
-  return {
-    'allowly.ai/decision': outcome.decision,
-    'allowly.ai/reason': outcome.reason,
-    'allowly.ai/receipt_ids': receipts,
-  }
-}
-
-function refused(text, outcome, receipts) {
-  return { content: [{ type: 'text', text }], isError: true, _meta: meta(outcome, receipts) }
-}
+const stringOrUndefined = (value) => (typeof value === 'string' ? value : undefined)
 
 class AllowlyMCPMiddleware {
   #gate
@@ -76,7 +66,7 @@ class AllowlyMCPMiddleware {
     if (typeof authorizationIdFn !== 'function') {
       throw new TypeError('AllowlyMCPMiddleware: authorizationIdFn(userId) is required')
     }
-    const userIdOf = userIdSource(userIdFn, userIdFromArguments)
+    const argument = identityFromArgument(userIdFn, userIdFromArguments)
     const nativeClient = client
       ? Allowly.nativeOf(client)
       : mapped(
@@ -91,98 +81,155 @@ class AllowlyMCPMiddleware {
               userAgent: rest.userAgent,
             }),
         )
-    this.#gate = new native.NativeGate(nativeClient, {
-      scopeTemplate: rest.scopeTemplate,
-      serverName: rest.serverName,
-      scopeMap: rest.scopeMap,
-      failOpenScopes: rest.failOpenScopes,
-      contextFields: rest.contextFields,
-      resourceField: rest.resourceField,
-      waitForSignedReceipts: rest.waitForSignedReceipts,
-    })
-    this.#options = { authorizationIdFn, userIdFn: userIdOf, scopeFn, elicit: rest.elicit ?? true }
+    try {
+      this.#gate = new native.NativeGate(nativeClient, {
+        scopeTemplate: rest.scopeTemplate,
+        serverName: rest.serverName,
+        scopeMap: rest.scopeMap,
+        failOpenScopes: rest.failOpenScopes,
+        contextFields: rest.contextFields,
+        resourceField: rest.resourceField,
+        waitForSignedReceipts: rest.waitForSignedReceipts,
+        identityFromArgument: argument,
+        requestStateKey: rest.requestStateKey,
+      })
+    } catch (error) {
+      throw new TypeError(`AllowlyMCPMiddleware: ${error.message}`)
+    }
+    this.#options = { authorizationIdFn, userIdFn, scopeFn, elicit: rest.elicit ?? true }
   }
 
   /**
-   * Gates every `tools/call` of `server` (an `McpServer` or its low-level `Server`). Works whether tools are
-   * registered before or after: the handler is wrapped now if it exists and whenever it is (re)installed.
+   * Gates every `tools/call` of `server` (an `McpServer` or its low-level `Server`, from @modelcontextprotocol/server
+   * 2.x or @modelcontextprotocol/sdk 1.x). Tools may be registered before or after.
    */
   attach(server) {
     const { low, high } = serversOf(server)
+    const v2 = typeof low?._invokeInputRequiredCapableHandler === 'function'
     const handlers = low?._requestHandlers
-    if (!(handlers instanceof Map) || typeof low.setRequestHandler !== 'function') {
+    if (!v2 && (!(handlers instanceof Map) || typeof low.setRequestHandler !== 'function')) {
       throw new TypeError(
-        'AllowlyMCPMiddleware.attach: expected an McpServer or Server from @modelcontextprotocol/sdk 1.x ' +
-          '(this version keeps request handlers where the middleware cannot reach them)',
+        'AllowlyMCPMiddleware.attach: expected an McpServer or Server from @modelcontextprotocol/server 2.x or ' +
+          '@modelcontextprotocol/sdk 1.x (this version keeps request handlers where the middleware cannot reach them)',
       )
     }
     if (low[ATTACHED]) throw new Error('AllowlyMCPMiddleware.attach: this server already has an Allowly middleware')
     low[ATTACHED] = true
-    const wrap = (handler) => this.#wrap(handler, low, high)
-    const set = handlers.set.bind(handlers)
-    handlers.set = (method, handler) => set(method, method === 'tools/call' ? wrap(handler) : handler)
-    if (handlers.has('tools/call')) set('tools/call', wrap(handlers.get('tools/call')))
+    if (v2) {
+      // Inside the SDK's multi-round-trip seam: an `input_required` return gets its capability check on 2026-07-28,
+      // and its retries (the client's, or the legacy shim's) come back through here.
+      const invoke = low._invokeInputRequiredCapableHandler.bind(low)
+      low._invokeInputRequiredCapableHandler = (method, handler, request, ctx) =>
+        invoke(method, method === 'tools/call' ? this.#wrapV2(handler, low, high) : handler, request, ctx)
+    } else {
+      const wrap = (handler) => this.#wrapV1(handler, low, high)
+      const set = handlers.set.bind(handlers)
+      handlers.set = (method, handler) => set(method, method === 'tools/call' ? wrap(handler) : handler)
+      if (handlers.has('tools/call')) set('tools/call', wrap(handlers.get('tools/call')))
+    }
     return this
   }
 
-  #wrap(handler, low, high) {
-    return async (request, extra) => {
-      const toolName = request?.params?.name
-      const args = request?.params?.arguments ?? {}
-      if (typeof toolName !== 'string') return handler(request, extra)
-      const context = { toolName, arguments: args, extra }
-      const { userIdFn, authorizationIdFn, scopeFn } = this.#options
-      const userId = await userIdFn(context)
-      const authorizationId = userId === undefined || userId === null ? null : await authorizationIdFn(userId)
-      const annotations = high?._registeredTools?.[toolName]?.annotations
-      const call = {
-        authorizationId: authorizationId ?? undefined,
-        toolName: scopeFn ? await scopeFn(toolName, args) : toolName,
-        arguments: args,
-        annotations: annotations ?? undefined,
-        runId: extra?.sessionId,
-      }
-      let outcome = await this.#gate.onToolCall(call)
-      const receipts = receiptIds(outcome)
-      if (outcome.decision === 'confirm') {
-        const answered = await this.#ask(outcome, toolName, low, extra)
-        if (typeof answered === 'string') {
-          let text = `confirmation required by Allowly: ${outcome.reason}`
-          if (outcome.promptHint) text += ` — ask the user: ${outcome.promptHint}`
-          if (outcome.confirmationId) text += ` (confirmation ${outcome.confirmationId})`
-          return refused(`${text}; ${answered}`, outcome, receipts)
-        }
-        outcome = await outcome.resolve(answered)
-        receipts.push(...receiptIds(outcome))
-      }
-      if (outcome.decision === 'allow') {
-        const result = await handler(request, extra)
-        if (result && typeof result === 'object') result._meta = { ...result._meta, ...meta(outcome, receipts) }
-        return result
-      }
-      return refused(`denied by Allowly: ${outcome.reason} (scope ${outcome.scope})`, outcome, receipts)
+  /** @modelcontextprotocol/sdk 1.x: the 2025-11-25 era only; elicitation is pushed on the connection. */
+  #wrapV1(handler, low, high) {
+    return (request, extra) =>
+      this.#gated(request, () => handler(request, extra), {
+        extra,
+        authInfo: extra?.authInfo,
+        sessionId: extra?.sessionId,
+        protocolVersion: undefined,
+        clientCapabilities: low.getClientCapabilities?.(),
+        inputResponses: request?.params?.inputResponses,
+        requestState: stringOrUndefined(request?.params?.requestState),
+        annotations: high?._registeredTools?.[request?.params?.name]?.annotations,
+        elicit: (params) => low.elicitInput(params, { relatedRequestId: extra?.requestId }),
+      })
+  }
+
+  /**
+   * @modelcontextprotocol/server 2.x: a 2026-07-28 request carries its revision and capabilities in its `_meta`
+   * envelope and a retry its `inputResponses` / `requestState`; a 2025-era connection has them from `initialize`.
+   */
+  #wrapV2(handler, low, high) {
+    return (request, ctx) => {
+      const envelope = ctx?.mcpReq?.envelope
+      return this.#gated(request, () => handler(request, ctx), {
+        extra: ctx,
+        authInfo: ctx?.http?.authInfo,
+        sessionId: ctx?.sessionId,
+        protocolVersion: envelope?.[PROTOCOL_VERSION_KEY] ?? low.getNegotiatedProtocolVersion?.(),
+        clientCapabilities: envelope ? envelope[CLIENT_CAPABILITIES_KEY] : low.getClientCapabilities?.(),
+        inputResponses: ctx?.mcpReq?.inputResponses,
+        requestState: stringOrUndefined(ctx?.mcpReq?.requestState?.()),
+        annotations: high?._registeredTools?.[request?.params?.name]?.annotations,
+        elicit: (params) => ctx.mcpReq.elicitInput(params, { relatedRequestId: ctx.mcpReq.id }),
+      })
     }
   }
 
-  /** true/false = the user's answer; a string = why nobody could answer (the confirmation stays pending). */
-  async #ask(outcome, toolName, low, extra) {
-    if (!this.#options.elicit || !low.getClientCapabilities?.()?.elicitation) {
-      return 'this MCP client cannot ask the user (no elicitation support)'
+  async #gated(request, runTool, view) {
+    const toolName = request?.params?.name
+    if (typeof toolName !== 'string') return runTool()
+    const args = request.params.arguments ?? {}
+    const { authorizationIdFn, scopeFn, elicit } = this.#options
+    const principal = await this.#principal({ toolName, arguments: args, extra: view.extra }, view.authInfo)
+    const identity = this.#gate.identityOf(principal ?? null, args)
+    const authorizationId = identity == null ? undefined : await settle(() => authorizationIdFn(identity))
+    let step = await this.#gate.step({
+      toolName,
+      arguments: args,
+      annotations: view.annotations ?? undefined,
+      runId: stringOrUndefined(view.sessionId),
+      principal,
+      authorizationId,
+      scope: scopeFn ? await scopeFn(toolName, args) : undefined,
+      protocolVersion: stringOrUndefined(view.protocolVersion),
+      clientCapabilities: elicit ? (view.clientCapabilities ?? undefined) : undefined,
+      inputResponses: view.inputResponses ?? undefined,
+      requestState: view.requestState,
+    })
+    if (step.kind === 'elicit') {
+      let answer = null
+      try {
+        answer = await view.elicit(step.params)
+      } catch {
+        answer = null // the question failed: nothing is recorded and the confirmation stays pending
+      }
+      step = await step.answer(answer)
     }
-    let message = `Allow the agent to run the tool \`${toolName}\` (Allowly scope ${outcome.scope})?`
-    if (outcome.promptHint) message = `${outcome.promptHint}\n\n${message}`
-    try {
-      const answer = await low.elicitInput(
-        { mode: 'form', message, requestedSchema: { type: 'object', properties: {} } },
-        { relatedRequestId: extra?.requestId },
-      )
-      if (answer.action === 'accept') return true
-      if (answer.action === 'decline') return false
-      return 'the user dismissed the question'
-    } catch {
-      return 'asking the user failed'
+    switch (step.kind) {
+      case 'run': {
+        const result = await runTool()
+        if (result && typeof result === 'object') result._meta = { ...result._meta, ...step.meta }
+        return result
+      }
+      case 'protocolError':
+        throw new AllowlyProtocolError(step.error)
+      default:
+        // `refuse`: an isError CallToolResult; `inputRequired`: the `inputRequired({ inputRequests, requestState })`
+        // result of @modelcontextprotocol/server, built by the gate.
+        return step.result
     }
+  }
+
+  /** The trusted principal: the host's `userIdFn` (awaited), else the transport's `authInfo`. */
+  async #principal(call, authInfo) {
+    const { userIdFn } = this.#options
+    const principal = userIdFn ? await settle(() => userIdFn(call)) : principalOfAuthInfo(authInfo)
+    return typeof principal === 'string' && principal ? principal : undefined
   }
 }
 
-module.exports = { AllowlyMCPMiddleware }
+/** A host callback's answer; one that throws answers nothing, so the call fails closed. */
+async function settle(fn) {
+  try {
+    return (await fn()) ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The error text of a call refused because no trusted identity was found (the same words in every Allowly SDK). */
+const NO_TRUSTED_IDENTITY_HELP = native.noTrustedIdentityHelp()
+
+module.exports = { AllowlyMCPMiddleware, AllowlyProtocolError, NO_TRUSTED_IDENTITY_HELP }

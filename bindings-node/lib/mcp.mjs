@@ -1,5 +1,5 @@
 // ESM entry of @allowly/sdk/mcp (same objects as the CommonJS entry).
 import mcp from './mcp.cjs'
 
-export const { AllowlyMCPMiddleware } = mcp
+export const { AllowlyMCPMiddleware, AllowlyProtocolError, NO_TRUSTED_IDENTITY_HELP } = mcp
 export default mcp

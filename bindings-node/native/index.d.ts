@@ -53,22 +53,21 @@ export declare class AgentCredential {
   toJSON(): any
 }
 
-/** The gate's answer for one call. A confirm keeps its nonce inside (never readable from JS) for `resolve`. */
-export declare class GateOutcome {
-  get decision(): Decision
-  get scope(): string
-  get reason(): string
-  get promptHint(): string | null
-  get confirmationId(): string | null
-  /** The decision's action receipt (absent when no server was asked or reached). */
-  get receipt(): ReceiptEnvelope | null
-  /** After `resolve`: the `confirmation.resolve` receipt of the user's answer. */
-  get resolutionReceipt(): ReceiptEnvelope | null
+/**
+ * What the MCP server does with the call. `kind` is `run`, `refuse`, `elicit`, `inputRequired` or `protocolError`;
+ * the other getters hold that kind's values (plain JSON, ready for the SDK's result and error types).
+ */
+export declare class GateStep {
+  get kind(): string
+  get meta(): Record<string, any> | null
+  get result(): any | null
+  get params(): any | null
+  get error(): StepError | null
   /**
-   * Records the user's answer to this confirm and re-checks the same call; on anything but a confirm it answers
-   * this outcome again.
+   * The second half of an `elicit` step: the client's `ElicitResult` (`{action: …}`), or `null` when pushing the
+   * question failed. Records the answer and re-checks; answers once.
    */
-  resolve(approved: boolean): Promise<GateOutcome>
+  answer(elicitResult?: any | undefined | null): Promise<GateStep>
 }
 
 /** A workspace's public keys, loaded from a key document. Opaque; pass it to `verifyReceipt`. */
@@ -158,8 +157,16 @@ export declare class NativeClient {
 export declare class NativeGate {
   constructor(client: NativeClient, options?: GateOptions | undefined | null)
   scopeFor(toolName: string): string
-  /** Never rejects: anything that prevents a decision is a deny. */
-  onToolCall(call: ToolCall): Promise<GateOutcome>
+  /**
+   * The caller's identity by core's rule (the principal; a tool argument only when opted in), or `null`: the step
+   * then refuses with the no-trusted-identity help, so the host looks up no authorization.
+   */
+  identityOf(principal?: string | undefined | null, arguments?: Record<string, any> | undefined | null): string | null
+  /**
+   * Decides one `tools/call` (a first call or a 2026-07-28 retry). Never rejects: anything that prevents a decision
+   * refuses the call.
+   */
+  step(call: StepCall): Promise<GateStep>
 }
 
 /** One key of `GET /v1/api-keys`: its prefix only, never its text. */
@@ -677,6 +684,16 @@ export interface GateOptions {
   resourceField?: string
   /** Ask the server to sign receipts before answering. */
   waitForSignedReceipts?: boolean
+  /**
+   * **Single-user servers only** (opt-in): the caller is the string value of this top-level tool argument. The model
+   * writes the arguments, so on a server with several users any caller could name another.
+   */
+  identityFromArgument?: string
+  /**
+   * 32 secret bytes that seal 2026-07-28 `requestState` values. Absent: a random key per middleware, so a retry must
+   * come back to the same process; give every process behind one endpoint the same key to let any of them open it.
+   */
+  requestStateKey?: Uint8Array
 }
 
 /**
@@ -709,6 +726,12 @@ export interface MemberRevocation {
   memberId: string
   revokedAt: string
 }
+
+/**
+ * The refusal text of a call with no trusted identity (core's `NO_TRUSTED_IDENTITY_HELP`), exported so hosts and
+ * tests can recognise it without copying it.
+ */
+export declare function noTrustedIdentityHelp(): string
 
 /** One edition as `POST /v1/policies` (201), `GET /v1/policies/{policy_id}` and the list answer it. */
 export interface Policy {
@@ -926,15 +949,36 @@ export interface SigningKeyRotation {
   workspaceId: string
 }
 
-/** One tool call. */
-export interface ToolCall {
-  /** The caller's authorization; absent means none, which is denied without asking the server. */
-  authorizationId?: string
+/** One `tools/call` request, as the MCP SDK delivered it, plus the host's awaited answers. */
+export interface StepCall {
   toolName: string
   arguments?: Record<string, any>
   annotations?: ToolHints
   /** An agent run or MCP session id, sent as the check's `session_id`. */
   runId?: string
+  /** Who the transport authenticated (its `authInfo`), or the host's identity callback's answer. Never an argument. */
+  principal?: string
+  /** The authorization the host resolved for the identity `identityOf` answered; absent = none. */
+  authorizationId?: string
+  /** The host's own scope for this call (`scopeFn`); absent = the configured mapping. */
+  scope?: string
+  /**
+   * The request's protocol revision (per-request `_meta` on 2026-07-28, else the negotiated one); absent = the
+   * 2025-11-25 era.
+   */
+  protocolVersion?: string
+  /** The client's declared capabilities for this request (its `_meta` on 2026-07-28, `initialize`'s before). */
+  clientCapabilities?: any
+  /** A 2026-07-28 retry: the request's `inputResponses` and echoed `requestState`. */
+  inputResponses?: any
+  requestState?: string
+}
+
+/** A JSON-RPC error to answer instead of a result. */
+export interface StepError {
+  code: number
+  message: string
+  data?: any
 }
 
 /** The MCP `ToolAnnotations` hints (`readOnlyHint`, …). */

@@ -836,7 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.AgentCredential = nativeBinding.AgentCredential
-module.exports.GateOutcome = nativeBinding.GateOutcome
+module.exports.GateStep = nativeBinding.GateStep
 module.exports.KeySet = nativeBinding.KeySet
 module.exports.MemorySeenIds = nativeBinding.MemorySeenIds
 module.exports.NativeAuditPages = nativeBinding.NativeAuditPages
@@ -851,6 +851,7 @@ module.exports.evaluatePolicy = nativeBinding.evaluatePolicy
 module.exports.fetchKeysDoc = nativeBinding.fetchKeysDoc
 module.exports.identifierFromEmail = nativeBinding.identifierFromEmail
 module.exports.loadKeysFromJsonText = nativeBinding.loadKeysFromJsonText
+module.exports.noTrustedIdentityHelp = nativeBinding.noTrustedIdentityHelp
 module.exports.policyDefinitionDigest = nativeBinding.policyDefinitionDigest
 module.exports.policyEngineVersion = nativeBinding.policyEngineVersion
 module.exports.policyInputDigest = nativeBinding.policyInputDigest

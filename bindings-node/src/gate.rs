@@ -1,23 +1,28 @@
-//! The allowly-mcp gate for the JS MCP middleware (`lib/mcp.cjs`): the middleware only adapts the MCP SDK's
-//! `tools/call` handler; every decision (fail closed, no authorization → deny without a request, confirm → record the
-//! answer and re-check, fail-open scopes) is `allowly_mcp::Gate`'s.
+//! The allowly-mcp decision step for the JS MCP middleware (`lib/mcp.cjs`). The middleware only moves values between
+//! its MCP SDK's types and [`Gate::step`]: every decision, text and result shape (refusals, the elicitation form, the
+//! 2026-07-28 `input_required` result, the -32021 / -32602 errors) is built in allowly-mcp, the same as in
+//! `allowly mcp proxy` and the Python middleware.
 //!
-//! The JS side resolves the caller to an authorization id first (its `authorizationIdFn` may be async and may hit a
-//! database), so the gate's resolver here is the identity: the identity handed to the gate *is* that id, and `None`
-//! means the caller has none.
+//! Two host callbacks may be async in JS (and may hit a database): who the user is (`userIdFn`) and which
+//! authorization they hold (`authorizationIdFn`). core's identity source and the gate's resolver are sync, so the JS
+//! side awaits them first and hands the answers in: the awaited user id is the transport's trusted `principal`, and the
+//! authorization becomes this call's resolver. The identity rule itself (transport principal by default, a tool
+//! argument only on the explicit opt-in) stays core's [`IdentitySource`]: [`NativeGate::identity_of`] is what JS asks
+//! before it looks up the authorization, and the step resolves the same identity again from the same inputs.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 
-use allowly_mcp::{CallContext, ConfirmNonce, FailMode, Gate, GateConfig, Outcome, ScopeMapping, ToolAnnotations};
+use allowly_core::Client;
+use allowly_mcp::{
+    AuthorizationTable, CallContext, ClientCapabilities, ElicitAnswer, Era, FailMode, Gate, GateConfig, IdentitySource,
+    PendingConfirmation, RequestStateKey, Retry, ScopeMapping, Step, StepInput, ToolAnnotations, TransportAuth,
+};
+use napi::bindgen_prelude::{Error, Result, Status, Uint8Array};
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
 use crate::client::NativeClient;
-use crate::model::{Decision, ReceiptEnvelope};
-
-fn identity_is_authorization(identity: Option<&str>) -> Option<String> {
-    identity.map(str::to_owned)
-}
 
 /// How tool calls become checks.
 #[napi(object)]
@@ -36,6 +41,12 @@ pub struct GateOptions {
     pub resource_field: Option<String>,
     /// Ask the server to sign receipts before answering.
     pub wait_for_signed_receipts: Option<bool>,
+    /// **Single-user servers only** (opt-in): the caller is the string value of this top-level tool argument. The model
+    /// writes the arguments, so on a server with several users any caller could name another.
+    pub identity_from_argument: Option<String>,
+    /// 32 secret bytes that seal 2026-07-28 `requestState` values. Absent: a random key per middleware, so a retry must
+    /// come back to the same process; give every process behind one endpoint the same key to let any of them open it.
+    pub request_state_key: Option<Uint8Array>,
 }
 
 /// The MCP `ToolAnnotations` hints (`readOnlyHint`, …).
@@ -47,50 +58,43 @@ pub struct ToolHints {
     pub open_world_hint: Option<bool>,
 }
 
-/// One tool call.
+/// One `tools/call` request, as the MCP SDK delivered it, plus the host's awaited answers.
 #[napi(object)]
-pub struct ToolCall {
-    /// The caller's authorization; absent means none, which is denied without asking the server.
-    pub authorization_id: Option<String>,
+pub struct StepCall {
     pub tool_name: String,
     pub arguments: Option<Map<String, Value>>,
     pub annotations: Option<ToolHints>,
     /// An agent run or MCP session id, sent as the check's `session_id`.
     pub run_id: Option<String>,
-}
-
-/// The owned form of a [`ToolCall`], kept by a confirm outcome for its re-check.
-#[derive(Clone)]
-struct OwnedCall {
-    authorization_id: Option<String>,
-    tool_name: String,
-    arguments: Option<Map<String, Value>>,
-    annotations: Option<ToolAnnotations>,
-    run_id: Option<String>,
-}
-
-impl OwnedCall {
-    fn context(&self) -> CallContext<'_> {
-        CallContext {
-            identity: self.authorization_id.as_deref(),
-            tool_name: &self.tool_name,
-            arguments: self.arguments.as_ref(),
-            annotations: self.annotations.as_ref(),
-            run_id: self.run_id.as_deref(),
-        }
-    }
+    /// Who the transport authenticated (its `authInfo`), or the host's identity callback's answer. Never an argument.
+    pub principal: Option<String>,
+    /// The authorization the host resolved for the identity `identityOf` answered; absent = none.
+    pub authorization_id: Option<String>,
+    /// The host's own scope for this call (`scopeFn`); absent = the configured mapping.
+    pub scope: Option<String>,
+    /// The request's protocol revision (per-request `_meta` on 2026-07-28, else the negotiated one); absent = the
+    /// 2025-11-25 era.
+    pub protocol_version: Option<String>,
+    /// The client's declared capabilities for this request (its `_meta` on 2026-07-28, `initialize`'s before).
+    pub client_capabilities: Option<Value>,
+    /// A 2026-07-28 retry: the request's `inputResponses` and echoed `requestState`.
+    pub input_responses: Option<Value>,
+    pub request_state: Option<String>,
 }
 
 #[napi]
 pub struct NativeGate {
-    gate: Gate,
+    client: Client,
+    config: GateConfig,
 }
 
 #[napi]
 impl NativeGate {
     #[napi(constructor)]
-    pub fn new(client: &NativeClient, options: Option<GateOptions>) -> Self {
-        let mut config = GateConfig::new(identity_is_authorization);
+    pub fn new(client: &NativeClient, options: Option<GateOptions>) -> Result<Self> {
+        let mut config = GateConfig::new(AuthorizationTable::default());
+        // One key for every per-call gate of this middleware, so a retry opens the state its first call sealed.
+        config.request_state.key = Some(RequestStateKey::generate());
         if let Some(o) = options {
             let base = match o.scope_template {
                 Some(template) => ScopeMapping::template(template, o.server_name.unwrap_or_default()),
@@ -106,111 +110,186 @@ impl NativeGate {
             config.context_fields = o.context_fields.unwrap_or_default().into_iter().collect();
             config.resource_field = o.resource_field;
             config.wait_for_signed_receipts = o.wait_for_signed_receipts.unwrap_or(false);
+            if let Some(argument) = o.identity_from_argument {
+                config.identity = IdentitySource::identity_from_arguments(argument);
+            }
+            if let Some(key) = o.request_state_key {
+                let bytes: [u8; 32] = key.as_ref().try_into().map_err(|_| {
+                    Error::new(Status::InvalidArg, format!("requestStateKey must be 32 bytes, not {}", key.len()))
+                })?;
+                config.request_state.key = Some(RequestStateKey::from_bytes(bytes));
+            }
         }
-        NativeGate { gate: Gate::new(client.client.clone(), config) }
+        Ok(NativeGate { client: client.client.clone(), config })
     }
 
     #[napi]
     pub fn scope_for(&self, tool_name: String) -> String {
-        self.gate.scope_for(&tool_name)
+        self.config.scope_for_tool.scope_for(&tool_name)
     }
 
-    /// Never rejects: anything that prevents a decision is a deny.
+    /// The caller's identity by core's rule (the principal; a tool argument only when opted in), or `null`: the step
+    /// then refuses with the no-trusted-identity help, so the host looks up no authorization.
     #[napi]
-    pub async fn on_tool_call(&self, call: ToolCall) -> GateOutcome {
-        let call = OwnedCall {
-            authorization_id: call.authorization_id,
-            tool_name: call.tool_name,
-            arguments: call.arguments,
-            annotations: call.annotations.map(|a| ToolAnnotations {
-                read_only: a.read_only_hint,
-                destructive: a.destructive_hint,
-                idempotent: a.idempotent_hint,
-                open_world: a.open_world_hint,
-            }),
-            run_id: call.run_id,
+    pub fn identity_of(&self, principal: Option<String>, arguments: Option<Map<String, Value>>) -> Option<String> {
+        let auth = TransportAuth { principal: principal.as_deref(), ..TransportAuth::default() };
+        self.config.identity.resolve(&auth, arguments.as_ref())
+    }
+
+    /// Decides one `tools/call` (a first call or a 2026-07-28 retry). Never rejects: anything that prevents a decision
+    /// refuses the call.
+    #[napi]
+    pub async fn step(&self, call: StepCall) -> GateStep {
+        let gate = self.gate_for(&call);
+        let annotations = call.annotations.map(|a| ToolAnnotations {
+            read_only: a.read_only_hint,
+            destructive: a.destructive_hint,
+            idempotent: a.idempotent_hint,
+            open_world: a.open_world_hint,
+        });
+        let context = CallContext {
+            arguments: call.arguments.as_ref(),
+            annotations: annotations.as_ref(),
+            run_id: call.run_id.as_deref(),
+            ..CallContext::new(&call.tool_name)
         };
-        let outcome = self.gate.on_tool_call(&call.context()).await;
-        GateOutcome { gate: self.gate.clone(), call, outcome, resolution_receipt: None }
+        let era = call.protocol_version.as_deref().map_or(Era::Legacy2025_11_25, Era::of_protocol_version);
+        let mut input = StepInput::new(context, era);
+        input.auth = TransportAuth { principal: call.principal.as_deref(), ..TransportAuth::default() };
+        input.capabilities = ClientCapabilities::from_capabilities(call.client_capabilities.as_ref());
+        input.retry = call
+            .request_state
+            .as_deref()
+            .map(|request_state| Retry { input_responses: call.input_responses.as_ref(), request_state });
+        let step = gate.step(input).await;
+        GateStep::new(gate, step)
     }
 }
 
-/// The gate's answer for one call. A confirm keeps its nonce inside (never readable from JS) for `resolve`.
-#[napi]
-pub struct GateOutcome {
-    gate: Gate,
-    call: OwnedCall,
-    outcome: Outcome,
-    resolution_receipt: Option<allowly_core::model::ReceiptEnvelope>,
-}
-
-#[napi]
-impl GateOutcome {
-    #[napi(getter)]
-    pub fn decision(&self) -> Decision {
-        self.outcome.decision().into()
-    }
-
-    #[napi(getter)]
-    pub fn scope(&self) -> String {
-        self.outcome.scope().to_owned()
-    }
-
-    #[napi(getter)]
-    pub fn reason(&self) -> String {
-        self.outcome.reason().to_owned()
-    }
-
-    #[napi(getter)]
-    pub fn prompt_hint(&self) -> Option<String> {
-        match &self.outcome {
-            Outcome::Confirm { prompt_hint, .. } => prompt_hint.clone(),
-            _ => None,
-        }
-    }
-
-    #[napi(getter)]
-    pub fn confirmation_id(&self) -> Option<String> {
-        match &self.outcome {
-            Outcome::Confirm { confirmation_id, .. } => confirmation_id.clone(),
-            _ => None,
-        }
-    }
-
-    /// The decision's action receipt (absent when no server was asked or reached).
-    #[napi(getter)]
-    pub fn receipt(&self) -> Option<ReceiptEnvelope> {
-        self.outcome.receipt().cloned().map(Into::into)
-    }
-
-    /// After `resolve`: the `confirmation.resolve` receipt of the user's answer.
-    #[napi(getter)]
-    pub fn resolution_receipt(&self) -> Option<ReceiptEnvelope> {
-        self.resolution_receipt.clone().map(Into::into)
-    }
-
-    /// Records the user's answer to this confirm and re-checks the same call; on anything but a confirm it answers
-    /// this outcome again.
-    #[napi]
-    pub async fn resolve(&self, approved: bool) -> GateOutcome {
-        let nonce: Option<ConfirmNonce> = match &self.outcome {
-            Outcome::Confirm { nonce, .. } => Some(nonce.clone()),
-            _ => None,
-        };
-        let Some(nonce) = nonce else {
-            return GateOutcome {
-                gate: self.gate.clone(),
-                call: self.call.clone(),
-                outcome: self.outcome.clone(),
-                resolution_receipt: self.resolution_receipt.clone(),
+impl NativeGate {
+    /// The gate of one call: the configured mapping with the host's own scope for this tool first, and a resolver
+    /// that knows exactly this caller's authorization. Cheap (the client and the state key are shared).
+    fn gate_for(&self, call: &StepCall) -> Gate {
+        let mut config = self.config.clone();
+        if let Some(scope) = &call.scope {
+            config.scope_for_tool = ScopeMapping::Map {
+                scopes: HashMap::from([(call.tool_name.clone(), scope.clone())]),
+                otherwise: Box::new(config.scope_for_tool),
             };
-        };
-        let resolved = self.gate.resolve_confirmation(&self.call.context(), &nonce, approved).await;
-        GateOutcome {
-            gate: self.gate.clone(),
-            call: self.call.clone(),
-            outcome: resolved.outcome,
-            resolution_receipt: resolved.resolution_receipt,
         }
+        let auth = TransportAuth { principal: call.principal.as_deref(), ..TransportAuth::default() };
+        let mut table = HashMap::new();
+        if let (Some(identity), Some(authorization_id)) =
+            (config.identity.resolve(&auth, call.arguments.as_ref()), &call.authorization_id)
+        {
+            table.insert(identity, authorization_id.clone());
+        }
+        config.resolver = std::sync::Arc::new(AuthorizationTable(table));
+        Gate::new(self.client.clone(), config)
     }
+}
+
+/// What the MCP server does with the call. `kind` is `run`, `refuse`, `elicit`, `inputRequired` or `protocolError`;
+/// the other getters hold that kind's values (plain JSON, ready for the SDK's result and error types).
+#[napi]
+pub struct GateStep {
+    kind: &'static str,
+    /// `run`: the `_meta` to add to the tool's result.
+    meta: Option<Map<String, Value>>,
+    /// `refuse`: a complete `isError` CallToolResult; `inputRequired`: the `input_required` result.
+    result: Option<Value>,
+    /// `elicit`: the `elicitation/create` params to push.
+    params: Option<Value>,
+    error: Option<StepError>,
+    /// `elicit`: the confirmation waiting for [`GateStep::answer`] (its nonce never leaves Rust).
+    pending: Mutex<Option<(Gate, PendingConfirmation)>>,
+}
+
+/// A JSON-RPC error to answer instead of a result.
+#[napi(object)]
+#[derive(Clone)]
+pub struct StepError {
+    pub code: i32,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl GateStep {
+    fn new(gate: Gate, step: Step) -> Self {
+        let mut out =
+            GateStep { kind: "", meta: None, result: None, params: None, error: None, pending: Mutex::new(None) };
+        match step {
+            Step::Run { meta, .. } => {
+                out.kind = "run";
+                out.meta = Some(meta);
+            }
+            Step::Refuse { result } => {
+                out.kind = "refuse";
+                out.result = Some(result);
+            }
+            Step::Elicit { params, pending } => {
+                out.kind = "elicit";
+                out.params = Some(params);
+                out.pending = Mutex::new(Some((gate, pending)));
+            }
+            Step::InputRequired { input_requests, request_state } => {
+                out.kind = "inputRequired";
+                out.result = Some(Step::input_required_result(&input_requests, &request_state));
+            }
+            Step::ProtocolError { code, message, data } => {
+                out.kind = "protocolError";
+                out.error = Some(StepError { code, message, data });
+            }
+        }
+        out
+    }
+}
+
+#[napi]
+impl GateStep {
+    #[napi(getter)]
+    pub fn kind(&self) -> String {
+        self.kind.to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn meta(&self) -> Option<Map<String, Value>> {
+        self.meta.clone()
+    }
+
+    #[napi(getter)]
+    pub fn result(&self) -> Option<Value> {
+        self.result.clone()
+    }
+
+    #[napi(getter)]
+    pub fn params(&self) -> Option<Value> {
+        self.params.clone()
+    }
+
+    #[napi(getter)]
+    pub fn error(&self) -> Option<StepError> {
+        self.error.clone()
+    }
+
+    /// The second half of an `elicit` step: the client's `ElicitResult` (`{action: …}`), or `null` when pushing the
+    /// question failed. Records the answer and re-checks; answers once.
+    #[napi]
+    pub async fn answer(&self, elicit_result: Option<Value>) -> Result<GateStep> {
+        let pending = self.pending.lock().map_err(|_| Error::new(Status::GenericFailure, "poisoned"))?.take();
+        let Some((gate, pending)) = pending else {
+            return Err(Error::new(Status::InvalidArg, "this step has no confirmation waiting for an answer"));
+        };
+        // Anything but a well-formed accept / decline / cancel counts as a failed question: nothing is recorded.
+        let answer = elicit_result.as_ref().and_then(ElicitAnswer::from_result).unwrap_or(ElicitAnswer::Failed);
+        let step = gate.answer_elicitation(pending, answer).await;
+        Ok(GateStep::new(gate, step))
+    }
+}
+
+/// The refusal text of a call with no trusted identity (core's `NO_TRUSTED_IDENTITY_HELP`), exported so hosts and
+/// tests can recognise it without copying it.
+#[napi]
+pub fn no_trusted_identity_help() -> String {
+    allowly_mcp::NO_TRUSTED_IDENTITY_HELP.to_owned()
 }

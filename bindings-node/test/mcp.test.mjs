@@ -13,7 +13,7 @@ import { CallToolRequestSchema, ElicitRequestSchema, ListToolsRequestSchema } fr
 import { z } from 'zod'
 
 import { Allowly } from '@allowly/sdk'
-import { AllowlyMCPMiddleware } from '@allowly/sdk/mcp'
+import { AllowlyMCPMiddleware, NO_TRUSTED_IDENTITY_HELP } from '@allowly/sdk/mcp'
 import { startServer } from './helpers/server.mjs'
 
 let server
@@ -68,7 +68,7 @@ function seedServer(ran, { attachFirst = true, ...identity } = {}) {
   return mcp
 }
 
-/** An MCP client connected in memory; `user` is the identity its transport authenticated (`authInfo.clientId`). */
+/** An MCP client connected in memory; `user` is the subject of the token its transport validated (`authInfo.extra.sub`). */
 async function connect(mcpServer, { elicitation, user } = {}) {
   const client = new Client({ name: 'test-client', version: '1.0' }, { capabilities: elicitation ? { elicitation: { form: {} } } : {} })
   const asked = []
@@ -81,7 +81,7 @@ async function connect(mcpServer, { elicitation, user } = {}) {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
   if (user !== undefined) {
     const send = clientSide.send.bind(clientSide)
-    clientSide.send = (message, options) => send(message, { ...options, authInfo: { token: 't', clientId: user, scopes: [] } })
+    clientSide.send = (message, options) => send(message, { ...options, authInfo: { token: 't', clientId: 'agent-app', scopes: [], extra: { sub: user } } })
   }
   await Promise.all([mcpServer.connect(serverSide), client.connect(clientSide)])
   return { client, asked }
@@ -116,11 +116,12 @@ test('allow runs the tool; ungranted and unknown users are denied without runnin
 // so a call naming user-1 ran with user-1's authorization whoever sent it.
 test('a user_id tool argument never chooses whose authorization is used, unless opted in', async () => {
   const ran = []
-  // No authenticated identity: denied, whatever the arguments say, and Allowly is not even asked.
+  // No authenticated identity: refused with how to provide one, whatever the arguments say; Allowly is not asked.
   const anonymous = await connect(seedServer(ran))
   const forged = await anonymous.client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })
   assert.equal(forged.isError, true)
-  assert.match(text(forged), /denied by Allowly: authorization_not_found/)
+  assert.equal(text(forged), NO_TRUSTED_IDENTITY_HELP)
+  assert.equal(forged._meta['allowly.ai/reason'], 'no_trusted_identity')
   assert.deepEqual(forged._meta['allowly.ai/receipt_ids'], [], 'no request was made')
   // Authenticated as user-2 (no read_inbox grant) while the model names user-1: user-2's authorization decides.
   const impostor = await connect(seedServer(ran), { user: 'user-2' })
@@ -134,7 +135,7 @@ test('a user_id tool argument never chooses whose authorization is used, unless 
   assert.equal(text(await optedIn.client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })), 'inbox')
   const named = await connect(seedServer(ran, { userIdFromArguments: 'account' }))
   const byName = await named.client.callTool({ name: 'read_inbox', arguments: { user_id: 'user-1' } })
-  assert.match(text(byName), /authorization_not_found/, 'only the named argument is read')
+  assert.equal(text(byName), NO_TRUSTED_IDENTITY_HELP, 'only the named argument is read')
   assert.deepEqual(ran, ['read_inbox'])
   const options = { apiKey: 'k', authorizationIdFn: () => null }
   assert.throws(() => new AllowlyMCPMiddleware({ ...options, userIdFn: () => 'u', userIdFromArguments: true }), /not both/)
@@ -181,7 +182,7 @@ test('a low-level Server is gated too; attaching twice or to something else fail
     baseUrl: server.baseUrl,
     allowInsecureHttp: true,
     authorizationIdFn: (userId) => db.get(userId),
-    userIdFn: () => 'user-1',
+    userIdFn: async () => 'user-1', // an async host callback is awaited
   })
   middleware.attach(low)
   low.setRequestHandler(CallToolRequestSchema, async (request) => {
@@ -195,5 +196,36 @@ test('a low-level Server is gated too; attaching twice or to something else fail
   assert.throws(() => middleware.attach(low), /already has an Allowly middleware/)
   assert.throws(() => middleware.attach({}), /expected an McpServer or Server/)
   assert.throws(() => new AllowlyMCPMiddleware({ apiKey: 'k' }), /authorizationIdFn/)
+  await client.close()
+})
+
+// The seed's step-4 code on a stdio server: stdio authenticates nobody, so every call is refused with the help text
+// (give the middleware a userIdFn, or serve over an authenticating transport), even one naming a user with a grant.
+// It used to run under `arguments.user_id`.
+test('walkthrough step 4 on stdio: NO_TRUSTED_IDENTITY_HELP, never the user_id argument', async () => {
+  const { mkdtempSync, readFileSync, existsSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
+  const sent = join(mkdtempSync(join(tmpdir(), 'allowly-step4-')), 'sent.txt')
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [new URL('./helpers/walkthrough-step4.mjs', import.meta.url).pathname],
+    env: {
+      ...process.env,
+      ALLOWLY_KEY: server.runtimeApiKey,
+      ALLOWLY_BASE_URL: server.baseUrl,
+      WALKTHROUGH_AUTHORIZATIONS: JSON.stringify(Object.fromEntries(db)),
+      WALKTHROUGH_SENT: sent,
+    },
+    stderr: 'inherit',
+  })
+  const client = new Client({ name: 'agent', version: '1.0' }, { capabilities: { elicitation: { form: {} } } })
+  await client.connect(transport)
+  const result = await client.callTool({ name: 'send_email', arguments: { user_id: 'user-1', thread_id: 's1', body: 'hi' } })
+  assert.equal(result.isError, true)
+  assert.equal(text(result), NO_TRUSTED_IDENTITY_HELP)
+  assert.match(NO_TRUSTED_IDENTITY_HELP, /identity callback/)
+  assert.equal(existsSync(sent) ? readFileSync(sent, 'utf8') : '', '', 'gmail.send never ran')
   await client.close()
 })

@@ -27,3 +27,19 @@ new AllowlyMCPMiddleware({ apiKey: 'k', authorizationIdFn: () => null, userIdFro
 new AllowlyMCPMiddleware({ apiKey: 'k', authorizationIdFn: () => null, userIdFromArguments: 'account' })
 // @ts-expect-error: userIdFromArguments is a boolean or an argument name
 new AllowlyMCPMiddleware({ apiKey: 'k', authorizationIdFn: () => null, userIdFromArguments: 1 })
+
+// @modelcontextprotocol/server 2.x: the same middleware, an async identity callback, the exported help text.
+import { McpServer as McpServerV2 } from '@modelcontextprotocol/server'
+import { AllowlyProtocolError, NO_TRUSTED_IDENTITY_HELP } from '@allowly/sdk/mcp'
+
+declare const sessions: { userOf(extra: unknown): Promise<string | undefined> }
+const v2 = new McpServerV2({ name: 'my-email-agent', version: '1.0' })
+new AllowlyMCPMiddleware({
+  apiKey: 'k',
+  authorizationIdFn: (userId) => db.getAuthorizationId(userId),
+  userIdFn: async ({ extra }) => sessions.userOf(extra),
+}).attach(v2)
+const help: string = NO_TRUSTED_IDENTITY_HELP
+const code: number = new AllowlyProtocolError().code
+void help
+void code
