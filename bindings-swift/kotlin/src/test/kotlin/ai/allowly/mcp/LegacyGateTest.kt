@@ -1,0 +1,145 @@
+// The gate on MCP 2025-11-25: the Java SDK's classic McpServer (tools wrapped by McpGate.guard) and its real McpClient,
+// in process, against the real Allowly server. Elicitation is pushed through the SDK's exchange.
+package ai.allowly.mcp
+
+import io.modelcontextprotocol.client.McpClient
+import io.modelcontextprotocol.client.McpSyncClient
+import io.modelcontextprotocol.server.McpServer
+import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification
+import io.modelcontextprotocol.server.McpSyncServer
+import io.modelcontextprotocol.spec.McpSchema
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNotEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import java.util.concurrent.atomic.AtomicInteger
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LegacyGateTest {
+    private val fixture = McpFixture()
+    private val open = mutableListOf<AutoCloseable>()
+
+    /** How often the client was asked to confirm. */
+    private val asked = AtomicInteger()
+
+    @BeforeEach
+    fun reset() {
+        fixture.clear()
+        asked.set(0)
+    }
+
+    @AfterEach
+    fun closeSessions() {
+        open.reversed().forEach { it.close() }
+        open.clear()
+    }
+
+    @AfterAll
+    fun stop() = fixture.close()
+
+    private fun tool(name: String) = SyncToolSpecification(
+        McpSchema.Tool.builder().name(name).inputSchema(McpFixture.ANY_OBJECT).build(),
+    ) { _, _ ->
+        fixture.ran.add(name)
+        McpSchema.CallToolResult.builder().addTextContent("$name done").isError(false).build()
+    }
+
+    /**
+     * A session: the server's tools behind [gate], a client on a transport that authenticated [principal], answering
+     * a confirmation with [answer] (`null` = a client without the elicitation capability).
+     */
+    private fun session(
+        principal: String?,
+        answer: McpSchema.ElicitResult.Action? = null,
+        gate: McpGate = fixture.gate(),
+    ): McpSyncClient {
+        val pipe = LegacyPipe(principal)
+        val server: McpSyncServer = McpServer.sync(pipe)
+            .serverInfo("notes", "1.0.0")
+            .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
+            .tools(McpFixture.TOOLS.map { gate.guard(tool(it)) })
+            .build()
+        var spec = McpClient.sync(pipe.client).clientInfo(McpSchema.Implementation("test-client", "1.0.0"))
+        if (answer != null) {
+            spec = spec.capabilities(McpSchema.ClientCapabilities.builder().elicitation(true, false).build()).elicitation { _ ->
+                asked.incrementAndGet()
+                McpSchema.ElicitResult(answer, if (answer == McpSchema.ElicitResult.Action.ACCEPT) emptyMap() else null)
+            }
+        }
+        val client = spec.build()
+        open += listOf(AutoCloseable { server.close() }, gate, client)
+        client.initialize()
+        return client
+    }
+
+    private fun McpSyncClient.call(tool: String, arguments: Map<String, Any> = emptyMap()) =
+        callTool(McpSchema.CallToolRequest(tool, arguments))
+
+    @Test
+    fun `a granted tool runs and its result carries the decision`() {
+        val result = session("alice").call(McpFixture.READ)
+        assertNotEquals(true, result.isError())
+        assertEquals("read_notes done", result.text())
+        assertEquals("allow", result.decision())
+        assertEquals(listOf(McpFixture.READ), fixture.ran)
+    }
+
+    @Test
+    fun `an ungranted tool is refused and its body never runs`() {
+        val result = session("alice").call(McpFixture.DELETE)
+        assertEquals(true, result.isError())
+        assertEquals("deny", result.decision())
+        assertEquals(emptyList<String>(), fixture.ran)
+    }
+
+    @Test
+    fun `a user_id argument never selects whose authorization is used`() {
+        val result = session("alice").call(McpFixture.DELETE, mapOf("user_id" to "mallory"))
+        assertEquals(true, result.isError())
+        assertEquals(emptyList<String>(), fixture.ran)
+        // The same call from mallory's own authenticated session runs: the refusal was alice's authorization.
+        assertNotEquals(true, session("mallory").call(McpFixture.DELETE, mapOf("user_id" to "alice")).isError())
+        assertEquals(listOf(McpFixture.DELETE), fixture.ran)
+    }
+
+    @Test
+    fun `an accepted confirmation runs the tool exactly once`() {
+        val result = session("alice", McpSchema.ElicitResult.Action.ACCEPT).call(McpFixture.SEND, mapOf("to" to "bob"))
+        assertNotEquals(true, result.isError(), result.text())
+        assertEquals(1, asked.get())
+        assertEquals(listOf(McpFixture.SEND), fixture.ran)
+    }
+
+    @Test
+    fun `a declined confirmation never runs the tool`() {
+        val result = session("alice", McpSchema.ElicitResult.Action.DECLINE).call(McpFixture.SEND, mapOf("to" to "bob"))
+        assertEquals(true, result.isError())
+        assertEquals("deny", result.decision())
+        assertEquals(1, asked.get())
+        assertEquals(emptyList<String>(), fixture.ran)
+    }
+
+    @Test
+    fun `a client without elicitation gets an isError result naming the confirmation`() {
+        val result = session("alice", answer = null).call(McpFixture.SEND, mapOf("to" to "bob"))
+        assertEquals(true, result.isError())
+        assertEquals("confirm", result.decision())
+        assertTrue(Regex("\\(confirmation [A-Za-z0-9_-]+\\)").containsMatchIn(result.text()), result.text())
+        assertEquals(0, asked.get())
+        assertEquals(emptyList<String>(), fixture.ran)
+    }
+
+    @Test
+    fun `a stdio-like server with no identity source refuses with the trusted-identity help`() {
+        // No identity lookup and an unauthenticated transport: what a stdio server gets with the default options,
+        // even when the model names a user in the arguments.
+        val result = session(null, gate = fixture.gate(identity = null)).call(McpFixture.READ, mapOf("user_id" to "alice"))
+        assertEquals(true, result.isError())
+        assertEquals(noTrustedIdentityHelp, result.text())
+        assertEquals(emptyList<String>(), fixture.ran)
+    }
+}
