@@ -134,10 +134,20 @@ class LegacyGateTest {
     }
 
     @Test
+    fun `a server-side authorization resolver is asked with the transport's principal`() {
+        val result = session("alice", gate = fixture.resolvingGate()).call(McpFixture.READ)
+        assertNotEquals(true, result.isError(), result.text())
+        assertEquals(listOf(McpFixture.READ), fixture.ran)
+        assertEquals(true, session("alice", gate = fixture.resolvingGate()).call(McpFixture.DELETE).isError())
+        assertEquals(listOf(McpFixture.READ), fixture.ran)
+    }
+
+    @Test
     fun `a stdio-like server with no identity source refuses with the trusted-identity help`() {
-        // No identity lookup and an unauthenticated transport: what a stdio server gets with the default options,
-        // even when the model names a user in the arguments.
-        val result = session(null, gate = fixture.gate(identity = null)).call(McpFixture.READ, mapOf("user_id" to "alice"))
+        // The walkthrough's step 4 in Kotlin: an authorization function of the user, no identity lookup and an
+        // unauthenticated transport. Naming a user in the arguments changes nothing.
+        val gate = fixture.resolvingGate(identity = null)
+        val result = session(null, gate = gate).call(McpFixture.READ, mapOf("user_id" to "alice"))
         assertEquals(true, result.isError())
         assertEquals(noTrustedIdentityHelp, result.text())
         assertEquals(emptyList<String>(), fixture.ran)

@@ -3,6 +3,7 @@
 package ai.allowly.mcp
 
 import ai.allowly.Allowly
+import ai.allowly.AuthorizationResolver
 import ai.allowly.CreateAuthorizationRequest
 import ai.allowly.DevServer
 import ai.allowly.GateOptions
@@ -37,6 +38,17 @@ class McpFixture : AutoCloseable {
     /** The gate as a multi-user server configures it: identities mapped to their authorizations. */
     fun gate(identity: IdentityLookup? = principalOfTransport): McpGate =
         McpGate(allowly, GateOptions(authorizations = authorizations), identity)
+
+    /** The same through a server-side resolver (the walkthrough's `authorization_id_fn`), as the README shows it. */
+    fun resolvingGate(identity: IdentityLookup? = principalOfTransport): McpGate = McpGate(
+        allowly,
+        GateOptions(
+            authorizationResolver = object : AuthorizationResolver {
+                override fun authorizationFor(identity: String): String? = authorizations[identity]
+            },
+        ),
+        identity = identity,
+    )
 
     fun clear() = ran.clear()
 
