@@ -143,6 +143,14 @@ class LegacyGateTest {
     }
 
     @Test
+    fun `an identity provider maps the transport's session to the caller`() {
+        val client = session(null, gate = fixture.sessionGate("alice"))
+        assertNotEquals(true, client.call(McpFixture.READ, mapOf("user_id" to "mallory")).isError())
+        assertEquals(true, client.call(McpFixture.DELETE, mapOf("user_id" to "mallory")).isError())
+        assertEquals(listOf(McpFixture.READ), fixture.ran)
+    }
+
+    @Test
     fun `a stdio-like server with no identity source refuses with the trusted-identity help`() {
         // The walkthrough's step 4 in Kotlin: an authorization function of the user, no identity lookup and an
         // unauthenticated transport. Naming a user in the arguments changes nothing.

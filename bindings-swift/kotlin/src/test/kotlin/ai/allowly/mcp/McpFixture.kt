@@ -7,6 +7,8 @@ import ai.allowly.AuthorizationResolver
 import ai.allowly.CreateAuthorizationRequest
 import ai.allowly.DevServer
 import ai.allowly.GateOptions
+import ai.allowly.GateTransportAuth
+import ai.allowly.IdentityProvider
 import ai.allowly.ScopeGrant
 import ai.allowly.fromEmail
 import io.modelcontextprotocol.spec.McpSchema
@@ -48,6 +50,18 @@ class McpFixture : AutoCloseable {
             },
         ),
         identity = identity,
+    )
+
+    /** A gate whose identity is a server-side sync callback over the transport's auth (here: any MCP session is
+     * [user]'s), with no principal from the transport. */
+    fun sessionGate(user: String): McpGate = McpGate(
+        allowly,
+        GateOptions(
+            authorizations = authorizations,
+            identityProvider = object : IdentityProvider {
+                override fun identity(auth: GateTransportAuth): String? = auth.sessionId?.let { user }
+            },
+        ),
     )
 
     fun clear() = ran.clear()
