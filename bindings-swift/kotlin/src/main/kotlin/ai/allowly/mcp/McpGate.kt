@@ -18,13 +18,22 @@ import io.modelcontextprotocol.json.McpJsonMapper
 import io.modelcontextprotocol.modern.McpException
 import io.modelcontextprotocol.modern.server.McpRequestContext
 import io.modelcontextprotocol.modern.server.McpSyncResponse
+import io.modelcontextprotocol.modern.server.McpAsyncResponse
+import io.modelcontextprotocol.modern.server.feature.McpAsyncTool
 import io.modelcontextprotocol.modern.server.feature.McpSyncTool
+import io.modelcontextprotocol.server.McpServerFeatures.AsyncToolSpecification
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification
-import io.modelcontextprotocol.server.McpSyncServerExchange
 import io.modelcontextprotocol.spec.McpError
 import io.modelcontextprotocol.spec.McpSchema
 import io.modelcontextprotocol.spec.ProtocolVersions
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.future.await
+import kotlinx.coroutines.future.future
 import kotlinx.coroutines.runBlocking
+import reactor.core.publisher.Mono
 import io.modelcontextprotocol.modern.McpSchema as Modern
 
 /**
@@ -53,60 +62,117 @@ class McpGate(
     private val json: McpJsonMapper = McpJsonDefaults.getMapper(),
 ) : AutoCloseable {
     private val gate = NativeGate(allowly.native, options)
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
 
     /** The scope a tool is checked against. */
     fun scopeFor(toolName: String): String = gate.scopeFor(toolName)
 
     /** A 2025-11-25 tool (`McpServer.sync(…).tools(…)`) whose handler runs only when the gate says so. */
     fun guard(spec: SyncToolSpecification): SyncToolSpecification =
-        SyncToolSpecification(spec.tool()) { exchange, request -> runBlocking { legacyCall(spec, exchange, request) } }
+        SyncToolSpecification(spec.tool()) { exchange, request ->
+            runBlocking {
+                val capabilities = exchange.getClientCapabilities()
+                val step = legacyStep(request, capabilities, exchange.transportContext(), exchange.sessionId()) {
+                    exchange.createElicitation(it)
+                }
+                legacyResult(step) { spec.callHandler().apply(exchange, request) }
+            }
+        }
+
+    /** A 2025-11-25 async tool (`McpServer.async(…).tools(…)`) whose handler runs only when the gate says so. */
+    fun guard(spec: AsyncToolSpecification): AsyncToolSpecification =
+        AsyncToolSpecification(spec.tool()) { exchange, request ->
+            mono {
+                val capabilities = exchange.getClientCapabilities()
+                val step = legacyStep(request, capabilities, exchange.transportContext(), exchange.sessionId()) {
+                    exchange.createElicitation(it).toFuture().await() ?: error("the client sent no answer")
+                }
+                legacyResult(step) {
+                    spec.callHandler().apply(exchange, request).toFuture().await() ?: error("the tool answered nothing")
+                }
+            }
+        }
 
     /** A 2026-07-28 tool (`ToolsFeature.ofSync(…)`) whose handler runs only when the gate says so. */
     fun guard(tool: McpSyncTool): McpSyncTool {
-        val handler = McpSyncTool.Handler { context, request -> runBlocking { modernCall(tool, context, request) } }
+        val handler = McpSyncTool.Handler { context, request ->
+            runBlocking {
+                when (val step = modernStep(context, request)) {
+                    is GateStep.Run -> when (val response = tool.handler().call(context, request)) {
+                        is McpSyncResponse.Result<*> -> when (val result = response.result()) {
+                            is Modern.CallToolResult -> McpSyncResponse.result(withMeta(result, step.metaJson))
+                            else -> response
+                        }
+                        else -> response
+                    }
+                    else -> McpSyncResponse.result(modernAnswer(step))
+                }
+            }
+        }
         return tool.requiredCapabilities()?.let { McpSyncTool.of(tool.definition(), it, handler) }
             ?: McpSyncTool.of(tool.definition(), handler)
     }
 
-    private suspend fun legacyCall(
-        spec: SyncToolSpecification,
-        exchange: McpSyncServerExchange,
+    /** A 2026-07-28 async tool (`ToolsFeature.ofAsync(…)`) whose handler runs only when the gate says so. */
+    fun guard(tool: McpAsyncTool): McpAsyncTool {
+        val handler = McpAsyncTool.Handler { context, request ->
+            mono {
+                when (val step = modernStep(context, request)) {
+                    is GateStep.Run -> when (val response = tool.handler().call(context, request).toFuture().await()
+                        ?: error("the tool answered nothing")) {
+                        is McpAsyncResponse.Result<*> -> when (val result = response.result()) {
+                            is Modern.CallToolResult -> McpAsyncResponse.result(withMeta(result, step.metaJson))
+                            else -> response
+                        }
+                        else -> response
+                    }
+                    else -> McpAsyncResponse.result(modernAnswer(step))
+                }
+            }
+        }
+        return tool.requiredCapabilities()?.let { McpAsyncTool.of(tool.definition(), it, handler) }
+            ?: McpAsyncTool.of(tool.definition(), handler)
+    }
+
+    /** The step of a 2025-11-25 call, a pushed question answered: Run, Refuse or ProtocolError. */
+    private suspend fun legacyStep(
         request: McpSchema.CallToolRequest,
-    ): McpSchema.CallToolResult {
+        capabilities: McpSchema.ClientCapabilities?,
+        context: McpTransportContext?,
+        sessionId: String?,
+        elicit: suspend (McpSchema.ElicitFormRequest) -> McpSchema.ElicitResult,
+    ): GateStep {
         val call = GateCall(
             toolName = request.name(),
             argumentsJson = request.arguments()?.let(json::writeValueAsString),
             // The classic server speaks 2025-11-25 and earlier; the step picks the era from this version.
             protocolVersion = ProtocolVersions.MCP_2025_11_25,
-            clientCapabilitiesJson = exchange.getClientCapabilities()?.let(json::writeValueAsString),
-            auth = transportAuth(exchange.transportContext(), exchange.sessionId()),
-            runId = exchange.sessionId(),
+            clientCapabilitiesJson = capabilities?.let(json::writeValueAsString),
+            auth = transportAuth(context, sessionId),
+            runId = sessionId,
         )
-        var step = gate.step(call)
-        if (step is GateStep.Elicit) {
-            val answer = try {
-                val params = json.readValue(step.paramsJson, McpSchema.ElicitFormRequest::class.java)
-                json.writeValueAsString(exchange.createElicitation(params))
-            } catch (e: Exception) {
-                null // the step answers a failed push
-            }
-            step = gate.answerElicitation(step.pending, answer)
+        val step = gate.step(call)
+        if (step !is GateStep.Elicit) return step
+        val answer = try {
+            json.writeValueAsString(elicit(json.readValue(step.paramsJson, McpSchema.ElicitFormRequest::class.java)))
+        } catch (e: Exception) {
+            null // the step answers a failed push
         }
-        return when (step) {
-            is GateStep.Run -> withMeta(spec.callHandler().apply(exchange, request), step.metaJson)
+        return gate.answerElicitation(step.pending, answer)
+    }
+
+    private suspend fun legacyResult(step: GateStep, run: suspend () -> McpSchema.CallToolResult): McpSchema.CallToolResult =
+        when (step) {
+            is GateStep.Run -> withMeta(run(), step.metaJson)
             is GateStep.Refuse -> json.readValue(step.resultJson, McpSchema.CallToolResult::class.java)
             is GateStep.ProtocolError -> throw McpError(
                 McpSchema.JSONRPCResponse.JSONRPCError(step.code, step.message, step.dataJson?.let(::readAny)),
             )
             is GateStep.Elicit, is GateStep.InputRequired -> error("allowly gate: a second question in one 2025-11-25 call")
         }
-    }
 
-    private suspend fun modernCall(
-        tool: McpSyncTool,
-        context: McpRequestContext,
-        request: Modern.CallToolRequest,
-    ): McpSyncResponse<Modern.CallToolOutcome> {
+    /** The step of a 2026-07-28 call (a first call or a retry): Run, Refuse, InputRequired or ProtocolError. */
+    private suspend fun modernStep(context: McpRequestContext, request: Modern.CallToolRequest): GateStep {
         val call = GateCall(
             toolName = request.name(),
             argumentsJson = request.arguments()?.let(json::writeValueAsString),
@@ -116,26 +182,18 @@ class McpGate(
             requestState = request.requestState(),
             inputResponsesJson = request.inputResponses()?.let(json::writeValueAsString),
         )
-        var step = gate.step(call)
-        if (step is GateStep.Elicit) {
-            // Only a server that negotiated an old version gets here, and this SDK cannot push on it: the step
-            // answers a question that could not be asked.
-            step = gate.answerElicitation(step.pending, null)
-        }
-        return when (step) {
-            is GateStep.Run -> when (val response = tool.handler().call(context, request)) {
-                is McpSyncResponse.Result<*> -> when (val result = response.result()) {
-                    is Modern.CallToolResult -> McpSyncResponse.result(withMeta(result, step.metaJson))
-                    else -> response
-                }
-                else -> response
-            }
-            is GateStep.Refuse -> McpSyncResponse.result(json.readValue(step.resultJson, Modern.CallToolResult::class.java))
-            is GateStep.InputRequired ->
-                McpSyncResponse.result(json.readValue(step.resultJson, Modern.InputRequiredResult::class.java))
-            is GateStep.ProtocolError -> throw McpException(step.code, step.message, step.dataJson?.let(::readAny))
-            is GateStep.Elicit -> error("allowly gate: a second question in one call")
-        }
+        val step = gate.step(call)
+        // Only a server that negotiated an old version gets an Elicit here, and this SDK cannot push on it: the step
+        // answers a question that could not be asked.
+        return if (step is GateStep.Elicit) gate.answerElicitation(step.pending, null) else step
+    }
+
+    /** What a 2026-07-28 call answers instead of running the tool. */
+    private fun modernAnswer(step: GateStep): Modern.CallToolOutcome = when (step) {
+        is GateStep.Refuse -> json.readValue(step.resultJson, Modern.CallToolResult::class.java)
+        is GateStep.InputRequired -> json.readValue(step.resultJson, Modern.InputRequiredResult::class.java)
+        is GateStep.ProtocolError -> throw McpException(step.code, step.message, step.dataJson?.let(::readAny))
+        is GateStep.Run, is GateStep.Elicit -> error("allowly gate: not an answer: $step")
     }
 
     private suspend fun transportAuth(context: McpTransportContext?, sessionId: String?): GateTransportAuth {
@@ -156,7 +214,13 @@ class McpGate(
         result.content(), result.structuredContent(), result.isError(), result.resultType(), metaOf(result.meta(), metaJson),
     )
 
-    override fun close() = gate.close()
+    /** A Mono of [block], run on this gate's scope when subscribed. */
+    private fun <T : Any> mono(block: suspend CoroutineScope.() -> T): Mono<T> = Mono.fromFuture { scope.future(block = block) }
+
+    override fun close() {
+        scope.cancel()
+        gate.close()
+    }
 
     override fun toString(): String = "McpGate(..)"
 }

@@ -5,8 +5,8 @@ package ai.allowly.mcp
 import io.modelcontextprotocol.client.McpClient
 import io.modelcontextprotocol.client.McpSyncClient
 import io.modelcontextprotocol.server.McpServer
+import io.modelcontextprotocol.server.McpServerFeatures.AsyncToolSpecification
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification
-import io.modelcontextprotocol.server.McpSyncServer
 import io.modelcontextprotocol.spec.McpSchema
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.AfterEach
@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
+import reactor.core.publisher.Mono
 import java.util.concurrent.atomic.AtomicInteger
 
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -41,6 +42,15 @@ class LegacyGateTest {
     @AfterAll
     fun stop() = fixture.close()
 
+    private fun asyncTool(name: String) = AsyncToolSpecification(
+        McpSchema.Tool.builder().name(name).inputSchema(McpFixture.ANY_OBJECT).build(),
+    ) { _, _ ->
+        Mono.fromCallable {
+            fixture.ran.add(name)
+            McpSchema.CallToolResult.builder().addTextContent("$name done").isError(false).build()
+        }
+    }
+
     private fun tool(name: String) = SyncToolSpecification(
         McpSchema.Tool.builder().name(name).inputSchema(McpFixture.ANY_OBJECT).build(),
     ) { _, _ ->
@@ -56,13 +66,19 @@ class LegacyGateTest {
         principal: String?,
         answer: McpSchema.ElicitResult.Action? = null,
         gate: McpGate = fixture.gate(),
+        async: Boolean = false,
     ): McpSyncClient {
         val pipe = LegacyPipe(principal)
-        val server: McpSyncServer = McpServer.sync(pipe)
-            .serverInfo("notes", "1.0.0")
-            .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
-            .tools(McpFixture.TOOLS.map { gate.guard(tool(it)) })
-            .build()
+        val capabilities = McpSchema.ServerCapabilities.builder().tools(false).build()
+        val server: AutoCloseable = if (async) {
+            val built = McpServer.async(pipe).serverInfo("notes", "1.0.0").capabilities(capabilities)
+                .tools(McpFixture.TOOLS.map { gate.guard(asyncTool(it)) }).build()
+            AutoCloseable { built.close() }
+        } else {
+            val built = McpServer.sync(pipe).serverInfo("notes", "1.0.0").capabilities(capabilities)
+                .tools(McpFixture.TOOLS.map { gate.guard(tool(it)) }).build()
+            AutoCloseable { built.close() }
+        }
         var spec = McpClient.sync(pipe.client).clientInfo(McpSchema.Implementation("test-client", "1.0.0"))
         if (answer != null) {
             spec = spec.capabilities(McpSchema.ClientCapabilities.builder().elicitation(true, false).build()).elicitation { _ ->
@@ -71,7 +87,7 @@ class LegacyGateTest {
             }
         }
         val client = spec.build()
-        open += listOf(AutoCloseable { server.close() }, gate, client)
+        open += listOf(server, gate, client)
         client.initialize()
         return client
     }
@@ -131,6 +147,18 @@ class LegacyGateTest {
         assertTrue(Regex("\\(confirmation [A-Za-z0-9_-]+\\)").containsMatchIn(result.text()), result.text())
         assertEquals(0, asked.get())
         assertEquals(emptyList<String>(), fixture.ran)
+    }
+
+    @Test
+    fun `async tools are gated the same way`() {
+        assertNotEquals(true, session("alice", async = true).call(McpFixture.READ).isError())
+        assertEquals(true, session("alice", async = true).call(McpFixture.DELETE, mapOf("user_id" to "mallory")).isError())
+        val accepted = session("alice", McpSchema.ElicitResult.Action.ACCEPT, async = true)
+        assertNotEquals(true, accepted.call(McpFixture.SEND, mapOf("to" to "bob")).isError())
+        val declined = session("alice", McpSchema.ElicitResult.Action.DECLINE, async = true)
+        assertEquals(true, declined.call(McpFixture.SEND, mapOf("to" to "carol")).isError())
+        assertEquals(2, asked.get())
+        assertEquals(listOf(McpFixture.READ, McpFixture.SEND), fixture.ran)
     }
 
     @Test

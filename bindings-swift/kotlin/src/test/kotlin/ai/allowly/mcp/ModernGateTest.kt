@@ -7,8 +7,12 @@ import io.modelcontextprotocol.modern.McpException
 import io.modelcontextprotocol.modern.McpSchema
 import io.modelcontextprotocol.modern.client.McpClient
 import io.modelcontextprotocol.modern.client.McpSyncClient
+import io.modelcontextprotocol.modern.server.McpAsyncResponse
+import io.modelcontextprotocol.modern.server.McpRequestContext
 import io.modelcontextprotocol.modern.server.McpServer
 import io.modelcontextprotocol.modern.server.McpSyncResponse
+import io.modelcontextprotocol.modern.server.feature.McpAsyncTool
+import io.modelcontextprotocol.modern.server.feature.McpAsyncToolRepository
 import io.modelcontextprotocol.modern.server.feature.McpSyncTool
 import io.modelcontextprotocol.modern.server.feature.McpSyncToolRepository
 import io.modelcontextprotocol.modern.server.feature.ToolsFeature
@@ -22,6 +26,7 @@ import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
+import reactor.core.publisher.Mono
 import java.util.concurrent.atomic.AtomicInteger
 
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -52,13 +57,30 @@ class ModernGateTest {
 
     private fun text(text: String): McpSchema.Content = McpSchema.TextContent.builder(text).build()
 
-    private fun server(gate: McpGate): McpServer {
+    private fun asyncTool(name: String): McpAsyncTool = McpAsyncTool.of(McpSchema.Tool.builder(name, McpFixture.ANY_OBJECT).build()) { _, _ ->
+        Mono.fromCallable {
+            fixture.ran.add(name)
+            McpAsyncResponse.result<McpSchema.CallToolOutcome>(McpSchema.CallToolResult.builder().addContent(text("$name done")).build())
+        }
+    }
+
+    private fun server(gate: McpGate, async: Boolean = false): McpServer {
+        if (async) {
+            val tools = McpFixture.TOOLS.associateWith { gate.guard(asyncTool(it)) }
+            val repository = object : McpAsyncToolRepository {
+                override fun list(context: McpRequestContext, cursor: String?) =
+                    Mono.just(ToolsPage.of(tools.values.map { it.definition() }))
+
+                override fun find(context: McpRequestContext, name: String) = Mono.justOrEmpty(tools[name])
+            }
+            return McpServer.builder().serverInfo(McpSchema.Implementation.builder("notes", "1.0.0").build())
+                .feature(ToolsFeature.ofAsync(repository)).build()
+        }
         val tools = McpFixture.TOOLS.associateWith { gate.guard(tool(it)) }
         val repository = object : McpSyncToolRepository {
-            override fun list(context: io.modelcontextprotocol.modern.server.McpRequestContext, cursor: String?) =
-                ToolsPage.of(tools.values.map { it.definition() })
+            override fun list(context: McpRequestContext, cursor: String?) = ToolsPage.of(tools.values.map { it.definition() })
 
-            override fun find(context: io.modelcontextprotocol.modern.server.McpRequestContext, name: String) = tools[name]
+            override fun find(context: McpRequestContext, name: String) = tools[name]
         }
         return McpServer.builder()
             .serverInfo(McpSchema.Implementation.builder("notes", "1.0.0").build())
@@ -72,9 +94,10 @@ class ModernGateTest {
         principal: String?,
         answer: McpSchema.ElicitResult? = null,
         gate: McpGate = fixture.gate(),
+        async: Boolean = false,
     ): McpSyncClient {
         open += gate
-        var builder = McpClient.sync(modernPipe(server(gate), principal))
+        var builder = McpClient.sync(modernPipe(server(gate, async), principal))
             .clientInfo(McpSchema.Implementation.builder("test-client", "1.0.0").build())
         if (answer != null) {
             builder = builder.formElicitation { _ ->
@@ -166,6 +189,19 @@ class ModernGateTest {
         assertEquals(listOf(McpFixture.SEND), fixture.ran)
         assertEquals(-32602, code { retry(state, arguments) })
         assertEquals(listOf(McpFixture.SEND), fixture.ran)
+    }
+
+    @Test
+    fun `async tools are gated the same way`() {
+        assertNotEquals(true, client("alice", async = true).call(McpFixture.READ).isError())
+        assertEquals(true, client("alice", async = true).call(McpFixture.DELETE, mapOf("user_id" to "mallory")).isError())
+        val accepted = client("alice", McpSchema.ElicitResult.accept(emptyMap()), async = true)
+        assertNotEquals(true, accepted.call(McpFixture.SEND, mapOf("to" to "bob")).isError())
+        val declined = client("alice", McpSchema.ElicitResult.decline(), async = true)
+        assertEquals(true, declined.call(McpFixture.SEND, mapOf("to" to "carol")).isError())
+        assertEquals(-32021, code { client("alice", async = true).call(McpFixture.SEND, mapOf("to" to "dave")) })
+        assertEquals(2, asked.get())
+        assertEquals(listOf(McpFixture.READ, McpFixture.SEND), fixture.ran)
     }
 
     @Test
