@@ -10,12 +10,22 @@ let package = Package(
     platforms: [.macOS(.v12), .iOS(.v15)],
     products: [
         .library(name: "Allowly", targets: ["Allowly"]),
+        // The MCP middleware over the official Swift MCP SDK (MCP 2025-11-25); not compiled here either.
+        .library(name: "AllowlyMCP", targets: ["AllowlyMCP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.11.0"),
     ],
     targets: [
         // liballowly_ffi (static) for every Apple platform, with Sources/AllowlyFFIC/include as its headers.
         .binaryTarget(name: "AllowlyFFIC", path: "AllowlyFFIC.xcframework"),
         .target(name: "AllowlyFFI", dependencies: ["AllowlyFFIC"], path: "Sources/AllowlyFFI"),
         .target(name: "Allowly", dependencies: ["AllowlyFFI"], path: "Sources/Allowly"),
+        .target(
+            name: "AllowlyMCP",
+            dependencies: ["Allowly", .product(name: "MCP", package: "swift-sdk")],
+            path: "Sources/AllowlyMCP"
+        ),
         .testTarget(name: "AllowlyTests", dependencies: ["Allowly"], path: "Tests/AllowlyTests"),
     ]
 )

@@ -15,6 +15,7 @@ pub mod agents;
 pub mod client;
 pub mod error;
 pub mod escalations;
+pub mod gate;
 pub mod model;
 pub mod policies;
 pub mod receipt;

@@ -7,7 +7,8 @@ import Foundation
 /// The Allowly client. One instance per API key; share it (it owns one connection pool). The key is handed to the
 /// native client and never stored here, so no `description` or error message can show it.
 public final class Allowly: CustomStringConvertible, @unchecked Sendable {
-    private let native: NativeClient
+    /// The native client, for the MCP gate (AllowlyMCP).
+    package let native: NativeClient
 
     /// Throws `AllowlyError.Config` for an invalid configuration (empty key, `http://` without
     /// `allowInsecureHttp`, …). Sends nothing.

@@ -503,6 +503,22 @@ fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -1122,6 +1138,213 @@ public func FfiConverterTypeAgentTokenSupplier_lower(_ value: AgentTokenSupplier
 
 
 /**
+ * Maps a caller's identity to the authorization their agent holds; `None` = no authorization (the call is denied
+ * without asking the server). Implemented in Swift / Kotlin; must not block for long.
+ */
+public protocol AuthorizationResolver: AnyObject, Sendable {
+    
+    func authorizationFor(identity: String)  -> String?
+    
+}
+/**
+ * Maps a caller's identity to the authorization their agent holds; `None` = no authorization (the call is denied
+ * without asking the server). Implemented in Swift / Kotlin; must not block for long.
+ */
+open class AuthorizationResolverImpl: AuthorizationResolver, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_authorizationresolver(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_authorizationresolver(handle, $0) }
+    }
+
+    
+
+    
+open func authorizationFor(identity: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_authorizationresolver_authorization_for(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(identity),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAuthorizationResolver {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAuthorizationResolver = UniffiVTableCallbackInterfaceAuthorizationResolver(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAuthorizationResolver.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AuthorizationResolver: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAuthorizationResolver.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AuthorizationResolver: handle missing in uniffiClone")
+            }
+        },
+        authorizationFor: { (
+            uniffiHandle: UInt64,
+            identity: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeAuthorizationResolver.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.authorizationFor(
+                     identity: try FfiConverterString.lift(identity)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAuthorizationResolver> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAuthorizationResolver>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAuthorizationResolver() {
+    uniffi_allowly_ffi_fn_init_callback_vtable_authorizationresolver(UniffiCallbackInterfaceAuthorizationResolver.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuthorizationResolver: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AuthorizationResolver>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AuthorizationResolver
+
+    public static func lift(_ handle: UInt64) throws -> AuthorizationResolver {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AuthorizationResolverImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AuthorizationResolver) -> UInt64 {
+         if let rustImpl = value as? AuthorizationResolverImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuthorizationResolver {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AuthorizationResolver, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationResolver_lift(_ handle: UInt64) throws -> AuthorizationResolver {
+    return try FfiConverterTypeAuthorizationResolver.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthorizationResolver_lower(_ value: AuthorizationResolver) -> UInt64 {
+    return FfiConverterTypeAuthorizationResolver.lower(value)
+}
+
+
+
+
+
+
+/**
  * Asked by [`NativeClient::check_with_confirmation`] for every scope that needs the user's approval; answer `true`
  * to approve, `false` to reject. Implemented in Swift / Kotlin (an `async` / `suspend` function).
  */
@@ -1511,6 +1734,216 @@ public func FfiConverterTypeConfirmNonce_lift(_ handle: UInt64) throws -> Confir
 #endif
 public func FfiConverterTypeConfirmNonce_lower(_ value: ConfirmNonce) -> UInt64 {
     return FfiConverterTypeConfirmNonce.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A server-side identity lookup (a session table, a claim of the validated token), implemented in Swift / Kotlin.
+ * Called on the SDK's threads; it must not block for long (an async lookup belongs in the middleware, which passes
+ * its answer as the principal). Throwing counts as "no identity": the call is refused.
+ */
+public protocol IdentityProvider: AnyObject, Sendable {
+    
+    func identity(auth: GateTransportAuth) throws  -> String?
+    
+}
+/**
+ * A server-side identity lookup (a session table, a claim of the validated token), implemented in Swift / Kotlin.
+ * Called on the SDK's threads; it must not block for long (an async lookup belongs in the middleware, which passes
+ * its answer as the principal). Throwing counts as "no identity": the call is refused.
+ */
+open class IdentityProviderImpl: IdentityProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_identityprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_identityprovider(handle, $0) }
+    }
+
+    
+
+    
+open func identity(auth: GateTransportAuth)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_identityprovider_identity(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeGateTransportAuth_lower(auth),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceIdentityProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceIdentityProvider = UniffiVTableCallbackInterfaceIdentityProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeIdentityProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface IdentityProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeIdentityProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface IdentityProvider: handle missing in uniffiClone")
+            }
+        },
+        identity: { (
+            uniffiHandle: UInt64,
+            auth: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeIdentityProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.identity(
+                     auth: try FfiConverterTypeGateTransportAuth_lift(auth)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeAllowlyError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceIdentityProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceIdentityProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitIdentityProvider() {
+    uniffi_allowly_ffi_fn_init_callback_vtable_identityprovider(UniffiCallbackInterfaceIdentityProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIdentityProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<IdentityProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = IdentityProvider
+
+    public static func lift(_ handle: UInt64) throws -> IdentityProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return IdentityProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: IdentityProvider) -> UInt64 {
+         if let rustImpl = value as? IdentityProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IdentityProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: IdentityProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdentityProvider_lift(_ handle: UInt64) throws -> IdentityProvider {
+    return try FfiConverterTypeIdentityProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdentityProvider_lower(_ value: IdentityProvider) -> UInt64 {
+    return FfiConverterTypeIdentityProvider.lower(value)
 }
 
 
@@ -2974,6 +3407,313 @@ public func FfiConverterTypeNativeClient_lift(_ handle: UInt64) throws -> Native
 #endif
 public func FfiConverterTypeNativeClient_lower(_ value: NativeClient) -> UInt64 {
     return FfiConverterTypeNativeClient.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The gate behind the Swift and Kotlin MCP middlewares. Share one per MCP server.
+ */
+public protocol NativeGateProtocol: AnyObject, Sendable {
+    
+    /**
+     * The second half of a 2025-11-25 confirmation: `elicit_result_json` is the client's ElicitResult
+     * (`{"action": …}`), or `None` when pushing the question failed. A pending confirmation answers once.
+     */
+    func answerElicitation(pending: PendingElicitation, elicitResultJson: String?) async throws  -> GateStep
+    
+    /**
+     * The scope a tool is checked against.
+     */
+    func scopeFor(toolName: String)  -> String
+    
+    /**
+     * Decides one `tools/call` (a first call or a 2026-07-28 retry). Errors only on malformed JSON input.
+     */
+    func step(call: GateCall) async throws  -> GateStep
+    
+}
+/**
+ * The gate behind the Swift and Kotlin MCP middlewares. Share one per MCP server.
+ */
+open class NativeGate: NativeGateProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_nativegate(self.handle, $0) }
+    }
+    /**
+     * Validates the options; sends nothing.
+     */
+public convenience init(client: NativeClient, options: GateOptions)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeAllowlyError_lift) {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_constructor_nativegate_new(
+        FfiConverterTypeNativeClient_lower(client),
+        FfiConverterTypeGateOptions_lower(options),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_nativegate(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The second half of a 2025-11-25 confirmation: `elicit_result_json` is the client's ElicitResult
+     * (`{"action": …}`), or `None` when pushing the question failed. A pending confirmation answers once.
+     */
+open func answerElicitation(pending: PendingElicitation, elicitResultJson: String?)async throws  -> GateStep  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativegate_answer_elicitation(
+                        self.uniffiCloneHandle(),FfiConverterTypePendingElicitation_lower(pending),FfiConverterOptionString.lower(elicitResultJson)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeGateStep_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+    /**
+     * The scope a tool is checked against.
+     */
+open func scopeFor(toolName: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_method_nativegate_scope_for(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(toolName),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decides one `tools/call` (a first call or a 2026-07-28 retry). Errors only on malformed JSON input.
+     */
+open func step(call: GateCall)async throws  -> GateStep  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_allowly_ffi_fn_method_nativegate_step(
+                        self.uniffiCloneHandle(),FfiConverterTypeGateCall_lower(call)
+                )
+            },
+            pollFunc: ffi_allowly_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_allowly_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_allowly_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeGateStep_lift,
+            errorHandler: FfiConverterTypeAllowlyError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNativeGate: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = NativeGate
+
+    public static func lift(_ handle: UInt64) throws -> NativeGate {
+        return NativeGate(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: NativeGate) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NativeGate {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: NativeGate, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNativeGate_lift(_ handle: UInt64) throws -> NativeGate {
+    return try FfiConverterTypeNativeGate.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNativeGate_lower(_ value: NativeGate) -> UInt64 {
+    return FfiConverterTypeNativeGate.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A 2025-11-25 confirmation waiting for the user's answer. It holds the confirmation's nonce, so it stays in this
+ * process and shows nothing; it can be answered once.
+ */
+public protocol PendingElicitationProtocol: AnyObject, Sendable {
+    
+}
+/**
+ * A 2025-11-25 confirmation waiting for the user's answer. It holds the confirmation's nonce, so it stays in this
+ * process and shows nothing; it can be answered once.
+ */
+open class PendingElicitation: PendingElicitationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_allowly_ffi_fn_clone_pendingelicitation(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_allowly_ffi_fn_free_pendingelicitation(handle, $0) }
+    }
+
+    
+
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePendingElicitation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PendingElicitation
+
+    public static func lift(_ handle: UInt64) throws -> PendingElicitation {
+        return PendingElicitation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PendingElicitation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PendingElicitation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PendingElicitation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingElicitation_lift(_ handle: UInt64) throws -> PendingElicitation {
+    return try FfiConverterTypePendingElicitation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingElicitation_lower(_ value: PendingElicitation) -> UInt64 {
+    return FfiConverterTypePendingElicitation.lower(value)
 }
 
 
@@ -6000,6 +6740,380 @@ public func FfiConverterTypeFieldError_lower(_ value: FieldError) -> RustBuffer 
 
 
 /**
+ * One `tools/call` as the middleware received it.
+ */
+public struct GateCall: Equatable, Hashable {
+    public let toolName: String
+    /**
+     * The call's `arguments` as a JSON object (`None` when absent).
+     */
+    public let argumentsJson: String?
+    /**
+     * The negotiated (2025-11-25) or per-request (2026-07-28) `protocolVersion`; the era is derived from it here.
+     */
+    public let protocolVersion: String
+    /**
+     * The client's capabilities object (from `initialize`, or the request's `_meta` on 2026-07-28) as JSON.
+     */
+    public let clientCapabilitiesJson: String?
+    /**
+     * What the transport authenticated (`None`: nothing, e.g. stdio).
+     */
+    public let auth: GateTransportAuth?
+    /**
+     * An agent run or MCP session id, sent as the check's `session_id`.
+     */
+    public let runId: String?
+    /**
+     * 2026-07-28 retry: the request's `requestState` (`None` on a first call).
+     */
+    public let requestState: String?
+    /**
+     * 2026-07-28 retry: the request's `inputResponses` as JSON.
+     */
+    public let inputResponsesJson: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(toolName: String, 
+        /**
+         * The call's `arguments` as a JSON object (`None` when absent).
+         */argumentsJson: String? = nil, 
+        /**
+         * The negotiated (2025-11-25) or per-request (2026-07-28) `protocolVersion`; the era is derived from it here.
+         */protocolVersion: String, 
+        /**
+         * The client's capabilities object (from `initialize`, or the request's `_meta` on 2026-07-28) as JSON.
+         */clientCapabilitiesJson: String? = nil, 
+        /**
+         * What the transport authenticated (`None`: nothing, e.g. stdio).
+         */auth: GateTransportAuth? = nil, 
+        /**
+         * An agent run or MCP session id, sent as the check's `session_id`.
+         */runId: String? = nil, 
+        /**
+         * 2026-07-28 retry: the request's `requestState` (`None` on a first call).
+         */requestState: String? = nil, 
+        /**
+         * 2026-07-28 retry: the request's `inputResponses` as JSON.
+         */inputResponsesJson: String? = nil) {
+        self.toolName = toolName
+        self.argumentsJson = argumentsJson
+        self.protocolVersion = protocolVersion
+        self.clientCapabilitiesJson = clientCapabilitiesJson
+        self.auth = auth
+        self.runId = runId
+        self.requestState = requestState
+        self.inputResponsesJson = inputResponsesJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GateCall: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGateCall: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GateCall {
+        return
+            try GateCall(
+                toolName: FfiConverterString.read(from: &buf), 
+                argumentsJson: FfiConverterOptionString.read(from: &buf), 
+                protocolVersion: FfiConverterString.read(from: &buf), 
+                clientCapabilitiesJson: FfiConverterOptionString.read(from: &buf), 
+                auth: FfiConverterOptionTypeGateTransportAuth.read(from: &buf), 
+                runId: FfiConverterOptionString.read(from: &buf), 
+                requestState: FfiConverterOptionString.read(from: &buf), 
+                inputResponsesJson: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GateCall, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.toolName, into: &buf)
+        FfiConverterOptionString.write(value.argumentsJson, into: &buf)
+        FfiConverterString.write(value.protocolVersion, into: &buf)
+        FfiConverterOptionString.write(value.clientCapabilitiesJson, into: &buf)
+        FfiConverterOptionTypeGateTransportAuth.write(value.auth, into: &buf)
+        FfiConverterOptionString.write(value.runId, into: &buf)
+        FfiConverterOptionString.write(value.requestState, into: &buf)
+        FfiConverterOptionString.write(value.inputResponsesJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateCall_lift(_ buf: RustBuffer) throws -> GateCall {
+    return try FfiConverterTypeGateCall.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateCall_lower(_ value: GateCall) -> RustBuffer {
+    return FfiConverterTypeGateCall.lower(value)
+}
+
+
+/**
+ * How a gate is configured. Give exactly one of `authorization_id`, `authorizations` (non-empty) and
+ * `authorization_resolver`.
+ */
+public struct GateOptions {
+    /**
+     * One authorization for every caller.
+     */
+    public let authorizationId: String?
+    /**
+     * Identity → authorization id; unknown identities have none.
+     */
+    public let authorizations: [String: String]
+    public let authorizationResolver: AuthorizationResolver?
+    /**
+     * `None`: [`GateIdentity::Transport`].
+     */
+    public let identity: GateIdentity?
+    /**
+     * A server-side lookup of the identity from the transport's auth (replaces `identity`'s Transport reading).
+     */
+    public let identityProvider: IdentityProvider?
+    /**
+     * `{server}` / `{tool}` template of the scope (`mcp.{server}.{tool}`); the tool name itself when absent.
+     */
+    public let scopeTemplate: String?
+    public let serverName: String
+    /**
+     * Tool → scope, ahead of the template.
+     */
+    public let scopes: [String: String]
+    /**
+     * Scopes allowed while the Allowly server is unreachable; every other scope fails closed.
+     */
+    public let failOpenScopes: [String]
+    /**
+     * Context field → top-level argument copied into the check's context (and so into its receipt).
+     */
+    public let contextFields: [String: String]
+    /**
+     * A top-level argument whose string value is the check's `resource`.
+     */
+    public let resourceField: String?
+    public let waitForSignedReceipts: Bool
+    /**
+     * The gate's name sealed into its 2026-07-28 `requestState` (a state opens only at a gate of this audience).
+     */
+    public let requestStateAudience: String?
+    /**
+     * Longest a `requestState` stays valid (never past its confirmation).
+     */
+    public let requestStateTtl: TimeInterval?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One authorization for every caller.
+         */authorizationId: String? = nil, 
+        /**
+         * Identity → authorization id; unknown identities have none.
+         */authorizations: [String: String] = [:], authorizationResolver: AuthorizationResolver? = nil, 
+        /**
+         * `None`: [`GateIdentity::Transport`].
+         */identity: GateIdentity? = nil, 
+        /**
+         * A server-side lookup of the identity from the transport's auth (replaces `identity`'s Transport reading).
+         */identityProvider: IdentityProvider? = nil, 
+        /**
+         * `{server}` / `{tool}` template of the scope (`mcp.{server}.{tool}`); the tool name itself when absent.
+         */scopeTemplate: String? = nil, serverName: String = "", 
+        /**
+         * Tool → scope, ahead of the template.
+         */scopes: [String: String] = [:], 
+        /**
+         * Scopes allowed while the Allowly server is unreachable; every other scope fails closed.
+         */failOpenScopes: [String] = [], 
+        /**
+         * Context field → top-level argument copied into the check's context (and so into its receipt).
+         */contextFields: [String: String] = [:], 
+        /**
+         * A top-level argument whose string value is the check's `resource`.
+         */resourceField: String? = nil, waitForSignedReceipts: Bool = false, 
+        /**
+         * The gate's name sealed into its 2026-07-28 `requestState` (a state opens only at a gate of this audience).
+         */requestStateAudience: String? = nil, 
+        /**
+         * Longest a `requestState` stays valid (never past its confirmation).
+         */requestStateTtl: TimeInterval? = nil) {
+        self.authorizationId = authorizationId
+        self.authorizations = authorizations
+        self.authorizationResolver = authorizationResolver
+        self.identity = identity
+        self.identityProvider = identityProvider
+        self.scopeTemplate = scopeTemplate
+        self.serverName = serverName
+        self.scopes = scopes
+        self.failOpenScopes = failOpenScopes
+        self.contextFields = contextFields
+        self.resourceField = resourceField
+        self.waitForSignedReceipts = waitForSignedReceipts
+        self.requestStateAudience = requestStateAudience
+        self.requestStateTtl = requestStateTtl
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GateOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGateOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GateOptions {
+        return
+            try GateOptions(
+                authorizationId: FfiConverterOptionString.read(from: &buf), 
+                authorizations: FfiConverterDictionaryStringString.read(from: &buf), 
+                authorizationResolver: FfiConverterOptionTypeAuthorizationResolver.read(from: &buf), 
+                identity: FfiConverterOptionTypeGateIdentity.read(from: &buf), 
+                identityProvider: FfiConverterOptionTypeIdentityProvider.read(from: &buf), 
+                scopeTemplate: FfiConverterOptionString.read(from: &buf), 
+                serverName: FfiConverterString.read(from: &buf), 
+                scopes: FfiConverterDictionaryStringString.read(from: &buf), 
+                failOpenScopes: FfiConverterSequenceString.read(from: &buf), 
+                contextFields: FfiConverterDictionaryStringString.read(from: &buf), 
+                resourceField: FfiConverterOptionString.read(from: &buf), 
+                waitForSignedReceipts: FfiConverterBool.read(from: &buf), 
+                requestStateAudience: FfiConverterOptionString.read(from: &buf), 
+                requestStateTtl: FfiConverterOptionDuration.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GateOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.authorizationId, into: &buf)
+        FfiConverterDictionaryStringString.write(value.authorizations, into: &buf)
+        FfiConverterOptionTypeAuthorizationResolver.write(value.authorizationResolver, into: &buf)
+        FfiConverterOptionTypeGateIdentity.write(value.identity, into: &buf)
+        FfiConverterOptionTypeIdentityProvider.write(value.identityProvider, into: &buf)
+        FfiConverterOptionString.write(value.scopeTemplate, into: &buf)
+        FfiConverterString.write(value.serverName, into: &buf)
+        FfiConverterDictionaryStringString.write(value.scopes, into: &buf)
+        FfiConverterSequenceString.write(value.failOpenScopes, into: &buf)
+        FfiConverterDictionaryStringString.write(value.contextFields, into: &buf)
+        FfiConverterOptionString.write(value.resourceField, into: &buf)
+        FfiConverterBool.write(value.waitForSignedReceipts, into: &buf)
+        FfiConverterOptionString.write(value.requestStateAudience, into: &buf)
+        FfiConverterOptionDuration.write(value.requestStateTtl, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateOptions_lift(_ buf: RustBuffer) throws -> GateOptions {
+    return try FfiConverterTypeGateOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateOptions_lower(_ value: GateOptions) -> RustBuffer {
+    return FfiConverterTypeGateOptions.lower(value)
+}
+
+
+/**
+ * What the transport authenticated for one request; never anything the model wrote.
+ */
+public struct GateTransportAuth: Equatable, Hashable {
+    /**
+     * The authenticated principal (a token's subject); `None` on stdio or an unauthenticated transport.
+     */
+    public let principal: String?
+    /**
+     * The MCP session, when the transport has one.
+     */
+    public let sessionId: String?
+    /**
+     * Further claims of the transport's credential, as a JSON object.
+     */
+    public let claimsJson: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The authenticated principal (a token's subject); `None` on stdio or an unauthenticated transport.
+         */principal: String? = nil, 
+        /**
+         * The MCP session, when the transport has one.
+         */sessionId: String? = nil, 
+        /**
+         * Further claims of the transport's credential, as a JSON object.
+         */claimsJson: String? = nil) {
+        self.principal = principal
+        self.sessionId = sessionId
+        self.claimsJson = claimsJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GateTransportAuth: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGateTransportAuth: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GateTransportAuth {
+        return
+            try GateTransportAuth(
+                principal: FfiConverterOptionString.read(from: &buf), 
+                sessionId: FfiConverterOptionString.read(from: &buf), 
+                claimsJson: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GateTransportAuth, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.principal, into: &buf)
+        FfiConverterOptionString.write(value.sessionId, into: &buf)
+        FfiConverterOptionString.write(value.claimsJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateTransportAuth_lift(_ buf: RustBuffer) throws -> GateTransportAuth {
+    return try FfiConverterTypeGateTransportAuth.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateTransportAuth_lower(_ value: GateTransportAuth) -> RustBuffer {
+    return FfiConverterTypeGateTransportAuth.lower(value)
+}
+
+
+/**
  * One member of `GET /v1/setup/members` (never with a credential).
  */
 public struct Member: Equatable, Hashable {
@@ -8451,6 +9565,225 @@ public func FfiConverterTypeFallbackMode_lower(_ value: FallbackMode) -> RustBuf
 
 
 /**
+ * Where the gate takes the caller's identity from.
+ */
+
+public enum GateIdentity: Equatable, Hashable {
+    
+    /**
+     * The transport's authenticated principal, passed to each `step` (or the [`IdentityProvider`]'s answer). The
+     * default.
+     */
+    case transport
+    /**
+     * One identity for every call: a single-user process (a stdio server started by its user).
+     */
+    case process(identity: String
+    )
+    /**
+     * **Single-user servers only.** The string value of the top-level tool argument `argument`: the model writes the
+     * arguments, so on a server with several users any caller could name another.
+     */
+    case fromArguments(argument: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GateIdentity: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGateIdentity: FfiConverterRustBuffer {
+    typealias SwiftType = GateIdentity
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GateIdentity {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .transport
+        
+        case 2: return .process(identity: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .fromArguments(argument: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GateIdentity, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .transport:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .process(identity):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(identity, into: &buf)
+            
+        
+        case let .fromArguments(argument):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(argument, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateIdentity_lift(_ buf: RustBuffer) throws -> GateIdentity {
+    return try FfiConverterTypeGateIdentity.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateIdentity_lower(_ value: GateIdentity) -> RustBuffer {
+    return FfiConverterTypeGateIdentity.lower(value)
+}
+
+
+
+/**
+ * What the middleware does with the call. Every `*_json` is a complete document to hand to the framework as is.
+ */
+
+public enum GateStep {
+    
+    /**
+     * Run the tool; merge `meta_json` (an object) into its result's `_meta`.
+     */
+    case run(receiptIds: [String], metaJson: String
+    )
+    /**
+     * Do not run the tool; answer `result_json`, an `isError` CallToolResult.
+     */
+    case refuse(resultJson: String
+    )
+    /**
+     * 2025-11-25: push `elicitation/create` with `params_json`, then `answer_elicitation(pending, …)`.
+     */
+    case elicit(paramsJson: String, pending: PendingElicitation
+    )
+    /**
+     * 2026-07-28: answer the input-required result `result_json` (its parts also given apart).
+     */
+    case inputRequired(inputRequestsJson: String, requestState: String, resultJson: String
+    )
+    /**
+     * Answer a JSON-RPC error instead of a result.
+     */
+    case protocolError(code: Int32, message: String, dataJson: String?
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GateStep: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGateStep: FfiConverterRustBuffer {
+    typealias SwiftType = GateStep
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GateStep {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .run(receiptIds: try FfiConverterSequenceString.read(from: &buf), metaJson: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .refuse(resultJson: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .elicit(paramsJson: try FfiConverterString.read(from: &buf), pending: try FfiConverterTypePendingElicitation.read(from: &buf)
+        )
+        
+        case 4: return .inputRequired(inputRequestsJson: try FfiConverterString.read(from: &buf), requestState: try FfiConverterString.read(from: &buf), resultJson: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 5: return .protocolError(code: try FfiConverterInt32.read(from: &buf), message: try FfiConverterString.read(from: &buf), dataJson: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GateStep, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .run(receiptIds,metaJson):
+            writeInt(&buf, Int32(1))
+            FfiConverterSequenceString.write(receiptIds, into: &buf)
+            FfiConverterString.write(metaJson, into: &buf)
+            
+        
+        case let .refuse(resultJson):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(resultJson, into: &buf)
+            
+        
+        case let .elicit(paramsJson,pending):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(paramsJson, into: &buf)
+            FfiConverterTypePendingElicitation.write(pending, into: &buf)
+            
+        
+        case let .inputRequired(inputRequestsJson,requestState,resultJson):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(inputRequestsJson, into: &buf)
+            FfiConverterString.write(requestState, into: &buf)
+            FfiConverterString.write(resultJson, into: &buf)
+            
+        
+        case let .protocolError(code,message,dataJson):
+            writeInt(&buf, Int32(5))
+            FfiConverterInt32.write(code, into: &buf)
+            FfiConverterString.write(message, into: &buf)
+            FfiConverterOptionString.write(dataJson, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateStep_lift(_ buf: RustBuffer) throws -> GateStep {
+    return try FfiConverterTypeGateStep.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGateStep_lower(_ value: GateStep) -> RustBuffer {
+    return FfiConverterTypeGateStep.lower(value)
+}
+
+
+
+/**
  * Whether a receipt records a decision or an event.
  */
 
@@ -8940,6 +10273,30 @@ fileprivate struct FfiConverterOptionTypeAgentTokenSupplier: FfiConverterRustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAuthorizationResolver: FfiConverterRustBuffer {
+    typealias SwiftType = AuthorizationResolver?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAuthorizationResolver.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAuthorizationResolver.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeConfirmNonce: FfiConverterRustBuffer {
     typealias SwiftType = ConfirmNonce?
 
@@ -8956,6 +10313,30 @@ fileprivate struct FfiConverterOptionTypeConfirmNonce: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeConfirmNonce.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeIdentityProvider: FfiConverterRustBuffer {
+    typealias SwiftType = IdentityProvider?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeIdentityProvider.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeIdentityProvider.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -9084,6 +10465,30 @@ fileprivate struct FfiConverterOptionTypeBudgetInfo: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeGateTransportAuth: FfiConverterRustBuffer {
+    typealias SwiftType = GateTransportAuth?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeGateTransportAuth.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeGateTransportAuth.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePolicyRef: FfiConverterRustBuffer {
     typealias SwiftType = PolicyRef?
 
@@ -9172,6 +10577,30 @@ fileprivate struct FfiConverterOptionTypeAuthorizationStatus: FfiConverterRustBu
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeAuthorizationStatus.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeGateIdentity: FfiConverterRustBuffer {
+    typealias SwiftType = GateIdentity?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeGateIdentity.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeGateIdentity.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -9527,6 +10956,32 @@ fileprivate struct FfiConverterSequenceTypeWebhookHeader: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: String] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: String]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterString.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringDuration: FfiConverterRustBuffer {
     public static func write(_ value: [String: TimeInterval], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -9809,6 +11264,17 @@ public func verificationErrorCode(kind: VerificationErrorKind) -> String  {
 })
 }
 /**
+ * The refusal text of a call that arrived with no trusted identity (core's `NO_TRUSTED_IDENTITY_HELP`), for
+ * documentation and tests; the gate puts it in the refusal itself.
+ */
+public func mcpNoTrustedIdentityHelp() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_allowly_ffi_fn_func_mcp_no_trusted_identity_help(uniffiCallStatus
+    )
+})
+}
+/**
  * Evaluates `action` for `context_json` as the server would.
  */
 public func evaluatePolicy(definitionJson: String, action: String, contextJson: String)throws  -> PolicyEval  {
@@ -9983,6 +11449,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_func_verification_error_code() != 17036) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_func_mcp_no_trusted_identity_help() != 6977) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allowly_ffi_checksum_func_evaluate_policy() != 65521) {
@@ -10168,6 +11637,21 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_escalation() != 52918) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_method_authorizationresolver_authorization_for() != 49697) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_identityprovider_identity() != 48556) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativegate_answer_elicitation() != 35514) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativegate_scope_for() != 37204) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allowly_ffi_checksum_method_nativegate_step() != 53462) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_method_confirmnonce_reveal() != 57277) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10198,6 +11682,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allowly_ffi_checksum_constructor_nativeclient_new() != 48530) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allowly_ffi_checksum_constructor_nativegate_new() != 17428) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allowly_ffi_checksum_constructor_confirmnonce_new() != 49406) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10206,7 +11693,9 @@ private let initializationResult: InitializationResult = {
     }
 
     uniffiCallbackInitAgentTokenSupplier()
+    uniffiCallbackInitAuthorizationResolver()
     uniffiCallbackInitConfirmHandler()
+    uniffiCallbackInitIdentityProvider()
     uniffiCallbackInitSeenIdsCallback()
     return InitializationResult.ok
 }()

@@ -256,6 +256,20 @@ typedef void (*UniffiCallbackInterfaceConfirmHandlerMethod0)(uint64_t, RustBuffe
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUTHORIZATION_RESOLVER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUTHORIZATION_RESOLVER_METHOD0
+typedef void (*UniffiCallbackInterfaceAuthorizationResolverMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_IDENTITY_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_IDENTITY_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceIdentityProviderMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SEEN_IDS_CALLBACK_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SEEN_IDS_CALLBACK_METHOD0
 typedef void (*UniffiCallbackInterfaceSeenIdsCallbackMethod0)(uint64_t, RustBuffer, int64_t, int8_t* _Nonnull, 
@@ -279,6 +293,24 @@ typedef struct UniffiVTableCallbackInterfaceConfirmHandler {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceConfirmHandlerMethod0 _Nonnull confirm;
 } UniffiVTableCallbackInterfaceConfirmHandler;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AUTHORIZATION_RESOLVER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AUTHORIZATION_RESOLVER
+typedef struct UniffiVTableCallbackInterfaceAuthorizationResolver {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAuthorizationResolverMethod0 _Nonnull authorizationFor;
+} UniffiVTableCallbackInterfaceAuthorizationResolver;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_IDENTITY_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_IDENTITY_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceIdentityProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceIdentityProviderMethod0 _Nonnull identity;
+} UniffiVTableCallbackInterfaceIdentityProvider;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SEEN_IDS_CALLBACK
@@ -610,6 +642,86 @@ uint64_t uniffi_allowly_ffi_fn_method_nativeclient_rotate_member_credential(uint
 uint64_t uniffi_allowly_ffi_fn_method_nativeclient_wait_for_escalation(uint64_t ptr, RustBuffer escalation_id, RustBuffer timeout, RustBuffer poll_interval
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_AUTHORIZATIONRESOLVER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_AUTHORIZATIONRESOLVER
+uint64_t uniffi_allowly_ffi_fn_clone_authorizationresolver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_AUTHORIZATIONRESOLVER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_AUTHORIZATIONRESOLVER
+void uniffi_allowly_ffi_fn_free_authorizationresolver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_INIT_CALLBACK_VTABLE_AUTHORIZATIONRESOLVER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_INIT_CALLBACK_VTABLE_AUTHORIZATIONRESOLVER
+void uniffi_allowly_ffi_fn_init_callback_vtable_authorizationresolver(const UniffiVTableCallbackInterfaceAuthorizationResolver* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_AUTHORIZATIONRESOLVER_AUTHORIZATION_FOR
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_AUTHORIZATIONRESOLVER_AUTHORIZATION_FOR
+RustBuffer uniffi_allowly_ffi_fn_method_authorizationresolver_authorization_for(uint64_t ptr, RustBuffer identity, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_IDENTITYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_IDENTITYPROVIDER
+uint64_t uniffi_allowly_ffi_fn_clone_identityprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_IDENTITYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_IDENTITYPROVIDER
+void uniffi_allowly_ffi_fn_free_identityprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_INIT_CALLBACK_VTABLE_IDENTITYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_INIT_CALLBACK_VTABLE_IDENTITYPROVIDER
+void uniffi_allowly_ffi_fn_init_callback_vtable_identityprovider(const UniffiVTableCallbackInterfaceIdentityProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_IDENTITYPROVIDER_IDENTITY
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_IDENTITYPROVIDER_IDENTITY
+RustBuffer uniffi_allowly_ffi_fn_method_identityprovider_identity(uint64_t ptr, RustBuffer auth, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_NATIVEGATE
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_NATIVEGATE
+uint64_t uniffi_allowly_ffi_fn_clone_nativegate(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_NATIVEGATE
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_NATIVEGATE
+void uniffi_allowly_ffi_fn_free_nativegate(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CONSTRUCTOR_NATIVEGATE_NEW
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CONSTRUCTOR_NATIVEGATE_NEW
+uint64_t uniffi_allowly_ffi_fn_constructor_nativegate_new(uint64_t client, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVEGATE_ANSWER_ELICITATION
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVEGATE_ANSWER_ELICITATION
+uint64_t uniffi_allowly_ffi_fn_method_nativegate_answer_elicitation(uint64_t ptr, uint64_t pending, RustBuffer elicit_result_json
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVEGATE_SCOPE_FOR
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVEGATE_SCOPE_FOR
+RustBuffer uniffi_allowly_ffi_fn_method_nativegate_scope_for(uint64_t ptr, RustBuffer tool_name, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVEGATE_STEP
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_METHOD_NATIVEGATE_STEP
+uint64_t uniffi_allowly_ffi_fn_method_nativegate_step(uint64_t ptr, RustBuffer call
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_PENDINGELICITATION
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_PENDINGELICITATION
+uint64_t uniffi_allowly_ffi_fn_clone_pendingelicitation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_PENDINGELICITATION
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FREE_PENDINGELICITATION
+void uniffi_allowly_ffi_fn_free_pendingelicitation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_CONFIRMNONCE
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_CLONE_CONFIRMNONCE
 uint64_t uniffi_allowly_ffi_fn_clone_confirmnonce(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -756,6 +868,12 @@ RustBuffer uniffi_allowly_ffi_fn_func_core_verification_error_codes(RustCallStat
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_VERIFICATION_ERROR_CODE
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_VERIFICATION_ERROR_CODE
 RustBuffer uniffi_allowly_ffi_fn_func_verification_error_code(RustBuffer kind, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_MCP_NO_TRUSTED_IDENTITY_HELP
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_MCP_NO_TRUSTED_IDENTITY_HELP
+RustBuffer uniffi_allowly_ffi_fn_func_mcp_no_trusted_identity_help(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_FN_FUNC_EVALUATE_POLICY
@@ -1095,6 +1213,12 @@ uint16_t uniffi_allowly_ffi_checksum_func_core_verification_error_codes(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_VERIFICATION_ERROR_CODE
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_VERIFICATION_ERROR_CODE
 uint16_t uniffi_allowly_ffi_checksum_func_verification_error_code(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_MCP_NO_TRUSTED_IDENTITY_HELP
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_FUNC_MCP_NO_TRUSTED_IDENTITY_HELP
+uint16_t uniffi_allowly_ffi_checksum_func_mcp_no_trusted_identity_help(void
     
 );
 #endif
@@ -1464,6 +1588,36 @@ uint16_t uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_escalation(voi
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_AUTHORIZATIONRESOLVER_AUTHORIZATION_FOR
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_AUTHORIZATIONRESOLVER_AUTHORIZATION_FOR
+uint16_t uniffi_allowly_ffi_checksum_method_authorizationresolver_authorization_for(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_IDENTITYPROVIDER_IDENTITY
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_IDENTITYPROVIDER_IDENTITY
+uint16_t uniffi_allowly_ffi_checksum_method_identityprovider_identity(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVEGATE_ANSWER_ELICITATION
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVEGATE_ANSWER_ELICITATION
+uint16_t uniffi_allowly_ffi_checksum_method_nativegate_answer_elicitation(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVEGATE_SCOPE_FOR
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVEGATE_SCOPE_FOR
+uint16_t uniffi_allowly_ffi_checksum_method_nativegate_scope_for(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVEGATE_STEP
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_NATIVEGATE_STEP
+uint16_t uniffi_allowly_ffi_checksum_method_nativegate_step(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_CONFIRMNONCE_REVEAL
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_METHOD_CONFIRMNONCE_REVEAL
 uint16_t uniffi_allowly_ffi_checksum_method_confirmnonce_reveal(void
@@ -1521,6 +1675,12 @@ uint16_t uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_NATIVECLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_NATIVECLIENT_NEW
 uint16_t uniffi_allowly_ffi_checksum_constructor_nativeclient_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_NATIVEGATE_NEW
+#define UNIFFI_FFIDEF_UNIFFI_ALLOWLY_FFI_CHECKSUM_CONSTRUCTOR_NATIVEGATE_NEW
+uint16_t uniffi_allowly_ffi_checksum_constructor_nativegate_new(void
     
 );
 #endif

@@ -20,7 +20,7 @@ internal object CoreDefaults {
  * native client and is never stored here, so neither [toString] nor any error message can show it.
  */
 class Allowly(apiKey: String, options: ClientOptions = ClientOptions()) : AutoCloseable {
-    private val native = NativeClient(apiKey, options)
+    internal val native = NativeClient(apiKey, options)
 
     /** The normalized base URL requests go to. */
     val baseUrl: String get() = native.baseUrl()

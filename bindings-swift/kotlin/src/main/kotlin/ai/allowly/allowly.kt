@@ -663,6 +663,12 @@ internal interface UniffiCallbackInterfaceAgentTokenSupplierMethod0 : com.sun.jn
 internal interface UniffiCallbackInterfaceConfirmHandlerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`prompt`: RustBuffer.ByValue,`uniffiFutureCallback`: UniffiForeignFutureCompleteI8,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
 }
+internal interface UniffiCallbackInterfaceAuthorizationResolverMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`identity`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceIdentityProviderMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`auth`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceSeenIdsCallbackMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`eventId`: RustBuffer.ByValue,`forgetAfter`: Long,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -701,6 +707,44 @@ internal open class UniffiVTableCallbackInterfaceConfirmHandler(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `confirm` = other.`confirm`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "authorizationFor")
+internal open class UniffiVTableCallbackInterfaceAuthorizationResolver(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `authorizationFor`: UniffiCallbackInterfaceAuthorizationResolverMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `authorizationFor`: UniffiCallbackInterfaceAuthorizationResolverMethod0? = null,
+    ): UniffiVTableCallbackInterfaceAuthorizationResolver(`uniffiFree`,`uniffiClone`,`authorizationFor`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceAuthorizationResolver) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `authorizationFor` = other.`authorizationFor`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "identity")
+internal open class UniffiVTableCallbackInterfaceIdentityProvider(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `identity`: UniffiCallbackInterfaceIdentityProviderMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `identity`: UniffiCallbackInterfaceIdentityProviderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceIdentityProvider(`uniffiFree`,`uniffiClone`,`identity`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceIdentityProvider) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `identity` = other.`identity`
     }
 
 }
@@ -755,6 +799,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allowly_ffi_checksum_func_core_verification_error_codes(
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_verification_error_code(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_func_mcp_no_trusted_identity_help(
     ): Int
     external fun uniffi_allowly_ffi_checksum_func_evaluate_policy(
     ): Int
@@ -878,6 +924,16 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_escalation(
     ): Int
+    external fun uniffi_allowly_ffi_checksum_method_authorizationresolver_authorization_for(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_identityprovider_identity(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativegate_answer_elicitation(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativegate_scope_for(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_method_nativegate_step(
+    ): Int
     external fun uniffi_allowly_ffi_checksum_method_confirmnonce_reveal(
     ): Int
     external fun uniffi_allowly_ffi_checksum_method_secrettext_reveal(
@@ -897,6 +953,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allowly_ffi_checksum_constructor_agentcredential_from_json(
     ): Int
     external fun uniffi_allowly_ffi_checksum_constructor_nativeclient_new(
+    ): Int
+    external fun uniffi_allowly_ffi_checksum_constructor_nativegate_new(
     ): Int
     external fun uniffi_allowly_ffi_checksum_constructor_confirmnonce_new(
     ): Int
@@ -919,7 +977,9 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "allowly"))
         uniffiCallbackInterfaceAgentTokenSupplier.register(this)
+        uniffiCallbackInterfaceAuthorizationResolver.register(this)
         uniffiCallbackInterfaceConfirmHandler.register(this)
+        uniffiCallbackInterfaceIdentityProvider.register(this)
         uniffiCallbackInterfaceSeenIdsCallback.register(this)
         
     }
@@ -1053,6 +1113,38 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_allowly_ffi_fn_method_nativeclient_wait_for_escalation(`ptr`: Long,`escalationId`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,`pollInterval`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_allowly_ffi_fn_clone_authorizationresolver(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_authorizationresolver(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_init_callback_vtable_authorizationresolver(`vtable`: UniffiVTableCallbackInterfaceAuthorizationResolver,
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_method_authorizationresolver_authorization_for(`ptr`: Long,`identity`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_clone_identityprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_identityprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_init_callback_vtable_identityprovider(`vtable`: UniffiVTableCallbackInterfaceIdentityProvider,
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_method_identityprovider_identity(`ptr`: Long,`auth`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_clone_nativegate(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_nativegate(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_allowly_ffi_fn_constructor_nativegate_new(`client`: Long,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativegate_answer_elicitation(`ptr`: Long,`pending`: Long,`elicitResultJson`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_method_nativegate_scope_for(`ptr`: Long,`toolName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_method_nativegate_step(`ptr`: Long,`call`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_allowly_ffi_fn_clone_pendingelicitation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_allowly_ffi_fn_free_pendingelicitation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_allowly_ffi_fn_clone_confirmnonce(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_allowly_ffi_fn_free_confirmnonce(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1110,6 +1202,8 @@ internal object UniffiLib {
     external fun uniffi_allowly_ffi_fn_func_core_verification_error_codes(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_verification_error_code(`kind`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allowly_ffi_fn_func_mcp_no_trusted_identity_help(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allowly_ffi_fn_func_evaluate_policy(`definitionJson`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`contextJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1262,6 +1356,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_func_verification_error_code() and 0xFFFF) != 17036) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_func_mcp_no_trusted_identity_help() and 0xFFFF) != 6977) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_func_evaluate_policy() and 0xFFFF) != 65521) {
@@ -1447,6 +1544,21 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allowly_ffi_checksum_method_nativeclient_wait_for_escalation() and 0xFFFF) != 52918) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allowly_ffi_checksum_method_authorizationresolver_authorization_for() and 0xFFFF) != 49697) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_identityprovider_identity() and 0xFFFF) != 48556) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativegate_answer_elicitation() and 0xFFFF) != 35514) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativegate_scope_for() and 0xFFFF) != 37204) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_method_nativegate_step() and 0xFFFF) != 53462) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allowly_ffi_checksum_method_confirmnonce_reveal() and 0xFFFF) != 57277) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1475,6 +1587,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_constructor_nativeclient_new() and 0xFFFF) != 48530) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allowly_ffi_checksum_constructor_nativegate_new() and 0xFFFF) != 17428) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allowly_ffi_checksum_constructor_confirmnonce_new() and 0xFFFF) != 49406) {
@@ -1847,6 +1962,29 @@ public object FfiConverterUInt: FfiConverter<UInt, Int> {
 
     override fun write(value: UInt, buf: ByteBuffer) {
         buf.putInt(value.toInt())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterInt: FfiConverter<Int, Int> {
+    override fun lift(value: Int): Int {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Int {
+        return buf.getInt()
+    }
+
+    override fun lower(value: Int): Int {
+        return value
+    }
+
+    override fun allocationSize(value: Int) = 4UL
+
+    override fun write(value: Int, buf: ByteBuffer) {
+        buf.putInt(value)
     }
 }
 
@@ -2886,6 +3024,326 @@ public object FfiConverterTypeAgentTokenSupplier: FfiConverter<AgentTokenSupplie
 
 
 /**
+ * Maps a caller's identity to the authorization their agent holds; `None` = no authorization (the call is denied
+ * without asking the server). Implemented in Swift / Kotlin; must not block for long.
+ */
+public interface AuthorizationResolver {
+    
+    fun `authorizationFor`(`identity`: kotlin.String): kotlin.String?
+    
+    companion object
+}
+
+/**
+ * Maps a caller's identity to the authorization their agent holds; `None` = no authorization (the call is denied
+ * without asking the server). Implemented in Swift / Kotlin; must not block for long.
+ */
+open class AuthorizationResolverImpl: Disposable, AutoCloseable, AuthorizationResolver
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_authorizationresolver(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_authorizationresolver(handle, status)
+        }
+    }
+
+    override fun `authorizationFor`(`identity`: kotlin.String): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_authorizationresolver_authorization_for(
+        it,
+        
+        FfiConverterString.lower(`identity`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceAuthorizationResolver {
+    internal object `authorizationFor`: UniffiCallbackInterfaceAuthorizationResolverMethod0 {
+        override fun callback(`uniffiHandle`: Long,`identity`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeAuthorizationResolver.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`authorizationFor`(
+                    FfiConverterString.lift(`identity`),
+                )
+            }
+            val writeReturn = { value: kotlin.String? -> uniffiOutReturn.setValue(FfiConverterOptionalString.lower(value)) }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeAuthorizationResolver.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeAuthorizationResolver.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceAuthorizationResolver.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `authorizationFor`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_allowly_ffi_fn_init_callback_vtable_authorizationresolver(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAuthorizationResolver: FfiConverter<AuthorizationResolver, Long> {
+    internal val handleMap = UniffiHandleMap<AuthorizationResolver>()
+
+    override fun lower(value: AuthorizationResolver): Long {
+        if (value is AuthorizationResolverImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): AuthorizationResolver {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AuthorizationResolverImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): AuthorizationResolver {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AuthorizationResolver) = 8UL
+
+    override fun write(value: AuthorizationResolver, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Asked by [`NativeClient::check_with_confirmation`] for every scope that needs the user's approval; answer `true`
  * to approve, `false` to reject. Implemented in Swift / Kotlin (an `async` / `suspend` function).
  */
@@ -3426,6 +3884,334 @@ public object FfiConverterTypeConfirmNonce: FfiConverter<ConfirmNonce, Long> {
     override fun allocationSize(value: ConfirmNonce) = 8UL
 
     override fun write(value: ConfirmNonce, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A server-side identity lookup (a session table, a claim of the validated token), implemented in Swift / Kotlin.
+ * Called on the SDK's threads; it must not block for long (an async lookup belongs in the middleware, which passes
+ * its answer as the principal). Throwing counts as "no identity": the call is refused.
+ */
+public interface IdentityProvider {
+    
+    fun `identity`(`auth`: GateTransportAuth): kotlin.String?
+    
+    companion object
+}
+
+/**
+ * A server-side identity lookup (a session table, a claim of the validated token), implemented in Swift / Kotlin.
+ * Called on the SDK's threads; it must not block for long (an async lookup belongs in the middleware, which passes
+ * its answer as the principal). Throwing counts as "no identity": the call is refused.
+ */
+open class IdentityProviderImpl: Disposable, AutoCloseable, IdentityProvider
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_identityprovider(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_identityprovider(handle, status)
+        }
+    }
+
+    
+    @Throws(AllowlyException::class)override fun `identity`(`auth`: GateTransportAuth): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_identityprovider_identity(
+        it,
+        
+        FfiConverterTypeGateTransportAuth.lower(`auth`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceIdentityProvider {
+    internal object `identity`: UniffiCallbackInterfaceIdentityProviderMethod0 {
+        override fun callback(`uniffiHandle`: Long,`auth`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeIdentityProvider.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`identity`(
+                    FfiConverterTypeGateTransportAuth.lift(`auth`),
+                )
+            }
+            val writeReturn = { value: kotlin.String? -> uniffiOutReturn.setValue(FfiConverterOptionalString.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: AllowlyException -> FfiConverterTypeAllowlyError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeIdentityProvider.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeIdentityProvider.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceIdentityProvider.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `identity`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_allowly_ffi_fn_init_callback_vtable_identityprovider(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIdentityProvider: FfiConverter<IdentityProvider, Long> {
+    internal val handleMap = UniffiHandleMap<IdentityProvider>()
+
+    override fun lower(value: IdentityProvider): Long {
+        if (value is IdentityProviderImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): IdentityProvider {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return IdentityProviderImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): IdentityProvider {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: IdentityProvider) = 8UL
+
+    override fun write(value: IdentityProvider, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -5715,6 +6501,598 @@ public object FfiConverterTypeNativeClient: FfiConverter<NativeClient, Long> {
     override fun allocationSize(value: NativeClient) = 8UL
 
     override fun write(value: NativeClient, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The gate behind the Swift and Kotlin MCP middlewares. Share one per MCP server.
+ */
+public interface NativeGateInterface {
+    
+    /**
+     * The second half of a 2025-11-25 confirmation: `elicit_result_json` is the client's ElicitResult
+     * (`{"action": …}`), or `None` when pushing the question failed. A pending confirmation answers once.
+     */
+    suspend fun `answerElicitation`(`pending`: PendingElicitation, `elicitResultJson`: kotlin.String?): GateStep
+    
+    /**
+     * The scope a tool is checked against.
+     */
+    fun `scopeFor`(`toolName`: kotlin.String): kotlin.String
+    
+    /**
+     * Decides one `tools/call` (a first call or a 2026-07-28 retry). Errors only on malformed JSON input.
+     */
+    suspend fun `step`(`call`: GateCall): GateStep
+    
+    companion object
+}
+
+/**
+ * The gate behind the Swift and Kotlin MCP middlewares. Share one per MCP server.
+ */
+open class NativeGate: Disposable, AutoCloseable, NativeGateInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * Validates the options; sends nothing.
+     */
+    constructor(`client`: NativeClient, `options`: GateOptions) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(AllowlyException) { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_constructor_nativegate_new(
+    
+        
+        FfiConverterTypeNativeClient.lower(`client`),
+        FfiConverterTypeGateOptions.lower(`options`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_nativegate(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_nativegate(handle, status)
+        }
+    }
+
+    
+    /**
+     * The second half of a 2025-11-25 confirmation: `elicit_result_json` is the client's ElicitResult
+     * (`{"action": …}`), or `None` when pushing the question failed. A pending confirmation answers once.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `answerElicitation`(`pending`: PendingElicitation, `elicitResultJson`: kotlin.String?) : GateStep {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativegate_answer_elicitation(
+                uniffiHandle,
+                
+        FfiConverterTypePendingElicitation.lower(`pending`),
+        FfiConverterOptionalString.lower(`elicitResultJson`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeGateStep.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The scope a tool is checked against.
+     */override fun `scopeFor`(`toolName`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_method_nativegate_scope_for(
+        it,
+        
+        FfiConverterString.lower(`toolName`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decides one `tools/call` (a first call or a 2026-07-28 retry). Errors only on malformed JSON input.
+     */
+    @Throws(AllowlyException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `step`(`call`: GateCall) : GateStep {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_allowly_ffi_fn_method_nativegate_step(
+                uniffiHandle,
+                
+        FfiConverterTypeGateCall.lower(`call`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_allowly_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_allowly_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeGateStep.lift(it) },
+        // Error FFI converter
+        AllowlyException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNativeGate: FfiConverter<NativeGate, Long> {
+    override fun lower(value: NativeGate): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): NativeGate {
+        return NativeGate(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): NativeGate {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: NativeGate) = 8UL
+
+    override fun write(value: NativeGate, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A 2025-11-25 confirmation waiting for the user's answer. It holds the confirmation's nonce, so it stays in this
+ * process and shows nothing; it can be answered once.
+ */
+public interface PendingElicitationInterface {
+    
+    companion object
+}
+
+/**
+ * A 2025-11-25 confirmation waiting for the user's answer. It holds the confirmation's nonce, so it stays in this
+ * process and shows nothing; it can be answered once.
+ */
+open class PendingElicitation: Disposable, AutoCloseable, PendingElicitationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_allowly_ffi_fn_free_pendingelicitation(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_allowly_ffi_fn_clone_pendingelicitation(handle, status)
+        }
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePendingElicitation: FfiConverter<PendingElicitation, Long> {
+    override fun lower(value: PendingElicitation): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): PendingElicitation {
+        return PendingElicitation(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): PendingElicitation {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PendingElicitation) = 8UL
+
+    override fun write(value: PendingElicitation, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -8463,6 +9841,309 @@ public object FfiConverterTypeFieldError: FfiConverterRustBuffer<FieldError> {
 
 
 /**
+ * One `tools/call` as the middleware received it.
+ */
+data class GateCall (
+    val `toolName`: kotlin.String
+    , 
+    /**
+     * The call's `arguments` as a JSON object (`None` when absent).
+     */
+    val `argumentsJson`: kotlin.String? = null 
+    , 
+    /**
+     * The negotiated (2025-11-25) or per-request (2026-07-28) `protocolVersion`; the era is derived from it here.
+     */
+    val `protocolVersion`: kotlin.String
+    , 
+    /**
+     * The client's capabilities object (from `initialize`, or the request's `_meta` on 2026-07-28) as JSON.
+     */
+    val `clientCapabilitiesJson`: kotlin.String? = null 
+    , 
+    /**
+     * What the transport authenticated (`None`: nothing, e.g. stdio).
+     */
+    val `auth`: GateTransportAuth? = null 
+    , 
+    /**
+     * An agent run or MCP session id, sent as the check's `session_id`.
+     */
+    val `runId`: kotlin.String? = null 
+    , 
+    /**
+     * 2026-07-28 retry: the request's `requestState` (`None` on a first call).
+     */
+    val `requestState`: kotlin.String? = null 
+    , 
+    /**
+     * 2026-07-28 retry: the request's `inputResponses` as JSON.
+     */
+    val `inputResponsesJson`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGateCall: FfiConverterRustBuffer<GateCall> {
+    override fun read(buf: ByteBuffer): GateCall {
+        return GateCall(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeGateTransportAuth.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GateCall) = (
+            FfiConverterString.allocationSize(value.`toolName`) +
+            FfiConverterOptionalString.allocationSize(value.`argumentsJson`) +
+            FfiConverterString.allocationSize(value.`protocolVersion`) +
+            FfiConverterOptionalString.allocationSize(value.`clientCapabilitiesJson`) +
+            FfiConverterOptionalTypeGateTransportAuth.allocationSize(value.`auth`) +
+            FfiConverterOptionalString.allocationSize(value.`runId`) +
+            FfiConverterOptionalString.allocationSize(value.`requestState`) +
+            FfiConverterOptionalString.allocationSize(value.`inputResponsesJson`)
+    )
+
+    override fun write(value: GateCall, buf: ByteBuffer) {
+            FfiConverterString.write(value.`toolName`, buf)
+            FfiConverterOptionalString.write(value.`argumentsJson`, buf)
+            FfiConverterString.write(value.`protocolVersion`, buf)
+            FfiConverterOptionalString.write(value.`clientCapabilitiesJson`, buf)
+            FfiConverterOptionalTypeGateTransportAuth.write(value.`auth`, buf)
+            FfiConverterOptionalString.write(value.`runId`, buf)
+            FfiConverterOptionalString.write(value.`requestState`, buf)
+            FfiConverterOptionalString.write(value.`inputResponsesJson`, buf)
+    }
+}
+
+
+
+/**
+ * How a gate is configured. Give exactly one of `authorization_id`, `authorizations` (non-empty) and
+ * `authorization_resolver`.
+ */
+data class GateOptions (
+    /**
+     * One authorization for every caller.
+     */
+    val `authorizationId`: kotlin.String? = null 
+    , 
+    /**
+     * Identity → authorization id; unknown identities have none.
+     */
+    val `authorizations`: Map<kotlin.String, kotlin.String> = mapOf() 
+    , 
+    val `authorizationResolver`: AuthorizationResolver? = null 
+    , 
+    /**
+     * `None`: [`GateIdentity::Transport`].
+     */
+    val `identity`: GateIdentity? = null 
+    , 
+    /**
+     * A server-side lookup of the identity from the transport's auth (replaces `identity`'s Transport reading).
+     */
+    val `identityProvider`: IdentityProvider? = null 
+    , 
+    /**
+     * `{server}` / `{tool}` template of the scope (`mcp.{server}.{tool}`); the tool name itself when absent.
+     */
+    val `scopeTemplate`: kotlin.String? = null 
+    , 
+    val `serverName`: kotlin.String = "" 
+    , 
+    /**
+     * Tool → scope, ahead of the template.
+     */
+    val `scopes`: Map<kotlin.String, kotlin.String> = mapOf() 
+    , 
+    /**
+     * Scopes allowed while the Allowly server is unreachable; every other scope fails closed.
+     */
+    val `failOpenScopes`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * Context field → top-level argument copied into the check's context (and so into its receipt).
+     */
+    val `contextFields`: Map<kotlin.String, kotlin.String> = mapOf() 
+    , 
+    /**
+     * A top-level argument whose string value is the check's `resource`.
+     */
+    val `resourceField`: kotlin.String? = null 
+    , 
+    val `waitForSignedReceipts`: kotlin.Boolean = false 
+    , 
+    /**
+     * The gate's name sealed into its 2026-07-28 `requestState` (a state opens only at a gate of this audience).
+     */
+    val `requestStateAudience`: kotlin.String? = null 
+    , 
+    /**
+     * Longest a `requestState` stays valid (never past its confirmation).
+     */
+    val `requestStateTtl`: java.time.Duration? = null 
+    
+): Disposable{
+    
+
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`authorizationId`,
+        this.`authorizations`,
+        this.`authorizationResolver`,
+        this.`identity`,
+        this.`identityProvider`,
+        this.`scopeTemplate`,
+        this.`serverName`,
+        this.`scopes`,
+        this.`failOpenScopes`,
+        this.`contextFields`,
+        this.`resourceField`,
+        this.`waitForSignedReceipts`,
+        this.`requestStateAudience`,
+        this.`requestStateTtl`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGateOptions: FfiConverterRustBuffer<GateOptions> {
+    override fun read(buf: ByteBuffer): GateOptions {
+        return GateOptions(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterMapStringString.read(buf),
+            FfiConverterOptionalTypeAuthorizationResolver.read(buf),
+            FfiConverterOptionalTypeGateIdentity.read(buf),
+            FfiConverterOptionalTypeIdentityProvider.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterMapStringString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterMapStringString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDuration.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GateOptions) = (
+            FfiConverterOptionalString.allocationSize(value.`authorizationId`) +
+            FfiConverterMapStringString.allocationSize(value.`authorizations`) +
+            FfiConverterOptionalTypeAuthorizationResolver.allocationSize(value.`authorizationResolver`) +
+            FfiConverterOptionalTypeGateIdentity.allocationSize(value.`identity`) +
+            FfiConverterOptionalTypeIdentityProvider.allocationSize(value.`identityProvider`) +
+            FfiConverterOptionalString.allocationSize(value.`scopeTemplate`) +
+            FfiConverterString.allocationSize(value.`serverName`) +
+            FfiConverterMapStringString.allocationSize(value.`scopes`) +
+            FfiConverterSequenceString.allocationSize(value.`failOpenScopes`) +
+            FfiConverterMapStringString.allocationSize(value.`contextFields`) +
+            FfiConverterOptionalString.allocationSize(value.`resourceField`) +
+            FfiConverterBoolean.allocationSize(value.`waitForSignedReceipts`) +
+            FfiConverterOptionalString.allocationSize(value.`requestStateAudience`) +
+            FfiConverterOptionalDuration.allocationSize(value.`requestStateTtl`)
+    )
+
+    override fun write(value: GateOptions, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`authorizationId`, buf)
+            FfiConverterMapStringString.write(value.`authorizations`, buf)
+            FfiConverterOptionalTypeAuthorizationResolver.write(value.`authorizationResolver`, buf)
+            FfiConverterOptionalTypeGateIdentity.write(value.`identity`, buf)
+            FfiConverterOptionalTypeIdentityProvider.write(value.`identityProvider`, buf)
+            FfiConverterOptionalString.write(value.`scopeTemplate`, buf)
+            FfiConverterString.write(value.`serverName`, buf)
+            FfiConverterMapStringString.write(value.`scopes`, buf)
+            FfiConverterSequenceString.write(value.`failOpenScopes`, buf)
+            FfiConverterMapStringString.write(value.`contextFields`, buf)
+            FfiConverterOptionalString.write(value.`resourceField`, buf)
+            FfiConverterBoolean.write(value.`waitForSignedReceipts`, buf)
+            FfiConverterOptionalString.write(value.`requestStateAudience`, buf)
+            FfiConverterOptionalDuration.write(value.`requestStateTtl`, buf)
+    }
+}
+
+
+
+/**
+ * What the transport authenticated for one request; never anything the model wrote.
+ */
+data class GateTransportAuth (
+    /**
+     * The authenticated principal (a token's subject); `None` on stdio or an unauthenticated transport.
+     */
+    val `principal`: kotlin.String? = null 
+    , 
+    /**
+     * The MCP session, when the transport has one.
+     */
+    val `sessionId`: kotlin.String? = null 
+    , 
+    /**
+     * Further claims of the transport's credential, as a JSON object.
+     */
+    val `claimsJson`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGateTransportAuth: FfiConverterRustBuffer<GateTransportAuth> {
+    override fun read(buf: ByteBuffer): GateTransportAuth {
+        return GateTransportAuth(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GateTransportAuth) = (
+            FfiConverterOptionalString.allocationSize(value.`principal`) +
+            FfiConverterOptionalString.allocationSize(value.`sessionId`) +
+            FfiConverterOptionalString.allocationSize(value.`claimsJson`)
+    )
+
+    override fun write(value: GateTransportAuth, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`principal`, buf)
+            FfiConverterOptionalString.write(value.`sessionId`, buf)
+            FfiConverterOptionalString.write(value.`claimsJson`, buf)
+    }
+}
+
+
+
+/**
  * One member of `GET /v1/setup/members` (never with a credential).
  */
 data class Member (
@@ -10512,6 +12193,361 @@ public object FfiConverterTypeFallbackMode: FfiConverterRustBuffer<FallbackMode>
 
 
 /**
+ * Where the gate takes the caller's identity from.
+ */
+sealed class GateIdentity {
+    
+    /**
+     * The transport's authenticated principal, passed to each `step` (or the [`IdentityProvider`]'s answer). The
+     * default.
+     */
+    object Transport : GateIdentity()
+    
+    
+    /**
+     * One identity for every call: a single-user process (a stdio server started by its user).
+     */
+    data class Process(
+        val `identity`: kotlin.String) : GateIdentity()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * **Single-user servers only.** The string value of the top-level tool argument `argument`: the model writes the
+     * arguments, so on a server with several users any caller could name another.
+     */
+    data class FromArguments(
+        val `argument`: kotlin.String) : GateIdentity()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGateIdentity : FfiConverterRustBuffer<GateIdentity>{
+    override fun read(buf: ByteBuffer): GateIdentity {
+        return when(buf.getInt()) {
+            1 -> GateIdentity.Transport
+            2 -> GateIdentity.Process(
+                FfiConverterString.read(buf),
+                )
+            3 -> GateIdentity.FromArguments(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: GateIdentity): ULong = when(value) {
+        is GateIdentity.Transport -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is GateIdentity.Process -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`identity`)
+            )
+        }
+        is GateIdentity.FromArguments -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`argument`)
+            )
+        }
+    }
+
+    override fun write(value: GateIdentity, buf: ByteBuffer) {
+        when(value) {
+            is GateIdentity.Transport -> {
+                buf.putInt(1)
+                Unit
+            }
+            is GateIdentity.Process -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`identity`, buf)
+                Unit
+            }
+            is GateIdentity.FromArguments -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`argument`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * What the middleware does with the call. Every `*_json` is a complete document to hand to the framework as is.
+ */
+sealed class GateStep: Disposable  {
+    
+    /**
+     * Run the tool; merge `meta_json` (an object) into its result's `_meta`.
+     */
+    data class Run(
+        val `receiptIds`: List<kotlin.String>, 
+        val `metaJson`: kotlin.String) : GateStep()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Do not run the tool; answer `result_json`, an `isError` CallToolResult.
+     */
+    data class Refuse(
+        val `resultJson`: kotlin.String) : GateStep()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * 2025-11-25: push `elicitation/create` with `params_json`, then `answer_elicitation(pending, …)`.
+     */
+    data class Elicit(
+        val `paramsJson`: kotlin.String, 
+        val `pending`: ai.allowly.PendingElicitation) : GateStep()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * 2026-07-28: answer the input-required result `result_json` (its parts also given apart).
+     */
+    data class InputRequired(
+        val `inputRequestsJson`: kotlin.String, 
+        val `requestState`: kotlin.String, 
+        val `resultJson`: kotlin.String) : GateStep()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Answer a JSON-RPC error instead of a result.
+     */
+    data class ProtocolError(
+        val `code`: kotlin.Int, 
+        val `message`: kotlin.String, 
+        val `dataJson`: kotlin.String?) : GateStep()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        when(this) {
+            is GateStep.Run -> {
+                
+    Disposable.destroy(
+        this.`receiptIds`,
+        this.`metaJson`
+    )
+                
+            }
+            is GateStep.Refuse -> {
+                
+    Disposable.destroy(
+        this.`resultJson`
+    )
+                
+            }
+            is GateStep.Elicit -> {
+                
+    Disposable.destroy(
+        this.`paramsJson`,
+        this.`pending`
+    )
+                
+            }
+            is GateStep.InputRequired -> {
+                
+    Disposable.destroy(
+        this.`inputRequestsJson`,
+        this.`requestState`,
+        this.`resultJson`
+    )
+                
+            }
+            is GateStep.ProtocolError -> {
+                
+    Disposable.destroy(
+        this.`code`,
+        this.`message`,
+        this.`dataJson`
+    )
+                
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGateStep : FfiConverterRustBuffer<GateStep>{
+    override fun read(buf: ByteBuffer): GateStep {
+        return when(buf.getInt()) {
+            1 -> GateStep.Run(
+                FfiConverterSequenceString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            2 -> GateStep.Refuse(
+                FfiConverterString.read(buf),
+                )
+            3 -> GateStep.Elicit(
+                FfiConverterString.read(buf),
+                FfiConverterTypePendingElicitation.read(buf),
+                )
+            4 -> GateStep.InputRequired(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            5 -> GateStep.ProtocolError(
+                FfiConverterInt.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: GateStep): ULong = when(value) {
+        is GateStep.Run -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceString.allocationSize(value.`receiptIds`)
+                + FfiConverterString.allocationSize(value.`metaJson`)
+            )
+        }
+        is GateStep.Refuse -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`resultJson`)
+            )
+        }
+        is GateStep.Elicit -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`paramsJson`)
+                + FfiConverterTypePendingElicitation.allocationSize(value.`pending`)
+            )
+        }
+        is GateStep.InputRequired -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`inputRequestsJson`)
+                + FfiConverterString.allocationSize(value.`requestState`)
+                + FfiConverterString.allocationSize(value.`resultJson`)
+            )
+        }
+        is GateStep.ProtocolError -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterInt.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterOptionalString.allocationSize(value.`dataJson`)
+            )
+        }
+    }
+
+    override fun write(value: GateStep, buf: ByteBuffer) {
+        when(value) {
+            is GateStep.Run -> {
+                buf.putInt(1)
+                FfiConverterSequenceString.write(value.`receiptIds`, buf)
+                FfiConverterString.write(value.`metaJson`, buf)
+                Unit
+            }
+            is GateStep.Refuse -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`resultJson`, buf)
+                Unit
+            }
+            is GateStep.Elicit -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`paramsJson`, buf)
+                FfiConverterTypePendingElicitation.write(value.`pending`, buf)
+                Unit
+            }
+            is GateStep.InputRequired -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`inputRequestsJson`, buf)
+                FfiConverterString.write(value.`requestState`, buf)
+                FfiConverterString.write(value.`resultJson`, buf)
+                Unit
+            }
+            is GateStep.ProtocolError -> {
+                buf.putInt(5)
+                FfiConverterInt.write(value.`code`, buf)
+                FfiConverterString.write(value.`message`, buf)
+                FfiConverterOptionalString.write(value.`dataJson`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * Whether a receipt records a decision or an event.
  */
 
@@ -10925,6 +12961,38 @@ public object FfiConverterOptionalTypeAgentTokenSupplier: FfiConverterRustBuffer
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeAuthorizationResolver: FfiConverterRustBuffer<AuthorizationResolver?> {
+    override fun read(buf: ByteBuffer): AuthorizationResolver? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAuthorizationResolver.read(buf)
+    }
+
+    override fun allocationSize(value: AuthorizationResolver?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAuthorizationResolver.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AuthorizationResolver?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAuthorizationResolver.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeConfirmNonce: FfiConverterRustBuffer<ConfirmNonce?> {
     override fun read(buf: ByteBuffer): ConfirmNonce? {
         if (buf.get().toInt() == 0) {
@@ -10947,6 +13015,38 @@ public object FfiConverterOptionalTypeConfirmNonce: FfiConverterRustBuffer<Confi
         } else {
             buf.put(1)
             FfiConverterTypeConfirmNonce.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeIdentityProvider: FfiConverterRustBuffer<IdentityProvider?> {
+    override fun read(buf: ByteBuffer): IdentityProvider? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeIdentityProvider.read(buf)
+    }
+
+    override fun allocationSize(value: IdentityProvider?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeIdentityProvider.allocationSize(value)
+        }
+    }
+
+    override fun write(value: IdentityProvider?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeIdentityProvider.write(value, buf)
         }
     }
 }
@@ -11117,6 +13217,38 @@ public object FfiConverterOptionalTypeBudgetInfo: FfiConverterRustBuffer<BudgetI
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeGateTransportAuth: FfiConverterRustBuffer<GateTransportAuth?> {
+    override fun read(buf: ByteBuffer): GateTransportAuth? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeGateTransportAuth.read(buf)
+    }
+
+    override fun allocationSize(value: GateTransportAuth?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeGateTransportAuth.allocationSize(value)
+        }
+    }
+
+    override fun write(value: GateTransportAuth?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeGateTransportAuth.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePolicyRef: FfiConverterRustBuffer<PolicyRef?> {
     override fun read(buf: ByteBuffer): PolicyRef? {
         if (buf.get().toInt() == 0) {
@@ -11235,6 +13367,38 @@ public object FfiConverterOptionalTypeAuthorizationStatus: FfiConverterRustBuffe
         } else {
             buf.put(1)
             FfiConverterTypeAuthorizationStatus.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeGateIdentity: FfiConverterRustBuffer<GateIdentity?> {
+    override fun read(buf: ByteBuffer): GateIdentity? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeGateIdentity.read(buf)
+    }
+
+    override fun allocationSize(value: GateIdentity?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeGateIdentity.allocationSize(value)
+        }
+    }
+
+    override fun write(value: GateIdentity?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeGateIdentity.write(value, buf)
         }
     }
 }
@@ -11649,6 +13813,45 @@ public object FfiConverterSequenceTypeWebhookHeader: FfiConverterRustBuffer<List
 /**
  * @suppress
  */
+public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.String, kotlin.String>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.String> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, kotlin.String>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, kotlin.String>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterString.write(v, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterMapStringDuration: FfiConverterRustBuffer<Map<kotlin.String, java.time.Duration>> {
     override fun read(buf: ByteBuffer): Map<kotlin.String, java.time.Duration> {
         val len = buf.getInt()
@@ -11856,6 +14059,20 @@ public object FfiConverterMapStringSequenceString: FfiConverterRustBuffer<Map<ko
     
         
         FfiConverterTypeVerificationErrorKind.lower(`kind`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The refusal text of a call that arrived with no trusted identity (core's `NO_TRUSTED_IDENTITY_HELP`), for
+         * documentation and tests; the gate puts it in the refusal itself.
+         */ fun `mcpNoTrustedIdentityHelp`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_allowly_ffi_fn_func_mcp_no_trusted_identity_help(
+    
+        _status)
 }
     )
     }
