@@ -138,10 +138,14 @@ test-node: toolchain
 	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
 	$(CARGO) build --locked -p allowly-cli; \
 	cd bindings-node; \
-	if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi; \
+	$(NPM_CI); \
 	npm run build; \
 	npm test; \
 	npm run typecheck
+
+# node_modules as the lock file says: installed again whenever package-lock.json is newer than the last install
+# (npm writes node_modules/.package-lock.json), so a pulled dependency change is never tested against stale modules.
+NPM_CI := [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
 
 # The Kotlin/JVM binding: the UniFFI library (liballowly_ffi) and the allowly binary the tests start, then Maven (JUnit 5)
 # with JNA pointed at cargo's debug folder. Needs a JDK 17+ and Maven; installs Maven with apt when it is missing.
@@ -164,7 +168,7 @@ test-kotlin: toolchain
 # package, the Node addon, the CLI), runs each runner with ALLOWLY_PARITY_DIR, prints scenario x language.
 parity: toolchain python-build
 	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
-	(cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build); \
+	(cd bindings-node && { $(NPM_CI); } && npm run build); \
 	CARGO="$(CARGO)" MAKE="$(MAKE)" $(PYTHON) scripts/parity.py
 
 
@@ -176,7 +180,7 @@ parity: toolchain python-build
 models: toolchain
 	$(CARGO) run --locked -q -p allowly-modelgen
 	$(MAKE) --no-print-directory ffi-bindings
-	cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
+	cd bindings-node && { $(NPM_CI); } && npm run build
 
 # Rewrites bindings-swift's committed generated sources (Swift, header, modulemap, Kotlin); the drift test checks them.
 ffi-bindings: toolchain
@@ -318,7 +322,7 @@ bench-prep: toolchain bench-venvs
 	$(BENCH_OURS)/bin/maturin build --release --locked -q -m bindings-python/Cargo.toml -o bench/.work/wheels
 	$(BENCH_OURS)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps bench/.work/wheels/allowly-*.whl
 	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
-	cd bindings-node && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build:release
+	cd bindings-node && { $(NPM_CI); } && npm run build:release
 
 .PHONY: bench-server
 # P5 (server checks/s and p99 at half that rate), P6 (check -> signed receipt, fetch_signed) and P7 (MCP proxy added
