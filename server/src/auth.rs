@@ -34,13 +34,15 @@ pub struct Runtime {
     pub workspace_id: String,
     /// The agent a verified `X-Allowly-Agent-Token` proved (none without the header).
     pub agent: Option<VerifiedAgent>,
+    /// The workspace's "agent tokens required" setting, read with the key.
+    requires_agent_tokens: bool,
 }
 
 impl Runtime {
     /// A workspace that requires agent tokens refuses an agent's call (a check, a settlement) without one. Runs before
     /// any write, so a refused call stores nothing.
-    pub async fn require_agent_token_if_configured(&self, state: &AppState) -> Result<(), ApiError> {
-        if self.agent.is_none() && agents::requires_tokens(state.store.reader(), &self.workspace_id).await? {
+    pub fn require_agent_token_if_configured(&self) -> Result<(), ApiError> {
+        if self.agent.is_none() && self.requires_agent_tokens {
             return Err(ApiError::agent_token(WireCode::AgentTokenRequired));
         }
         Ok(())
@@ -90,7 +92,7 @@ impl EscalationReader {
 
 /// Who a bearer token turned out to be.
 enum Caller {
-    Key { workspace_id: String, tier: Tier, agent: Option<VerifiedAgent> },
+    Key { workspace_id: String, tier: Tier, agent: Option<VerifiedAgent>, requires_agent_tokens: bool },
     Member(Member),
 }
 
@@ -104,9 +106,11 @@ pub struct VerifiedAgent {
 /// The header a caller uses to assert which agent it is (an EdDSA JWT in the official SDK).
 pub const AGENT_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-allowly-agent-token");
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<(String, Tier, Option<VerifiedAgent>), ApiError> {
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Runtime, Tier), ApiError> {
     match identify(parts, state).await? {
-        Caller::Key { workspace_id, tier, agent } => Ok((workspace_id, tier, agent)),
+        Caller::Key { workspace_id, tier, agent, requires_agent_tokens } => {
+            Ok((Runtime { workspace_id, agent, requires_agent_tokens }, tier))
+        }
         Caller::Member(_) => Err(ApiError::new(
             WireCode::InsufficientKeyTier,
             "a member credential can only read and resolve escalations; this route needs an API key",
@@ -132,9 +136,13 @@ async fn identify(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
             .ok_or_else(ApiError::invalid_api_key)?;
         Caller::Member(Member { workspace_id, member_id })
     } else {
-        let (workspace_id, tier) =
-            api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)?;
-        Caller::Key { workspace_id, tier, agent: None }
+        let owner = api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)?;
+        Caller::Key {
+            workspace_id: owner.workspace_id,
+            tier: owner.tier,
+            agent: None,
+            requires_agent_tokens: owner.requires_agent_tokens,
+        }
     };
     // Only known keys get a bucket, so garbage keys cannot fill the map; keyed by the hash, never the key text.
     let bucket = crate::util::sha256_hex(key.as_bytes());
@@ -154,7 +162,9 @@ async fn identify(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         None => None,
     };
     Ok(match caller {
-        Caller::Key { workspace_id, tier, .. } => Caller::Key { workspace_id, tier, agent },
+        Caller::Key { workspace_id, tier, requires_agent_tokens, .. } => {
+            Caller::Key { workspace_id, tier, agent, requires_agent_tokens }
+        }
         member => member,
     })
 }
@@ -193,8 +203,7 @@ impl FromRequestParts<Arc<AppState>> for Runtime {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let (workspace_id, _tier, agent) = authenticate(parts, state).await?;
-        Ok(Runtime { workspace_id, agent })
+        Ok(authenticate(parts, state).await?.0)
     }
 }
 
@@ -203,8 +212,8 @@ impl FromRequestParts<Arc<AppState>> for Setup {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         match authenticate(parts, state).await? {
-            (workspace_id, Tier::Setup, _) => Ok(Setup { workspace_id }),
-            (_, Tier::Runtime, _) => Err(ApiError::insufficient_tier()),
+            (runtime, Tier::Setup) => Ok(Setup { workspace_id: runtime.workspace_id }),
+            (_, Tier::Runtime) => Err(ApiError::insufficient_tier()),
         }
     }
 }
@@ -229,7 +238,9 @@ impl FromRequestParts<Arc<AppState>> for EscalationReader {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         Ok(match identify(parts, state).await? {
             Caller::Member(m) => EscalationReader::Member(m),
-            Caller::Key { workspace_id, agent, .. } => EscalationReader::Workspace(Runtime { workspace_id, agent }),
+            Caller::Key { workspace_id, agent, requires_agent_tokens, .. } => {
+                EscalationReader::Workspace(Runtime { workspace_id, agent, requires_agent_tokens })
+            }
         })
     }
 }

@@ -20,6 +20,10 @@ use crate::store::signing_keys::{self, ActiveKey};
 use crate::store::{Dialect, Store, receipts};
 
 const BATCH: i64 = 256;
+/// After a wake-up, how long the task lets more decisions commit before it reads: under steady traffic one pass then
+/// signs several receipts (one read, one write transaction), instead of competing with every check for the cores and
+/// the write lock. It adds at most this much to the time until a receipt is signed.
+const COALESCE: Duration = Duration::from_millis(2);
 /// Upper bound on how long a pending row can wait if a wake-up is ever missed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
@@ -82,19 +86,24 @@ pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool
             if *shutdown.borrow() {
                 break;
             }
-            let did = match sign_batch(&store, &master, &h, &mut keys, &mut failed).await {
-                Ok(n) => n,
+            let pass = match sign_batch(&store, &master, &h, &mut keys, &mut failed).await {
+                Ok(pass) => pass,
                 Err(e) => {
                     tracing::error!(error = %e, "receipt signing pass failed");
-                    0
+                    Pass::default()
                 }
             };
-            if did > 0 {
+            if pass.signed > 0 {
                 h.signed.send_modify(|g| *g += 1);
+            }
+            // A full batch may have left rows behind: read again at once. A partial one took every row committed
+            // before it was read, and a row committed since has kicked (a stored permit), so wait for that kick
+            // rather than spend a query per batch finding nothing.
+            if pass.full {
                 continue;
             }
             tokio::select! {
-                _ = h.kick.notified() => {}
+                _ = h.kick.notified() => tokio::time::sleep(COALESCE).await,
                 _ = tokio::time::sleep(IDLE_POLL) => {}
                 _ = shutdown.changed() => {}
             }
@@ -104,14 +113,23 @@ pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool
     handle
 }
 
-/// Signs one batch; returns how many rows were signed.
+/// What one signing pass did.
+#[derive(Debug, Default)]
+struct Pass {
+    /// Rows signed.
+    signed: usize,
+    /// The read returned a whole batch, so more rows may be pending.
+    full: bool,
+}
+
+/// Signs one batch.
 async fn sign_batch(
     store: &Store,
     master: &MasterKey,
     h: &SignerHandle,
     keys: &mut Vec<ActiveKey>,
     failed: &mut HashSet<String>,
-) -> Result<usize, String> {
+) -> Result<Pass, String> {
     let db = |e: sqlx::Error| format!("database: {e}");
     // PostgreSQL: rows are claimed in the transaction that marks them signed. SQLite: they are read without the write
     // lock (signing a batch takes a while, and decisions would wait for it), then marked in a short write
@@ -129,9 +147,10 @@ async fn sign_batch(
         }
     };
     let rows = receipts::pending_batch(conn, BATCH).await.map_err(db)?;
+    let full = i64::try_from(rows.len()).is_ok_and(|n| n >= BATCH);
     let rows: Vec<_> = rows.into_iter().filter(|r| !failed.contains(&r.id)).collect();
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Pass { signed: 0, full: false });
     }
     // Counted after the rows were read, so a key rotated (here or by another process) before any of these receipts
     // was issued is already visible (see `signing_keys::lock_for_rotation`).
@@ -152,7 +171,7 @@ async fn sign_batch(
         }
     }
     if signed.is_empty() {
-        return Ok(0);
+        return Ok(Pass { signed: 0, full: false });
     }
     let mut tx = match claim {
         Some(tx) => tx,
@@ -162,7 +181,7 @@ async fn sign_batch(
     tx.commit().await.map_err(db)?;
     h.rows_signed.fetch_add(won, Ordering::SeqCst);
     h.rows_lost.fetch_add(signed.len() as u64 - won, Ordering::SeqCst);
-    Ok(signed.len())
+    Ok(Pass { signed: signed.len(), full })
 }
 
 fn sign_row(row: &receipts::PendingRow, keys: &[ActiveKey]) -> Result<String, String> {

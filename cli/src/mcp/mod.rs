@@ -79,7 +79,7 @@ pub struct AuthorizeArgs {
 }
 
 pub fn run(command: McpCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("allowly mcp: could not start the async runtime: {e}");

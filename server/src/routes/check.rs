@@ -77,7 +77,7 @@ pub(super) struct CheckReq {
 /// without one, and a verified token must name the authorization's agent. An unknown authorization is left to the
 /// evaluation (deny `authorization_not_found` with its receipt), as without a token.
 async fn check_agent(s: &AppState, who: &Runtime, authorization_id: &str) -> ApiResult<()> {
-    who.require_agent_token_if_configured(s).await?;
+    who.require_agent_token_if_configured()?;
     if who.agent.is_some() {
         let bound =
             crate::store::agents::authorization_agent(s.store.reader(), &who.workspace_id, authorization_id).await?;

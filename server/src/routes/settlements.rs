@@ -44,7 +44,7 @@ pub async fn settle(
 ) -> ApiResult<Response> {
     let (check_receipt_id, actual) = parse_settle(&body)?;
     // A settlement is an agent reporting what its allowed action cost: the agent-token rules of a check apply.
-    who.require_agent_token_if_configured(&s).await?;
+    who.require_agent_token_if_configured()?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/budget-settlements", &body)?;
     let mut tx = s.store.begin().await?;
     if let Some(r) = idempotency::replay(&mut tx, &who.workspace_id, idem.as_ref()).await? {

@@ -102,16 +102,34 @@ pub async fn create(
     Ok(NewApiKey { id, key })
 }
 
-/// Looks a presented key up by hash: `(workspace_id, tier)` of a live key.
-pub async fn authenticate(pool: &sqlx::AnyPool, key: &str) -> Result<Option<(String, Tier)>, sqlx::Error> {
-    let row = sqlx::query("SELECT workspace_id, tier FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-        .bind(util::sha256_hex(key.as_bytes()))
-        .fetch_optional(pool)
-        .await?;
+/// Who a live key belongs to, with the one workspace setting every agent call needs.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub workspace_id: String,
+    pub tier: Tier,
+    /// The workspace refuses agent calls without an agent token (`store::agents::set_requires_tokens`). Read here,
+    /// with the key, so a check costs one lookup fewer than asking the workspace separately.
+    pub requires_agent_tokens: bool,
+}
+
+/// Looks a presented key up by hash: its owner, for a live key.
+pub async fn authenticate(pool: &sqlx::AnyPool, key: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT k.workspace_id, k.tier, w.require_agent_tokens FROM api_keys k \
+         LEFT JOIN workspaces w ON w.id = k.workspace_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+    )
+    .bind(util::sha256_hex(key.as_bytes()))
+    .fetch_optional(pool)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let tier: String = row.try_get("tier")?;
     let tier = if tier == "setup" { Tier::Setup } else { Tier::Runtime };
-    Ok(Some((row.try_get("workspace_id")?, tier)))
+    let requires: Option<i64> = row.try_get("require_agent_tokens")?;
+    Ok(Some(KeyOwner {
+        workspace_id: row.try_get("workspace_id")?,
+        tier,
+        requires_agent_tokens: requires.unwrap_or(0) != 0,
+    }))
 }
 
 /// A key as listed: never its text or hash, only the display prefix.

@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use allowly_core::model::CreateAuthorizationRequest;
+use allowly_core::model::{CheckRequest, CreateAuthorizationRequest};
 use allowly_core::{Client, ClientConfig};
 use common::Server;
 use rmcp::ServiceExt;
@@ -57,6 +57,20 @@ async fn proxy_overhead_per_tool_call() {
         .unwrap()
         .authorization_id;
 
+    // The check alone, from this process over the same loopback HTTP: the part of the added latency that is the
+    // server's round trip rather than the proxy's own work.
+    let request = CheckRequest::new(&auth, ["read_note"]);
+    let mut checks = Vec::with_capacity(CALLS);
+    for i in 0..WARMUP + CALLS {
+        let started = Instant::now();
+        client.check(&request).await.expect("check");
+        if i >= WARMUP {
+            checks.push(started.elapsed());
+        }
+    }
+    checks.sort();
+    println!(" check: p50 {:?}  p99 {:?}  ({CALLS} calls)", percentile(&checks, 0.50), percentile(&checks, 0.99));
+
     let direct = measure(tokio::process::Command::new(env!("CARGO_BIN_EXE_allowly-mcp-fixture"))).await;
     let mut proxied = tokio::process::Command::new(common::allowly_bin());
     proxied
@@ -81,6 +95,8 @@ async fn proxy_overhead_per_tool_call() {
             "proxy_p99_ms": ms(percentile(&through, 0.99)),
             "added_p50_ms": ms(added(0.50)),
             "added_p99_ms": ms(added(0.99)),
+            "check_p50_ms": ms(percentile(&checks, 0.50)),
+            "check_p99_ms": ms(percentile(&checks, 0.99)),
         });
         std::fs::write(&path, format!("{doc}\n")).expect("write ALLOWLY_BENCH_JSON");
     }
