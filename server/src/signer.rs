@@ -20,10 +20,11 @@ use crate::store::signing_keys::{self, ActiveKey};
 use crate::store::{Dialect, Store, receipts};
 
 const BATCH: i64 = 256;
-/// After a wake-up, how long the task lets more decisions commit before it reads: under steady traffic one pass then
-/// signs several receipts (one read, one write transaction), instead of competing with every check for the cores and
-/// the write lock. It adds at most this much to the time until a receipt is signed.
-const COALESCE: Duration = Duration::from_millis(2);
+/// The least time between the starts of two passes woken by commits. An idle signer signs a new receipt at once;
+/// under steady traffic a pass then signs the several receipts committed meanwhile (one read, one write transaction)
+/// instead of running once per check and competing with the next check for the cores and the write lock. It adds at
+/// most this much to the time until a receipt is signed, and only when the previous pass was this recent.
+const MIN_PASS_INTERVAL: Duration = Duration::from_millis(2);
 /// Upper bound on how long a pending row can wait if a wake-up is ever missed.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
@@ -86,6 +87,7 @@ pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool
             if *shutdown.borrow() {
                 break;
             }
+            let pass_started = tokio::time::Instant::now();
             let pass = match sign_batch(&store, &master, &h, &mut keys, &mut failed).await {
                 Ok(pass) => pass,
                 Err(e) => {
@@ -103,7 +105,7 @@ pub fn spawn(store: Store, master: MasterKey, mut shutdown: watch::Receiver<bool
                 continue;
             }
             tokio::select! {
-                _ = h.kick.notified() => tokio::time::sleep(COALESCE).await,
+                _ = h.kick.notified() => tokio::time::sleep_until(pass_started + MIN_PASS_INTERVAL).await,
                 _ = tokio::time::sleep(IDLE_POLL) => {}
                 _ = shutdown.changed() => {}
             }
