@@ -137,6 +137,18 @@ impl Gate {
         Gate { client, config, state_key, spent_upstream: Arc::default() }
     }
 
+    /// A gate with another configuration that shares this gate's client, request-state key and memory of spent
+    /// states: for a front that builds a gate per call (its host's scope and authorization for that call), so a state
+    /// minted by one call's gate opens at the retry's, and a wrapped state spent at one is spent at all. A key set in
+    /// `config` replaces this gate's.
+    pub fn with_config(&self, config: GateConfig) -> Gate {
+        let state_key = match &config.request_state.key {
+            Some(key) => Arc::new(key.clone()),
+            None => self.state_key.clone(),
+        };
+        Gate { client: self.client.clone(), config, state_key, spent_upstream: self.spent_upstream.clone() }
+    }
+
     pub(crate) fn spent_upstream_states(&self) -> &SpentStates {
         &self.spent_upstream
     }

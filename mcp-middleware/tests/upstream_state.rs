@@ -130,3 +130,28 @@ async fn the_gate_own_states_and_wrapped_ones_never_stand_in_for_each_other() {
     }
     server.stop().await;
 }
+
+/// A front that builds a gate per call (`Gate::with_config`) opens at the retry's gate what the first call's gate
+/// wrapped, and a state spent at one per-call gate is spent at every other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_call_gates_of_one_gate_share_its_key_and_spent_states() {
+    let server = Server::start().await;
+    let gate = gate_for(&server, None).await;
+    let arguments = json!({"note_id": "n1"}).as_object().unwrap().clone();
+    let responses = json!({});
+    let first_call = gate.with_config(gate.config().clone());
+    let (state, _) = wrapped(&first_call, &arguments, "upstream-state-9").await;
+
+    let retry_call = gate.with_config(gate.config().clone());
+    let retry = retried(input("alice", "read_note", &arguments), &state, &responses);
+    assert!(matches!(retry_call.open_upstream_state(&retry), UpstreamResume::Resume { .. }));
+    let another_call = gate.with_config(gate.config().clone());
+    assert_eq!(invalid_params(another_call.open_upstream_state(&retry)), "requestState was already used");
+
+    // A separate gate (its own random key) cannot open it at all.
+    let stranger = gate_for(&server, None).await;
+    let (fresh, _) = wrapped(&first_call, &arguments, "upstream-state-10").await;
+    let foreign = retried(input("alice", "read_note", &arguments), &fresh, &responses);
+    assert!(matches!(stranger.open_upstream_state(&foreign), UpstreamResume::Refuse(_)));
+    server.stop().await;
+}
