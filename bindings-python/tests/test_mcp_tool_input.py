@@ -222,3 +222,39 @@ async def test_a_tool_state_too_large_to_carry_is_an_internal_error_not_a_bare_s
             await _call(c, "ask_big", {})
     assert refused.value.code == -32603 and "too large" in refused.value.error.message
     assert ran == ["ask_big"]
+
+
+async def test_the_gate_itself_binds_a_wrapped_state_to_its_call_and_opens_it_once(server, asker) -> None:
+    """Below the frameworks (whose own request-state layer also binds arguments): the gate's wrapped state opens only
+    for the same tool, arguments and user, once, and a 2025-11-25 run is left for the framework to relay."""
+    gate = allowly.mcp.AllowlyGate(**gate_options(server, asker, signed_in=asker["user_id"]))
+    meta = {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}}}
+
+    async def step(arguments: Dict[str, Any], version: str = NEW, **retry: Any) -> Any:
+        return await gate.step(
+            "ask_and_read", arguments, server_context=None, access_token=None, protocol_version=version,
+            request_meta=meta, client_capabilities=None, **retry,
+        )
+
+    ran = await step(TO)
+    assert ran.kind == "run" and ran.meta["allowly.ai/decision"] == "allow"
+    wrapped = gate.wrap_input_required(ran, ASKED)
+    assert wrapped.kind == "input_required" and list(wrapped.result["inputRequests"]) == ["subject"]
+    state = wrapped.result["requestState"]
+    assert TOOL_STATE not in state
+
+    for arguments in ({"to": "b@example.com"}, {}):
+        moved = await step(arguments, input_responses=SUBJECT, request_state=state)
+        assert moved.kind == "protocol_error" and moved.error["code"] == -32602
+        assert moved.error["message"] == "requestState belongs to another tool call"
+    answers = {**ACCEPT, **SUBJECT}
+    resumed = await step(TO, input_responses=answers, request_state=state)
+    assert resumed.kind == "resume" and resumed.request_state == TOOL_STATE
+    assert resumed.input_responses == SUBJECT, "the gate's own answer is not the tool's"
+    assert resumed.meta == ran.meta
+    again = await step(TO, input_responses=answers, request_state=state)
+    assert again.kind == "protocol_error" and again.error["message"] == "requestState was already used"
+
+    legacy = await step(TO, version="2025-11-25")
+    assert legacy.kind == "run" and gate.wrap_input_required(legacy, ASKED) is None
+    await gate.close()
