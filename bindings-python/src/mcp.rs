@@ -9,15 +9,21 @@
 //!
 //! The confirmation nonce stays in Rust: sealed inside `requestState` on the new era, and held by the step object
 //! (never a getter, never in `repr`) until [`NativeGate::answer_elicitation`] on the old one.
+//!
+//! A tool's OWN `input_required` (its own elicitation, 2026-07-28) must not meet the gate on its retry as a foreign
+//! state: the adapter hands the tool's result to [`NativeGate::wrap_input_required`], which seals the tool's state
+//! inside one of the gate's, bound to this call; [`NativeGate::step`] opens such a state first and answers `resume`
+//! (run the tool with its own state, no second check: this call was already approved), once only.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use allowly_core::caller_identity::{IdentitySource, TransportAuth};
 use allowly_core::{Client, Error};
+use allowly_mcp::results::CONFIRM_INPUT_KEY;
 use allowly_mcp::{
     AuthorizationTable, CallContext, ClientCapabilities, ElicitAnswer, Era, FailMode, Gate, GateConfig,
-    PendingConfirmation, RequestStateConfig, RequestStateKey, Retry, ScopeMapping, Step, StepInput,
+    PendingConfirmation, RequestStateConfig, RequestStateKey, Retry, ScopeMapping, Step, StepInput, UpstreamResume,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -35,6 +41,9 @@ pub struct NativeGate {
     /// Carries one request-state key drawn for this gate, so a state minted on one call opens on its retry although
     /// each call gets its own `Gate` (its own scope and authorization table).
     config: GateConfig,
+    /// The long-lived gate every per-call gate derives from, so they share its key and its memory of spent wrapped
+    /// states: a tool's wrapped state replayed at a later call's gate is still refused.
+    base: Gate,
 }
 
 impl NativeGate {
@@ -48,7 +57,8 @@ impl NativeGate {
         identity: Option<String>,
         authorization_id: Option<String>,
     ) -> Result<Gate, Error> {
-        let client: Client = self.client.get().client()?;
+        // A closed client closes the gate, although the base gate holds its own handle.
+        let _open: Client = self.client.get().client()?;
         let mut config = self.config.clone();
         if let Some(scope) = scope {
             config.scope_for_tool = ScopeMapping::Map {
@@ -58,7 +68,44 @@ impl NativeGate {
         }
         let table = identity.zip(authorization_id).into_iter().collect();
         config.resolver = Arc::new(AuthorizationTable(table));
-        Ok(Gate::new(client, config))
+        Ok(self.base.with_config(config))
+    }
+}
+
+/// What a run's result may be wrapped for: the call as the gate bound it, owned, with the per-call gate.
+struct RanCall {
+    gate: Gate,
+    tool_name: String,
+    arguments: Option<Map<String, Value>>,
+    principal: Option<String>,
+    run_id: Option<String>,
+    meta: Map<String, Value>,
+}
+
+impl RanCall {
+    fn new(gate: Gate, input: &CallInput, meta: &Map<String, Value>) -> Self {
+        RanCall {
+            gate,
+            tool_name: input.tool_name.clone(),
+            arguments: input.arguments.clone(),
+            principal: input.principal.clone(),
+            run_id: input.run_id.clone(),
+            meta: meta.clone(),
+        }
+    }
+
+    /// Seals the tool's `requestState` (if any) for this call: `None` when it cannot be carried.
+    fn wrap(&self, upstream_state: Option<&str>) -> Option<String> {
+        let call = CallContext {
+            arguments: self.arguments.as_ref(),
+            run_id: self.run_id.as_deref(),
+            ..CallContext::new(&self.tool_name)
+        };
+        let input = StepInput {
+            auth: TransportAuth { principal: self.principal.as_deref(), ..TransportAuth::default() },
+            ..StepInput::new(call, Era::Current2026_07_28)
+        };
+        self.gate.wrap_upstream_state(&input, upstream_state, &self.meta)
     }
 }
 
@@ -147,7 +194,8 @@ impl NativeGate {
             Ok(config)
         };
         let config = build().map_err(|e| to_py_err(py, e))?;
-        Ok(NativeGate { client, config })
+        let base = client.get().client().map(|c| Gate::new(c, config.clone())).map_err(|e| to_py_err(py, e))?;
+        Ok(NativeGate { client, config, base })
     }
 
     /// The scope `tool_name` is checked against (without a per-call `scope`).
@@ -241,9 +289,63 @@ impl NativeGate {
                 retry,
                 ..StepInput::new(call, input.era)
             };
-            let step = gate.step(step_input).await;
-            Ok(PyGateStep::new(step, gate))
+            // Only a 2026-07-28 retry can carry a wrapped state of the tool's; on 2025-11-25 the step refuses any.
+            let resume = match input.era {
+                Era::Current2026_07_28 => gate.open_upstream_state(&step_input),
+                Era::Legacy2025_11_25 => UpstreamResume::NotWrapped,
+            };
+            let step = match resume {
+                UpstreamResume::Resume { request_state, meta } => {
+                    let mut responses = input.input_responses.clone();
+                    if let Some(Value::Object(map)) = responses.as_mut() {
+                        map.remove(CONFIRM_INPUT_KEY);
+                    }
+                    let ran = RanCall::new(gate, &input, &meta);
+                    return Ok(PyGateStep::resume(meta, request_state, responses, ran));
+                }
+                UpstreamResume::Refuse(step) => step,
+                UpstreamResume::NotWrapped => gate.step(step_input).await,
+            };
+            let ran = match (&step, input.era) {
+                (Step::Run { meta, .. }, Era::Current2026_07_28) => Some(RanCall::new(gate.clone(), &input, meta)),
+                _ => None,
+            };
+            Ok(PyGateStep::new(step, gate).with_ran(ran))
         })
+    }
+
+    /// A tool's own `input_required` after a 2026-07-28 `run` or `resume` step: `result` is that InputRequiredResult
+    /// (a dict). Returns an `input_required` step whose `result` carries the gate's wrapped `requestState` in place
+    /// of the tool's, or a `protocol_error` step when the tool's state is too large to carry; `None` when `step` is
+    /// no 2026-07-28 run (a 2025-11-25 framework relays its tool's requests itself): answer `result` as it is.
+    fn wrap_input_required(
+        &self,
+        py: Python<'_>,
+        step: &PyGateStep,
+        result: Bound<'_, PyAny>,
+    ) -> PyResult<Option<PyGateStep>> {
+        let mut result = to_json(&result, "result").map_err(|e| to_py_err(py, e))?;
+        let Some(object) = result.as_object_mut() else {
+            return Err(to_py_err(py, Error::invalid_input("result", "an InputRequiredResult is an object")));
+        };
+        let guard = step.ran.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(ran) = guard.as_ref() else { return Ok(None) };
+        let upstream_state = match object.get("requestState") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(state)) => Some(state.as_str()),
+            Some(_) => return Err(to_py_err(py, Error::invalid_input("result", "requestState is a string"))),
+        };
+        let next = match ran.wrap(upstream_state) {
+            Some(state) => {
+                object.insert("requestState".to_owned(), Value::String(state));
+                PyGateStep::plain("input_required", result)
+            }
+            None => PyGateStep::plain(
+                "protocol_error",
+                json!({"code": INTERNAL_ERROR, "message": "the tool's requestState is too large to carry"}),
+            ),
+        };
+        Ok(Some(next))
     }
 
     /// The second half of a 2025-11-25 confirmation: `result` is the client's `ElicitResult` as a dict (`None` when
@@ -283,10 +385,15 @@ impl NativeGate {
     }
 }
 
+/// JSON-RPC internal error: what the proxy answers too when a server's own state cannot be carried.
+const INTERNAL_ERROR: i32 = -32603;
+
 /// What the MCP server does with one `tools/call`. `kind` is `"run"` (run the tool, add `meta` to its result's
-/// `_meta`), `"refuse"` (answer `result`, a complete `isError` CallToolResult), `"elicit"` (2025-11-25: push
-/// `elicitation/create` with `elicitation_params`, then `NativeGate.answer_elicitation`), `"input_required"`
-/// (2026-07-28: answer `result`, an InputRequiredResult) or `"protocol_error"` (answer the JSON-RPC `error`).
+/// `_meta`), `"resume"` (2026-07-28: run the tool with its own `request_state` and `input_responses` back, no new
+/// check, and add `meta`), `"refuse"` (answer `result`, a complete `isError` CallToolResult), `"elicit"`
+/// (2025-11-25: push `elicitation/create` with `elicitation_params`, then `NativeGate.answer_elicitation`),
+/// `"input_required"` (2026-07-28: answer `result`, an InputRequiredResult) or `"protocol_error"` (answer the
+/// JSON-RPC `error`).
 #[pyclass(frozen, module = "allowly._native", name = "GateStep")]
 pub struct PyGateStep {
     kind: &'static str,
@@ -294,6 +401,10 @@ pub struct PyGateStep {
     value: Value,
     /// An elicit step's confirmation (holding the nonce) and the gate that asked, until answered.
     pending: Mutex<Option<(Gate, PendingConfirmation)>>,
+    /// A 2026-07-28 run or resume: the call its tool's own `input_required` is wrapped for.
+    ran: Mutex<Option<RanCall>>,
+    /// `resume`: the tool's own state and the client's answers to its questions.
+    resumed: Option<(Option<String>, Option<Value>)>,
 }
 
 impl PyGateStep {
@@ -317,7 +428,25 @@ impl PyGateStep {
                 ("protocol_error", error)
             }
         };
-        PyGateStep { kind, value, pending: Mutex::new(pending) }
+        PyGateStep { kind, value, pending: Mutex::new(pending), ran: Mutex::new(None), resumed: None }
+    }
+
+    fn plain(kind: &'static str, value: Value) -> Self {
+        PyGateStep { kind, value, pending: Mutex::new(None), ran: Mutex::new(None), resumed: None }
+    }
+
+    fn resume(meta: Map<String, Value>, state: Option<String>, responses: Option<Value>, ran: RanCall) -> Self {
+        PyGateStep {
+            kind: "resume",
+            value: Value::Object(meta),
+            pending: Mutex::new(None),
+            ran: Mutex::new(Some(ran)),
+            resumed: Some((state, responses)),
+        }
+    }
+
+    fn with_ran(self, ran: Option<RanCall>) -> Self {
+        PyGateStep { ran: Mutex::new(ran), ..self }
     }
 
     fn value_if(&self, py: Python<'_>, kinds: &[&str]) -> PyResult<Option<Py<PyAny>>> {
@@ -335,10 +464,26 @@ impl PyGateStep {
         self.kind
     }
 
-    /// `run`: the keys to add to the tool result's `_meta` (decision, reason, receipt ids).
+    /// `run` / `resume`: the keys to add to the tool result's `_meta` (decision, reason, receipt ids).
     #[getter]
     fn meta(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.value_if(py, &["run"])
+        self.value_if(py, &["run", "resume"])
+    }
+
+    /// `resume`: the tool's own `requestState` to hand back to it (`None` when it gave none). The tool minted it, so
+    /// it is the tool's to read; the gate's own states never appear here.
+    #[getter]
+    fn request_state(&self) -> Option<String> {
+        self.resumed.as_ref().and_then(|(state, _)| state.clone())
+    }
+
+    /// `resume`: the client's `inputResponses` for the tool's own questions.
+    #[getter]
+    fn input_responses(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        match self.resumed.as_ref().and_then(|(_, responses)| responses.as_ref()) {
+            Some(responses) => Ok(Some(to_py(py, responses)?.unbind())),
+            None => Ok(None),
+        }
     }
 
     /// `refuse`: the CallToolResult; `input_required`: the InputRequiredResult (`requestState` is sealed).

@@ -166,6 +166,12 @@ class AllowlyGate:
             answer = None
         return await self._native.answer_elicitation(step, dump(answer))
 
+    def wrap_input_required(self, step: "_native.GateStep", result: Any) -> "Optional[_native.GateStep]":
+        """After a run or resume step, the tool's own ``InputRequiredResult``: the step to answer instead (its
+        ``requestState`` sealed inside the gate's, or the error when it cannot be carried); ``None``: answer it as
+        it is."""
+        return self._native.wrap_input_required(step, dump(result))
+
     async def close(self) -> None:
         self.client.close()
 

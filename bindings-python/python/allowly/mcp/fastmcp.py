@@ -4,15 +4,19 @@ Its ``on_call_tool`` hook hands each tool call to the Allowly gate's step and mo
 run → ``call_next`` runs the tool; refuse → the gate's error result (the tool body never runs); on MCP 2026-07-28 a
 confirmation → FastMCP's ``InputRequiredToolResult`` (the client asks the user and retries with the sealed
 ``requestState``), on 2025-11-25 → ``elicitation/create`` pushed through the session; a protocol error → the
-JSON-RPC error the gate named. Requires ``pip install 'allowly[fastmcp]'``.
+JSON-RPC error the gate named. A tool's own ``InputRequiredToolResult`` (2026-07-28) keeps working behind the gate:
+its ``requestState`` is sealed inside the gate's, and the retry resumes the tool with its own state and answers,
+once, without asking the user again. Requires ``pip install 'allowly[fastmcp]'``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import dataclasses
+from contextlib import nullcontext
+from typing import Any, ContextManager, Mapping, Optional
 
 import mcp.types as mt
-from fastmcp.server.dependencies import get_access_token
+from fastmcp.server.dependencies import bind_request_context, get_access_token
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import InputRequiredToolResult, ToolResult
 from mcp.shared.exceptions import MCPError
@@ -61,10 +65,18 @@ class AllowlyMCPMiddleware(Middleware):
         )
         if step.kind == "elicit":
             step = await self.gate.elicit(step, session, None if request is None else request.request_id)
-        if step.kind == "run":
-            result = await call_next(context)
-            result.meta = {**(result.meta or {}), **step.meta}
-            return result
+        if step.kind in ("run", "resume"):
+            # The tool sees only its own round: its own state and answers on a resume, none after the gate's round.
+            with _tool_round(request, step):
+                result = await call_next(context)
+            if isinstance(result, InputRequiredToolResult):
+                wrapped = self.gate.wrap_input_required(step, result.input_required)
+                if wrapped is None:
+                    return result
+                step = wrapped
+            else:
+                result.meta = {**(result.meta or {}), **step.meta}
+                return result
         if step.kind == "input_required":
             return InputRequiredToolResult(mt.InputRequiredResult.model_validate(step.result))
         if step.kind == "protocol_error":
@@ -75,6 +87,24 @@ class AllowlyMCPMiddleware(Middleware):
 
     def __repr__(self) -> str:
         return f"AllowlyMCPMiddleware({self.gate!r})"
+
+
+def _tool_round(request: Any, step: Any) -> ContextManager[Any]:
+    """Binds the request the tool body reads ``ctx.request_state`` / ``ctx.input_responses`` from: on a resume the
+    tool's own (unwrapped) ones, after a decided retry none — the client's state and answers were the gate's."""
+    srctx = None if request is None else request._srctx
+    params = None if srctx is None else srctx.params
+    if not isinstance(params, Mapping):
+        return nullcontext()
+    if step.kind != "resume" and "requestState" not in params and "inputResponses" not in params:
+        return nullcontext()
+    own = {k: v for k, v in params.items() if k not in ("requestState", "inputResponses")}
+    if step.kind == "resume":
+        if step.request_state is not None:
+            own["requestState"] = step.request_state
+        if step.input_responses:
+            own["inputResponses"] = step.input_responses
+    return bind_request_context(dataclasses.replace(srctx, params=own))
 
 
 def _session_id(fctx: Any, request: Any) -> Optional[str]:

@@ -3,6 +3,8 @@
 The SDK's ``ServerMiddleware`` (provisional in 2.x) wraps every inbound message as ``(ctx, call_next)``; this one
 hands each ``tools/call`` to the Allowly gate's step and passes everything else through. It runs inside the SDK's
 request-state boundary, so it sees (and returns) the gate's own ``requestState`` and the SDK seals it on the wire.
+A tool's own ``InputRequiredResult`` (2026-07-28) keeps working: its ``requestState`` is sealed inside the gate's,
+and the retry resumes the tool with its own state and answers, once, without asking the user again.
 Run → ``call_next`` runs the tool; refuse → the gate's error result (the tool never runs); on MCP 2026-07-28 a
 confirmation → an ``InputRequiredResult``, on 2025-11-25 → ``elicitation/create`` pushed through the session; a
 protocol error → the JSON-RPC error the gate named. Requires ``pip install 'allowly[mcp]'``.
@@ -10,13 +12,14 @@ protocol error → the JSON-RPC error the gate named. Requires ``pip install 'al
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict
+import dataclasses
+from typing import Any, Awaitable, Callable, Dict, Mapping
 
 from mcp import types as mt
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.shared.exceptions import MCPError
 
-from ._core import AllowlyGate
+from ._core import AllowlyGate, dump
 
 __all__ = ["AllowlyMCPServerMiddleware"]
 
@@ -54,8 +57,14 @@ class AllowlyMCPServerMiddleware:
         )
         if step.kind == "elicit":
             step = await self.gate.elicit(step, session, ctx.request_id)
-        if step.kind == "run":
-            return _with_meta(await call_next(ctx), step.meta)
+        if step.kind in ("run", "resume"):
+            result = await call_next(_tool_round(ctx, params, step))
+            if not _is_input_required(result):
+                return _with_meta(result, step.meta)
+            wrapped = self.gate.wrap_input_required(step, dump(result))
+            if wrapped is None:
+                return result
+            step = wrapped
         if step.kind == "input_required":
             return mt.InputRequiredResult.model_validate(step.result)
         if step.kind == "protocol_error":
@@ -65,6 +74,26 @@ class AllowlyMCPServerMiddleware:
 
     def __repr__(self) -> str:
         return f"AllowlyMCPServerMiddleware({self.gate!r})"
+
+
+def _tool_round(ctx: Any, params: Mapping[str, Any], step: Any) -> Any:
+    """The request the tool handler parses: on a resume with the tool's own (unwrapped) state and answers, after a
+    decided retry with none — the client's state and answers were the gate's."""
+    if step.kind != "resume" and "requestState" not in params and "inputResponses" not in params:
+        return ctx
+    own = {k: v for k, v in params.items() if k not in ("requestState", "inputResponses")}
+    if step.kind == "resume":
+        if step.request_state is not None:
+            own["requestState"] = step.request_state
+        if step.input_responses:
+            own["inputResponses"] = step.input_responses
+    return dataclasses.replace(ctx, params=own)
+
+
+def _is_input_required(result: Any) -> bool:
+    if isinstance(result, Mapping):
+        return result.get("resultType") == "input_required"
+    return getattr(result, "result_type", None) == "input_required"
 
 
 def _with_meta(result: Any, meta: Dict[str, Any]) -> Any:
