@@ -28,13 +28,13 @@ before(async () => {
 })
 after(() => server?.stop())
 
-/** A user allowed `tag_note` and confirm-gated on `archive`. */
+/** A user allowed `tag_note` and `rename`, and confirm-gated on `archive`. */
 async function newUser(name) {
   const userId = `${name}-${Math.random().toString(36).slice(2)}`
   const authorization = await allowly.authorizations.create({
     userId,
     agentId: 'notes-agent',
-    scopes: ['tag_note', { name: 'archive', constraints: { confirmPrompt: 'Archive this folder?' } }],
+    scopes: ['tag_note', 'rename', { name: 'archive', constraints: { confirmPrompt: 'Archive this folder?' } }],
     requiresConfirmFor: ['archive'],
   })
   const gate = new AllowlyMCPMiddleware({
@@ -70,6 +70,22 @@ function notesServer(gate, log, codec) {
     })
   tool('archive', 'folder')
   tool('tag_note', 'note')
+  // Two questions in a row: the tool's state says which round it is in.
+  mcp.registerTool('rename', { inputSchema: z.object({ note: z.string() }) }, async ({ note }, ctx) => {
+    const state = ctx.mcpReq.requestState()
+    const responses = ctx.mcpReq.inputResponses ?? {}
+    if (state === undefined) {
+      log.asked.push(`rename:${note}:name`)
+      return inputRequired({ inputRequests: { name: inputRequired.elicit({ message: 'New name?', requestedSchema: WHY }) }, requestState: 'round-1' })
+    }
+    if (state === 'round-1') {
+      log.asked.push(`rename:${note}:sure`)
+      const name = responses.name.content.why
+      return inputRequired({ inputRequests: { sure: inputRequired.elicit({ message: `Rename to ${name}?`, requestedSchema: WHY }) }, requestState: `round-2:${name}` })
+    }
+    log.ran.push(`rename:${note}:${state}:${responses.sure.content.why}`)
+    return { content: [{ type: 'text', text: `renamed ${note}` }] }
+  })
   return mcp
 }
 
@@ -166,6 +182,24 @@ for (const codec of [undefined, createRequestStateCodec({ key: randomBytes(32) }
     await asBob.close()
   })
 }
+
+test('2026-07-28: a tool that asks twice is resumed round by round, each wrapped state once', async () => {
+  const alice = await newUser('alice')
+  const log = { asked: [], ran: [] }
+  const client = newEraClient(alice.gate, log, alice.userId)
+  const answer = (key, value, requestState) => ({ inputResponses: { [key]: { action: 'accept', content: { why: value } } }, requestState })
+  const first = await client.call('rename', { note: 'n9' })
+  assert.deepEqual(Object.keys(first.result.inputRequests), ['name'])
+  const second = await client.call('rename', { note: 'n9' }, answer('name', 'todo', first.result.requestState))
+  assert.deepEqual(Object.keys(second.result.inputRequests), ['sure'])
+  assert.notEqual(second.result.requestState, first.result.requestState)
+  assert.equal((await client.call('rename', { note: 'n9' }, answer('name', 'todo', first.result.requestState))).error?.code, -32602)
+  const done = await client.call('rename', { note: 'n9' }, answer('sure', 'yes', second.result.requestState))
+  assert.equal(text(done.result), 'renamed n9')
+  assert.equal(done.result._meta['allowly.ai/reason'], 'scope_granted')
+  assert.deepEqual(log, { asked: ['rename:n9:name', 'rename:n9:sure'], ran: ['rename:n9:round-2:todo:yes'] })
+  await client.close()
+})
 
 /** Answers the gate's question with an accept and the tool's with a reason, recording every question asked. */
 function answering(asked, why) {
