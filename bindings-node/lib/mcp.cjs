@@ -151,9 +151,7 @@ class AllowlyMCPMiddleware {
         requestState: stringOrUndefined(request?.params?.requestState),
         annotations: high?._registeredTools?.[request?.params?.name]?.annotations,
         elicit: (params) => low.elicitInput(params, { relatedRequestId: extra?.requestId }),
-        // 1.x tools read a retry from the request's params (and never answer input_required: the wrap is 2.x's).
-        resume: (step) =>
-          handler({ ...request, params: { ...request.params, requestState: step.requestState ?? undefined, inputResponses: step.inputResponses ?? undefined } }, extra),
+        // 1.x speaks 2025-11-25 only: no wrapped state to resume, and a tool's result is passed on as it is.
         toolAsked: (result) => result,
       })
   }
@@ -189,7 +187,8 @@ class AllowlyMCPMiddleware {
             // 2025-11-25 has no input_required: the SDK's legacy shim asks this client the tool's questions and
             // retries the tool itself, inside this already approved call (the gate is not asked again).
             if (!low._inputRequiredServing?.legacyShim) return result
-            return withMeta(await low._legacyInputRequiredShim().fulfill('tools/call', handler, request, ctx, result), step.meta)
+            const final = await low._legacyInputRequiredShim().fulfill('tools/call', handler, request, ctx, result)
+            return withMeta(final, step.meta)
           }
           const wrapped = step.wrapRequestState(stringOrUndefined(result.requestState) ?? null)
           if (wrapped.error) throw new AllowlyProtocolError(wrapped.error)
@@ -263,7 +262,7 @@ function withMeta(result, meta) {
   return result
 }
 
-/** A copy of a 2.x handler context whose `ctx.mcpReq.requestState()` answers `value` (as the SDK's own seam builds it). */
+/** A copy of a 2.x handler context whose `ctx.mcpReq.requestState()` answers `value` (as the SDK's seam builds it). */
 function withRequestState(ctx, value) {
   return { ...ctx, mcpReq: { ...ctx.mcpReq, requestState: () => value } }
 }

@@ -172,8 +172,8 @@ export declare class NativeGate {
    */
   identityOf(principal?: string | undefined | null, arguments?: Record<string, any> | undefined | null): string | null
   /**
-   * Decides one `tools/call` (a first call or a retry). A retry carrying a state this gate wrapped around the
-   * tool's own `requestState` resumes the tool (`resume`, no new check: this call was approved already) or is
+   * Decides one `tools/call` (a first call or a retry). A 2026-07-28 retry carrying a state this gate wrapped around
+   * the tool's own `requestState` resumes the tool (`resume`, no new check: this call was approved already) or is
    * refused; any other call goes through the step. Never rejects: anything that prevents a decision refuses.
    */
   step(call: StepCall): Promise<GateStep>

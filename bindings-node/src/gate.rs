@@ -141,14 +141,20 @@ impl NativeGate {
         self.config.identity.resolve(&auth, arguments.as_ref())
     }
 
-    /// Decides one `tools/call` (a first call or a retry). A retry carrying a state this gate wrapped around the
-    /// tool's own `requestState` resumes the tool (`resume`, no new check: this call was approved already) or is
+    /// Decides one `tools/call` (a first call or a retry). A 2026-07-28 retry carrying a state this gate wrapped around
+    /// the tool's own `requestState` resumes the tool (`resume`, no new check: this call was approved already) or is
     /// refused; any other call goes through the step. Never rejects: anything that prevents a decision refuses.
     #[napi]
     pub async fn step(&self, call: StepCall) -> GateStep {
         let origin = Origin { gate: self.gate_for(&call), annotations: annotations_of(&call), call };
         let input = origin.input();
-        let step = match origin.gate.open_upstream_state(&input) {
+        // Only a 2026-07-28 call carries a wrapped state (on 2025-11-25 the SDK's shim retries the tool itself, and the
+        // step refuses any requestState), as in `allowly mcp proxy`.
+        let resume = match input.era {
+            Era::Current2026_07_28 => origin.gate.open_upstream_state(&input),
+            Era::Legacy2025_11_25 => UpstreamResume::NotWrapped,
+        };
+        let step = match resume {
             UpstreamResume::Resume { request_state, meta } => {
                 let mut responses = origin.call.input_responses.clone();
                 if let Some(Value::Object(r)) = responses.as_mut() {
