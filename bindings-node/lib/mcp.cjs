@@ -117,10 +117,18 @@ class AllowlyMCPMiddleware {
     low[ATTACHED] = true
     if (v2) {
       // Inside the SDK's multi-round-trip seam: an `input_required` return gets its capability check on 2026-07-28,
-      // and its retries (the client's, or the legacy shim's) come back through here.
+      // and its retries (the client's, or the legacy shim's) come back through here. The request's requestState is
+      // the gate's (its confirmation, or its wrap of the tool's own state), so the seam is shown none: the server's
+      // own requestState verify hook judges the tool's state once the gate has unwrapped it, never the gate's.
       const invoke = low._invokeInputRequiredCapableHandler.bind(low)
-      low._invokeInputRequiredCapableHandler = (method, handler, request, ctx) =>
-        invoke(method, method === 'tools/call' ? this.#wrapV2(handler, low, high) : handler, request, ctx)
+      low._invokeInputRequiredCapableHandler = (method, handler, request, ctx) => {
+        const wireState = ctx?.mcpReq?.requestState?.()
+        if (method !== 'tools/call' || (wireState !== undefined && typeof wireState !== 'string')) {
+          return invoke(method, handler, request, ctx) // the seam refuses a non-string state itself
+        }
+        const wrapped = this.#wrapV2(handler, low, high, wireState)
+        return invoke(method, wrapped, request, withRequestState(ctx, undefined))
+      }
     } else {
       const wrap = (handler) => this.#wrapV1(handler, low, high)
       const set = handlers.set.bind(handlers)
@@ -143,6 +151,8 @@ class AllowlyMCPMiddleware {
         requestState: stringOrUndefined(request?.params?.requestState),
         annotations: high?._registeredTools?.[request?.params?.name]?.annotations,
         elicit: (params) => low.elicitInput(params, { relatedRequestId: extra?.requestId }),
+        // 1.x speaks 2025-11-25 only: no wrapped state to resume, and a tool's result is passed on as it is.
+        toolAsked: (result) => result,
       })
   }
 
@@ -150,7 +160,7 @@ class AllowlyMCPMiddleware {
    * @modelcontextprotocol/server 2.x: a 2026-07-28 request carries its revision and capabilities in its `_meta`
    * envelope and a retry its `inputResponses` / `requestState`; a 2025-era connection has them from `initialize`.
    */
-  #wrapV2(handler, low, high) {
+  #wrapV2(handler, low, high, wireState) {
     return (request, ctx) => {
       const envelope = ctx?.mcpReq?.envelope
       return this.#gated(request, () => handler(request, ctx), {
@@ -160,9 +170,30 @@ class AllowlyMCPMiddleware {
         protocolVersion: envelope?.[PROTOCOL_VERSION_KEY] ?? low.getNegotiatedProtocolVersion?.(),
         clientCapabilities: envelope ? envelope[CLIENT_CAPABILITIES_KEY] : low.getClientCapabilities?.(),
         inputResponses: ctx?.mcpReq?.inputResponses,
-        requestState: stringOrUndefined(ctx?.mcpReq?.requestState?.()),
+        requestState: wireState,
         annotations: high?._registeredTools?.[request?.params?.name]?.annotations,
         elicit: (params) => ctx.mcpReq.elicitInput(params, { relatedRequestId: ctx.mcpReq.id }),
+        // The tool's own retry: its state (verified by the server's requestState hook, as the seam would) and the
+        // client's answers to its questions, the way the SDK hands them to a handler.
+        resume: async (step) => {
+          const own = step.requestState ?? undefined
+          const decoded = own === undefined ? undefined : await low._verifyRequestState(own, ctx, 'tools/call')
+          const resumed = withRequestState(ctx, decoded !== undefined ? decoded : own)
+          resumed.mcpReq.inputResponses = step.inputResponses ?? undefined
+          return handler(request, resumed)
+        },
+        toolAsked: async (result, step) => {
+          if (!low._servedModernEra()) {
+            // 2025-11-25 has no input_required: the SDK's legacy shim asks this client the tool's questions and
+            // retries the tool itself, inside this already approved call (the gate is not asked again).
+            if (!low._inputRequiredServing?.legacyShim) return result
+            const final = await low._legacyInputRequiredShim().fulfill('tools/call', handler, request, ctx, result)
+            return withMeta(final, step.meta)
+          }
+          const wrapped = step.wrapRequestState(stringOrUndefined(result.requestState) ?? null)
+          if (wrapped.error) throw new AllowlyProtocolError(wrapped.error)
+          return { ...result, requestState: wrapped.requestState }
+        },
       })
     }
   }
@@ -198,11 +229,11 @@ class AllowlyMCPMiddleware {
       step = await step.answer(answer)
     }
     switch (step.kind) {
-      case 'run': {
-        const result = await runTool()
-        if (result && typeof result === 'object') result._meta = { ...result._meta, ...step.meta }
-        return result
-      }
+      case 'run':
+        return this.#finish(step, await runTool(), view)
+      case 'resume':
+        // A retry of the tool's own input request in a call the gate already approved: no second decision.
+        return this.#finish(step, await view.resume(step), view)
       case 'protocolError':
         throw new AllowlyProtocolError(step.error)
       default:
@@ -212,12 +243,28 @@ class AllowlyMCPMiddleware {
     }
   }
 
+  /** The tool's result with the gate's `_meta`, or its own `input_required` carried for this call only. */
+  #finish(step, result, view) {
+    if (result?.resultType === 'input_required') return view.toolAsked(result, step)
+    return withMeta(result, step.meta)
+  }
+
   /** The trusted principal: the host's `userIdFn` (awaited), else the transport's `authInfo`. */
   async #principal(call, authInfo) {
     const { userIdFn } = this.#options
     const principal = userIdFn ? await settle(() => userIdFn(call)) : principalOfAuthInfo(authInfo)
     return typeof principal === 'string' && principal ? principal : undefined
   }
+}
+
+function withMeta(result, meta) {
+  if (result && typeof result === 'object') result._meta = { ...result._meta, ...meta }
+  return result
+}
+
+/** A copy of a 2.x handler context whose `ctx.mcpReq.requestState()` answers `value` (as the SDK's seam builds it). */
+function withRequestState(ctx, value) {
+  return { ...ctx, mcpReq: { ...ctx.mcpReq, requestState: () => value } }
 }
 
 /** A host callback's answer; one that throws answers nothing, so the call fails closed. */

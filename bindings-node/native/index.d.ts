@@ -54,8 +54,9 @@ export declare class AgentCredential {
 }
 
 /**
- * What the MCP server does with the call. `kind` is `run`, `refuse`, `elicit`, `inputRequired` or `protocolError`;
- * the other getters hold that kind's values (plain JSON, ready for the SDK's result and error types).
+ * What the MCP server does with the call. `kind` is `run`, `resume` (run the tool with its own `requestState` and
+ * `inputResponses`, no new check), `refuse`, `elicit`, `inputRequired` or `protocolError`; the other getters hold
+ * that kind's values (plain JSON, ready for the SDK's result and error types).
  */
 export declare class GateStep {
   get kind(): string
@@ -63,6 +64,14 @@ export declare class GateStep {
   get result(): any | null
   get params(): any | null
   get error(): StepError | null
+  get requestState(): string | null
+  get inputResponses(): any | null
+  /**
+   * After `run` or `resume`, when the tool answered `input_required` itself: seals the tool's own `requestState`
+   * (absent allowed) inside one of the gate's, bound to this call, so its retry resumes the tool without asking the
+   * user again, once. The `error` (the state is too large to carry) is the JSON-RPC error to answer instead.
+   */
+  wrapRequestState(upstreamState?: string | undefined | null): WrappedState
   /**
    * The second half of an `elicit` step: the client's `ElicitResult` (`{action: …}`), or `null` when pushing the
    * question failed. Records the answer and re-checks; answers once.
@@ -163,8 +172,9 @@ export declare class NativeGate {
    */
   identityOf(principal?: string | undefined | null, arguments?: Record<string, any> | undefined | null): string | null
   /**
-   * Decides one `tools/call` (a first call or a 2026-07-28 retry). Never rejects: anything that prevents a decision
-   * refuses the call.
+   * Decides one `tools/call` (a first call or a retry). A 2026-07-28 retry carrying a state this gate wrapped around
+   * the tool's own `requestState` resumes the tool (`resume`, no new check: this call was approved already) or is
+   * refused; any other call goes through the step. Never rejects: anything that prevents a decision refuses.
    */
   step(call: StepCall): Promise<GateStep>
 }
@@ -1067,4 +1077,10 @@ export interface WebhookSecret {
   createdAt: string
   /** Verify deliveries with it; setting the endpoint again replaces it. */
   signingSecret: string
+}
+
+/** [`GateStep::wrap_request_state`]'s answer: the state to give the client, or the error to answer instead. */
+export interface WrappedState {
+  requestState?: string
+  error?: StepError
 }

@@ -11,12 +11,13 @@
 //! before it looks up the authorization, and the step resolves the same identity again from the same inputs.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use allowly_core::Client;
+use allowly_mcp::results::CONFIRM_INPUT_KEY;
 use allowly_mcp::{
     AuthorizationTable, CallContext, ClientCapabilities, ElicitAnswer, Era, FailMode, Gate, GateConfig, IdentitySource,
     PendingConfirmation, RequestStateKey, Retry, ScopeMapping, Step, StepInput, ToolAnnotations, TransportAuth,
+    UpstreamResume,
 };
 use napi::bindgen_prelude::{Error, Result, Status, Uint8Array};
 use napi_derive::napi;
@@ -84,7 +85,9 @@ pub struct StepCall {
 
 #[napi]
 pub struct NativeGate {
-    client: Client,
+    /// The long-lived gate every per-call gate derives from ([`Gate::with_config`]): they share its client,
+    /// request-state key and memory of spent wrapped states, so a tool's wrapped state opens once across calls.
+    gate: Gate,
     config: GateConfig,
 }
 
@@ -92,9 +95,8 @@ pub struct NativeGate {
 impl NativeGate {
     #[napi(constructor)]
     pub fn new(client: &NativeClient, options: Option<GateOptions>) -> Result<Self> {
+        // No key here: the long-lived gate draws one, and every per-call gate shares it.
         let mut config = GateConfig::new(AuthorizationTable::default());
-        // One key for every per-call gate of this middleware, so a retry opens the state its first call sealed.
-        config.request_state.key = Some(RequestStateKey::generate());
         if let Some(o) = options {
             let base = match o.scope_template {
                 Some(template) => ScopeMapping::template(template, o.server_name.unwrap_or_default()),
@@ -120,7 +122,10 @@ impl NativeGate {
                 config.request_state.key = Some(RequestStateKey::from_bytes(bytes));
             }
         }
-        Ok(NativeGate { client: client.client.clone(), config })
+        let gate = Gate::new(client.client.clone(), config.clone());
+        // Per-call configs carry no key, so they use the long-lived gate's (drawn or configured) one.
+        config.request_state.key = None;
+        Ok(NativeGate { gate, config })
     }
 
     #[napi]
@@ -136,39 +141,42 @@ impl NativeGate {
         self.config.identity.resolve(&auth, arguments.as_ref())
     }
 
-    /// Decides one `tools/call` (a first call or a 2026-07-28 retry). Never rejects: anything that prevents a decision
-    /// refuses the call.
+    /// Decides one `tools/call` (a first call or a retry). A 2026-07-28 retry carrying a state this gate wrapped around
+    /// the tool's own `requestState` resumes the tool (`resume`, no new check: this call was approved already) or is
+    /// refused; any other call goes through the step. Never rejects: anything that prevents a decision refuses.
     #[napi]
     pub async fn step(&self, call: StepCall) -> GateStep {
-        let gate = self.gate_for(&call);
-        let annotations = call.annotations.map(|a| ToolAnnotations {
-            read_only: a.read_only_hint,
-            destructive: a.destructive_hint,
-            idempotent: a.idempotent_hint,
-            open_world: a.open_world_hint,
-        });
-        let context = CallContext {
-            arguments: call.arguments.as_ref(),
-            annotations: annotations.as_ref(),
-            run_id: call.run_id.as_deref(),
-            ..CallContext::new(&call.tool_name)
+        let origin = Origin { gate: self.gate_for(&call), annotations: annotations_of(&call), call };
+        let input = origin.input();
+        // Only a 2026-07-28 call carries a wrapped state (on 2025-11-25 the SDK's shim retries the tool itself, and the
+        // step refuses any requestState), as in `allowly mcp proxy`.
+        let resume = match input.era {
+            Era::Current2026_07_28 => origin.gate.open_upstream_state(&input),
+            Era::Legacy2025_11_25 => UpstreamResume::NotWrapped,
         };
-        let era = call.protocol_version.as_deref().map_or(Era::Legacy2025_11_25, Era::of_protocol_version);
-        let mut input = StepInput::new(context, era);
-        input.auth = TransportAuth { principal: call.principal.as_deref(), ..TransportAuth::default() };
-        input.capabilities = ClientCapabilities::from_capabilities(call.client_capabilities.as_ref());
-        input.retry = call
-            .request_state
-            .as_deref()
-            .map(|request_state| Retry { input_responses: call.input_responses.as_ref(), request_state });
-        let step = gate.step(input).await;
-        GateStep::new(gate, step)
+        let step = match resume {
+            UpstreamResume::Resume { request_state, meta } => {
+                let mut responses = origin.call.input_responses.clone();
+                if let Some(Value::Object(r)) = responses.as_mut() {
+                    r.remove(CONFIRM_INPUT_KEY);
+                }
+                let mut out = GateStep::empty("resume");
+                out.meta = Some(meta);
+                out.request_state = request_state;
+                out.input_responses = responses;
+                out.origin = Some(Arc::new(origin));
+                return out;
+            }
+            UpstreamResume::Refuse(step) => step,
+            UpstreamResume::NotWrapped => origin.gate.step(input).await,
+        };
+        GateStep::new(Arc::new(origin), step)
     }
 }
 
 impl NativeGate {
     /// The gate of one call: the configured mapping with the host's own scope for this tool first, and a resolver
-    /// that knows exactly this caller's authorization. Cheap (the client and the state key are shared).
+    /// that knows exactly this caller's authorization. Cheap (the client, state key and spent states are shared).
     fn gate_for(&self, call: &StepCall) -> Gate {
         let mut config = self.config.clone();
         if let Some(scope) = &call.scope {
@@ -184,25 +192,78 @@ impl NativeGate {
         {
             table.insert(identity, authorization_id.clone());
         }
-        config.resolver = std::sync::Arc::new(AuthorizationTable(table));
-        Gate::new(self.client.clone(), config)
+        config.resolver = Arc::new(AuthorizationTable(table));
+        self.gate.with_config(config)
     }
 }
 
-/// What the MCP server does with the call. `kind` is `run`, `refuse`, `elicit`, `inputRequired` or `protocolError`;
-/// the other getters hold that kind's values (plain JSON, ready for the SDK's result and error types).
+fn annotations_of(call: &StepCall) -> Option<ToolAnnotations> {
+    call.annotations.as_ref().map(|a| ToolAnnotations {
+        read_only: a.read_only_hint,
+        destructive: a.destructive_hint,
+        idempotent: a.idempotent_hint,
+        open_world: a.open_world_hint,
+    })
+}
+
+/// One call and its gate, kept by the step so the tool's own `input_required` can be wrapped for exactly this call.
+struct Origin {
+    gate: Gate,
+    call: StepCall,
+    annotations: Option<ToolAnnotations>,
+}
+
+impl Origin {
+    fn input(&self) -> StepInput<'_> {
+        let call = &self.call;
+        let context = CallContext {
+            arguments: call.arguments.as_ref(),
+            annotations: self.annotations.as_ref(),
+            run_id: call.run_id.as_deref(),
+            ..CallContext::new(&call.tool_name)
+        };
+        let era = call.protocol_version.as_deref().map_or(Era::Legacy2025_11_25, Era::of_protocol_version);
+        let mut input = StepInput::new(context, era);
+        input.auth = TransportAuth { principal: call.principal.as_deref(), ..TransportAuth::default() };
+        input.capabilities = ClientCapabilities::from_capabilities(call.client_capabilities.as_ref());
+        input.retry = call
+            .request_state
+            .as_deref()
+            .map(|request_state| Retry { input_responses: call.input_responses.as_ref(), request_state });
+        input
+    }
+}
+
+/// JSON-RPC internal error: the tool's state could not be carried (as `allowly mcp proxy` answers it).
+const INTERNAL_ERROR: i32 = -32603;
+
+/// What the MCP server does with the call. `kind` is `run`, `resume` (run the tool with its own `requestState` and
+/// `inputResponses`, no new check), `refuse`, `elicit`, `inputRequired` or `protocolError`; the other getters hold
+/// that kind's values (plain JSON, ready for the SDK's result and error types).
 #[napi]
 pub struct GateStep {
     kind: &'static str,
-    /// `run`: the `_meta` to add to the tool's result.
+    /// `run` / `resume`: the `_meta` to add to the tool's result.
     meta: Option<Map<String, Value>>,
     /// `refuse`: a complete `isError` CallToolResult; `inputRequired`: the `input_required` result.
     result: Option<Value>,
     /// `elicit`: the `elicitation/create` params to push.
     params: Option<Value>,
     error: Option<StepError>,
+    /// `resume`: the tool's own `requestState` (absent when it gave none) and the request's `inputResponses` for it.
+    request_state: Option<String>,
+    input_responses: Option<Value>,
+    /// `run` / `resume` / `elicit`: the call, to wrap the tool's own `input_required` or to answer the confirmation.
+    origin: Option<Arc<Origin>>,
     /// `elicit`: the confirmation waiting for [`GateStep::answer`] (its nonce never leaves Rust).
-    pending: Mutex<Option<(Gate, PendingConfirmation)>>,
+    pending: Mutex<Option<PendingConfirmation>>,
+}
+
+/// [`GateStep::wrap_request_state`]'s answer: the state to give the client, or the error to answer instead.
+#[napi(object)]
+pub struct WrappedState {
+    pub request_state: Option<String>,
+    pub error: Option<StepError>,
 }
 
 /// A JSON-RPC error to answer instead of a result.
@@ -215,13 +276,27 @@ pub struct StepError {
 }
 
 impl GateStep {
-    fn new(gate: Gate, step: Step) -> Self {
-        let mut out =
-            GateStep { kind: "", meta: None, result: None, params: None, error: None, pending: Mutex::new(None) };
+    fn empty(kind: &'static str) -> Self {
+        GateStep {
+            kind,
+            meta: None,
+            result: None,
+            params: None,
+            error: None,
+            request_state: None,
+            input_responses: None,
+            origin: None,
+            pending: Mutex::new(None),
+        }
+    }
+
+    fn new(origin: Arc<Origin>, step: Step) -> Self {
+        let mut out = GateStep::empty("");
         match step {
             Step::Run { meta, .. } => {
                 out.kind = "run";
                 out.meta = Some(meta);
+                out.origin = Some(origin);
             }
             Step::Refuse { result } => {
                 out.kind = "refuse";
@@ -230,7 +305,8 @@ impl GateStep {
             Step::Elicit { params, pending } => {
                 out.kind = "elicit";
                 out.params = Some(params);
-                out.pending = Mutex::new(Some((gate, pending)));
+                out.pending = Mutex::new(Some(pending));
+                out.origin = Some(origin);
             }
             Step::InputRequired { input_requests, request_state } => {
                 out.kind = "inputRequired";
@@ -272,18 +348,50 @@ impl GateStep {
         self.error.clone()
     }
 
+    #[napi(getter)]
+    pub fn request_state(&self) -> Option<String> {
+        self.request_state.clone()
+    }
+
+    #[napi(getter)]
+    pub fn input_responses(&self) -> Option<Value> {
+        self.input_responses.clone()
+    }
+
+    /// After `run` or `resume`, when the tool answered `input_required` itself: seals the tool's own `requestState`
+    /// (absent allowed) inside one of the gate's, bound to this call, so its retry resumes the tool without asking the
+    /// user again, once. The `error` (the state is too large to carry) is the JSON-RPC error to answer instead.
+    #[napi]
+    pub fn wrap_request_state(&self, upstream_state: Option<String>) -> Result<WrappedState> {
+        let (Some(origin), Some(meta)) = (self.origin.as_ref(), self.meta.as_ref()) else {
+            return Err(Error::new(Status::InvalidArg, "only a run or resume step wraps the tool's requestState"));
+        };
+        let wrapped = origin.gate.wrap_upstream_state(&origin.input(), upstream_state.as_deref(), meta);
+        Ok(match wrapped {
+            Some(state) => WrappedState { request_state: Some(state), error: None },
+            None => WrappedState {
+                request_state: None,
+                error: Some(StepError {
+                    code: INTERNAL_ERROR,
+                    message: "the tool's requestState is too large to carry".to_owned(),
+                    data: None,
+                }),
+            },
+        })
+    }
+
     /// The second half of an `elicit` step: the client's `ElicitResult` (`{action: …}`), or `null` when pushing the
     /// question failed. Records the answer and re-checks; answers once.
     #[napi]
     pub async fn answer(&self, elicit_result: Option<Value>) -> Result<GateStep> {
         let pending = self.pending.lock().map_err(|_| Error::new(Status::GenericFailure, "poisoned"))?.take();
-        let Some((gate, pending)) = pending else {
+        let (Some(pending), Some(origin)) = (pending, self.origin.clone()) else {
             return Err(Error::new(Status::InvalidArg, "this step has no confirmation waiting for an answer"));
         };
         // Anything but a well-formed accept / decline / cancel counts as a failed question: nothing is recorded.
         let answer = elicit_result.as_ref().and_then(ElicitAnswer::from_result).unwrap_or(ElicitAnswer::Failed);
-        let step = gate.answer_elicitation(pending, answer).await;
-        Ok(GateStep::new(gate, step))
+        let step = origin.gate.answer_elicitation(pending, answer).await;
+        Ok(GateStep::new(origin, step))
     }
 }
 
