@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Union
 
 from .. import _native
 from .._client import Allowly
@@ -177,3 +177,19 @@ class AllowlyGate:
 
     def __repr__(self) -> str:
         return f"AllowlyGate(base_url={self.client.base_url!r})"
+
+
+def tool_params(params: Mapping[str, Any], step: Any) -> Optional[Dict[str, Any]]:
+    """The ``tools/call`` params the tool body should read, or ``None`` when they are the client's as sent.
+
+    On a resume the tool gets back its own (unwrapped) ``requestState`` and ``inputResponses``; after a retry the gate
+    decided, none: the client's state and answers were the gate's, and a tool must never read the confirmation."""
+    if step.kind != "resume" and "requestState" not in params and "inputResponses" not in params:
+        return None
+    own = {k: v for k, v in params.items() if k not in ("requestState", "inputResponses")}
+    if step.kind == "resume":
+        if step.request_state is not None:
+            own["requestState"] = step.request_state
+        if step.input_responses:
+            own["inputResponses"] = step.input_responses
+    return own

@@ -22,7 +22,7 @@ from fastmcp.tools.base import InputRequiredToolResult, ToolResult
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ._core import AllowlyGate
+from ._core import AllowlyGate, tool_params
 
 __all__ = ["AllowlyMCPMiddleware"]
 
@@ -96,16 +96,8 @@ def _tool_round(request: Any, step: Any) -> ContextManager[Any]:
     params = None if srctx is None else srctx.params
     if not isinstance(params, Mapping):
         return nullcontext()
-    if step.kind != "resume" and "requestState" not in params and "inputResponses" not in params:
-        return nullcontext()
-    own = {k: v for k, v in params.items() if k not in ("requestState", "inputResponses")}
-    if step.kind == "resume":
-        if step.request_state is not None:
-            own["requestState"] = step.request_state
-        if step.input_responses:
-            own["inputResponses"] = step.input_responses
-    return bind_request_context(dataclasses.replace(srctx, params=own))
-
+    own = tool_params(params, step)
+    return nullcontext() if own is None else bind_request_context(dataclasses.replace(srctx, params=own))
 
 def _session_id(fctx: Any, request: Any) -> Optional[str]:
     """The MCP session, to group a run's receipts. On FastMCP's modern connections every request is its own

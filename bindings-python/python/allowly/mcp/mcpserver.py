@@ -19,7 +19,7 @@ from mcp import types as mt
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.shared.exceptions import MCPError
 
-from ._core import AllowlyGate, dump
+from ._core import AllowlyGate, dump, tool_params
 
 __all__ = ["AllowlyMCPServerMiddleware"]
 
@@ -79,15 +79,8 @@ class AllowlyMCPServerMiddleware:
 def _tool_round(ctx: Any, params: Mapping[str, Any], step: Any) -> Any:
     """The request the tool handler parses: on a resume with the tool's own (unwrapped) state and answers, after a
     decided retry with none — the client's state and answers were the gate's."""
-    if step.kind != "resume" and "requestState" not in params and "inputResponses" not in params:
-        return ctx
-    own = {k: v for k, v in params.items() if k not in ("requestState", "inputResponses")}
-    if step.kind == "resume":
-        if step.request_state is not None:
-            own["requestState"] = step.request_state
-        if step.input_responses:
-            own["inputResponses"] = step.input_responses
-    return dataclasses.replace(ctx, params=own)
+    own = tool_params(params, step)
+    return ctx if own is None else dataclasses.replace(ctx, params=own)
 
 
 def _is_input_required(result: Any) -> bool:
