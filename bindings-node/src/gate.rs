@@ -13,7 +13,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use allowly_mcp::results::CONFIRM_INPUT_KEY;
 use allowly_mcp::{
     AuthorizationTable, CallContext, ClientCapabilities, ElicitAnswer, Era, FailMode, Gate, GateConfig, IdentitySource,
     PendingConfirmation, RequestStateKey, Retry, ScopeMapping, Step, StepInput, ToolAnnotations, TransportAuth,
@@ -148,18 +147,8 @@ impl NativeGate {
     pub async fn step(&self, call: StepCall) -> GateStep {
         let origin = Origin { gate: self.gate_for(&call), annotations: annotations_of(&call), call };
         let input = origin.input();
-        // Only a 2026-07-28 call carries a wrapped state (on 2025-11-25 the SDK's shim retries the tool itself, and the
-        // step refuses any requestState), as in `allowly mcp proxy`.
-        let resume = match input.era {
-            Era::Current2026_07_28 => origin.gate.open_upstream_state(&input),
-            Era::Legacy2025_11_25 => UpstreamResume::NotWrapped,
-        };
-        let step = match resume {
-            UpstreamResume::Resume { request_state, meta } => {
-                let mut responses = origin.call.input_responses.clone();
-                if let Some(Value::Object(r)) = responses.as_mut() {
-                    r.remove(CONFIRM_INPUT_KEY);
-                }
+        let step = match origin.gate.open_upstream_state(&input) {
+            UpstreamResume::Resume { request_state, input_responses: responses, meta } => {
                 let mut out = GateStep::empty("resume");
                 out.meta = Some(meta);
                 out.request_state = request_state;

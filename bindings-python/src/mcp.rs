@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use allowly_core::caller_identity::{IdentitySource, TransportAuth};
 use allowly_core::{Client, Error};
-use allowly_mcp::results::CONFIRM_INPUT_KEY;
 use allowly_mcp::{
     AuthorizationTable, CallContext, ClientCapabilities, ElicitAnswer, Era, FailMode, Gate, GateConfig,
     PendingConfirmation, RequestStateConfig, RequestStateKey, Retry, ScopeMapping, Step, StepInput, UpstreamResume,
@@ -289,17 +288,8 @@ impl NativeGate {
                 retry,
                 ..StepInput::new(call, input.era)
             };
-            // Only a 2026-07-28 retry can carry a wrapped state of the tool's; on 2025-11-25 the step refuses any.
-            let resume = match input.era {
-                Era::Current2026_07_28 => gate.open_upstream_state(&step_input),
-                Era::Legacy2025_11_25 => UpstreamResume::NotWrapped,
-            };
-            let step = match resume {
-                UpstreamResume::Resume { request_state, meta } => {
-                    let mut responses = input.input_responses.clone();
-                    if let Some(Value::Object(map)) = responses.as_mut() {
-                        map.remove(CONFIRM_INPUT_KEY);
-                    }
+            let step = match gate.open_upstream_state(&step_input) {
+                UpstreamResume::Resume { request_state, input_responses: responses, meta } => {
                     let ran = RanCall::new(gate, &input, &meta);
                     return Ok(PyGateStep::resume(meta, request_state, responses, ran));
                 }

@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 
 use crate::gate::{CallContext, Gate};
 use crate::request_state::{self, Sealing, StateError};
-use crate::results::code;
-use crate::step::{Step, StepInput, digest, now_unix};
+use crate::results::{CONFIRM_INPUT_KEY, code};
+use crate::step::{Era, Step, StepInput, digest, now_unix};
 
 /// Longest wrapped state: the upstream server's own state plus ours.
 pub const MAX_UPSTREAM_STATE_CHARS: usize = 65_536;
@@ -47,9 +47,10 @@ struct SealedUpstream {
 pub enum UpstreamResume {
     /// No retry, or its `requestState` is not one [`Gate::wrap_upstream_state`] minted: decide with [`Gate::step`].
     NotWrapped,
-    /// The call was decided in an earlier round: send it to the upstream server with `request_state` (its own) and the
-    /// client's `inputResponses`, and add `meta` to its final result's `_meta`.
-    Resume { request_state: Option<String>, meta: Map<String, Value> },
+    /// The call was decided in an earlier round: send it to the upstream server with `request_state` (its own) and
+    /// `input_responses` (the client's, less any answer to the gate's own question, which is never the tool's to
+    /// read), and add `meta` to its final result's `_meta`.
+    Resume { request_state: Option<String>, input_responses: Option<Value>, meta: Map<String, Value> },
     /// A wrapped state that is tampered, foreign, expired, moved to another call or replayed: answer this step
     /// (a JSON-RPC -32602).
     Refuse(Step),
@@ -116,8 +117,12 @@ impl Gate {
     }
 
     /// Reads the retry of `input` first: a state of [`Gate::wrap_upstream_state`] resumes the upstream call once,
-    /// anything else is left to [`Gate::step`].
+    /// anything else is left to [`Gate::step`]. Only a 2026-07-28 call can carry one: on 2025-11-25 a framework's
+    /// own retry runs inside the approved call, and the step refuses any `requestState`.
     pub fn open_upstream_state(&self, input: &StepInput<'_>) -> UpstreamResume {
+        if input.era != Era::Current2026_07_28 {
+            return UpstreamResume::NotWrapped;
+        }
         let Some(retry) = input.retry else { return UpstreamResume::NotWrapped };
         if request_state::version_of(retry.request_state, MAX_UPSTREAM_STATE_CHARS) != Some(SEALING.version) {
             return UpstreamResume::NotWrapped;
@@ -150,7 +155,11 @@ impl Gate {
         if !self.spent_upstream_states().spend(&sealed.id, sealed.expires_at, now) {
             return refuse("requestState was already used");
         }
-        UpstreamResume::Resume { request_state: sealed.upstream_state, meta: sealed.meta }
+        let mut input_responses = retry.input_responses.cloned();
+        if let Some(Value::Object(responses)) = input_responses.as_mut() {
+            responses.remove(CONFIRM_INPUT_KEY);
+        }
+        UpstreamResume::Resume { request_state: sealed.upstream_state, input_responses, meta: sealed.meta }
     }
 }
 

@@ -56,12 +56,24 @@ async fn a_wrapped_state_resumes_the_same_call_once_with_the_upstream_state_and_
     let server = Server::start().await;
     let gate = gate_for(&server, None).await;
     let arguments = json!({"note_id": "n1"}).as_object().unwrap().clone();
-    let responses = json!({"upstream_question": {"action": "accept", "content": {"sure": true}}});
+    let responses = json!({
+        "upstream_question": {"action": "accept", "content": {"sure": true}},
+        "allowly_confirmation": {"action": "accept", "content": {}},
+    });
     let (state, meta) = wrapped(&gate, &arguments, "upstream-state-123").await;
 
+    // On 2025-11-25 no wrapped state is read at all (the step refuses any requestState there).
+    let legacy = StepInput {
+        era: Era::Legacy2025_11_25,
+        ..retried(input("alice", "read_note", &arguments), &state, &responses)
+    };
+    assert!(matches!(gate.open_upstream_state(&legacy), UpstreamResume::NotWrapped));
+
     match gate.open_upstream_state(&retried(input("alice", "read_note", &arguments), &state, &responses)) {
-        UpstreamResume::Resume { request_state, meta: resumed } => {
+        UpstreamResume::Resume { request_state, input_responses, meta: resumed } => {
             assert_eq!(request_state.as_deref(), Some("upstream-state-123"));
+            // The upstream server gets its own answers only, never one to the gate's question.
+            assert_eq!(input_responses, Some(json!({"upstream_question": responses["upstream_question"]})));
             assert_eq!(resumed, meta);
             assert_eq!(resumed["allowly.ai/decision"], json!("allow"));
         }

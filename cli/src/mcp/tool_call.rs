@@ -14,7 +14,6 @@
 
 use std::collections::HashSet;
 
-use allowly_mcp::results::CONFIRM_INPUT_KEY;
 use allowly_mcp::{
     CallContext, ClientCapabilities, ElicitAnswer, Era, Retry, Step, StepInput, TransportAuth, UpstreamResume,
 };
@@ -66,15 +65,12 @@ impl Proxy {
             ..StepInput::new(call, era)
         };
 
-        // Only a 2026-07-28 call can carry a wrapped state; on 2025-11-25 the step refuses any requestState.
-        let resume = match era {
-            Era::Current2026_07_28 => gate.open_upstream_state(&input),
-            Era::Legacy2025_11_25 => UpstreamResume::NotWrapped,
-        };
-        let mut step = match resume {
-            UpstreamResume::Resume { request_state, meta } => {
-                let mut responses = params.input_responses.clone().unwrap_or_default();
-                responses.remove(CONFIRM_INPUT_KEY);
+        let mut step = match gate.open_upstream_state(&input) {
+            UpstreamResume::Resume { request_state, input_responses, meta } => {
+                let responses = match input_responses {
+                    Some(Value::Object(responses)) => responses.into_iter().collect(),
+                    _ => Default::default(),
+                };
                 let forwarded = to_child(&request, request_state, Some(responses));
                 return self.run_on_child(forwarded, &input, meta, context).await;
             }
