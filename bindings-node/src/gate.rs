@@ -167,22 +167,9 @@ impl NativeGate {
     /// The gate of one call: the configured mapping with the host's own scope for this tool first, and a resolver
     /// that knows exactly this caller's authorization. Cheap (the client, state key and spent states are shared).
     fn gate_for(&self, call: &StepCall) -> Gate {
-        let mut config = self.config.clone();
-        if let Some(scope) = &call.scope {
-            config.scope_for_tool = ScopeMapping::Map {
-                scopes: HashMap::from([(call.tool_name.clone(), scope.clone())]),
-                otherwise: Box::new(config.scope_for_tool),
-            };
-        }
         let auth = TransportAuth { principal: call.principal.as_deref(), ..TransportAuth::default() };
-        let mut table = HashMap::new();
-        if let (Some(identity), Some(authorization_id)) =
-            (config.identity.resolve(&auth, call.arguments.as_ref()), &call.authorization_id)
-        {
-            table.insert(identity, authorization_id.clone());
-        }
-        config.resolver = Arc::new(AuthorizationTable(table));
-        self.gate.with_config(config)
+        let identity = self.config.identity.resolve(&auth, call.arguments.as_ref());
+        self.gate.for_host_call(&call.tool_name, call.scope.clone(), identity.zip(call.authorization_id.clone()))
     }
 }
 

@@ -16,7 +16,7 @@
 //! (run the tool with its own state, no second check: this call was already approved), once only.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use allowly_core::caller_identity::{IdentitySource, TransportAuth};
 use allowly_core::{Client, Error};
@@ -58,16 +58,7 @@ impl NativeGate {
     ) -> Result<Gate, Error> {
         // A closed client closes the gate, although the base gate holds its own handle.
         let _open: Client = self.client.get().client()?;
-        let mut config = self.config.clone();
-        if let Some(scope) = scope {
-            config.scope_for_tool = ScopeMapping::Map {
-                scopes: HashMap::from([(tool_name.to_owned(), scope)]),
-                otherwise: Box::new(config.scope_for_tool),
-            };
-        }
-        let table = identity.zip(authorization_id).into_iter().collect();
-        config.resolver = Arc::new(AuthorizationTable(table));
-        Ok(self.base.with_config(config))
+        Ok(self.base.for_host_call(tool_name, scope, identity.zip(authorization_id)))
     }
 }
 

@@ -88,6 +88,28 @@ class Front:
         raise NotImplementedError
 
 
+
+def _with_tools(srv: Any, ran: List[str]) -> Any:
+    """The three tools every front serves (both frameworks register them with ``@srv.tool()``); each run is recorded."""
+
+    @srv.tool()
+    def read_inbox(user_id: str = "") -> str:
+        ran.append("read_inbox")
+        return "3 unread"
+
+    @srv.tool()
+    def send_email(to: str, body: str, user_id: str = "") -> str:
+        ran.append("send_email")
+        return f"sent to {to}"
+
+    @srv.tool()
+    def delete_all(user_id: str = "") -> str:
+        ran.append("delete_all")
+        return "deleted"
+
+    return srv
+
+
 class FastMCPFront(Front):
     name = "fastmcp"
 
@@ -95,22 +117,7 @@ class FastMCPFront(Front):
         srv = fastmcp.FastMCP("allowly-test", **server_kwargs)
         srv.add_middleware(allowly.AllowlyMCPMiddleware(**options))
 
-        @srv.tool()
-        def read_inbox(user_id: str = "") -> str:
-            ran.append("read_inbox")
-            return "3 unread"
-
-        @srv.tool()
-        def send_email(to: str, body: str, user_id: str = "") -> str:
-            ran.append("send_email")
-            return f"sent to {to}"
-
-        @srv.tool()
-        def delete_all(user_id: str = "") -> str:
-            ran.append("delete_all")
-            return "deleted"
-
-        return srv
+        return _with_tools(srv, ran)
 
     def connect(self, srv: Any, mode: str, answer: Optional[str] = None, asked: Optional[List[str]] = None) -> Any:
         handler = None
@@ -134,22 +141,7 @@ class MCPServerFront(Front):
         middleware = allowly.mcp.AllowlyMCPServerMiddleware(**options)
         srv = mcp_sdk.MCPServer("allowly-test", middleware=[middleware], **server_kwargs)
 
-        @srv.tool()
-        def read_inbox(user_id: str = "") -> str:
-            ran.append("read_inbox")
-            return "3 unread"
-
-        @srv.tool()
-        def send_email(to: str, body: str, user_id: str = "") -> str:
-            ran.append("send_email")
-            return f"sent to {to}"
-
-        @srv.tool()
-        def delete_all(user_id: str = "") -> str:
-            ran.append("delete_all")
-            return "deleted"
-
-        return srv
+        return _with_tools(srv, ran)
 
     def connect(self, srv: Any, mode: str, answer: Optional[str] = None, asked: Optional[List[str]] = None) -> Any:
         callback = None

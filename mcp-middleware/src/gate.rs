@@ -8,7 +8,7 @@ use allowly_core::{Client, Error};
 use serde_json::{Map, Value};
 
 use crate::annotations::ToolAnnotations;
-use crate::config::GateConfig;
+use crate::config::{AuthorizationTable, GateConfig, ScopeMapping};
 use crate::request_state::RequestStateKey;
 use crate::upstream_state::SpentStates;
 
@@ -147,6 +147,22 @@ impl Gate {
             None => self.state_key.clone(),
         };
         Gate { client: self.client.clone(), config, state_key, spent_upstream: self.spent_upstream.clone() }
+    }
+
+    /// The gate of one call in a language front whose host answers per call (its own scope for the tool, the
+    /// caller's authorization): this gate's scope mapping with `scope` for `tool` first, and an authorization table
+    /// of exactly `caller` (identity, authorization id) — none when the host knew no caller, so the step refuses.
+    /// Shares this gate's key and spent states ([`Gate::with_config`]).
+    pub fn for_host_call(&self, tool: &str, scope: Option<String>, caller: Option<(String, String)>) -> Gate {
+        let mut config = self.config.clone();
+        if let Some(scope) = scope {
+            config.scope_for_tool = ScopeMapping::Map {
+                scopes: std::collections::HashMap::from([(tool.to_owned(), scope)]),
+                otherwise: Box::new(config.scope_for_tool),
+            };
+        }
+        config.resolver = Arc::new(AuthorizationTable(caller.into_iter().collect()));
+        self.with_config(config)
     }
 
     pub(crate) fn spent_upstream_states(&self) -> &SpentStates {
