@@ -329,3 +329,11 @@ bench-prep: toolchain bench-venvs
 # latency) into bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
 bench-server: toolchain
 	CARGO="$(CARGO)" bench/server/run.sh
+
+
+# ---------------------------------------------------------------- Packaging and release (mk/*.mk)
+
+# Release artifacts land in $(DIST) (under target/, so `cargo clean` removes them). Each packaging part keeps its
+# targets in a file of its own under mk/ (wheels, npm packages, the Kotlin jar and Swift package, the release).
+DIST := target/dist
+include $(wildcard mk/*.mk)
