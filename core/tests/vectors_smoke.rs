@@ -32,7 +32,8 @@ fn the_smoke_program_reports_a_vector_that_disagrees() {
     let first = &doc.as_object().unwrap().get("should_verify").unwrap().as_array().unwrap()[0];
     let receipt = first.as_object().unwrap().get("receipt").unwrap().as_object().unwrap();
     let sig = receipt.get("signature").unwrap().as_str().unwrap();
-    let flipped = if sig.starts_with('A') { format!("B{}", &sig[1..]) } else { format!("A{}", &sig[1..]) };
+    let lead = if sig.starts_with('A') { "B" } else { "A" };
+    let flipped = format!("{lead}{}", &sig[1..]);
     // Other vectors reuse this signature; the first occurrence is this vector's (should_verify comes first).
     let text = text.replacen(sig, &flipped, 1);
     let tmp = std::env::temp_dir().join(format!("allowly-vectors-smoke-{}.json", std::process::id()));
