@@ -3,11 +3,14 @@
 // (the binaries built here) and the release workflow (the binaries of every runner) pack through this script, so the
 // tarballs a user downloads are made one way. Each `npm pack` runs the package's prepack guard (scripts/prepack.cjs).
 //
-//   node scripts/npm-package.mjs --out DIR [--main] [path/to/allowly.<platform>.node ...]
+//   node scripts/npm-package.mjs --out DIR [--main] [--repository URL] [path/to/allowly.<platform>.node ...]
 //
-// A platform package is packed in place (npm/<platform>, its binary and LICENSE copied in, both gitignored). The main
-// package is packed from a copy under DIR/.stage: optionalDependencies name packages that exist only once published,
-// so a committed list would break `npm ci` in this checkout; napi-rs's `pre-publish` adds them at publish time too.
+// Everything is packed from a staged copy under DIR/.stage laid out like bindings-node (so each prepack finds
+// scripts/prepack.cjs where the committed manifests say): the checkout is never written to. The staged main package
+// gets its optionalDependencies, which name packages that exist only once published (a committed list would break
+// `npm ci` in this checkout; napi-rs's `pre-publish` adds them at publish time too). With --repository URL (the
+// release workflow passes its GitHub repository) every staged manifest names it, which `npm publish --provenance`
+// requires.
 
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -24,17 +27,19 @@ const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'))
 const binaryName = pkg.napi.binaryName
 
 function usage(message) {
-  console.error(`${message}\nusage: node scripts/npm-package.mjs --out DIR [--main] [allowly.<platform>.node ...]`)
+  console.error(`${message}\nusage: node scripts/npm-package.mjs --out DIR [--main] [--repository URL] [allowly.<platform>.node ...]`)
   process.exit(2)
 }
 
 const args = process.argv.slice(2)
 let out = null
 let main = false
+let repository = null
 const binaries = []
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--out') out = args[++i]
   else if (args[i] === '--main') main = true
+  else if (args[i] === '--repository') repository = args[++i]
   else if (args[i].startsWith('--')) usage(`unknown option ${args[i]}`)
   else binaries.push(args[i])
 }
@@ -52,29 +57,40 @@ function pack(dir) {
 }
 
 const platforms = pkg.napi.targets.map(platformOfTriple)
+const stage = join(out, '.stage', pkg.name)
+rmSync(join(out, '.stage'), { recursive: true, force: true })
+
+/** Writes a staged manifest: the committed one plus `extra`, with the repository when one was given. */
+function writeManifest(dir, manifest, extra = {}) {
+  const staged = { ...manifest, ...extra }
+  if (repository) staged.repository = { type: 'git', url: repository }
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(staged, null, 2)}\n`)
+}
+
+mkdirSync(join(stage, 'native'), { recursive: true })
+for (const part of ['lib', 'scripts', 'README.md', 'native/index.js', 'native/index.d.ts']) {
+  cpSync(join(pkgDir, part), join(stage, part), { recursive: true })
+}
+copyFileSync(license, join(stage, 'LICENSE'))
+const { devDependencies, ...published } = pkg
+writeManifest(stage, published, {
+  optionalDependencies: Object.fromEntries(platforms.map((p) => [`${pkg.name}-${p}`, pkg.version])),
+})
+
 for (const binary of binaries) {
   const file = basename(binary)
   const match = file.match(new RegExp(`^${binaryName}\\.(.+)\\.node$`))
   if (!match || !platforms.includes(match[1])) {
     usage(`${binary}: expected ${binaryName}.<platform>.node with a platform of napi.targets (${platforms.join(', ')})`)
   }
-  const dir = join(pkgDir, 'npm', match[1])
+  const dir = join(stage, 'npm', match[1])
+  mkdirSync(dir, { recursive: true })
+  cpSync(join(pkgDir, 'npm', match[1]), dir, { recursive: true })
+  writeManifest(dir, JSON.parse(readFileSync(join(pkgDir, 'npm', match[1], 'package.json'), 'utf8')))
   copyFileSync(resolve(binary), join(dir, file))
   copyFileSync(license, join(dir, 'LICENSE'))
   pack(dir)
 }
 
-if (main) {
-  const stage = join(out, '.stage', pkg.name)
-  rmSync(stage, { recursive: true, force: true })
-  mkdirSync(join(stage, 'native'), { recursive: true })
-  for (const part of ['lib', 'scripts', 'README.md', 'native/index.js', 'native/index.d.ts']) {
-    cpSync(join(pkgDir, part), join(stage, part), { recursive: true })
-  }
-  copyFileSync(license, join(stage, 'LICENSE'))
-  const staged = { ...pkg, optionalDependencies: Object.fromEntries(platforms.map((p) => [`${pkg.name}-${p}`, pkg.version])) }
-  delete staged.devDependencies
-  writeFileSync(join(stage, 'package.json'), `${JSON.stringify(staged, null, 2)}\n`)
-  pack(stage)
-  rmSync(join(out, '.stage'), { recursive: true, force: true })
-}
+if (main) pack(stage)
+rmSync(join(out, '.stage'), { recursive: true, force: true })
