@@ -54,7 +54,8 @@ npm-packages-arm64: npm-dist-tools
 	$(NPM_ENV); \
 	CARGO=/usr/bin/cargo RUSTC="$$AARCH64_RUSTC" \
 	  $(NPM_NAPI_RELEASE) --target aarch64-unknown-linux-gnu.2.17 --output-dir $(abspath $(NPM_BUILD))/linux-arm64-gnu -- --locked
-	file -L $(NPM_BUILD)/linux-arm64-gnu/allowly.linux-arm64-gnu.node | tee /dev/stderr | grep -q 'ARM aarch64'
+	kind=$$(file -L $(NPM_BUILD)/linux-arm64-gnu/allowly.linux-arm64-gnu.node); echo "$$kind"; \
+	  grep -q 'ARM aarch64' <<<"$$kind" || { echo "not an aarch64 binary" >&2; exit 1; }
 	$(call npm_check_glibc,aarch64-linux-gnu-objdump,$(NPM_BUILD)/linux-arm64-gnu/allowly.linux-arm64-gnu.node)
 	rm -f $(NPM_DIST)/openallowly-linux-arm64-gnu-*.tgz
 	$(NPM_ENV); node scripts/npm-package.mjs --out $(abspath $(NPM_DIST)) $(abspath $(NPM_BUILD))/linux-arm64-gnu/allowly.linux-arm64-gnu.node
