@@ -35,6 +35,10 @@ ln -s "$(realpath "$(command -v npm)")" "$work/bin/npm"
 ln -s "$(realpath /bin/sh)" "$work/bin/sh"
 clean_env=(env -i HOME="$HOME" PATH="$work/bin" CARGO_HOME="$work/no-cargo" RUSTUP_HOME="$work/no-rustup"
   TMPDIR="${TMPDIR:-/tmp}" npm_config_cache="${npm_config_cache:-$HOME/.npm}" npm_config_update_notifier=false)
+# The registry must stay reachable as configured (a CI proxy or mirror); nothing else of the caller's environment.
+for var in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy npm_config_registry NODE_EXTRA_CA_CERTS; do
+  [ -n "${!var:-}" ] && clean_env+=("$var=${!var}")
+done
 for tool in cargo rustc rustup; do
   if "${clean_env[@]}" sh -c "command -v $tool" >/dev/null 2>&1; then
     echo "FAIL: $tool is reachable in the clean environment" >&2
