@@ -1,6 +1,7 @@
 # ---------------------------------------------------------------- Release pipeline (issue 22, part 6; docs/releasing.md)
 #   test-release-config  actionlint (with shellcheck) on .github/workflows, hadolint on the Dockerfile, and the tests
-#                        of the release scripts (CHANGELOG section, manifest/SHA256SUMS)
+#                        of the release scripts (CHANGELOG section, manifest/SHA256SUMS) and of what the workflow and
+#                        the Dockerfile rely on (make targets, scripts, platforms, the image's user and volume)
 #   release-local        every artifact this Linux machine can build, then each one with size and sha256, and
 #                        $(DIST)/SHA256SUMS. macOS, Windows, musl, the XCFramework and the container image are built by
 #                        .github/workflows/release.yml only.
@@ -33,7 +34,8 @@ release-tools:
 test-release-config: release-tools
 	$(ACTIONLINT) -shellcheck=$(RELEASE_TOOLS)/bin/shellcheck
 	$(RELEASE_TOOLS)/bin/hadolint Dockerfile
-	$(RELEASE_PY) -m unittest -q tests/packaging/test_changelog_section.py tests/packaging/test_release_manifest.py
+	$(RELEASE_PY) -m unittest -q tests/packaging/test_changelog_section.py tests/packaging/test_release_manifest.py \
+	  tests/packaging/test_release_workflow.py
 
 # The other parts' targets, run by name (mk/python.mk, mk/npm.mk, mk/jvm-swift.mk). Override to build a subset, e.g.
 # `make release-local RELEASE_PARTS=` for only the CLI and the listing of whatever $(DIST) already holds.
