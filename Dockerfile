@@ -25,9 +25,11 @@ WORKDIR /src
 COPY . .
 ARG TARGETARCH
 # The cargo registry and target directory are cache mounts (kept between builds, absent from the image), so the
-# binary is copied out in the same step. /out/data becomes the /data volume, owned by the image's user.
-RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    --mount=type=cache,target=/src/target,id=allowly-target-${TARGETARCH} \
+# binary is copied out in the same step. Both architectures' builds share them (each triple has its own folder under
+# target/, the build scripts and proc macros are the build machine's), one at a time. /out/data becomes the /data
+# volume, owned by the image's user.
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/src/target,sharing=locked \
     case "$TARGETARCH" in \
       amd64) triple=x86_64-unknown-linux-musl ;; \
       arm64) triple=aarch64-unknown-linux-musl ;; \
