@@ -58,8 +58,8 @@ kotlin-jar: toolchain jvm-swift-tools
 
 # Adds linux-aarch64/liballowly_ffi.so, cross-built with Debian's rustc 1.96 (scripts/aarch64-env.sh) and zig as the
 # linker (glibc 2.17; the env's aarch64-linux-gnu-gcc linker is unset for this, else cargo-zigbuild keeps it and the
-# library needs the build machine's glibc). It cannot be loaded here: qemu-user runs no JVM usefully, so only `file`
-# and objdump check it.
+# library needs the build machine's glibc). No JVM runs under qemu-user here, so `file`, objdump and a single-threaded
+# aarch64 C program (dlopen + the UniFFI contract version, under qemu) check it instead of a JUnit test.
 kotlin-jar-aarch64: kotlin-jar
 	. scripts/aarch64-env.sh && \
 	PATH="$(abspath $(JVM_SWIFT_VENV))/bin:$$PATH" env -u CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER \
@@ -67,7 +67,10 @@ kotlin-jar-aarch64: kotlin-jar
 	target_dir=$(CARGO_TARGET_DIR_OF); lib="$$target_dir/aarch64-unknown-linux-gnu/release/liballowly_ffi.so"; \
 	file -L "$$lib" | tee /dev/stderr | grep -q 'ARM aarch64' && \
 	$(PYTHON) tests/packaging/glibc_floor.py aarch64-linux-gnu-objdump "$$lib" 2.17 && \
-	mkdir -p target/dist-tools/jvm-natives/$(JNA_AARCH64) && cp "$$lib" target/dist-tools/jvm-natives/$(JNA_AARCH64)/
+	mkdir -p target/dist-tools/jvm-natives/$(JNA_AARCH64) && cp "$$lib" target/dist-tools/jvm-natives/$(JNA_AARCH64)/ && \
+	aarch64-linux-gnu-gcc -O2 -o target/dist-tools/ffi_load_check_aarch64 tests/packaging/ffi_load_check.c -ldl && \
+	expected=$$(sed -n 's/.*val bindings_contract_version = \([0-9]*\).*/\1/p' bindings-swift/kotlin/src/main/kotlin/ai/allowly/allowly.kt) && \
+	. scripts/aarch64-env.sh && timeout 120 $$AARCH64_QEMU target/dist-tools/ffi_load_check_aarch64 "$$lib" "$$expected"
 	jar uf $(KOTLIN_JAR) -C target/dist-tools/jvm-natives $(JNA_AARCH64)/liballowly_ffi.so
 	@jar tf $(KOTLIN_JAR) | grep -E '\.so$$'
 
