@@ -43,7 +43,7 @@ def blank_attribute_conditions(source: bytes) -> bytes:
     )
 
 
-def problems(parser: Parser, path: Path) -> list[str]:
+def problems(parser: Parser, path: Path, root: Path = REPO) -> list[str]:
     tree = parser.parse(blank_attribute_conditions(path.read_bytes()))
     found = []
     # Iterative walk: the generated bindings are deep enough to make recursion a risk.
@@ -55,7 +55,7 @@ def problems(parser: Parser, path: Path) -> list[str]:
         if node.is_error or node.is_missing:
             kind = f"missing {node.type}" if node.is_missing else "syntax error"
             line, column = node.start_point
-            found.append(f"{path.relative_to(REPO)}:{line + 1}:{column + 1}: {kind}")
+            found.append(f"{path.relative_to(root)}:{line + 1}:{column + 1}: {kind}")
             if node.is_error:
                 continue  # its children are the unparsed tokens, not separate problems
         stack.extend(reversed(node.children))

@@ -50,6 +50,16 @@ class SwiftPackageRelease(unittest.TestCase):
         self.assertNotIn("placeholder", run("--package", str(self.package), "show").stdout)
         self.assertEqual(run("checksum", str(self.zip)).stdout.strip(), digest)
 
+    def test_the_rewritten_package_still_parses(self) -> None:
+        try:
+            sys.path.insert(0, str(Path(__file__).parent))
+            import swift_parse
+        except ImportError as error:  # run outside the tools venv (make test-swift-parse has tree-sitter)
+            self.skipTest(f"tree-sitter-swift is not installed: {error}")
+        run("--package", str(self.package), "set", "--zip", str(self.zip), "--tag", "v0.2.0")
+        parser = swift_parse.Parser(swift_parse.Language(swift_parse.tree_sitter_swift.language()))
+        self.assertEqual(swift_parse.problems(parser, self.package, root=self.dir), [])
+
     def test_set_keeps_the_repository_when_none_is_given_and_is_idempotent(self) -> None:
         for _ in range(2):
             result = run("--package", str(self.package), "set", "--zip", str(self.zip), "--tag", "v0.2.0")
