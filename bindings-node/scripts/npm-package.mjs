@@ -3,12 +3,13 @@
 // (the binaries built here) and the release workflow (the binaries of every runner) pack through this script, so the
 // tarballs a user downloads are made one way. Each `npm pack` runs the package's prepack guard (scripts/prepack.cjs).
 //
-//   node scripts/npm-package.mjs --out DIR [--main] [--repository URL] [path/to/allowly.<platform>.node ...]
+//   node scripts/npm-package.mjs --out DIR [--main] [--all] [--repository URL] [path/to/allowly.<platform>.node ...]
 //
 // Everything is packed from a staged copy under DIR/.stage laid out like bindings-node (so each prepack finds
 // scripts/prepack.cjs where the committed manifests say): the checkout is never written to. The staged main package
 // gets its optionalDependencies, which name packages that exist only once published (a committed list would break
-// `npm ci` in this checkout; napi-rs's `pre-publish` adds them at publish time too). With --repository URL (the
+// `npm ci` in this checkout; napi-rs's `pre-publish` adds them at publish time too). --all (the release) refuses to
+// pack unless every napi target has its binary. With --repository URL (the
 // release workflow passes its GitHub repository) every staged manifest names it, which `npm publish --provenance`
 // requires.
 
@@ -27,7 +28,7 @@ const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'))
 const binaryName = pkg.napi.binaryName
 
 function usage(message) {
-  console.error(`${message}\nusage: node scripts/npm-package.mjs --out DIR [--main] [--repository URL] [allowly.<platform>.node ...]`)
+  console.error(`${message}\nusage: node scripts/npm-package.mjs --out DIR [--main] [--all] [--repository URL] [allowly.<platform>.node ...]`)
   process.exit(2)
 }
 
@@ -35,11 +36,13 @@ const args = process.argv.slice(2)
 let out = null
 let main = false
 let repository = null
+let all = false
 const binaries = []
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--out') out = args[++i]
   else if (args[i] === '--main') main = true
   else if (args[i] === '--repository') repository = args[++i]
+  else if (args[i] === '--all') all = true
   else if (args[i].startsWith('--')) usage(`unknown option ${args[i]}`)
   else binaries.push(args[i])
 }
@@ -58,6 +61,11 @@ function pack(dir) {
 
 const platforms = pkg.napi.targets.map(platformOfTriple)
 const stage = join(out, '.stage', pkg.name)
+if (all) {
+  const given = new Set(binaries.map((b) => basename(b)))
+  const missing = platforms.filter((p) => !given.has(`${binaryName}.${p}.node`))
+  if (missing.length) usage(`--all: no binary for ${missing.join(', ')}`)
+}
 rmSync(join(out, '.stage'), { recursive: true, force: true })
 
 /** Writes a staged manifest: the committed one plus `extra`, with the repository when one was given. */
