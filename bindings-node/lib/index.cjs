@@ -4,7 +4,7 @@
 // errors as their classes. No decision, HTTP or crypto logic lives here.
 
 const { inspect } = require('node:util')
-const native = require('../native/index.js')
+const native = require('./native.cjs')
 const errors = require('./errors.cjs')
 
 const { mapped } = errors

@@ -5,7 +5,7 @@
 // the SDK's request, hands them to the gate's step, and turns the step into the SDK's answer (run the tool, a result,
 // a pushed elicitation, or a thrown JSON-RPC error). Decisions, texts and result shapes are the gate's.
 
-const native = require('../native/index.js')
+const native = require('./native.cjs')
 const { Allowly } = require('./index.cjs')
 const { mapped } = require('./errors.cjs')
 
