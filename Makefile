@@ -6,7 +6,8 @@ SHELL := /bin/bash
 CARGO ?= $(shell command -v cargo 2>/dev/null || echo $$HOME/.cargo/bin/cargo)
 export CARGO_TERM_COLOR ?= never
 PYTHON ?= python3
-# The Python binding's own virtualenv (gitignored): maturin, pytest and the editable `allowly` package live here.
+# The Python binding's own virtualenv (gitignored): maturin, pytest and the editable `openallowly` (imports as
+# `allowly`) live here.
 VENV := bindings-python/.venv
 VENV_PY := $(VENV)/bin/python
 PY_TOOLS := "maturin>=1.9,<2" "pytest>=8" "pytest-asyncio>=0.23" "jsonschema>=4"
@@ -22,7 +23,7 @@ help:
 	@echo "make test-python - build the allowly Python package into $(VENV) and run its pytest suite"
 	@echo "make test-python-release - the release wheel in its own venv: the examples 50 times each, every exit 0"
 	@echo "make test-oracles - the official PyPI packages (allowly 0.3.1 and 0.8.0, allowly-receipt-format 4.3.1 and 5.0.0) against our server and receipts"
-	@echo "make test-node - the Node binding (@allowly/sdk): build the addon, node --test, tsc (installs Node 20+ if needed)"
+	@echo "make test-node - the Node binding (npm package openallowly): build the addon, node --test, tsc (installs Node 20+ if needed)"
 	@echo "make parity - run tests/scenarios in every language and print the scenario x language table"
 	@echo "make test-kotlin - the Kotlin/JVM binding (bindings-swift/kotlin): build liballowly_ffi + allowly, mvn test (JUnit 5)"
 	@echo "make models - after changing a core model: rewrite the binding model files (tools/modelgen), then the Swift/Kotlin sources and the Node index.d.ts"
@@ -53,9 +54,16 @@ python-env:
 	@$(VENV_PY) -c 'import fastmcp, mcp.server.mcpserver' >/dev/null 2>&1 || \
 	  $(VENV_PY) -m pip install --disable-pip-version-check -q $(PY_MCP)
 
+# The distribution was renamed `allowly` -> `openallowly` (the vendor owns `allowly` on PyPI); in our own venvs an
+# `allowly` distribution can only be our build under the old name. Uninstalled before installing the new one, since
+# uninstalling it afterwards would delete the files both share.
+drop-old-dist = $(1) -c 'import importlib.metadata as m; m.distribution("allowly")' >/dev/null 2>&1 && \
+	  { echo "uninstalling the pre-rename allowly distribution from $(1)"; $(1) -m pip uninstall -y -q allowly; } || true
+
 # Debug build of the native module, installed editable into the venv (incremental: seconds when nothing changed),
 # plus the allowly CLI the tests and the demo start as `allowly serve --dev`.
 python-build: toolchain python-env
+	@$(call drop-old-dist,$(VENV_PY))
 	VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/maturin develop --locked -q -m bindings-python/Cargo.toml
 	$(CARGO) build --locked -p allowly-cli --bin allowly
 
@@ -91,6 +99,7 @@ test-python: python-build
 RELEASE_VENV := bindings-python/.venv-release
 test-python-release: python-build wheels
 	@test -x $(RELEASE_VENV)/bin/python || $(PYTHON) -m venv $(RELEASE_VENV)
+	@$(call drop-old-dist,$(RELEASE_VENV)/bin/python)
 	$(RELEASE_VENV)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps $(PY_DIST)/*manylinux_2_17_x86_64*.whl
 	cd bindings-python && ALLOWLY_RELEASE_PYTHON="$(abspath $(RELEASE_VENV))/bin/python" .venv/bin/python -m pytest -q -rs tests/test_release_exit.py
 
@@ -319,7 +328,8 @@ bench-prep: toolchain bench-venvs
 	$(CARGO) build --locked --release -p allowly-core --example verify_rates
 	rm -rf bench/.work/wheels
 	$(BENCH_OURS)/bin/maturin build --release --locked -q -m bindings-python/Cargo.toml -o bench/.work/wheels
-	$(BENCH_OURS)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps bench/.work/wheels/allowly-*.whl
+	@$(call drop-old-dist,$(BENCH_OURS)/bin/python)
+	$(BENCH_OURS)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps bench/.work/wheels/openallowly-*.whl
 	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
 	cd bindings-node && { $(NPM_CI); } && npm run build:release
 

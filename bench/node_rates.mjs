@@ -3,7 +3,7 @@
 //
 //   node bench/node_rates.mjs sdk|fetch throughput|latency SERVER_JSON [IN_FLIGHT=256] [TOTAL=5000]
 //
-// `sdk` is @allowly/sdk (bindings-node, release addon); `fetch` is a raw fetch POST of the same body plus
+// `sdk` is openallowly (bindings-node, release addon); `fetch` is a raw fetch POST of the same body plus
 // `response.json()`, the floor a hand-written client would pay. SERVER_JSON holds the key (never on a command line).
 
 import { readFileSync } from 'node:fs'
@@ -21,7 +21,7 @@ if (impl === 'sdk') {
   const allowly = new Allowly({ apiKey: srv.runtime_api_key, baseUrl: srv.base_url, allowInsecureHttp: true })
   const request = { authorizationId: srv.authorization_id, scopes: [scope] }
   check = async () => !(await allowly.check(request)).results[scope].isFallback
-  desc = '@allowly/sdk (release addon): await allowly.check({authorizationId, scopes})'
+  desc = 'openallowly (release addon): await allowly.check({authorizationId, scopes})'
 } else {
   const body = JSON.stringify({ authorization_id: srv.authorization_id, scopes: [scope] })
   const headers = { authorization: `Bearer ${srv.runtime_api_key}`, 'content-type': 'application/json' }

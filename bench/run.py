@@ -244,7 +244,7 @@ def checks_p3(runs: int, srv_file: Path, server_desc: dict) -> dict:
         r = alternate(runs, {"sdk": [node, "bench/node_rates.mjs", "sdk", "throughput", srv_file, "256", "3000"]})
         rate = statistics.median(x["checks_per_second"] for x in r["sdk"]["runs"])
         out["P3n"] = figure(round(rate), "checks/s", None, None, {
-            "machine": m, **server_desc, "what": "Node @allowly/sdk checks/s, 256 in flight (no target: recorded)",
+            "machine": m, **server_desc, "what": "Node openallowly checks/s, 256 in flight (no target: recorded)",
             "command": r["sdk"]["command"], "runs": r["sdk"]["runs"]})
     except StepFailed as e:
         out.update(not_run(["P3n"], str(e)))
@@ -292,7 +292,7 @@ def checks_p4(runs: int, srv_file: Path, server_desc: dict) -> dict:
 def step_p8(runs: int) -> dict:
     out = {}
     m = machine()
-    wheels = sorted((WORK / "wheels").glob("allowly-*.whl"), key=lambda p: p.stat().st_mtime)
+    wheels = sorted((WORK / "wheels").glob("openallowly-*.whl"), key=lambda p: p.stat().st_mtime)
     if wheels:
         w = wheels[-1]
         out["P8a"] = figure(round(w.stat().st_size / 1e6, 2), "MB", None, None, {

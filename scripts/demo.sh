@@ -18,7 +18,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 PYTHON="${DEMO_PYTHON:-bindings-python/.venv/bin/python}"
 if ! "$PYTHON" -c 'import allowly' 2>/dev/null; then
-  echo "demo needs the allowly Python package: run \`make demo\` (it builds and installs it into bindings-python/.venv)" >&2
+  echo "demo needs the openallowly Python package (import name allowly): run \`make demo\` (it builds and installs it into bindings-python/.venv)" >&2
   exit 1
 fi
 

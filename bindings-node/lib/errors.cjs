@@ -3,7 +3,7 @@
 // message carries a JSON payload; this file turns it into the class of its core variant, so callers can use
 // `instanceof` and branch the same way as in Rust and Python (retry, fix the request, fix credentials, stop trusting).
 
-const native = require('../native/index.js')
+const native = require('./native.cjs')
 
 const PAYLOAD_PREFIX = 'allowly-native-error:'
 

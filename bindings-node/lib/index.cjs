@@ -1,10 +1,10 @@
 'use strict'
-// The public API of @allowly/sdk (CommonJS; index.mjs re-exports it for ESM). Every method is one call into the
+// The public API of openallowly (CommonJS; index.mjs re-exports it for ESM). Every method is one call into the
 // native binding (allowly-core): this file only shapes the seed's API (namespaces, option objects) and rethrows core
 // errors as their classes. No decision, HTTP or crypto logic lives here.
 
 const { inspect } = require('node:util')
-const native = require('../native/index.js')
+const native = require('./native.cjs')
 const errors = require('./errors.cjs')
 
 const { mapped } = errors
@@ -347,7 +347,7 @@ class Allowly {
   readiness() {
     return mapped(() => this.#native.readiness())
   }
-  /** For `@allowly/sdk/mcp`, which shares this client's connection pool with the gate. */
+  /** For `openallowly/mcp`, which shares this client's connection pool with the gate. */
   static nativeOf(allowly) {
     return allowly.#native
   }

@@ -1,4 +1,4 @@
-// Public types of @allowly/sdk. Wire models come from the generated native/index.d.ts (napi-rs, drift-tested), so
+// Public types of openallowly. Wire models come from the generated native/index.d.ts (napi-rs, drift-tested), so
 // they are declared once; this file only types the JS layer around them.
 
 import type {

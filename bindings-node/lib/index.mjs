@@ -1,4 +1,4 @@
-// ESM entry of @allowly/sdk: the same objects as the CommonJS entry, so `instanceof` agrees across both.
+// ESM entry of openallowly: the same objects as the CommonJS entry, so `instanceof` agrees across both.
 import sdk from './index.cjs'
 
 export const {

@@ -1,11 +1,11 @@
 'use strict'
-// @allowly/sdk/mcp: puts the allowly-mcp gate (Rust, shared with `allowly mcp proxy` and the Python middleware) in
+// openallowly/mcp: puts the allowly-mcp gate (Rust, shared with `allowly mcp proxy` and the Python middleware) in
 // front of an MCP server's tools, on @modelcontextprotocol/server 2.x and @modelcontextprotocol/sdk 1.x. This file only
 // moves values: it reads the tool call, the caller, the protocol revision and the client's declared capabilities out of
 // the SDK's request, hands them to the gate's step, and turns the step into the SDK's answer (run the tool, a result,
 // a pushed elicitation, or a thrown JSON-RPC error). Decisions, texts and result shapes are the gate's.
 
-const native = require('../native/index.js')
+const native = require('./native.cjs')
 const { Allowly } = require('./index.cjs')
 const { mapped } = require('./errors.cjs')
 

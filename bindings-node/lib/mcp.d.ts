@@ -1,4 +1,4 @@
-// Types of @allowly/sdk/mcp.
+// Types of openallowly/mcp.
 
 import type { Allowly, ClientOptions } from './index.js'
 

@@ -1,4 +1,4 @@
-//! allowly-node: the native half of the `@allowly/sdk` npm package.
+//! allowly-node: the native half of the `openallowly` npm package.
 //!
 //! This crate only maps allowly-core (and the allowly-mcp gate) to JavaScript: names become camelCase, models become
 //! plain objects, async methods become Promises driven by napi's tokio runtime, and every core error becomes a payload

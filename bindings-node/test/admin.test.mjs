@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
 import { after, before, test } from 'node:test'
 
-import { Admin, Allowly, NotFoundError, PermissionDeniedError, ValidationError } from '@allowly/sdk'
+import { Admin, Allowly, NotFoundError, PermissionDeniedError, ValidationError } from 'openallowly'
 import { startServer } from './helpers/server.mjs'
 
 let server

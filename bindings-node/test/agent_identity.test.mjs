@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 
-import * as sdk from '@allowly/sdk'
+import * as sdk from 'openallowly'
 import { startServer } from './helpers/server.mjs'
 
 let server

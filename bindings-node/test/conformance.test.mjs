@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 
-import { identifiers, loadKeysFromJson, ValidationError, VerificationError, verifyReceipt } from '@allowly/sdk'
+import { identifiers, loadKeysFromJson, ValidationError, VerificationError, verifyReceipt } from 'openallowly'
 
 const root = new URL('../../tests/conformance/', import.meta.url)
 const vectorsText = readFileSync(new URL('receipt-format-v4/test-vectors.json', root), 'utf8')

@@ -6,13 +6,13 @@ import { createRequire } from 'node:module'
 import { inspect } from 'node:util'
 import { after, before, test } from 'node:test'
 
-import * as sdk from '@allowly/sdk'
+import * as sdk from 'openallowly'
 import { startServer } from './helpers/server.mjs'
 
 const require = createRequire(import.meta.url)
 const native = require('../native/index.js')
 const { CLASS_BY_KIND } = require('../lib/errors.cjs')
-const cjs = require('@allowly/sdk')
+const cjs = require('openallowly')
 
 let server
 before(async () => {

@@ -1,4 +1,4 @@
-// Escalations answered by named members through @allowly/sdk against a real `allowly serve --dev`: members created,
+// Escalations answered by named members through openallowly against a real `allowly serve --dev`: members created,
 // listed, rotated and removed with the setup key (the credential readable once and left out of inspect/JSON),
 // `escalations.resolve / approve / reject / waitFor` with a member's own credential, and 0.8.0's `resolvedBy` passed
 // through to the server's check.
@@ -17,7 +17,8 @@ import {
   PermissionDeniedError,
   TimeoutError,
   ValidationError,
-} from '@allowly/sdk'
+} from 'openallowly'
+import { linkReadmeAlias } from './helpers/readme-alias.mjs'
 import { startServer } from './helpers/server.mjs'
 
 let server
@@ -118,6 +119,7 @@ test('bad input is refused before sending, and waiting on a pending escalation t
 })
 
 test("the README's Escalations example runs as shown", async () => {
+  linkReadmeAlias()
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
   const section = readme.slice(readme.indexOf('## Escalations'))
   const code = section.match(/```js\n([\s\S]*?)```/)[1]

@@ -12,8 +12,8 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { InMemoryTransport, McpServer, createMcpHandler, createRequestStateCodec, inputRequired } from '@modelcontextprotocol/server'
 import { z } from 'zod/v4'
 
-import { Allowly } from '@allowly/sdk'
-import { AllowlyMCPMiddleware } from '@allowly/sdk/mcp'
+import { Allowly } from 'openallowly'
+import { AllowlyMCPMiddleware } from 'openallowly/mcp'
 import { startServer } from './helpers/server.mjs'
 
 const NEW = '2026-07-28'

@@ -1,4 +1,4 @@
-// @allowly/sdk/mcp on @modelcontextprotocol/server 2.x, against allowly serve --dev. The 2026-07-28 era goes through
+// openallowly/mcp on @modelcontextprotocol/server 2.x, against allowly serve --dev. The 2026-07-28 era goes through
 // the SDK's own HTTP entry (createMcpHandler): as raw JSON-RPC, so the test controls the request's `_meta` envelope,
 // `inputResponses` and `requestState` (and can tamper, move and replay them), and through the official 2.x client
 // (@modelcontextprotocol/client), which answers the input request and retries by itself. The 2025-11-25 era is an old
@@ -13,8 +13,9 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { InMemoryTransport, McpServer, createMcpHandler } from '@modelcontextprotocol/server'
 import { z } from 'zod/v4'
 
-import { Allowly } from '@allowly/sdk'
-import { AllowlyMCPMiddleware, NO_TRUSTED_IDENTITY_HELP } from '@allowly/sdk/mcp'
+import { Allowly } from 'openallowly'
+import { AllowlyMCPMiddleware, NO_TRUSTED_IDENTITY_HELP } from 'openallowly/mcp'
+import { linkReadmeAlias } from './helpers/readme-alias.mjs'
 import { startServer } from './helpers/server.mjs'
 
 const NEW = '2026-07-28'
@@ -344,6 +345,7 @@ test('2026-07-28 with the official 2.x client: it answers the input request and 
 test("the README's MCP example runs as shown", async () => {
   const { spawnSync } = await import('node:child_process')
   const { readFileSync } = await import('node:fs')
+  linkReadmeAlias()
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
   const section = readme.slice(readme.indexOf('## Gating an MCP server'))
   const code = section.match(/```js\n([\s\S]*?)```/)[1]

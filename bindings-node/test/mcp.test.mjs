@@ -1,4 +1,4 @@
-// @allowly/sdk/mcp with a real McpServer and a real MCP Client over InMemoryTransport, against allowly serve --dev:
+// openallowly/mcp with a real McpServer and a real MCP Client over InMemoryTransport, against allowly serve --dev:
 // allow runs the tool, deny and no-authorization never do, confirm asks the user through elicitation. The caller is
 // the transport's authenticated identity (`authInfo`), never a tool argument the model wrote.
 
@@ -12,8 +12,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { CallToolRequestSchema, ElicitRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { z } from 'zod'
 
-import { Allowly } from '@allowly/sdk'
-import { AllowlyMCPMiddleware, NO_TRUSTED_IDENTITY_HELP } from '@allowly/sdk/mcp'
+import { Allowly } from 'openallowly'
+import { AllowlyMCPMiddleware, NO_TRUSTED_IDENTITY_HELP } from 'openallowly/mcp'
 import { startServer } from './helpers/server.mjs'
 
 let server

@@ -14,7 +14,7 @@ import {
   fetchKeysDoc,
   loadKeysFromJson,
   verifyReceipt,
-} from '@allowly/sdk'
+} from 'openallowly'
 import { startServer } from './helpers/server.mjs'
 
 let server

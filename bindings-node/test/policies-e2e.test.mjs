@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 
-import { Allowly, ConflictError, ValidationError, policy, verifyReceipt } from '@allowly/sdk'
+import { Allowly, ConflictError, ValidationError, policy, verifyReceipt } from 'openallowly'
 import { startServer } from './helpers/server.mjs'
 
 const DEFINITION = {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { test } from 'node:test'
 
-import { Allowly, ValidationError, policy } from '@allowly/sdk'
+import { Allowly, ValidationError, policy } from 'openallowly'
 
 const data = new URL('../../tests/conformance/policy-profile-v1/', import.meta.url)
 const load = (name) => JSON.parse(readFileSync(new URL(name, data), 'utf8'))

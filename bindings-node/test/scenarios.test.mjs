@@ -1,5 +1,5 @@
 // The cross-language scenarios (tests/scenarios/*.json) through the Node SDK: each step name maps to one public call
-// of @allowly/sdk; every expectation lives in the JSON. Requests take the JSON's wire names turned camelCase, results
+// of openallowly; every expectation lives in the JSON. Requests take the JSON's wire names turned camelCase, results
 // are turned back to snake_case so the same expectations apply. With ALLOWLY_PARITY_DIR set, each scenario's outcome
 // is written to $ALLOWLY_PARITY_DIR/node.json for `make parity`.
 
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { after, before, test } from 'node:test'
 
-import * as sdk from '@allowly/sdk'
+import * as sdk from 'openallowly'
 import { startServer } from './helpers/server.mjs'
 
 const { CLASS_BY_KIND } = createRequire(import.meta.url)('../lib/errors.cjs')

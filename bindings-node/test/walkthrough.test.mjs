@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 
-import { Allowly, identifiers, loadKeysFromJson, verifyReceipt, VerificationError } from '@allowly/sdk'
+import { Allowly, identifiers, loadKeysFromJson, verifyReceipt, VerificationError } from 'openallowly'
 import { startServer } from './helpers/server.mjs'
 
 let server

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 
-import { MemorySeenIds, ValidationError, WebhookVerificationError, verifyWebhook } from '@allowly/sdk'
+import { MemorySeenIds, ValidationError, WebhookVerificationError, verifyWebhook } from 'openallowly'
 
 const doc = JSON.parse(readFileSync(new URL('../../tests/conformance/webhooks/vectors.json', import.meta.url), 'utf8'))
 

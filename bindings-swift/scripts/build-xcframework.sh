@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds bindings-swift/AllowlyFFIC.xcframework (the binaryTarget of Package.swift) on macOS with Xcode:
-# liballowly_ffi as a static library for macOS (arm64 + x86_64), iOS devices and the iOS simulator (arm64 + x86_64),
-# each with the committed generated header and modulemap (Sources/AllowlyFFIC/include).
+# Builds bindings-swift/AllowlyFFIC.xcframework (the AllowlyFFIC binary target of the root Package.swift) on macOS
+# with Xcode: liballowly_ffi as a static library for macOS (arm64 + x86_64), iOS devices and the iOS simulator
+# (arm64 + x86_64), each with the committed generated header and modulemap (Sources/AllowlyFFIC/include). Then zips it
+# as $DIST/swift/AllowlyFFIC.xcframework.zip (DIST defaults to target/dist), the asset the release attaches and
+# scripts/swift-package-release.py pins in Package.swift, and prints its checksum.
 #
 #   bindings-swift/scripts/build-xcframework.sh            # release build
 #   PROFILE=debug bindings-swift/scripts/build-xcframework.sh
 #
-# Then `swift build` / `swift test` in bindings-swift/ (set ALLOWLY_BIN=<path to allowly> for the lifecycle test).
-# Not run in this repository's CI: it has no Swift toolchain or Xcode.
+# Then, at the repository root, `ALLOWLY_SWIFT_LOCAL=1 swift build` / `swift test` use this local XCFramework
+# (set ALLOWLY_BIN=<path to allowly> for the lifecycle test). Run by the release workflow's macOS job; not on Linux.
 set -euo pipefail
 [ "$(uname -s)" = Darwin ] || { echo "build-xcframework.sh needs macOS with Xcode (xcodebuild, lipo)" >&2; exit 1; }
 
@@ -39,3 +41,12 @@ xcodebuild -create-xcframework \
   -library "$out/ios-sim/liballowly_ffi.a" -headers "$headers" \
   -output "$here/AllowlyFFIC.xcframework"
 echo "built $here/AllowlyFFIC.xcframework"
+
+# ditto keeps the framework's symlinks and puts AllowlyFFIC.xcframework/ at the top of the zip, where SwiftPM looks.
+dist="${DIST:-target/dist}"
+case "$dist" in /*) ;; *) dist="$repo/$dist" ;; esac
+dist="$dist/swift"
+mkdir -p "$dist"
+rm -f "$dist/AllowlyFFIC.xcframework.zip"
+(cd "$here" && ditto -c -k --keepParent AllowlyFFIC.xcframework "$dist/AllowlyFFIC.xcframework.zip")
+echo "zipped $dist/AllowlyFFIC.xcframework.zip (checksum $(python3 "$repo/scripts/swift-package-release.py" checksum "$dist/AllowlyFFIC.xcframework.zip"))"

@@ -56,9 +56,11 @@ fn node_package_has_the_workspace_version() {
 #[test]
 fn kotlin_build_has_the_workspace_version() {
     let pom = read("bindings-swift/kotlin/pom.xml");
-    // The project's own coordinates: the first <version> after <artifactId>allowly</artifactId> (dependency versions
-    // come later and are properties).
-    let after = &pom[pom.find("<artifactId>allowly</artifactId>").expect("pom.xml declares artifactId allowly")..];
+    // The project's own coordinates: the first <version> after <artifactId>openallowly-kotlin</artifactId> (dependency
+    // versions come later and are properties).
+    let after = &pom[pom
+        .find("<artifactId>openallowly-kotlin</artifactId>")
+        .expect("pom.xml declares artifactId openallowly-kotlin")..];
     let start = after.find("<version>").expect("pom.xml has a project <version>") + "<version>".len();
     let end = after[start..].find("</version>").expect("closed <version>") + start;
     assert_eq!(

@@ -6,7 +6,7 @@ import { appendFileSync } from 'node:fs'
 
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { AllowlyMCPMiddleware } from '@allowly/sdk/mcp'
+import { AllowlyMCPMiddleware } from 'openallowly/mcp'
 import { z } from 'zod'
 
 const table = JSON.parse(process.env.WALKTHROUGH_AUTHORIZATIONS)

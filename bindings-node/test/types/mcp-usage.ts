@@ -1,7 +1,7 @@
-// Type test for @allowly/sdk/mcp: the seed's step 4 as written.
+// Type test for openallowly/mcp: the seed's step 4 as written.
 
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
-import { AllowlyMCPMiddleware } from '@allowly/sdk/mcp'
+import { AllowlyMCPMiddleware } from 'openallowly/mcp'
 import { z } from 'zod'
 
 declare const db: { getAuthorizationId(userId: string): Promise<string | null> }
@@ -30,7 +30,7 @@ new AllowlyMCPMiddleware({ apiKey: 'k', authorizationIdFn: () => null, userIdFro
 
 // @modelcontextprotocol/server 2.x: the same middleware, an async identity callback, the exported help text.
 import { McpServer as McpServerV2 } from '@modelcontextprotocol/server'
-import { AllowlyProtocolError, NO_TRUSTED_IDENTITY_HELP } from '@allowly/sdk/mcp'
+import { AllowlyProtocolError, NO_TRUSTED_IDENTITY_HELP } from 'openallowly/mcp'
 
 declare const sessions: { userOf(extra: unknown): Promise<string | undefined> }
 const v2 = new McpServerV2({ name: 'my-email-agent', version: '1.0' })

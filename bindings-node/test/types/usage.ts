@@ -18,7 +18,7 @@ import {
   type EscalationMonitor,
   type Reason,
   type ScopeResult,
-} from '@allowly/sdk'
+} from 'openallowly'
 
 declare const user: { email: string; allowlyAuthorizationId: string }
 declare function sendEmail(args: { threadId: string }): Promise<void>
@@ -91,7 +91,7 @@ export async function walkthrough(workspaceId: string): Promise<void> {
 }
 
 // Policy editions: the local profile functions and the setup calls (official 0.8.0 shapes, camelCase).
-import { policy, type EditionAuthorization, type PolicyEval, type PolicyPublication } from '@allowly/sdk'
+import { policy, type EditionAuthorization, type PolicyEval, type PolicyPublication } from 'openallowly'
 
 export async function policyEditions(allowly: Allowly, definition: object): Promise<void> {
   policy.validateDefinition(definition)

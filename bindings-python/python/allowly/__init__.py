@@ -3,9 +3,15 @@
 A thin front over the Rust allowly-core (``allowly._native``); see the package README for a quick start.
 """
 
-from . import identifiers, policies, verify
-from ._client import Admin, Allowly, SyncAllowly
-from ._native import (
+# First, before anything that could fail on a mixed install: the vendor's `allowly` distribution writes this same
+# folder, and this warning is the only place that tells the user (`allowly/_conflict.py`).
+from ._conflict import DistributionConflictWarning, warn_if_conflicting
+
+warn_if_conflicting(__file__)
+
+from . import identifiers, policies, verify  # noqa: E402
+from ._client import Admin, Allowly, SyncAllowly  # noqa: E402
+from ._native import (  # noqa: E402
     AgentCredential,
     ApiKey,
     ApiKeyRevocation,
@@ -48,10 +54,10 @@ from ._native import (
     __version__,
     verify_webhook,
 )
-from .errors import *  # noqa: F403 - the exception hierarchy is part of the top-level API
-from .errors import __all__ as _errors_all
-from .policies import PolicyDefinition
-from .trace import current_trace, trace
+from .errors import *  # noqa: F403,E402 - the exception hierarchy is part of the top-level API
+from .errors import __all__ as _errors_all  # noqa: E402
+from .policies import PolicyDefinition  # noqa: E402
+from .trace import current_trace, trace  # noqa: E402
 
 # 0.8.0's name for the same credential: `NativeAgentCredential.from_file(...)` and `credential.token` work unchanged.
 NativeAgentCredential = AgentCredential
@@ -62,6 +68,7 @@ __all__ = [
     "SyncAllowly",
     "trace",
     "current_trace",
+    "DistributionConflictWarning",
     "identifiers",
     "policies",
     "verify",
@@ -114,7 +121,7 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     # The seed's `from allowly import AllowlyMCPMiddleware` (FastMCP); imported on first use, since FastMCP is an
-    # optional extra (`pip install 'allowly[fastmcp]'`).
+    # optional extra (`pip install 'openallowly[fastmcp]'`).
     if name == "AllowlyMCPMiddleware":
         from .mcp.fastmcp import AllowlyMCPMiddleware
 

@@ -1,8 +1,8 @@
 """MCP middleware: the Allowly gate (``allowly_mcp::Gate``, through the native module) in front of every tool call.
 
-- ``AllowlyMCPMiddleware`` — FastMCP 4.x (``mcp.add_middleware(...)``); ``pip install 'allowly[fastmcp]'``.
+- ``AllowlyMCPMiddleware`` — FastMCP 4.x (``mcp.add_middleware(...)``); ``pip install 'openallowly[fastmcp]'``.
 - ``AllowlyMCPServerMiddleware`` — the official MCP SDK 2.x (``MCPServer(..., middleware=[...])``);
-  ``pip install 'allowly[mcp]'``.
+  ``pip install 'openallowly[mcp]'``.
 
 Each adapter is imported on first use, so installing one framework is enough.
 """

@@ -6,7 +6,7 @@ confirmation → FastMCP's ``InputRequiredToolResult`` (the client asks the user
 ``requestState``), on 2025-11-25 → ``elicitation/create`` pushed through the session; a protocol error → the
 JSON-RPC error the gate named. A tool's own ``InputRequiredToolResult`` (2026-07-28) keeps working behind the gate:
 its ``requestState`` is sealed inside the gate's, and the retry resumes the tool with its own state and answers,
-once, without asking the user again. Requires ``pip install 'allowly[fastmcp]'``.
+once, without asking the user again. Requires ``pip install 'openallowly[fastmcp]'``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ A tool's own ``InputRequiredResult`` (2026-07-28) keeps working: its ``requestSt
 and the retry resumes the tool with its own state and answers, once, without asking the user again.
 Run → ``call_next`` runs the tool; refuse → the gate's error result (the tool never runs); on MCP 2026-07-28 a
 confirmation → an ``InputRequiredResult``, on 2025-11-25 → ``elicitation/create`` pushed through the session; a
-protocol error → the JSON-RPC error the gate named. Requires ``pip install 'allowly[mcp]'``.
+protocol error → the JSON-RPC error the gate named. Requires ``pip install 'openallowly[mcp]'``.
 """
 
 from __future__ import annotations
