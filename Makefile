@@ -95,13 +95,12 @@ test-python: python-build
 
 # The release wheel in a virtualenv of its own (what users install), then the examples run 50 times each with it and
 # every exit code must be 0: the release build once crashed at interpreter exit, the debug build never did.
+# The wheel is the one `make wheels` (mk/python.mk) builds for PyPI, so a run of make test builds it once.
 RELEASE_VENV := bindings-python/.venv-release
-test-python-release: python-build
-	rm -rf target/wheels-release
-	VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/maturin build --release --locked -q -m bindings-python/Cargo.toml -o target/wheels-release
+test-python-release: python-build wheels
 	@test -x $(RELEASE_VENV)/bin/python || $(PYTHON) -m venv $(RELEASE_VENV)
 	@$(call drop-old-dist,$(RELEASE_VENV)/bin/python)
-	$(RELEASE_VENV)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps target/wheels-release/*.whl
+	$(RELEASE_VENV)/bin/python -m pip install --disable-pip-version-check -q --force-reinstall --no-deps $(PY_DIST)/*manylinux_2_17_x86_64*.whl
 	cd bindings-python && ALLOWLY_RELEASE_PYTHON="$(abspath $(RELEASE_VENV))/bin/python" .venv/bin/python -m pytest -q -rs tests/test_release_exit.py
 
 # The official packages from PyPI as outside oracles (tests/oracle/README.md): the 0.3.1 SDK drives the walkthrough
