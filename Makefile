@@ -30,6 +30,8 @@ help:
 	@echo "make ffi-bindings - regenerate the committed Swift/Kotlin sources of bindings-swift with the pinned uniffi-bindgen"
 	@echo "make bench  - every benchmark against the official tools, table + bench/results/latest.json (release builds; not part of make test)"
 	@echo "make lint   - rustfmt check + clippy with warnings as errors"
+	@echo "make test-packaging - what users install, checked without Rust: the manylinux2014 wheel, the npm tarballs, the Kotlin jar; Swift parsed; release.yml and the Dockerfile linted"
+	@echo "make release-local - every artifact this machine can build (x86_64 and aarch64 Linux) into target/dist, with size and sha256 (docs/releasing.md)"
 	@echo "make test-reliability - fuzz-smoke, crash-restart (SQLite + PostgreSQL), fault injection, bad-input sweep, security tests, secrets audit"
 
 # ---------------------------------------------------------------- Setup: toolchain, Python venv, builds
@@ -76,7 +78,7 @@ demo: toolchain python-build
 
 # The fast reliability checks ride along: fault injection, the security tests and the fuzz replays are in test-rust;
 # test-sweep-fast is the bad-input sweep with 10 generated cases per operation and mode (about a minute).
-test: toolchain lint test-rust test-python test-python-release test-oracles test-node test-kotlin test-sweep-fast
+test: toolchain lint test-rust test-python test-python-release test-oracles test-node test-kotlin test-packaging test-sweep-fast
 	@echo "make test: all suites passed"
 
 
@@ -346,3 +348,9 @@ bench-server: toolchain
 # targets in a file of its own under mk/ (wheels, npm packages, the Kotlin jar and Swift package, the release).
 DIST := target/dist
 include $(wildcard mk/*.mk)
+
+.PHONY: test-packaging
+# The packaging checks of make test (x86_64 only; the aarch64 cross builds are make release-local's): each installs
+# its package the way a user does, in a place with no Rust toolchain, and runs the walkthrough or lifecycle with it.
+test-packaging: test-wheel test-npm-package test-kotlin-jar test-swift-parse test-release-config
+	@echo "make test-packaging: the wheel, the npm tarballs and the Kotlin jar work without Rust; Swift parses; release config lints"
