@@ -347,6 +347,8 @@ bench-server: toolchain
 # Release artifacts land in $(DIST) (under target/, so `cargo clean` removes them). Each packaging part keeps its
 # targets in a file of its own under mk/ (wheels, npm packages, the Kotlin jar and Swift package, the release).
 DIST := target/dist
+# The packaging tools' venv (mk/tools.mk: zig, maturin, auditwheel, tree-sitter, the linters).
+DIST_TOOLS := target/dist-tools/venv
 include $(wildcard mk/*.mk)
 
 .PHONY: test-packaging

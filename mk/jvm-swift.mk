@@ -5,23 +5,12 @@
 #   test-kotlin-jar     a fresh Maven project (tests/packaging/kotlin-consumer) with only the jar: lifecycle test
 #   test-swift-parse    tree-sitter-swift parses every committed .swift file; scripts/swift-package-release.py's test
 
-.PHONY: kotlin-jar kotlin-jar-aarch64 test-kotlin-jar test-swift-parse jvm-swift-tools
+.PHONY: kotlin-jar kotlin-jar-aarch64 test-kotlin-jar test-swift-parse
 
-# The tools of this part, pinned, in their own gitignored venv (PyPI wheels: zig, cargo-zigbuild, tree-sitter).
-JVM_SWIFT_VENV := target/dist-tools/jvm-swift
-JVM_SWIFT_PY := $(JVM_SWIFT_VENV)/bin/python
-JVM_SWIFT_TOOLS := ziglang==0.17.0 cargo-zigbuild==0.24.0 tree-sitter==0.26.1 tree-sitter-swift==0.7.4
+# zig, cargo-zigbuild and tree-sitter: mk/tools.mk.
+JVM_SWIFT_PY := $(DIST_TOOLS)/bin/python
 
-jvm-swift-tools:
-	@$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || { \
-	  echo "installing python3-venv (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; }
-	@test -x $(JVM_SWIFT_PY) || $(PYTHON) -m venv $(JVM_SWIFT_VENV)
-	@$(JVM_SWIFT_VENV)/bin/pip freeze 2>/dev/null | grep -qx 'tree-sitter-swift==0.7.4' && \
-	  test -x $(JVM_SWIFT_VENV)/bin/cargo-zigbuild || \
-	  $(JVM_SWIFT_VENV)/bin/pip install --disable-pip-version-check -q $(JVM_SWIFT_TOOLS)
-
-test-swift-parse: jvm-swift-tools
+test-swift-parse: dist-tools
 	$(JVM_SWIFT_PY) tests/packaging/swift_parse.py
 	$(JVM_SWIFT_PY) -m unittest -q tests/packaging/test_swift_package_release.py
 
@@ -37,11 +26,11 @@ MVN ?= mvn
 
 # Release liballowly_ffi for x86_64 linked by zig against glibc 2.17 (manylinux2014's floor), checked with objdump;
 # Maven compiles the Kotlin (no tests: make test-kotlin runs them) and the .so goes in under linux-x86-64/.
-kotlin-jar: toolchain jvm-swift-tools
+kotlin-jar: toolchain dist-tools
 	@command -v $(MVN) >/dev/null 2>&1 || { \
 	  echo "installing maven and a JDK (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq maven default-jdk-headless >/dev/null; }
-	PATH="$(abspath $(JVM_SWIFT_VENV))/bin:$$PATH" env -u CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER \
+	PATH="$(abspath $(DIST_TOOLS))/bin:$$PATH" env -u CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER \
 	  $(CARGO) zigbuild --locked --release -p allowly-swift --lib --target x86_64-unknown-linux-gnu.2.17
 	target_dir=$(CARGO_TARGET_DIR_OF); lib="$$target_dir/x86_64-unknown-linux-gnu/release/liballowly_ffi.so"; \
 	$(PYTHON) tests/packaging/glibc_floor.py objdump "$$lib" 2.17 && \
@@ -62,7 +51,7 @@ kotlin-jar: toolchain jvm-swift-tools
 # aarch64 C program (dlopen + the UniFFI contract version, under qemu) check it instead of a JUnit test.
 kotlin-jar-aarch64: kotlin-jar
 	. scripts/aarch64-env.sh && \
-	PATH="$(abspath $(JVM_SWIFT_VENV))/bin:$$PATH" env -u CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER \
+	PATH="$(abspath $(DIST_TOOLS))/bin:$$PATH" env -u CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER \
 	  $$AARCH64_CARGO zigbuild --locked --release -p allowly-swift --lib --target aarch64-unknown-linux-gnu.2.17
 	target_dir=$(CARGO_TARGET_DIR_OF); lib="$$target_dir/aarch64-unknown-linux-gnu/release/liballowly_ffi.so"; \
 	file -L "$$lib" | tee /dev/stderr | grep -q 'ARM aarch64' && \

@@ -10,24 +10,17 @@
 #   make test-npm-package    the tarballs installed in a fresh npm project without Rust; the README quick start and
 #                            the seed walkthrough run against a real `allowly serve --dev`
 
-.PHONY: npm-packages npm-packages-arm64 test-npm-package npm-dist-tools
+.PHONY: npm-packages npm-packages-arm64 test-npm-package
 
 NPM_DIST := $(DIST)/npm
 # Where the release builds land before packing (not under $(DIST): only tarballs are artifacts).
 NPM_BUILD := target/npm-build
-# zig (the linker that pins glibc 2.17) and cargo-zigbuild, from PyPI into a gitignored venv shared by the packaging parts.
-DIST_TOOLS_VENV ?= target/dist-tools/.venv
-NPM_ZIG_TOOLS := "ziglang==0.17.0" "cargo-zigbuild==0.24.0"
+# zig (the linker that pins glibc 2.17) and cargo-zigbuild: mk/tools.mk.
 # napi build as `npm run build:release` does it, plus zig (-x: cargo zigbuild) with the glibc version in the target.
 NPM_NAPI_RELEASE := npx napi build --platform --release --strip -x --js index.js --dts index.d.ts --no-const-enum
 # Node (>= 20), the venv's zig and cargo-zigbuild on PATH, bindings-node's node_modules as locked.
-NPM_ENV := export PATH="$(abspath $(DIST_TOOLS_VENV))/bin:$$(scripts/ensure-node.sh):$$PATH"; \
+NPM_ENV := export PATH="$(abspath $(DIST_TOOLS))/bin:$$(scripts/ensure-node.sh):$$PATH"; \
 	cd bindings-node; $(NPM_CI)
-
-npm-dist-tools:
-	@test -x $(DIST_TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(DIST_TOOLS_VENV)
-	@$(DIST_TOOLS_VENV)/bin/python -c 'import ziglang' 2>/dev/null && test -x $(DIST_TOOLS_VENV)/bin/cargo-zigbuild || \
-	  $(DIST_TOOLS_VENV)/bin/pip install --disable-pip-version-check -q $(NPM_ZIG_TOOLS)
 
 # The newest GLIBC_ version a binary needs, from its dynamic symbol table; fails above 2.17 (manylinux2014's floor).
 # $(1): objdump, $(2): the binary.
@@ -35,7 +28,7 @@ npm_check_glibc = newest=$$($(1) -T $(2) | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIB
 	echo "$(2): newest glibc symbol $$newest"; \
 	[ "$$(printf '%s\n' "$$newest" 2.17 | sort -V | tail -1)" = 2.17 ] || { echo "$(2) needs glibc $$newest > 2.17" >&2; exit 1; }
 
-npm-packages: toolchain npm-dist-tools
+npm-packages: toolchain dist-tools
 	rm -rf $(NPM_BUILD)/linux-x64-gnu
 	$(NPM_ENV); \
 	$(NPM_NAPI_RELEASE) --target x86_64-unknown-linux-gnu.2.17 --output-dir $(abspath $(NPM_BUILD))/linux-x64-gnu -- --locked; \
@@ -48,7 +41,7 @@ npm-packages: toolchain npm-dist-tools
 
 # Debian's cargo and rustc (the only ones here with the aarch64 std) run cargo-zigbuild; napi spawns $CARGO itself,
 # so CARGO names the binary and RUSTC the compiler. zig links, so the gcc cross linker of aarch64-env.sh is unset.
-npm-packages-arm64: npm-dist-tools
+npm-packages-arm64: dist-tools
 	rm -rf $(NPM_BUILD)/linux-arm64-gnu
 	. scripts/aarch64-env.sh; unset CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER; \
 	$(NPM_ENV); \

@@ -3,43 +3,29 @@
 # What users install from PyPI: abi3 wheels (one per platform, every CPython 3.9+) linked by zig against glibc 2.17
 # (manylinux2014), checked by auditwheel, plus the sdist. The distribution name comes from pyproject.toml; nothing
 # here spells it: every step finds the files it built by their platform tag.
-.PHONY: wheels wheels-aarch64 smoke-aarch64 test-wheel wheel-tools
+.PHONY: wheels wheels-aarch64 smoke-aarch64 test-wheel
 PY_DIST := $(DIST)/python
 SMOKE_DIST := $(DIST)/smoke
-# The packaging tools, pinned, in a venv of their own (gitignored under target/): maturin, zig as a linker that can
-# target an old glibc, auditwheel, and cargo-zigbuild (zig-linked plain cargo builds: the aarch64 smoke binary).
-WHEEL_TOOLS := target/dist-tools/wheels-venv
-WHEEL_TOOLS_PKGS := "maturin==1.16.0" "ziglang==0.17.0" "auditwheel==6.8.2" "cargo-zigbuild==0.24.0"
+# The packaging tools (mk/tools.mk).
 # maturin looks for zig as `python -m ziglang` with the python on PATH, hence the venv's bin first.
-WHEEL_PATH = $(abspath $(WHEEL_TOOLS))/bin:$$PATH
+WHEEL_PATH = $(abspath $(DIST_TOOLS))/bin:$$PATH
 PY_PACKAGING := bindings-python/packaging
 
-wheel-tools:
-	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
-	  echo "installing python3-venv (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; \
-	fi
-	@test -x $(WHEEL_TOOLS)/bin/python || $(PYTHON) -m venv $(WHEEL_TOOLS)
-	@$(WHEEL_TOOLS)/bin/python -c 'import importlib.metadata as m, sys; \
-	  want = {"maturin": "1.16.0", "ziglang": "0.17.0", "auditwheel": "6.8.2", "cargo-zigbuild": "0.24.0"}; \
-	  sys.exit(any(m.version(k) != v for k, v in want.items()))' >/dev/null 2>&1 || \
-	  $(WHEEL_TOOLS)/bin/python -m pip install --disable-pip-version-check -q $(WHEEL_TOOLS_PKGS)
-
 # The x86_64 release wheel (manylinux2014) and the sdist into $(PY_DIST); fails unless auditwheel agrees on the tag.
-wheels: toolchain wheel-tools
+wheels: toolchain dist-tools
 	mkdir -p $(PY_DIST)
 	rm -f $(PY_DIST)/*x86_64*.whl $(PY_DIST)/*.tar.gz
 	PATH="$(WHEEL_PATH)" maturin build --release --locked --zig --compatibility manylinux2014 \
 	  --target x86_64-unknown-linux-gnu -m bindings-python/Cargo.toml -o $(PY_DIST)
 	PATH="$(WHEEL_PATH)" maturin sdist -m bindings-python/Cargo.toml -o $(PY_DIST)
-	$(WHEEL_TOOLS)/bin/python $(PY_PACKAGING)/audit_wheel.py --arch x86_64 --auditwheel $(WHEEL_TOOLS)/bin/auditwheel $(PY_DIST)
+	$(DIST_TOOLS)/bin/python $(PY_PACKAGING)/audit_wheel.py --arch x86_64 --auditwheel $(DIST_TOOLS)/bin/auditwheel $(PY_DIST)
 
 # The x86_64 wheel in a fresh venv with no Rust in reach: the walkthrough and the policy edition against a real
 # allowly serve --dev; then the sdist in such a venv must stop with our message instead of downloading Rust.
 test-wheel: wheels build-cli
 	target_dir=$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'); \
 	$(PYTHON) $(PY_PACKAGING)/test_wheel.py --wheel-dir $(PY_DIST) --allowly "$$target_dir/debug/allowly" \
-	  --auditwheel $(abspath $(WHEEL_TOOLS))/bin/auditwheel
+	  --auditwheel $(abspath $(DIST_TOOLS))/bin/auditwheel
 	$(PYTHON) $(PY_PACKAGING)/test_sdist.py --sdist-dir $(PY_DIST)
 
 # aarch64 is cross-built with Debian's rustc 1.96 and its arm64 standard library (scripts/aarch64-env.sh; rustup
@@ -54,23 +40,23 @@ AARCH64_SETUP = . scripts/aarch64-env.sh && unset CARGO_TARGET_AARCH64_UNKNOWN_L
 	mkdir -p $(AARCH64_BIN) && ln -sf "$${AARCH64_CARGO\#\#* }" $(AARCH64_BIN)/cargo && \
 	ln -sf "$$AARCH64_RUSTC" $(AARCH64_BIN)/rustc && export RUSTC="$$AARCH64_RUSTC" && \
 	export CARGO_TARGET_DIR="$$(realpath -m "$${CARGO_TARGET_DIR:-target}")/aarch64-cross" && \
-	export PATH="$(abspath $(WHEEL_TOOLS))/bin:$(abspath $(AARCH64_BIN)):$$PATH"
+	export PATH="$(abspath $(DIST_TOOLS))/bin:$(abspath $(AARCH64_BIN)):$$PATH"
 
 # The aarch64 release wheel (manylinux2014) into $(PY_DIST); built and checked by auditwheel, not run: qemu-user
 # cannot run the extension's tokio threads (smoke-aarch64 is what runs on aarch64 here).
-wheels-aarch64: wheel-tools
+wheels-aarch64: dist-tools
 	mkdir -p $(PY_DIST)
 	rm -f $(PY_DIST)/*aarch64*.whl
 	$(AARCH64_SETUP) && cargo --version && \
 	maturin build --release --locked --zig --compatibility manylinux2014 \
 	  --target aarch64-unknown-linux-gnu -m bindings-python/Cargo.toml -o $(PY_DIST)
-	$(WHEEL_TOOLS)/bin/python $(PY_PACKAGING)/audit_wheel.py --arch aarch64 --auditwheel $(WHEEL_TOOLS)/bin/auditwheel $(PY_DIST)
+	$(DIST_TOOLS)/bin/python $(PY_PACKAGING)/audit_wheel.py --arch aarch64 --auditwheel $(DIST_TOOLS)/bin/auditwheel $(PY_DIST)
 
 # The single-threaded smoke program of allowly-core (core/src/bin/verify_vectors.rs) for aarch64, linked by zig
 # against glibc 2.17 like the wheel, then run under qemu-user on every public receipt vector. No symbol may need a
 # glibc newer than 2.17. `timeout`: should a change ever start a thread, qemu 7.2 would hang instead of failing.
 SMOKE_AARCH64 := $(SMOKE_DIST)/verify_vectors-aarch64
-smoke-aarch64: wheel-tools
+smoke-aarch64: dist-tools
 	mkdir -p $(SMOKE_DIST)
 	$(AARCH64_SETUP) && \
 	cargo-zigbuild build --release --locked -p allowly-core --features vectors-smoke --bin verify_vectors \

