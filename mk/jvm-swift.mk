@@ -54,7 +54,7 @@ kotlin-jar-aarch64: kotlin-jar
 	PATH="$(abspath $(DIST_TOOLS))/bin:$$PATH" env -u CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER \
 	  $$AARCH64_CARGO zigbuild --locked --release -p allowly-swift --lib --target aarch64-unknown-linux-gnu.2.17
 	target_dir=$(CARGO_TARGET_DIR_OF); lib="$$target_dir/aarch64-unknown-linux-gnu/release/liballowly_ffi.so"; \
-	file -L "$$lib" | tee /dev/stderr | grep -q 'ARM aarch64' && \
+	desc=$$(file -L "$$lib") && echo "$$desc" && echo "$$desc" | grep -q 'ARM aarch64' && \
 	$(PYTHON) tests/packaging/glibc_floor.py aarch64-linux-gnu-objdump "$$lib" 2.17 && \
 	mkdir -p target/dist-tools/jvm-natives/$(JNA_AARCH64) && cp "$$lib" target/dist-tools/jvm-natives/$(JNA_AARCH64)/ && \
 	aarch64-linux-gnu-gcc -O2 -o target/dist-tools/ffi_load_check_aarch64 tests/packaging/ffi_load_check.c -ldl && \
