@@ -15,7 +15,7 @@ test-release-config: dist-tools
 	$(ACTIONLINT) -shellcheck=$(DIST_TOOLS)/bin/shellcheck
 	$(DIST_TOOLS)/bin/hadolint Dockerfile
 	$(RELEASE_PY) -m unittest -q tests/packaging/test_changelog_section.py tests/packaging/test_release_manifest.py \
-	  tests/packaging/test_release_workflow.py
+	  tests/packaging/test_release_workflow.py tests/packaging/test_license_copies.py
 
 # The other parts' targets, run by name (mk/python.mk, mk/npm.mk, mk/jvm-swift.mk). Override to build a subset, e.g.
 # `make release-local RELEASE_PARTS=` for only the CLI and the listing of whatever $(DIST) already holds.
