@@ -83,6 +83,27 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.
 const PG_POOL_SIZE: u32 = 16;
 
+/// When a SQLite commit returns (`PRAGMA synchronous`). PostgreSQL ignores it (its own `synchronous_commit` rules).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Every commit is fsynced before it returns: an answered check survives power loss. The default.
+    #[default]
+    Full,
+    /// Commits return once in the OS page cache; the WAL is fsynced at checkpoints. An answered check survives the
+    /// server process crashing but not the machine losing power or the kernel crashing. Only by explicit choice
+    /// (`allowly serve --sqlite-synchronous normal`).
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "PRAGMA synchronous = FULL",
+            Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+        }
+    }
+}
+
 /// The backend behind a store or connection, for the few SQL fragments that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -155,14 +176,19 @@ impl Store {
     /// Opens the database at `url` and migrates it: `sqlite:PATH` / `sqlite://PATH` (created if missing) or
     /// `postgres://…` / `postgresql://…` (the database must exist).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, Synchronous::default()).await
+    }
+
+    /// [`Store::open`] with a chosen SQLite commit durability.
+    pub async fn open_with(url: &str, synchronous: Synchronous) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         match Dialect::of_url(url)? {
-            Dialect::Sqlite => Self::open_sqlite(url).await,
+            Dialect::Sqlite => Self::open_sqlite(url, synchronous).await,
             Dialect::Postgres => Self::open_postgres(url).await,
         }
     }
 
-    async fn open_sqlite(url: &str) -> Result<Self, StoreError> {
+    async fn open_sqlite(url: &str, synchronous: Synchronous) -> Result<Self, StoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Err(StoreError::InMemory);
         }
@@ -178,15 +204,15 @@ impl Store {
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(30))
                 .test_before_acquire(false)
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
-                        // synchronous = FULL: every commit fsyncs the WAL before it returns, so an answered check
-                        // survives power loss, not only a crash of this process. The cost, one flush per commit,
-                        // is shared by every decision of a group commit (`lane`).
+                        // synchronous = FULL by default: every commit fsyncs the WAL before it returns, so an
+                        // answered check survives power loss, not only a crash of this process. The cost, one flush
+                        // per commit, is shared by every decision of a group commit (`lane`). See [`Synchronous`].
                         for pragma in [
                             "PRAGMA busy_timeout = 15000",
                             "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = FULL",
+                            synchronous.pragma(),
                             "PRAGMA foreign_keys = ON",
                             WAL_AUTOCHECKPOINT,
                         ] {
@@ -377,6 +403,20 @@ mod tests {
             assert_eq!(int("PRAGMA wal_autocheckpoint").fetch_one(&mut *conn).await.expect("ckpt"), 8_000);
         }
         store.close().await;
+    }
+
+    /// The faster durability is an explicit choice that reaches every connection; the default stays FULL.
+    #[tokio::test]
+    async fn normal_synchronous_is_only_used_when_asked_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = Store::sqlite_url(&dir.path().join("n.db"));
+        let store = Store::open_with(&url, Synchronous::Normal).await.expect("open");
+        for pool in [&store.read, &store.write] {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("pragma");
+            assert_eq!(level, 1);
+        }
+        store.close().await;
+        assert_eq!(Synchronous::default(), Synchronous::Full);
     }
 
     /// Commits reach the main database file without the write connection checkpointing (far below its 8,000-page
