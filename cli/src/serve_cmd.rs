@@ -56,6 +56,18 @@ pub struct ServeArgs {
     /// it, only the listed receivers are exempt, under `--dev` too.
     #[arg(long = "webhook-allow", value_name = "HOST|CIDR")]
     pub webhook_allow: Vec<String>,
+    /// SQLite commit durability. `full` (default): every answered check is fsynced and survives power loss.
+    /// `normal`: faster commits that survive a crash of the server process but may lose the last answered checks
+    /// if the machine loses power. Ignored on PostgreSQL.
+    #[arg(long, env = "ALLOWLY_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full)]
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// `--sqlite-synchronous` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    Full,
+    Normal,
 }
 
 const DEFAULT_KEY: Limit = RateLimits::DEFAULT_PER_KEY;
@@ -95,6 +107,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
         master_key,
         rate_limits,
         webhook_allow: args.webhook_allow,
+        sqlite_synchronous: match args.sqlite_synchronous {
+            SqliteSynchronous::Full => allowly_server::store::Synchronous::Full,
+            SqliteSynchronous::Normal => allowly_server::store::Synchronous::Normal,
+        },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -136,7 +136,7 @@ async fn identify(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
             .ok_or_else(ApiError::invalid_api_key)?;
         Caller::Member(Member { workspace_id, member_id })
     } else {
-        let owner = api_keys::authenticate(state.store.reader(), key).await?.ok_or_else(ApiError::invalid_api_key)?;
+        let owner = api_keys::authenticate(&state.store, key).await?.ok_or_else(ApiError::invalid_api_key)?;
         Caller::Key {
             workspace_id: owner.workspace_id,
             tier: owner.tier,

@@ -147,7 +147,12 @@ pub async fn prepare(cfg: &ServeConfig) -> Result<Boot, ServeError> {
         (None, true, Some(p)) => dev_master_key(p)?,
         (None, _, _) => master_key_from_env().map_err(ServeError::Config)?,
     };
-    let store = Store::open(&url).await?;
+    if cfg.sqlite_synchronous != crate::store::Synchronous::Full && Dialect::of_url(&url)? == Dialect::Sqlite {
+        tracing::warn!(
+            "--sqlite-synchronous normal: answered checks survive a crash of this process, not a power loss"
+        );
+    }
+    let store = Store::open_with(&url, cfg.sqlite_synchronous).await?;
     let dev_keys_file = db_path.as_ref().filter(|_| cfg.dev).map(|p| sidecar(p, ".dev-keys.json"));
     let ws = match api_keys::first_workspace(store.reader()).await.map_err(StoreError::from)? {
         Some(ws) => ws,

@@ -86,6 +86,8 @@ pub struct ServeConfig {
     /// `--webhook-allow`: host names, addresses or CIDR ranges webhook endpoints may use although they are not public
     /// (plain http included). Empty: only public https endpoints, unless `dev`.
     pub webhook_allow: Vec<String>,
+    /// `--sqlite-synchronous`: SQLite commit durability (FULL unless an operator chooses otherwise).
+    pub sqlite_synchronous: store::Synchronous,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -300,6 +300,7 @@ impl TwoWorkspaces {
             master_key: Some(master),
             rate_limits: Default::default(),
             webhook_allow: Vec::new(),
+            sqlite_synchronous: Default::default(),
         })
         .await
         .expect("server starts");

@@ -24,6 +24,7 @@ impl Server {
             master_key: None,
             rate_limits: Default::default(),
             webhook_allow: Vec::new(),
+            sqlite_synchronous: Default::default(),
         };
         let running = allowly_server::start(cfg).await.expect("start allowly-server");
         let info = running.info.clone().expect("dev mode reports its keys");

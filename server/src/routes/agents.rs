@@ -147,5 +147,7 @@ pub async fn put_settings(
     let mut tx = s.store.begin().await?;
     agents::set_requires_tokens(&mut tx, &who.workspace_id, require_agent_tokens).await?;
     tx.commit().await?;
+    // Cached key owners carry this setting.
+    s.store.keys().invalidate();
     Ok(Json(AgentIdentitySettings { require_agent_tokens }))
 }

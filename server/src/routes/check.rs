@@ -178,20 +178,27 @@ pub async fn check(
         .take(&bucket, std::time::Instant::now())
         .map_err(|secs| ApiError::rate_limited("this authorization", secs))?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;
-    let mut tx = s.store.begin().await?;
-    let out = match idempotency::replay_value(&mut tx, &who.workspace_id, idem.as_ref()).await? {
-        // A replay answers the stored body (upgraded to signed receipts below when waiting). It writes nothing, so the
-        // transaction ends here: held through the wait it would keep SQLite's write lock from the signer, and a replay
-        // with `wait=true` would answer pending after waiting the full 5 s.
-        Some((_, stored)) => {
-            tx.rollback().await?;
-            open_nonces(&s.master, stored)?
-        }
-        None => {
-            let body = decide(&mut tx, &who.workspace_id, &req, s.min_confirm_timeout()).await?;
-            let stored = if idem.is_some() { seal_nonces(&s.master, &json_of(&body)?)? } else { Value::Null };
-            idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &stored).await?;
-            tx.commit().await?;
+    let (ws, master, min_timeout) = (who.workspace_id.clone(), s.master.clone(), s.min_confirm_timeout());
+    // One group commit (`Store::write`): the answer comes back once the decision's rows are durable.
+    let written = s
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                // A replay writes nothing and answers the stored body (upgraded to signed receipts below when
+                // waiting, after the commit: the wait never holds the write lock from the signer).
+                if let Some((_, stored)) = idempotency::replay_value(tx, &ws, idem.as_ref()).await? {
+                    return Ok::<_, ApiError>(Written::Replay(stored));
+                }
+                let body = decide(tx, &ws, &req, min_timeout).await?;
+                let stored = if idem.is_some() { seal_nonces(&master, &json_of(&body)?)? } else { Value::Null };
+                idempotency::save(tx, &ws, idem.as_ref(), StatusCode::OK, &stored).await?;
+                Ok(Written::Fresh(body))
+            })
+        })
+        .await?;
+    let out = match written {
+        Written::Replay(stored) => open_nonces(&s.master, stored)?,
+        Written::Fresh(body) => {
             s.signer.kick();
             let mut confirms = false;
             for r in body.results.values() {
@@ -213,6 +220,13 @@ pub async fn check(
     // as the typed body, whose fields are sorted like a `Value`'s members (see `crate::wire`).
     let out = if wait { sign_wait(&s, &who.workspace_id, out).await? } else { out };
     Ok((StatusCode::OK, Json(out)).into_response())
+}
+
+/// What a check's write transaction produced.
+enum Written {
+    /// The stored answer of an earlier request with the same `Idempotency-Key` (nonces still sealed).
+    Replay(Value),
+    Fresh(CheckBody),
 }
 
 fn json_of(body: &CheckBody) -> Result<Value, ApiError> {

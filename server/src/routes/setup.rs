@@ -143,6 +143,8 @@ pub async fn revoke_api_key(
     let out = ApiKeyRevocation { id, revoked_at };
     idempotency::save(&mut tx, &who.workspace_id, idem.as_ref(), StatusCode::OK, &out).await?;
     tx.commit().await?;
+    // After the commit: a lookup in between would read the key live and could cache it again.
+    s.store.keys().invalidate();
     Ok(Json(out).into_response())
 }
 

@@ -112,24 +112,33 @@ pub struct KeyOwner {
     pub requires_agent_tokens: bool,
 }
 
-/// Looks a presented key up by hash: its owner, for a live key.
-pub async fn authenticate(pool: &sqlx::AnyPool, key: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
+/// Looks a presented key up by hash: its owner, for a live key. Answers from the store's [`super::key_cache`] when
+/// it holds the key.
+pub async fn authenticate(store: &super::Store, key: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
+    let hash = util::sha256_hex(key.as_bytes());
+    let cache = store.keys();
+    if let Some(owner) = cache.get(&hash) {
+        return Ok(Some(owner));
+    }
+    let generation = cache.generation();
     let row = sqlx::query(
         "SELECT k.workspace_id, k.tier, w.require_agent_tokens FROM api_keys k \
          LEFT JOIN workspaces w ON w.id = k.workspace_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
     )
-    .bind(util::sha256_hex(key.as_bytes()))
-    .fetch_optional(pool)
+    .bind(&hash)
+    .fetch_optional(store.reader())
     .await?;
     let Some(row) = row else { return Ok(None) };
     let tier: String = row.try_get("tier")?;
     let tier = if tier == "setup" { Tier::Setup } else { Tier::Runtime };
     let requires: Option<i64> = row.try_get("require_agent_tokens")?;
-    Ok(Some(KeyOwner {
+    let owner = KeyOwner {
         workspace_id: row.try_get("workspace_id")?,
         tier,
         requires_agent_tokens: requires.unwrap_or(0) != 0,
-    }))
+    };
+    cache.insert(hash, owner.clone(), generation);
+    Ok(Some(owner))
 }
 
 /// A key as listed: never its text or hash, only the display prefix.

@@ -28,6 +28,8 @@ pub mod authorizations;
 pub mod confirmations;
 pub mod escalations;
 pub mod idempotency;
+pub mod key_cache;
+mod lane;
 pub mod members;
 pub mod policies;
 pub mod receipts;
@@ -41,6 +43,9 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use lane::LaneStats;
+
+use futures_util::future::BoxFuture;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -77,6 +82,27 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
 
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.
 const PG_POOL_SIZE: u32 = 16;
+
+/// When a SQLite commit returns (`PRAGMA synchronous`). PostgreSQL ignores it (its own `synchronous_commit` rules).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Every commit is fsynced before it returns: an answered check survives power loss. The default.
+    #[default]
+    Full,
+    /// Commits return once in the OS page cache; the WAL is fsynced at checkpoints. An answered check survives the
+    /// server process crashing but not the machine losing power or the kernel crashing. Only by explicit choice
+    /// (`allowly serve --sqlite-synchronous normal`).
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "PRAGMA synchronous = FULL",
+            Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+        }
+    }
+}
 
 /// The backend behind a store or connection, for the few SQL fragments that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +143,10 @@ pub struct Store {
     write: AnyPool,
     read: AnyPool,
     dialect: Dialect,
+    /// SQLite: the group commit of decisions ([`Store::write`]).
+    lane: Option<lane::Lane>,
+    /// Live API keys by hash (`key_cache`), shared by every clone of the store.
+    keys: Arc<key_cache::KeyCache>,
     /// SQLite: dropping the last clone of the store stops the checkpoint task ([`spawn_checkpointer`]).
     _checkpointer: Option<Arc<oneshot::Sender<()>>>,
 }
@@ -146,14 +176,19 @@ impl Store {
     /// Opens the database at `url` and migrates it: `sqlite:PATH` / `sqlite://PATH` (created if missing) or
     /// `postgres://…` / `postgresql://…` (the database must exist).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, Synchronous::default()).await
+    }
+
+    /// [`Store::open`] with a chosen SQLite commit durability.
+    pub async fn open_with(url: &str, synchronous: Synchronous) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         match Dialect::of_url(url)? {
-            Dialect::Sqlite => Self::open_sqlite(url).await,
+            Dialect::Sqlite => Self::open_sqlite(url, synchronous).await,
             Dialect::Postgres => Self::open_postgres(url).await,
         }
     }
 
-    async fn open_sqlite(url: &str) -> Result<Self, StoreError> {
+    async fn open_sqlite(url: &str, synchronous: Synchronous) -> Result<Self, StoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Err(StoreError::InMemory);
         }
@@ -169,18 +204,15 @@ impl Store {
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(30))
                 .test_before_acquire(false)
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
-                        // synchronous = NORMAL in WAL mode: a commit appends to the WAL with write(2) and returns
-                        // without fsync; the WAL is fsynced at checkpoints. A committed decision therefore survives
-                        // the server process crashing or being SIGKILLed (the WAL is in the OS page cache and is
-                        // replayed on the next open); only an OS crash or power loss can drop the last commits. FULL
-                        // would fsync on every commit and cap the single writer at the disk's flush rate, which
-                        // this trade-off (the one SQLite recommends for WAL) avoids.
+                        // synchronous = FULL by default: every commit fsyncs the WAL before it returns, so an
+                        // answered check survives power loss, not only a crash of this process. The cost, one flush
+                        // per commit, is shared by every decision of a group commit (`lane`). See [`Synchronous`].
                         for pragma in [
                             "PRAGMA busy_timeout = 15000",
                             "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
+                            synchronous.pragma(),
                             "PRAGMA foreign_keys = ON",
                             WAL_AUTOCHECKPOINT,
                         ] {
@@ -194,7 +226,8 @@ impl Store {
         migrator(Dialect::Sqlite).run(&write).await?;
         let read = pool(8).connect_with(opts).await?;
         let checkpointer = Some(Arc::new(spawn_checkpointer(read.clone())));
-        Ok(Self { write, read, dialect: Dialect::Sqlite, _checkpointer: checkpointer })
+        let lane = Some(lane::Lane::spawn(write.clone()));
+        Ok(Self { write, read, dialect: Dialect::Sqlite, lane, keys: Arc::default(), _checkpointer: checkpointer })
     }
 
     async fn open_postgres(url: &str) -> Result<Self, StoreError> {
@@ -206,7 +239,14 @@ impl Store {
             .await?;
         // The migrator takes an advisory lock, so processes starting together on one database migrate once.
         migrator(Dialect::Postgres).run(&pool).await?;
-        Ok(Self { write: pool.clone(), read: pool, dialect: Dialect::Postgres, _checkpointer: None })
+        Ok(Self {
+            write: pool.clone(),
+            read: pool,
+            dialect: Dialect::Postgres,
+            lane: None,
+            keys: Arc::default(),
+            _checkpointer: None,
+        })
     }
 
     /// `sqlite:` URL for a file path.
@@ -225,6 +265,42 @@ impl Store {
             Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
             Dialect::Postgres => self.write.begin().await,
         }
+    }
+
+    /// Runs `f` in a decision transaction and returns its result once that transaction committed; an `Err` from `f`
+    /// rolls back what `f` wrote. On SQLite `f` joins the next group commit (`lane`), so concurrent decisions share
+    /// one commit and its fsync; on PostgreSQL, where transactions run side by side, it gets a transaction of its own.
+    /// `f` must not keep `tx` beyond its future, nor wait on anything but the database: the batch waits for it.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
+        if let Some(lane) = &self.lane {
+            return lane.write(f).await;
+        }
+        let mut tx = self.begin().await?;
+        match f(&mut tx).await {
+            Ok(v) => {
+                tx.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Batches and decisions the group commit has committed (SQLite; `None` on PostgreSQL).
+    pub fn lane_stats(&self) -> Option<&LaneStats> {
+        self.lane.as_ref().map(|l| l.stats())
+    }
+
+    /// The live-key cache: [`api_keys::authenticate`] reads through it; revokes invalidate it.
+    pub fn keys(&self) -> &key_cache::KeyCache {
+        &self.keys
     }
 
     pub fn reader(&self) -> &AnyPool {
@@ -321,12 +397,26 @@ mod tests {
             let get = |p: &'static str| sqlx::query_scalar::<_, String>(p);
             assert_eq!(get("PRAGMA journal_mode").fetch_one(&mut *conn).await.expect("journal"), "wal");
             let int = |p: &'static str| sqlx::query_scalar::<_, i64>(p);
-            assert_eq!(int("PRAGMA synchronous").fetch_one(&mut *conn).await.expect("sync"), 1);
+            assert_eq!(int("PRAGMA synchronous").fetch_one(&mut *conn).await.expect("sync"), 2);
             assert_eq!(int("PRAGMA foreign_keys").fetch_one(&mut *conn).await.expect("fk"), 1);
             assert_eq!(int("PRAGMA busy_timeout").fetch_one(&mut *conn).await.expect("busy"), 15_000);
             assert_eq!(int("PRAGMA wal_autocheckpoint").fetch_one(&mut *conn).await.expect("ckpt"), 8_000);
         }
         store.close().await;
+    }
+
+    /// The faster durability is an explicit choice that reaches every connection; the default stays FULL.
+    #[tokio::test]
+    async fn normal_synchronous_is_only_used_when_asked_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = Store::sqlite_url(&dir.path().join("n.db"));
+        let store = Store::open_with(&url, Synchronous::Normal).await.expect("open");
+        for pool in [&store.read, &store.write] {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("pragma");
+            assert_eq!(level, 1);
+        }
+        store.close().await;
+        assert_eq!(Synchronous::default(), Synchronous::Full);
     }
 
     /// Commits reach the main database file without the write connection checkpointing (far below its 8,000-page

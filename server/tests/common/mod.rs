@@ -212,6 +212,7 @@ impl TestServer {
             master_key,
             rate_limits,
             webhook_allow,
+            sqlite_synchronous: Default::default(),
         })
         .await
         .expect("server starts");
