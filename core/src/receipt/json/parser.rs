@@ -326,7 +326,7 @@ impl<'a> Parser<'a> {
 fn first_control(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let mut words = bytes.chunks_exact(8);
-    let clean = (&mut words).all(|w| {
+    let clean = words.all(|w| {
         let x = u64::from_le_bytes(w.try_into().expect("eight bytes"));
         x.wrapping_sub(ONES * 0x20) & !x & (ONES * 0x80) == 0
     }) && words.remainder().iter().all(|&b| b >= 0x20);
