@@ -300,7 +300,7 @@ bench: toolchain bench-prep
 BENCH_OFFICIAL := bench/.venv
 BENCH_OURS := bench/.venv-ours
 BENCH_OFFICIAL_PKGS := "allowly==0.3.1" "allowly-receipt-format==4.3.1" "httpx>=0.27,<1"
-# The wire-5 reference verifier (P1c/P1d); it also imports as allowly_receipt_format, hence its own venv.
+# The wire-5 reference verifier (P1c/P1b_wire5); it also imports as allowly_receipt_format, hence its own venv.
 BENCH_OFFICIAL5 := bench/.venv-rf5
 .PHONY: bench-core bench-prep bench-venvs
 

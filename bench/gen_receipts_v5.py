@@ -1,4 +1,4 @@
-"""A wire-5 (JWS) receipt set for P1c / P1d: DIR/receipts.jsonl and DIR/keys.json.
+"""A wire-5 (JWS) receipt set for P1c / P1b_wire5: DIR/receipts.jsonl and DIR/keys.json.
 
     python3 bench/gen_receipts_v5.py DIR [--count 10000]
 

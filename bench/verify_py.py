@@ -4,7 +4,7 @@
     bench/.venv/bin/python      bench/verify_py.py official single DIR [--runs 5] [--floor-runs 3]
 
 `ours` is the allowly wheel (allowly.verify.verify_receipt per line, or allowly.verify.verify_batch over the whole export);
-`official` is allowly-receipt-format 4.3.1 (or 5.0.0 for a wire-5 set, P1c / P1d), used the way its own export verifier uses it: each line parsed with its
+`official` is allowly-receipt-format 4.3.1 (or 5.0.0 for a wire-5 set, P1c / P1b_wire5), used the way its own export verifier uses it: each line parsed with its
 duplicate-name check, then verify_receipt. Both sides get the same JSONL text, the expected workspace and the key
 document's fingerprints as the trusted set. Every run must verify every receipt, or the script fails.
 """

@@ -8,6 +8,7 @@ use std::time::Duration;
 use allowly_core::VerificationError;
 use allowly_core::receipt::{self, KeySet, VerifiedReceipt, VerifyOptions};
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
 
 use crate::convert::{Document, document};
 use crate::errors::{to_py_err, verification_err, verification_exception};
@@ -150,35 +151,21 @@ fn verify_batch(
     trusted_fingerprints: Option<Vec<String>>,
     max_future_skew: Option<f64>,
 ) -> PyResult<Vec<Py<PyAny>>> {
-    let docs = receipts.try_iter()?.map(|r| receipt_document(&r?)).collect::<PyResult<Vec<_>>>()?;
+    let items = receipts.try_iter()?.collect::<PyResult<Vec<_>>>()?;
     let opts = options(expected_workspace_id, trusted_fingerprints, max_future_skew)?;
-    let results = py.detach(|| {
-        // The usual input is an export's lines: core parses those on every core too, not only verifies them.
-        let texts: Vec<&[u8]> = docs
-            .iter()
-            .filter_map(|d| match d {
-                Document::Text(bytes) => Some(bytes.as_slice()),
-                Document::Value(_) => None,
-            })
-            .collect();
-        if texts.len() == docs.len() {
-            return receipt::verify_batch_json(&texts, &keys.inner, &opts);
+    let results = match items.iter().map(utf8_text).collect::<Option<PyResult<Vec<_>>>>() {
+        // The usual input, an export's lines: core parses them on every core too. Building the inputs is serial under
+        // the GIL, so a line's UTF-8 bytes are read where Python holds them (one encoding of a `str`, no further copy).
+        Some(texts) => {
+            let texts = texts?;
+            let lines: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+            py.detach(|| receipt::verify_batch_json(&lines, &keys.inner, &opts))
         }
-        let mut values = Vec::with_capacity(docs.len());
-        let slots: Vec<Result<usize, VerificationError>> = docs
-            .into_iter()
-            .map(|doc| {
-                let value = match doc {
-                    Document::Text(bytes) => receipt::json::parse(&bytes)?,
-                    Document::Value(value) => value,
-                };
-                values.push(value);
-                Ok(values.len() - 1)
-            })
-            .collect();
-        let verdicts = receipt::verify_batch(&values, &keys.inner, &opts);
-        slots.into_iter().map(|slot| slot.and_then(|i| verdicts[i].clone())).collect::<Vec<_>>()
-    });
+        None => {
+            let docs = items.iter().map(receipt_document).collect::<PyResult<Vec<_>>>()?;
+            py.detach(|| verify_documents(docs, &keys.inner, &opts))
+        }
+    };
     results
         .into_iter()
         .map(|r| match r {
@@ -186,6 +173,50 @@ fn verify_batch(
             Err(e) => verification_exception(py, e),
         })
         .collect()
+}
+
+/// A `str` or `bytes` argument as a bytes object holding its UTF-8 text (a `bytes` argument itself, a `str` encoded
+/// once); `None` for any other argument.
+fn utf8_text<'py>(obj: &Bound<'py, PyAny>) -> Option<PyResult<Bound<'py, PyBytes>>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Some(Ok(b.clone()));
+    }
+    obj.cast::<PyString>().ok().map(|s| s.encode_utf8())
+}
+
+/// The batch of any other input (receipt objects, dicts, a mix): texts are parsed on every core as well when there
+/// are only texts; otherwise each is parsed or taken as it is, and a text that does not parse keeps its own error in
+/// its place.
+fn verify_documents(
+    docs: Vec<Document>,
+    keys: &KeySet,
+    opts: &VerifyOptions,
+) -> Vec<Result<VerifiedReceipt, VerificationError>> {
+    let texts: Vec<&[u8]> = docs
+        .iter()
+        .filter_map(|d| match d {
+            Document::Text(bytes) => Some(bytes.as_slice()),
+            Document::Value(_) => None,
+        })
+        .collect();
+    if texts.len() == docs.len() {
+        return receipt::verify_batch_json(&texts, keys, opts);
+    }
+    drop(texts);
+    let mut values = Vec::with_capacity(docs.len());
+    let slots: Vec<Result<usize, VerificationError>> = docs
+        .into_iter()
+        .map(|doc| {
+            let value = match doc {
+                Document::Text(bytes) => receipt::json::parse(&bytes)?,
+                Document::Value(value) => value,
+            };
+            values.push(value);
+            Ok(values.len() - 1)
+        })
+        .collect();
+    let verdicts = receipt::verify_batch(&values, keys, opts);
+    slots.into_iter().map(|slot| slot.and_then(|i| verdicts[i].clone())).collect()
 }
 
 /// Fetches a workspace's key document (core's `client::fetch_keys_doc`: HTTPS unless allowed, no redirects, the pinned

@@ -77,6 +77,19 @@ def test_batch_agrees_with_single() -> None:
             assert type(verdict) is expected_class(vector["name"]), vector["name"]
 
 
+def test_batch_reads_str_bytes_and_dicts_alike() -> None:
+    # str and bytes lines take the in-place path, a list with any dict the per-document one: same verdicts either way.
+    vectors = VECTORS["should_verify"] + VECTORS["should_reject"]
+    texts = [json.dumps(v["receipt"]) for v in vectors]
+    mixed = [t.encode() if i % 3 == 0 else (v["receipt"] if i % 3 == 1 else t) for i, (t, v) in enumerate(zip(texts, vectors))]
+    kinds = [[type(r) for r in verify_batch(form, KEYS, expected_workspace_id="ws_test")]
+             for form in (texts, [t.encode() for t in texts], mixed)]
+    assert kinds[0] == kinds[1] == kinds[2]
+    assert kinds[0].count(allowly.VerifiedReceipt) == len(VECTORS["should_verify"])
+    with pytest.raises(UnicodeEncodeError):
+        verify_batch([texts[0], "\ud800"], KEYS)
+
+
 def test_trust_options() -> None:
     receipt = VECTORS["should_verify"][0]["receipt"]
     with pytest.raises(allowly.WorkspaceMismatchError):

@@ -11,6 +11,8 @@
 //! deliberately adds a small-order component to `R` gets a signature single verification rejects and a batch may
 //! accept. Such a receipt is still a statement signed by that key.
 
+use std::cell::RefCell;
+
 use ed25519_dalek::{Signature, VerifyingKey};
 use rayon::prelude::*;
 
@@ -46,21 +48,30 @@ pub fn verify_batch(
 }
 
 /// Strictly parses and verifies many receipts (e.g. the lines of an export); results are in input order.
+///
+/// Each chunk of lines is parsed, verified and its parsed values freed on the thread that verifies it: parsing
+/// everything first and freeing it at the end would leave the frees (tens of allocations per receipt) to the
+/// calling thread alone, serially, after the parallel part.
 pub fn verify_batch_json(
     inputs: &[&[u8]],
     keys: &KeySet,
     opts: &VerifyOptions,
 ) -> Vec<Result<VerifiedReceipt, VerificationError>> {
-    let parsed: Vec<Result<Value, VerificationError>> = inputs.par_iter().map(|b| json::parse(b)).collect();
-    let refs: Vec<&Value> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let mut verified = verify_batch_refs(&refs, keys, opts).into_iter();
-    parsed
-        .iter()
-        .map(|p| match p {
-            Ok(_) => verified.next().expect("one result per parsed receipt"),
-            Err(e) => Err(e.clone()),
-        })
-        .collect()
+    let latest = opts.latest_issued_at_millis();
+    let mut out = Vec::with_capacity(inputs.len());
+    out.par_extend(inputs.par_chunks(chunk_size(inputs.len())).flat_map_iter(|lines| {
+        let parsed: Vec<Result<Value, VerificationError>> = lines.iter().map(|b| json::parse(b)).collect();
+        let refs: Vec<&Value> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let mut verified = verify_chunk(&refs, keys, opts, latest).into_iter();
+        parsed
+            .iter()
+            .map(|p| match p {
+                Ok(_) => verified.next().expect("one result per parsed receipt"),
+                Err(e) => Err(e.clone()),
+            })
+            .collect::<Vec<_>>()
+    }));
+    out
 }
 
 pub(crate) fn verify_batch_refs(
@@ -85,21 +96,45 @@ fn verify_chunk(
     opts: &VerifyOptions,
     latest: i64,
 ) -> Vec<Result<VerifiedReceipt, VerificationError>> {
-    let mut buf = Vec::with_capacity(chunk.len() * 640);
-    let prepared: Vec<Result<Prepared<'_, '_>, VerificationError>> =
-        chunk.iter().map(|r| prepare(r, keys, opts, latest, &mut buf)).collect();
-    let ready: Vec<(usize, &Prepared<'_, '_>)> =
-        prepared.iter().enumerate().filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p))).collect();
-    let mut bad = vec![None; prepared.len()];
-    settle(&ready, &buf, &mut bad);
-    prepared
-        .into_iter()
-        .zip(bad)
-        .map(|(p, bad)| match bad {
-            Some(e) => Err(e),
-            None => p.map(Prepared::into_verified),
-        })
-        .collect()
+    with_messages(|buf| {
+        let prepared: Vec<Result<Prepared<'_, '_>, VerificationError>> =
+            chunk.iter().map(|r| prepare(r, keys, opts, latest, buf)).collect();
+        let ready: Vec<(usize, &Prepared<'_, '_>)> =
+            prepared.iter().enumerate().filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p))).collect();
+        let mut bad = vec![None; prepared.len()];
+        settle(&ready, buf, &mut bad);
+        prepared
+            .into_iter()
+            .zip(bad)
+            .map(|(p, bad)| match bad {
+                Some(e) => Err(e),
+                None => p.map(Prepared::into_verified),
+            })
+            .collect()
+    })
+}
+
+/// Largest message buffer a thread keeps between chunks (a chunk of 1024 wire-5 receipts writes ~1.5 MB).
+const KEEP_MESSAGES_BELOW: usize = 8 << 20;
+
+thread_local! {
+    /// Each thread's buffer for a chunk's signed messages, kept between chunks rather than allocating (and faulting
+    /// in) a fresh chunk-sized buffer of 0.6–1.5 MB for every chunk.
+    static MESSAGES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_messages<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    MESSAGES.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let out = f(&mut buf);
+            if buf.capacity() > KEEP_MESSAGES_BELOW {
+                *buf = Vec::new();
+            }
+            out
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// Fewest signatures a failed batch is split into halves for; below it each is checked on its own.

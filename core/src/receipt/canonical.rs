@@ -238,6 +238,11 @@ pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut run = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if b >= 0x20 && b != b'"' && b != b'\\' {
@@ -253,6 +258,27 @@ pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
+}
+
+/// Whether any byte must be escaped (a control character, `"` or `\\`). Receipt strings almost never need it; this
+/// decides it eight bytes per step with the classic "has a zero byte / a byte below n" word tests, which are exact for
+/// "is there any such byte", and the escaping loop runs only when there is one.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let has_byte_below_0x20 = |x: u64| x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        if has_byte_below_0x20(x)
+            || has_zero_byte(x ^ (ONES * u64::from(b'"')))
+            || has_zero_byte(x ^ (ONES * u64::from(b'\\')))
+        {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 #[cfg(test)]
@@ -311,6 +337,31 @@ mod tests {
             canon(r#""q\" b\\ n\n t\t nul\u0000 us\u001f del\u007f é /""#).unwrap(),
             "\"q\\\" b\\\\ n\\u000a t\\u0009 nul\\u0000 us\\u001f del\u{7f} é /\""
         );
+    }
+
+    #[test]
+    fn escapes_a_special_byte_at_every_position_of_a_long_string() {
+        // The no-escape fast path scans in chunks: a special byte in any chunk, at any offset, must still be escaped.
+        for special in ['"', '\\', '\n', '\u{1f}'] {
+            for len in [1usize, 31, 32, 33, 64, 100] {
+                for at in 0..len {
+                    let mut text: String = "x".repeat(len);
+                    text.replace_range(at..at + 1, &special.to_string());
+                    let mut out = Vec::new();
+                    write_string(&text, &mut out);
+                    let escaped = match special {
+                        '"' => "\\\"".to_owned(),
+                        '\\' => "\\\\".to_owned(),
+                        c => format!("\\u{:04x}", c as u32),
+                    };
+                    let expected = format!("\"{}{escaped}{}\"", "x".repeat(at), "x".repeat(len - at - 1));
+                    assert_eq!(String::from_utf8(out).unwrap(), expected, "{special:?} at {at} of {len}");
+                }
+            }
+        }
+        let mut out = Vec::new();
+        write_string(&"é/~\u{7f}".repeat(20), &mut out);
+        assert_eq!(out, format!("\"{}\"", "é/~\u{7f}".repeat(20)).into_bytes());
     }
 
     #[test]

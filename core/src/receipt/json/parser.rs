@@ -320,10 +320,17 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The index of the first byte below 0x20, if any. The `any` over a branch-free chunk fold is what lets the compiler
-/// vectorise the common case (no control character at all).
+/// The index of the first byte below 0x20, if any. The common case (none at all, in strings up to a kilobyte of
+/// base64url) is decided eight bytes per step: `(x − 0x20…20) & !x & 0x80…80` is non-zero exactly when some byte of
+/// `x` is below 0x20.
 fn first_control(bytes: &[u8]) -> Option<usize> {
-    if !bytes.chunks(64).any(|c| c.iter().fold(false, |seen, &b| seen | (b < 0x20))) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut words = bytes.chunks_exact(8);
+    let clean = words.all(|w| {
+        let x = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        x.wrapping_sub(ONES * 0x20) & !x & (ONES * 0x80) == 0
+    }) && words.remainder().iter().all(|&b| b >= 0x20);
+    if clean {
         return None;
     }
     bytes.iter().position(|&b| b < 0x20)
