@@ -336,8 +336,9 @@ bench-prep: toolchain bench-venvs
 	cd bindings-node && { $(NPM_CI); } && npm run build:release
 
 .PHONY: bench-server
-# P5 (server checks/s and p99 at half that rate), P6 (check -> signed receipt, fetch_signed) and P7 (MCP proxy added
-# latency) into bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
+# P5 (server checks/s, ours and the floor bench/floor, interleaved; open-loop p50/p99/p99.9 at 1k/5k/10k/s; overload
+# at 2x saturation), P6 (check -> signed receipt at 1,000/s, fetch_signed) and P7 (MCP proxy added latency) into
+# bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
 bench-server: toolchain
 	CARGO="$(CARGO)" bench/server/run.sh
 

@@ -34,7 +34,7 @@ OFFICIAL_PY = BENCH / ".venv" / "bin" / "python"
 OURS_PY = BENCH / ".venv-ours" / "bin" / "python"
 # allowly-receipt-format 5.0.0 also imports as allowly_receipt_format: a venv of its own (make bench-venvs).
 OFFICIAL5_PY = BENCH / ".venv-rf5" / "bin" / "python"
-ORDER = ["P1a", "P1b", "P1c", "P1b_wire5", "P2a", "P2b", "P3", "P3n", "P4", "P4n", "P5", "P6", "P7", "P8a", "P8b", "P8c"]
+ORDER = ["P1a", "P1b", "P1c", "P1b_wire5", "P2a", "P2b", "P3", "P3n", "P4", "P4n", "P5", "P5_floor", "P5_p99_at_5000", "P5_overload_p99", "P6", "P7", "P8a", "P8b", "P8c"]
 MINE = {
     "P1": ["P1a", "P1b"], "P1v5": ["P1c", "P1b_wire5"], "P2": ["P2a", "P2b"], "P3": ["P3", "P3n"], "P4": ["P4", "P4n"], "P8": ["P8a", "P8b", "P8c"],
 }

@@ -6,7 +6,9 @@
 //! offered rate (coordinated omission).
 //!
 //! Modes (first argument), each printing one JSON object on stdout and a human summary on stderr:
-//! - `rate RATE SECONDS`: `POST /v1/check` only, at RATE checks/s (P5's p99 at half the saturation rate);
+//! - `rate RATE SECONDS`: `POST /v1/check` only, at RATE checks/s: p50/p99/p99.9 of the 200 answers, the other
+//!   answers by status (503 = shed load), achieved vs offered rate (P5 at 1k/5k/10k/s and at 2x saturation); works
+//!   against `allowly serve` and `allowly-floor` alike (both take the same body and bearer key);
 //! - `signed RATE SAMPLES`: check, then long-poll `GET /v1/receipts/{id}` until signed (P6: check → signed);
 //! - `fetch RATE SAMPLES`: allowly-core's `Client::check`, then `Client::fetch_signed` on its receipt, timing how long
 //!   `fetch_signed` takes to return the signed bytes after the check answered (P6: what an SDK caller waits).
@@ -100,28 +102,80 @@ async fn post_check(http: &reqwest::Client, t: &Target) -> Result<Value, String>
     resp.json().await.map_err(|e| e.to_string())
 }
 
-/// Requests in flight at most in `rate` mode, like wrk2's fixed connection count: when the server stalls, later
-/// requests wait for a connection (and that wait counts, from their scheduled start) instead of the generator opening
-/// hundreds of new connections, which would measure connection set-up rather than the server.
-const CONNECTIONS: usize = 64;
+/// Requests in flight at most in `rate` mode unless ALLOWLY_BENCH_CONNECTIONS says otherwise, like wrk2's fixed
+/// connection count: when the server stalls, later requests wait for a connection (and that wait counts, from their
+/// scheduled start) instead of the generator opening hundreds of new connections, which would measure connection
+/// set-up rather than the server. 10,000 checks/s at ~1 ms each need ~10 in flight; the rest is headroom for stalls.
+const CONNECTIONS: usize = 128;
 
+/// One `rate` request: its latency from the scheduled start and the answer's status (the body is read, not parsed:
+/// parsing would spend the generator's share of the cores at 10,000/s).
+async fn timed_check(
+    http: &reqwest::Client,
+    t: &Target,
+    body: &[u8],
+    scheduled: Instant,
+) -> Result<(Duration, u16), String> {
+    let resp = http
+        .post(format!("{}/v1/check", t.base))
+        .bearer_auth(&t.key)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    resp.bytes().await.map_err(|e| e.to_string())?;
+    Ok((scheduled.elapsed(), status))
+}
+
+/// `rate RATE SECONDS`: latency percentiles of the 200 answers, every other answer counted by status (503s, the
+/// server shedding load, on their own), and the rate achieved against the rate offered, so a generator that could
+/// not keep up is visible instead of silently offering less.
 async fn rate_mode(t: std::sync::Arc<Target>, rate: u64, seconds: u64) -> Value {
-    let http = reqwest::Client::new();
+    let connections =
+        std::env::var("ALLOWLY_BENCH_CONNECTIONS").ok().and_then(|c| c.parse().ok()).unwrap_or(CONNECTIONS);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(connections).build().expect("http client");
     let samples = (rate * seconds) as usize;
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTIONS));
-    let (lat, errors, offered_for) = open_loop(rate, samples, |scheduled| {
-        let (http, t, slots) = (http.clone(), t.clone(), slots.clone());
+    let body: std::sync::Arc<[u8]> =
+        json!({"authorization_id": t.auth, "scopes": ["email.read"]}).to_string().into_bytes().into();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(connections));
+    let started = Instant::now();
+    let (answers, transport_errors, offered_for) = open_loop(rate, samples, |scheduled| {
+        let (http, t, slots, body) = (http.clone(), t.clone(), slots.clone(), body.clone());
         async move {
             let _slot = slots.acquire_owned().await.map_err(|e| e.to_string())?;
-            post_check(&http, &t).await?;
-            Ok(scheduled.elapsed())
+            timed_check(&http, &t, &body, scheduled).await
         }
     })
     .await;
-    let s = summary(lat);
-    eprintln!("{samples} checks offered at {rate}/s: p50 {} ms p99 {} ms, {errors} errors", s["p50_ms"], s["p99_ms"]);
-    json!({"mode": "rate", "rate": rate, "seconds": seconds, "connections": CONNECTIONS,
-           "offered_for_s": offered_for.as_secs_f64(), "errors": errors, "latency": s})
+    let finished_for = started.elapsed();
+    let mut ok = Vec::with_capacity(answers.len());
+    let mut by_status = std::collections::BTreeMap::<String, usize>::new();
+    for (latency, status) in answers {
+        if status == 200 {
+            ok.push(latency);
+        } else {
+            *by_status.entry(status.to_string()).or_default() += 1;
+        }
+    }
+    let answered = ok.len() + by_status.values().sum::<usize>();
+    let (n_ok, n_503) = (ok.len(), by_status.get("503").copied().unwrap_or(0));
+    let non_200 = answered - n_ok;
+    let s = summary(ok);
+    let offered_rate = samples as f64 / offered_for.as_secs_f64();
+    let achieved_rate = answered as f64 / finished_for.as_secs_f64();
+    eprintln!(
+        "{samples} checks offered at {rate}/s (schedule kept at {offered_rate:.0}/s, answered at {achieved_rate:.0}/s): \
+         200s p50 {} ms p99 {} ms p99.9 {} ms; non-200 {non_200} (503: {n_503}); transport errors {transport_errors}",
+        s["p50_ms"], s["p99_ms"], s["p999_ms"]
+    );
+    json!({"mode": "rate", "rate": rate, "seconds": seconds, "connections": connections, "samples": samples,
+           "offered_for_s": offered_for.as_secs_f64(), "finished_for_s": finished_for.as_secs_f64(),
+           "offered_per_s": offered_rate, "achieved_per_s": achieved_rate,
+           "ok": n_ok, "non_200": non_200, "non_200_by_status": by_status, "status_503": n_503,
+           "share_503": if answered == 0 { 0.0 } else { n_503 as f64 / answered as f64 },
+           "transport_errors": transport_errors, "errors": non_200 + transport_errors, "latency": s})
 }
 
 async fn signed_mode(t: std::sync::Arc<Target>, rate: u64, samples: usize) -> Value {
