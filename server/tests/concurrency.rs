@@ -182,6 +182,23 @@ async fn two_servers_share_one_postgres_database() {
     // A receipt decided on one server verifies against the key document of the other.
     let create = b.signed(auth["receipt"]["receipt_id"].as_str().expect("create receipt id")).await;
     b.verify(&create).await;
+
+    // A key revoked through one server: refused there at once, and by the other, which had it cached, within the
+    // key cache's lifetime (store::key_cache::TTL, 1 s); the deadline only bounds a failing run.
+    let (st, created) =
+        a.send("POST", "/v1/api-keys", Some(&a.setup), Some(json!({"tier": "runtime", "name": "two"})), None).await;
+    assert_eq!(st, 201, "{created}");
+    let key = created["key"].as_str().expect("key").to_string();
+    let path = format!("/v1/authorizations/{id}");
+    assert_eq!(b.send("GET", &path, Some(&key), None, None).await.0, 200, "the new key works on the other server");
+    let revoke = format!("/v1/api-keys/{}", created["id"].as_str().expect("key id"));
+    assert_eq!(a.send("DELETE", &revoke, Some(&a.setup), None, None).await.0, 200);
+    assert_eq!(a.send("GET", &path, Some(&key), None, None).await.0, 401, "refused at once where it was revoked");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while b.send("GET", &path, Some(&key), None, None).await.0 != 401 {
+        assert!(tokio::time::Instant::now() < deadline, "the other server still accepts the revoked key");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     a.stop().await;
     b.stop().await;
 }

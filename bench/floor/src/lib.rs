@@ -10,8 +10,8 @@
 //! 3. Sign ONE Ed25519 signature (ed25519-dalek) over a small canonical byte string ([`canonical_bytes`]): a new
 //!    ULID receipt id, the authorization id, the scopes, the time in milliseconds.
 //! 4. Insert ONE row into the table `floor_checks` through [`commit_row`], which must stay the commit path our check
-//!    route uses; the database is opened with `allowly_server::store::Store::open` (same pragmas, same one-connection
-//!    write pool, same `BEGIN IMMEDIATE`).
+//!    route uses (`Store::write`, the group commit); the database is opened with `allowly_server::store::Store::open`
+//!    (same pragmas, `synchronous = FULL`, same one-connection write pool, same `BEGIN IMMEDIATE`).
 //! 5. Only after the commit returned, answer 200 with a small JSON body (`allow` per scope, the receipt id and the
 //!    signature).
 //!
@@ -74,23 +74,36 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS floor_checks (receipt_id 
     authorization_id TEXT NOT NULL, scopes TEXT NOT NULL, signature TEXT NOT NULL, created_at_ms BIGINT NOT NULL)";
 
 /// Commits one check's row. This MUST stay the commit path of our check route (`server/src/routes/check.rs`):
-/// today `Store::begin` (`BEGIN IMMEDIATE` on the one write connection) + the insert + `commit`; when the route
-/// commits through another `Store` function (group commit), this function must call that one too, or `P5_floor`
-/// stops being the floor of our server.
+/// `Store::write`, the group commit (on SQLite: a savepoint in the lane's shared `BEGIN IMMEDIATE` transaction,
+/// answered after the batch's fsynced commit). If the route ever commits through another `Store` function, this
+/// function must call that one too, or `P5_floor` stops being the floor of our server.
 pub async fn commit_row(store: &Store, row: &Row<'_>) -> Result<(), sqlx::Error> {
-    let mut tx = store.begin().await?;
-    sqlx::query(
-        "INSERT INTO floor_checks (receipt_id, authorization_id, scopes, signature, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(row.receipt_id)
-    .bind(row.authorization_id)
-    .bind(row.scopes)
-    .bind(row.signature)
-    .bind(row.created_at_ms)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+    // Owned: the write runs in the lane's task, after this request's borrow could end.
+    let (receipt_id, authorization_id, scopes, signature, created_at_ms) = (
+        row.receipt_id.to_owned(),
+        row.authorization_id.to_owned(),
+        row.scopes.to_owned(),
+        row.signature.to_owned(),
+        row.created_at_ms,
+    );
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO floor_checks (receipt_id, authorization_id, scopes, signature, created_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(receipt_id)
+                .bind(authorization_id)
+                .bind(scopes)
+                .bind(signature)
+                .bind(created_at_ms)
+                .execute(&mut **tx)
+                .await?;
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .await
 }
 
 /// The signed bytes: versioned and newline-separated, so no two different checks sign the same bytes.
