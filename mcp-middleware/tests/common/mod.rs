@@ -23,6 +23,7 @@ impl Server {
             ready_file: None,
             master_key: None,
             rate_limits: Default::default(),
+            admission: Default::default(),
             webhook_allow: Vec::new(),
         };
         let running = allowly_server::start(cfg).await.expect("start allowly-server");
