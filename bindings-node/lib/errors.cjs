@@ -39,8 +39,14 @@ class RateLimitError extends AllowlyError {
     this.retryAfter = options.retryAfter ?? null
   }
 }
-/** 5xx after retries (never thrown by `check`, which falls back instead). */
-class ServerError extends AllowlyError {}
+/** 5xx after retries (never thrown by `check`, which falls back instead). `retryAfter` is in seconds when the server
+ * said (a 503 `overloaded` is a server shedding load before any work), else null. */
+class ServerError extends AllowlyError {
+  constructor(message, options = {}) {
+    super(message, options)
+    this.retryAfter = options.retryAfter ?? null
+  }
+}
 /** The call, or a wait such as `fetchSigned`, ran out of time. */
 class TimeoutError extends AllowlyError {}
 /** The server could not be reached. */

@@ -393,7 +393,10 @@ export declare class RateLimitError extends AllowlyError {
   /** Seconds, from `Retry-After`; null when the server did not say. */
   readonly retryAfter: number | null
 }
-export declare class ServerError extends AllowlyError {}
+export declare class ServerError extends AllowlyError {
+  /** Seconds, from `Retry-After` (a 503 `overloaded` sends one); null when the server did not say. */
+  readonly retryAfter: number | null
+}
 export declare class TimeoutError extends AllowlyError {}
 export declare class NetworkError extends AllowlyError {}
 export declare class ProtocolError extends AllowlyError {}

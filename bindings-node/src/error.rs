@@ -24,7 +24,7 @@ fn payload(error: &Error) -> Value {
     });
     match error {
         Error::Validation { fields, .. } => payload["fields"] = json!(fields),
-        Error::RateLimited { retry_after, .. } => {
+        Error::RateLimited { retry_after, .. } | Error::Server { retry_after, .. } => {
             payload["retryAfter"] = json!(retry_after.map(|d| d.as_secs_f64()));
         }
         _ => {}

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { inspect } from 'node:util'
+import { createServer } from 'node:http'
 import { after, before, test } from 'node:test'
 
 import * as sdk from 'openallowly'
@@ -133,4 +134,34 @@ test('local validation, configuration, timeouts and an unreachable server', asyn
   const mixed = await open.check({ authorizationId: 'auth_x', scopes: ['a', 'b'] })
   assert.equal(mixed.results.b.decision, 'allow')
   assert.equal(mixed.results.b.reason, 'fallback_open_unreachable')
+})
+
+test('503 overloaded: ServerError keeps status and retryAfter; check falls back like an unreachable server', async () => {
+  const key = server.runtimeApiKey
+  // A server shedding load: every request is refused before any work, with Retry-After.
+  const overloaded = createServer((req, res) => {
+    req.resume()
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' })
+    res.end(JSON.stringify({ error: { code: 'overloaded', message: 'over capacity', fields: [] } }))
+  })
+  await new Promise((resolve) => overloaded.listen(0, '127.0.0.1', resolve))
+  try {
+    const baseUrl = `http://127.0.0.1:${overloaded.address().port}`
+    const allowly = new sdk.Allowly({
+      apiKey: key, baseUrl, allowInsecureHttp: true, maxRetries: 0, fallbackByScope: { b: 'open' },
+    })
+    await assert.rejects(allowly.authorizations.get('auth_x'), (e) => {
+      assertError(e, sdk.ServerError, 'overloaded', key)
+      assert.equal(e.status, 503)
+      assert.equal(e.retryAfter, 2)
+      return true
+    })
+    const answer = await allowly.check({ authorizationId: 'auth_x', scopes: ['a', 'b'] })
+    assert.equal(answer.results.a.decision, 'deny')
+    assert.equal(answer.results.a.reason, 'fallback_closed_unreachable')
+    assert.equal(answer.results.b.decision, 'allow')
+    assert.equal(answer.results.b.reason, 'fallback_open_unreachable')
+  } finally {
+    overloaded.close()
+  }
 })

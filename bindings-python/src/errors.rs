@@ -35,7 +35,7 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             kwargs.set_item("fields", fields)?;
             error.kind().class_name()
         }
-        Error::RateLimited { retry_after, .. } => {
+        Error::RateLimited { retry_after, .. } | Error::Server { retry_after, .. } => {
             kwargs.set_item("retry_after", retry_after.map(|d| d.as_secs_f64()))?;
             error.kind().class_name()
         }

@@ -111,7 +111,16 @@ async def test_scripted_403_429_503_and_protocol(canned_server) -> None:
         answers.append((503, {}, envelope("unavailable")))
         with pytest.raises(allowly.ServerError) as unavailable:
             await c.authorizations.get("auth_x")
-        assert unavailable.value.status == 503
+        assert (unavailable.value.status, unavailable.value.retry_after) == (503, None)
+
+        # A server shedding load: 503 overloaded with Retry-After, kept on the error; check falls back instead.
+        answers.append((503, {"Retry-After": "2"}, envelope("overloaded")))
+        with pytest.raises(allowly.ServerError) as overloaded:
+            await c.authorizations.get("auth_x")
+        assert (overloaded.value.code, overloaded.value.status, overloaded.value.retry_after) == ("overloaded", 503, 2.0)
+        answers.append((503, {"Retry-After": "1"}, envelope("overloaded")))
+        result = await c.check(authorization_id="auth_x", scopes=["a"])
+        assert (result.results["a"].decision, result.results["a"].reason) == ("deny", "fallback_closed_unreachable")
 
         answers.append((200, {}, {"results": "not what wire-v1 says"}))
         with pytest.raises(allowly.ProtocolError):
@@ -164,6 +173,7 @@ def test_every_core_error_maps_to_its_own_class() -> None:
         assert type(exc) is EXPECTED[name], (name, type(exc))
         assert isinstance(exc, allowly.AllowlyError)
     assert samples["rate_limited"].retry_after == 1.5
+    assert (samples["server"].code, samples["server"].retry_after) == ("overloaded", 1.0)
     assert samples["validation"].fields[0].field == "scopes"
     assert samples["signature_mismatch"].kind == "signature_mismatch"
     assert (samples["webhook"].kind, samples["webhook"].code) == ("signature_mismatch", "webhook_signature_mismatch")

@@ -47,9 +47,10 @@ pub enum AllowlyError {
     /// 429: retry after `retry_after_ms` when the server said.
     #[error("{detail}")]
     RateLimited { code: String, detail: String, retry_after_ms: Option<u64>, status: Option<u16> },
-    /// 5xx after retries (never from `check`, which falls back instead).
+    /// 5xx after retries (never from `check`, which falls back instead); `retry_after_ms` when the server said (a 503
+    /// `overloaded` is a server shedding load before any work).
     #[error("{detail}")]
-    Server { status: u16, code: String, detail: String },
+    Server { status: u16, code: String, detail: String, retry_after_ms: Option<u64> },
     /// The call, or a wait such as `wait_for_confirmation`, ran out of time.
     #[error("{detail}")]
     Timeout { code: String, detail: String },
@@ -98,7 +99,12 @@ impl From<Error> for AllowlyError {
                 retry_after_ms: retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
                 status,
             },
-            Error::Server { status, .. } => Self::Server { status, code, detail },
+            Error::Server { status, retry_after, .. } => Self::Server {
+                status,
+                code,
+                detail,
+                retry_after_ms: retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            },
             Error::Timeout { .. } => Self::Timeout { code, detail },
             Error::Network { .. } => Self::Network { code, detail },
             Error::Protocol { .. } => Self::Protocol { code, detail },

@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use allowly_server::admission::Limits as AdmissionLimits;
 use allowly_server::rate_limit::{Limit, RateLimits};
 use clap::Args;
+use std::time::Duration;
 
 /// Flags of `allowly serve`.
 #[derive(Debug, Args)]
@@ -51,6 +53,21 @@ pub struct ServeArgs {
         default_value_t = DEFAULT_AUTHORIZATION.burst
     )]
     pub rate_limit_authorization_burst: u32,
+    /// Overload control: requests in progress at once (0 = no overload control). Beyond them and the queue the
+    /// server answers 503 `overloaded` with `Retry-After` before any work, instead of answering everyone late.
+    #[arg(long, env = "ALLOWLY_MAX_IN_FLIGHT", value_name = "N", default_value_t = DEFAULT_ADMISSION.max_in_flight)]
+    pub max_in_flight: u32,
+    /// Requests that may wait for a slot at once (0 = none wait: a request finding every slot busy is refused).
+    #[arg(long, env = "ALLOWLY_MAX_QUEUE", value_name = "N", default_value_t = DEFAULT_ADMISSION.max_queue)]
+    pub max_queue: u32,
+    /// The longest a request waits for a slot before it is refused, in milliseconds (0 = it does not wait).
+    #[arg(
+        long,
+        env = "ALLOWLY_MAX_QUEUE_WAIT_MS",
+        value_name = "MS",
+        default_value_t = DEFAULT_ADMISSION.max_queue_wait.as_millis() as u64
+    )]
+    pub max_queue_wait_ms: u64,
     /// Let webhook endpoints use this host name, address or CIDR range although it is not public (plain http
     /// included). Repeatable. Without it (and without `--dev`) endpoints must be https URLs of public addresses; with
     /// it, only the listed receivers are exempt, under `--dev` too.
@@ -72,6 +89,7 @@ pub enum SqliteSynchronous {
 
 const DEFAULT_KEY: Limit = RateLimits::DEFAULT_PER_KEY;
 const DEFAULT_AUTHORIZATION: Limit = RateLimits::DEFAULT_PER_AUTHORIZATION;
+const DEFAULT_ADMISSION: AdmissionLimits = AdmissionLimits::DEFAULT;
 
 /// Runs the server until Ctrl-C / SIGTERM. Exit code 0 on a clean stop, 1 on a runtime failure, 2 on bad config.
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -106,6 +124,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
         ready_file: args.ready_file,
         master_key,
         rate_limits,
+        admission: AdmissionLimits {
+            max_in_flight: args.max_in_flight,
+            max_queue: args.max_queue,
+            max_queue_wait: Duration::from_millis(args.max_queue_wait_ms),
+        },
         webhook_allow: args.webhook_allow,
         sqlite_synchronous: match args.sqlite_synchronous {
             SqliteSynchronous::Full => allowly_server::store::Synchronous::Full,

@@ -261,9 +261,10 @@ pub enum Error {
     /// 429: slow down; `retry_after` comes from the `Retry-After` header when the server sent one.
     #[error("rate limited ({code}): {message}")]
     RateLimited { code: String, message: String, retry_after: Option<Duration> },
-    /// 5xx after retries were exhausted (never raised by `check`, which falls back instead).
+    /// 5xx after retries were exhausted (never raised by `check`, which falls back instead). A 503 `overloaded` is
+    /// the server shedding load before any work; `retry_after` is its `Retry-After` when it sent one.
     #[error("server error {status} ({code}): {message}")]
-    Server { status: u16, code: String, message: String },
+    Server { status: u16, code: String, message: String, retry_after: Option<Duration> },
     /// The call, or a wait such as `fetch_signed`, ran out of time.
     #[error("timed out: {message}")]
     Timeout { message: String },
@@ -332,7 +333,12 @@ impl Error {
                 message,
                 retry_after: Some(Duration::from_millis(1500)),
             },
-            ErrorKind::Server => Error::Server { status: 503, code: "unavailable".into(), message },
+            ErrorKind::Server => Error::Server {
+                status: 503,
+                code: "overloaded".into(),
+                message,
+                retry_after: Some(Duration::from_secs(1)),
+            },
             ErrorKind::Timeout => Error::Timeout { message },
             ErrorKind::Network => Error::Network { message },
             ErrorKind::Protocol => Error::Protocol { message },
@@ -372,6 +378,14 @@ impl Error {
             Error::Conflict { status, .. } | Error::Server { status, .. } => Some(*status),
             Error::Validation { status, .. } => *status,
             Error::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked the caller to wait (`Retry-After` of a 429 or a 5xx), if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } | Error::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
     }

@@ -103,6 +103,51 @@ async fn server_errors_after_retries_fail_closed() {
 }
 
 #[tokio::test]
+async fn an_overloaded_server_is_an_unreachable_one() {
+    // 503 `overloaded` (a server shedding load before any work) takes the fallback like any outage, with or without
+    // Retry-After; a Retry-After longer than the check deadline is not waited out (one attempt, then the fallback).
+    for (retry_after, attempts) in [(None, 3usize), (Some("0"), 3), (Some("30"), 1)] {
+        let server = MockServer::start().await;
+        let mut answer = ResponseTemplate::new(503).set_body_json(error_body("overloaded", "over capacity"));
+        if let Some(value) = retry_after {
+            answer = answer.insert_header("Retry-After", value);
+        }
+        mount_check(&server, answer).await;
+        let config = config(&server.uri()).with_fallback("email.read", FallbackMode::Open);
+        let response = Client::new(config).unwrap().check(&request()).await.expect("an overload is not an error");
+        assert_fallback(&response, "email.send", Decision::Deny, reason::FALLBACK_CLOSED_UNREACHABLE);
+        assert_fallback(&response, "email.read", Decision::Allow, reason::FALLBACK_OPEN_UNREACHABLE);
+        assert_eq!(requests(&server).await.len(), attempts, "Retry-After {retry_after:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_overloaded_answer_keeps_its_status_and_retry_after_outside_check() {
+    let server = MockServer::start().await;
+    let answer = ResponseTemplate::new(503)
+        .insert_header("Retry-After", "7")
+        .set_body_json(error_body("overloaded", "over capacity"));
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/authorizations/{AUTH_ID}")))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    let client = Client::new(config(&server.uri()).with_max_retries(0)).unwrap();
+    let error = client.get_authorization(AUTH_ID).await.unwrap_err();
+    match &error {
+        Error::Server { status, code, retry_after, .. } => {
+            assert_eq!((*status, code.as_str()), (503, "overloaded"));
+            assert_eq!(*retry_after, Some(Duration::from_secs(7)));
+        }
+        other => panic!("expected Server, got {other:?}"),
+    }
+    assert_eq!(
+        (error.status(), error.code(), error.retry_after()),
+        (Some(503), "overloaded", Some(Duration::from_secs(7)))
+    );
+}
+
+#[tokio::test]
 async fn client_errors_are_returned_not_hidden_by_a_fallback() {
     let server = MockServer::start().await;
     mount_check(&server, ResponseTemplate::new(401).set_body_json(error_body("invalid_api_key", "bad key"))).await;

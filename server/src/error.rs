@@ -126,6 +126,13 @@ impl ApiError {
         e
     }
 
+    /// 503 `overloaded`: refused before any work because the server is beyond its capacity; retry after `seconds`.
+    pub fn overloaded(seconds: u64) -> Self {
+        let mut e = Self::new(WireCode::Overloaded, "the server is over capacity and refused the request; retry later");
+        e.retry_after = Some(seconds.max(1));
+        e
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         let mut e = Self::new(WireCode::Unavailable, message);
         e.retry_after = Some(1);

@@ -6,6 +6,7 @@
 //! asynchronously with allowly-core's signing code. The `allowly serve` command calls [`run`]; `allowly init` calls
 //! [`bootstrap::init`].
 
+pub mod admission;
 pub mod auth;
 pub mod bootstrap;
 pub mod crypto;
@@ -57,6 +58,8 @@ pub struct AppState {
     /// `--dev`: confirmation timeouts may be as short as 1 s (60 s otherwise), so expiry tests need not wait.
     pub dev: bool,
     pub limiter: rate_limit::Limiter,
+    /// Overload control: requests in progress and waiting (503 `overloaded` beyond them).
+    pub admission: admission::Admission,
 }
 
 impl AppState {
@@ -83,6 +86,8 @@ pub struct ServeConfig {
     pub master_key: Option<MasterKey>,
     /// Request rate limits per API key and per authorization (429 `rate_limited` above them).
     pub rate_limits: rate_limit::RateLimits,
+    /// Overload control (`--max-in-flight`, `--max-queue`, `--max-queue-wait-ms`): 503 `overloaded` beyond them.
+    pub admission: admission::Limits,
     /// `--webhook-allow`: host names, addresses or CIDR ranges webhook endpoints may use although they are not public
     /// (plain http included). Empty: only public https endpoints, unless `dev`.
     pub webhook_allow: Vec<String>,
@@ -143,6 +148,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         metrics: Default::default(),
         dev: cfg.dev,
         limiter: rate_limit::Limiter::new(cfg.rate_limits),
+        admission: admission::Admission::new(cfg.admission),
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;

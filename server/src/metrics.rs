@@ -1,5 +1,6 @@
-//! Prometheus metrics at `GET /metrics`: request counts and latency by route template, check decisions, and the
-//! state of the two queues (pending receipts with their signing lag, webhook deliveries).
+//! Prometheus metrics at `GET /metrics`: request counts and latency by route template, check decisions, requests
+//! shed by overload control (with the gate's in-progress and waiting gauges), and the state of the two queues
+//! (pending receipts with their signing lag, webhook deliveries).
 //!
 //! Labels are route templates, never concrete paths — a confirmation nonce travels in a path and must not become a
 //! label value. The registry is a few mutex-guarded maps: a scrape is rare and the per-request cost is one lock
@@ -33,6 +34,8 @@ struct Inner {
     requests: BTreeMap<(String, &'static str, u16), u64>,
     latency: BTreeMap<(String, &'static str), Histogram>,
     decisions: BTreeMap<(String, String), u64>,
+    /// Requests refused by overload control, by reason.
+    shed: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -87,8 +90,25 @@ impl Metrics {
         *self.lock().decisions.entry((decision.to_string(), reason.to_string())).or_default() += 1;
     }
 
+    /// Counts one request refused by overload control.
+    pub fn shed(&self, why: crate::admission::Shed) {
+        let reason = match why {
+            crate::admission::Shed::QueueFull => "queue_full",
+            crate::admission::Shed::QueueTimeout => "queue_timeout",
+        };
+        *self.lock().shed.entry(reason).or_default() += 1;
+    }
+
     fn render_local(&self, out: &mut String) {
         let g = self.lock();
+        out.push_str(
+            "# HELP allowly_requests_shed_total Requests refused with 503 overloaded before any work, by reason.\n",
+        );
+        out.push_str("# TYPE allowly_requests_shed_total counter\n");
+        for reason in ["queue_full", "queue_timeout"] {
+            let n = g.shed.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(out, "allowly_requests_shed_total{{reason=\"{reason}\"}} {n}");
+        }
         out.push_str("# HELP allowly_http_requests_total HTTP requests by route template, method and status.\n");
         out.push_str("# TYPE allowly_http_requests_total counter\n");
         for ((route, method, status), n) in &g.requests {
@@ -146,6 +166,12 @@ pub async fn render(s: &AppState) -> String {
     let _ = writeln!(out, "# HELP allowly_build_info Server version.\n# TYPE allowly_build_info gauge");
     let _ = writeln!(out, "allowly_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
     s.metrics.render_local(&mut out);
+    out.push_str("# HELP allowly_requests_in_flight Requests holding an overload-control slot.\n");
+    out.push_str("# TYPE allowly_requests_in_flight gauge\n");
+    let _ = writeln!(out, "allowly_requests_in_flight {}", s.admission.in_flight());
+    out.push_str("# HELP allowly_requests_queued Requests waiting for an overload-control slot.\n");
+    out.push_str("# TYPE allowly_requests_queued gauge\n");
+    let _ = writeln!(out, "allowly_requests_queued {}", s.admission.queued());
     match audit::pending_stats(s.store.reader()).await {
         Ok((pending, oldest)) => {
             let lag = oldest

@@ -299,6 +299,7 @@ impl TwoWorkspaces {
             ready_file: None,
             master_key: Some(master),
             rate_limits: Default::default(),
+            admission: Default::default(),
             webhook_allow: Vec::new(),
             sqlite_synchronous: Default::default(),
         })

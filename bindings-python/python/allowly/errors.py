@@ -94,7 +94,17 @@ class RateLimitError(AllowlyError):
 
 
 class ServerError(AllowlyError):
-    """5xx after retries (``check`` never raises this: it falls back instead)."""
+    """5xx after retries (``check`` never raises this: it falls back instead).
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds when it sent one: a 503 with ``code == "overloaded"`` is
+    a server shedding load before doing any work, so the same call can be sent again after that long.
+    """
+
+    def __init__(
+        self, message: str, *, code: str, status: Optional[int] = None, retry_after: Optional[float] = None, **kw: Any
+    ) -> None:
+        super().__init__(message, code=code, status=status, **kw)
+        self.retry_after = retry_after
 
 
 class TimeoutError(AllowlyError):  # noqa: A001 - the SDK's own timeout, importable as allowly.TimeoutError

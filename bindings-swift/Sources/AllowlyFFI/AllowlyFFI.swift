@@ -8978,9 +8978,10 @@ enum AllowlyError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case RateLimited(code: String, detail: String, retryAfterMs: UInt64?, status: UInt16?
     )
     /**
-     * 5xx after retries (never from `check`, which falls back instead).
+     * 5xx after retries (never from `check`, which falls back instead); `retry_after_ms` when the server said (a 503
+     * `overloaded` is a server shedding load before any work).
      */
-    case Server(status: UInt16, code: String, detail: String
+    case Server(status: UInt16, code: String, detail: String, retryAfterMs: UInt64?
     )
     /**
      * The call, or a wait such as `wait_for_confirmation`, ran out of time.
@@ -9076,7 +9077,8 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
         case 7: return .Server(
             status: try FfiConverterUInt16.read(from: &buf), 
             code: try FfiConverterString.read(from: &buf), 
-            detail: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf), 
+            retryAfterMs: try FfiConverterOptionUInt64.read(from: &buf)
             )
         case 8: return .Timeout(
             code: try FfiConverterString.read(from: &buf), 
@@ -9159,11 +9161,12 @@ public struct FfiConverterTypeAllowlyError: FfiConverterRustBuffer {
             FfiConverterOptionUInt16.write(status, into: &buf)
             
         
-        case let .Server(status,code,detail):
+        case let .Server(status,code,detail,retryAfterMs):
             writeInt(&buf, Int32(7))
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
+            FfiConverterOptionUInt64.write(retryAfterMs, into: &buf)
             
         
         case let .Timeout(code,detail):

@@ -2,7 +2,8 @@
 //!
 //! The safety property of the whole SDK: `check` never turns an outage into an error a caller might handle by going
 //! ahead anyway, and never into an allow. When the server cannot answer — a transport error, the `check_timeout`
-//! deadline elapsed, or 5xx after retries — `check` returns a deny per scope (`fallback_closed_*`, `is_fallback`), or
+//! deadline elapsed, or 5xx after retries (a 503 `overloaded` from a server shedding load included: to the caller an
+//! overloaded server is an unreachable one) — `check` returns a deny per scope (`fallback_closed_*`, `is_fallback`), or
 //! an allow only for scopes the caller explicitly mapped to [`FallbackMode::Open`].
 //!
 //! It does *not* fall back on 4xx or on a malformed answer: those are bugs (bad key, bad request, incompatible server)

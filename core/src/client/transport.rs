@@ -4,7 +4,9 @@
 //! - One `Idempotency-Key` per logical POST/DELETE, reused by all its retries: the server then applies the call once
 //!   however many attempts reached it.
 //! - Retries only where another attempt can succeed: transport failures and 408/429/502/503/504. Never 500 or 4xx —
-//!   they would fail the same way.
+//!   they would fail the same way. A 429 or 503 waits the server's `Retry-After` (at most 30 s) instead of the
+//!   backoff — a 503 `overloaded` is a server shedding load, and an early retry would only add to it — and gives up
+//!   early when that wait would overrun the call's deadline; the error then keeps the status and `Retry-After`.
 //! - Messages never carry the API key, a confirmation nonce, or a URL (a URL may hold the nonce): reqwest errors are
 //!   stripped of their URL and every message built from server text is redacted.
 
@@ -355,7 +357,7 @@ impl Transport {
                 Error::Timeout { message: format!("{route}: server answered 408 ({code}): {message}") }
             }
             ErrorKind::RateLimited => Error::RateLimited { code, message, retry_after: reply.retry_after },
-            ErrorKind::Server => Error::Server { status, code, message },
+            ErrorKind::Server => Error::Server { status, code, message, retry_after: reply.retry_after },
             ErrorKind::Protocol
             | ErrorKind::Network
             | ErrorKind::Config

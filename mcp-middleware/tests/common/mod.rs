@@ -23,6 +23,7 @@ impl Server {
             ready_file: None,
             master_key: None,
             rate_limits: Default::default(),
+            admission: Default::default(),
             webhook_allow: Vec::new(),
             sqlite_synchronous: Default::default(),
         };

@@ -96,11 +96,14 @@ pub enum WireCode {
     NotSupported,
     /// 503 with `Retry-After`: retry later (also every internal failure, without details).
     Unavailable,
+    /// 503 with `Retry-After`: the server is beyond its capacity and refused the request before any work
+    /// (`crate::admission`); nothing was stored, so the same request may simply be sent again.
+    Overloaded,
 }
 
 impl WireCode {
     /// Every code, so a test can check the table's spelling rules and that no two codes collide.
-    pub const ALL: [WireCode; 46] = [
+    pub const ALL: [WireCode; 47] = [
         Self::MalformedJson,
         Self::MalformedRequest,
         Self::InvalidApiKey,
@@ -147,6 +150,7 @@ impl WireCode {
         Self::RateLimited,
         Self::NotSupported,
         Self::Unavailable,
+        Self::Overloaded,
     ];
 
     /// The `error.code` member on the wire.
@@ -198,6 +202,7 @@ impl WireCode {
             Self::RateLimited => "rate_limited",
             Self::NotSupported => "not_supported",
             Self::Unavailable => "unavailable",
+            Self::Overloaded => "overloaded",
         }
     }
 
@@ -249,7 +254,7 @@ impl WireCode {
             | Self::NotBudgeted => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::NotSupported => StatusCode::NOT_IMPLEMENTED,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

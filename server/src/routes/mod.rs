@@ -300,6 +300,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(WireCode::MethodNotAllowed, "method not allowed on this route")
         })
+        // Inside `run_to_completion`: a request's slot is held by the task that really runs it.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::admission::gate))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(45)))
         .layer(axum::middleware::map_response(envelope_bare_errors))

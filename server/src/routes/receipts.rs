@@ -48,6 +48,8 @@ pub async fn wait_signed(
         if now >= deadline {
             return Ok(found);
         }
+        // Only waiting is left: a long poll must not hold an in-progress slot while the signer works.
+        crate::admission::release_slot();
         // The signer polls at least every 250 ms; cap each sleep so a missed wake-up costs little.
         let step = (deadline - now).min(Duration::from_millis(500));
         let _ = tokio::time::timeout(step, rx.changed()).await;

@@ -181,15 +181,29 @@ impl TestServer {
             Backend::Sqlite => Mode::Dev,
             Backend::Postgres => Mode::Prod(vec!["127.0.0.1".into()]),
         };
-        Self::start_full(db, mode, rate_limits).await
+        Self::start_full(db, mode, rate_limits, Default::default()).await
+    }
+
+    /// [`TestServer::start`] with other overload-control limits (the overload tests use tiny ones).
+    pub async fn start_with_admission(db: &TestDb, admission: allowly_server::admission::Limits) -> TestServer {
+        let mode = match db.backend {
+            Backend::Sqlite => Mode::Dev,
+            Backend::Postgres => Mode::Prod(vec!["127.0.0.1".into()]),
+        };
+        Self::start_full(db, mode, Default::default(), admission).await
     }
 
     /// Starts a server in `mode` on either backend (a database keeps the mode it was first started in).
     pub async fn start_with(db: &TestDb, mode: Mode) -> TestServer {
-        Self::start_full(db, mode, Default::default()).await
+        Self::start_full(db, mode, Default::default(), Default::default()).await
     }
 
-    async fn start_full(db: &TestDb, mode: Mode, rate_limits: allowly_server::rate_limit::RateLimits) -> TestServer {
+    async fn start_full(
+        db: &TestDb,
+        mode: Mode,
+        rate_limits: allowly_server::rate_limit::RateLimits,
+        admission: allowly_server::admission::Limits,
+    ) -> TestServer {
         let ready = db.dir.path().join("ready.json");
         let _ = std::fs::remove_file(&ready);
         let (dev, ready_file, master_key, webhook_allow) = match mode {
@@ -211,6 +225,7 @@ impl TestServer {
             ready_file,
             master_key,
             rate_limits,
+            admission,
             webhook_allow,
             sqlite_synchronous: Default::default(),
         })

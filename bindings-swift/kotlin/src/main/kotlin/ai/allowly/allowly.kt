@@ -11663,7 +11663,8 @@ sealed class AllowlyException: kotlin.Exception() {
     }
     
     /**
-     * 5xx after retries (never from `check`, which falls back instead).
+     * 5xx after retries (never from `check`, which falls back instead); `retry_after_ms` when the server said (a 503
+     * `overloaded` is a server shedding load before any work).
      */
     class Server(
         
@@ -11671,10 +11672,12 @@ sealed class AllowlyException: kotlin.Exception() {
         
         val `code`: kotlin.String, 
         
-        val `detail`: kotlin.String
+        val `detail`: kotlin.String, 
+        
+        val `retryAfterMs`: kotlin.ULong?
         ) : AllowlyException() {
         override val message
-            get() = "status=${ `status` }, code=${ `code` }, detail=${ `detail` }"
+            get() = "status=${ `status` }, code=${ `code` }, detail=${ `detail` }, retryAfterMs=${ `retryAfterMs` }"
     }
     
     /**
@@ -11812,6 +11815,7 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 FfiConverterUShort.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
+                FfiConverterOptionalULong.read(buf),
                 )
             8 -> AllowlyException.Timeout(
                 FfiConverterString.read(buf),
@@ -11894,6 +11898,7 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 + FfiConverterUShort.allocationSize(value.`status`)
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterOptionalULong.allocationSize(value.`retryAfterMs`)
             )
             is AllowlyException.Timeout -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -11986,6 +11991,7 @@ public object FfiConverterTypeAllowlyError : FfiConverterRustBuffer<AllowlyExcep
                 FfiConverterUShort.write(value.`status`, buf)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
+                FfiConverterOptionalULong.write(value.`retryAfterMs`, buf)
                 Unit
             }
             is AllowlyException.Timeout -> {

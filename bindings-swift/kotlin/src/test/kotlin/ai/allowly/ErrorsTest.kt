@@ -107,6 +107,44 @@ class ErrorsTest {
     }
 
     @Test
+    fun `an overloaded server is a Server error with retryAfterMs and check falls back`() = runBlocking {
+        // A server shedding load: every request is refused before any work with 503 overloaded and Retry-After.
+        val overloaded = com.sun.net.httpserver.HttpServer.create(java.net.InetSocketAddress("127.0.0.1", 0), 0)
+        overloaded.createContext("/") { exchange ->
+            exchange.requestBody.readAllBytes()
+            val body = """{"error":{"code":"overloaded","message":"over capacity","fields":[]}}""".toByteArray()
+            exchange.responseHeaders.add("Content-Type", "application/json")
+            exchange.responseHeaders.add("Retry-After", "2")
+            exchange.sendResponseHeaders(503, body.size.toLong())
+            exchange.responseBody.use { it.write(body) }
+        }
+        overloaded.start()
+        try {
+            val options = ClientOptions(
+                baseUrl = "http://127.0.0.1:${overloaded.address.port}",
+                allowInsecureHttp = true,
+                maxRetries = 0u,
+                fallbackByScope = mapOf("docs.read" to FallbackMode.OPEN),
+            )
+            Allowly(unknownKey, options).use { client ->
+                val error = runCatching { client.getAuthorization("auth_1") }.exceptionOrNull()
+                assertTrue(error is AllowlyException.Server, "503 overloaded: $error")
+                error as AllowlyException.Server
+                assertEquals(503, error.status.toInt())
+                assertEquals("overloaded", error.code)
+                assertEquals(2000uL, error.retryAfterMs)
+                val response = client.check("auth_1", listOf("email.send", "docs.read"))
+                val send = response.decision("email.send")
+                assertTrue(send is Decision.Deny && send.isFallback && send.reason == "fallback_closed_unreachable", "$send")
+                val read = response.decision("docs.read")
+                assertTrue(read is Decision.Allow && read.isFallback, "$read")
+            }
+        } finally {
+            overloaded.stop(0)
+        }
+    }
+
+    @Test
     fun `nonces are redacted in text`() {
         val nonce = ConfirmNonce("cn_secret_value")
         assertEquals("ConfirmNonce(<redacted>)", nonce.toString())
