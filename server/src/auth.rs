@@ -126,6 +126,8 @@ async fn identify(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .ok_or_else(ApiError::invalid_api_key)?;
+    // Hashed once: the key cache, the database and the rate-limit bucket all know a key by this hash.
+    let key_hash = crate::util::sha256_hex(key.as_bytes());
     let member = crate::store::members::is_credential_text(key);
     if Tier::of_key_text(key).is_none() && !member {
         return Err(ApiError::invalid_api_key());
@@ -136,7 +138,7 @@ async fn identify(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
             .ok_or_else(ApiError::invalid_api_key)?;
         Caller::Member(Member { workspace_id, member_id })
     } else {
-        let owner = api_keys::authenticate(&state.store, key).await?.ok_or_else(ApiError::invalid_api_key)?;
+        let owner = api_keys::authenticate(&state.store, &key_hash).await?.ok_or_else(ApiError::invalid_api_key)?;
         Caller::Key {
             workspace_id: owner.workspace_id,
             tier: owner.tier,
@@ -145,11 +147,10 @@ async fn identify(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         }
     };
     // Only known keys get a bucket, so garbage keys cannot fill the map; keyed by the hash, never the key text.
-    let bucket = crate::util::sha256_hex(key.as_bytes());
     state
         .limiter
         .keys
-        .take(&bucket, std::time::Instant::now())
+        .take(&key_hash, std::time::Instant::now())
         .map_err(|s| ApiError::rate_limited("this API key", s))?;
     // Checked after the key, so an unknown key is still a plain 401 `invalid_api_key`; before any handler runs, so a
     // refused request stores nothing.

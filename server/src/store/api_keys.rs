@@ -112,10 +112,10 @@ pub struct KeyOwner {
     pub requires_agent_tokens: bool,
 }
 
-/// Looks a presented key up by hash: its owner, for a live key. Answers from the store's [`super::key_cache`] when
-/// it holds the key.
-pub async fn authenticate(store: &super::Store, key: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
-    let hash = util::sha256_hex(key.as_bytes());
+/// Looks a presented key up by its SHA-256 (lowercase hex, as stored): its owner, for a live key. Answers from the
+/// store's [`super::key_cache`] when it holds the key.
+pub async fn authenticate(store: &super::Store, key_hash: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
+    let hash = key_hash.to_string();
     let cache = store.keys();
     if let Some(owner) = cache.get(&hash) {
         return Ok(Some(owner));
