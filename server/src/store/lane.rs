@@ -99,7 +99,7 @@ impl Lane {
 
 async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats>) {
     while let Some(first) = queue.recv().await {
-        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        let mut tx = match pool.begin_with(super::SQLITE_BEGIN).await {
             Ok(tx) => tx,
             Err(e) => {
                 // Dropping the job unrun answers its caller "not written"; the next one tries a fresh transaction.

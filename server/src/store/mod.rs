@@ -80,6 +80,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "escalation_approvers", include_str!("../../migrations/postgres/0008_escalation_approvers.sql")),
 ];
 
+/// How a SQLite decision transaction opens: the write lock up front, so its counter reads stay valid until it commits.
+/// [`Store::begin`] and the group commit (`lane`) both open with it.
+const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+
 /// PostgreSQL connections per server process; decisions hold one only for their transaction.
 const PG_POOL_SIZE: u32 = 16;
 
@@ -262,7 +266,7 @@ impl Store {
     /// its row locks as it goes (see the module documentation).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self.dialect {
-            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Sqlite => self.write.begin_with(SQLITE_BEGIN).await,
             Dialect::Postgres => self.write.begin().await,
         }
     }
