@@ -204,25 +204,15 @@ pub async fn render(s: &AppState) -> String {
     let _ = writeln!(out, "# HELP allowly_signer_up Whether the signer task runs.\n# TYPE allowly_signer_up gauge");
     let _ = writeln!(out, "allowly_signer_up {}", u8::from(s.signer.is_running()));
     if let Some(lane) = s.store.lane_stats() {
-        // Decisions ÷ commits is the group commit's batch size: how many answers share one fsync.
+        // Jobs ÷ commits is the group commit's batch size: how many answers share one fsync.
         let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-        out.push_str(
-            "# HELP allowly_write_commits_total Group commits of decisions (SQLite).
-",
-        );
-        out.push_str(
-            "# TYPE allowly_write_commits_total counter
-",
-        );
+        out.push_str("# HELP allowly_write_commits_total Group commits of decisions (SQLite).\n");
+        out.push_str("# TYPE allowly_write_commits_total counter\n");
         let _ = writeln!(out, "allowly_write_commits_total {}", load(&lane.batches));
         out.push_str(
-            "# HELP allowly_write_decisions_total Decisions written by group commits (SQLite).
-",
+            "# HELP allowly_write_decisions_total Jobs (checks and signer passes) written by group commits (SQLite).\n",
         );
-        out.push_str(
-            "# TYPE allowly_write_decisions_total counter
-",
-        );
+        out.push_str("# TYPE allowly_write_decisions_total counter\n");
         let _ = writeln!(out, "allowly_write_decisions_total {}", load(&lane.decisions));
     }
     out
