@@ -1,6 +1,7 @@
 //! The signer task: turns pending receipt rows into signed receipts and wakes the requests waiting for them.
 //!
-//! Signing is off the decision path (a check commits its pending row and answers at once). The task signs in
+//! Signing is off the decision path for events and on PostgreSQL (a decision commits its pending row and answers at
+//! once); a SQLite check signs its own receipts in its transaction with [`sign_payload`]. The task signs in
 //! batches with the key whose active window contains each receipt's `issued_at` — not simply the newest key — so a
 //! receipt decided just before a rotation still verifies. Canonical bytes and the signature come from allowly-core,
 //! the same code the verifiers use, so the two cannot drift. On start the first pass signs whatever a previous
@@ -60,6 +61,11 @@ impl SignerHandle {
     /// A receiver that changes after every signed batch; subscribe *before* reading a row to never miss a wake-up.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.signed.subscribe()
+    }
+
+    /// Receipts a check signed in its own transaction (SQLite), counted with the rows this task signed.
+    pub fn signed_inline(&self, n: u64) {
+        self.rows_signed.fetch_add(n, Ordering::SeqCst);
     }
 
     /// `(signed, lost)`: rows this process signed, and rows it signed in vain because another signer got there first.
@@ -197,15 +203,26 @@ async fn sign_batch(
 }
 
 fn sign_row(row: &receipts::PendingRow, keys: &[ActiveKey]) -> Result<String, String> {
+    let payload: Value = serde_json::from_str(&row.payload).map_err(|e| format!("stored payload: {e}"))?;
+    sign_payload(keys, &row.workspace_id, &row.issued_at, payload)
+}
+
+/// A receipt's signed text from its payload (`receipts::Draft::payload`), with the workspace key whose active window
+/// contains `issued_at`: what the signer stores for a pending row, and what a SQLite check stores at once.
+pub fn sign_payload(
+    keys: &[ActiveKey],
+    workspace_id: &str,
+    issued_at: &str,
+    mut payload: Value,
+) -> Result<String, String> {
     let key = keys
         .iter()
         .find(|k| {
-            k.workspace_id == row.workspace_id
-                && k.active_from.as_str() <= row.issued_at.as_str()
-                && k.active_until.as_deref().is_none_or(|u| row.issued_at.as_str() < u)
+            k.workspace_id == workspace_id
+                && k.active_from.as_str() <= issued_at
+                && k.active_until.as_deref().is_none_or(|u| issued_at < u)
         })
         .ok_or_else(|| "no signing key is active at the receipt's issued_at".to_string())?;
-    let mut payload: Value = serde_json::from_str(&row.payload).map_err(|e| format!("stored payload: {e}"))?;
     // Wire 5 (receipts about a policy-granted authorization): the payload is complete; the key goes in the JWS
     // header.
     if payload["schema_version"] == receipts::SCHEMA_VERSION_JWS {

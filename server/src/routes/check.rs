@@ -34,8 +34,10 @@ use crate::policy::{self, AuthView, CheckInput, Outcome};
 use crate::store::Tx;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
+use crate::store::decision_cache::Scope;
 use crate::store::policies as editions;
 use crate::store::receipts;
+use crate::store::signing_keys::{self, ActiveKey};
 use crate::store::webhooks;
 use crate::util;
 use crate::wire::{CheckBody, ScopeResult};
@@ -179,6 +181,7 @@ pub async fn check(
         .map_err(|secs| ApiError::rate_limited("this authorization", secs))?;
     let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;
     let (ws, master, min_timeout) = (who.workspace_id.clone(), s.master.clone(), s.min_confirm_timeout());
+    let cache = s.store.decision_cache();
     // One group commit (`Store::write`): the answer comes back once the decision's rows are durable.
     let written = s
         .store
@@ -189,17 +192,22 @@ pub async fn check(
                 if let Some((_, stored)) = idempotency::replay_value(tx, &ws, idem.as_ref()).await? {
                     return Ok::<_, ApiError>(Written::Replay(stored));
                 }
-                let body = decide(tx, &ws, &req, min_timeout).await?;
+                let mut signing =
+                    Signing { cache: cache.as_deref(), master: &master, keys: None, signed: 0, pending: 0 };
+                let body = decide(tx, &ws, &req, min_timeout, &mut signing).await?;
                 let stored = if idem.is_some() { seal_nonces(&master, &json_of(&body)?)? } else { Value::Null };
                 idempotency::save(tx, &ws, idem.as_ref(), StatusCode::OK, &stored).await?;
-                Ok(Written::Fresh(body))
+                Ok(Written::Fresh { body, signed: signing.signed, pending: signing.pending })
             })
         })
         .await?;
     let out = match written {
         Written::Replay(stored) => open_nonces(&s.master, stored)?,
-        Written::Fresh(body) => {
-            s.signer.kick();
+        Written::Fresh { body, signed, pending } => {
+            s.signer.signed_inline(signed);
+            if pending > 0 {
+                s.signer.kick();
+            }
             let mut confirms = false;
             for r in body.results.values() {
                 confirms |= r.decision == Decision::Confirm.as_str() || r.decision == Decision::Escalate.as_str();
@@ -226,7 +234,45 @@ pub async fn check(
 enum Written {
     /// The stored answer of an earlier request with the same `Idempotency-Key` (nonces still sealed).
     Replay(Value),
-    Fresh(CheckBody),
+    /// A new answer, with how many of its receipts were signed in the transaction and how many wait for the signer.
+    Fresh { body: CheckBody, signed: u64, pending: u64 },
+}
+
+/// How a check's receipts get signed. SQLite: in the check's own transaction, with the keys of the decision cache
+/// (exact under the one write lock, see `store::decision_cache`), so a receipt is signed when its answer is sent and
+/// no signer pass reads it back. PostgreSQL (`cache` is `None`): rows go to the signer queue, whose claim
+/// (`FOR UPDATE SKIP LOCKED`) and key count after the claim keep several processes and a concurrent rotation apart.
+struct Signing<'a> {
+    cache: Option<&'a Scope>,
+    master: &'a MasterKey,
+    /// Loaded at the first receipt.
+    keys: Option<Arc<Vec<ActiveKey>>>,
+    signed: u64,
+    pending: u64,
+}
+
+impl Signing<'_> {
+    /// Stores a check's receipt, signed when this store signs in the transaction and a key covers it, else pending.
+    async fn store(&mut self, tx: &mut Tx, draft: &receipts::Draft) -> Result<(), ApiError> {
+        if let Some(cache) = self.cache {
+            if self.keys.is_none() {
+                self.keys = Some(signing_keys::for_decision(tx, cache, self.master).await.map_err(ApiError::internal)?);
+            }
+            let keys = self.keys.as_deref().map(Vec::as_slice).unwrap_or_default();
+            let payload = draft.payload();
+            // A receipt no key covers stays pending: the signer reports it and keeps it queued.
+            if let Ok(signed) =
+                crate::signer::sign_payload(keys, &draft.workspace_id, &draft.issued_at, payload.clone())
+            {
+                receipts::insert_signed(tx, draft, &payload, &signed).await?;
+                self.signed += 1;
+                return Ok(());
+            }
+        }
+        receipts::insert(tx, draft).await?;
+        self.pending += 1;
+        Ok(())
+    }
 }
 
 fn json_of(body: &CheckBody) -> Result<Value, ApiError> {
@@ -289,13 +335,20 @@ async fn sign_wait(s: &AppState, ws: &str, mut out: Value) -> Result<Value, ApiE
 }
 
 /// Decides every scope inside `tx` and returns the response body.
-async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq, min_timeout: i64) -> Result<CheckBody, ApiError> {
+async fn decide(
+    tx: &mut Tx,
+    ws: &str,
+    req: &CheckReq,
+    min_timeout: i64,
+    signing: &mut Signing<'_>,
+) -> Result<CheckBody, ApiError> {
     let now_t = util::now();
     let now = util::fmt_ts(now_t);
     let day = util::utc_day(now_t);
-    let auth = db::get_locked(tx, ws, &req.authorization_id).await?;
+    let auth = db::get_for_decision(tx, signing.cache, ws, &req.authorization_id).await?;
+    let auth = auth.as_deref();
     // An edition-granted authorization is decided by its edition (immutable, so read once per check).
-    let edition = match auth.as_ref().and_then(|a| a.policy.as_ref()) {
+    let edition = match auth.and_then(|a| a.policy.as_ref()) {
         Some(r) => {
             let row = editions::edition(tx, ws, &r.policy_id, r.policy_version)
                 .await?
@@ -307,16 +360,16 @@ async fn decide(tx: &mut Tx, ws: &str, req: &CheckReq, min_timeout: i64) -> Resu
     let mut results = BTreeMap::new();
     for scope in &req.scopes {
         let at = At { now: &now, day: &day, now_t, min_timeout };
-        let result = decide_scope(tx, ws, req, auth.as_ref(), edition.as_ref(), scope, &at).await?;
+        let result = decide_scope(tx, ws, req, auth, edition.as_ref(), scope, &at, signing).await?;
         results.insert(scope.clone(), result);
     }
     Ok(CheckBody {
-        agent_id: auth.as_ref().map(|a| a.agent_id.clone()),
-        authorization_expires_at: auth.as_ref().map(|a| a.expires_at.clone()),
+        agent_id: auth.map(|a| a.agent_id.clone()),
+        authorization_expires_at: auth.map(|a| a.expires_at.clone()),
         authorization_id: req.authorization_id.clone(),
         engine_version: crate::engine_version(),
         results,
-        user_id: auth.as_ref().map(|a| a.user_id.clone()),
+        user_id: auth.map(|a| a.user_id.clone()),
     })
 }
 
@@ -330,6 +383,7 @@ struct At<'a> {
 }
 
 /// One scope: read what the decision needs, let `policy` (or `edition`) and `decide` decide, store what they say.
+#[allow(clippy::too_many_arguments)]
 async fn decide_scope(
     tx: &mut Tx,
     ws: &str,
@@ -338,6 +392,7 @@ async fn decide_scope(
     edition: Option<&Definition>,
     scope: &str,
     at: &At<'_>,
+    signing: &mut Signing<'_>,
 ) -> Result<ScopeResult, ApiError> {
     let (now, day, now_t) = (at.now, at.day, at.now_t);
     let counts_today = match (auth, edition) {
@@ -439,7 +494,7 @@ async fn decide_scope(
         context.insert("escalation_id".into(), json!(escalation_id));
     }
     let site = ReceiptSite { receipt_id: &receipt_id, workspace_id: ws, now, auth, scope, resource };
-    receipts::insert(tx, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
+    signing.store(tx, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
     let envelope = receipts::pending_envelope(&receipt_id);
     Ok(decide::scope_result(reason, envelope, ask.as_ref(), escalation.as_ref(), budget, eval.policy_eval))
 }

@@ -1,9 +1,12 @@
 //! Authorization rows, their per-day allow counters and budget counters.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
+use super::decision_cache::{self, Scope};
 use super::policies::EditionRef;
 use super::{Dialect, Tx};
 use crate::policy::{AuthState, Budget, Grant, parse_grants};
@@ -153,7 +156,28 @@ pub async fn get_locked(tx: &mut Tx, workspace_id: &str, id: &str) -> Result<Opt
     row.as_ref().map(AuthRow::from_row).transpose()
 }
 
+/// [`get_locked`] for a check in the group commit: on SQLite the row comes from the store's decision cache when it
+/// holds it (exact there: see `decision_cache`), else it is read and kept. `cache` is `None` on PostgreSQL.
+pub async fn get_for_decision(
+    tx: &mut Tx,
+    cache: Option<&Scope>,
+    workspace_id: &str,
+    id: &str,
+) -> Result<Option<Arc<AuthRow>>, sqlx::Error> {
+    let Some(cache) = cache else { return Ok(get_locked(tx, workspace_id, id).await?.map(Arc::new)) };
+    if let Some(row) = cache.authorization(workspace_id, id) {
+        return Ok(Some(row));
+    }
+    let mark = cache.mark();
+    let row = get_locked(tx, workspace_id, id).await?.map(Arc::new);
+    if let Some(row) = &row {
+        cache.remember_authorization(mark, row.clone());
+    }
+    Ok(row)
+}
+
 pub async fn insert(tx: &mut Tx, a: &AuthRow) -> Result<(), sqlx::Error> {
+    decision_cache::forget_authorization(&a.id);
     sqlx::query(
         "INSERT INTO authorizations (id, workspace_id, user_id, agent_id, scope_field, scopes, requires_confirm_for, \
          requires_deny_for, metadata, budget_limit_micros, status, created_at, expires_at, \
@@ -195,6 +219,7 @@ pub async fn mark_revoked(
     receipt_id: &str,
     response: &str,
 ) -> Result<(), sqlx::Error> {
+    decision_cache::forget_authorization(id);
     sqlx::query(
         "UPDATE authorizations SET status = 'revoked', revoked_at = $1, revocation_receipt_id = $2, \
          revoke_response = $3 WHERE id = $4 AND status = 'active'",
@@ -241,6 +266,7 @@ pub async fn reserve(
     resource: Option<&str>,
     estimate: i64,
 ) -> Result<(), sqlx::Error> {
+    decision_cache::forget_authorization(auth_id);
     sqlx::query("UPDATE authorizations SET budget_reserved_micros = budget_reserved_micros + $1 WHERE id = $2")
         .bind(estimate)
         .bind(auth_id)
@@ -296,6 +322,7 @@ pub async fn settle(
     now: &str,
     settle_receipt_id: &str,
 ) -> Result<(), sqlx::Error> {
+    decision_cache::forget_authorization(&r.authorization_id);
     sqlx::query(
         "UPDATE authorizations SET budget_reserved_micros = budget_reserved_micros - $1, \
          budget_spent_micros = budget_spent_micros + $2 WHERE id = $3",

@@ -23,6 +23,7 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Tx;
+use super::decision_cache::Scope;
 
 /// A batch stops taking decisions after running this long, so the first decision of a batch waits at most this
 /// (plus the commit) for the ones after it.
@@ -58,10 +59,10 @@ pub struct LaneStats {
 }
 
 impl Lane {
-    pub(super) fn spawn(pool: AnyPool) -> Self {
+    pub(super) fn spawn(pool: AnyPool, cache: Arc<Scope>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let stats = Arc::new(LaneStats::default());
-        tokio::spawn(run(pool, queue, stats.clone()));
+        tokio::spawn(run(pool, queue, stats.clone(), cache));
         Self { jobs, stats }
     }
 
@@ -97,7 +98,8 @@ impl Lane {
     }
 }
 
-async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats>) {
+async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats>, cache: Arc<Scope>) {
+    let mut data_version: Option<i64> = None;
     while let Some(first) = queue.recv().await {
         let mut tx = match pool.begin_with(super::SQLITE_BEGIN).await {
             Ok(tx) => tx,
@@ -108,6 +110,20 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
                 continue;
             }
         };
+        // Another process that committed to this file since the last batch may have changed what the decision cache
+        // holds (writes in this process go through this connection and forget their rows themselves).
+        match sqlx::query_scalar::<_, i64>("PRAGMA data_version").fetch_one(&mut *tx).await {
+            Ok(v) if data_version == Some(v) => {}
+            Ok(v) => {
+                cache.advance();
+                data_version = Some(v);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the database's data version");
+                cache.advance();
+                data_version = None;
+            }
+        }
         let started = Instant::now();
         let mut kept: Vec<Finish> = Vec::new();
         let mut job = Some(first);
@@ -146,6 +162,8 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
             }
         };
         if let Err(e) = &committed {
+            // Decisions of this batch may have cached rows they read after earlier ones wrote them.
+            cache.advance();
             tracing::error!(error = %e, decisions = kept.len(), "a batch of decisions was not committed");
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);

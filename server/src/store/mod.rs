@@ -26,6 +26,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod authorizations;
 pub mod confirmations;
+pub mod decision_cache;
 pub mod escalations;
 pub mod idempotency;
 pub mod key_cache;
@@ -151,6 +152,8 @@ pub struct Store {
     lane: Option<lane::Lane>,
     /// Live API keys by hash (`key_cache`), shared by every clone of the store.
     keys: Arc<key_cache::KeyCache>,
+    /// SQLite: the authorization rows and signing keys checks read, kept exact by the one writer (`decision_cache`).
+    decisions: Option<Arc<decision_cache::Scope>>,
     /// SQLite: dropping the last clone of the store stops the checkpoint task ([`spawn_checkpointer`]).
     _checkpointer: Option<Arc<oneshot::Sender<()>>>,
 }
@@ -230,8 +233,17 @@ impl Store {
         migrator(Dialect::Sqlite).run(&write).await?;
         let read = pool(8).connect_with(opts).await?;
         let checkpointer = Some(Arc::new(spawn_checkpointer(read.clone())));
-        let lane = Some(lane::Lane::spawn(write.clone()));
-        Ok(Self { write, read, dialect: Dialect::Sqlite, lane, keys: Arc::default(), _checkpointer: checkpointer })
+        let decisions = decision_cache::Scope::register();
+        let lane = Some(lane::Lane::spawn(write.clone(), decisions.clone()));
+        Ok(Self {
+            write,
+            read,
+            dialect: Dialect::Sqlite,
+            lane,
+            keys: Arc::default(),
+            decisions: Some(decisions),
+            _checkpointer: checkpointer,
+        })
     }
 
     async fn open_postgres(url: &str) -> Result<Self, StoreError> {
@@ -249,6 +261,7 @@ impl Store {
             dialect: Dialect::Postgres,
             lane: None,
             keys: Arc::default(),
+            decisions: None,
             _checkpointer: None,
         })
     }
@@ -305,6 +318,12 @@ impl Store {
     /// The live-key cache: [`api_keys::authenticate`] reads through it; revokes invalidate it.
     pub fn keys(&self) -> &key_cache::KeyCache {
         &self.keys
+    }
+
+    /// SQLite: the cached inputs of decisions run through [`Store::write`] (`None` on PostgreSQL, and nowhere else to
+    /// be read from: entries are only exact inside the group commit's transaction).
+    pub fn decision_cache(&self) -> Option<Arc<decision_cache::Scope>> {
+        self.decisions.clone()
     }
 
     pub fn reader(&self) -> &AnyPool {

@@ -1,8 +1,9 @@
 //! The receipts table: the durable signing queue and the source of receipt envelopes.
 //!
-//! A receipt row is inserted `pending` in the same transaction as the decision or event it records, with its full
-//! payload except `alg`, `key_id` and `signature`, which the signer adds. So a receipt id returned to a client is
-//! never lost: if the process dies before signing, the row is still pending on restart and gets signed then.
+//! A receipt row is inserted in the same transaction as the decision or event it records, with its full payload
+//! except `alg`, `key_id` and `signature`: `pending`, for the signer to add them, or — a SQLite check's receipts —
+//! already `signed` (see `routes::check`). So a receipt id returned to a client is never lost: if the process dies
+//! before signing, the row is still pending on restart and gets signed then.
 
 use allowly_core::model::Reason;
 use serde_json::{Map, Value, json};
@@ -183,21 +184,36 @@ impl Draft {
 
 /// Inserts a pending receipt row in the caller's transaction.
 pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
+    insert_row(tx, d, &d.payload(), None).await
+}
+
+/// Inserts a receipt already signed: `payload` is `d.payload()` and `signed` its text as the signer would store it.
+/// A SQLite check signs its receipts in its own transaction, so no signer pass has to read them back and mark them.
+pub async fn insert_signed(tx: &mut Tx, d: &Draft, payload: &Value, signed: &str) -> Result<(), sqlx::Error> {
+    insert_row(tx, d, payload, Some(signed)).await
+}
+
+async fn insert_row(tx: &mut Tx, d: &Draft, payload: &Value, signed: Option<&str>) -> Result<(), sqlx::Error> {
+    let now = util::fmt_ts(util::now());
     sqlx::query(
         "INSERT INTO receipts (id, workspace_id, status, issued_at, authorization_id, user_id, agent_id, decision, \
-         payload, created_at, run_id, action) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         payload, created_at, run_id, action, signed, signed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&d.receipt_id)
     .bind(&d.workspace_id)
+    .bind(if signed.is_some() { "signed" } else { "pending" })
     .bind(&d.issued_at)
     .bind(&d.authorization_id)
     .bind(&d.user_id)
     .bind(&d.agent_id)
     .bind(d.decision())
-    .bind(d.payload().to_string())
-    .bind(util::fmt_ts(util::now()))
+    .bind(payload.to_string())
+    .bind(&now)
     .bind(d.context.get("run_id").and_then(Value::as_str))
     .bind(d.audit_action())
+    .bind(signed)
+    .bind(signed.map(|_| now.clone()))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -5,6 +5,9 @@ use crate::wire::KeyDocument;
 use ed25519_dalek::SigningKey;
 use sqlx::{AnyConnection, Row as _};
 
+use std::sync::Arc;
+
+use super::decision_cache::{self, Scope};
 use super::{Dialect, Tx};
 use crate::crypto::MasterKey;
 
@@ -45,6 +48,7 @@ pub async fn create(tx: &mut Tx, master: &MasterKey, workspace_id: &str, now: &s
         .fetch_one(&mut **tx)
         .await?;
     let key_id = format!("{workspace_id}/signing-keys/{}", n + 1);
+    decision_cache::signing_keys_changed();
     let sk = SigningKey::generate(&mut rand::rngs::OsRng);
     let (sealed, nonce) = master.seal(sk.as_bytes(), &key_id).map_err(sqlx::Error::Protocol)?;
     sqlx::query("UPDATE signing_keys SET active_until = $1 WHERE workspace_id = $2 AND active_until IS NULL")
@@ -111,6 +115,18 @@ fn decode_error(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Erro
 /// another process).
 pub async fn count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(conn).await
+}
+
+/// Every key, for signing in a SQLite decision transaction: the store's cached set when no key was created since it was
+/// read (exact there, see `decision_cache`), else read in `tx` and kept.
+pub async fn for_decision(tx: &mut Tx, cache: &Scope, master: &MasterKey) -> Result<Arc<Vec<ActiveKey>>, String> {
+    if let Some(keys) = cache.signing_keys() {
+        return Ok(keys);
+    }
+    let mark = cache.mark();
+    let keys = Arc::new(load_all(tx, master).await?);
+    cache.remember_signing_keys(mark, keys.clone());
+    Ok(keys)
 }
 
 /// Every key of every workspace, unsealed (the signer caches them; there are few).
