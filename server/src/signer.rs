@@ -192,7 +192,7 @@ async fn sign_batch(
         None => {
             let rows = std::mem::take(&mut signed);
             store
-                .write(move |tx| Box::pin(async move { receipts::mark_signed_batch(tx, &rows).await }))
+                .write(move |w| Box::pin(async move { receipts::mark_signed_batch(w.tx().await?, &rows).await }))
                 .await
                 .map_err(db)?
         }

@@ -10,7 +10,8 @@
 //! 3. Sign ONE Ed25519 signature (ed25519-dalek) over a small canonical byte string ([`canonical_bytes`]): a new
 //!    ULID receipt id, the authorization id, the scopes, the time in milliseconds.
 //! 4. Insert ONE row into the table `floor_checks` through [`commit_row`], which must stay the commit path our check
-//!    route uses (`Store::write`, the group commit); the database is opened with `allowly_server::store::Store::open`
+//!    route uses (`Store::write`, the group commit, the row deferred to the batch's multi-row insert as the route's
+//!    receipts are); the database is opened with `allowly_server::store::Store::open`
 //!    (same pragmas, `synchronous = FULL`, same one-connection write pool, same `BEGIN IMMEDIATE`).
 //! 5. Only after the commit returned, answer 200 with a small JSON body (`allow` per scope, the receipt id and the
 //!    signature).
@@ -25,7 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use allowly_server::store::{Store, StoreError};
+use allowly_server::store::{Insert, Store, StoreError, Val};
 use allowly_server::util::sha256_hex;
 use axum::Router;
 use axum::body::Bytes;
@@ -73,33 +74,30 @@ pub struct Running {
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS floor_checks (receipt_id TEXT PRIMARY KEY, \
     authorization_id TEXT NOT NULL, scopes TEXT NOT NULL, signature TEXT NOT NULL, created_at_ms BIGINT NOT NULL)";
 
+/// The floor's table as its deferred rows fill it.
+static FLOOR_ROW: Insert = Insert {
+    table: "floor_checks",
+    columns: &["receipt_id", "authorization_id", "scopes", "signature", "created_at_ms"],
+};
+
 /// Commits one check's row. This MUST stay the commit path of our check route (`server/src/routes/check.rs`):
-/// `Store::write`, the group commit (on SQLite: a savepoint in the lane's shared `BEGIN IMMEDIATE` transaction,
-/// answered after the batch's fsynced commit). If the route ever commits through another `Store` function, this
-/// function must call that one too, or `P5_floor` stops being the floor of our server.
+/// `Store::write`, the group commit, with the row deferred (`Writer::defer`) as the route defers its receipts — on
+/// SQLite inserted with the rest of the lane's batch in its shared `BEGIN IMMEDIATE` transaction and answered after
+/// the batch's fsynced commit. If the route ever commits through another `Store` function, this function must call
+/// that one too, or `P5_floor` stops being the floor of our server.
 pub async fn commit_row(store: &Store, row: &Row<'_>) -> Result<(), sqlx::Error> {
     // Owned: the write runs in the lane's task, after this request's borrow could end.
-    let (receipt_id, authorization_id, scopes, signature, created_at_ms) = (
-        row.receipt_id.to_owned(),
-        row.authorization_id.to_owned(),
-        row.scopes.to_owned(),
-        row.signature.to_owned(),
-        row.created_at_ms,
-    );
+    let values = vec![
+        Val::Text(row.receipt_id.to_owned()),
+        Val::Text(row.authorization_id.to_owned()),
+        Val::Text(row.scopes.to_owned()),
+        Val::Text(row.signature.to_owned()),
+        Val::Int(row.created_at_ms),
+    ];
     store
-        .write(move |tx| {
+        .write(move |w| {
             Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO floor_checks (receipt_id, authorization_id, scopes, signature, created_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(receipt_id)
-                .bind(authorization_id)
-                .bind(scopes)
-                .bind(signature)
-                .bind(created_at_ms)
-                .execute(&mut **tx)
-                .await?;
+                w.defer(&FLOOR_ROW, values);
                 Ok::<_, sqlx::Error>(())
             })
         })

@@ -31,7 +31,6 @@ use crate::error::{ApiError, ApiResult, WireCode};
 use crate::idempotency::{self, IdemKey};
 use crate::parse::{self, Fields};
 use crate::policy::{self, AuthView, CheckInput, Outcome};
-use crate::store::Tx;
 use crate::store::authorizations::{self as db, AuthRow};
 use crate::store::confirmations::{self, NewConfirmation};
 use crate::store::decision_cache::Scope;
@@ -39,6 +38,7 @@ use crate::store::policies as editions;
 use crate::store::receipts;
 use crate::store::signing_keys::{self, ActiveKey};
 use crate::store::webhooks;
+use crate::store::{Tx, Writer};
 use crate::util;
 use crate::wire::{CheckBody, ScopeResult};
 use allowly_core::policy::Definition;
@@ -185,18 +185,23 @@ pub async fn check(
     // One group commit (`Store::write`): the answer comes back once the decision's rows are durable.
     let written = s
         .store
-        .write(move |tx| {
+        .write(move |w| {
             Box::pin(async move {
                 // A replay writes nothing and answers the stored body (upgraded to signed receipts below when
-                // waiting, after the commit: the wait never holds the write lock from the signer).
-                if let Some((_, stored)) = idempotency::replay_value(tx, &ws, idem.as_ref()).await? {
+                // waiting, after the commit: the wait never holds the write lock from the signer). Without a key
+                // there is nothing to look up, and no statement is spent on it.
+                if idem.is_some()
+                    && let Some((_, stored)) = idempotency::replay_value(w.tx().await?, &ws, idem.as_ref()).await?
+                {
                     return Ok::<_, ApiError>(Written::Replay(stored));
                 }
                 let mut signing =
                     Signing { cache: cache.as_deref(), master: &master, keys: None, signed: 0, pending: 0 };
-                let body = decide(tx, &ws, &req, min_timeout, &mut signing).await?;
-                let stored = if idem.is_some() { seal_nonces(&master, &json_of(&body)?)? } else { Value::Null };
-                idempotency::save(tx, &ws, idem.as_ref(), StatusCode::OK, &stored).await?;
+                let body = decide(w, &ws, &req, min_timeout, &mut signing).await?;
+                if idem.is_some() {
+                    let stored = seal_nonces(&master, &json_of(&body)?)?;
+                    idempotency::save(w.tx().await?, &ws, idem.as_ref(), StatusCode::OK, &stored).await?;
+                }
                 Ok(Written::Fresh { body, signed: signing.signed, pending: signing.pending })
             })
         })
@@ -252,24 +257,25 @@ struct Signing<'a> {
 }
 
 impl Signing<'_> {
-    /// Stores a check's receipt, signed when this store signs in the transaction and a key covers it, else pending.
-    async fn store(&mut self, tx: &mut Tx, draft: &receipts::Draft) -> Result<(), ApiError> {
+    /// Stores a check's receipt (deferred to the batch's end: nothing in a decision reads receipts), signed when
+    /// this store signs in the transaction and a key covers it, else pending.
+    async fn store(&mut self, w: &mut Writer, draft: &receipts::Draft) -> Result<(), ApiError> {
+        let payload = draft.payload();
         if let Some(cache) = self.cache {
             if self.keys.is_none() {
-                self.keys = Some(signing_keys::for_decision(tx, cache, self.master).await.map_err(ApiError::internal)?);
+                self.keys = Some(signing_keys::for_decision(w, cache, self.master).await.map_err(ApiError::internal)?);
             }
             let keys = self.keys.as_deref().map(Vec::as_slice).unwrap_or_default();
-            let payload = draft.payload();
             // A receipt no key covers stays pending: the signer reports it and keeps it queued.
             if let Ok(signed) =
                 crate::signer::sign_payload(keys, &draft.workspace_id, &draft.issued_at, payload.clone())
             {
-                receipts::insert_signed(tx, draft, &payload, &signed).await?;
+                receipts::defer(w, draft, &payload, Some(signed));
                 self.signed += 1;
                 return Ok(());
             }
         }
-        receipts::insert(tx, draft).await?;
+        receipts::defer(w, draft, &payload, None);
         self.pending += 1;
         Ok(())
     }
@@ -336,7 +342,7 @@ async fn sign_wait(s: &AppState, ws: &str, mut out: Value) -> Result<Value, ApiE
 
 /// Decides every scope inside `tx` and returns the response body.
 async fn decide(
-    tx: &mut Tx,
+    w: &mut Writer,
     ws: &str,
     req: &CheckReq,
     min_timeout: i64,
@@ -345,12 +351,12 @@ async fn decide(
     let now_t = util::now();
     let now = util::fmt_ts(now_t);
     let day = util::utc_day(now_t);
-    let auth = db::get_for_decision(tx, signing.cache, ws, &req.authorization_id).await?;
+    let auth = db::get_for_decision(w, signing.cache, ws, &req.authorization_id).await?;
     let auth = auth.as_deref();
     // An edition-granted authorization is decided by its edition (immutable, so read once per check).
     let edition = match auth.and_then(|a| a.policy.as_ref()) {
         Some(r) => {
-            let row = editions::edition(tx, ws, &r.policy_id, r.policy_version)
+            let row = editions::edition(w.tx().await?, ws, &r.policy_id, r.policy_version)
                 .await?
                 .ok_or_else(|| ApiError::internal("authorization names a missing policy edition"))?;
             Some(edition_grants::load_definition(&row.definition)?)
@@ -360,7 +366,7 @@ async fn decide(
     let mut results = BTreeMap::new();
     for scope in &req.scopes {
         let at = At { now: &now, day: &day, now_t, min_timeout };
-        let result = decide_scope(tx, ws, req, auth, edition.as_ref(), scope, &at, signing).await?;
+        let result = decide_scope(w, ws, req, auth, edition.as_ref(), scope, &at, signing).await?;
         results.insert(scope.clone(), result);
     }
     Ok(CheckBody {
@@ -385,7 +391,7 @@ struct At<'a> {
 /// One scope: read what the decision needs, let `policy` (or `edition`) and `decide` decide, store what they say.
 #[allow(clippy::too_many_arguments)]
 async fn decide_scope(
-    tx: &mut Tx,
+    w: &mut Writer,
     ws: &str,
     req: &CheckReq,
     auth: Option<&AuthRow>,
@@ -403,7 +409,7 @@ async fn decide_scope(
         _ => false,
     };
     let today_count = match auth {
-        Some(a) if counts_today => db::today_count(tx, &a.id, scope, day).await?,
+        Some(a) if counts_today => db::today_count(w.tx().await?, &a.id, scope, day).await?,
         _ => 0,
     };
     let input = CheckInput {
@@ -443,7 +449,7 @@ async fn decide_scope(
         confirmation_id: req.confirmation_id.as_deref(),
     };
     let answer = match (&eval.outcome, auth) {
-        (Outcome::NeedsConfirm { .. }, Some(_)) => stored_answer(tx, &call, now, &receipt_id).await?,
+        (Outcome::NeedsConfirm { .. }, Some(_)) => stored_answer(w.tx().await?, &call, now, &receipt_id).await?,
         _ => StoredAnswer::None,
     };
     let reason = decide::final_reason(&eval.outcome, auth.is_some(), &answer);
@@ -452,7 +458,7 @@ async fn decide_scope(
             let hint = decide::prompt_hint(prompt.as_deref(), &a.agent_id, scope, resource);
             let timeout = decide::confirm_timeout(a.confirmation_timeout, at.min_timeout);
             let expires_at = decide::nonce_expires_at(now_t, timeout);
-            Some(open_confirmation(tx, ws, a, &call, now, expires_at, &receipt_id, hint).await?)
+            Some(open_confirmation(w.tx().await?, ws, a, &call, now, expires_at, &receipt_id, hint).await?)
         }
         _ => None,
     };
@@ -464,7 +470,7 @@ async fn decide_scope(
                 reason: *reason,
                 expires_at: decide::nonce_expires_at(now_t, timeout),
             };
-            escalation_check::inherit_or_open(tx, a, &call, &ask, now, &receipt_id).await?
+            escalation_check::inherit_or_open(w.tx().await?, a, &call, &ask, now, &receipt_id).await?
         }
         _ => (None, decide::EscalationAnswer::None),
     };
@@ -474,10 +480,10 @@ async fn decide_scope(
     let writes = decide::writes(decision, budget.as_ref(), req.estimate, eval.max_per_day);
     let budget_json = budget.map(|b| serde_json::to_value(b).map_err(ApiError::internal)).transpose()?;
     if let (Some(a), Some(estimate)) = (auth, writes.reserve) {
-        db::reserve(tx, &a.id, &receipt_id, resource, estimate).await?;
+        db::reserve(w.tx().await?, &a.id, &receipt_id, resource, estimate).await?;
     }
     if let (Some(a), true) = (auth, writes.bump_count) {
-        db::bump_count(tx, &a.id, scope, day).await?;
+        db::bump_count(w.tx().await?, &a.id, scope, day).await?;
     }
     let mut context =
         decide::receipt_context(&req.context, req.session_id.as_deref(), &answer, ask.as_ref(), budget_json.as_ref());
@@ -494,7 +500,7 @@ async fn decide_scope(
         context.insert("escalation_id".into(), json!(escalation_id));
     }
     let site = ReceiptSite { receipt_id: &receipt_id, workspace_id: ws, now, auth, scope, resource };
-    signing.store(tx, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
+    signing.store(w, &decide::check_receipt(&site, reason, context, eval.policy_eval.clone())).await?;
     let envelope = receipts::pending_envelope(&receipt_id);
     Ok(decide::scope_result(reason, envelope, ask.as_ref(), escalation.as_ref(), budget, eval.policy_eval))
 }

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row as _};
 
 use super::decision_cache::{self, Scope};
 use super::policies::EditionRef;
-use super::{Dialect, Tx};
+use super::{Dialect, Tx, Writer};
 use crate::policy::{AuthState, Budget, Grant, parse_grants};
 
 /// One authorization as stored.
@@ -159,17 +159,17 @@ pub async fn get_locked(tx: &mut Tx, workspace_id: &str, id: &str) -> Result<Opt
 /// [`get_locked`] for a check in the group commit: on SQLite the row comes from the store's decision cache when it
 /// holds it (exact there: see `decision_cache`), else it is read and kept. `cache` is `None` on PostgreSQL.
 pub async fn get_for_decision(
-    tx: &mut Tx,
+    w: &mut Writer,
     cache: Option<&Scope>,
     workspace_id: &str,
     id: &str,
 ) -> Result<Option<Arc<AuthRow>>, sqlx::Error> {
-    let Some(cache) = cache else { return Ok(get_locked(tx, workspace_id, id).await?.map(Arc::new)) };
+    let Some(cache) = cache else { return Ok(get_locked(w.tx().await?, workspace_id, id).await?.map(Arc::new)) };
     if let Some(row) = cache.authorization(workspace_id, id) {
         return Ok(Some(row));
     }
     let mark = cache.mark();
-    let row = get_locked(tx, workspace_id, id).await?.map(Arc::new);
+    let row = get_locked(w.tx().await?, workspace_id, id).await?.map(Arc::new);
     if let Some(row) = &row {
         cache.remember_authorization(mark, row.clone());
     }

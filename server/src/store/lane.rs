@@ -22,8 +22,8 @@ use futures_util::future::BoxFuture;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Tx;
 use super::decision_cache::Scope;
+use super::writer::Writer;
 
 /// A batch stops taking decisions after running this long, so the first decision of a batch waits at most this
 /// (plus the commit) for the ones after it.
@@ -42,7 +42,7 @@ struct Ran {
     finish: Finish,
 }
 
-type Job = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Ran> + Send>;
+type Job = Box<dyn for<'t> FnOnce(&'t mut Writer) -> BoxFuture<'t, Ran> + Send>;
 
 /// The sending side, held by every clone of the store; the task ends when the last one is dropped.
 #[derive(Debug, Clone)]
@@ -73,14 +73,14 @@ impl Lane {
     /// Runs `f` in the next batch and returns its result once that batch committed.
     pub(super) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Writer) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
         T: Send + 'static,
         E: From<sqlx::Error> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |tx: &mut Tx| {
+        let job: Job = Box::new(move |w: &mut Writer| {
             Box::pin(async move {
-                let out = f(tx).await;
+                let out = f(w).await;
                 let kept = out.is_ok();
                 let finish: Finish = Box::new(move |committed: Result<(), String>| {
                     let _ = answer.send(match committed {
@@ -125,25 +125,39 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
             }
         }
         let started = Instant::now();
+        let mut w = Writer::new(tx);
         let mut kept: Vec<Finish> = Vec::new();
         let mut job = Some(first);
         let mut count = 0usize;
         let mut end = End::Commit;
         while let Some(next) = job.take() {
             count += 1;
-            // The batch's first decision needs no savepoint: if it fails, the transaction holds nothing else and is
-            // rolled back whole, one statement fewer per batch (and per check, when checks come one at a time).
-            let savepoint = !kept.is_empty();
-            match run_one(&mut tx, next, savepoint).await {
-                Ok(Some(finish)) => kept.push(finish),
-                Ok(None) if !savepoint => {
-                    end = End::Discard;
-                    break;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    end = End::Broken(e);
-                    break;
+            // A decision opens a savepoint at its first statement only when decisions before it were kept: if the
+            // batch's first fails, the transaction holds nothing else and is rolled back whole; a decision that
+            // never asks for the transaction (cached inputs, deferred rows) needs none.
+            w.begin_decision(!kept.is_empty());
+            let ran = AssertUnwindSafe(next(&mut w)).catch_unwind().await;
+            let (savepoint, touched) = w.decision_state();
+            match ran {
+                Ok(Ran { kept: true, finish }) => kept.push(finish),
+                failed => {
+                    // A failed decision answers its caller now (nothing of it is kept); a panicking one answers
+                    // nothing, and its caller sees "not written".
+                    if let Ok(Ran { finish, .. }) = failed {
+                        finish(Ok(()));
+                    }
+                    w.drop_decision_rows();
+                    if savepoint {
+                        // The newest savepoint of that name is this decision's: kept ones are never released
+                        // (`COMMIT` commits through open savepoints), so a decision costs one statement more, not two.
+                        if let Err(e) = sqlx::query("ROLLBACK TO decision").execute(&mut **w.raw()).await {
+                            end = End::Broken(format!("rollback to: {e}"));
+                            break;
+                        }
+                    } else if touched {
+                        end = End::Discard;
+                        break;
+                    }
                 }
             }
             if started.elapsed() < BATCH_WINDOW && count < BATCH_MAX {
@@ -151,13 +165,16 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
             }
         }
         let committed = match end {
-            End::Commit => tx.commit().await.map_err(|e| format!("commit: {e}")),
+            End::Commit => match w.finish().await {
+                Ok(tx) => tx.commit().await.map_err(|e| format!("commit: {e}")),
+                Err(e) => Err(format!("deferred rows: {e}")),
+            },
             End::Discard => {
-                let _ = tx.rollback().await;
+                let _ = w.abandon().rollback().await;
                 Ok(())
             }
             End::Broken(e) => {
-                let _ = tx.rollback().await;
+                let _ = w.abandon().rollback().await;
                 Err(e)
             }
         };
@@ -177,40 +194,10 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
 /// How a batch's transaction ends.
 enum End {
     Commit,
-    /// Its only decision failed and has answered: nothing to keep.
+    /// A decision that wrote without a savepoint (so no decision before it was kept) failed and has answered.
     Discard,
     /// A statement of the lane's own failed: every decision in it is refused.
     Broken(String),
-}
-
-/// Runs one job, inside a savepoint when others share the transaction. `Ok(Some)`: its writes are kept and it answers
-/// after the commit; `Ok(None)`: it failed and has already answered (its writes are rolled back to the savepoint, or
-/// by the caller when it had none); `Err`: the transaction itself is unusable.
-///
-/// A kept job's savepoint is never released: `COMMIT` commits through open savepoints, and `ROLLBACK TO` goes back to
-/// the newest one of that name (this job's), so a job costs one statement more than its own, not two.
-async fn run_one(tx: &mut Tx, job: Job, savepoint: bool) -> Result<Option<Finish>, String> {
-    if savepoint {
-        sqlx::query("SAVEPOINT decision").execute(&mut **tx).await.map_err(|e| format!("savepoint: {e}"))?;
-    }
-    let ran = AssertUnwindSafe(job(tx)).catch_unwind().await;
-    match ran {
-        Ok(Ran { kept: true, finish }) => Ok(Some(finish)),
-        failed => {
-            // A failed decision answers its caller now (nothing of it is kept); a panicking one answers nothing,
-            // and its caller sees "not written".
-            if let Ok(Ran { finish, .. }) = failed {
-                finish(Ok(()));
-            }
-            if savepoint {
-                sqlx::query("ROLLBACK TO decision")
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| format!("rollback to: {e}"))?;
-            }
-            Ok(None)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -239,8 +226,9 @@ mod tests {
                 let store = store.clone();
                 tokio::spawn(async move {
                     let n = store
-                        .write(|tx| {
+                        .write(|w| {
                             Box::pin(async move {
+                                let tx = w.tx().await?;
                                 let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(n), 0) + 1 FROM t")
                                     .fetch_one(&mut **tx)
                                     .await?;
@@ -285,9 +273,9 @@ mod tests {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .write(move |tx| {
+                    .write(move |w| {
                         Box::pin(async move {
-                            sqlx::query("INSERT INTO t (n) VALUES ($1)").bind(n).execute(&mut **tx).await?;
+                            sqlx::query("INSERT INTO t (n) VALUES ($1)").bind(n).execute(&mut **w.tx().await?).await?;
                             match fail {
                                 1 => Err(sqlx::Error::Protocol(format!("decision {n} refused"))),
                                 2 => panic!("decision {n} panicked"),
@@ -308,5 +296,66 @@ mod tests {
             }
         }
         assert_eq!(rows(&store).await, (1..=10).map(|k| 3 * k).collect::<Vec<_>>());
+    }
+
+    static T_ROW: crate::store::Insert = crate::store::Insert { table: "t", columns: &["n"] };
+
+    /// Deferred rows reach the table with their batch's commit, in multi-row statements; a decision that fails drops
+    /// its own deferred rows and statements (savepoint or not) and nothing of the others'.
+    #[tokio::test]
+    async fn deferred_rows_commit_with_the_batch_and_leave_with_a_failed_decision() {
+        let (_dir, store) = store().await;
+        let tasks: Vec<_> = (1..=120i64)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .write(move |w| {
+                            Box::pin(async move {
+                                // Some write through the transaction as well, at once.
+                                if n % 3 == 0 {
+                                    let tx = w.tx().await?;
+                                    sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                                        .bind(n + 1000)
+                                        .execute(&mut **tx)
+                                        .await?;
+                                }
+                                w.defer(&T_ROW, vec![crate::store::Val::Int(n)]);
+                                if n % 4 == 0 {
+                                    return Err(sqlx::Error::Protocol(format!("decision {n} refused")));
+                                }
+                                Ok(n)
+                            })
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for (n, t) in (1..=120i64).zip(tasks) {
+            let out = t.await.expect("task");
+            assert_eq!(out.is_ok(), n % 4 != 0, "decision {n}: {out:?}");
+        }
+        let mut expected: Vec<i64> = (1..=120).filter(|n| n % 4 != 0).collect();
+        expected.extend((1..=120).filter(|n| n % 4 != 0 && n % 3 == 0).map(|n| n + 1000));
+        expected.sort_unstable();
+        assert_eq!(rows(&store).await, expected);
+    }
+
+    /// A failed batch-wide insert of deferred rows refuses every decision of the batch and keeps nothing.
+    #[tokio::test]
+    async fn a_deferred_row_that_cannot_be_inserted_refuses_its_batch() {
+        let (_dir, store) = store().await;
+        sqlx::query("INSERT INTO t (n) VALUES (7)").execute(store.reader()).await.expect("seed");
+        let out = store
+            .write(|w| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO t (n) VALUES (8)").execute(&mut **w.tx().await?).await?;
+                    w.defer(&T_ROW, vec![crate::store::Val::Int(7)]);
+                    Ok::<_, sqlx::Error>(())
+                })
+            })
+            .await;
+        assert!(out.is_err(), "the duplicate key is refused at the batch's end");
+        assert_eq!(rows(&store).await, vec![7], "nothing of the refused decision was kept");
     }
 }

@@ -37,6 +37,7 @@ pub mod receipts;
 pub mod resolution_webhooks;
 pub mod signing_keys;
 pub mod webhooks;
+mod writer;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -45,6 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use lane::LaneStats;
+pub use writer::{Insert, Val, Writer};
 
 use futures_util::future::BoxFuture;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -287,24 +289,25 @@ impl Store {
     /// Runs `f` in a decision transaction and returns its result once that transaction committed; an `Err` from `f`
     /// rolls back what `f` wrote. On SQLite `f` joins the next group commit (`lane`), so concurrent decisions share
     /// one commit and its fsync; on PostgreSQL, where transactions run side by side, it gets a transaction of its own.
-    /// `f` must not keep `tx` beyond its future, nor wait on anything but the database: the batch waits for it.
+    /// `f` reaches the transaction through [`Writer::tx`] and defers rows nothing reads back with [`Writer::defer`];
+    /// it must not wait on anything but the database: the batch waits for it.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Writer) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
         T: Send + 'static,
         E: From<sqlx::Error> + Send + 'static,
     {
         if let Some(lane) = &self.lane {
             return lane.write(f).await;
         }
-        let mut tx = self.begin().await?;
-        match f(&mut tx).await {
+        let mut w = Writer::new(self.begin().await?);
+        match f(&mut w).await {
             Ok(v) => {
-                tx.commit().await?;
+                w.finish().await?.commit().await?;
                 Ok(v)
             }
             Err(e) => {
-                let _ = tx.rollback().await;
+                let _ = w.abandon().rollback().await;
                 Err(e)
             }
         }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use sqlx::{Any, AnyConnection, Row as _};
 
 use super::policies::EditionRef;
-use super::{Dialect, Tx};
+use super::{Dialect, Insert, Tx, Val, Writer};
 use crate::util;
 use crate::wire::{PolicyEvalBody, ReceiptEnvelope};
 
@@ -182,41 +182,68 @@ impl Draft {
     }
 }
 
+/// The receipts table as a check's deferred rows fill it ([`defer`]); [`insert`] writes the same columns at once.
+static RECEIPT_ROW: Insert = Insert {
+    table: "receipts",
+    columns: &[
+        "id",
+        "workspace_id",
+        "status",
+        "issued_at",
+        "authorization_id",
+        "user_id",
+        "agent_id",
+        "decision",
+        "payload",
+        "created_at",
+        "run_id",
+        "action",
+        "signed",
+        "signed_at",
+    ],
+};
+
 /// Inserts a pending receipt row in the caller's transaction.
 pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
-    insert_row(tx, d, &d.payload(), None).await
-}
-
-/// Inserts a receipt already signed: `payload` is `d.payload()` and `signed` its text as the signer would store it.
-/// A SQLite check signs its receipts in its own transaction, so no signer pass has to read them back and mark them.
-pub async fn insert_signed(tx: &mut Tx, d: &Draft, payload: &Value, signed: &str) -> Result<(), sqlx::Error> {
-    insert_row(tx, d, payload, Some(signed)).await
-}
-
-async fn insert_row(tx: &mut Tx, d: &Draft, payload: &Value, signed: Option<&str>) -> Result<(), sqlx::Error> {
-    let now = util::fmt_ts(util::now());
-    sqlx::query(
-        "INSERT INTO receipts (id, workspace_id, status, issued_at, authorization_id, user_id, agent_id, decision, \
-         payload, created_at, run_id, action, signed, signed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(&d.receipt_id)
-    .bind(&d.workspace_id)
-    .bind(if signed.is_some() { "signed" } else { "pending" })
-    .bind(&d.issued_at)
-    .bind(&d.authorization_id)
-    .bind(&d.user_id)
-    .bind(&d.agent_id)
-    .bind(d.decision())
-    .bind(payload.to_string())
-    .bind(&now)
-    .bind(d.context.get("run_id").and_then(Value::as_str))
-    .bind(d.audit_action())
-    .bind(signed)
-    .bind(signed.map(|_| now.clone()))
-    .execute(&mut **tx)
-    .await?;
+    let values = row_values(d, &d.payload(), None);
+    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("INSERT INTO receipts ({}) VALUES ({})", RECEIPT_ROW.columns.join(", "), placeholders.join(", "));
+    let mut q = sqlx::query(&sql);
+    for v in values {
+        q = match v {
+            Val::Text(s) => q.bind(s),
+            Val::OptText(s) => q.bind(s),
+            Val::Int(n) => q.bind(n),
+        };
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
+}
+
+/// A check's receipt, inserted with the rest of its batch just before the commit (no decision reads receipts):
+/// `payload` is `d.payload()`, and `signed` its signed text when the check signed it (else the row is pending).
+pub fn defer(w: &mut Writer, d: &Draft, payload: &Value, signed: Option<String>) {
+    w.defer(&RECEIPT_ROW, row_values(d, payload, signed));
+}
+
+fn row_values(d: &Draft, payload: &Value, signed: Option<String>) -> Vec<Val> {
+    let now = util::fmt_ts(util::now());
+    vec![
+        Val::Text(d.receipt_id.clone()),
+        Val::Text(d.workspace_id.clone()),
+        Val::Text(if signed.is_some() { "signed" } else { "pending" }.into()),
+        Val::Text(d.issued_at.clone()),
+        Val::OptText(d.authorization_id.clone()),
+        Val::Text(d.user_id.clone()),
+        Val::Text(d.agent_id.clone()),
+        Val::Text(d.decision().into()),
+        Val::Text(payload.to_string()),
+        Val::Text(now.clone()),
+        Val::OptText(d.context.get("run_id").and_then(Value::as_str).map(str::to_string)),
+        Val::Text(d.audit_action().into()),
+        Val::OptText(signed.clone()),
+        Val::OptText(signed.map(|_| now)),
+    ]
 }
 
 /// The pending envelope returned with every decision and event.

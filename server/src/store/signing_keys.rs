@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row as _};
 use std::sync::Arc;
 
 use super::decision_cache::{self, Scope};
-use super::{Dialect, Tx};
+use super::{Dialect, Tx, Writer};
 use crate::crypto::MasterKey;
 
 /// A key as the signer uses it. `Debug` does not print the private key.
@@ -119,11 +119,12 @@ pub async fn count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
 
 /// Every key, for signing in a SQLite decision transaction: the store's cached set when no key was created since it was
 /// read (exact there, see `decision_cache`), else read in `tx` and kept.
-pub async fn for_decision(tx: &mut Tx, cache: &Scope, master: &MasterKey) -> Result<Arc<Vec<ActiveKey>>, String> {
+pub async fn for_decision(w: &mut Writer, cache: &Scope, master: &MasterKey) -> Result<Arc<Vec<ActiveKey>>, String> {
     if let Some(keys) = cache.signing_keys() {
         return Ok(keys);
     }
     let mark = cache.mark();
+    let tx = w.tx().await.map_err(|e| format!("database: {e}"))?;
     let keys = Arc::new(load_all(tx, master).await?);
     cache.remember_signing_keys(mark, keys.clone());
     Ok(keys)
