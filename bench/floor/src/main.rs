@@ -4,6 +4,11 @@
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: under load the server spent about a fifth of its CPU in glibc's
+/// malloc/free (request bodies, JSON values, receipt rows); see bench/README.md. The floor uses the same one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]
