@@ -38,7 +38,7 @@ use crate::store::policies as editions;
 use crate::store::receipts;
 use crate::store::signing_keys::{self, ActiveKey};
 use crate::store::webhooks;
-use crate::store::{Tx, Writer};
+use crate::store::{Deferred, Tx, Writer};
 use crate::util;
 use crate::wire::{CheckBody, ScopeResult};
 use allowly_core::policy::Definition;
@@ -182,11 +182,21 @@ pub async fn check(
     let idem = IdemKey::from_request(&headers, "POST", "/v1/check", &body)?;
     let (ws, master, min_timeout) = (who.workspace_id.clone(), s.master.clone(), s.min_confirm_timeout());
     let cache = s.store.decision_cache();
+    let ahead = match (&cache, &idem) {
+        (Some(c), None) => decide_ahead(c, &ws, &req, min_timeout, &master).await,
+        _ => None,
+    };
     // One group commit (`Store::write`): the answer comes back once the decision's rows are durable.
     let written = s
         .store
         .write(move |w| {
             Box::pin(async move {
+                if let (Some(ahead), Some(c)) = (ahead, cache.as_deref())
+                    && ahead.still_valid(c, &ws, &req.authorization_id)
+                {
+                    w.defer_all(ahead.rows);
+                    return Ok(Written::Fresh { body: ahead.body, signed: ahead.signed, pending: ahead.pending });
+                }
                 // A replay writes nothing and answers the stored body (upgraded to signed receipts below when
                 // waiting, after the commit: the wait never holds the write lock from the signer). Without a key
                 // there is nothing to look up, and no statement is spent on it.
@@ -241,6 +251,52 @@ enum Written {
     Replay(Value),
     /// A new answer, with how many of its receipts were signed in the transaction and how many wait for the signer.
     Fresh { body: CheckBody, signed: u64, pending: u64 },
+}
+
+/// A check decided in its request task, ahead of the group commit, from cached inputs alone.
+struct Ahead {
+    /// The authorization row and keys it was decided with: the lane keeps the result only if they are still current.
+    auth: Arc<AuthRow>,
+    keys: Arc<Vec<ActiveKey>>,
+    body: CheckBody,
+    rows: Vec<Deferred>,
+    signed: u64,
+    pending: u64,
+}
+
+/// Decides a check in its request task when everything it needs is in the decision cache (SQLite): the
+/// authorization row and the signing keys, no idempotency record, and no step that reads or writes the database
+/// (per-day counters, budget reservations, confirmations, escalations, policy editions). The same [`decide`] runs on a
+/// detached [`Writer`], and the first statement it asks for ends the attempt. Why: the lane runs every decision of a
+/// batch on its one task, one after another, and takes no new one while the batch commits; deciding here moves the
+/// policy evaluation and the receipt's canonical bytes and signature onto the request tasks, which run in parallel.
+async fn decide_ahead(cache: &Scope, ws: &str, req: &CheckReq, min_timeout: i64, master: &MasterKey) -> Option<Ahead> {
+    let auth = cache.authorization(ws, &req.authorization_id)?;
+    let keys = cache.signing_keys()?;
+    let mut w = Writer::detached();
+    let mut signing = Signing { cache: Some(cache), master, keys: Some(keys.clone()), signed: 0, pending: 0 };
+    let body = decide(&mut w, ws, req, min_timeout, &mut signing).await.ok()?;
+    // `decide` read the row from the cache itself: it must be the one captured (rows are never put back, so the
+    // same `Arc` means the same row).
+    let used = cache.authorization(ws, &req.authorization_id)?;
+    Arc::ptr_eq(&used, &auth).then(|| Ahead {
+        auth,
+        keys,
+        body,
+        rows: w.take_deferred(),
+        signed: signing.signed,
+        pending: signing.pending,
+    })
+}
+
+impl Ahead {
+    /// In the lane, under the write lock: the row and keys are still the cached ones. Every write to the
+    /// authorization forgets it (a re-read is a new `Arc`), a new key or another process's commit empties the cache,
+    /// so identity means nothing the decision read has changed since.
+    fn still_valid(&self, cache: &Scope, ws: &str, authorization_id: &str) -> bool {
+        cache.authorization(ws, authorization_id).is_some_and(|a| Arc::ptr_eq(&a, &self.auth))
+            && cache.signing_keys().is_some_and(|k| Arc::ptr_eq(&k, &self.keys))
+    }
 }
 
 /// How a check's receipts get signed. SQLite: in the check's own transaction, with the keys of the decision cache

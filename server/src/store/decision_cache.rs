@@ -79,7 +79,7 @@ impl Scope {
         *lock(&self.keys) = None;
     }
 
-    pub(super) fn authorization(&self, workspace_id: &str, id: &str) -> Option<Arc<AuthRow>> {
+    pub fn authorization(&self, workspace_id: &str, id: &str) -> Option<Arc<AuthRow>> {
         let map = lock(&self.authorizations);
         let (epoch, row) = map.get(id)?;
         (*epoch == self.epoch.load(Ordering::SeqCst) && row.workspace_id == workspace_id).then(|| row.clone())
@@ -96,7 +96,7 @@ impl Scope {
         map.insert(row.id.clone(), (mark.epoch, row));
     }
 
-    pub(super) fn signing_keys(&self) -> Option<Arc<Vec<ActiveKey>>> {
+    pub fn signing_keys(&self) -> Option<Arc<Vec<ActiveKey>>> {
         let now = self.mark();
         let slot = lock(&self.keys);
         slot.as_ref().filter(|c| c.epoch == now.epoch && c.generation == now.keys).map(|c| c.keys.clone())

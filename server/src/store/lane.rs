@@ -150,7 +150,11 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
                     if savepoint {
                         // The newest savepoint of that name is this decision's: kept ones are never released
                         // (`COMMIT` commits through open savepoints), so a decision costs one statement more, not two.
-                        if let Err(e) = sqlx::query("ROLLBACK TO decision").execute(&mut **w.raw()).await {
+                        let rolled = match w.raw() {
+                            Some(tx) => sqlx::query("ROLLBACK TO decision").execute(&mut **tx).await.map(|_| ()),
+                            None => Err(sqlx::Error::Protocol("the lane's writer has no transaction".into())),
+                        };
+                        if let Err(e) = rolled {
                             end = End::Broken(format!("rollback to: {e}"));
                             break;
                         }
@@ -170,11 +174,15 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
                 Err(e) => Err(format!("deferred rows: {e}")),
             },
             End::Discard => {
-                let _ = w.abandon().rollback().await;
+                if let Some(tx) = w.abandon() {
+                    let _ = tx.rollback().await;
+                }
                 Ok(())
             }
             End::Broken(e) => {
-                let _ = w.abandon().rollback().await;
+                if let Some(tx) = w.abandon() {
+                    let _ = tx.rollback().await;
+                }
                 Err(e)
             }
         };

@@ -46,7 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use lane::LaneStats;
-pub use writer::{Insert, Val, Writer};
+pub use writer::{Deferred, Insert, Val, Writer};
 
 use futures_util::future::BoxFuture;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -307,7 +307,9 @@ impl Store {
                 Ok(v)
             }
             Err(e) => {
-                let _ = w.abandon().rollback().await;
+                if let Some(tx) = w.abandon() {
+                    let _ = tx.rollback().await;
+                }
                 Err(e)
             }
         }

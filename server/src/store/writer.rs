@@ -27,35 +27,50 @@ pub enum Val {
     Int(i64),
 }
 
+/// What a detached writer answers when a decision asks for the transaction.
+pub const NO_TRANSACTION: &str = "this decision needs the database (run ahead of the group commit)";
+
 /// Rows of one statement: multi-row inserts are issued in chunks of a power of two up to this, so the connection's
 /// statement cache holds at most a handful of shapes, and no statement nears a backend's bound-parameter limit.
 const MAX_ROWS_PER_STATEMENT: usize = 256;
 
+/// A deferred row: its table and values.
+pub type Deferred = (&'static Insert, Vec<Val>);
+
 pub struct Writer {
-    tx: Tx,
+    /// `None` for a [`Writer::detached`] one.
+    tx: Option<Tx>,
     /// Decisions before this one in the transaction were kept: its first statement opens a savepoint.
     shared: bool,
     /// This decision asked for the transaction (so it may have written through it).
     touched: bool,
     savepoint: bool,
-    deferred: Vec<(&'static Insert, Vec<Val>)>,
+    deferred: Vec<Deferred>,
     /// Where this decision's deferred rows start.
     first_row: usize,
 }
 
 impl Writer {
     pub(super) fn new(tx: Tx) -> Self {
-        Self { tx, shared: false, touched: false, savepoint: false, deferred: Vec::new(), first_row: 0 }
+        Self { tx: Some(tx), shared: false, touched: false, savepoint: false, deferred: Vec::new(), first_row: 0 }
+    }
+
+    /// A writer without a transaction, to run a decision ahead of the group commit from cached inputs: the first
+    /// statement it asks for fails with [`NO_TRANSACTION`], and its deferred rows are taken with
+    /// [`Writer::take_deferred`].
+    pub fn detached() -> Self {
+        Self { tx: None, shared: false, touched: false, savepoint: false, deferred: Vec::new(), first_row: 0 }
     }
 
     /// The transaction, for a statement of this decision.
     pub async fn tx(&mut self) -> Result<&mut Tx, sqlx::Error> {
+        let Some(tx) = self.tx.as_mut() else { return Err(sqlx::Error::Protocol(NO_TRANSACTION.into())) };
         if self.shared && !self.savepoint {
-            sqlx::query("SAVEPOINT decision").execute(&mut *self.tx).await?;
+            sqlx::query("SAVEPOINT decision").execute(&mut **tx).await?;
             self.savepoint = true;
         }
         self.touched = true;
-        Ok(&mut self.tx)
+        Ok(tx)
     }
 
     /// Inserts `values` (one per column of `into`) just before the transaction commits. Nothing in the transaction
@@ -65,6 +80,17 @@ impl Writer {
     pub fn defer(&mut self, into: &'static Insert, values: Vec<Val>) {
         debug_assert_eq!(into.columns.len(), values.len(), "{}", into.table);
         self.deferred.push((into, values));
+    }
+
+    /// The rows deferred so far (a detached writer's whole output).
+    pub fn take_deferred(&mut self) -> Vec<Deferred> {
+        self.first_row = 0;
+        std::mem::take(&mut self.deferred)
+    }
+
+    /// Defers rows taken from a detached writer.
+    pub fn defer_all(&mut self, rows: Vec<Deferred>) {
+        self.deferred.extend(rows);
     }
 
     /// Starts the next decision of the transaction.
@@ -85,18 +111,20 @@ impl Writer {
         self.deferred.truncate(self.first_row);
     }
 
-    /// The transaction for the lane's own statements (no savepoint, not counted as the decision's).
-    pub(super) fn raw(&mut self) -> &mut Tx {
-        &mut self.tx
+    /// The transaction for the lane's own statements (no savepoint, not counted as the decision's). `None` only for
+    /// a detached writer, which the lane never holds.
+    pub(super) fn raw(&mut self) -> Option<&mut Tx> {
+        self.tx.as_mut()
     }
 
     /// The transaction, without its deferred rows, to roll back.
-    pub(super) fn abandon(self) -> Tx {
+    pub(super) fn abandon(self) -> Option<Tx> {
         self.tx
     }
 
     /// Inserts every deferred row, then returns the transaction to commit.
     pub(super) async fn finish(mut self) -> Result<Tx, sqlx::Error> {
+        let Some(mut tx) = self.tx.take() else { return Err(sqlx::Error::Protocol(NO_TRANSACTION.into())) };
         let mut rows = std::mem::take(&mut self.deferred);
         // One table after another, in the order each first appeared (stable: rows keep their relative order).
         let mut order: Vec<&'static Insert> = Vec::new();
@@ -119,11 +147,11 @@ impl Writer {
             let mut mine = mine.into_iter();
             while left > 0 {
                 let n = chunk(left);
-                insert_rows(&mut self.tx, into, mine.by_ref().take(n)).await?;
+                insert_rows(&mut tx, into, mine.by_ref().take(n)).await?;
                 left -= n;
             }
         }
-        Ok(self.tx)
+        Ok(tx)
     }
 }
 
