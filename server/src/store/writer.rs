@@ -56,7 +56,7 @@ impl Writer {
     }
 
     /// A writer without a transaction, to run a decision ahead of the group commit from cached inputs: the first
-    /// statement it asks for fails with [`NO_TRANSACTION`], and its deferred rows are taken with
+    /// statement it asks for fails with `NO_TRANSACTION`, and its deferred rows are taken with
     /// [`Writer::take_deferred`].
     pub fn detached() -> Self {
         Self { tx: None, shared: false, touched: false, savepoint: false, deferred: Vec::new(), first_row: 0 }
