@@ -36,6 +36,8 @@ struct Inner {
     decisions: BTreeMap<(String, String), u64>,
     /// Requests refused by overload control, by reason.
     shed: BTreeMap<&'static str, u64>,
+    /// Checks decided in their request task from the decision cache and kept by the group commit.
+    decided_ahead: u64,
 }
 
 #[derive(Default)]
@@ -90,6 +92,11 @@ impl Metrics {
         *self.lock().decisions.entry((decision.to_string(), reason.to_string())).or_default() += 1;
     }
 
+    /// Counts one check whose decision, made ahead of the group commit, was kept (`routes::check::decide_ahead`).
+    pub fn decided_ahead(&self) {
+        self.lock().decided_ahead += 1;
+    }
+
     /// Counts one request refused by overload control.
     pub fn shed(&self, why: crate::admission::Shed) {
         let reason = match why {
@@ -109,6 +116,12 @@ impl Metrics {
             let n = g.shed.get(reason).copied().unwrap_or(0);
             let _ = writeln!(out, "allowly_requests_shed_total{{reason=\"{reason}\"}} {n}");
         }
+        out.push_str(
+            "# HELP allowly_checks_decided_ahead_total Checks decided before the group commit from cached inputs \
+             (SQLite) and kept.\n",
+        );
+        out.push_str("# TYPE allowly_checks_decided_ahead_total counter\n");
+        let _ = writeln!(out, "allowly_checks_decided_ahead_total {}", g.decided_ahead);
         out.push_str("# HELP allowly_http_requests_total HTTP requests by route template, method and status.\n");
         out.push_str("# TYPE allowly_http_requests_total counter\n");
         for ((route, method, status), n) in &g.requests {

@@ -29,6 +29,22 @@ async fn check_receipts_are_signed_when_answered(db: TestDb) {
         s.verify(&receipt).await;
     }
     assert_eq!(s.count("receipts WHERE status = 'pending' AND action IN ('r', 'w')").await, 0);
+    // A second check of the same authorization finds its row and keys cached: on SQLite it is decided in its request
+    // task, ahead of the group commit (PostgreSQL never is).
+    let again = s.check(json!({"authorization_id": rid(&a, "/authorization_id"), "scopes": ["r"]})).await;
+    s.verify(&s.signed(&rid(&again, "/results/r/receipt/receipt_id")).await).await;
+    let (st, metrics) = s.send("GET", "/metrics", None, None, None).await;
+    assert_eq!(st, 200);
+    let text = metrics.as_str().expect("metrics text");
+    let ahead = text
+        .lines()
+        .find_map(|l| l.strip_prefix("allowly_checks_decided_ahead_total "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no allowly_checks_decided_ahead_total in {text}"));
+    match db.backend {
+        Backend::Sqlite => assert!(ahead >= 1, "{ahead}"),
+        Backend::Postgres => assert_eq!(ahead, 0),
+    }
     s.stop().await;
 }
 

@@ -195,7 +195,8 @@ pub async fn check(
                     && ahead.still_valid(c, &ws, &req.authorization_id)
                 {
                     w.defer_all(ahead.rows);
-                    return Ok(Written::Fresh { body: ahead.body, signed: ahead.signed, pending: ahead.pending });
+                    let (signed, pending) = (ahead.signed, ahead.pending);
+                    return Ok(Written::Fresh { body: ahead.body, signed, pending, ahead: true });
                 }
                 // A replay writes nothing and answers the stored body (upgraded to signed receipts below when
                 // waiting, after the commit: the wait never holds the write lock from the signer). Without a key
@@ -212,14 +213,17 @@ pub async fn check(
                     let stored = seal_nonces(&master, &json_of(&body)?)?;
                     idempotency::save(w.tx().await?, &ws, idem.as_ref(), StatusCode::OK, &stored).await?;
                 }
-                Ok(Written::Fresh { body, signed: signing.signed, pending: signing.pending })
+                Ok(Written::Fresh { body, signed: signing.signed, pending: signing.pending, ahead: false })
             })
         })
         .await?;
     let out = match written {
         Written::Replay(stored) => open_nonces(&s.master, stored)?,
-        Written::Fresh { body, signed, pending } => {
+        Written::Fresh { body, signed, pending, ahead } => {
             s.signer.signed_inline(signed);
+            if ahead {
+                s.metrics.decided_ahead();
+            }
             if pending > 0 {
                 s.signer.kick();
             }
@@ -249,8 +253,9 @@ pub async fn check(
 enum Written {
     /// The stored answer of an earlier request with the same `Idempotency-Key` (nonces still sealed).
     Replay(Value),
-    /// A new answer, with how many of its receipts were signed in the transaction and how many wait for the signer.
-    Fresh { body: CheckBody, signed: u64, pending: u64 },
+    /// A new answer, with how many of its receipts were signed in the transaction and how many wait for the signer,
+    /// and whether it was decided ahead of the group commit.
+    Fresh { body: CheckBody, signed: u64, pending: u64, ahead: bool },
 }
 
 /// A check decided in its request task, ahead of the group commit, from cached inputs alone.
@@ -396,7 +401,8 @@ async fn sign_wait(s: &AppState, ws: &str, mut out: Value) -> Result<Value, ApiE
     Ok(out)
 }
 
-/// Decides every scope inside `tx` and returns the response body.
+/// Decides every scope through `w` (in the group commit, or detached for [`decide_ahead`]) and returns the response
+/// body.
 async fn decide(
     w: &mut Writer,
     ws: &str,
