@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use sqlx::{Any, AnyConnection, Row as _};
 
 use super::policies::EditionRef;
+use super::writer::insert_rows;
 use super::{Dialect, Insert, Tx, Val, Writer};
 use crate::util;
 use crate::wire::{PolicyEvalBody, ReceiptEnvelope};
@@ -205,19 +206,8 @@ static RECEIPT_ROW: Insert = Insert {
 
 /// Inserts a pending receipt row in the caller's transaction.
 pub async fn insert(tx: &mut Tx, d: &Draft) -> Result<(), sqlx::Error> {
-    let values = row_values(d, &d.payload(), None);
-    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("INSERT INTO receipts ({}) VALUES ({})", RECEIPT_ROW.columns.join(", "), placeholders.join(", "));
-    let mut q = sqlx::query(&sql);
-    for v in values {
-        q = match v {
-            Val::Text(s) => q.bind(s),
-            Val::OptText(s) => q.bind(s),
-            Val::Int(n) => q.bind(n),
-        };
-    }
-    q.execute(&mut **tx).await?;
-    Ok(())
+    // The same columns and binding as a deferred row, as a one-row insert.
+    insert_rows(tx, &RECEIPT_ROW, std::iter::once(row_values(d, &d.payload(), None))).await
 }
 
 /// A check's receipt, inserted with the rest of its batch just before the commit (no decision reads receipts):

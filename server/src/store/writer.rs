@@ -161,7 +161,12 @@ fn chunk(left: usize) -> usize {
     p.min(MAX_ROWS_PER_STATEMENT)
 }
 
-async fn insert_rows(tx: &mut Tx, into: &Insert, rows: impl Iterator<Item = Vec<Val>>) -> Result<(), sqlx::Error> {
+/// One `INSERT … VALUES (…), (…)` of `rows` into `into` (also the one-row insert of rows that are not deferred).
+pub(super) async fn insert_rows(
+    tx: &mut Tx,
+    into: &Insert,
+    rows: impl Iterator<Item = Vec<Val>>,
+) -> Result<(), sqlx::Error> {
     let width = into.columns.len();
     let mut sql = format!("INSERT INTO {} ({}) VALUES ", into.table, into.columns.join(", "));
     let mut args = AnyArguments::default();
