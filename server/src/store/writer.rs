@@ -7,10 +7,12 @@
 //! ([`Writer::defer`]) and inserted for the whole batch in a few multi-row statements just before the commit. A
 //! decision served from the decision cache with only deferred rows costs no statement at all.
 
+use std::fmt::Write as _;
+
 use sqlx::Arguments as _;
 use sqlx::any::AnyArguments;
 
-use super::Tx;
+use super::{Dialect, Tx};
 
 /// A table and columns rows are deferred into. Compared by address: declare each once, as a `static`.
 #[derive(Debug)]
@@ -168,6 +170,10 @@ pub(super) async fn insert_rows(
     rows: impl Iterator<Item = Vec<Val>>,
 ) -> Result<(), sqlx::Error> {
     let width = into.columns.len();
+    // SQLite gets anonymous `?` parameters: sqlx binds each parameter after asking SQLite its name, and SQLite finds
+    // a named one (`$7`) by a linear scan of the statement's names, so a 256-row insert's 3,584 `$N` cost millions
+    // of steps per batch (4 % of a saturated server's CPU in bench/server/profile.sh); `?`s have no name to find.
+    let sqlite = Dialect::of(tx) == Dialect::Sqlite;
     let mut sql = format!("INSERT INTO {} ({}) VALUES ", into.table, into.columns.join(", "));
     let mut args = AnyArguments::default();
     for (r, row) in rows.enumerate() {
@@ -176,7 +182,11 @@ pub(super) async fn insert_rows(
             if c > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", r * width + c + 1));
+            if sqlite {
+                sql.push('?');
+            } else {
+                write!(sql, "${}", r * width + c + 1).expect("writing to a String");
+            }
             match v {
                 Val::Text(s) => args.add(s),
                 Val::OptText(s) => args.add(s),
