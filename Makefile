@@ -219,12 +219,13 @@ test-faults: toolchain
 # Crash-restart: concurrent load against allowly serve, SIGKILLed at random points and restarted on the same database
 # (6 cycles on SQLite, then 6 on a throwaway PostgreSQL with one server and 6 with two servers sharing it, one of
 # them killed per cycle); then every receipt a client was given must exist, be signed and verify, and no budget,
-# max_per_day, nonce or settlement may have been used beyond its limit. Not in make test (about two minutes).
+# max_per_day, nonce or settlement may have been used beyond its limit. PostgreSQL runs with its durable defaults
+# (ALLOWLY_PG_DURABLE=1), as a deployment would. Not in make test (about two minutes).
 test-crash-restart: python-build
 	target_dir=$$($(CARGO) metadata --format-version 1 --no-deps | $(PYTHON) -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'); \
 	$(VENV_PY) scripts/crash_restart.py --backend sqlite --allowly "$$target_dir/debug/allowly"; \
-	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --allowly "$$target_dir/debug/allowly"; \
-	scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --servers 2 --allowly "$$target_dir/debug/allowly"
+	ALLOWLY_PG_DURABLE=1 scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --allowly "$$target_dir/debug/allowly"; \
+	ALLOWLY_PG_DURABLE=1 scripts/with-postgres.sh $(VENV_PY) scripts/crash_restart.py --backend postgres --servers 2 --allowly "$$target_dir/debug/allowly"
 
 
 # ---------------------------------------------------------------- Reliability: bad-input sweep, security tests, secrets audit

@@ -1,10 +1,11 @@
 """`make bench`: runs every benchmark, prints the table and writes bench/results/latest.json.
 
-    python3 bench/run.py [--only P1,P1v5,P2,P3,P4,P8,server] [--runs N]
+    python3 bench/run.py [--only P1,P1v5,P2,P3,P4,P8,server,scaleout] [--runs N]
 
 `make bench-prep` builds what this needs (release CLI, release wheel in bench/.venv-ours, the official packages in
 bench/.venv, the P2 example, the release Node addon). Each figure is written to bench/results/parts/<name>.json by
-the step that measured it; bench/server/run.sh (owned by the server benchmarks) writes P5/P6/P7 the same way. At
+the step that measured it; bench/server/run.sh (owned by the server benchmarks) writes P5/P6/P7 the same way, and
+bench/server/scaleout.py P9 (several processes on one PostgreSQL, under scripts/with-postgres.sh). At
 the end every part is merged into latest.json. A step that fails records its figures as "not run: <why>" and the
 others still run. Only the standard library is used: the two `allowly` packages live in their own venvs and each
 script runs in its own process.
@@ -34,7 +35,7 @@ OFFICIAL_PY = BENCH / ".venv" / "bin" / "python"
 OURS_PY = BENCH / ".venv-ours" / "bin" / "python"
 # allowly-receipt-format 5.0.0 also imports as allowly_receipt_format: a venv of its own (make bench-venvs).
 OFFICIAL5_PY = BENCH / ".venv-rf5" / "bin" / "python"
-ORDER = ["P1a", "P1b", "P1c", "P1b_wire5", "P2a", "P2b", "P3", "P3n", "P4", "P4n", "P5", "P5_floor", "P5_p99_at_5000", "P5_overload_p99", "P6", "P7", "P8a", "P8b", "P8c"]
+ORDER = ["P1a", "P1b", "P1c", "P1b_wire5", "P2a", "P2b", "P3", "P3n", "P4", "P4n", "P5", "P5_floor", "P5_p99_at_5000", "P5_overload_p99", "P6", "P7", "P8a", "P8b", "P8c", "P9_pg_1_process", "P9_pg_2_processes", "P9_pg_scaling", "P9_pg_round_trip_ms", "P9_pg_commit_ms"]
 MINE = {
     "P1": ["P1a", "P1b"], "P1v5": ["P1c", "P1b_wire5"], "P2": ["P2a", "P2b"], "P3": ["P3", "P3n"], "P4": ["P4", "P4n"], "P8": ["P8a", "P8b", "P8c"],
 }
@@ -349,6 +350,16 @@ def step_server() -> None:
                 write_part(n, not_run([n], f"bench/server/run.sh exited {p.returncode}"))
 
 
+def step_scaleout() -> None:
+    """P9: one and two server processes on one durable PostgreSQL (issue 23 item 4)."""
+    cmd = ["scripts/with-postgres.sh", sys.executable, "bench/server/scaleout.py",
+           "--allowly", str(target_dir() / "release" / "allowly")]
+    print(f"  $ ALLOWLY_PG_DURABLE=1 {shlex.join(cmd)}", flush=True)
+    p = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, ALLOWLY_PG_DURABLE="1"))
+    if p.returncode != 0:
+        write_part("P9", not_run(["P9_pg_1_process", "P9_pg_2_processes"], f"bench/server/scaleout.py exited {p.returncode}"))
+
+
 def load_parts() -> dict:
     merged: dict = {}
     for f in sorted(PARTS.glob("*.json")):
@@ -388,7 +399,7 @@ def table(figs: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="P1,P1v5,P2,P3,P4,P8,server")
+    ap.add_argument("--only", default="P1,P1v5,P2,P3,P4,P8,server,scaleout")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -419,6 +430,9 @@ def main() -> None:
     if "server" in only:
         print("== P5-P7 (bench/server/run.sh)", flush=True)
         step_server()
+    if "scaleout" in only:
+        print("== P9 (bench/server/scaleout.py: PostgreSQL, 1 and 2 processes)", flush=True)
+        step_scaleout()
     figs = load_parts()
     (BENCH / "results").mkdir(parents=True, exist_ok=True)
     (BENCH / "results" / "latest.json").write_text(json.dumps(figs, indent=1, ensure_ascii=False) + "\n")

@@ -5,9 +5,9 @@
 #
 # Installs the `postgresql` package with apt-get if no PostgreSQL binaries are found, initialises a cluster in a
 # temporary directory (trust authentication, reachable only on 127.0.0.1 and a unix socket in that directory), and
-# exports ALLOWLY_TEST_PG_URL (an admin URL; each test creates its own database) and ALLOWLY_TEST_REQUIRE_PG=1 (a
-# test that cannot reach PostgreSQL fails instead of skipping). The server is stopped and the directory removed on
-# every exit path; the script exits with CMD's status.
+# exports ALLOWLY_TEST_PG_URL (an admin URL; each test creates its own database), ALLOWLY_TEST_REQUIRE_PG=1 (a
+# test that cannot reach PostgreSQL fails instead of skipping) and ALLOWLY_TEST_PG_PID (the postmaster's pid). The
+# server is stopped and the directory removed on every exit path; the script exits with CMD's status.
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -77,13 +77,20 @@ port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# A throwaway cluster: durability settings off for speed, enough connections for parallel test servers.
+# A throwaway cluster: durability settings off for speed, enough connections for parallel test servers. With
+# ALLOWLY_PG_DURABLE=1 (bench/server/scaleout.py, make test-crash-restart) it keeps PostgreSQL's durable defaults
+# (fsync, synchronous_commit, full_page_writes) and loads pg_stat_statements, so a benchmark measures the commits a
+# deployment pays for and a crash test runs against them.
+PG_OPTS="-c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "${ALLOWLY_PG_DURABLE:-}" = 1 ]; then
+    PG_OPTS="-c max_connections=400 -c shared_preload_libraries=pg_stat_statements -c track_wal_io_timing=on"
+fi
 PORT=""
 for _ in $(seq 1 20); do
     candidate=$((20000 + RANDOM % 30000))
     port_in_use "$candidate" && continue
     if "${RUN[@]}" "$BIN/pg_ctl" -D "$PGDATA" -l "$DIR/server.log" -w -t 60 \
-        -o "-h 127.0.0.1 -p $candidate -k $DIR -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-h 127.0.0.1 -p $candidate -k $DIR $PG_OPTS" \
         start >/dev/null; then
         PORT=$candidate
         break
@@ -109,6 +116,9 @@ done
 
 export ALLOWLY_TEST_PG_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 export ALLOWLY_TEST_REQUIRE_PG=1
+# The postmaster's pid: a benchmark sums the CPU time of it and its children (the backends).
+ALLOWLY_TEST_PG_PID=$(head -n 1 "$PGDATA/postmaster.pid")
+export ALLOWLY_TEST_PG_PID
 echo "with-postgres: PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
 
 set +e
