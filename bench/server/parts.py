@@ -36,7 +36,7 @@ def runs(raw, kind, side="ours", rate=None):
     for r in raw:
         if r["kind"] != kind or r["side"] != side or (rate is not None and r["rate"] != str(rate)):
             continue
-        out = parse_wrk(r["out"]) if kind == "wrk" else json.loads(r["out"])
+        out = parse_wrk(r["out"]) if kind.startswith("wrk") else json.loads(r["out"])
         found.append({"run": int(r["run"]), **out, "load_before": r["load_before"], "load_after": r["load_after"]})
     return found
 
@@ -143,9 +143,14 @@ def write(raw, out, a):
                           if s == "ours" else "P5_floor", "p50_ms": p["p50_ms"], "p999_ms": p["p999_ms"]})
     over = runs(raw, "overload")
     over_p99 = med([r["latency"]["p99_ms"] for r in over])
+    pinned = runs(raw, "wrk_pinned")
+    how = (f"ours {a.overload or 'on core 0'} (taskset), the generators on core 1, open loop at 2x the saturation "
+           "rate wrk measured so just before (`pinned_saturation_per_s`)" if pinned
+           else "ours, open loop at 2x that run's wrk saturation rate")
     p5["P5_overload_p99"] = fig(over_p99, "ms", None, None, {
-        **common, **open_loop, "what": "ours, open loop at 2x that run's wrk saturation rate: p99 of the 200 answers "
-                                       "and the share of 503 answers (load shed)",
+        **common, **open_loop, "what": how + ": p99 of the 200 answers and the share of 503 answers (load shed)",
+        "pinned_saturation_per_s": spread([r["checks_per_s"] for r in pinned], 0) if pinned else None,
+        "admitted_per_s": spread([r["achieved_per_s"] * (1 - r["share_503"]) for r in over], 0),
         "p99_ms": spread([r["latency"]["p99_ms"] for r in over]),
         "p50_ms": spread([r["latency"]["p50_ms"] for r in over]),
         "share_503": spread([r["share_503"] for r in over]),
@@ -205,13 +210,15 @@ def main():
     p.add_argument("cmd", choices=["last-wrk", "write"])
     p.add_argument("raw")
     p.add_argument("out", nargs="?")
-    for opt in ("--wrk", "--runs", "--duration", "--p6", "--fetch", "--floor-lines"):
+    p.add_argument("kind", nargs="?")
+    for opt in ("--wrk", "--runs", "--duration", "--p6", "--fetch", "--floor-lines", "--overload"):
         p.add_argument(opt)
     a = p.parse_args()
     raw = load(a.raw)
     if a.cmd == "last-wrk":
-        # `out` is the side here: that side's most recent saturation rate (the overload run offers twice it).
-        print(runs(raw, "wrk", a.out or "ours")[-1]["checks_per_s"])
+        # `out` is the side here: that side's most recent saturation rate (the overload run offers twice it), of
+        # `kind` (wrk, or wrk_pinned: the server on one core).
+        print(runs(raw, a.kind or "wrk", a.out or "ours")[-1]["checks_per_s"])
     else:
         write(raw, a.out, a)
 

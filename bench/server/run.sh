@@ -8,7 +8,10 @@
 #         - open loop at each of RATES (default 1,000 / 5,000 / 10,000 checks/s) for DURATION s: p50/p99/p99.9 from
 #           each check's scheduled start, non-200 answers by status, achieved vs offered rate
 #           (server/examples/check_to_signed.rs `rate`);
-#         - ours only: overload, open loop at 2x this run's saturation rate: p99 of the 200 answers, share of 503s.
+#         - ours only: overload, open loop at 2x the saturation rate: p99 of the 200 answers, share of 503s. With 2+
+#           cores the server is restarted on core 0 under a CPU quota (OVERLOAD_CPU_PERCENT, 50 % of that core) and
+#           the generators run on core 1 (saturation measured again so, `wrk_pinned`): on shared cores, or against a
+#           whole core, the generator cannot offer twice what the server answers.
 #   P6  check → signed receipt at P6_RATE (1,000/s) (`signed`: raw check + long-poll), and how long allowly-core's
 #       `Client::fetch_signed` takes to return after its `check` answered (`fetch`); ours only, in each run.
 #   P7  added latency of `allowly mcp proxy` per tool call (tests/e2e/tests/mcp_latency.rs, ignored test, JSON output).
@@ -59,6 +62,7 @@ stop_server() {
 cleanup() {
   stop_server ours
   stop_server floor
+  release_cgroup
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -80,7 +84,7 @@ fi
 # Starts SIDE (ours | floor) the way every test starts a server (tests/support/devserver.py; allowly-floor takes the
 # same command line) in a fresh directory, and exports its URL, key and authorization for the load generators.
 start_server() {
-  local side="$1" run="$2" bin dir
+  local side="$1" run="$2" pin="${3:-}" bin dir
   if [ -n "${ALLOWLY_BENCH_DB:-}" ] && [ -n "${pids[$side]:-}" ]; then
     eval "export ALLOWLY_BASE_URL=\"\$${side}_base\" ALLOWLY_API_KEY=\"\$${side}_key\" ALLOWLY_AUTH_ID=\"\$${side}_auth\""
     return
@@ -89,7 +93,7 @@ start_server() {
   dir="$tmp/$side-$run"
   # Saturation is the point of P5: the server's request rate limits are off for it.
   read -r pid _ < <(RUST_LOG=warn ALLOWLY_RATE_LIMIT_PER_KEY=0 ALLOWLY_RATE_LIMIT_PER_AUTHORIZATION=0 \
-    python3 tests/support/devserver.py --binary "$bin" --workdir "$dir" "${db_args[@]}") || true
+    $pin python3 tests/support/devserver.py --binary "$bin" --workdir "$dir" "${db_args[@]}") || true
   [ -n "${pid:-}" ] || { echo "$side did not start"; exit 1; }
   pids[$side]="$pid"
   read -r base key auth < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["base_url"], d["runtime_api_key"], d.get("authorization_id", "-"))' "$dir/ready.json")
@@ -113,6 +117,34 @@ measure() {
 }
 
 OVERLOAD_CONNECTIONS="${OVERLOAD_CONNECTIONS:-1024}"
+# The overload step pins the server and the generators to different cores where there are two or more (SQLite only:
+# a PostgreSQL server would still share its cores); PIN= (empty) runs it unpinned against the shared-core server.
+PIN="${PIN-$( [ "$(nproc)" -ge 2 ] && [ -z "${ALLOWLY_BENCH_DB:-}" ] && command -v taskset >/dev/null && echo 1 || true)}"
+PIN_SERVER=""; PIN_LOAD=""
+if [ -n "$PIN" ]; then PIN_SERVER="taskset -c 0"; PIN_LOAD="taskset -c 1"; fi
+# A pinned server still answers more than one core of the generator can offer twice over (~8,300 against ~11,500/s
+# here), so for the overload step it also gets only OVERLOAD_CPU_PERCENT of its core (a CFS quota, cgroup v1 or v2,
+# 10 ms period: throttling adds at most ~5 ms to an answer). Empty, or no writable cgroup: pinned only.
+OVERLOAD_CPU_PERCENT="${OVERLOAD_CPU_PERCENT-50}"
+overload_setup="server unpinned"
+cgroup=""
+# Puts PID under a CPU quota of OVERLOAD_CPU_PERCENT % of one core; prints what it did.
+limit_cpu() {
+  local pid="$1" period=10000 quota
+  [ -n "$OVERLOAD_CPU_PERCENT" ] || { echo "pinned to core 0, no quota"; return; }
+  quota=$((period * OVERLOAD_CPU_PERCENT / 100))
+  if [ -w /sys/fs/cgroup/cpu ] && mkdir -p /sys/fs/cgroup/cpu/allowly-bench 2>/dev/null; then
+    cgroup=/sys/fs/cgroup/cpu/allowly-bench
+    echo "$period" >"$cgroup/cpu.cfs_period_us" && echo "$quota" >"$cgroup/cpu.cfs_quota_us" \
+      && echo "$pid" >"$cgroup/cgroup.procs" && { echo "pinned to core 0, CPU quota ${OVERLOAD_CPU_PERCENT} % (cgroup v1)"; return; }
+  elif [ -w /sys/fs/cgroup/cgroup.subtree_control ] && mkdir -p /sys/fs/cgroup/allowly-bench 2>/dev/null; then
+    cgroup=/sys/fs/cgroup/allowly-bench
+    echo "$quota $period" >"$cgroup/cpu.max" && echo "$pid" >"$cgroup/cgroup.procs" \
+      && { echo "pinned to core 0, CPU quota ${OVERLOAD_CPU_PERCENT} % (cgroup v2)"; return; }
+  fi
+  echo "pinned to core 0, no quota (no writable cgroup)"
+}
+release_cgroup() { [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true; cgroup=""; }
 wrk_cmd=(wrk -t2 "-c$CONNECTIONS" "-d${DURATION}s" -s bench/server/check.lua)
 for run in $(seq 1 "$RUNS"); do
   for side in ours floor; do
@@ -124,16 +156,36 @@ for run in $(seq 1 "$RUNS"); do
       measure rate "$side" "$run" "$rate" "$tmp/check_to_signed" rate "$rate" "$DURATION"
     done
     if [ "$side" = ours ]; then
-      sat="$(python3 bench/server/parts.py last-wrk "$raw" ours)"
-      # Enough connections that the excess reaches the server: with the generator's default 128 its own backlog
-      # grows instead (latency counts from each check's scheduled start) and the server never sees more than its
-      # in-flight limit, so nothing is shed.
-      measure overload ours "$run" "$((2 * sat))" env ALLOWLY_BENCH_CONNECTIONS="$OVERLOAD_CONNECTIONS" \
-        "$tmp/check_to_signed" rate "$((2 * sat))" "$DURATION"
+      if [ -z "$PIN" ]; then
+        sat="$(python3 bench/server/parts.py last-wrk "$raw" ours)"
+        # Enough connections that the excess reaches the server: with the generator's default 128 its own backlog
+        # grows instead (latency counts from each check's scheduled start) and the server never sees more than its
+        # in-flight limit, so nothing is shed.
+        measure overload ours "$run" "$((2 * sat))" env ALLOWLY_BENCH_CONNECTIONS="$OVERLOAD_CONNECTIONS" \
+          "$tmp/check_to_signed" rate "$((2 * sat))" "$DURATION"
+      fi
       measure signed ours "$run" "$P6_RATE" "$tmp/check_to_signed" signed "$P6_RATE" "$P6_SAMPLES"
       measure fetch ours "$run" "$FETCH_RATE" "$tmp/check_to_signed" fetch "$FETCH_RATE" "$FETCH_SAMPLES"
     fi
     finish_server "$side"
+    if [ "$side" = ours ] && [ -n "$PIN" ]; then
+      # Overload, with the server on core 0 and the generators on core 1: sharing both cores, the generator cannot
+      # offer twice what the server answers (it answered ~11,000/s in all when asked for 2x ~10,000), so its own
+      # backlog became the latency. Pinned, the server's capacity is what one core does, measured the same way
+      # (wrk, pinned), and the generator's core offers twice that.
+      echo "== run $run/$RUNS: ours on core 0, generators on core 1 (overload)"
+      start_server ours "$run-pinned" "$PIN_SERVER"
+      overload_setup="$(limit_cpu "${pids[ours]}")"
+      echo "   overload: server $overload_setup"
+      $PIN_LOAD wrk -t1 "-c$CONNECTIONS" -d2s -s bench/server/check.lua "$ALLOWLY_BASE_URL/v1/check" >/dev/null
+      measure wrk_pinned ours "$run" "" $PIN_LOAD wrk -t1 "-c$CONNECTIONS" "-d${DURATION}s" -s bench/server/check.lua \
+        "$ALLOWLY_BASE_URL/v1/check"
+      sat="$(python3 bench/server/parts.py last-wrk "$raw" ours wrk_pinned)"
+      measure overload ours "$run" "$((2 * sat))" $PIN_LOAD env ALLOWLY_BENCH_CONNECTIONS="$OVERLOAD_CONNECTIONS" \
+        "$tmp/check_to_signed" rate "$((2 * sat))" "$DURATION"
+      stop_server ours
+      release_cgroup
+    fi
   done
 done
 stop_server ours
@@ -152,4 +204,4 @@ mkdir -p "$OUT"
 python3 bench/server/parts.py write "$raw" "$OUT" \
   --wrk "${wrk_cmd[*]} URL/v1/check" --runs "$RUNS" --duration "$DURATION" \
   --p6 "check_to_signed signed $P6_RATE $P6_SAMPLES" --fetch "check_to_signed fetch $FETCH_RATE $FETCH_SAMPLES" \
-  --floor-lines "$(cat bench/floor/src/*.rs | wc -l)"
+  --floor-lines "$(cat bench/floor/src/*.rs | wc -l)" --overload "$overload_setup"
