@@ -291,7 +291,7 @@ test-sweep-fast:
 
 # ---------------------------------------------------------------- Benchmarks (bench/run.py; the server figures: bench/server/run.sh)
 
-# Every benchmark (P1-P8, bench/README.md): builds and installs what it needs (bench-prep), then bench/run.py prints the
+# Every benchmark (P1-P9, bench/README.md): builds and installs what it needs (bench-prep), then bench/run.py prints the
 # table and writes bench/results/latest.json. The criterion micro-benchmarks alone are `make bench-core`.
 bench: toolchain bench-prep
 	$(PYTHON) bench/run.py
@@ -336,12 +336,18 @@ bench-prep: toolchain bench-venvs
 	export PATH="$$(scripts/ensure-node.sh):$$PATH"; \
 	cd bindings-node && { $(NPM_CI); } && npm run build:release
 
-.PHONY: bench-server
+.PHONY: bench-server bench-scaleout
 # P5 (server checks/s, ours and the floor bench/floor, interleaved; open-loop p50/p99/p99.9 at 1k/5k/10k/s; overload
 # at 2x saturation), P6 (check -> signed receipt at 1,000/s, fetch_signed) and P7 (MCP proxy added latency) into
 # bench/results/parts/P{5,6,7}.json; release builds, installs wrk with apt if missing.
 bench-server: toolchain
 	CARGO="$(CARGO)" bench/server/run.sh
+
+# P9 alone: one and two allowly serve processes on one durable PostgreSQL (Debian's package, a throwaway cluster),
+# checks/s and what each check costs the database, into bench/results/parts/P9.json (bench/README "PostgreSQL").
+bench-scaleout: toolchain
+	$(CARGO) build --locked --release -p allowly-cli --bin allowly
+	ALLOWLY_PG_DURABLE=1 scripts/with-postgres.sh $(PYTHON) bench/server/scaleout.py
 
 
 # ---------------------------------------------------------------- Packaging and release (mk/*.mk)
