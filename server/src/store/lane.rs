@@ -150,10 +150,8 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
                     if savepoint {
                         // The newest savepoint of that name is this decision's: kept ones are never released
                         // (`COMMIT` commits through open savepoints), so a decision costs one statement more, not two.
-                        let rolled = match w.raw() {
-                            Some(tx) => sqlx::query("ROLLBACK TO decision").execute(&mut **tx).await.map(|_| ()),
-                            None => Err(sqlx::Error::Protocol("the lane's writer has no transaction".into())),
-                        };
+                        let rolled: Result<_, sqlx::Error> =
+                            async { sqlx::query("ROLLBACK TO decision").execute(&mut **w.raw()?).await }.await;
                         if let Err(e) = rolled {
                             end = End::Broken(format!("rollback to: {e}"));
                             break;
@@ -174,15 +172,11 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, stats: Arc<LaneStats
                 Err(e) => Err(format!("deferred rows: {e}")),
             },
             End::Discard => {
-                if let Some(tx) = w.abandon() {
-                    let _ = tx.rollback().await;
-                }
+                w.rollback().await;
                 Ok(())
             }
             End::Broken(e) => {
-                if let Some(tx) = w.abandon() {
-                    let _ = tx.rollback().await;
-                }
+                w.rollback().await;
                 Err(e)
             }
         };

@@ -307,9 +307,7 @@ impl Store {
                 Ok(v)
             }
             Err(e) => {
-                if let Some(tx) = w.abandon() {
-                    let _ = tx.rollback().await;
-                }
+                w.rollback().await;
                 Err(e)
             }
         }

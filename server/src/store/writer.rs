@@ -22,7 +22,7 @@ pub struct Insert {
 }
 
 /// A deferred row's value, as the `Any` driver binds it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Val {
     Text(String),
     OptText(Option<String>),
@@ -113,15 +113,17 @@ impl Writer {
         self.deferred.truncate(self.first_row);
     }
 
-    /// The transaction for the lane's own statements (no savepoint, not counted as the decision's). `None` only for
-    /// a detached writer, which the lane never holds.
-    pub(super) fn raw(&mut self) -> Option<&mut Tx> {
-        self.tx.as_mut()
+    /// The transaction for the lane's own statements (no savepoint, not counted as the decision's); a detached
+    /// writer, which the lane never holds, has none.
+    pub(super) fn raw(&mut self) -> Result<&mut Tx, sqlx::Error> {
+        self.tx.as_mut().ok_or_else(|| sqlx::Error::Protocol(NO_TRANSACTION.into()))
     }
 
-    /// The transaction, without its deferred rows, to roll back.
-    pub(super) fn abandon(self) -> Option<Tx> {
-        self.tx
+    /// Rolls the transaction back (if there is one) and drops the deferred rows.
+    pub(super) async fn rollback(self) {
+        if let Some(tx) = self.tx {
+            let _ = tx.rollback().await;
+        }
     }
 
     /// Inserts every deferred row, then returns the transaction to commit.
