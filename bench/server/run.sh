@@ -117,6 +117,16 @@ measure() {
 }
 
 OVERLOAD_CONNECTIONS="${OVERLOAD_CONNECTIONS:-1024}"
+# Overload of run RUN: open loop at twice the last saturation rate of KIND (wrk, or wrk_pinned), from the generators'
+# core when pinned. Enough connections that the excess reaches the server: with the generator's default 128 its own
+# backlog grows instead (latency counts from each check's scheduled start) and the server never sees more than its
+# in-flight limit, so nothing is shed.
+overload() {
+  local run="$1" sat
+  sat="$(python3 bench/server/parts.py last-wrk "$raw" ours "$2")"
+  measure overload ours "$run" "$((2 * sat))" $PIN_LOAD env ALLOWLY_BENCH_CONNECTIONS="$OVERLOAD_CONNECTIONS" \
+    "$tmp/check_to_signed" rate "$((2 * sat))" "$DURATION"
+}
 # The overload step pins the server and the generators to different cores where there are two or more (SQLite only:
 # a PostgreSQL server would still share its cores); PIN= (empty) runs it unpinned against the shared-core server.
 PIN="${PIN-$( [ "$(nproc)" -ge 2 ] && [ -z "${ALLOWLY_BENCH_DB:-}" ] && command -v taskset >/dev/null && echo 1 || true)}"
@@ -126,23 +136,26 @@ if [ -n "$PIN" ]; then PIN_SERVER="taskset -c 0"; PIN_LOAD="taskset -c 1"; fi
 # here), so for the overload step it also gets only OVERLOAD_CPU_PERCENT of its core (a CFS quota, cgroup v1 or v2,
 # 10 ms period: throttling adds at most ~5 ms to an answer). Empty, or no writable cgroup: pinned only.
 OVERLOAD_CPU_PERCENT="${OVERLOAD_CPU_PERCENT-50}"
-overload_setup="server unpinned"
+overload_setup="unpinned"
 cgroup=""
-# Puts PID under a CPU quota of OVERLOAD_CPU_PERCENT % of one core; prints what it did.
+# Puts PID under a CPU quota of OVERLOAD_CPU_PERCENT % of one core and says so in overload_setup. Not called in a
+# subshell: it sets `cgroup`, which release_cgroup removes.
 limit_cpu() {
   local pid="$1" period=10000 quota
-  [ -n "$OVERLOAD_CPU_PERCENT" ] || { echo "pinned to core 0, no quota"; return; }
+  overload_setup="pinned to core 0, no quota"
+  [ -n "$OVERLOAD_CPU_PERCENT" ] || return 0
   quota=$((period * OVERLOAD_CPU_PERCENT / 100))
   if [ -w /sys/fs/cgroup/cpu ] && mkdir -p /sys/fs/cgroup/cpu/allowly-bench 2>/dev/null; then
     cgroup=/sys/fs/cgroup/cpu/allowly-bench
     echo "$period" >"$cgroup/cpu.cfs_period_us" && echo "$quota" >"$cgroup/cpu.cfs_quota_us" \
-      && echo "$pid" >"$cgroup/cgroup.procs" && { echo "pinned to core 0, CPU quota ${OVERLOAD_CPU_PERCENT} % (cgroup v1)"; return; }
+      && echo "$pid" >"$cgroup/cgroup.procs" \
+      && { overload_setup="pinned to core 0, CPU quota ${OVERLOAD_CPU_PERCENT} % (cgroup v1)"; return 0; }
   elif [ -w /sys/fs/cgroup/cgroup.subtree_control ] && mkdir -p /sys/fs/cgroup/allowly-bench 2>/dev/null; then
     cgroup=/sys/fs/cgroup/allowly-bench
     echo "$quota $period" >"$cgroup/cpu.max" && echo "$pid" >"$cgroup/cgroup.procs" \
-      && { echo "pinned to core 0, CPU quota ${OVERLOAD_CPU_PERCENT} % (cgroup v2)"; return; }
+      && { overload_setup="pinned to core 0, CPU quota ${OVERLOAD_CPU_PERCENT} % (cgroup v2)"; return 0; }
   fi
-  echo "pinned to core 0, no quota (no writable cgroup)"
+  overload_setup="pinned to core 0, no quota (no writable cgroup)"
 }
 release_cgroup() { [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true; cgroup=""; }
 wrk_cmd=(wrk -t2 "-c$CONNECTIONS" "-d${DURATION}s" -s bench/server/check.lua)
@@ -156,14 +169,7 @@ for run in $(seq 1 "$RUNS"); do
       measure rate "$side" "$run" "$rate" "$tmp/check_to_signed" rate "$rate" "$DURATION"
     done
     if [ "$side" = ours ]; then
-      if [ -z "$PIN" ]; then
-        sat="$(python3 bench/server/parts.py last-wrk "$raw" ours)"
-        # Enough connections that the excess reaches the server: with the generator's default 128 its own backlog
-        # grows instead (latency counts from each check's scheduled start) and the server never sees more than its
-        # in-flight limit, so nothing is shed.
-        measure overload ours "$run" "$((2 * sat))" env ALLOWLY_BENCH_CONNECTIONS="$OVERLOAD_CONNECTIONS" \
-          "$tmp/check_to_signed" rate "$((2 * sat))" "$DURATION"
-      fi
+      [ -n "$PIN" ] || overload "$run" wrk
       measure signed ours "$run" "$P6_RATE" "$tmp/check_to_signed" signed "$P6_RATE" "$P6_SAMPLES"
       measure fetch ours "$run" "$FETCH_RATE" "$tmp/check_to_signed" fetch "$FETCH_RATE" "$FETCH_SAMPLES"
     fi
@@ -175,14 +181,12 @@ for run in $(seq 1 "$RUNS"); do
       # (wrk, pinned), and the generator's core offers twice that.
       echo "== run $run/$RUNS: ours on core 0, generators on core 1 (overload)"
       start_server ours "$run-pinned" "$PIN_SERVER"
-      overload_setup="$(limit_cpu "${pids[ours]}")"
+      limit_cpu "${pids[ours]}"
       echo "   overload: server $overload_setup"
       $PIN_LOAD wrk -t1 "-c$CONNECTIONS" -d2s -s bench/server/check.lua "$ALLOWLY_BASE_URL/v1/check" >/dev/null
       measure wrk_pinned ours "$run" "" $PIN_LOAD wrk -t1 "-c$CONNECTIONS" "-d${DURATION}s" -s bench/server/check.lua \
         "$ALLOWLY_BASE_URL/v1/check"
-      sat="$(python3 bench/server/parts.py last-wrk "$raw" ours wrk_pinned)"
-      measure overload ours "$run" "$((2 * sat))" $PIN_LOAD env ALLOWLY_BENCH_CONNECTIONS="$OVERLOAD_CONNECTIONS" \
-        "$tmp/check_to_signed" rate "$((2 * sat))" "$DURATION"
+      overload "$run" wrk_pinned
       stop_server ours
       release_cgroup
     fi

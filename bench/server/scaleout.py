@@ -41,9 +41,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
+sys.path.insert(0, str(REPO / "bench" / "server"))
 from devserver import DevServer, free_port  # noqa: E402
-
-WRK = re.compile(r"checks/s (\d+)\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms\s+non-200 (\d+)\s+socket errors (\d+)")
+from parts import fig, machine, parse_wrk, spread  # noqa: E402  (run.sh's figures: one way to read wrk and runs)
 PGBENCH_TPS = re.compile(r"tps = ([\d.]+)")
 PGBENCH_LAT = re.compile(r"latency average = ([\d.]+) ms")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -92,7 +92,8 @@ def counters(url: str, db: str) -> dict:
 
 
 def top_statements(url: str, db: str, checks: int) -> list:
-    rows = psql(url, f"""SELECT calls, round(mean_exec_time::numeric, 4), left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
+    rows = psql(url, f"""SELECT calls, round(mean_exec_time::numeric, 4),
+        left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{db}'
         ORDER BY calls DESC LIMIT 8""")
     out = []
@@ -117,13 +118,7 @@ def run_wrk(bases: list[str], key: str, auths: list[str], duration: int, connect
                                str(REPO / "bench/server/check.lua"), f"{b}/v1/check"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) for b in bases]
     outs = [p.communicate()[0] for p in procs]
-    parsed = []
-    for out in outs:
-        m = WRK.search(out)
-        if not m:
-            sys.exit(f"unparsable wrk output: {out!r}")
-        parsed.append({"checks_per_s": int(m[1]), "p50_ms": float(m[2]), "p99_ms": float(m[3]),
-                       "non_200": int(m[4]), "socket_errors": int(m[5])})
+    parsed = [parse_wrk(out) for out in outs]
     return {"checks_per_s": sum(p["checks_per_s"] for p in parsed), "p99_ms_max": max(p["p99_ms"] for p in parsed),
             "non_200": sum(p["non_200"] for p in parsed), "per_process": parsed}
 
@@ -186,15 +181,6 @@ def pgbench(url: str, script: str, clients: int, seconds: int) -> dict:
         sys.exit(f"pgbench failed: {out.stderr.strip()}")
     return {"tps": round(float(PGBENCH_TPS.search(out.stdout)[1])),
             "latency_ms": float(PGBENCH_LAT.search(out.stdout)[1])}
-
-
-def spread(values: list[float], digits: int = 3) -> dict:
-    return {"median": round(statistics.median(values), digits), "min": round(min(values), digits),
-            "max": round(max(values), digits)}
-
-
-def figure(value, unit: str, detail: dict) -> dict:
-    return {"value": value, "unit": unit, "target": None, "met": None, "detail": detail}
 
 
 def main() -> None:
@@ -263,24 +249,24 @@ def main() -> None:
         names = raw[key_][0]["per_check"].keys()
         return {k: statistics.median(r["per_check"][k] for r in raw[key_]) for k in names}
 
-    machine = {"nproc": os.cpu_count(), "postgres": server_version}
+    where = {**machine(), "postgres": server_version}
     how = (f"wrk -c{args.connections} -d{args.duration}s (bench/server/check.lua) against 1 process, then split over "
            f"2 processes on one PostgreSQL (fsync on); {args.runs} runs")
     figs = {}
     for n, name in ((1, "P9_pg_1_process"), (2, "P9_pg_2_processes")):
-        figs[name] = figure(spread(rate(f"{n}/spread"), 0)["median"], "checks/s", {
+        figs[name] = fig(spread(rate(f"{n}/spread"), 0)["median"], "checks/s", None, None, {
             "how": how + f"; checks cycle over {args.auths} authorizations",
             "checks_per_s": spread(rate(f"{n}/spread"), 0),
             "one_authorization_checks_per_s": spread(rate(f"{n}/one_authorization"), 0),
             "per_check": per_check(f"{n}/spread"),
             "per_check_one_authorization": per_check(f"{n}/one_authorization"),
-            "machine": machine, "runs": {k: v for k, v in raw.items() if k.startswith(f"{n}/")}})
-    one = statistics.median(rate("1/spread"))
-    figs["P9_pg_scaling"] = figure(round(statistics.median(rate("2/spread")) / one, 2), "x (2 processes ÷ 1)", {
+            "machine": where, "runs": {k: v for k, v in raw.items() if k.startswith(f"{n}/")}})
+    scaling = statistics.median(rate("2/spread")) / statistics.median(rate("1/spread"))
+    figs["P9_pg_scaling"] = fig(round(scaling, 2), "x (2 processes ÷ 1)", None, None, {
         "why": "2 cores run PostgreSQL, both servers and the load generator: a second process adds no CPU here"})
-    figs["P9_pg_round_trip_ms"] = figure(spread([r["latency_ms"] for r in round_trip])["median"], "ms", {
+    figs["P9_pg_round_trip_ms"] = fig(spread([r["latency_ms"] for r in round_trip])["median"], "ms", None, None, {
         "how": "pgbench -n -c1 -T5, script `SELECT 1;` over loopback TCP", "runs": round_trip})
-    figs["P9_pg_commit_ms"] = figure(spread([r["latency_ms"] for r in commit])["median"], "ms", {
+    figs["P9_pg_commit_ms"] = fig(spread([r["latency_ms"] for r in commit])["median"], "ms", None, None, {
         "how": "pgbench -n -c1 -T5, one autocommitted INSERT of a 700-byte row (fsync on)", "runs": commit,
         "commits_per_s_at_32_clients": spread([r["tps"] for r in group], 0), "runs_32_clients": group})
     Path(args.out).mkdir(parents=True, exist_ok=True)
