@@ -129,6 +129,24 @@ async fn timed_check(
     Ok((scheduled.elapsed(), status))
 }
 
+/// Opens the `rate` mode's connections before its clock starts. Opened on demand, they would open in a burst exactly
+/// when the server falls behind — a thousand at once past its capacity — overflow its listen queue, and wait out
+/// TCP's one-second SYN retransmission: the run would report connection set-up (a tail at ~1 s) as check latency.
+/// `/healthz` is never shed, so every connection opens even while the server is busy.
+async fn open_connections(http: &reqwest::Client, base: &str, connections: usize) {
+    let url = format!("{base}/healthz");
+    let mut opening = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (http, url) = (http.clone(), url.clone());
+        opening.spawn(async move { http.get(url).send().await.and_then(|r| r.error_for_status()).map(drop) });
+    }
+    while let Some(r) = opening.join_next().await {
+        if let Err(e) = r.expect("task") {
+            eprintln!("opening a connection: {e}");
+        }
+    }
+}
+
 /// `rate RATE SECONDS`: latency percentiles of the 200 answers, every other answer counted by status (503s, the
 /// server shedding load, on their own), and the rate achieved against the rate offered, so a generator that could
 /// not keep up is visible instead of silently offering less.
@@ -140,6 +158,7 @@ async fn rate_mode(t: std::sync::Arc<Target>, rate: u64, seconds: u64) -> Value 
     let body: std::sync::Arc<[u8]> =
         json!({"authorization_id": t.auth, "scopes": ["email.read"]}).to_string().into_bytes().into();
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(connections));
+    open_connections(&http, &t.base, connections).await;
     let started = Instant::now();
     let (answers, transport_errors, offered_for) = open_loop(rate, samples, |scheduled| {
         let (http, t, slots, body) = (http.clone(), t.clone(), slots.clone(), body.clone());
