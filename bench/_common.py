@@ -35,9 +35,11 @@ def dev_server() -> Iterator[Dict[str, object]]:
     """`allowly serve --dev` (tests/support/devserver.py) on a fresh SQLite file and a free loopback port; yields its
     ready file (base_url, workspace_id, runtime_api_key, setup_api_key) plus the server's pid. Keys stay in memory:
     nothing here prints them."""
-    # Throughput runs saturate one key and one authorization on purpose: the server's rate limits are off here.
+    # Throughput runs saturate one key and one authorization on purpose: the server's rate limits are off here, and
+    # so is its overload control — 256 checks kept in flight forever is a standing queue to it, and refusals (which
+    # the SDKs retry after Retry-After) would measure the gate instead of the clients these runs compare.
     env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"), ALLOWLY_RATE_LIMIT_PER_KEY="0",
-               ALLOWLY_RATE_LIMIT_PER_AUTHORIZATION="0")
+               ALLOWLY_RATE_LIMIT_PER_AUTHORIZATION="0", ALLOWLY_MAX_IN_FLIGHT="0")
     env.pop("ALLOWLY_MASTER_KEY", None)
     try:
         with devserver.dev_server(binary=allowly_binary(), env=env) as server:

@@ -20,6 +20,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -30,6 +31,19 @@ const EXEMPT: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 /// `Retry-After` of a refused request: a busy spell of a loaded server passes within about a second.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
+/// When no request has found a free slot for this long, or one was refused this recently, the queue is standing: the
+/// load exceeds the capacity, it is not a burst that will drain. The idea is CoDel's (Nichols and Jacobson, "Controlling Queue Delay", 2012) as
+/// servers apply it to request queues (Facebook, "Fail at Scale", 2015): a burst deserves a wait, since it will be
+/// served; a standing queue only adds its wait to every answer. Only a free slot with no refusal for as long ends
+/// the standing state: past capacity the queue still empties, and a slot comes free, whenever its waiters time out
+/// together (after the process was descheduled, say) — measured, rules without the refusal half flipped back to long
+/// waits every few hundred milliseconds and kept the admitted p99 at ~0.6 s.
+pub const STANDING_QUEUE: Duration = Duration::from_millis(100);
+
+/// The longest wait for a slot once the queue is standing: about one group commit, so a request that joins a moving
+/// queue still gets in, and one that would not is refused while the refusal is still cheap for its client.
+pub const STANDING_QUEUE_WAIT: Duration = Duration::from_millis(10);
+
 /// The gate's limits (`allowly serve --max-in-flight`, `--max-queue`, `--max-queue-wait-ms`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -37,16 +51,19 @@ pub struct Limits {
     pub max_in_flight: u32,
     /// Requests waiting for a slot at once; 0 means none wait (a request finding every slot busy is refused).
     pub max_queue: u32,
-    /// The longest a request waits for a slot before it is refused; zero means it does not wait.
+    /// The longest a request waits for a slot while the queue is a burst (see [`STANDING_QUEUE`]); zero means it
+    /// does not wait. Once the queue is standing, a request waits at most [`STANDING_QUEUE_WAIT`] (or this, if less).
     pub max_queue_wait: Duration,
 }
 
 impl Limits {
-    /// Far above what 2 cores need to reach their throughput (a check at capacity keeps a few dozen in progress,
-    /// waiting on the group commit), so a normal load never queues; at twice the capacity the queue bound keeps
-    /// admitted requests within ~100 ms instead of letting them wait seconds.
-    pub const DEFAULT: Limits =
-        Limits { max_in_flight: 256, max_queue: 1024, max_queue_wait: Duration::from_millis(50) };
+    /// 64 in progress: 2 cores reach their throughput with a few dozen checks in progress (each mostly waits on the
+    /// group commit), and each slot more is queueing inside the server where no bound applies — at twice the
+    /// capacity, 256 slots gave admitted checks a p99 of 0.6 s, 64 gave 0.17 s (bench/README, "Overload"). A burst
+    /// of up to 320 parallel calls is served, its queued part waiting up to a second; a standing queue gets
+    /// [`STANDING_QUEUE_WAIT`]. The queue's 256 bound the onset of an overload too: until the queue is known to be
+    /// standing, the requests that joined it as a burst are served first, and 256 of them pass in ~0.1 s.
+    pub const DEFAULT: Limits = Limits { max_in_flight: 64, max_queue: 256, max_queue_wait: Duration::from_secs(1) };
 
     /// No overload control.
     pub const OFF: Limits = Limits { max_in_flight: 0, max_queue: 0, max_queue_wait: Duration::ZERO };
@@ -68,7 +85,12 @@ pub struct Admission {
     limits: Limits,
     slots: Arc<Semaphore>,
     queued: AtomicU32,
-    shed: AtomicU64,
+    shed: [AtomicU64; 2],
+    /// When a request last found a free slot, in microseconds since `epoch`.
+    last_free_us: AtomicU64,
+    /// When a request was last refused, in microseconds since `epoch` (0: never).
+    last_shed_us: AtomicU64,
+    epoch: Instant,
 }
 
 /// Why a request was refused (a label of `allowly_requests_shed_total`).
@@ -80,10 +102,30 @@ pub enum Shed {
     QueueTimeout,
 }
 
+impl Shed {
+    pub const ALL: [Shed; 2] = [Shed::QueueFull, Shed::QueueTimeout];
+
+    /// The `reason` label of `allowly_requests_shed_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Shed::QueueFull => "queue_full",
+            Shed::QueueTimeout => "queue_timeout",
+        }
+    }
+}
+
 impl Admission {
     pub fn new(limits: Limits) -> Self {
         let slots = usize::try_from(limits.max_in_flight).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
-        Admission { limits, slots: Arc::new(Semaphore::new(slots)), queued: AtomicU32::new(0), shed: AtomicU64::new(0) }
+        Admission {
+            limits,
+            slots: Arc::new(Semaphore::new(slots)),
+            queued: AtomicU32::new(0),
+            shed: Default::default(),
+            last_free_us: AtomicU64::new(0),
+            last_shed_us: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
     }
 
     /// A slot for one request (`None` when the gate is off), or why there is none.
@@ -92,10 +134,14 @@ impl Admission {
             return Ok(None);
         }
         if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            self.last_free_us.store(self.now_us(), Ordering::Relaxed);
             return Ok(Some(permit));
         }
         let max_queue = self.limits.max_queue;
-        let wait = self.limits.max_queue_wait;
+        let wait = match self.standing() {
+            true => self.limits.max_queue_wait.min(STANDING_QUEUE_WAIT),
+            false => self.limits.max_queue_wait,
+        };
         let joined =
             self.queued.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max_queue).then_some(n + 1));
         if joined.is_err() || wait.is_zero() {
@@ -114,8 +160,22 @@ impl Admission {
         }
     }
 
+    fn now_us(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether no request has found a free slot for [`STANDING_QUEUE`], or one was refused within it.
+    pub fn standing(&self) -> bool {
+        let now = self.now_us();
+        let window = u64::try_from(STANDING_QUEUE.as_micros()).unwrap_or(u64::MAX);
+        let shed = self.last_shed_us.load(Ordering::Relaxed);
+        now.saturating_sub(self.last_free_us.load(Ordering::Relaxed)) > window
+            || (shed > 0 && now.saturating_sub(shed) <= window)
+    }
+
     fn refuse(&self, why: Shed) -> Shed {
-        self.shed.fetch_add(1, Ordering::Relaxed);
+        self.shed[why as usize].fetch_add(1, Ordering::Relaxed);
+        self.last_shed_us.store(self.now_us().max(1), Ordering::Relaxed);
         why
     }
 
@@ -132,7 +192,12 @@ impl Admission {
 
     /// Requests refused since start.
     pub fn shed_total(&self) -> u64 {
-        self.shed.load(Ordering::Relaxed)
+        Shed::ALL.iter().map(|why| self.shed(*why)).sum()
+    }
+
+    /// Requests refused since start for one reason.
+    pub fn shed(&self, why: Shed) -> u64 {
+        self.shed[why as usize].load(Ordering::Relaxed)
     }
 
     pub fn limits(&self) -> Limits {
@@ -160,19 +225,46 @@ pub fn release_slot() {
     let _ = SLOT.try_with(|slot| drop(slot.borrow_mut().take()));
 }
 
-/// The middleware: admits, queues or refuses every request except the exempt paths. It runs inside the task that
-/// `run_to_completion` spawns, so a slot is held until the handler really finishes, even if the client hung up.
+/// Moves the current request's slot (if any) onto `task`, a future about to be spawned as the task that really runs
+/// the handler: the slot is then held until the handler finishes even if the request's own future is dropped (the
+/// client hung up), and [`release_slot`] inside the handler finds it.
+pub fn carry_slot<F: Future>(task: F) -> impl Future<Output = F::Output> {
+    let slot = SLOT.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
+    SLOT.scope(RefCell::new(slot), task)
+}
+
+/// The middleware: admits, queues or refuses every request except the exempt paths. It is the router's outermost
+/// layer, so a refusal costs as little as it can — no span, no metrics timing, no spawned task; only the refusal
+/// counter (`allowly_requests_shed_total`) sees it. At twice the capacity refusals outnumber admitted checks, and
+/// whatever a refusal costs is CPU the admitted ones do not get (measured in bench/README, "Overload"). The slot
+/// rides into the handler's task with [`carry_slot`].
 pub async fn gate(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     if EXEMPT.contains(&req.uri().path()) {
         return next.run(req).await;
     }
     match s.admission.admit().await {
         Ok(permit) => SLOT.scope(RefCell::new(permit), next.run(req)).await,
-        Err(why) => {
-            s.metrics.shed(why);
+        Err(_) => {
+            drain_body(req).await;
             ApiError::overloaded(RETRY_AFTER_SECS).into_response()
         }
     }
+}
+
+/// The longest a refusal waits for the rest of a request body it discards.
+const DRAIN_WAIT: Duration = Duration::from_millis(100);
+
+/// Reads and discards a refused request's body (up to the 64 KiB any request may carry, for at most [`DRAIN_WAIT`]).
+/// hyper closes a connection whose request body was left unread unless the whole body had already arrived, and a
+/// client's body often follows its headers in a second segment: without this, a few percent of refusals closed the
+/// connection, each client reconnected at once, and at twice the capacity those reconnections overflowed the listen
+/// queue and waited out TCP's one-second SYN retransmission — a tail at ~1 s on checks the gate then admitted.
+async fn drain_body(req: Request) {
+    let declared = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    if declared.and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > crate::parse::MAX_BODY) {
+        return; // too large to read: closing the connection is the cheaper refusal
+    }
+    let _ = tokio::time::timeout(DRAIN_WAIT, axum::body::to_bytes(req.into_body(), crate::parse::MAX_BODY)).await;
 }
 
 #[cfg(test)]
@@ -223,6 +315,35 @@ mod tests {
         assert_eq!(gate.shed_total(), 1);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_standing_queue_gets_the_short_wait_and_a_burst_the_long_one() {
+        let gate = Arc::new(Admission::new(limits(1, 8, 1_000)));
+        let held = gate.admit().await.expect("slot");
+        let first = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.admit().await.map(|p| p.is_some()) }
+        });
+        while gate.queued() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!gate.standing(), "a slot was free a moment ago: a burst");
+        tokio::time::advance(STANDING_QUEUE + Duration::from_millis(1)).await;
+        assert!(gate.standing(), "no free slot for longer than STANDING_QUEUE");
+        // A request joining the standing queue waits STANDING_QUEUE_WAIT, not the 1 s a burst may wait.
+        let joined_at = Instant::now();
+        assert_eq!(gate.admit().await.err(), Some(Shed::QueueTimeout));
+        assert_eq!(joined_at.elapsed(), STANDING_QUEUE_WAIT);
+        drop(held);
+        assert_eq!(first.await.expect("join"), Ok(true), "the burst's request still got its slot");
+        // Its slot is back and the next request finds it free, but a request was refused just now: still standing.
+        let again = gate.admit().await.expect("a free slot");
+        assert!(gate.standing(), "a refusal within STANDING_QUEUE keeps the queue standing");
+        tokio::time::advance(STANDING_QUEUE + Duration::from_millis(1)).await;
+        drop(again);
+        let _next = gate.admit().await.expect("a free slot");
+        assert!(!gate.standing(), "a free slot and no refusal for STANDING_QUEUE: a burst again");
+    }
+
     #[tokio::test]
     async fn zero_in_flight_turns_the_gate_off() {
         let gate = Admission::new(Limits::OFF);
@@ -232,6 +353,27 @@ mod tests {
         }
         assert!(held.iter().all(|p| matches!(p, Ok(None))), "admitted without a slot to hold");
         assert_eq!(gate.shed_total(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_carried_slot_is_held_by_the_spawned_task_until_it_finishes() {
+        let gate = Arc::new(Admission::new(limits(1, 0, 0)));
+        let permit = gate.admit().await.expect("slot");
+        let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+        let gate2 = gate.clone();
+        let task = SLOT.sync_scope(RefCell::new(permit), || {
+            tokio::spawn(carry_slot(async move {
+                let _ = finished.await;
+                release_slot(); // finds the carried slot
+                gate2.in_flight()
+            }))
+        });
+        // The request's own future is gone (as when the client hangs up); the handler's task still holds the slot.
+        assert_eq!(gate.in_flight(), 1);
+        assert_eq!(gate.admit().await.err(), Some(Shed::QueueFull));
+        finish.send(()).expect("task waiting");
+        assert_eq!(task.await.expect("join"), 0, "release_slot in the task gave the carried slot back");
+        assert!(gate.admit().await.is_ok());
     }
 
     #[tokio::test]

@@ -34,8 +34,6 @@ struct Inner {
     requests: BTreeMap<(String, &'static str, u16), u64>,
     latency: BTreeMap<(String, &'static str), Histogram>,
     decisions: BTreeMap<(String, String), u64>,
-    /// Requests refused by overload control, by reason.
-    shed: BTreeMap<&'static str, u64>,
     /// Checks decided in their request task from the decision cache and kept by the group commit.
     decided_ahead: u64,
 }
@@ -97,25 +95,8 @@ impl Metrics {
         self.lock().decided_ahead += 1;
     }
 
-    /// Counts one request refused by overload control.
-    pub fn shed(&self, why: crate::admission::Shed) {
-        let reason = match why {
-            crate::admission::Shed::QueueFull => "queue_full",
-            crate::admission::Shed::QueueTimeout => "queue_timeout",
-        };
-        *self.lock().shed.entry(reason).or_default() += 1;
-    }
-
     fn render_local(&self, out: &mut String) {
         let g = self.lock();
-        out.push_str(
-            "# HELP allowly_requests_shed_total Requests refused with 503 overloaded before any work, by reason.\n",
-        );
-        out.push_str("# TYPE allowly_requests_shed_total counter\n");
-        for reason in ["queue_full", "queue_timeout"] {
-            let n = g.shed.get(reason).copied().unwrap_or(0);
-            let _ = writeln!(out, "allowly_requests_shed_total{{reason=\"{reason}\"}} {n}");
-        }
         out.push_str(
             "# HELP allowly_checks_decided_ahead_total Checks decided before the group commit from cached inputs \
              (SQLite) and kept.\n",
@@ -185,6 +166,14 @@ pub async fn render(s: &AppState) -> String {
     out.push_str("# HELP allowly_requests_queued Requests waiting for an overload-control slot.\n");
     out.push_str("# TYPE allowly_requests_queued gauge\n");
     let _ = writeln!(out, "allowly_requests_queued {}", s.admission.queued());
+    // Counted by the gate itself (atomics): it is the router's outermost layer, so refusals never reach `track`.
+    out.push_str(
+        "# HELP allowly_requests_shed_total Requests refused with 503 overloaded before any work, by reason.\n",
+    );
+    out.push_str("# TYPE allowly_requests_shed_total counter\n");
+    for why in crate::admission::Shed::ALL {
+        let _ = writeln!(out, "allowly_requests_shed_total{{reason=\"{}\"}} {}", why.label(), s.admission.shed(why));
+    }
     match audit::pending_stats(s.store.reader()).await {
         Ok((pending, oldest)) => {
             let lag = oldest

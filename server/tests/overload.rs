@@ -18,7 +18,8 @@ backend_tests!(
     beyond_the_slots_requests_get_503_overloaded_and_store_nothing,
     a_queued_request_is_served_once_a_slot_frees_and_the_queue_is_bounded,
     a_request_that_would_wait_too_long_is_refused,
-    a_long_poll_gives_its_slot_back
+    a_long_poll_gives_its_slot_back,
+    a_refused_request_keeps_its_connection
 );
 
 fn limits(max_in_flight: u32, max_queue: u32, wait: Duration) -> Limits {
@@ -198,5 +199,54 @@ async fn a_long_poll_gives_its_slot_back(db: TestDb) {
     db.exec(&format!("UPDATE receipts SET status = 'pending' WHERE id = '{receipt_id}'")).await;
     let (st, v) = poll.await.expect("join");
     assert_eq!((st, v["status"].as_str()), (200, Some("signed")), "{v}");
+    s.stop().await;
+}
+
+/// Reads one HTTP/1.1 response (headers and a `Content-Length` body) from a kept-alive connection; returns its status.
+async fn read_response(stream: &mut TcpStream) -> u16 {
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.expect("read");
+        assert!(n > 0, "the server closed the connection: {}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let Some(end) = text.find("\r\n\r\n") else { continue };
+        let length: usize = text[..end]
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+            .and_then(|v| v.parse().ok())
+            .expect("content-length");
+        if buf.len() >= end + 4 + length {
+            return text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+        }
+    }
+}
+
+/// A refusal reads the rest of the request's body: hyper would otherwise close a connection whose body it had not
+/// read, and every client would reconnect during an overload — into a full listen queue (bench/README, "Overload").
+async fn a_refused_request_keeps_its_connection(db: TestDb) {
+    let s = TestServer::start_with_admission(&db, limits(1, 0, Duration::from_secs(60))).await;
+    let check = an_authorization(&s).await;
+    let held = Held::start(&s, &check).await;
+    until_gauge(&s, "allowly_requests_in_flight ", 1).await;
+    let addr = s.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let body = serde_json::to_vec(&check).expect("json");
+    let head = format!(
+        "POST /v1/check HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        s.rt,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    // The body follows its headers a moment later, as a second segment often does.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    stream.write_all(&body).await.expect("write body");
+    assert_eq!(read_response(&mut stream).await, 503);
+    // The same connection serves the next request.
+    stream.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.expect("write");
+    assert_eq!(read_response(&mut stream).await, 200);
+    assert_eq!(held.finish().await, 200);
     s.stop().await;
 }

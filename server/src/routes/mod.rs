@@ -300,13 +300,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(WireCode::MethodNotAllowed, "method not allowed on this route")
         })
-        // Inside `run_to_completion`: a request's slot is held by the task that really runs it.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::admission::gate))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(45)))
         .layer(axum::middleware::map_response(envelope_bare_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(trace)
+        // Outermost, so a refused request costs next to nothing; its slot moves into `run_to_completion`'s task.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::admission::gate))
         .with_state(state)
 }
 
@@ -316,7 +316,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// `make bench`; `abandoned_requests_never_poison_the_write_connection` reproduces it). A decision the client never
 /// hears about is still receipted, exactly as if the answer had been lost on the way back.
 async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    tokio::spawn(next.run(req))
+    tokio::spawn(crate::admission::carry_slot(next.run(req)))
         .await
         .unwrap_or_else(|e| ApiError::internal(format!("request handler task: {e}")).into_response())
 }
