@@ -32,12 +32,12 @@ const EXEMPT: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 pub const RETRY_AFTER_SECS: u64 = 1;
 
 /// When no request has found a free slot for this long, or one was refused this recently, the queue is standing: the
-/// load exceeds the capacity, it is not a burst that will drain. The idea is CoDel's (Nichols and Jacobson, "Controlling Queue Delay", 2012) as
-/// servers apply it to request queues (Facebook, "Fail at Scale", 2015): a burst deserves a wait, since it will be
-/// served; a standing queue only adds its wait to every answer. Only a free slot with no refusal for as long ends
-/// the standing state: past capacity the queue still empties, and a slot comes free, whenever its waiters time out
-/// together (after the process was descheduled, say) — measured, rules without the refusal half flipped back to long
-/// waits every few hundred milliseconds and kept the admitted p99 at ~0.6 s.
+/// load exceeds the capacity, it is not a burst that will drain. The idea is CoDel's (Nichols and Jacobson,
+/// "Controlling Queue Delay", 2012) as servers apply it to request queues (Facebook, "Fail at Scale", 2015): a burst
+/// deserves a wait, since it will be served; a standing queue only adds its wait to every answer. Only a free slot
+/// with no refusal for as long ends the standing state: past capacity the queue still empties, and a slot comes free,
+/// whenever its waiters time out together (after the process was descheduled, say) — measured, a rule without the
+/// refusal half flipped back to long waits again and again and kept the admitted p99 at ~0.6 s.
 pub const STANDING_QUEUE: Duration = Duration::from_millis(100);
 
 /// The longest wait for a slot once the queue is standing: about one group commit, so a request that joins a moving
@@ -256,9 +256,9 @@ const DRAIN_WAIT: Duration = Duration::from_millis(100);
 
 /// Reads and discards a refused request's body (up to the 64 KiB any request may carry, for at most [`DRAIN_WAIT`]).
 /// hyper closes a connection whose request body was left unread unless the whole body had already arrived, and a
-/// client's body often follows its headers in a second segment: without this, a few percent of refusals closed the
-/// connection, each client reconnected at once, and at twice the capacity those reconnections overflowed the listen
-/// queue and waited out TCP's one-second SYN retransmission — a tail at ~1 s on checks the gate then admitted.
+/// client's body often follows its headers in a second segment (`a_refused_request_keeps_its_connection` shows the
+/// close without this). A closed connection costs the client a reconnection, and past capacity the listen queue
+/// overflows (measured at twice the capacity), so a reconnection can wait out TCP's one-second SYN retransmission.
 async fn drain_body(req: Request) {
     let declared = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     if declared.and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > crate::parse::MAX_BODY) {
