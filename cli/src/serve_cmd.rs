@@ -61,7 +61,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ALLOWLY_MAX_QUEUE", value_name = "N", default_value_t = DEFAULT_ADMISSION.max_queue)]
     pub max_queue: u32,
     /// The longest a request of a burst waits for a slot before it is refused, in milliseconds (0 = it does not
-    /// wait). Once the queue is standing (no free slot for 100 ms, or a refusal within them) the wait is 10 ms.
+    /// wait). While the queue is standing (a request was refused within the last 100 ms) the wait is 10 ms.
     #[arg(
         long,
         env = "ALLOWLY_MAX_QUEUE_WAIT_MS",

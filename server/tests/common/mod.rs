@@ -156,6 +156,17 @@ pub enum Mode {
     Prod(Vec<String>),
 }
 
+/// The production overload limits (64 slots, a queue of 256), except that a burst may wait 10 s for a slot instead of
+/// 1 s: these servers are debug builds, many at once on a CI machine's 2 cores, and a hundred parallel calls (several
+/// tests send as many) can take a debug build longer than a second to clear. The gate's own timing is what
+/// server/tests/overload.rs and the unit tests in admission.rs check, with limits of their own.
+pub fn debug_build_admission() -> allowly_server::admission::Limits {
+    allowly_server::admission::Limits {
+        max_queue_wait: std::time::Duration::from_secs(10),
+        ..allowly_server::admission::Limits::DEFAULT
+    }
+}
+
 pub struct TestServer {
     pub running: Option<Running>,
     pub base: String,
@@ -181,7 +192,7 @@ impl TestServer {
             Backend::Sqlite => Mode::Dev,
             Backend::Postgres => Mode::Prod(vec!["127.0.0.1".into()]),
         };
-        Self::start_full(db, mode, rate_limits, Default::default()).await
+        Self::start_full(db, mode, rate_limits, debug_build_admission()).await
     }
 
     /// [`TestServer::start`] with other overload-control limits (the overload tests use tiny ones).
@@ -195,7 +206,7 @@ impl TestServer {
 
     /// Starts a server in `mode` on either backend (a database keeps the mode it was first started in).
     pub async fn start_with(db: &TestDb, mode: Mode) -> TestServer {
-        Self::start_full(db, mode, Default::default(), Default::default()).await
+        Self::start_full(db, mode, Default::default(), debug_build_admission()).await
     }
 
     async fn start_full(
