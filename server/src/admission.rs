@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -162,7 +162,7 @@ impl Admission {
     }
 
     /// Whether a request was refused within the last [`STANDING_QUEUE`].
-    pub fn standing(&self) -> bool {
+    fn standing(&self) -> bool {
         let window = u64::try_from(STANDING_QUEUE.as_micros()).unwrap_or(u64::MAX);
         let shed = self.last_shed_us.load(Ordering::Relaxed);
         shed > 0 && self.now_us().saturating_sub(shed) <= window
@@ -254,12 +254,10 @@ const DRAIN_WAIT: Duration = Duration::from_millis(100);
 /// client's body often follows its headers in a second segment (`a_refused_request_keeps_its_connection` shows the
 /// close without this). A closed connection costs the client a reconnection, and past capacity the listen queue
 /// overflows (measured at twice the capacity), so a reconnection can wait out TCP's one-second SYN retransmission.
+/// It reads with the handlers' own [`Body`](crate::routes::Body) extractor, so the limit is theirs: a body declared
+/// larger is not read at all (closing the connection is then the cheaper refusal).
 async fn drain_body(req: Request) {
-    let declared = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
-    if declared.and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > crate::parse::MAX_BODY) {
-        return; // too large to read: closing the connection is the cheaper refusal
-    }
-    let _ = tokio::time::timeout(DRAIN_WAIT, axum::body::to_bytes(req.into_body(), crate::parse::MAX_BODY)).await;
+    let _ = tokio::time::timeout(DRAIN_WAIT, crate::routes::Body::from_request(req, &())).await;
 }
 
 #[cfg(test)]

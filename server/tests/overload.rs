@@ -55,9 +55,13 @@ impl Held {
         self.stream.write_all(&self.rest).await.expect("write the rest");
         let mut answer = Vec::new();
         self.stream.read_to_end(&mut answer).await.expect("read the answer");
-        let text = String::from_utf8_lossy(&answer);
-        text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status line: {text}"))
+        status_of(&String::from_utf8_lossy(&answer))
     }
+}
+
+/// The status code of an HTTP/1.1 response's text.
+fn status_of(text: &str) -> u16 {
+    text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status line: {text}"))
 }
 
 /// One gauge or counter line of `/metrics` (which is never shed).
@@ -218,7 +222,7 @@ async fn read_response(stream: &mut TcpStream) -> u16 {
             .and_then(|v| v.parse().ok())
             .expect("content-length");
         if buf.len() >= end + 4 + length {
-            return text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+            return status_of(&text);
         }
     }
 }
